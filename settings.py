@@ -1,0 +1,223 @@
+"""Configuration, read from the environment once and shared by web, API and batch.
+
+Every variable is declared in one table (``VARIABLES``) with its default and its check, so a
+missing or invalid setting fails at start-up with one message naming it, and ``.env.example``
+and the README table can be checked against the same list.  The names are the ones the
+original design used (SECRET_KEY, APP_DB_*, FIRST_ADMIN_* ...), so existing deployments keep
+working.
+"""
+from __future__ import annotations
+
+import base64
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Mapping
+from urllib.parse import quote, urlparse
+
+PROJECT_DIR = Path(__file__).resolve().parent
+
+SPOTIFY_AUTHORIZE_URL = "https://accounts.spotify.com/authorize"
+SPOTIFY_TOKEN_URL = "https://accounts.spotify.com/api/token"
+SPOTIFY_API_URL = "https://api.spotify.com/v1"
+DEFAULT_SCOPE = "user-read-private user-read-email user-read-recently-played"
+ALGORITHMS = ("HS256", "HS384", "HS512")
+
+
+class ConfigError(ValueError):
+    """A setting is missing or invalid; the message names the variable."""
+
+
+def _text(value: str) -> str:
+    return value
+
+
+def _positive_int(value: str) -> int:
+    number = int(value)
+    if number <= 0:
+        raise ValueError("must be a positive whole number")
+    return number
+
+
+def _port(value: str) -> int:
+    number = int(value)
+    if not 0 < number < 65536:
+        raise ValueError("must be a port number (1-65535)")
+    return number
+
+
+def _algorithm(value: str) -> str:
+    if value not in ALGORITHMS:
+        raise ValueError(f"must be one of {', '.join(ALGORITHMS)}")
+    return value
+
+
+def _url(value: str) -> str:
+    parts = urlparse(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValueError("must be an http(s) URL")
+    return value.rstrip("/")
+
+
+def _connector(value: str) -> str:
+    if value not in ("postgresql", "postgres", "sqlite"):
+        raise ValueError("must be postgresql or sqlite")
+    return "postgresql" if value == "postgres" else value
+
+
+def _database_url(value: str) -> str:
+    if urlparse(value).scheme not in ("sqlite", "postgres", "postgresql", "postgresext",
+                                      "postgresqlext"):
+        raise ValueError("must be a sqlite:/// or postgresql:// URL")
+    return value
+
+
+@dataclass(frozen=True)
+class Variable:
+    name: str
+    default: str | None
+    parse: Callable[[str], object] = _text
+    help: str = ""
+    secret: bool = False
+
+
+VARIABLES: tuple[Variable, ...] = (
+    Variable("SECRET_KEY", None, help="Signs sessions and API tokens; derives the key that "
+             "encrypts stored Spotify refresh tokens. Long and random.", secret=True),
+    Variable("ALGORITHM", "HS256", _algorithm, "JWT signing algorithm for API tokens."),
+    Variable("ACCESS_TOKEN_EXPIRE_MINUTES", "60", _positive_int, "Lifetime of an API token."),
+    Variable("CLIENT_ID", None, help="Client ID of your Spotify app (or the sandbox's)."),
+    Variable("CLIENT_SECRET", None, help="Client secret of your Spotify app.", secret=True),
+    Variable("B64_CLIENT", "", help="base64(CLIENT_ID:CLIENT_SECRET); derived if empty.",
+             secret=True),
+    Variable("OAUTH_AUTHORIZE_URL", SPOTIFY_AUTHORIZE_URL, _url, "Spotify authorize page."),
+    Variable("OAUTH_TOKEN_URL", SPOTIFY_TOKEN_URL, _url, "Spotify token endpoint."),
+    Variable("SPOTIFY_API_URL", SPOTIFY_API_URL, _url, "Base URL of the Spotify Web API."),
+    Variable("REDIRECT_URI", "http://127.0.0.1:5000/auth/callback", _url,
+             "Where Spotify sends the user back; register it in your Spotify app."),
+    Variable("SCOPE", DEFAULT_SCOPE, help="Space-separated Spotify scopes."),
+    Variable("DATABASE_URL", "", help="Full database URL; wins over APP_DB_*.", secret=True),
+    Variable("APP_DB_CONNECTOR", "", help="postgresql or sqlite; empty means the embedded "
+             "SQLite file."),
+    Variable("APP_DB_USERNAME", "postgres", help="Database user."),
+    Variable("APP_DB_PASSWORD", "", help="Database password.", secret=True),
+    Variable("APP_DB_HOST", "127.0.0.1", help="Database host (the RDS endpoint in production)."),
+    Variable("APP_DB_PORT", "5432", _port, "Database port."),
+    Variable("APP_DB_DATABASE", "spotify_tracker", help="Database name (for sqlite: a file "
+             "path)."),
+    Variable("DATA_DIR", str(PROJECT_DIR / "data"), help="Where the embedded database, ETL "
+             "targets and uploads live."),
+    Variable("FIRST_ADMIN_ID", "admin", help="Id of the admin account created on migrate."),
+    Variable("FIRST_ADMIN_EMAIL", "", help="Admin login email; empty: no admin account."),
+    Variable("FIRST_ADMIN_PASSWORD", "", help="Admin password (stored hashed only).",
+             secret=True),
+)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The parsed configuration. Build it with :func:`load`; tests pass overrides."""
+
+    secret_key: str
+    algorithm: str
+    access_token_expire_minutes: int
+    client_id: str
+    client_secret: str
+    b64_client: str
+    oauth_authorize_url: str
+    oauth_token_url: str
+    spotify_api_url: str
+    redirect_uri: str
+    scope: str
+    database_url: str
+    data_dir: Path
+    first_admin_id: str
+    first_admin_email: str
+    first_admin_password: str = field(repr=False)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+def _read(environ: Mapping[str, str]) -> dict[str, object]:
+    values: dict[str, object] = {}
+    for var in VARIABLES:
+        raw = environ.get(var.name)
+        if raw is None or raw == "":
+            if var.default is None:
+                raise ConfigError(f"{var.name} is not set: {var.help}")
+            raw = var.default
+        if raw == "":
+            values[var.name] = ""
+            continue
+        try:
+            values[var.name] = var.parse(raw)
+        except ValueError as exc:
+            shown = "(hidden)" if var.secret else repr(raw)
+            raise ConfigError(f"{var.name}={shown} is invalid: {exc}") from None
+    return values
+
+
+def database_url_from(values: Mapping[str, object]) -> str:
+    """DATABASE_URL if given, else one built from APP_DB_*, else the embedded SQLite file."""
+    if values["DATABASE_URL"]:
+        return _database_url(str(values["DATABASE_URL"]))
+    connector = values["APP_DB_CONNECTOR"]
+    if not connector:
+        return f"sqlite:///{Path(str(values['DATA_DIR'])) / 'spotify_tracker.db'}"
+    try:
+        connector = _connector(str(connector))
+    except ValueError as exc:
+        raise ConfigError(f"APP_DB_CONNECTOR={connector!r} is invalid: {exc}") from None
+    if connector == "sqlite":
+        return f"sqlite:///{values['APP_DB_DATABASE']}"
+    user = quote(str(values["APP_DB_USERNAME"]), safe="")
+    password = quote(str(values["APP_DB_PASSWORD"]), safe="")
+    credentials = f"{user}:{password}" if password else user
+    return (f"postgresql://{credentials}@{values['APP_DB_HOST']}:{values['APP_DB_PORT']}"
+            f"/{values['APP_DB_DATABASE']}")
+
+
+def load(environ: Mapping[str, str] | None = None, *, dotenv: bool = True,
+         **overrides: object) -> Settings:
+    """Read the settings from ``environ`` (default: the process environment plus ``.env``).
+
+    ``overrides`` are keyword names of :class:`Settings` fields, used by tests.
+    """
+    if environ is None:
+        if dotenv:
+            from dotenv import load_dotenv
+
+            load_dotenv(PROJECT_DIR / ".env", override=False)
+        environ = os.environ
+    values = _read(environ)
+    try:
+        database_url = database_url_from(values)
+    except ValueError as exc:
+        raise ConfigError(f"DATABASE_URL is invalid: {exc}") from None
+    b64_client = values["B64_CLIENT"] or base64.b64encode(
+        f"{values['CLIENT_ID']}:{values['CLIENT_SECRET']}".encode()).decode()
+    fields = dict(
+        secret_key=values["SECRET_KEY"],
+        algorithm=values["ALGORITHM"],
+        access_token_expire_minutes=values["ACCESS_TOKEN_EXPIRE_MINUTES"],
+        client_id=values["CLIENT_ID"],
+        client_secret=values["CLIENT_SECRET"],
+        b64_client=b64_client,
+        oauth_authorize_url=values["OAUTH_AUTHORIZE_URL"],
+        oauth_token_url=values["OAUTH_TOKEN_URL"],
+        spotify_api_url=values["SPOTIFY_API_URL"],
+        redirect_uri=values["REDIRECT_URI"],
+        scope=values["SCOPE"],
+        database_url=database_url,
+        data_dir=Path(str(values["DATA_DIR"])),
+        first_admin_id=values["FIRST_ADMIN_ID"],
+        first_admin_email=values["FIRST_ADMIN_EMAIL"],
+        first_admin_password=values["FIRST_ADMIN_PASSWORD"],
+    )
+    fields.update(overrides)
+    settings = Settings(**fields)
+    if len(settings.secret_key) < 16:
+        raise ConfigError("SECRET_KEY is too short: use at least 16 random characters")
+    return settings
