@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 
 CONFIG_PATH = Path(__file__).resolve().parent / ".chalice" / "config.json"
-sys.path.append(str(CONFIG_PATH.parent.parent / "chalicelib"))
+sys.path.append(str(CONFIG_PATH.parent.parent / "vendor"))
 
 import settings  # noqa: E402
 

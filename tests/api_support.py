@@ -1,8 +1,8 @@
 """Helpers for the API tests: the Chalice app in-process, tokens, and `chalice local` over HTTP.
 
 The app is imported from ``chalice_app/app.py`` as Chalice itself does (``chalice_app`` on the
-path, module ``app``), once per test process.  ``chalicelib`` is appended to ``sys.path`` by
-app.py, after the repository root, so ``models`` is the very package the tests' factories use.
+path, module ``app``), once per test process.  ``models`` is the repository's package, the
+one ``chalice_app/vendor/models`` links to and the tests' factories use.
 """
 from __future__ import annotations
 
@@ -34,7 +34,7 @@ CHALICE_BIN = Path(sys.executable).with_name("chalice")
 def load_app():
     """The ``Chalice`` app object of ``chalice_app/app.py``."""
     if str(CHALICE_DIR) not in sys.path:
-        sys.path.append(str(CHALICE_DIR))
+        sys.path.append(str(CHALICE_DIR))  # after the repository root
     module = sys.modules.get("app")
     if module is None or not str(getattr(module, "__file__", "")).startswith(str(CHALICE_DIR)):
         module = importlib.import_module("app")
