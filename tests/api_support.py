@@ -137,6 +137,8 @@ class WsgiGateway:
             status, out_headers, payload = exc.CODE, dict(exc.headers), exc.body or b""
         if isinstance(payload, str):
             payload = payload.encode()
+        if not any(key.lower() == "content-type" for key in out_headers):
+            out_headers["Content-Type"] = "application/json"  # as chalice local and API Gateway
         start_response(f"{status} X", [(key, str(value)) for key, value in out_headers.items()])
         return [payload]
 

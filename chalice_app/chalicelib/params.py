@@ -63,9 +63,11 @@ class Query:
         return number
 
     def period(self, tz: str, default_range: str | None = None):
+        """The period asked for; ``default_range`` when neither a range nor dates are given."""
+        start, end = self.text("from"), self.text("to")
+        range_key = self.text("range", None if start or end else default_range)
         try:
-            return parse_period(range=self.text("range", default_range),
-                                from_=self.text("from"), to=self.text("to"), tz=tz)
+            return parse_period(range=range_key, from_=start, to=end, tz=tz)
         except PeriodError as exc:
             raise BadParameter(exc.param, exc.message) from None
 
