@@ -44,29 +44,31 @@ def test_a_flagged_user_is_told_to_renew_spotify_access_but_keeps_their_data(api
     assert plays.body["total"] == 1
 
 
-def test_users_lists_every_account_with_its_play_count(api):
-    admin = make_user(is_admin=True, spotify_id="admin", created_at=AT)
-    ada = make_user(display_name="Ada", needs_reauth=True, reauth_reason="invalid_grant")
-    bob = make_user(display_name="Bob")
+def test_users_lists_listeners_with_their_play_counts(api):
+    admin = make_user(is_admin=True, spotify_id="admin")
+    ada = make_user(display_name="Ada", needs_reauth=True, reauth_reason="invalid_grant",
+                    created_at=AT)
+    bob = make_user(display_name="Bob", created_at=AT + dt.timedelta(days=1))
+    cyd = make_user(display_name="Cyd", created_at=AT + dt.timedelta(days=2))
     track = make_track()
     for minutes in range(3):
         make_play(ada, track, AT + dt.timedelta(minutes=minutes))
     make_play(bob, track, AT)
     answer = api.get("/users", admin)
     assert answer.status == 200
-    rows = {row["id"]: row for row in answer.body["items"]}
-    assert {user_id: row["plays"] for user_id, row in rows.items()} == {
-        admin.id: 0, ada.id: 3, bob.id: 1}
-    assert rows[ada.id]["needs_reauth"] is True
-    assert rows[ada.id]["reauth_reason"] == "invalid_grant"
-    assert rows[admin.id]["created_at"] == "2026-03-01T12:00:00+00:00"
+    rows = answer.body["items"]
+    assert [(row["id"], row["plays"]) for row in rows] == [(cyd.id, 0), (bob.id, 1),
+                                                           (ada.id, 3)]
+    assert rows[2]["needs_reauth"] is True
+    assert rows[2]["reauth_reason"] == "invalid_grant"
+    assert rows[2]["created_at"] == "2026-03-01T12:00:00+00:00"
     assert (answer.body["total"], answer.body["next"]) == (3, None)
 
     first = api.get("/users?limit=2", admin)
-    assert [row["id"] for row in first.body["items"]] == [admin.id, ada.id]
+    assert [row["id"] for row in first.body["items"]] == [cyd.id, bob.id]
     assert first.body["next"] == "/users?limit=2&offset=2"
     second = api.get(first.body["next"], admin)
-    assert [row["id"] for row in second.body["items"]] == [bob.id]
+    assert [row["id"] for row in second.body["items"]] == [ada.id]
     assert second.body["next"] is None
 
 

@@ -126,9 +126,12 @@ def test_password_grant_gives_the_admin_a_working_token(api):
     assert answer.body["token_type"] == "bearer"
     assert answer.body["expires_in"] == 60 * 60
     assert answer.headers["cache-control"] == "no-store"
+    listener = make_user()
     users = api.get("/users", token=answer.body["access_token"])
     assert users.status == 200
-    assert [row["id"] for row in users.body["items"]] == [admin.id]
+    assert [row["id"] for row in users.body["items"]] == [listener.id]
+    me = api.get("/me", token=answer.body["access_token"])
+    assert (me.body["id"], me.body["is_admin"]) == (admin.id, True)
 
 
 @pytest.mark.parametrize("form, error, param", [

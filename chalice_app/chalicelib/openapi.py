@@ -170,8 +170,7 @@ SCHEMAS = {
     }},
     "UserOverview": _object({
         "id": {"type": "integer"}, "spotify_id": {"type": "string"},
-        "display_name": NULLABLE_TEXT, "email": NULLABLE_TEXT, "is_admin": {"type": "boolean"},
-        "timezone": {"type": "string"}, "created_at": TIMESTAMP,
+        "display_name": NULLABLE_TEXT, "created_at": TIMESTAMP,
         "last_played_at": NULLABLE_TIMESTAMP, "last_synced_at": NULLABLE_TIMESTAMP,
         "needs_reauth": {"type": "boolean"}, "reauth_reason": NULLABLE_TEXT,
         "sync_deferred_until": NULLABLE_TIMESTAMP, "plays": COUNT,
@@ -179,7 +178,7 @@ SCHEMAS = {
     "EtlRun": _object({
         "id": {"type": "integer"}, "hour": TIMESTAMP, "started_at": TIMESTAMP,
         "finished_at": NULLABLE_TIMESTAMP, "status": {"type": "string"},
-        "app_mode": {**NULLABLE_TEXT, "description": "extended, development or unknown"},
+        "app_mode": {"type": "string", "description": "extended, development or unknown"},
         "summary": {"type": "object"},
         "steps": {"type": "object", "additionalProperties": COUNT,
                   "description": "Number of steps per status."},
@@ -340,7 +339,7 @@ PATHS = {
     "/me/profile": {"get": _operation(
         "Audio-feature averages (or why they are unavailable) and genre distribution.",
         _ref("Profile"), PERIOD)},
-    "/users": {"get": _operation("Every account with its sync state (administrator).",
+    "/users": {"get": _operation("Listeners with their sync state, newest first (administrator).",
                                  _ref("UserPage"), PAGE, admin=True, tag="admin")},
     "/etl/runs": {"get": _operation("ETL runs, newest first (administrator).",
                                     _ref("EtlRunPage"), PAGE, admin=True, tag="admin")},
