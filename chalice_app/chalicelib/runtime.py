@@ -2,20 +2,28 @@
 
 Nothing happens at import: the first request loads the settings from the environment and
 connects the shared ``models.db`` proxy, like the lazy client getters in Chalice's testing
-docs.  Later requests of the same warm container reuse both (``reuse_if_open``); a PostgreSQL
-connection that died while the container was frozen is replaced instead of failing a request.
-Tests call :func:`use` with their own settings and already connected database.
+docs.  Later requests of the same warm container reuse both (``reuse_if_open``).  A Lambda
+container is frozen between invocations, and RDS may drop a connection meanwhile, so a
+connection idle for more than :data:`IDLE_CHECK_SECONDS` is pinged first and replaced if it
+died, instead of failing the request.  Tests call :func:`use` with their own settings and
+already connected database.
 """
 from __future__ import annotations
 
 import os
+import time
+
+from peewee import InterfaceError, OperationalError
 
 import models
 import settings as settings_module
 from models.db import db
 
+IDLE_CHECK_SECONDS = 30.0
+
 _settings = None
 _database = None
+_last_used = 0.0
 
 
 def in_lambda() -> bool:
@@ -41,14 +49,15 @@ def settings():
 
 def database():
     """The connected database; initialised on first use, reconnected if the link died."""
-    global _database
+    global _database, _last_used
     if _database is None:
         _database = models.init(settings())
     elif db.obj is not _database:
         db.initialize(_database)
-    if not _database.is_closed() and not _usable(_database):
-        _database.close()
+    if not _database.is_closed() and not _alive(_database):
+        discard_connection()
     _database.connect(reuse_if_open=True)
+    _last_used = time.monotonic()
     return _database
 
 
@@ -67,10 +76,18 @@ def discard_connection() -> None:
     if _database is not None:
         try:
             _database.close()
-        except Exception:  # a broken connection may fail to close; it is dropped either way
-            pass
+        except (OperationalError, InterfaceError):
+            pass  # a dead connection may fail to close; peewee has forgotten it either way
 
 
-def _usable(database) -> bool:
+def _alive(database) -> bool:
     check = getattr(database, "is_connection_usable", None)
-    return check() if check is not None else True
+    if check is not None and not check():
+        return False
+    if time.monotonic() - _last_used < IDLE_CHECK_SECONDS:
+        return True
+    try:
+        database.execute_sql("SELECT 1").fetchone()
+    except (OperationalError, InterfaceError):
+        return False
+    return True
