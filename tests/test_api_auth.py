@@ -174,7 +174,7 @@ def test_health_needs_no_token_and_checks_the_database(api):
 
 def test_unknown_paths_are_404_json_with_or_without_a_token(api):
     user = make_user()
-    for path in ("/nope", "/me/nothing", "/a/b/c/d", "/me/tracks/x/y"):
+    for path in ("/", "/nope", "/me/nothing", "/a/b/c/d", "/me/tracks/x/y"):
         for answer in (api.get(path), api.get(path, user)):
             assert answer.status == 404, (path, answer)
             assert answer.error["Code"] == "NotFoundError"

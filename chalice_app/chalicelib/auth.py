@@ -40,7 +40,6 @@ def authenticate(event, get_response):
     """Middleware: verify the bearer token and load its user before any protected view."""
     if event.context.get("resourcePath") in PUBLIC_ROUTES:
         return get_response(event)
-    runtime.database()
     user = user_from_header(event.headers.get("authorization"))
     event.context["authorizer"] = {"principalId": str(user.id)}
     event.context["user"] = user
@@ -62,6 +61,7 @@ def user_from_header(header: str | None) -> User:
         user_id = api_tokens.verify(token.strip(), runtime.settings())
     except api_tokens.InvalidApiToken as exc:
         raise Unauthorized(f"The bearer token was refused ({exc}).") from None
+    runtime.database()
     user = User.get_or_none(User.id == user_id)
     if user is None:
         raise Unauthorized("The bearer token's account no longer exists.")

@@ -22,7 +22,7 @@ JSON_HEADERS = {"Content-Type": "application/json"}
 # API Gateway and Chalice answer an unknown path with 403 "Missing Authentication Token"
 # before any code runs; these catch-all routes (one per depth the API uses, plus one) make
 # it the promised 404 JSON.  Concrete routes always win over them.
-NOT_FOUND_ROUTES = ("/{p1}", "/{p1}/{p2}", "/{p1}/{p2}/{p3}", "/{p1}/{p2}/{p3}/{p4}")
+NOT_FOUND_ROUTES = ("/", "/{p1}", "/{p1}/{p2}", "/{p1}/{p2}/{p3}", "/{p1}/{p2}/{p3}/{p4}")
 ALL_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
 
 not_found_routes = Blueprint(__name__)
