@@ -17,6 +17,7 @@ MAX_LIMIT = 200
 # Beyond any real listening history; keeps numbers inside a 32-bit database integer.
 MAX_OFFSET = 1_000_000
 MAX_TEXT = 200
+EPOCH_YEAR = 1970
 PERIOD_PARAMS = ("range", "from", "to")
 PAGE_PARAMS = ("limit", "offset")
 
@@ -67,9 +68,14 @@ class Query:
         start, end = self.text("from"), self.text("to")
         range_key = self.text("range", None if start or end else default_range)
         try:
-            return parse_period(range=range_key, from_=start, to=end, tz=tz)
+            period = parse_period(range=range_key, from_=start, to=end, tz=tz)
         except PeriodError as exc:
             raise BadParameter(exc.param, exc.message) from None
+        if period.last_day is not None and period.last_day.year < EPOCH_YEAR:
+            # Before 1970 zones had local mean time offsets with seconds (-04:56:02), which
+            # RFC 3339 timestamps cannot carry; nobody streamed anything then anyway.
+            raise BadParameter("to", f"dates before {EPOCH_YEAR} are not supported")
+        return period
 
     def page(self, default_limit: int = 50) -> "PageRequest":
         return PageRequest(limit=self.integer("limit", default_limit, 1, MAX_LIMIT),

@@ -43,7 +43,6 @@ def jsonable(value, tz: ZoneInfo):
 
 
 def period(value, tz: ZoneInfo) -> dict:
-    """A ``models.periods.Period`` as JSON: its key, label and bounds in the user's zone."""
-    return {"key": value.key, "label": value.label, "tz": value.tz,
-            "start": timestamp(value.start, tz), "end": timestamp(value.end, tz),
-            "bucket": value.bucket}
+    """A ``models.periods.Period`` as JSON: key, label, local days, bounds with UTC offset."""
+    return {**value.as_dict(), "start": timestamp(value.start, tz),
+            "end": timestamp(value.end, tz)}
