@@ -171,13 +171,16 @@ def test_genres_and_taste_profile(api, world):
     ArtistGenre.create(artist=world.x, genre=indie)
     ArtistGenre.create(artist=world.y, genre=jazz)
     genres = api.get(f"/me/genres?{WEEK}", world.ada).body
-    assert [row["genre"] for row in genres["items"]] == ["indie", "jazz"]
+    # a play counts once for each genre among its track's artists; share is of all plays
+    assert [(row["genre"], row["plays"], row["ms_played"]) for row in genres["items"]] == [
+        ("indie", 6, 1_000_000), ("jazz", 3, 500_000)]
+    assert [row["share"] for row in genres["items"]] == [pytest.approx(6 / 7),
+                                                         pytest.approx(3 / 7)]
     top = api.get(f"/me/top/genres?{WEEK}", world.ada).body
     assert top["items"] == genres["items"]
     assert top["total"] is None
     profile = api.get(f"/me/profile?{WEEK}", world.ada).body
-    assert [row["genre"] for row in profile["genres"]] == ["indie", "jazz"]
-    assert profile["features_status"] == "no_data" or profile["features"] is None
+    assert profile["genres"] == genres["items"]
 
 
 def test_audio_features_unavailable_for_a_development_mode_app(api, world):
@@ -186,7 +189,16 @@ def test_audio_features_unavailable_for_a_development_mode_app(api, world):
     profile = api.get(f"/me/profile?{WEEK}", world.ada).body
     assert profile["features_status"] == "unavailable"
     assert profile["features"] is None
-    assert "unavailable" in profile["features_message"]
+    assert profile["features_reason"] == "forbidden"
+    assert "development mode" in profile["features_message"]
+
+
+def test_audio_features_not_fetched_yet_say_so(api, world):
+    profile = api.get(f"/me/profile?{WEEK}", world.ada).body
+    assert (profile["features_status"], profile["features_reason"]) == ("unavailable",
+                                                                        "pending")
+    assert profile["features"] is None
+    assert "not been fetched yet" in profile["features_message"]
 
 
 def test_audio_feature_averages_when_spotify_gives_them(api, world):

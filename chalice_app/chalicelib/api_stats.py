@@ -25,10 +25,15 @@ TOP_TOTAL_KEY = {"tracks": "unique_tracks", "artists": "unique_artists",
 SPOTIFY_ID_CHARS = frozenset("0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
 FEATURE_MESSAGES = {
     "ok": "Averages over every play in the period.",
-    "partial": "Averages over the plays whose tracks have audio features (see coverage).",
-    "unavailable": "Spotify does not give this app audio features (apps in development mode "
-                   "lost them in November 2024), so their averages are unavailable.",
     "no_data": "No plays in this period.",
+}
+MISSING_FEATURES = {
+    "forbidden": "Spotify does not give this app audio features (apps in development mode "
+                 "lost them in November 2024), so their averages are unavailable.",
+    "missing": "Spotify has no audio features for these tracks.",
+    "pending": "Audio features of these tracks have not been fetched yet; the next sync "
+               "fetches them.",
+    None: "Audio features are unavailable.",
 }
 
 
@@ -184,4 +189,15 @@ def taste_profile():
     period = query.period(user.timezone, DEFAULT_RANGE)
     profile = stats.taste_profile(user.id, period)
     return {"period": render.period(period, tz), **render.jsonable(profile, tz),
-            "features_message": FEATURE_MESSAGES.get(profile["features_status"])}
+            "features_message": features_message(profile)}
+
+
+def features_message(profile: dict) -> str:
+    """Why the averages are what they are, in words a listener understands."""
+    status = profile["features_status"]
+    if status in FEATURE_MESSAGES:
+        return FEATURE_MESSAGES[status]
+    why = MISSING_FEATURES.get(profile.get("features_reason"), MISSING_FEATURES[None])
+    if status == "partial":
+        return f"Averages over the plays whose tracks have audio features (see coverage). {why}"
+    return why

@@ -37,6 +37,21 @@ NULLABLE_TIMESTAMP = _nullable("string", format="date-time")
 NULLABLE_TEXT = _nullable("string")
 SHARE = {"type": "number", "minimum": 0, "maximum": 1}
 ARTIST_REF = _object({"id": {"type": "string"}, "name": {"type": "string"}})
+SERIES = _array(_object({"bucket": {"type": "string", "format": "date",
+                                    "description": "First day of the day, week or month."},
+                         "plays": COUNT, "ms_played": COUNT}))
+POPULARITY = {**_nullable("integer"), "description": "null: Spotify did not say."}
+
+
+def _row(id_key: str, **properties) -> dict:
+    """A statistics row: an id, a name, what else it has, its plays and listening time
+    (and, in the unique lists, its first and last play in the period)."""
+    return _object({id_key: {"type": "string"}, "name": {"type": "string"},
+                    "image_url": NULLABLE_TEXT, **properties, "plays": COUNT,
+                    "ms_played": COUNT, "first_played_at": TIMESTAMP,
+                    "last_played_at": TIMESTAMP},
+                   required=[id_key, "name", "plays", "ms_played"])
+
 
 SCHEMAS = {
     "Error": _object({
@@ -97,34 +112,13 @@ SCHEMAS = {
         "album_name": NULLABLE_TEXT,
         "image_url": NULLABLE_TEXT,
         "ms_played": COUNT,
+        "context_uri": NULLABLE_TEXT,
+        "source": {"enum": ["api", "import"]},
     }, required=["played_at", "track_id", "name", "ms_played"]),
-    "TrackRow": _object({
-        "track_id": {"type": "string"},
-        "name": {"type": "string"},
-        "artists": _array(ARTIST_REF),
-        "album_id": NULLABLE_TEXT,
-        "album_name": NULLABLE_TEXT,
-        "image_url": NULLABLE_TEXT,
-        "popularity": {**_nullable("integer"), "description": "null: Spotify did not say."},
-        "plays": COUNT,
-        "ms_played": COUNT,
-    }, required=["track_id", "name", "artists", "plays", "ms_played"]),
-    "ArtistRow": _object({
-        "artist_id": {"type": "string"},
-        "name": {"type": "string"},
-        "image_url": NULLABLE_TEXT,
-        "popularity": _nullable("integer"),
-        "plays": COUNT,
-        "ms_played": COUNT,
-    }, required=["artist_id", "name", "plays", "ms_played"]),
-    "AlbumRow": _object({
-        "album_id": {"type": "string"},
-        "name": {"type": "string"},
-        "image_url": NULLABLE_TEXT,
-        "artists": _array(ARTIST_REF),
-        "plays": COUNT,
-        "ms_played": COUNT,
-    }, required=["album_id", "name", "plays", "ms_played"]),
+    "TrackRow": _row("track_id", artists=_array(ARTIST_REF), album_id=NULLABLE_TEXT,
+                     album_name=NULLABLE_TEXT, popularity=POPULARITY),
+    "ArtistRow": _row("artist_id", popularity=POPULARITY),
+    "AlbumRow": _row("album_id", artists=_array(ARTIST_REF)),
     "GenreRow": _object({
         "genre": {"type": "string"}, "plays": COUNT, "ms_played": COUNT, "share": SHARE,
     }, required=["genre", "plays", "share"]),
@@ -144,8 +138,7 @@ SCHEMAS = {
             "totals": _ref("Totals"),
             "change": {"type": "object", "additionalProperties": _ref("Change")},
         })], "description": "The period of the same length just before; null for all time."},
-        "series": _array(_object({"bucket": {"type": "string", "format": "date"},
-                                  "plays": COUNT, "ms_played": COUNT})),
+        "series": SERIES,
         "hours": _array(_object({"hour": {"type": "integer", "minimum": 0, "maximum": 23},
                                  "plays": COUNT, "ms_played": COUNT}),
                         minItems=24, maxItems=24),
@@ -158,16 +151,22 @@ SCHEMAS = {
                                {"type": "object", "additionalProperties": _nullable("number")}],
                      "description": "Average audio features; null when unavailable."},
         "features_status": {"enum": ["ok", "partial", "unavailable", "no_data"]},
+        "features_reason": {"enum": [None, "forbidden", "missing", "pending"],
+                            "description": "Why some plays lack features: the app may not "
+                                           "read them, Spotify has none, or not fetched yet."},
         "features_message": {"type": "string"},
         "coverage": {**_nullable("number", minimum=0, maximum=1),
                      "description": "Share of plays whose track has audio features."},
         "genres": _array(_object({"genre": {"type": "string"}, "plays": COUNT,
                                   "share": SHARE})),
     }, required=["period", "features", "features_status", "features_message", "genres"]),
-    "Detail": {"type": "object", "required": ["plays", "ms_played"], "properties": {
-        "plays": COUNT, "ms_played": COUNT,
-        "first_played_at": NULLABLE_TIMESTAMP, "last_played_at": NULLABLE_TIMESTAMP,
-    }},
+    "Detail": {"type": "object", "required": ["name", "plays", "ms_played", "series"],
+               "properties": {
+                   "name": {"type": "string"}, "image_url": NULLABLE_TEXT,
+                   "popularity": POPULARITY, "plays": COUNT, "ms_played": COUNT,
+                   "first_played_at": NULLABLE_TIMESTAMP, "last_played_at": NULLABLE_TIMESTAMP,
+                   "share": {**SHARE, "description": "Share of all your plays."},
+                   "series": SERIES}},
     "UserOverview": _object({
         "id": {"type": "integer"}, "spotify_id": {"type": "string"},
         "display_name": NULLABLE_TEXT, "created_at": TIMESTAMP,
