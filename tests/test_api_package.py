@@ -127,3 +127,11 @@ def test_openapi_document_lists_exactly_the_apps_routes():
     described = {(path, method) for path, operations in document()["paths"].items()
                  for method in operations}
     assert served == described
+
+
+def test_chalice_local_keeps_the_environments_settings():
+    """chalice local writes the config's variables over the environment: the dev stage must
+    set none, or a local run would ignore the DATA_DIR/DATABASE_URL the README tells to set."""
+    config = json.loads((CHALICE_DIR / ".chalice" / "config.json").read_text())
+    assert "environment_variables" not in config
+    assert config["stages"]["dev"].get("environment_variables", {}) == {}

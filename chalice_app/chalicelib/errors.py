@@ -100,7 +100,8 @@ def handle_errors(event, get_response):
 
 
 def _unknown_path(**_parts):
-    raise NotFound(f"No such endpoint: {not_found_routes.current_request.path}. "
+    request = not_found_routes.current_request
+    raise NotFound(f"No such endpoint: {request.method} {request.context.get('path', '')}. "
                    "See /openapi.json for the endpoints.")
 
 
