@@ -121,6 +121,11 @@ def test_unknown_popularity_is_null_not_zero(api, world):
             api.get(f"/me/tracks?{WEEK}", world.ada).body["items"]}
     assert rows["One"]["popularity"] is None
     assert rows["Two"]["popularity"] == 40
+    artists = {row["name"]: row for row in
+               api.get(f"/me/top/artists?{WEEK}", world.ada).body["items"]}
+    assert (artists["Xenia"]["popularity"], artists["Yusuf"]["popularity"]) == (None, 61)
+    detail = api.get(f"/me/artists/{world.x.id}", world.ada).body
+    assert (detail["popularity"], detail["followers"]) == (None, None)
 
 
 def test_unique_tracks_sort_search_and_page(api, world):

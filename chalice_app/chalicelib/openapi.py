@@ -163,7 +163,8 @@ SCHEMAS = {
     "Detail": {"type": "object", "required": ["name", "plays", "ms_played", "series"],
                "properties": {
                    "name": {"type": "string"}, "image_url": NULLABLE_TEXT,
-                   "popularity": POPULARITY, "plays": COUNT, "ms_played": COUNT,
+                   "popularity": POPULARITY, "followers": _nullable("integer"),
+                   "plays": COUNT, "ms_played": COUNT,
                    "first_played_at": NULLABLE_TIMESTAMP, "last_played_at": NULLABLE_TIMESTAMP,
                    "share": {**SHARE, "description": "Share of all your plays."},
                    "series": SERIES}},
