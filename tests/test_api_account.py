@@ -105,3 +105,11 @@ def test_admin_listings_refuse_bad_paging(api):
         assert answer.status == 400, query
         assert answer.error["param"] == param
         assert answer.error["Message"].startswith(f"{param}: ")
+
+
+def test_a_stored_time_zone_zoneinfo_does_not_know_falls_back_to_utc(api):
+    user = make_user(timezone="Mars/Olympus_Mons", created_at=AT)
+    me = api.get("/me", user)
+    assert (me.status, me.body["created_at"]) == (200, "2026-03-01T12:00:00+00:00")
+    stats = api.get("/me/stats?from=2026-03-01&to=2026-03-01", user)
+    assert (stats.status, stats.body["period"]["tz"]) == (200, "UTC")

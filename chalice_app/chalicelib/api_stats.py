@@ -13,11 +13,10 @@ from chalicelib.auth import current_user
 from chalicelib.errors import NotFound
 from chalicelib.params import PAGE_PARAMS, PERIOD_PARAMS, Query
 from models import stats
+from models.periods import DEFAULT_RANGE
 
 stats_api = Blueprint(__name__)
 
-DEFAULT_RANGE = "4w"
-SORT_KEYS = ("plays", "time", "first", "last", "name")
 TOP_KINDS = ("tracks", "artists", "albums", "genres")
 # For a top list, the number of distinct items is one of the period's totals.
 TOP_TOTAL_KEY = {"tracks": "unique_tracks", "artists": "unique_artists",
@@ -79,7 +78,7 @@ def spotify_access(user) -> dict:
 @stats_api.route("/me/plays")
 def history():
     user, tz, query = _ask(*PERIOD_PARAMS, *PAGE_PARAMS)
-    period, page = query.period(user.timezone, "all"), query.page()
+    period, page = query.period(tz.key, "all"), query.page()
     result = stats.history(user.id, limit=page.limit, offset=page.offset, period=period)
     return {"period": render.period(period, tz),
             **page.envelope(query, render.jsonable(result.items, tz), result.total)}
@@ -87,8 +86,8 @@ def history():
 
 def _unique(statistic):
     user, tz, query = _ask(*PERIOD_PARAMS, *PAGE_PARAMS, "sort", "order", "q")
-    period, page = query.period(user.timezone, DEFAULT_RANGE), query.page()
-    sort = query.choice("sort", SORT_KEYS, "plays")
+    period, page = query.period(tz.key, DEFAULT_RANGE), query.page()
+    sort = query.choice("sort", stats.SORT_KEYS, "plays")
     order = query.choice("order", ("asc", "desc"), "asc" if sort == "name" else "desc")
     result = statistic(user.id, period, sort=sort, descending=order == "desc",
                        search=query.text("q"), limit=page.limit, offset=page.offset)
@@ -113,7 +112,7 @@ def unique_albums():
 
 def _ranked(kind: str, default_limit: int):
     user, tz, query = _ask(*PERIOD_PARAMS, *PAGE_PARAMS)
-    period, page = query.period(user.timezone, DEFAULT_RANGE), query.page(default_limit)
+    period, page = query.period(tz.key, DEFAULT_RANGE), query.page(default_limit)
     statistic = getattr(stats, f"top_{kind}")
     rows = statistic(user.id, period, limit=page.limit + 1, offset=page.offset)
     total_key = TOP_TOTAL_KEY[kind]
@@ -161,7 +160,7 @@ def _is_spotify_id(value: str) -> bool:
 def listening_stats():
     """Totals with the previous period's for comparison, the time series and the clock."""
     user, tz, query = _ask(*PERIOD_PARAMS)
-    period = query.period(user.timezone, DEFAULT_RANGE)
+    period = query.period(tz.key, DEFAULT_RANGE)
     totals = stats.totals(user.id, period)
     previous = period.previous() if period.start is not None else None
     previous_totals = stats.totals(user.id, previous) if previous is not None else None
@@ -186,7 +185,7 @@ def _change(now: int, before: int) -> dict:
 @stats_api.route("/me/profile")
 def taste_profile():
     user, tz, query = _ask(*PERIOD_PARAMS)
-    period = query.period(user.timezone, DEFAULT_RANGE)
+    period = query.period(tz.key, DEFAULT_RANGE)
     profile = stats.taste_profile(user.id, period)
     return {"period": render.period(period, tz), **render.jsonable(profile, tz),
             "features_message": features_message(profile)}

@@ -9,7 +9,8 @@ from __future__ import annotations
 from copy import deepcopy
 
 from chalicelib.params import MAX_LIMIT, MAX_OFFSET, MAX_TEXT
-from models.periods import RANGE_KEYS
+from models.periods import DEFAULT_RANGE, RANGE_KEYS
+from models.stats import SORT_KEYS
 
 VERSION = "1.0.0"
 
@@ -219,8 +220,8 @@ SCHEMAS.update({
 
 PARAMETERS = {
     "range": {"name": "range", "in": "query", "schema": {"enum": list(RANGE_KEYS)},
-              "description": "A period ending today (in your time zone). Default 4w; "
-                             "not together with from/to."},
+              "description": "A period ending today (in your time zone). Default "
+                             f"{DEFAULT_RANGE} (all for /me/plays); not together with from/to."},
     "from": {"name": "from", "in": "query", "schema": {"type": "string", "format": "date"},
              "description": "First day (YYYY-MM-DD, your time zone), inclusive."},
     "to": {"name": "to", "in": "query", "schema": {"type": "string", "format": "date"},
@@ -232,7 +233,7 @@ PARAMETERS = {
                "schema": {"type": "integer", "minimum": 0, "maximum": MAX_OFFSET},
                "description": "Items to skip; follow `next` instead of computing it."},
     "sort": {"name": "sort", "in": "query",
-             "schema": {"enum": ["plays", "time", "first", "last", "name"]},
+             "schema": {"enum": list(SORT_KEYS)},
              "description": "Order by play count (default), listening time, first or last "
                             "play, or name."},
     "order": {"name": "order", "in": "query", "schema": {"enum": ["asc", "desc"]},
