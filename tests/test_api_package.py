@@ -129,6 +129,17 @@ def test_openapi_document_lists_exactly_the_apps_routes():
     assert served == described
 
 
+def test_openapi_document_is_valid_openapi_3_1():
+    load_app()
+    from chalicelib.openapi import document
+    from openapi_spec_validator import validate
+
+    described = document("/api")
+    validate(described)
+    assert described["openapi"] == "3.1.0"
+    assert described["servers"] == [{"url": "/api"}]
+
+
 def test_chalice_local_keeps_the_environments_settings():
     """chalice local writes the config's variables over the environment: the dev stage must
     set none, or a local run would ignore the DATA_DIR/DATABASE_URL the README tells to set."""

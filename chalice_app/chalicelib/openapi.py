@@ -260,8 +260,12 @@ REAUTH_HEADER_DOC = {"X-Spotify-Reauth-Required": {
     "schema": {"const": "true"}}}
 
 
+UNAVAILABLE = {**_error("The database does not answer; retry later."),
+               "headers": {"Retry-After": {"schema": {"type": "integer"}}}}
+
+
 def _operation(summary: str, schema: dict, params=(), *, auth=True, admin=False,
-               not_found=False, tag="statistics") -> dict:
+               not_found=False, uses_database=True, tag="statistics") -> dict:
     responses = {"200": _ok(schema)}
     if auth:
         responses["200"]["headers"] = REAUTH_HEADER_DOC
@@ -274,6 +278,8 @@ def _operation(summary: str, schema: dict, params=(), *, auth=True, admin=False,
         responses["403"] = _error("The token is not the administrator's.")
     if not_found:
         responses["404"] = _error("You never played it, or no such list.")
+    if uses_database:
+        responses["503"] = UNAVAILABLE
     operation = {"summary": summary, "tags": [tag], "responses": responses,
                  "parameters": [{"$ref": f"#/components/parameters/{name}"}
                                 for name in params]}
@@ -292,7 +298,7 @@ PATHS = {
     "/health": {"get": _operation("The API and its database answer.", _ref("Health"),
                                   auth=False, tag="meta")},
     "/openapi.json": {"get": _operation("This document.", {"type": "object"}, auth=False,
-                                        tag="meta")},
+                                        uses_database=False, tag="meta")},
     "/token": {"post": {
         "summary": "OAuth2 password grant for the administrator account.",
         "tags": ["auth"], "security": [],
@@ -305,7 +311,8 @@ PATHS = {
         "responses": {"200": _ok(_ref("Token")),
                       "400": _error("Missing field, unsupported grant or wrong credentials.",
                                     "TokenError"),
-                      "415": _error("The body is not a form.")},
+                      "415": _error("The body is not a form."),
+                      "503": UNAVAILABLE},
     }},
     "/me": {"get": _operation("Your account, and whether Spotify access must be renewed.",
                               _ref("Me"))},
