@@ -25,6 +25,7 @@ def test_me_localises_timestamps_and_keeps_unknowns_null(api):
     assert body["needs_reauth"] is False
     assert body["spotify_access"]["status"] == "ok"
     assert "x-spotify-reauth-required" not in answer.headers
+    assert answer.headers["cache-control"] == "private, no-store"
 
 
 def test_a_flagged_user_is_told_to_renew_spotify_access_but_keeps_their_data(api):

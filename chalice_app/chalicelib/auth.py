@@ -36,6 +36,8 @@ def authenticate(event, get_response):
     event.context["authorizer"] = {"principalId": str(user.id)}
     event.context["user"] = user
     response = get_response(event)
+    # One person's statistics: no shared cache (proxy, CDN) may keep them.
+    response.headers.setdefault("Cache-Control", "private, no-store")
     if user.needs_reauth:
         response.headers[REAUTH_HEADER] = "true"
     return response
