@@ -118,18 +118,18 @@ VARIABLES: tuple[Variable, ...] = (
 class Settings:
     """The parsed configuration. Build it with :func:`load`; tests pass overrides."""
 
-    secret_key: str
+    secret_key: str = field(repr=False)
     algorithm: str
     access_token_expire_minutes: int
     client_id: str
-    client_secret: str
-    b64_client: str
+    client_secret: str = field(repr=False)
+    b64_client: str = field(repr=False)
     oauth_authorize_url: str
     oauth_token_url: str
     spotify_api_url: str
     redirect_uri: str
     scope: str
-    database_url: str
+    database_url: str = field(repr=False)
     data_dir: Path
     first_admin_id: str
     first_admin_email: str

@@ -1,0 +1,34 @@
+# The two commands README promises: `make demo` and `make test`.
+PYTHON ?= python3.11
+VENV ?= .venv
+BIN := $(VENV)/bin
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: demo test install install-dev browser migrate clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	# chalice calls pip to build the Lambda package and needs a pip older than 26.3
+	$(BIN)/pip install -q "pip<26.3"
+
+install: $(BIN)/python
+	$(BIN)/pip install -q -r requirements.txt
+
+install-dev: $(BIN)/python
+	$(BIN)/pip install -q -r requirements-dev.txt
+
+# Debian's chromium for the browser tests (Playwright's own browser download cannot work here).
+browser:
+	@test -x /usr/bin/chromium || { apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+migrate: install
+	$(BIN)/python -m models.migrate
+
+demo: install migrate
+
+test: install-dev browser
+	$(BIN)/python -m pytest -n 2 --dist loadfile -q
+
+clean:
+	rm -rf $(VENV) data

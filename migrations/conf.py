@@ -1,0 +1,1 @@
+IGNORE = ["basemodel"]

@@ -1,0 +1,16 @@
+"""The shared core: Peewee models, statistics and ingestion, used by web, API and batch."""
+from __future__ import annotations
+
+from models import crypto
+from models.db import db
+
+
+def init(settings):
+    """Connect the shared database and token cipher to ``settings``; call once per process."""
+    from models.db import init as init_db
+
+    crypto.configure(settings.secret_key)
+    return init_db(settings.database_url)
+
+
+__all__ = ["db", "init"]

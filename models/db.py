@@ -1,0 +1,55 @@
+"""The one database handle shared by every shell.
+
+Models are declared against a ``DatabaseProxy`` so that importing them does no I/O; each shell
+(web, API, batch, tests) calls :func:`init` once with the configured URL, as peewee's docs and
+``playhouse.flask_utils`` do.
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+from peewee import DatabaseProxy, PostgresqlDatabase, SqliteDatabase
+from playhouse.db_url import connect
+
+db = DatabaseProxy()
+
+# WAL lets the web app read while the ETL writes; foreign keys make ON DELETE CASCADE real.
+SQLITE_PRAGMAS = {
+    "journal_mode": "wal",
+    "foreign_keys": 1,
+    "synchronous": "normal",
+    "busy_timeout": 10_000,
+    "cache_size": -64_000,
+}
+
+
+def connect_url(url: str):
+    """A peewee Database for ``url`` (sqlite:///path or postgresql://...), not yet connected."""
+    if url.startswith("sqlite"):
+        from pathlib import Path
+
+        path = url.split("sqlite:///", 1)[-1]
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        return connect(url, pragmas=SQLITE_PRAGMAS)
+    return connect(url)
+
+
+def init(url: str):
+    """Point the shared proxy at ``url`` and return the database."""
+    database = connect_url(url)
+    db.initialize(database)
+    return database
+
+
+def is_postgresql() -> bool:
+    return isinstance(db.obj, PostgresqlDatabase)
+
+
+def is_sqlite() -> bool:
+    return isinstance(db.obj, SqliteDatabase)
+
+
+def utcnow() -> dt.datetime:
+    """Naive UTC: every timestamp in the database is UTC without tzinfo."""
+    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)

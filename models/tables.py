@@ -1,0 +1,281 @@
+"""The schema: every table Spotify Tracker keeps, as Peewee models.
+
+Catalogue rows (tracks, albums, artists) are keyed by their Spotify id, so loading the same
+recently-played page twice, from two users or two runs, is an upsert and never a lookup.  Plays
+are keyed by (user, played_at): Spotify cannot play two tracks to one account at the same
+instant, so that pair is what makes re-running any job harmless.
+
+Every timestamp is naive UTC (see ``models.db.utcnow``).  Fields Spotify may withhold (from
+development-mode apps, or for unknown ids) are nullable: NULL means "not given", never zero.
+"""
+from __future__ import annotations
+
+import json
+
+from peewee import (
+    BigAutoField,
+    BooleanField,
+    CharField,
+    CompositeKey,
+    DateTimeField,
+    FloatField,
+    ForeignKeyField,
+    IntegerField,
+    Model,
+    TextField,
+)
+
+from models import crypto
+from models.db import db, utcnow
+
+
+class EncryptedTextField(TextField):
+    """Text encrypted with ``models.crypto`` before it reaches the database."""
+
+    def db_value(self, value):
+        return None if value is None else crypto.encrypt(value)
+
+    def python_value(self, value):
+        return None if value is None else crypto.decrypt(value)
+
+
+class BaseModel(Model):
+    class Meta:
+        database = db
+
+
+class User(BaseModel):
+    """A listener (logged in with Spotify) or the admin (email and password)."""
+
+    spotify_id = CharField(max_length=128, unique=True)
+    # Spotify's stable account id (2026); returning users are matched by it when present.
+    account_id = CharField(max_length=128, null=True, unique=True)
+    display_name = TextField(null=True)
+    email = CharField(max_length=320, null=True)
+    country = CharField(max_length=2, null=True)
+    product = CharField(max_length=32, null=True)
+    image_url = TextField(null=True)
+    is_admin = BooleanField(default=False)
+    password_hash = TextField(null=True)
+    timezone = CharField(max_length=64, default="UTC")
+    created_at = DateTimeField(default=utcnow)
+    # Sync state: the played_at of the newest stored play is the `after` cursor of the next run.
+    last_played_at = DateTimeField(null=True)
+    last_synced_at = DateTimeField(null=True)
+    needs_reauth = BooleanField(default=False)
+    reauth_reason = TextField(null=True)
+    # Set when Spotify asked us to wait longer than a run may sleep (429 with a long Retry-After).
+    sync_deferred_until = DateTimeField(null=True)
+
+    def __str__(self):
+        return self.display_name or self.spotify_id
+
+    class Meta:
+        table_name = "user"
+
+
+class OAuthToken(BaseModel):
+    """The Spotify grant of one user. Both tokens are encrypted at rest."""
+
+    user = ForeignKeyField(User, primary_key=True, backref="oauth_token", on_delete="CASCADE")
+    access_token = EncryptedTextField(null=True)
+    refresh_token = EncryptedTextField()
+    expires_at = DateTimeField(null=True)
+    scope = TextField(default="")
+    # Refresh tokens die about six months after login: the page warns before that happens.
+    granted_at = DateTimeField(default=utcnow)
+    updated_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        table_name = "oauth_token"
+
+
+class Album(BaseModel):
+    id = CharField(max_length=64, primary_key=True)
+    name = TextField()
+    album_type = CharField(max_length=32, null=True)
+    release_date = CharField(max_length=10, null=True)
+    release_date_precision = CharField(max_length=5, null=True)
+    total_tracks = IntegerField(null=True)
+    image_url = TextField(null=True)
+    popularity = IntegerField(null=True)
+
+    class Meta:
+        table_name = "album"
+
+
+class Artist(BaseModel):
+    id = CharField(max_length=64, primary_key=True)
+    name = TextField()
+    popularity = IntegerField(null=True)
+    followers = IntegerField(null=True)
+    image_url = TextField(null=True)
+    # NULL: a stub known only from a track; the ETL's artist step fills details and genres.
+    details_fetched_at = DateTimeField(null=True)
+
+    class Meta:
+        table_name = "artist"
+
+
+class Genre(BaseModel):
+    name = CharField(max_length=255, unique=True)
+
+    class Meta:
+        table_name = "genre"
+
+
+class ArtistGenre(BaseModel):
+    artist = ForeignKeyField(Artist, backref="genre_links", on_delete="CASCADE")
+    genre = ForeignKeyField(Genre, backref="artist_links", on_delete="CASCADE")
+
+    class Meta:
+        table_name = "artist_genre"
+        primary_key = CompositeKey("artist", "genre")
+        indexes = ((("genre",), False),)
+
+
+class Track(BaseModel):
+    id = CharField(max_length=64, primary_key=True)
+    name = TextField()
+    album = ForeignKeyField(Album, null=True, backref="tracks", on_delete="SET NULL")
+    duration_ms = IntegerField(null=True)
+    explicit = BooleanField(null=True)
+    popularity = IntegerField(null=True)
+    isrc = CharField(max_length=32, null=True)
+    track_number = IntegerField(null=True)
+    disc_number = IntegerField(null=True)
+    # NULL: a stub from an import (id and names only); the ETL's track step completes it.
+    metadata_fetched_at = DateTimeField(null=True)
+
+    class Meta:
+        table_name = "track"
+
+
+class TrackArtist(BaseModel):
+    track = ForeignKeyField(Track, backref="artist_links", on_delete="CASCADE")
+    artist = ForeignKeyField(Artist, backref="track_links", on_delete="CASCADE")
+    position = IntegerField(default=0)
+
+    class Meta:
+        table_name = "track_artist"
+        primary_key = CompositeKey("track", "artist")
+        indexes = ((("artist",), False),)
+
+
+AUDIO_FEATURE_NAMES = (
+    "danceability", "energy", "key", "loudness", "mode", "speechiness", "acousticness",
+    "instrumentalness", "liveness", "valence", "tempo", "duration_ms", "time_signature",
+)
+
+
+class AudioFeatures(BaseModel):
+    """Spotify's 13 audio features of a track, or why there are none.
+
+    ``status`` is ``ok``, ``missing`` (Spotify answered null for the id) or ``forbidden`` (the
+    app may not read audio features, as development-mode apps since November 2024); a row exists
+    either way so that a track is asked for once.
+    """
+
+    track = ForeignKeyField(Track, primary_key=True, backref="audio_features",
+                            on_delete="CASCADE")
+    status = CharField(max_length=16, default="ok")
+    danceability = FloatField(null=True)
+    energy = FloatField(null=True)
+    key = IntegerField(null=True)
+    loudness = FloatField(null=True)
+    mode = IntegerField(null=True)
+    speechiness = FloatField(null=True)
+    acousticness = FloatField(null=True)
+    instrumentalness = FloatField(null=True)
+    liveness = FloatField(null=True)
+    valence = FloatField(null=True)
+    tempo = FloatField(null=True)
+    duration_ms = IntegerField(null=True)
+    time_signature = IntegerField(null=True)
+    fetched_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        table_name = "audio_features"
+
+
+PLAY_SOURCES = ("api", "import")
+
+
+class Play(BaseModel):
+    """One listen: a track played to one user at one instant (UTC)."""
+
+    id = BigAutoField()
+    user = ForeignKeyField(User, backref="plays", on_delete="CASCADE")
+    track = ForeignKeyField(Track, backref="plays")
+    played_at = DateTimeField()
+    ms_played = IntegerField()
+    context_uri = TextField(null=True)
+    source = CharField(max_length=8, default="api")
+
+    class Meta:
+        table_name = "play"
+        indexes = (
+            (("user", "played_at"), True),
+            (("user", "track", "played_at"), False),
+            (("track",), False),
+        )
+
+
+class EtlRun(BaseModel):
+    """One run of the nightly/hourly job, identified by the date-hour it ran for."""
+
+    hour = DateTimeField(unique=True)
+    started_at = DateTimeField(default=utcnow)
+    finished_at = DateTimeField(null=True)
+    status = CharField(max_length=16, default="running")
+    # "extended", "development" or "unknown": learnt from Spotify's answers, never configured.
+    app_mode = CharField(max_length=16, null=True)
+    summary = TextField(null=True)
+
+    @property
+    def summary_data(self) -> dict:
+        return json.loads(self.summary) if self.summary else {}
+
+    class Meta:
+        table_name = "etl_run"
+
+
+class EtlLog(BaseModel):
+    """What one step of a run did, for one user (or for all users: ``user`` NULL)."""
+
+    run = ForeignKeyField(EtlRun, backref="logs", on_delete="CASCADE")
+    user = ForeignKeyField(User, null=True, backref="etl_logs", on_delete="CASCADE")
+    step = CharField(max_length=32)
+    status = CharField(max_length=16, default="done")
+    new_plays = IntegerField(default=0)
+    new_rows = IntegerField(default=0)
+    api_calls = TextField(default="{}")
+    error = TextField(null=True)
+    created_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        table_name = "etl_log"
+        indexes = ((("run", "user", "step"), False),)
+
+    @property
+    def api_calls_data(self) -> dict:
+        return json.loads(self.api_calls) if self.api_calls else {}
+
+
+class SyncGap(BaseModel):
+    """A stretch of time whose plays may be lost: more than 50 plays happened between syncs."""
+
+    user = ForeignKeyField(User, backref="sync_gaps", on_delete="CASCADE")
+    gap_start = DateTimeField()
+    gap_end = DateTimeField()
+    detected_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        table_name = "sync_gap"
+        indexes = ((("user", "gap_start"), True),)
+
+
+ALL_TABLES = (
+    User, OAuthToken, Album, Artist, Genre, ArtistGenre, Track, TrackArtist, AudioFeatures,
+    Play, EtlRun, EtlLog, SyncGap,
+)

@@ -1,0 +1,147 @@
+"""Fixtures shared by the whole suite.
+
+Every database test runs twice: on SQLite (a file) and on the real PostgreSQL server
+(127.0.0.1:5432, or TEST_POSTGRES_URL).  Each engine gets one database per test session, built
+by running ``migrations/``, so the migrations themselves are exercised on both engines; tables
+are emptied before each test, not after, so a failed test leaves its rows to inspect.
+"""
+from __future__ import annotations
+
+import os
+import uuid
+
+import psycopg2
+import pytest
+from psycopg2 import sql
+
+import settings as settings_module
+from models.db import connect_url, db as database_proxy
+
+TEST_SECRET_KEY = "test-secret-key-that-is-long-enough"
+POSTGRES_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL",
+                                    "postgresql://postgres@127.0.0.1:5432/postgres")
+ENGINES = ("sqlite", "postgresql")
+
+
+def base_environ(**extra: str) -> dict[str, str]:
+    """A complete, valid environment for ``settings.load`` in tests."""
+    environ = {
+        "SECRET_KEY": TEST_SECRET_KEY,
+        "CLIENT_ID": "test-client-id",
+        "CLIENT_SECRET": "test-client-secret",
+    }
+    environ.update(extra)
+    return environ
+
+
+def _postgres_url(name: str) -> str:
+    return POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
+
+
+def _admin_execute(statement) -> None:
+    connection = psycopg2.connect(POSTGRES_ADMIN_URL)
+    connection.autocommit = True
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(statement)
+    finally:
+        connection.close()
+
+
+def create_postgres_database() -> str:
+    """A new, empty PostgreSQL database for this test process; returns its URL."""
+    name = f"st_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    try:
+        _admin_execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    except psycopg2.OperationalError as exc:
+        pytest.exit(f"PostgreSQL is not reachable at {POSTGRES_ADMIN_URL}: {exc}", returncode=3)
+    return _postgres_url(name)
+
+
+def drop_postgres_database(url: str) -> None:
+    name = url.rsplit("/", 1)[1]
+    _admin_execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
+        sql.Identifier(name)))
+
+
+def migrated_database(url: str):
+    """Connect the shared proxy to ``url`` and run every migration on it."""
+    from models.migrate import router
+
+    database = connect_url(url)
+    database_proxy.initialize(database)
+    router().run()
+    return database
+
+
+def empty_all_tables(database) -> None:
+    tables = [t for t in database.get_tables() if t != "migratehistory"]
+    if not tables:
+        return
+    if database.__class__.__name__.startswith("Postgres"):
+        quoted = ", ".join(f'"{t}"' for t in tables)
+        database.execute_sql(f"TRUNCATE {quoted} RESTART IDENTITY CASCADE")
+    else:
+        database.execute_sql("PRAGMA foreign_keys = OFF")
+        for table in tables:
+            database.execute_sql(f'DELETE FROM "{table}"')
+        database.execute_sql("PRAGMA foreign_keys = ON")
+
+
+@pytest.fixture(scope="session")
+def engine_urls(tmp_path_factory):
+    """One migrated database per engine for the whole session: {engine: url}."""
+    urls = {}
+    sqlite_path = tmp_path_factory.mktemp("sqlite") / "spotify_tracker_test.db"
+    urls["sqlite"] = f"sqlite:///{sqlite_path}"
+    urls["postgresql"] = create_postgres_database()
+    from models import crypto
+
+    crypto.configure(TEST_SECRET_KEY)
+    for url in urls.values():
+        migrated_database(url).close()
+    yield urls
+    database_proxy.initialize(None)
+    drop_postgres_database(urls["postgresql"])
+
+
+_connections: dict[str, object] = {}
+
+
+@pytest.fixture(params=ENGINES)
+def db(request, engine_urls):
+    """The shared database proxy, connected to a freshly emptied database of one engine."""
+    engine = request.param
+    database = _connections.get(engine)
+    if database is None:
+        database = _connections[engine] = connect_url(engine_urls[engine])
+    database_proxy.initialize(database)
+    from models import crypto
+
+    crypto.configure(TEST_SECRET_KEY)
+    database.connect(reuse_if_open=True)
+    empty_all_tables(database)
+    database.engine = engine
+    database.url = engine_urls[engine]
+    yield database
+    if not database.is_closed():
+        database.close()
+
+
+@pytest.fixture
+def settings(db, tmp_path):
+    """Settings for a test: its database, a private data directory, a test secret."""
+    return settings_module.load(base_environ(DATABASE_URL=db.url,
+                                             DATA_DIR=str(tmp_path / "data")))
+
+
+@pytest.fixture
+def make_settings(tmp_path):
+    """Settings from a test environment (no database connection implied)."""
+
+    def make(**environ: str):
+        merged = base_environ(DATA_DIR=str(tmp_path / "data"))
+        merged.update(environ)
+        return settings_module.load(merged)
+
+    return make

@@ -1,0 +1,57 @@
+"""Rows for tests, with defaults that satisfy every constraint; override what a test asserts."""
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+
+from models.tables import Album, Artist, Play, Track, TrackArtist, User
+
+_serial = itertools.count(1)
+
+
+def _next() -> int:
+    return next(_serial)
+
+
+def make_user(**overrides) -> User:
+    n = _next()
+    fields = dict(spotify_id=f"listener{n}", display_name=f"Listener {n}",
+                  email=f"listener{n}@example.test", timezone="UTC")
+    fields.update(overrides)
+    return User.create(**fields)
+
+
+def make_album(**overrides) -> Album:
+    n = _next()
+    fields = dict(id=f"album{n:018d}", name=f"Album {n}", album_type="album",
+                  release_date="2020-01-01", release_date_precision="day")
+    fields.update(overrides)
+    Album.insert(**fields).execute()
+    return Album.get_by_id(fields["id"])
+
+
+def make_artist(**overrides) -> Artist:
+    n = _next()
+    fields = dict(id=f"artist{n:017d}", name=f"Artist {n}")
+    fields.update(overrides)
+    Artist.insert(**fields).execute()
+    return Artist.get_by_id(fields["id"])
+
+
+def make_track(artists=(), album=None, **overrides) -> Track:
+    """A track with full metadata; ``artists`` are linked in order."""
+    n = _next()
+    fields = dict(id=f"track{n:018d}", name=f"Track {n}", duration_ms=200_000, explicit=False,
+                  album=album, metadata_fetched_at=dt.datetime(2026, 1, 1))
+    fields.update(overrides)
+    Track.insert(**fields).execute()
+    for position, artist in enumerate(artists):
+        TrackArtist.create(track=fields["id"], artist=artist, position=position)
+    return Track.get_by_id(fields["id"])
+
+
+def make_play(user, track, at: dt.datetime, **overrides) -> Play:
+    fields = dict(user=user, track=track, played_at=at,
+                  ms_played=track.duration_ms or 180_000, source="api")
+    fields.update(overrides)
+    return Play.create(**fields)
