@@ -670,35 +670,21 @@ def create_app(state: SandboxState) -> Flask:
             raise ApiError(403, "Forbidden")
         return batch_read("audio_features", world.track_by_id, renderer().audio_features)
 
-    @app.get("/v1/tracks")
-    @web_api("tracks")
-    def tracks(who, grant):
-        return batch_read("tracks", world.track_by_id, renderer().track)
+    def catalogue_routes(kind: str, single: str, lookup: dict, render_name: str) -> None:
+        """``/v1/<kind>?ids=`` (batch, refused in development mode) and ``/v1/<kind>/<id>``."""
+        def batch(who, grant):
+            return batch_read(kind, lookup, getattr(renderer(), render_name))
 
-    @app.get("/v1/tracks/<spotify_id>")
-    @web_api("track")
-    def track(who, grant, spotify_id):
-        return single_read(world.track_by_id, spotify_id, renderer().track)
+        def one(who, grant, spotify_id):
+            return single_read(lookup, spotify_id, getattr(renderer(), render_name))
 
-    @app.get("/v1/artists")
-    @web_api("artists")
-    def artists(who, grant):
-        return batch_read("artists", world.artist_by_id, renderer().artist)
+        batch.__name__, one.__name__ = kind, single
+        app.get(f"/v1/{kind}")(web_api(kind)(batch))
+        app.get(f"/v1/{kind}/<spotify_id>")(web_api(single)(one))
 
-    @app.get("/v1/artists/<spotify_id>")
-    @web_api("artist")
-    def artist(who, grant, spotify_id):
-        return single_read(world.artist_by_id, spotify_id, renderer().artist)
-
-    @app.get("/v1/albums")
-    @web_api("albums")
-    def albums(who, grant):
-        return batch_read("albums", world.album_by_id, renderer().album)
-
-    @app.get("/v1/albums/<spotify_id>")
-    @web_api("album")
-    def album(who, grant, spotify_id):
-        return single_read(world.album_by_id, spotify_id, renderer().album)
+    catalogue_routes("tracks", "track", world.track_by_id, "track")
+    catalogue_routes("artists", "artist", world.artist_by_id, "artist")
+    catalogue_routes("albums", "album", world.album_by_id, "album")
 
     @app.get("/v1/search")
     @web_api("search")
