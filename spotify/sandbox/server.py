@@ -64,17 +64,35 @@ class Knobs:
     revoked: tuple[str, ...] = ()  # listener ids whose grant was revoked
 
     def update(self, changes: dict) -> None:
-        names = {f.name for f in fields(self)}
-        unknown = set(changes) - names - {"expire_tokens"}
+        """Apply knob changes, refusing unknown names and values of the wrong kind."""
+        defaults = Knobs()
+        unknown = set(changes) - {f.name for f in fields(self)} - {"expire_tokens"}
         if unknown:
             raise ValueError(f"unknown knob(s): {', '.join(sorted(unknown))}")
-        if changes.get("app_mode", self.app_mode) not in ("extended", "development"):
-            raise ValueError("app_mode must be extended or development")
-        for name, value in changes.items():
-            if name in ("error_statuses", "revoked"):
-                value = tuple(value)
-            if name != "expire_tokens":
-                setattr(self, name, value)
+        checked = {name: _knob_value(name, value, getattr(defaults, name))
+                   for name, value in changes.items() if name != "expire_tokens"}
+        for name, value in checked.items():  # all or nothing
+            setattr(self, name, value)
+
+
+def _knob_value(name: str, value, default):
+    number = isinstance(value, (int, float)) and not isinstance(value, bool)
+    if name in ("rate_limit", "retry_after"):
+        valid = value is None or (number and value >= 0)
+    elif name == "app_mode":
+        valid = value in ("extended", "development")
+    elif isinstance(default, bool):
+        valid = isinstance(value, bool)
+    elif isinstance(default, tuple):
+        valid = isinstance(value, (list, tuple))
+        value = tuple(value) if valid else value
+    elif name == "error_rate":
+        valid = number and 0 <= value <= 1
+    else:
+        valid = number and value >= 0
+    if not valid:
+        raise ValueError(f"{name}={value!r} is not a valid value")
+    return value
 
 
 class Clock:
