@@ -396,3 +396,6 @@ def test_tokens_round_trip_through_a_dict(fresh_sandbox, client):
     assert again == client.tokens
     only_refresh = TokenSet.from_dict({"refresh_token": client.tokens.refresh_token})
     assert only_refresh.expired()
+    naive = client.tokens.expires_at.replace(tzinfo=None)  # as SQLite gives it back
+    stored = TokenSet(None, client.tokens.refresh_token, naive)
+    assert stored.expires_at == client.tokens.expires_at and not stored.expired()
