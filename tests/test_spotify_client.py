@@ -236,8 +236,7 @@ def test_seeded_share_of_server_errors_is_absorbed(fresh_sandbox, client):
 
 
 def test_connection_errors_give_up(fresh_sandbox, listener):
-    with requests.Session():
-        unreachable = make_app(fresh_sandbox, api_url="http://127.0.0.1:9/v1", timeout=1)
+    unreachable = make_app(fresh_sandbox, api_url="http://127.0.0.1:9/v1", timeout=1)
     client = unreachable.client(TokenSet.from_response(fresh_sandbox.grant(listener["id"])))
     with pytest.raises(SpotifyUnavailable, match="no connection"):
         client.me()

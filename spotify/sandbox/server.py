@@ -23,7 +23,7 @@ import secrets
 import threading
 import time
 from collections import Counter, deque
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, fields
 from datetime import datetime
 from functools import wraps
 from urllib.parse import urlencode
