@@ -552,9 +552,8 @@ class SpotifyClient:
         A match needs the same name (ignoring case, punctuation and a "- Remastered"-style
         suffix) and one artist with the same name; the most popular of those wins.
         """
-        clean = lambda text: text.replace('"', " ").strip()  # noqa: E731 (quotes end a filter)
-        results = self.search_tracks(f'track:"{clean(track_name)}" '
-                                     f'artist:"{clean(artist_name)}"')
+        results = self.search_tracks(f'track:"{_unquoted(track_name)}" '
+                                     f'artist:"{_unquoted(artist_name)}"')
         name, artist = _comparable(track_name), _comparable(artist_name)
         matches = [t for t in results
                    if _comparable(t.get("name", "")) == name
@@ -594,6 +593,11 @@ class SpotifyClient:
             if exc.status == 404:
                 return None
             raise
+
+
+def _unquoted(text: str) -> str:
+    """A name safe inside a quoted search filter (a quote would end the filter)."""
+    return text.replace('"', " ").strip()
 
 
 def _comparable(text: str) -> str:
