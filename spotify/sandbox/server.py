@@ -402,8 +402,7 @@ def _ids_arg(maximum: int) -> list[str]:
     if len(ids) > maximum:
         raise ApiError(400, "Too many ids requested")
     for spotify_id in ids:
-        if not ID_PATTERN.match(spotify_id):
-            raise ApiError(400, "Invalid base62 id")
+        _one_id(spotify_id)
     return ids
 
 
