@@ -808,9 +808,13 @@ def history(user_id: int, limit: int = 50, offset: int = 0, period: Period | Non
             .join(Track, on=(Track.id == Play.track))
             .join(Album, JOIN.LEFT_OUTER, on=(Album.id == Track.album))
             .where(where).order_by(Play.played_at.desc()).limit(limit).offset(offset).dicts()]
-    state = None if _force_raw.get() else _summary_state(user_id)
-    if period is None and state is not None:
-        total = _int(state[1])
+    plan = _plan(user_id, period or Period(None, dt.datetime.max, "UTC"))
+    if plan.empty:
+        total = 0
+    elif plan.all_time:
+        total = _user_total_plays(user_id)
+    elif plan.summary_days:
+        total = _play_total(plan)
     else:
         total = Play.select().where(where).count()
     return Page(_track_rows(rows), total, limit, offset)
