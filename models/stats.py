@@ -337,10 +337,17 @@ def totals(user_id: int, period: Period) -> dict:
     if plan.empty:
         return result
     pt = _per_track(plan, cte=True)  # one scan of the summaries, read by three aggregates
-    artists = (_select([pt], [fn.COUNT(TrackArtist.artist.distinct())])
-               .join(TrackArtist, on=(TrackArtist.track == pt.c.track_id)))
-    albums = (_select([pt], [fn.COUNT(Track.album.distinct())])
-              .join(Track, on=(Track.id == pt.c.track_id)))
+    # Distinct values counted over a GROUP BY: PostgreSQL hashes it, where COUNT(DISTINCT)
+    # would sort ids with the database's collation.
+    artist_ids = (_select([pt], [TrackArtist.artist])
+                  .join(TrackArtist, on=(TrackArtist.track == pt.c.track_id))
+                  .group_by(TrackArtist.artist).alias("artist_ids"))
+    album_ids = (_select([pt], [Track.album])
+                 .join(Track, on=(Track.id == pt.c.track_id))
+                 .where(Track.album.is_null(False))
+                 .group_by(Track.album).alias("album_ids"))
+    artists = _select([artist_ids], [fn.COUNT(SQL("*"))])
+    albums = _select([album_ids], [fn.COUNT(SQL("*"))])
     row = (_select([pt], [fn.COUNT(pt.c.track_id), fn.SUM(pt.c.plays), fn.SUM(pt.c.ms_played),
                           artists, albums]).with_cte(pt).tuples().get())
     for key, value in zip(("unique_tracks", "plays", "ms_played", "unique_artists",
