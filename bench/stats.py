@@ -334,9 +334,14 @@ def shell_requests(url: str, user_id: int, tz: str):
         app = create_app(bench_settings(url))
         app.config.update(WTF_CSRF_ENABLED=False)
         client = app.test_client()
-        with client.session_transaction() as session:
-            session["_user_id"] = str(user_id)
-            session["_fresh"] = True
+        user = User.get_by_id(user_id)
+        # flask-login's session id: the web app's loader takes "id:spotify_id" (or a plain id).
+        for session_id in (f"{user.id}:{user.spotify_id}", str(user.id)):
+            with client.session_transaction() as session:
+                session["_user_id"] = session_id
+                session["_fresh"] = True
+            if client.get("/dashboard?range=7d").status_code == 200:
+                break
         for path in ("/dashboard?range=all", "/dashboard?range=12m", "/tracks?range=all",
                      "/profile?range=all"):
             calls.append((f"flask GET {path}", _checked(lambda path=path: client.get(path))))
