@@ -375,6 +375,35 @@ def _play_total(plan: _Plan) -> int:
 
 # --- top lists ---------------------------------------------------------------------------------
 
+def _track_base(*columns):
+    """Tracks with their album, plus ``columns`` (from a joined aggregate)."""
+    return (Track.select(Track.id.alias("track_id"), Track.name, Track.album.alias("album_id"),
+                         Album.name.alias("album_name"), Album.image_url, Track.popularity,
+                         *columns)
+            .join(Album, JOIN.LEFT_OUTER, on=(Album.id == Track.album)))
+
+
+def _artist_base(*columns):
+    return Artist.select(Artist.id.alias("artist_id"), Artist.name, Artist.image_url,
+                         Artist.popularity, *columns)
+
+
+def _album_base(*columns):
+    return Album.select(Album.id.alias("album_id"), Album.name, Album.image_url, *columns)
+
+
+def _top(aggregate, key: str, model, base, limit: int, offset: int) -> list[dict]:
+    """The ``limit`` rows of ``aggregate`` with the most plays, then their catalogue columns."""
+    key_column = getattr(aggregate.c, key)
+    top = (_select([aggregate], [key_column, aggregate.c.plays, aggregate.c.ms_played])
+           .order_by(aggregate.c.plays.desc(), aggregate.c.ms_played.desc(), key_column)
+           .limit(limit).offset(offset).alias("top"))
+    rows = (base(top.c.plays, top.c.ms_played)
+            .join(top, on=(getattr(top.c, key) == model.id), src=model)
+            .order_by(top.c.plays.desc(), top.c.ms_played.desc(), model.id).dicts())
+    return [_clean(row) for row in rows]
+
+
 @_statistic
 def top_tracks(user_id: int, period: Period, limit: int = 10, offset: int = 0) -> list[dict]:
     """Most played tracks: ``{track_id, name, artists: [{id, name}], album_id, album_name,
@@ -383,17 +412,7 @@ def top_tracks(user_id: int, period: Period, limit: int = 10, offset: int = 0) -
     plan = _plan(user_id, period)
     if plan.empty:
         return []
-    pt = _per_track(plan)
-    top = (_select([pt], [pt.c.track_id, pt.c.plays, pt.c.ms_played])
-           .order_by(pt.c.plays.desc(), pt.c.ms_played.desc(), pt.c.track_id)
-           .limit(limit).offset(offset).alias("top"))
-    rows = (Track.select(Track.id.alias("track_id"), Track.name, Track.album.alias("album_id"),
-                         Album.name.alias("album_name"), Album.image_url, Track.popularity,
-                         top.c.plays, top.c.ms_played)
-            .join(top, on=(top.c.track_id == Track.id))
-            .join(Album, JOIN.LEFT_OUTER, on=(Album.id == Track.album), src=Track)
-            .order_by(top.c.plays.desc(), top.c.ms_played.desc(), Track.id).dicts())
-    return _track_rows([_clean(row) for row in rows])
+    return _track_rows(_top(_per_track(plan), "track_id", Track, _track_base, limit, offset))
 
 
 def _artist_totals(plan: _Plan, spans: bool = False):
@@ -422,15 +441,7 @@ def top_artists(user_id: int, period: Period, limit: int = 10, offset: int = 0) 
     plan = _plan(user_id, period)
     if plan.empty:
         return []
-    pa = _artist_totals(plan)
-    top = (_select([pa], [pa.c.artist_id, pa.c.plays, pa.c.ms_played])
-           .order_by(pa.c.plays.desc(), pa.c.ms_played.desc(), pa.c.artist_id)
-           .limit(limit).offset(offset).alias("top"))
-    rows = (Artist.select(Artist.id.alias("artist_id"), Artist.name, Artist.image_url,
-                          Artist.popularity, top.c.plays, top.c.ms_played)
-            .join(top, on=(top.c.artist_id == Artist.id))
-            .order_by(top.c.plays.desc(), top.c.ms_played.desc(), Artist.id).dicts())
-    return [_clean(row) for row in rows]
+    return _top(_artist_totals(plan), "artist_id", Artist, _artist_base, limit, offset)
 
 
 @_statistic
@@ -441,15 +452,11 @@ def top_albums(user_id: int, period: Period, limit: int = 10, offset: int = 0) -
     plan = _plan(user_id, period)
     if plan.empty:
         return []
-    pa = _album_totals(plan)
-    top = (_select([pa], [pa.c.album_id, pa.c.plays, pa.c.ms_played])
-           .order_by(pa.c.plays.desc(), pa.c.ms_played.desc(), pa.c.album_id)
-           .limit(limit).offset(offset).alias("top"))
-    rows = [_clean(row) for row in
-            Album.select(Album.id.alias("album_id"), Album.name, Album.image_url,
-                         top.c.plays, top.c.ms_played)
-            .join(top, on=(top.c.album_id == Album.id))
-            .order_by(top.c.plays.desc(), top.c.ms_played.desc(), Album.id).dicts()]
+    rows = _top(_album_totals(plan), "album_id", Album, _album_base, limit, offset)
+    return _with_album_artists(rows)
+
+
+def _with_album_artists(rows: list[dict]) -> list[dict]:
     artists = _artists_of_albums([row["album_id"] for row in rows])
     for row in rows:
         row["artists"] = artists.get(row["album_id"], [])
@@ -528,6 +535,14 @@ def _search_term(search: str | None) -> str | None:
     return search or None
 
 
+def _page_request(user_id: int, period: Period, sort: str, search: str | None, limit: int,
+                  offset: int) -> tuple[_Plan, str | None]:
+    """Check a unique-list request (ValueError naming the bad argument); plan and search term."""
+    _check_page(limit, offset)
+    _check_sort(sort)
+    return _plan(user_id, period), _search_term(search)
+
+
 def _unique_page(aggregate, key: str, model, base, match, sort: str, descending: bool,
                  limit: int, offset: int, extra=()) -> tuple[list[dict], int]:
     """One sorted page of ``aggregate`` (a subquery: key, plays, ms_played, first/last_played_at
@@ -587,18 +602,9 @@ def unique_tracks(user_id: int, period: Period, sort: str = "plays", descending:
     ``sort``: plays | time | first | last | name; ``search`` matches the track's name or one of
     its artists' names, case-insensitively.
     """
-    _check_page(limit, offset)
-    search = _search_term(search)
-    _check_sort(sort)
-    plan = _plan(user_id, period)
+    plan, search = _page_request(user_id, period, sort, search, limit, offset)
     if plan.empty:
         return Page([], 0, limit, offset)
-
-    def base(*columns):
-        return (Track.select(Track.id.alias("track_id"), Track.name,
-                             Track.album.alias("album_id"), Album.name.alias("album_name"),
-                             Album.image_url, Track.popularity, *columns)
-                .join(Album, JOIN.LEFT_OUTER, on=(Album.id == Track.album)))
 
     match = None
     if search:
@@ -606,8 +612,8 @@ def unique_tracks(user_id: int, period: Period, sort: str = "plays", descending:
                      .join(Artist, on=(Artist.id == TrackArtist.artist))
                      .where(Artist.name.contains(search)))
         match = Track.name.contains(search) | Track.id.in_(by_artist)
-    rows, total = _unique_page(_per_track(plan, spans=True), "track_id", Track, base, match,
-                               sort, descending, limit, offset)
+    rows, total = _unique_page(_per_track(plan, spans=True), "track_id", Track, _track_base,
+                               match, sort, descending, limit, offset)
     return Page(_track_rows(rows), total, limit, offset)
 
 
@@ -616,20 +622,14 @@ def unique_artists(user_id: int, period: Period, sort: str = "plays", descending
                    search: str | None = None, limit: int = 50, offset: int = 0) -> Page:
     """Every artist played in the period: ``{artist_id, name, image_url, popularity, plays,
     ms_played, first_played_at, last_played_at, tracks}`` (``tracks``: distinct tracks)."""
-    _check_page(limit, offset)
-    search = _search_term(search)
-    _check_sort(sort)
-    plan = _plan(user_id, period)
+    plan, search = _page_request(user_id, period, sort, search, limit, offset)
     if plan.empty:
         return Page([], 0, limit, offset)
 
-    def base(*columns):
-        return Artist.select(Artist.id.alias("artist_id"), Artist.name, Artist.image_url,
-                             Artist.popularity, *columns)
-
     match = Artist.name.contains(search) if search else None
-    rows, total = _unique_page(_artist_totals(plan, spans=True), "artist_id", Artist, base,
-                               match, sort, descending, limit, offset, extra=("tracks",))
+    rows, total = _unique_page(_artist_totals(plan, spans=True), "artist_id", Artist,
+                               _artist_base, match, sort, descending, limit, offset,
+                               extra=("tracks",))
     for row in rows:
         row["tracks"] = _int(row["tracks"])
     return Page(rows, total, limit, offset)
@@ -640,23 +640,14 @@ def unique_albums(user_id: int, period: Period, sort: str = "plays", descending:
                   search: str | None = None, limit: int = 50, offset: int = 0) -> Page:
     """Every album played in the period: ``{album_id, name, image_url, artists, plays,
     ms_played, first_played_at, last_played_at}``."""
-    _check_page(limit, offset)
-    search = _search_term(search)
-    _check_sort(sort)
-    plan = _plan(user_id, period)
+    plan, search = _page_request(user_id, period, sort, search, limit, offset)
     if plan.empty:
         return Page([], 0, limit, offset)
 
-    def base(*columns):
-        return Album.select(Album.id.alias("album_id"), Album.name, Album.image_url, *columns)
-
     match = Album.name.contains(search) if search else None
-    rows, total = _unique_page(_album_totals(plan, spans=True), "album_id", Album, base,
-                               match, sort, descending, limit, offset)
-    artists = _artists_of_albums([row["album_id"] for row in rows])
-    for row in rows:
-        row["artists"] = artists.get(row["album_id"], [])
-    return Page(rows, total, limit, offset)
+    rows, total = _unique_page(_album_totals(plan, spans=True), "album_id", Album,
+                               _album_base, match, sort, descending, limit, offset)
+    return Page(_with_album_artists(rows), total, limit, offset)
 
 
 # --- time: series, hours, weekday × hour -------------------------------------------------------
