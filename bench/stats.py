@@ -307,7 +307,8 @@ def write_plans(engine: str, user_id: int, tz: str, path: Path) -> None:
             with captured_queries() as queries:
                 call()
             for sql, params in queries:
-                if not sql.lstrip().upper().startswith(("SELECT", "WITH")):
+                if (not sql.lstrip().upper().startswith(("SELECT", "WITH"))
+                        or 'FROM "listening_summary"' in sql):
                     continue
                 out.write(f"\n#### {engine}, {name}, {key}, {tz}\n\n```sql\n{sql}\n```\n\n"
                           f"```\n{plan_of(sql, params)}\n```\n")
