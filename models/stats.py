@@ -27,7 +27,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from peewee import JOIN, SQL, Case, Select, fn
+from peewee import JOIN, SQL, Case, Select, Value, fn
 
 from models.db import db, is_postgresql
 from models.periods import Period, add_months, local_date
@@ -492,31 +492,36 @@ def top_genres(user_id: int, period: Period, limit: int = 10, offset: int = 0) -
     return _genres(plan, limit, offset)
 
 
-def _genres(plan: _Plan, limit: int, offset: int, total: int | None = None) -> list[dict]:
-    # Genres belong to artists in Spotify's model; a track takes its lead artist's (a featured
-    # guest's genres would mostly be noise).  Summing per lead artist first makes the genre
-    # join a few thousand rows, not one per track.
-    pt = _per_track(plan)
+def _genres(plan: _Plan, limit: int, offset: int) -> list[dict]:
+    rows = [_clean(row) for row in _genres_query(_per_track(plan), limit, offset).dicts()]
+    return _with_shares(rows, _play_total(plan) if rows else 0)
+
+
+def _genres_query(pt, limit: int, offset: int):
+    """Genres of the per-track rows ``pt``: (genre, plays, ms_played), most plays first.
+
+    Genres belong to artists in Spotify's model; a track takes its lead artist's (a featured
+    guest's genres would mostly be noise).  Summing per lead artist first makes the genre join a
+    few thousand rows, not one per track.
+    """
     per_lead = (_select([pt], [TrackArtist.artist.alias("artist_id"),
                                fn.SUM(pt.c.plays).alias("plays"),
                                fn.SUM(pt.c.ms_played).alias("ms_played")])
                 .join(TrackArtist, on=((TrackArtist.track == pt.c.track_id)
                                        & (TrackArtist.position == 0)))
                 .group_by(TrackArtist.artist).alias("per_lead"))
-    rows = list(_select([per_lead], [
+    return (_select([per_lead], [
         Genre.name.alias("genre"), fn.SUM(per_lead.c.plays).alias("plays"),
         fn.SUM(per_lead.c.ms_played).alias("ms_played")])
         .join(ArtistGenre, on=(ArtistGenre.artist == per_lead.c.artist_id))
         .join(Genre, on=(Genre.id == ArtistGenre.genre))
         .group_by(Genre.id, Genre.name)
         .order_by(SQL("plays").desc(), Genre.name)
-        .limit(limit).offset(offset).dicts())
-    if not rows:
-        return []
-    if total is None:
-        total = _play_total(plan)
+        .limit(limit).offset(offset))
+
+
+def _with_shares(rows: list[dict], total: int) -> list[dict]:
     for row in rows:
-        _clean(row)
         row["share"] = row["plays"] / total if total else 0.0
     return rows
 
@@ -768,26 +773,39 @@ def taste_profile(user_id: int, period: Period, genres: int = 20) -> dict:
               "coverage": 0.0, "genres": []}
     if plan.empty:
         return result
-    pt = _per_track(plan)
-    columns = [Case(None, [(AudioFeatures.status.is_null(), "pending")],
-                    AudioFeatures.status).alias("status"),
-               fn.SUM(pt.c.plays).alias("plays")]
+    # One statement for both halves, so the period's per-track sums are computed once: the
+    # feature sums per status of the tracks' audio features, then the top genres.
+    pt = _per_track(plan, cte=True)
+    feature_columns = []
     for name in PROFILE_FEATURES:
         value = getattr(AudioFeatures, name)
-        columns.append(fn.SUM(pt.c.plays * value).alias(f"sum_{name}"))
-        columns.append(fn.SUM(Case(None, [(value.is_null(False), pt.c.plays)], 0))
-                       .alias(f"n_{name}"))
-    rows = list(_select([pt], columns=columns)
-                .join(AudioFeatures, JOIN.LEFT_OUTER, on=(AudioFeatures.track == pt.c.track_id))
-                .group_by(SQL("status")).dicts())
-    by_status = {row["status"]: row for row in rows}
-    total = sum(_int(row["plays"]) for row in rows)
+        feature_columns.append(fn.SUM(pt.c.plays * value).alias(f"sum_{name}"))
+        feature_columns.append(fn.SUM(Case(None, [(value.is_null(False), pt.c.plays)], 0))
+                               .alias(f"n_{name}"))
+    status = Case(None, [(AudioFeatures.status.is_null(), "pending")], AudioFeatures.status)
+    by_status_query = (_select([pt], [Value("status").alias("kind"), status.alias("label"),
+                                      fn.SUM(pt.c.plays).alias("plays"),
+                                      fn.SUM(pt.c.ms_played).alias("ms_played"),
+                                      *feature_columns])
+                       .join(AudioFeatures, JOIN.LEFT_OUTER,
+                             on=(AudioFeatures.track == pt.c.track_id))
+                       .group_by(status))
+    top = _genres_query(pt, genres, 0).alias("top_genres")
+    genre_query = _select([top], [Value("genre").alias("kind"), top.c.genre, top.c.plays,
+                                  top.c.ms_played, *[Value(None)] * len(feature_columns)])
+    rows = list((by_status_query + genre_query).with_cte(pt).dicts())
+    by_status = {row["label"]: row for row in rows if row["kind"] == "status"}
+    genre_rows = sorted(({"genre": row["label"], "plays": _int(row["plays"]),
+                          "ms_played": _int(row["ms_played"])}
+                         for row in rows if row["kind"] == "genre"),
+                        key=lambda row: (-row["plays"], row["genre"]))
+    total = sum(_int(row["plays"]) for row in by_status.values())
     if not total:
         return result
+    result["genres"] = _with_shares(genre_rows, total)
     ok = by_status.get("ok")
     covered = _int(ok["plays"]) if ok else 0
     result["coverage"] = covered / total
-    result["genres"] = _genres(plan, genres, 0, total)
     if covered:
         result["features"] = {
             # rounded: PostgreSQL keeps features as float4, whose noise is not information
