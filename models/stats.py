@@ -210,7 +210,8 @@ def _summed(source, spans: bool) -> list:
     return columns
 
 
-def _per_track(plan: _Plan, track_ids=None, cte: bool = False, spans: bool = False):
+def _per_track(plan: _Plan, track_ids=None, cte: bool = False, spans: bool = False,
+               sqlite_materialized: bool = True):
     """Subquery (or CTE) ``pt``: (track_id, plays, ms_played[, first_played_at,
     last_played_at]), one row per track played in the period.  First and last played are read
     only where shown (``spans``): they cost a third of the work."""
@@ -220,10 +221,14 @@ def _per_track(plan: _Plan, track_ids=None, cte: bool = False, spans: bool = Fal
     # PostgreSQL plans a materialised CTE blind (a default row estimate): right for a year or
     # all time (hash joins over the catalogue, the union summed once), wrong for a week, where
     # inlined it sees a few hundred rows and probes the indexes instead.  SQLite materialises
-    # a CTE read several times by itself.
+    # a CTE read several times by itself, but then knows nothing of its size either: joined to
+    # track_artist and grouped by artist, it walks all of track_artist in artist order
+    # (``sqlite_materialized=False`` keeps it a driving subquery there).
+    if not is_postgresql():
+        return query.cte("pt", materialized=None if sqlite_materialized else False)
     months, _ = _day_ranges(plan)
     large = plan.all_time or not plan.summary_days or months is not None
-    return query.cte("pt", materialized=None if large or not is_postgresql() else False)
+    return query.cte("pt", materialized=None if large else False)
 
 
 def _track_columns(model, spans: bool) -> list:
@@ -775,7 +780,7 @@ def taste_profile(user_id: int, period: Period, genres: int = 20) -> dict:
         return result
     # One statement for both halves, so the period's per-track sums are computed once: the
     # feature sums per status of the tracks' audio features, then the top genres.
-    pt = _per_track(plan, cte=True)
+    pt = _per_track(plan, cte=True, sqlite_materialized=False)
     feature_columns = []
     for name in PROFILE_FEATURES:
         value = getattr(AudioFeatures, name)
