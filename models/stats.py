@@ -218,16 +218,17 @@ def _per_track(plan: _Plan, track_ids=None, cte: bool = False, spans: bool = Fal
     query = _per_track_query(plan, track_ids, spans)
     if not cte:
         return query.alias("pt")
-    # PostgreSQL plans a materialised CTE blind (a default row estimate): right for a year or
-    # all time (hash joins over the catalogue, the union summed once), wrong for a week, where
-    # inlined it sees a few hundred rows and probes the indexes instead.  SQLite materialises
+    # PostgreSQL plans a materialised CTE blind (a default row estimate): right for a year (the
+    # union of month and day rows summed once, hash joins over the catalogue), wrong for a week,
+    # where inlined it sees a few hundred rows and probes the indexes instead; all time is one
+    # primary-key range of summary_track, cheaper read again than materialised.  SQLite materialises
     # a CTE read several times by itself, but then knows nothing of its size either: joined to
     # track_artist and grouped by artist, it walks all of track_artist in artist order
     # (``sqlite_materialized=False`` keeps it a driving subquery there).
     if not is_postgresql():
         return query.cte("pt", materialized=None if sqlite_materialized else False)
     months, _ = _day_ranges(plan)
-    large = plan.all_time or not plan.summary_days or months is not None
+    large = not plan.all_time and (not plan.summary_days or months is not None)
     return query.cte("pt", materialized=None if large else False)
 
 
