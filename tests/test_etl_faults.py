@@ -5,18 +5,13 @@ import datetime as dt
 import time
 
 import luigi
-import pytest
 
 from models.tables import Artist, AudioFeatures, EtlLog, EtlRun, Play, Track, User
+from tests.etl_world import etl  # noqa: F401 (the fixture)
 from tests.etl_world import connect_listener, connect_listeners, naive, run_etl, stored, truth
 
 HOUR = dt.timedelta(hours=1)
 
-
-@pytest.fixture
-def etl(db, fresh_sandbox, make_settings):
-    luigi.configuration.get_config().set("etl", "call_interval", "0")
-    return make_settings(DATABASE_URL=db.url, **fresh_sandbox.env())
 
 
 def last_window(sandbox, user, now):
