@@ -350,11 +350,6 @@ def with_catalogue_client(run: Run, outcome: StepOutcome,
         outcome.status, outcome.error = SKIPPED, "no user with a usable Spotify grant"
 
 
-def _batches(ids: list[str], size: int) -> Iterator[list[str]]:
-    for start in range(0, len(ids), size):
-        yield ids[start:start + size]
-
-
 def _read_batch_size(client: SpotifyClient, kind: str) -> int:
     """Endpoint maximum for batch reads; a few ids at a time once they are single reads."""
     if client.capabilities.batch.get(kind) is False:
@@ -367,15 +362,15 @@ def _complete_catalogue(run: Run, step: str, kind: str, ids: list[str],
     """Read ``ids`` with ``client.<kind>`` (batches, or singles once batches are refused),
     storing every chunk as it comes, so an interrupted step keeps what it read."""
     outcome = StepOutcome()
+    remaining = list(ids)  # shared by retries with another user's client
 
     def fetch(client: SpotifyClient) -> None:
-        done = 0
-        while done < len(ids):
-            chunk = ids[done:done + _read_batch_size(client, kind)]
+        while remaining:
+            chunk = remaining[:_read_batch_size(client, kind)]
             found = getattr(client, kind)(chunk)
             mark_unavailable(k for k, v in found.items() if v is None)
             outcome.new_rows += upsert(v for v in found.values() if v is not None)
-            done += len(chunk)
+            del remaining[:len(chunk)]
 
     if ids:
         with_catalogue_client(run, outcome, fetch)
@@ -407,8 +402,11 @@ def fetch_features(run: Run) -> StepOutcome:
     known_refused = run.app.capabilities.audio_features is False
     ids = ingest.tracks_lacking_features(include_forbidden=not known_refused)
 
+    remaining = list(ids)  # shared by retries with another user's client
+
     def fetch(client: SpotifyClient) -> None:
-        for chunk in _batches(ids, FEATURES_BATCH):
+        while remaining:
+            chunk = remaining[:FEATURES_BATCH]
             try:
                 found = client.audio_features(chunk)
             except AudioFeaturesUnavailable as exc:
@@ -418,6 +416,7 @@ def fetch_features(run: Run) -> StepOutcome:
                 log.warning("%s; %d track(s) marked forbidden", outcome.error, len(refused))
                 return
             outcome.new_rows += ingest.store_audio_features(found)[ingest.FEATURES_OK]
+            del remaining[:len(chunk)]
 
     if known_refused:
         ingest.mark_audio_features(ids, ingest.FEATURES_FORBIDDEN)

@@ -159,3 +159,23 @@ def test_a_retry_after_of_hours_defers_without_sleeping_and_the_next_run_catches
         got = stored(user)
         assert len(got) == len(set(got))
         assert set(got) == truth(fresh_sandbox, user, first, resume + dt.timedelta(seconds=1))
+
+
+def test_a_catalogue_step_goes_on_with_another_grant_when_one_dies(etl, fresh_sandbox):
+    from models import etl as steps
+    from models.ingest import artists_lacking_details
+
+    users = connect_listeners(fresh_sandbox, 2)
+    run = steps.Run(etl, naive(fresh_sandbox.now()))
+    for user in users:
+        steps.load_user(run, user.id, steps.extract_user(run, user.id).items)
+    lacking = artists_lacking_details()
+    first_choice = User.get_by_id(steps.catalogue_users()[0])
+    fresh_sandbox.control(revoked=[first_choice.spotify_id])  # dies between the two steps
+
+    outcome = steps.fetch_artists(run)
+    assert outcome.status == "done" and outcome.new_rows == len(lacking) > 0
+    assert artists_lacking_details() == []
+    assert User.get_by_id(first_choice.id).needs_reauth
+    assert [u.needs_reauth for u in User.select().where(User.id != first_choice.id)] == [False]
+    assert outcome.calls["token"] == 1  # the dead grant's one refusal, then the other grant
