@@ -6,7 +6,7 @@ import time
 
 import luigi
 
-from models.tables import Artist, AudioFeatures, EtlLog, EtlRun, Play, Track, User
+from models.tables import Artist, AudioFeatures, EtlLog, EtlRun, OAuthToken, Play, Track, User
 from tests.etl_world import etl  # noqa: F401 (the fixture)
 from tests.etl_world import connect_listener, connect_listeners, naive, run_etl, stored, truth
 
@@ -119,6 +119,17 @@ def test_a_refresh_token_expiring_between_runs_flags_that_user_only(etl, fresh_s
         assert set(stored(user)) == truth(fresh_sandbox, user, first,
                                           later + dt.timedelta(seconds=1))
     assert len(stored(early)) == len(set(stored(early))) >= 50  # kept, not deleted
+
+    # Logging in again (what the web's callback stores) clears the flag; the next run catches up.
+    tokens = fresh_sandbox.grant(early.spotify_id)
+    OAuthToken.update(access_token=tokens["access_token"], refresh_token=tokens["refresh_token"],
+                      expires_at=later + HOUR).where(OAuthToken.user == early.id).execute()
+    User.update(needs_reauth=False, reauth_reason=None).where(User.id == early.id).execute()
+    set_clock(fresh_sandbox, later + HOUR)
+    run_etl(etl, later + HOUR)
+    first = min(stored(early))[0]
+    assert set(stored(early)) == truth(fresh_sandbox, early, first,
+                                       later + HOUR + dt.timedelta(seconds=1))
 
 
 def test_a_retry_after_of_hours_defers_without_sleeping_and_the_next_run_catches_up(
