@@ -6,9 +6,10 @@ old hour and a test driving the sandbox clock all agree on what "now" is.  Every
 
 * asks Spotify only for what is not stored (the cursor for plays; catalogue rows that lack
   details), through one :class:`spotify.client.SpotifyApp` per run and process;
-* sorts Spotify's errors by kind (``spotify.errors``): a dead grant flags that user, a long
-  Retry-After defers the work to a later run (never sleeps), other Spotify failures are logged;
-  none of them stops another user or step;
+* sorts Spotify's errors by kind (``spotify.errors``): a dead grant (revoked, expired, or no
+  longer decryptable) flags that user, a long Retry-After defers the work to a later run (never
+  sleeps), other Spotify failures are logged; any other failure is logged as a ``bug`` that
+  fails the run's last task; none of them stops another user or step (``step_errors``);
 * writes what it did to ``EtlLog`` (new plays, rows, calls per endpoint, error), replacing the
   row of an earlier attempt of the same step, so a rerun leaves one row per (run, user, step).
 
@@ -28,6 +29,7 @@ from typing import Callable, Iterator
 from peewee import JOIN
 
 from models import ingest
+from models.crypto import TokenDecryptionError
 from models.db import is_postgresql, utcnow
 from models.tables import EtlLog, EtlRun, OAuthToken, User
 from spotify.client import Capabilities, SpotifyApp, SpotifyClient, TokenSet
@@ -139,7 +141,16 @@ class Run:
         return self._app
 
     def client_for(self, user_id: int) -> SpotifyClient | None:
-        token = OAuthToken.get_or_none(OAuthToken.user == user_id)
+        """The user's client, or None without a stored grant.
+
+        A grant that cannot be decrypted (SECRET_KEY changed) is as good as revoked: raises
+        :class:`ReauthorizationNeeded` so the user is asked to log in again.
+        """
+        try:
+            token = OAuthToken.get_or_none(OAuthToken.user == user_id)
+        except TokenDecryptionError:
+            raise ReauthorizationNeeded("the stored Spotify grant cannot be decrypted "
+                                        "(SECRET_KEY changed)", None, "token") from None
         if token is None:
             return None
         return self.app.client(tokens_for_client(token, self.now),
@@ -291,12 +302,13 @@ def _extract(run: Run, user_id: int) -> StepOutcome:
         return StepOutcome(SKIPPED, error="needs to log in to Spotify again")
     if run.deferred(user):
         return StepOutcome(DEFERRED, error=f"deferred until {user.sync_deferred_until}")
-    client = run.client_for(user_id)
-    if client is None:
-        return StepOutcome(SKIPPED, error="no Spotify grant stored")
     outcome = StepOutcome()
+    client = None
     after = ingest.to_ms(user.last_played_at) if user.last_played_at else None
     with step_errors(run, user_id, outcome):
+        client = run.client_for(user_id)
+        if client is None:
+            return StepOutcome(SKIPPED, error="no Spotify grant stored")
         recent = client.recently_played(after=after)
         outcome.items = recent.items
         outcome.new_rows = len(recent.items)
@@ -346,10 +358,11 @@ def with_catalogue_client(run: Run, outcome: StepOutcome,
         user = User.get_by_id(user_id)
         if run.deferred(user):
             continue
-        client = run.client_for(user_id)
+        client = None
         try:
             with step_errors(run, None, outcome):
                 try:
+                    client = run.client_for(user_id)
                     work(client)
                 except ReauthorizationNeeded as exc:
                     flag_reauth(user_id, exc.message)

@@ -218,3 +218,18 @@ def test_one_users_bad_data_fails_only_that_user_and_the_exit_code(etl, fresh_sa
     assert Artist.select().where(Artist.details_fetched_at.is_null()).count() == 0
     run = EtlRun.get()
     assert run.status == "partial" and "KeyError" in run.summary_data["bugs"][0]
+
+
+def test_a_grant_that_cannot_be_decrypted_asks_that_user_to_log_in_again(etl, fresh_sandbox):
+    from models import crypto
+
+    users = connect_listeners(fresh_sandbox, 2)
+    crypto.configure("a-secret-key-from-another-install")  # as if SECRET_KEY had changed
+    OAuthToken.update(access_token="x", refresh_token="y").where(
+        OAuthToken.user == users[0].id).execute()
+    crypto.configure(etl.secret_key)
+    hour = naive(fresh_sandbox.now())
+    assert run_etl(etl, hour).status == luigi.LuigiStatusCode.SUCCESS
+    flagged = User.get_by_id(users[0].id)
+    assert flagged.needs_reauth and "decrypted" in flagged.reauth_reason
+    assert set(stored(users[1])) == last_window(fresh_sandbox, users[1], hour)
