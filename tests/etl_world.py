@@ -33,6 +33,15 @@ def connect_listeners(sandbox, count: int, start: int = 0) -> list[User]:
     return [connect_listener(sandbox, listener["id"]) for listener in listeners]
 
 
+def sandbox_client(sandbox, listener_id: str, app_mode: str | None = None):
+    """A Spotify client of a fresh grant for ``listener_id`` (JSON straight from the sandbox)."""
+    from spotify.client import SpotifyApp, TokenSet
+
+    app = SpotifyApp(sandbox.client_id, sandbox.client_secret, token_url=sandbox.token_url,
+                     api_url=sandbox.api_url)
+    return app.client(TokenSet.from_response(sandbox.grant(listener_id)))
+
+
 def run_etl(settings, hour: dt.datetime, workers: int = 1):
     """One ETL run in this process (local scheduler); returns luigi's LuigiRunResult."""
     from batch import SpotifyEtl, runtime
@@ -61,8 +70,10 @@ def snapshot() -> dict:
                 for row in query.tuples()]
 
     return {
-        "plays": rows(Play, Play.user, Play.played_at, Play.track, Play.ms_played,
-                      Play.context_uri, Play.source),
+        "plays": [tuple(naive(v) if isinstance(v, dt.datetime) else v for v in row)
+                  for row in Play.select(User.spotify_id, Play.played_at, Play.track,
+                                         Play.ms_played, Play.context_uri, Play.source)
+                  .join(User).order_by(User.spotify_id, Play.played_at).tuples()],
         "tracks": rows(Track, Track.id, Track.name, Track.album, Track.duration_ms,
                        Track.popularity, Track.isrc),
         "albums": rows(Album, Album.id, Album.name, Album.release_date, Album.image_url),
@@ -74,5 +85,7 @@ def snapshot() -> dict:
         "features": rows(AudioFeatures, AudioFeatures.track, AudioFeatures.status,
                          AudioFeatures.energy),
         "users": rows(User, User.spotify_id, User.last_played_at, User.needs_reauth),
-        "gaps": rows(SyncGap, SyncGap.user, SyncGap.gap_start, SyncGap.gap_end),
+        "gaps": [tuple(naive(v) if isinstance(v, dt.datetime) else v for v in row)
+                 for row in SyncGap.select(User.spotify_id, SyncGap.gap_start, SyncGap.gap_end)
+                 .join(User).order_by(User.spotify_id, SyncGap.gap_start).tuples()],
     }
