@@ -12,8 +12,7 @@ from pathlib import Path
 
 import luigi
 
-import models
-import settings as settings_module
+from batch import runtime
 from models import history_import
 from models.tables import ImportJob, User
 
@@ -38,12 +37,6 @@ class ImportHistory(luigi.Task):
     user = luigi.Parameter(description="the user's Spotify id, or their numeric user id")
     path = luigi.Parameter(description="the export: Spotify's zip, a JSON file or a folder")
 
-    def _settings(self):
-        if not hasattr(self, "_loaded"):
-            self._loaded = settings_module.load()
-            models.init(self._loaded)
-        return self._loaded
-
     def _digest(self) -> str:
         if not hasattr(self, "_sha256"):
             if not Path(self.path).exists():
@@ -52,13 +45,12 @@ class ImportHistory(luigi.Task):
         return self._sha256
 
     def output(self):
-        folder = Path(self._settings().data_dir) / "imports" / "done"
+        folder = Path(runtime.current_settings().data_dir) / "imports" / "done"
         safe_user = "".join(c if c.isalnum() else "_" for c in str(self.user))
         return luigi.LocalTarget(str(folder / f"{safe_user}-{self._digest()[:16]}.json"))
 
     def run(self):
-        settings = self._settings()
-        models.db.connect(reuse_if_open=True)
+        settings = runtime.current_settings()
         user = find_user(str(self.user))
         job = (ImportJob.select()
                .where((ImportJob.user == user.id) & (ImportJob.file_sha256 == self._digest())

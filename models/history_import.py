@@ -24,7 +24,8 @@ import shutil
 import time
 import uuid
 import zipfile
-from datetime import datetime, timedelta
+from collections import Counter
+from datetime import datetime, timedelta, timezone
 from pathlib import Path, PurePosixPath
 from typing import Callable, Iterable
 
@@ -36,7 +37,7 @@ from models.plays import store_plays
 from models.privacy_export import (DEFAULT_LIMITS, Export, ExportError, ExportPlay, Limits,
                                    read_export)
 from models.tables import Artist, ImportJob, Play, Track, TrackArtist, User
-from spotify.errors import RetryLater, SpotifyError
+from spotify.errors import ReauthorizationNeeded, RetryLater, SpotifyError
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +46,10 @@ CHUNK_SIZE = 5_000  # plays with track ids per transaction
 NAMED_CHUNK_SIZE = 500  # plays known by names only: they may wait on search, so commit often
 STALE_AFTER = timedelta(minutes=5)  # a running job whose heartbeat is older died
 HEARTBEAT_SECONDS = 20.0
+RETRY_DEFAULT = timedelta(minutes=15)
+# An account-data play is placed mid-minute; the same listen stored with an exact time is
+# within 30 s of it, so a stored play of a candidate track this close is that listen.
+NEAR = timedelta(seconds=60)  # when Spotify is down and gave no Retry-After
 UNRESOLVED_KEPT = 2_000  # unresolved names remembered in the report (not searched again)
 # Seconds between searches: Spotify limits an app over a rolling 30 s window, and an account-data
 # history can need thousands of searches, so they are spread out instead of burst.
@@ -198,8 +203,9 @@ def run_job(job_id: int, *, client=None, export: Export | None = None,
             export = _reread(job, limits)
         _import_chunks(job, export, client, chunk_size, named_chunk_size, should_stop)
     except RetryLater as exc:
-        log.info("import %s waits for Spotify until %s", job_id, exc.resume_at)
-        _finish(job_id, status="waiting", resume_at=exc.resume_at, error=str(exc))
+        resume_at = _naive_utc(exc.resume_at) if exc.resume_at else utcnow() + RETRY_DEFAULT
+        log.info("import %s waits for Spotify until %s", job_id, resume_at)
+        _finish(job_id, status="waiting", resume_at=resume_at, error=str(exc))
     except ExportError as exc:
         _finish(job_id, status="failed", error=str(exc), finished_at=utcnow())
     except _LostClaim:
@@ -210,6 +216,12 @@ def run_job(job_id: int, *, client=None, export: Export | None = None,
                 finished_at=utcnow())
         raise
     return ImportJob.get_by_id(job_id)
+
+
+def _naive_utc(moment: datetime) -> datetime:
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(timezone.utc).replace(tzinfo=None)
+    return moment
 
 
 def _reread(job: ImportJob, limits: Limits) -> Export:
@@ -226,11 +238,19 @@ def _reread(job: ImportJob, limits: Limits) -> Export:
 
 
 def _chunks(plays: list[ExportPlay], start: int, size: int, named_size: int):
-    """(start, end) of each chunk from ``start``: the same boundaries on every run."""
+    """(start, end) of each chunk from ``start``: the same boundaries on every run.
+
+    A chunk holds plays of one kind (with ids, or names only), so the extended part of an
+    export is committed before the account data that may repeat it.
+    """
     position = start
     while position < len(plays):
         named = plays[position].track_id is None
         end = min(position + (named_size if named else size), len(plays))
+        for index in range(position + 1, end):
+            if (plays[index].track_id is None) != named:
+                end = index
+                break
         yield position, end
         position = end
 
@@ -239,6 +259,7 @@ def _import_chunks(job, export, client, chunk_size, named_chunk_size, should_sto
     report = job.report_data
     resolver = TrackResolver(job.user_id, client, report.get("unresolved_tracks", []),
                              heartbeat=lambda: _beat(job.id))
+    resolver.learn(export.plays)
     searches = report.get("searches", 0)
     for start, end in _chunks(export.plays, job.entries_done, chunk_size, named_chunk_size):
         chunk = export.plays[start:end]
@@ -284,11 +305,25 @@ def _fold(text: str | None) -> str:
     return " ".join((text or "").casefold().split())
 
 
+def _closest(played_at: datetime, candidates: list[str], near: dict[str, list]) -> str:
+    """The candidate with a stored play nearest ``played_at`` (within NEAR), else the first."""
+    best, best_gap = candidates[0], NEAR
+    for track_id in candidates:
+        for other in near.get(track_id, ()):
+            gap = abs(other - played_at)
+            if gap <= best_gap:
+                best, best_gap = track_id, gap
+    return best
+
+
 class TrackResolver:
     """Track ids for export plays: their own id, a stored track of that name, or a search hit.
 
-    Answers are remembered for the whole run, and names that found nothing are kept in the job's
-    report so a resumed job does not search for them again.
+    One (track, artist) name can fit several tracks (the album version and the single): each
+    play then takes the candidate with a stored play within :data:`NEAR` of it (the same
+    listen, stored from the API or the export's extended part), else the one the user played
+    most.  Answers are remembered for the whole run; names that found nothing are kept in the
+    job's report so a resumed job does not search for them again.
     """
 
     def __init__(self, user_id: int, client=None, unresolved: Iterable[dict] = (),
@@ -296,71 +331,108 @@ class TrackResolver:
         self.user_id = user_id
         self.client = client
         self.heartbeat = heartbeat
-        self.known: dict[tuple[str, str], str | None] = {}
+        self.known: dict[tuple[str, str], list[str]] = {}  # candidates, best first; [] = none
         self.unresolved_plays: dict[tuple[str, str], list] = {}
         for item in unresolved:
             key = (_fold(item["track"]), _fold(item["artist"]))
-            self.known[key] = None
+            self.known[key] = []
             self.unresolved_plays[key] = [item["track"], item["artist"], item.get("plays", 0)]
         self.searches = 0
         self.search_error: str | None = None
         self._last_beat = time.monotonic()
 
-    def resolve(self, plays: list[ExportPlay]) -> list[str | None]:
-        wanted = {}
+    def learn(self, plays: list[ExportPlay]) -> None:
+        """Names and ids the export's own extended entries pair up, for its name-only plays
+        (an upload with both kinds of history: the account data then needs no search)."""
+        if all(play.track_id is not None for play in plays):
+            return
+        counts: dict[tuple[str, str], Counter] = {}
+        folded: dict[tuple, tuple[str, str]] = {}
         for play in plays:
-            if play.track_id is None:
-                key = (_fold(play.names[0]), _fold(play.names[1]))
-                if key not in self.known:
-                    wanted.setdefault(key, play.names)
+            if play.track_id is not None:
+                key = folded.get(play.names)
+                if key is None:
+                    key = folded[play.names] = (_fold(play.names[0]), _fold(play.names[1]))
+                counts.setdefault(key, Counter())[play.track_id] += 1
+        for key, ids in counts.items():
+            if not self.known.get(key):
+                self.known[key] = [i for i, _ in sorted(ids.items(), key=lambda c: (-c[1], c[0]))]
+                self.unresolved_plays.pop(key, None)
+
+    def resolve(self, plays: list[ExportPlay]) -> list[str | None]:
+        keys = [None if p.track_id is not None else (_fold(p.names[0]), _fold(p.names[1]))
+                for p in plays]
+        wanted = {}
+        for play, key in zip(plays, keys):
+            if key is not None and key not in self.known:
+                wanted.setdefault(key, play.names)
         if wanted:
             self.known.update(self._stored(wanted))
             for key, names in wanted.items():
                 if key not in self.known:
-                    self.known[key] = self._search(names)
+                    found = self._search(names)
+                    self.known[key] = [found] if found else []
+        near = self._stored_near([p for p, k in zip(plays, keys)
+                                  if k is not None and len(self.known[k]) > 1],
+                                 {t for k in keys if k is not None for t in self.known[k]})
         found = []
-        for play in plays:
-            if play.track_id is not None:
+        for play, key in zip(plays, keys):
+            if key is None:
                 found.append(play.track_id)
                 continue
-            key = (_fold(play.names[0]), _fold(play.names[1]))
-            track_id = self.known[key]
-            if track_id is None:
+            candidates = self.known[key]
+            if not candidates:
                 entry = self.unresolved_plays.setdefault(key, [play.names[0], play.names[1], 0])
                 entry[2] += 1
-            found.append(track_id)
+                found.append(None)
+            else:
+                found.append(_closest(play.played_at, candidates, near))
         return found
 
     def unresolved_report(self) -> list[dict]:
         items = sorted(self.unresolved_plays.values(), key=lambda e: (-e[2], e[1], e[0]))
         return [{"track": t, "artist": a, "plays": n} for t, a, n in items[:UNRESOLVED_KEPT]]
 
-    def _stored(self, wanted: dict[tuple[str, str], tuple]) -> dict[tuple[str, str], str]:
+    def _stored(self, wanted: dict[tuple[str, str], tuple]) -> dict[tuple[str, str], list[str]]:
         """Stored tracks by track and artist name, case-insensitively; the user's own first.
 
         Names are matched exactly or by SQL LOWER() (ASCII-only on SQLite), then compared again
         with Python's casefold, so both engines give the same answer.
         """
-        exact = sorted({names[0] for names in wanted.values()})
-        lowered = sorted({names[0].lower() for names in wanted.values()})
+        names = sorted({n[0] for n in wanted.values()} | {n[0].lower() for n in wanted.values()})
         candidates: dict[tuple[str, str], list[str]] = {}
-        for names in chunked(sorted(set(exact) | set(lowered)), 400):
+        for batch in chunked(names, 400):
             query = (Track.select(Track.id, Track.name, Artist.name)
                      .join(TrackArtist, on=TrackArtist.track == Track.id)
                      .join(Artist, on=Artist.id == TrackArtist.artist)
-                     .where(Track.name.in_(names) | fn.LOWER(Track.name).in_(names)))
+                     .where(Track.name.in_(batch) | fn.LOWER(Track.name).in_(batch)))
             for track_id, track_name, artist_name in query.tuples():
                 key = (_fold(track_name), _fold(artist_name))
-                if key in wanted:
+                if key in wanted and track_id not in candidates.get(key, ()):
                     candidates.setdefault(key, []).append(track_id)
-        ambiguous = {t for ids in candidates.values() if len(ids) > 1 for t in ids}
+        ambiguous = sorted({t for ids in candidates.values() if len(ids) > 1 for t in ids})
         plays_of = {}
-        if ambiguous:
-            plays_of = dict(Play.select(Play.track, fn.COUNT(Play.id))
-                            .where((Play.user == self.user_id) & Play.track.in_(ambiguous))
+        for batch in chunked(ambiguous, 400):
+            plays_of.update(Play.select(Play.track, fn.COUNT(Play.id))
+                            .where((Play.user == self.user_id) & Play.track.in_(batch))
                             .group_by(Play.track).tuples())
-        return {key: min(ids, key=lambda t: (-plays_of.get(t, 0), t))
+        return {key: sorted(ids, key=lambda t: (-plays_of.get(t, 0), t))
                 for key, ids in candidates.items()}
+
+    def _stored_near(self, plays: list[ExportPlay], track_ids: set[str]) -> dict[str, list]:
+        """Stored plays of ``track_ids`` around ``plays``: {track id: [played_at, ...]}."""
+        if not plays:
+            return {}
+        low = min(p.played_at for p in plays) - NEAR
+        high = max(p.played_at for p in plays) + NEAR
+        near: dict[str, list] = {}
+        for batch in chunked(sorted(track_ids), 400):
+            query = (Play.select(Play.track, Play.played_at)
+                     .where((Play.user == self.user_id) & Play.track.in_(batch)
+                            & (Play.played_at >= low) & (Play.played_at <= high)))
+            for track_id, played_at in query.tuples():
+                near.setdefault(track_id, []).append(played_at)
+        return near
 
     def _search(self, names: tuple) -> str | None:
         """One search call (``SpotifyClient.find_track``); a hit is stored at once."""
@@ -374,9 +446,14 @@ class TrackResolver:
             raise
         except SpotifyError as exc:
             # Not worth failing the import over: the rest stays unresolved and the report says
-            # why (e.g. the user's Spotify grant expired).
+            # why.  A dead grant also flags the user, as the ETL does, so the site asks them to
+            # log in again.
             self.search_error = str(exc)
             log.warning("search stopped for user %s: %s", self.user_id, exc)
+            if isinstance(exc, ReauthorizationNeeded):
+                from models.etl import flag_reauth
+
+                flag_reauth(self.user_id, exc.message)
             return None
         if track is None:
             return None
