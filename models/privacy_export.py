@@ -310,26 +310,35 @@ def _content_kind(name: str, kind: str | None, entries: list[dict]) -> str:
 
 # -- the two entry formats -------------------------------------------------------------------
 def _read_extended(file_name, entries, export, username, now, min_ms, names_cache) -> int:
+    """Counted plays of one extended file into ``export``; the loop is the import's hot path
+    (a decade of history is a million entries), hence the local names and the fast paths."""
     expected = username.casefold() if username else None
+    earliest, latest = EARLIEST_PLAY, now + FUTURE_SLACK
+    parse_time = datetime.fromisoformat
+    track_ids: dict[str, str | None] = {}  # uri -> id: a history repeats its favourite tracks
     counted = 0
     plays = export.plays
     skipped = export.skipped
     for number, entry in enumerate(entries, 1):
-        where = f"{file_name}, entry {number}"
-        for key in EXTENDED_KEYS:
-            if key not in entry:
-                raise ExportError(f"{where}: the field {key!r} is missing.")
+        if "ts" not in entry or "ms_played" not in entry:
+            missing = "ts" if "ts" not in entry else "ms_played"
+            raise ExportError(f"{file_name}, entry {number}: the field {missing!r} is missing.")
         owner = entry.get("username")
         if owner is not None:
-            if not isinstance(owner, str):
-                raise ExportError(f"{where}: username is not text.")
-            export.usernames.add(owner)
-            if expected is not None and owner.casefold() != expected:
-                raise ExportError(
-                    f"{file_name} is the export of Spotify user {owner!r}, but you are signed in "
-                    f"as {username!r}: import your own export.")
-        played_at = _timestamp(entry["ts"], where, "ts", now)
-        ms_played = _ms(entry["ms_played"], where, "ms_played")
+            _check_owner(owner, expected, username, export, file_name, number)
+        ts = entry["ts"]
+        played_at = None
+        if type(ts) is str and ts[-1:] == "Z":
+            try:
+                played_at = parse_time(ts[:-1])
+            except ValueError:
+                pass
+        if played_at is None or played_at.tzinfo is not None or not (
+                earliest <= played_at <= latest):
+            played_at = _timestamp(ts, f"{file_name}, entry {number}", "ts", now)
+        ms_played = entry["ms_played"]
+        if type(ms_played) is not int or ms_played < 0:
+            _ms(ms_played, f"{file_name}, entry {number}", "ms_played")
         uri = entry.get("spotify_track_uri")
         track_name = entry.get("master_metadata_track_name")
         artist_name = entry.get("master_metadata_album_artist_name")
@@ -341,17 +350,12 @@ def _read_extended(file_name, entries, export, username, now, min_ms, names_cach
             else:
                 skipped["no_track"] += 1
             continue
-        track_id = None
-        if uri is not None:
-            match = TRACK_URI.match(uri) if isinstance(uri, str) else None
-            if match is None:
-                if isinstance(uri, str) and uri.startswith("spotify:local:"):
-                    uri = None  # a local file: only its names can find a track
-                else:
-                    raise ExportError(f"{where}: spotify_track_uri {uri!r} is not a Spotify "
-                                      "track URI.")
-            else:
-                track_id = match.group(1)
+        if uri is None:
+            track_id = None
+        elif uri in track_ids:
+            track_id = track_ids[uri]
+        else:
+            track_id = track_ids[uri] = _track_id(uri, f"{file_name}, entry {number}")
         if entry.get("incognito_mode") is True:
             skipped["incognito"] += 1  # private sessions stay private, as on Spotify
             continue
@@ -362,10 +366,31 @@ def _read_extended(file_name, entries, export, username, now, min_ms, names_cach
             skipped["no_track"] += 1
             continue
         key = (track_name or "", artist_name or "", entry.get("master_metadata_album_album_name"))
-        names = names_cache.setdefault(key, key)
+        names = names_cache.get(key)
+        if names is None:
+            names = names_cache[key] = key
         plays.append(ExportPlay(played_at, ms_played, track_id, names))
         counted += 1
     return counted
+
+
+def _check_owner(owner, expected, username, export, file_name, number) -> None:
+    if not isinstance(owner, str):
+        raise ExportError(f"{file_name}, entry {number}: username is not text.")
+    export.usernames.add(owner)
+    if expected is not None and owner.casefold() != expected:
+        raise ExportError(f"{file_name} is the export of Spotify user {owner!r}, but you are "
+                          f"signed in as {username!r}: import your own export.")
+
+
+def _track_id(uri, where: str) -> str | None:
+    """The id in a track URI; None for a local file (only its names can find a track)."""
+    match = TRACK_URI.match(uri) if isinstance(uri, str) else None
+    if match is not None:
+        return match.group(1)
+    if isinstance(uri, str) and uri.startswith("spotify:local:"):
+        return None
+    raise ExportError(f"{where}: spotify_track_uri {uri!r} is not a Spotify track URI.")
 
 
 def _read_account(file_name, entries, export, account_plays, now, min_ms, names_cache) -> int:
