@@ -36,3 +36,21 @@ def delete_user(user: User) -> None:
     """Remove every row of ``user`` and nothing else (plays, tokens, logs go by cascade)."""
     with db.atomic():
         User.delete().where(User.id == user.id).execute()
+
+
+def set_timezone(user: User, timezone: str) -> None:
+    """Change the user's IANA time zone and re-bucket their summaries into it, atomically.
+
+    Statistics group days and hours in the user's local time from per-local-day summaries
+    (``models.summaries``); changing zone rebuilds them from the raw plays in the same
+    transaction (about a few seconds for a million plays).  Raises
+    ``models.periods.PeriodError`` (param "tz") for an unknown zone, changing nothing.
+    """
+    from models import summaries
+    from models.periods import zone
+
+    zone(timezone)
+    with db.atomic():
+        User.update(timezone=timezone).where(User.id == user.id).execute()
+        summaries.rebuild(user.id, timezone)
+    user.timezone = timezone
