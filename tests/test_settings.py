@@ -69,3 +69,9 @@ def test_env_example_documents_every_variable():
 def test_settings_repr_hides_the_admin_password(tmp_path):
     loaded = load({**VALID, "FIRST_ADMIN_PASSWORD": "hunter2-secret", "DATA_DIR": str(tmp_path)})
     assert "hunter2-secret" not in repr(loaded)
+
+
+def test_readme_configuration_table_lists_every_variable():
+    readme = (settings.PROJECT_DIR / "README.md").read_text()
+    for variable in settings.VARIABLES:
+        assert f"| `{variable.name}` |" in readme, variable.name
