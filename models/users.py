@@ -117,3 +117,26 @@ def store_grant(user: User, token: dict, *, now=None) -> None:
         OAuthToken.create(user=user.id, **fields)
     else:
         OAuthToken.update(**fields).where(OAuthToken.user == user.id).execute()
+
+
+# Spotify refresh tokens stop working about six months after the login that issued them.
+GRANT_LIFETIME = dt.timedelta(days=182)
+
+
+def grant_expires_at(user: User) -> dt.datetime | None:
+    """When ``user``'s Spotify grant is expected to stop working (None: no grant stored)."""
+    granted_at = (OAuthToken.select(OAuthToken.granted_at)
+                  .where(OAuthToken.user == user.id).scalar())
+    return granted_at + GRANT_LIFETIME if granted_at else None
+
+
+def set_timezone(user: User, name: str) -> None:
+    """Store ``user``'s IANA time zone; raises ValueError for a name zoneinfo does not know."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {name!r}") from None
+    User.update(timezone=name).where(User.id == user.id).execute()
+    user.timezone = name
