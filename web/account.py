@@ -65,7 +65,7 @@ def timezone():
     form = TimezoneForm()
     if not form.validate_on_submit():
         return render_account(400, timezone_form=form)
-    set_timezone(current_user, form.timezone.data)
+    set_timezone(current_user.row, form.timezone.data)
     flash(f"Times are now shown in {form.timezone.data}.", "info")
     return redirect(url_for("account.index"))
 
@@ -91,7 +91,7 @@ def _download(chunks, filename: str, mimetype: str) -> Response:
 @login_required
 def export_csv():
     stamp = utcnow().strftime("%Y%m%d")
-    return _download(export.export_csv(current_user._get_current_object()),
+    return _download(export.export_csv(current_user.row),
                      f"spotify-tracker-plays-{stamp}.csv", "text/csv")
 
 
@@ -99,7 +99,7 @@ def export_csv():
 @login_required
 def export_json():
     stamp = utcnow().strftime("%Y%m%d")
-    return _download(export.export_json(current_user._get_current_object()),
+    return _download(export.export_json(current_user.row),
                      f"spotify-tracker-{stamp}.json", "application/json")
 
 
@@ -109,7 +109,7 @@ def delete():
     form = DeleteForm()
     if form.validate_on_submit():
         if form.confirm.data.strip().lower() == DELETE_WORD:
-            delete_user(current_user._get_current_object())
+            delete_user(current_user.row)
             logout_user()
             flash("Your account and all your listening data were deleted.", "info")
             return redirect(url_for("stats.index"))

@@ -14,7 +14,7 @@ from authlib.integrations.base_client import MismatchingStateError, OAuthError
 from authlib.integrations.flask_client import OAuth
 from flask import (Blueprint, current_app, flash, redirect, render_template, request, session,
                    url_for)
-from flask_login import LoginManager, login_required, login_user, logout_user
+from flask_login import LoginManager, UserMixin, login_required, login_user, logout_user
 from peewee import fn
 from flask_wtf import FlaskForm
 from requests import RequestException
@@ -35,6 +35,23 @@ AUTHORIZE_ERRORS = {
     "access_denied": "You chose not to give Spotify Tracker access. Nothing was stored; you "
                      "can try again whenever you like.",
 }
+
+
+class Account(UserMixin):
+    """flask-login's view of a ``User`` row (the model stays free of web concerns).
+
+    Attribute reads fall through to the row, so ``current_user.timezone`` works in views and
+    templates; ``current_user.row`` is the ``User`` to hand to ``models`` functions.
+    """
+
+    def __init__(self, row: User):
+        self.row = row
+
+    def get_id(self) -> str:
+        return str(self.row.id)
+
+    def __getattr__(self, name):
+        return getattr(self.row, name)
 
 
 class AdminLoginForm(FlaskForm):
@@ -63,9 +80,10 @@ def init_app(app, settings) -> None:
     @login_manager.user_loader
     def load_user(user_id: str):
         try:
-            return User.get_or_none(User.id == int(user_id))
+            row = User.get_or_none(User.id == int(user_id))
         except ValueError:
             return None
+        return Account(row) if row is not None else None
 
 
 def safe_next(target: str | None) -> str | None:
@@ -129,7 +147,7 @@ def callback():
     except AccountConflict:
         return _failed("This Spotify account cannot log in here",
                        "Its Spotify id is used by this server's admin account.", 409)
-    login_user(user)
+    login_user(Account(user))
     log.info("user %s logged in with Spotify", user.id)
     return redirect(safe_next(session.pop(NEXT_KEY, None)) or url_for("stats.dashboard"))
 
@@ -142,7 +160,7 @@ def admin_login():
         admin = User.get_or_none((User.is_admin == True)  # noqa: E712 (peewee expression)
                                  & (fn.LOWER(User.email) == email))
         if admin is not None and check_password(admin, form.password.data):
-            login_user(admin)
+            login_user(Account(admin))
             return redirect(url_for("admin.index"))
         flash("Wrong email or password.", "error")
         return render_template("auth/admin_login.html", form=form), 401
