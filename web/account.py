@@ -8,7 +8,7 @@ from __future__ import annotations
 from functools import lru_cache
 from zoneinfo import available_timezones
 
-from flask import (Blueprint, Response, current_app, flash, redirect, render_template,
+from flask import (Blueprint, Response, abort, current_app, flash, redirect, render_template,
                    stream_with_context, url_for)
 from flask_login import current_user, login_required, logout_user
 from flask_wtf import FlaskForm
@@ -81,26 +81,23 @@ def token():
                           api_token_minutes=settings.access_token_expire_minutes)
 
 
-def _download(chunks, filename: str, mimetype: str) -> Response:
-    response = Response(stream_with_context(chunks), mimetype=mimetype)
+EXPORTS = {  # format: (writer, file name stem, media type)
+    "csv": (export.export_csv, "spotify-tracker-plays", "text/csv"),
+    "json": (export.export_json, "spotify-tracker", "application/json"),
+}
+
+
+@bp.get("/export.<fmt>")
+@login_required
+def export_data(fmt: str):
+    """Download all my data, streamed (plays as CSV, or everything as JSON)."""
+    if fmt not in EXPORTS:
+        abort(404)
+    writer, stem, mimetype = EXPORTS[fmt]
+    response = Response(stream_with_context(writer(current_user.row)), mimetype=mimetype)
+    filename = f"{stem}-{utcnow():%Y%m%d}.{fmt}"
     response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
-
-
-@bp.get("/export.csv")
-@login_required
-def export_csv():
-    stamp = utcnow().strftime("%Y%m%d")
-    return _download(export.export_csv(current_user.row),
-                     f"spotify-tracker-plays-{stamp}.csv", "text/csv")
-
-
-@bp.get("/export.json")
-@login_required
-def export_json():
-    stamp = utcnow().strftime("%Y%m%d")
-    return _download(export.export_json(current_user.row),
-                     f"spotify-tracker-{stamp}.json", "application/json")
 
 
 @bp.route("/delete", methods=("GET", "POST"))

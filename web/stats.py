@@ -162,28 +162,26 @@ def profile():
                         genre_chart=genre_chart)
 
 
-def _detail_chart(detail: dict):
+def _detail_page(kind: str, detail: dict | None):
+    """A track or artist page; None (the user never played it) is a 404 whoever else did."""
+    if detail is None:
+        abort(404)
     series = detail.get("series") or []
-    return charts.bar_chart([(point["bucket"], point["plays"]) for point in series],
-                            label="Plays over time", describe=lambda n: f"{n:.0f}")
+    chart = charts.bar_chart([(point["bucket"], point["plays"]) for point in series],
+                             label="Plays over time", describe=lambda n: f"{n:.0f}")
+    return render_template(f"stats/{kind}.html", **{kind: detail}, chart=chart)
 
 
 @bp.get("/tracks/<track_id>")
 @login_required
 def track(track_id: str):
-    detail = stats.track_detail(current_user.id, track_id)
-    if detail is None:
-        abort(404)
-    return render_template("stats/track.html", track=detail, chart=_detail_chart(detail))
+    return _detail_page("track", stats.track_detail(current_user.id, track_id))
 
 
 @bp.get("/artists/<artist_id>")
 @login_required
 def artist(artist_id: str):
-    detail = stats.artist_detail(current_user.id, artist_id)
-    if detail is None:
-        abort(404)
-    return render_template("stats/artist.html", artist=detail, chart=_detail_chart(detail))
+    return _detail_page("artist", stats.artist_detail(current_user.id, artist_id))
 
 
 @bp.get("/history")
