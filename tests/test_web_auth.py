@@ -161,3 +161,26 @@ def test_the_oauth_code_never_reaches_the_log(auth, caplog, db):
     assert code not in caplog.text
     token = OAuthToken.get()
     assert token.refresh_token not in caplog.text and token.access_token not in caplog.text
+
+
+def test_a_token_answer_without_refresh_token_keeps_the_stored_one(db):
+    from models.users import store_grant
+
+    user = make_user()
+    store_grant(user, {"access_token": "a1", "refresh_token": "r1", "expires_in": 3600,
+                       "scope": "user-read-recently-played"})
+    store_grant(user, {"access_token": "a2", "expires_in": 3600, "scope": ""})
+    token = OAuthToken.get(OAuthToken.user == user.id)
+    assert (token.access_token, token.refresh_token) == ("a2", "r1")
+    with pytest.raises(ValueError):
+        store_grant(make_user(), {"access_token": "a3"})
+
+
+def test_a_spotify_login_cannot_take_over_the_admin(db, web_settings):
+    from models.users import AccountConflict, ensure_first_admin, upsert_spotify_user
+
+    admin = ensure_first_admin(web_settings)
+    with pytest.raises(AccountConflict):
+        upsert_spotify_user({"id": admin.spotify_id, "display_name": "Mallory"},
+                            {"access_token": "a", "refresh_token": "r", "expires_in": 60})
+    assert User.get_by_id(admin.id).display_name == "Administrator"
