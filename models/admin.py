@@ -9,7 +9,7 @@ from peewee import JOIN, fn
 from models.tables import EtlLog, EtlRun, Play, User
 
 
-def users_overview() -> list[dict]:
+def users_overview(limit: int | None = None, offset: int = 0) -> list[dict]:
     """Listeners (not the admin) with their play count and sync state, newest first."""
     plays = (Play.select(Play.user, fn.COUNT(Play.id).alias("plays"))
              .group_by(Play.user).alias("play_counts"))
@@ -19,13 +19,19 @@ def users_overview() -> list[dict]:
                          fn.COALESCE(plays.c.plays, 0).alias("plays"))
              .join(plays, JOIN.LEFT_OUTER, on=(plays.c.user_id == User.id))
              .where(User.is_admin == False)  # noqa: E712 (peewee expression)
-             .order_by(User.created_at.desc(), User.id.desc()))
+             .order_by(User.created_at.desc(), User.id.desc())
+             .limit(limit).offset(offset))
     return list(query.dicts())
 
 
-def latest_runs(limit: int = 10) -> list[dict]:
+def listener_count() -> int:
+    """How many rows ``users_overview`` has on all pages (for the API's ``total``)."""
+    return User.select().where(User.is_admin == False).count()  # noqa: E712
+
+
+def latest_runs(limit: int = 10, offset: int = 0) -> list[dict]:
     """The most recent ETL runs with their detected app mode and per-status step counts."""
-    runs = list(EtlRun.select().order_by(EtlRun.hour.desc()).limit(limit))
+    runs = list(EtlRun.select().order_by(EtlRun.hour.desc()).limit(limit).offset(offset))
     counts: dict[int, dict[str, int]] = {run.id: {} for run in runs}
     if runs:
         query = (EtlLog.select(EtlLog.run, EtlLog.status, fn.COUNT(EtlLog.id))
@@ -37,3 +43,8 @@ def latest_runs(limit: int = 10) -> list[dict]:
              "finished_at": run.finished_at, "status": run.status,
              "app_mode": run.app_mode or "unknown", "summary": run.summary_data,
              "steps": counts[run.id]} for run in runs]
+
+
+def run_count() -> int:
+    """How many ETL runs are recorded (for the API's ``total``)."""
+    return EtlRun.select().count()
