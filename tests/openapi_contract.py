@@ -5,7 +5,11 @@ The description lives outside the repository (SPOTIFY_OPENAPI_PATH, default
 * development mode: the fields spotify-api.md lists as gone for such apps (all marked
   ``deprecated`` in the description) may be absent, so they are dropped from ``required``;
 * batch reads: Spotify documents ``null`` in place of an unknown id, which the description's
-  array item schemas do not allow, so those items also accept ``null``.
+  array item schemas do not allow, so those items also accept ``null``;
+* cursor paging: ``next`` is "``null`` if none" by the description's own text (and
+  spotify-api.md says ``cursors`` is null when there are no items), but its schema types them
+  as non-nullable; both are made nullable, and so is a play's ``context`` (spotify-api.md:
+  ``context: {...} | null``, Spotify sends null when a track was not played from a context).
 Statuses a path does not declare (400, 404, 5xx) are checked against the shared error response.
 """
 from __future__ import annotations
@@ -55,13 +59,22 @@ def deprecated_fields() -> set[str]:
     return names
 
 
+def _or_null(schema: dict) -> dict:
+    return {"oneOf": [schema, {"enum": [None]}]}
+
+
 @lru_cache(maxsize=2)
 def components(development: bool) -> dict:
     parts = copy.deepcopy(spec()["components"])
     for response, key in NULLABLE_ITEMS.items():
         array = parts["responses"][response]["content"]["application/json"]["schema"][
             "properties"][key]
-        array["items"] = {"oneOf": [array["items"], {"enum": [None]}]}
+        array["items"] = _or_null(array["items"])
+    cursor_paging = parts["schemas"]["CursorPagingObject"]["properties"]
+    for name in ("next", "cursors"):
+        cursor_paging[name] = _or_null(cursor_paging[name])
+    play = parts["schemas"]["PlayHistoryObject"]["properties"]
+    play["context"] = _or_null(play["context"])
     if development:
         optional = DEV_MODE_ABSENT & deprecated_fields()
         for node in _walk(parts):

@@ -755,7 +755,18 @@ def create_app(state: SandboxState) -> Flask:
         return api_error(405, "Method not allowed")
 
     _control_routes(app, state)
+    app.wsgi_app = _ignore_trailing_slash(app.wsgi_app)
     return app
+
+
+def _ignore_trailing_slash(wsgi_app):
+    """Spotify answers /v1/me/ like /v1/me (spotipy, for one, always adds the slash)."""
+    def middleware(environ, start_response):
+        path = environ.get("PATH_INFO", "")
+        if path.startswith("/v1/") and len(path) > 4 and path.endswith("/"):
+            environ["PATH_INFO"] = path.rstrip("/")
+        return wsgi_app(environ, start_response)
+    return middleware
 
 
 def _control_routes(app: Flask, state: SandboxState) -> None:
