@@ -62,7 +62,18 @@ def test_changing_the_period_changes_the_numbers(client, world):
     html = text_of(client.get("/dashboard", query_string={"range": "4w"}))
     assert value(html, "total-plays") == "5"
     assert "Old Tune" in html
-    assert "vs previous period" in html
+    assert "none in the previous period" in html  # the 4 weeks before had no plays
+    everything = text_of(client.get("/dashboard", query_string={"range": "all"}))
+    assert value(everything, "total-plays") == "5" and "All time" in everything
+    assert "previous period" not in everything  # nothing comes before all time
+
+
+def test_the_dashboard_compares_with_the_previous_period(client, world):
+    make_play(world["me"], world["old"], utcnow() - dt.timedelta(days=9))
+    login_as(client, world["me"])
+    html = text_of(client.get("/dashboard", query_string={"range": "7d"}))
+    plays_card = html.split('id="total-plays"')[1].split('</div></div>')[0]
+    assert "+300% vs previous period" in plays_card  # 4 plays against 1
 
 
 def test_custom_dates_and_a_bad_period(client, world):

@@ -33,10 +33,16 @@ def _nice_max(value: float) -> float:
 
 
 def bar_chart(points: Sequence[tuple[str, float]], *, label: str,
-              describe: Callable[[float], str] = str, width: int = 720,
+              describe: Callable[[float], str] = str,
+              axis: Callable[[float], str] | None = None, width: int = 720,
               height: int = 220) -> Markup:
-    """Vertical bars, one per ``(x label, value)``, in order (a time series)."""
-    left, bottom, top = 44, 28, 10
+    """Vertical bars, one per ``(x label, value)``, in order (a time series).
+
+    ``describe`` words a value for tooltips; ``axis`` (default ``describe``) for the short
+    y-axis labels.
+    """
+    axis = axis or describe
+    left, bottom, top = 60, 28, 10
     plot_w, plot_h = width - left - 8, height - bottom - top
     peak = _nice_max(max((value for _, value in points), default=0))
     body = [f'<line class="axis" x1="{left}" y1="{top + plot_h}" x2="{width - 8}" '
@@ -45,7 +51,7 @@ def bar_chart(points: Sequence[tuple[str, float]], *, label: str,
         y = top + plot_h * (1 - fraction)
         body.append(f'<line class="grid" x1="{left}" y1="{y:.1f}" x2="{width - 8}" '
                     f'y2="{y:.1f}"/><text class="tick" x="{left - 6}" y="{y + 4:.1f}" '
-                    f'text-anchor="end">{escape(describe(peak * fraction))}</text>')
+                    f'text-anchor="end">{escape(axis(peak * fraction))}</text>')
     count = max(len(points), 1)
     slot = plot_w / count
     every = max(1, round(count / 8))  # at most ~8 x labels, whatever the period
@@ -89,10 +95,10 @@ def heatmap(matrix: Sequence[Sequence[int]], *, label: str) -> Markup:
 
 
 def hbar_chart(items: Sequence[tuple[str, float, str]], *, label: str,
-               maximum: float | None = None, width: int = 560) -> Markup:
+               maximum: float | None = None, width: int = 460) -> Markup:
     """Horizontal bars for ``(name, value, shown text)``, scaled to ``maximum`` (default the
     largest value): audio features on 0–1, genre shares."""
-    row, left, right = 26, 150, 70
+    row, left, right = 26, 140, 52
     height = max(len(items), 1) * row + 6
     peak = maximum or max((value for _, value, _ in items), default=0) or 1
     body = []
@@ -107,4 +113,4 @@ def hbar_chart(items: Sequence[tuple[str, float, str]], *, label: str,
                     f'height="{row - 8}" rx="4"><title>{escape(name)}: {escape(shown)}</title>'
                     f'</rect><text class="tick" x="{width - right + 8}" y="{y + row / 2 + 4}">'
                     f'{escape(shown)}</text>')
-    return _svg(width, height, label, body)
+    return _svg(width, height, label, body, css="chart hbar")

@@ -13,6 +13,7 @@ from flask_login import current_user
 from markupsafe import Markup
 
 from models.db import utcnow
+from models.periods import RANGE_LABELS
 from models.users import grant_expires_at
 
 UNKNOWN = Markup('<span class="unknown" title="Spotify does not give this to this app">'
@@ -70,6 +71,11 @@ def number(value) -> str | Markup:
     return f"{int(value):,}"
 
 
+def plays(count) -> str:
+    """"1 play", "1,234 plays"."""
+    return f"{int(count):,} play" + ("" if count == 1 else "s")
+
+
 def percent(share) -> str | Markup:
     if share is None:
         return UNKNOWN
@@ -77,15 +83,17 @@ def percent(share) -> str | Markup:
 
 
 def change(current, previous) -> dict | None:
-    """``{"text": "+12%", "direction": "up"|"down"|"same"}`` against the previous period."""
+    """``{"text": "+12% vs previous period", "direction": "up"|"down"|"same"}``."""
     if current is None or previous is None:
         return None
     if previous == 0:
-        return {"text": "new" if current else "same", "direction": "up" if current else "same"}
+        return ({"text": "none in the previous period", "direction": "up"} if current
+                else {"text": "same as the previous period", "direction": "same"})
     ratio = (current - previous) / previous
     if abs(ratio) < 0.005:
-        return {"text": "±0%", "direction": "same"}
-    return {"text": f"{ratio:+.0%}", "direction": "up" if ratio > 0 else "down"}
+        return {"text": "same as the previous period", "direction": "same"}
+    return {"text": f"{ratio:+.0%} vs previous period", "direction": "up" if ratio > 0
+            else "down"}
 
 
 def next_sync(now: dt.datetime | None = None) -> dt.datetime:
@@ -105,8 +113,10 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(duration)
     app.add_template_filter(number)
     app.add_template_filter(percent)
+    app.add_template_filter(plays)
     app.add_template_global(change)
     app.add_template_global(UNKNOWN, "UNKNOWN")
+    app.add_template_global(RANGE_LABELS, "PERIOD_RANGES")
 
     @app.context_processor
     def account_state():

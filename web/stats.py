@@ -12,7 +12,7 @@ from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from models import stats
-from models.periods import RANGE_LABELS, PeriodError, parse_period
+from models.periods import PeriodError, parse_period
 from web import charts
 from web.filters import duration, next_sync
 
@@ -70,7 +70,17 @@ def page_number() -> int:
 
 def render_stats(template: str, choice: PeriodChoice | None = None, **context):
     status = 400 if choice is not None and choice.error else 200
-    return render_template(template, choice=choice, ranges=RANGE_LABELS, **context), status
+    return render_template(template, choice=choice, **context), status
+
+
+def listening_chart(series: list[dict], bucket: str):
+    """Listening time per bucket, in hours once a bar passes two hours (round axis labels)."""
+    peak_ms = max((point["ms_played"] for point in series), default=0)
+    unit, per = ("h", 3_600_000) if peak_ms >= 7_200_000 else ("min", 60_000)
+    return charts.bar_chart(
+        [(point["bucket"], point["ms_played"] / per) for point in series],
+        label=f"Listening time per {bucket}", axis=lambda v: f"{v:g} {unit}",
+        describe=lambda v: duration(round(v * per)))
 
 
 def has_plays(user_id: int, tz: str) -> bool:
@@ -95,16 +105,13 @@ def dashboard():
     # All time has nothing before it to compare with.
     previous = stats.totals(user_id, period.previous()) if period.start is not None else None
     series = stats.listening_series(user_id, period)
-    minutes = [(point["bucket"], point["ms_played"] / 60000) for point in series]
     return render_stats(
         "stats/dashboard.html", choice, period=period, totals=totals, previous=previous,
         top_tracks=stats.top_tracks(user_id, period, limit=10),
         top_artists=stats.top_artists(user_id, period, limit=10),
         top_albums=stats.top_albums(user_id, period, limit=10),
         top_genres=stats.top_genres(user_id, period, limit=10),
-        series_chart=charts.bar_chart(
-            minutes, label=f"Listening time per {period.bucket}",
-            describe=lambda m: duration(int(m * 60000))),
+        series_chart=listening_chart(series, period.bucket),
         bucket=period.bucket,
         heatmap=charts.heatmap(stats.weekday_hour(user_id, period),
                                label="Plays by weekday and hour"),
@@ -175,13 +182,15 @@ def _detail_page(kind: str, detail: dict | None):
 @bp.get("/tracks/<track_id>")
 @login_required
 def track(track_id: str):
-    return _detail_page("track", stats.track_detail(current_user.id, track_id))
+    detail = stats.track_detail(current_user.id, track_id, tz=current_user.timezone)
+    return _detail_page("track", detail)
 
 
 @bp.get("/artists/<artist_id>")
 @login_required
 def artist(artist_id: str):
-    return _detail_page("artist", stats.artist_detail(current_user.id, artist_id))
+    detail = stats.artist_detail(current_user.id, artist_id, tz=current_user.timezone)
+    return _detail_page("artist", detail)
 
 
 @bp.get("/history")
