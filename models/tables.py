@@ -14,6 +14,8 @@ import json
 
 from peewee import (
     BigAutoField,
+    BigIntegerField,
+    DateField,
     BooleanField,
     CharField,
     CompositeKey,
@@ -22,6 +24,7 @@ from peewee import (
     ForeignKeyField,
     IntegerField,
     Model,
+    SmallIntegerField,
     TextField,
 )
 
@@ -275,7 +278,89 @@ class SyncGap(BaseModel):
         indexes = ((("user", "gap_start"), True),)
 
 
+# Summaries of the plays (models/summaries.py keeps them in step, in the transaction that stores
+# the plays).  They are keyed by track only: artists, albums and genres are joined at query time,
+# so a stub track completed later by the ETL is summarised right without any rewrite.  Day, month
+# and hour buckets are local to ListeningSummary.timezone; every row goes with its user.
+
+
+class ListeningSummary(BaseModel):
+    """Per user: all-time totals, and the time zone the local-time summaries are bucketed in."""
+
+    user = ForeignKeyField(User, primary_key=True, backref="listening_summary",
+                           on_delete="CASCADE")
+    timezone = CharField(max_length=64, default="UTC")
+    plays = BigIntegerField(default=0)
+    ms_played = BigIntegerField(default=0)
+    first_played_at = DateTimeField(null=True)
+    last_played_at = DateTimeField(null=True)
+
+    class Meta:
+        table_name = "listening_summary"
+
+
+class _TrackSummary(BaseModel):
+    plays = IntegerField()
+    ms_played = BigIntegerField()
+    first_played_at = DateTimeField()
+    last_played_at = DateTimeField()
+
+
+class TrackTotal(_TrackSummary):
+    """Per user and track, all time."""
+
+    user = ForeignKeyField(User, on_delete="CASCADE")
+    track = ForeignKeyField(Track, on_delete="CASCADE")
+
+    class Meta:
+        table_name = "summary_track"
+        primary_key = CompositeKey("user", "track")
+
+
+class TrackDay(_TrackSummary):
+    """Per user, local day and track."""
+
+    user = ForeignKeyField(User, on_delete="CASCADE")
+    day = DateField()
+    track = ForeignKeyField(Track, on_delete="CASCADE")
+
+    class Meta:
+        table_name = "summary_track_day"
+        primary_key = CompositeKey("user", "day", "track")
+        indexes = ((("user", "track", "day"), False),)
+
+
+class TrackMonth(_TrackSummary):
+    """Per user, local month (its first day) and track."""
+
+    user = ForeignKeyField(User, on_delete="CASCADE")
+    month = DateField()
+    track = ForeignKeyField(Track, on_delete="CASCADE")
+
+    class Meta:
+        table_name = "summary_track_month"
+        primary_key = CompositeKey("user", "month", "track")
+        indexes = ((("user", "track", "month"), False),)
+
+
+class HourSlot(BaseModel):
+    """Per user, local day and local hour (weekday 0 = Monday, stored for the heatmap)."""
+
+    user = ForeignKeyField(User, on_delete="CASCADE")
+    day = DateField()
+    hour = SmallIntegerField()
+    weekday = SmallIntegerField()
+    plays = IntegerField()
+    ms_played = BigIntegerField()
+
+    class Meta:
+        table_name = "summary_hour"
+        primary_key = CompositeKey("user", "day", "hour")
+
+
+SUMMARY_TABLES = (ListeningSummary, TrackTotal, TrackDay, TrackMonth, HourSlot)
+
 ALL_TABLES = (
     User, OAuthToken, Album, Artist, Genre, ArtistGenre, Track, TrackArtist, AudioFeatures,
-    Play, EtlRun, EtlLog, SyncGap,
+    Play, EtlRun, EtlLog, SyncGap, *SUMMARY_TABLES,
 )

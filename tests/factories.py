@@ -51,7 +51,16 @@ def make_track(artists=(), album=None, **overrides) -> Track:
 
 
 def make_play(user, track, at: dt.datetime, **overrides) -> Play:
+    """One play, added to the summaries too, as ``models.plays.store_plays`` would."""
+    from models import summaries
+    from models.db import db
+
     fields = dict(user=user, track=track, played_at=at,
                   ms_played=track.duration_ms or 180_000, source="api")
     fields.update(overrides)
-    return Play.create(**fields)
+    with db.atomic():
+        play = Play.create(**fields)
+        timezone = summaries.lock_user(play.user_id)
+        summaries.record_plays(play.user_id, [(play.track_id, play.played_at, play.ms_played)],
+                               timezone)
+    return play

@@ -1,0 +1,145 @@
+"""The one write path for plays: the ETL and the history import both store through here.
+
+A play can reach us twice: the same recently-played page read by two runs (identical
+``played_at``), or once from the API and once from the user's streaming-history export, whose
+timestamps for the same listen differ by a few seconds.  Both are the same listen, so a play of
+the same track within :data:`PLAY_TOLERANCE` of one already stored (or kept earlier in the same
+call) is a duplicate, whichever source came first.  Everything happens in one transaction that
+also updates the summaries (``models.summaries``), so statistics never see half a load.
+"""
+from __future__ import annotations
+
+import bisect
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Iterable, Mapping
+
+from peewee import chunked
+
+from models import summaries
+from models.db import db
+from models.tables import PLAY_SOURCES, Play, Track
+
+PLAY_TOLERANCE = dt.timedelta(seconds=30)
+"""Two plays of one track closer than this are one listen (export vs API clocks differ by
+seconds; no track is listened to twice within 30 s).  Your Spotify uses the same window."""
+
+CHUNK = 5000
+INSERT_CHUNK = 1000
+
+
+@dataclass(frozen=True)
+class StoreResult:
+    added: int
+    duplicates: int
+
+
+class InvalidPlay(ValueError):
+    """A play dict that cannot be stored; says which play and which key."""
+
+
+def _normalise(index: int, play: Mapping) -> dict:
+    try:
+        track_id = play["track_id"]
+        played_at = play["played_at"]
+        ms_played = play["ms_played"]
+    except (KeyError, TypeError) as exc:
+        raise InvalidPlay(f"play #{index}: missing key {exc}") from None
+    if not isinstance(track_id, str) or not track_id:
+        raise InvalidPlay(f"play #{index}: track_id must be a non-empty string")
+    if not isinstance(played_at, dt.datetime):
+        raise InvalidPlay(f"play #{index}: played_at must be a datetime, got {played_at!r}")
+    if played_at.tzinfo is not None:
+        played_at = played_at.astimezone(dt.timezone.utc).replace(tzinfo=None)
+    if isinstance(ms_played, bool) or not isinstance(ms_played, int) or ms_played < 0:
+        raise InvalidPlay(f"play #{index}: ms_played must be a non-negative integer")
+    return {"track": track_id, "played_at": played_at, "ms_played": ms_played,
+            "context_uri": play.get("context_uri")}
+
+
+class _Seen:
+    """Stored (and already kept) plays near a chunk: instants, and instants per track."""
+
+    def __init__(self, user_id: int, lo: dt.datetime, hi: dt.datetime):
+        self.instants: set[dt.datetime] = set()
+        self.by_track: dict[str, list[dt.datetime]] = defaultdict(list)
+        stored = (Play.select(Play.track, Play.played_at)
+                  .where((Play.user == user_id) & (Play.played_at >= lo) & (Play.played_at <= hi))
+                  .order_by(Play.played_at).tuples())
+        for track_id, played_at in stored:
+            self.add(track_id, played_at)
+
+    def add(self, track_id: str, played_at: dt.datetime) -> None:
+        self.instants.add(played_at)
+        bisect.insort(self.by_track[track_id], played_at)
+
+    def is_duplicate(self, track_id: str, played_at: dt.datetime) -> bool:
+        if played_at in self.instants:
+            return True
+        times = self.by_track.get(track_id)
+        if not times:
+            return False
+        i = bisect.bisect_left(times, played_at - PLAY_TOLERANCE)
+        return i < len(times) and times[i] <= played_at + PLAY_TOLERANCE
+
+
+def _check_tracks_exist(track_ids: set[str]) -> None:
+    known: set[str] = set()
+    for batch in chunked(sorted(track_ids), 500):
+        known.update(track_id for (track_id,) in
+                     Track.select(Track.id).where(Track.id.in_(batch)).tuples())
+    missing = track_ids - known
+    if missing:
+        sample = ", ".join(sorted(missing)[:5])
+        raise InvalidPlay(f"{len(missing)} unknown track id(s), e.g. {sample}: store the tracks "
+                          "(or stubs, models.ingest.ensure_track_stubs) first")
+
+
+def store_plays(user_id: int, plays: Iterable[Mapping], source: str) -> StoreResult:
+    """Store new plays of one user in bulk; return how many were added and how many were not.
+
+    ``plays``: dicts ``{"track_id", "played_at" (naive UTC datetime; aware ones are converted),
+    "ms_played", "context_uri" (optional)}``; ``source``: "api" or "import".  A play is a
+    duplicate when the user already has a play at the same instant, or a play of the same track
+    within ``PLAY_TOLERANCE`` (stored before, from either source, or earlier in this call).
+    Runs in one transaction (a savepoint if the caller holds one) with the summary updates;
+    raises :class:`InvalidPlay` (nothing stored) for a malformed play or an unknown track.
+    """
+    if source not in PLAY_SOURCES:
+        raise ValueError(f"source must be one of {', '.join(PLAY_SOURCES)}, got {source!r}")
+    rows = sorted((_normalise(i, play) for i, play in enumerate(plays)),
+                  key=lambda row: row["played_at"])
+    if not rows:
+        return StoreResult(0, 0)
+    with db.atomic():
+        _check_tracks_exist({row["track"] for row in rows})
+        timezone = summaries.lock_user(user_id)
+        added: list[tuple[str, dt.datetime, int]] = []
+        for chunk in chunked(rows, CHUNK):
+            seen = _Seen(user_id, chunk[0]["played_at"] - PLAY_TOLERANCE,
+                         chunk[-1]["played_at"] + PLAY_TOLERANCE)
+            fresh = []
+            for row in chunk:
+                if not seen.is_duplicate(row["track"], row["played_at"]):
+                    seen.add(row["track"], row["played_at"])
+                    fresh.append(dict(row, user=user_id, source=source))
+            added.extend(_insert(fresh))
+        summaries.record_plays(user_id, added, timezone)
+    return StoreResult(len(added), len(rows) - len(added))
+
+
+def _insert(rows: list[dict]) -> list[tuple[str, dt.datetime, int]]:
+    """Insert, ignoring any conflict, and return exactly the rows that went in."""
+    inserted = []
+    for batch in chunked(rows, INSERT_CHUNK):
+        cursor = (Play.insert_many(batch).on_conflict_ignore()
+                  .returning(Play.track, Play.played_at, Play.ms_played).tuples().execute())
+        inserted.extend((track, _as_datetime(at), ms) for track, at, ms in cursor)
+    return inserted
+
+
+def _as_datetime(value) -> dt.datetime:
+    if isinstance(value, str):  # SQLite hands RETURNING values back as stored text
+        return dt.datetime.fromisoformat(value)
+    return value

@@ -1,0 +1,867 @@
+"""Every statistic Spotify Tracker shows: one function each, called by the pages and the API.
+
+Each function takes a user id and a :class:`models.periods.Period` and aggregates in SQL.  Rows
+are plain dicts with JSON-friendly values: datetimes are naive UTC (the caller localises them),
+local buckets (days, months, hours) are in the period's time zone, and values Spotify does not
+give a development-mode app (popularity, audio features) are None, never 0.
+
+Where the answer comes from.  Two families of base queries feed every statistic:
+
+- *per track* (track_id, plays, ms_played, first_played_at, last_played_at), one row a track;
+- *per local time* (day, hour, weekday, plays, ms_played).
+
+Both are read from the summaries (``models.summaries``) when they can answer the period
+exactly: all time, or whole local days in the time zone the summaries are bucketed in (periods
+from ``parse_period`` always are).  A period is then cut into whole local months
+(``TrackMonth``) plus the days at either end (``TrackDay``).  Anything else (another time zone,
+a hand-made period with odd bounds, a user whose plays bypassed ``store_plays``) is answered
+from the raw plays, bucketed into local time in SQL, which is slower but equally exact.
+``from_raw_plays()`` forces that path; the tests use it to check the two agree.
+"""
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from peewee import JOIN, SQL, Case, Select, fn
+
+from models.db import db
+from models.periods import Period, add_months, local_date
+from models.summaries import LocalTime, play_bounds
+from models.tables import (Album, Artist, ArtistGenre, AudioFeatures, Genre, HourSlot,
+                           ListeningSummary, Play, Track, TrackArtist, TrackDay, TrackMonth,
+                           TrackTotal)
+
+PROFILE_FEATURES = ("danceability", "energy", "valence", "acousticness", "instrumentalness",
+                    "speechiness", "liveness", "tempo")
+SORT_KEYS = ("plays", "time", "first", "last", "name")
+MAX_LIMIT = 1000
+
+_force_raw = contextvars.ContextVar("stats_force_raw", default=False)
+
+
+@contextlib.contextmanager
+def from_raw_plays():
+    """Within this block every statistic ignores the summaries and reads the raw plays."""
+    token = _force_raw.set(True)
+    try:
+        yield
+    finally:
+        _force_raw.reset(token)
+
+
+@dataclass
+class Page:
+    """One page of a longer list: ``items``, the ``total`` count, and where the page starts."""
+
+    items: list[dict]
+    total: int
+    limit: int
+    offset: int = 0
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def next_offset(self) -> int | None:
+        following = self.offset + len(self.items)
+        return following if following < self.total else None
+
+    def as_dict(self) -> dict:
+        return {"items": self.items, "total": self.total, "limit": self.limit,
+                "offset": self.offset, "next_offset": self.next_offset}
+
+
+# --- small conversions -------------------------------------------------------------------------
+
+def _int(value) -> int:
+    return 0 if value is None else int(value)
+
+
+def _float(value) -> float | None:
+    return None if value is None else float(value)
+
+
+def _date(value) -> dt.date:
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    return dt.date.fromisoformat(str(value)[:10])
+
+
+def _datetime(value) -> dt.datetime | None:
+    if value is None or isinstance(value, dt.datetime):
+        return value
+    return dt.datetime.fromisoformat(str(value))
+
+
+def _check_page(limit: int, offset: int) -> None:
+    if not isinstance(limit, int) or limit < 1 or limit > MAX_LIMIT:
+        raise ValueError(f"limit must be between 1 and {MAX_LIMIT}, got {limit!r}")
+    if not isinstance(offset, int) or offset < 0:
+        raise ValueError(f"offset must be a non-negative integer, got {offset!r}")
+
+
+def _select(sources, columns) -> Select:
+    """A plain SELECT over subqueries, bound to the shared database."""
+    return Select(from_list=sources, columns=columns).bind(db)
+
+
+# --- where the answer comes from ---------------------------------------------------------------
+
+@dataclass(frozen=True)
+class _Plan:
+    """How to read one user's plays over one period: from summaries, or raw."""
+
+    user_id: int
+    period: Period
+    all_time: bool = False        # per-track rows from TrackTotal
+    summary_days: bool = False    # local buckets (TrackDay/TrackMonth/HourSlot) are usable
+    empty: bool = False
+
+
+def _summary_state(user_id: int):
+    return (ListeningSummary.select(ListeningSummary.timezone, ListeningSummary.plays,
+                                    ListeningSummary.ms_played, ListeningSummary.first_played_at,
+                                    ListeningSummary.last_played_at)
+            .where(ListeningSummary.user == user_id).tuples().first())
+
+
+def _plan(user_id: int, period: Period) -> _Plan:
+    if period.start is not None and period.start >= period.end:
+        return _Plan(user_id, period, empty=True)
+    state = None if _force_raw.get() else _summary_state(user_id)
+    if state is None:
+        return _Plan(user_id, period)
+    timezone, plays, _, _, last = state
+    if not plays:
+        return _Plan(user_id, period, empty=True)
+    last = _datetime(last)
+    all_time = period.start is None and period.end > last
+    same_zone = timezone == period.tz
+    return _Plan(user_id, period, all_time=all_time,
+                 summary_days=same_zone and (period.whole_days or all_time))
+
+
+def _raw_filter(plan: _Plan):
+    where = (Play.user == plan.user_id) & (Play.played_at < plan.period.end)
+    if plan.period.start is not None:
+        where &= Play.played_at >= plan.period.start
+    return where
+
+
+def _day_ranges(plan: _Plan):
+    """Whole months ``(lo, hi)`` (or None) and day ranges ``[(lo, hi), ...]``, ends exclusive."""
+    first = plan.period.first_day
+    if plan.all_time or plan.period.last_day is None:
+        return (None, None), []
+    end = plan.period.last_day + dt.timedelta(days=1)
+    month_hi = end.replace(day=1)
+    if first is None:
+        return (None, month_hi), [(month_hi, end)]
+    month_lo = first if first.day == 1 else add_months(first.replace(day=1), 1)
+    if month_lo < month_hi:
+        return (month_lo, month_hi), [(first, month_lo), (month_hi, end)]
+    return None, [(first, end)]
+
+
+def _per_track(plan: _Plan, track_ids=None):
+    """Subquery ``pt``: (track_id, plays, ms_played, first_played_at, last_played_at)."""
+    if plan.all_time:
+        query = (TrackTotal.select(TrackTotal.track.alias("track_id"), TrackTotal.plays,
+                                   TrackTotal.ms_played, TrackTotal.first_played_at,
+                                   TrackTotal.last_played_at)
+                 .where(TrackTotal.user == plan.user_id))
+        if track_ids is not None:
+            query = query.where(TrackTotal.track.in_(track_ids))
+        return query.alias("pt")
+    if not plan.summary_days:
+        query = (Play.select(Play.track.alias("track_id"), fn.COUNT(Play.id).alias("plays"),
+                             fn.SUM(Play.ms_played).alias("ms_played"),
+                             fn.MIN(Play.played_at).alias("first_played_at"),
+                             fn.MAX(Play.played_at).alias("last_played_at"))
+                 .where(_raw_filter(plan)).group_by(Play.track))
+        if track_ids is not None:
+            query = query.where(Play.track.in_(track_ids))
+        return query.alias("pt")
+    months, days = _day_ranges(plan)
+    parts = []
+    if months is not None:
+        lo, hi = months
+        where = (TrackMonth.user == plan.user_id) & (TrackMonth.month < hi)
+        if lo is not None:
+            where &= TrackMonth.month >= lo
+        if track_ids is not None:
+            where &= TrackMonth.track.in_(track_ids)
+        parts.append(TrackMonth.select(TrackMonth.track.alias("track_id"), TrackMonth.plays,
+                                       TrackMonth.ms_played, TrackMonth.first_played_at,
+                                       TrackMonth.last_played_at).where(where))
+    for lo, hi in days:
+        if lo >= hi:
+            continue
+        where = (TrackDay.user == plan.user_id) & (TrackDay.day >= lo) & (TrackDay.day < hi)
+        if track_ids is not None:
+            where &= TrackDay.track.in_(track_ids)
+        parts.append(TrackDay.select(TrackDay.track.alias("track_id"), TrackDay.plays,
+                                     TrackDay.ms_played, TrackDay.first_played_at,
+                                     TrackDay.last_played_at).where(where))
+    union = parts[0]
+    for part in parts[1:]:
+        union = union + part  # UNION ALL
+    rows = union.alias("parts")
+    return (_select([rows], [
+        rows.c.track_id, fn.SUM(rows.c.plays).alias("plays"),
+        fn.SUM(rows.c.ms_played).alias("ms_played"),
+        fn.MIN(rows.c.first_played_at).alias("first_played_at"),
+        fn.MAX(rows.c.last_played_at).alias("last_played_at")])
+        .group_by(rows.c.track_id).alias("pt"))
+
+
+def _per_time(plan: _Plan, *keys: str):
+    """Rows (``keys``..., plays, ms_played) grouped by local day / hour / weekday."""
+    if plan.summary_days:
+        columns = [getattr(HourSlot, key).alias(key) for key in keys]
+        where = HourSlot.user == plan.user_id
+        if not plan.all_time and plan.period.first_day is not None:
+            where &= HourSlot.day >= plan.period.first_day
+        if not plan.all_time:
+            where &= HourSlot.day <= plan.period.last_day
+        query = (HourSlot.select(*columns, fn.SUM(HourSlot.plays).alias("plays"),
+                                 fn.SUM(HourSlot.ms_played).alias("ms_played")).where(where))
+    else:
+        bounds = play_bounds(plan.user_id)
+        if bounds is None:
+            return []
+        lo = max(bounds[0], plan.period.start) if plan.period.start else bounds[0]
+        hi = min(bounds[1], plan.period.end)
+        local = LocalTime(Play.played_at, plan.period.tz, lo, max(lo, hi))
+        columns = [getattr(local, key).alias(key) for key in keys]
+        query = (Play.select(*columns, fn.COUNT(Play.id).alias("plays"),
+                             fn.SUM(Play.ms_played).alias("ms_played")).where(_raw_filter(plan)))
+    if keys:
+        query = query.group_by(*[SQL(key) for key in keys])
+    return list(query.dicts())
+
+
+# --- catalogue look-ups for a page of rows -----------------------------------------------------
+
+def _artists_of_tracks(track_ids) -> dict[str, list[dict]]:
+    """{track_id: [{"id", "name"}, ...]} in credit order, in one query."""
+    found: dict[str, list[dict]] = {track_id: [] for track_id in track_ids}
+    if not found:
+        return found
+    rows = (TrackArtist.select(TrackArtist.track, Artist.id, Artist.name)
+            .join(Artist, on=(Artist.id == TrackArtist.artist))
+            .where(TrackArtist.track.in_(list(found)))
+            .order_by(TrackArtist.track, TrackArtist.position, Artist.name).tuples())
+    for track_id, artist_id, name in rows:
+        found[track_id].append({"id": artist_id, "name": name})
+    return found
+
+
+def _artists_of_albums(album_ids) -> dict[str, list[dict]]:
+    """{album_id: [{"id", "name"}]}: the lead artists of the album's known tracks."""
+    found: dict[str, list[dict]] = {album_id: [] for album_id in album_ids if album_id}
+    if not found:
+        return found
+    rows = (TrackArtist.select(Track.album, Artist.id, Artist.name)
+            .join(Track, on=(Track.id == TrackArtist.track))
+            .join(Artist, on=(Artist.id == TrackArtist.artist), src=TrackArtist)
+            .where(Track.album.in_(list(found)) & (TrackArtist.position == 0))
+            .distinct().order_by(Track.album, Artist.name).tuples())
+    for album_id, artist_id, name in rows:
+        found[album_id].append({"id": artist_id, "name": name})
+    return found
+
+
+def _track_rows(rows: list[dict]) -> list[dict]:
+    artists = _artists_of_tracks([row["track_id"] for row in rows])
+    for row in rows:
+        row["artists"] = artists[row["track_id"]]
+    return rows
+
+
+def _clean(row: dict) -> dict:
+    """Numbers as ints, instants as naive UTC datetimes, whatever the engine returned."""
+    for key in ("plays", "ms_played"):
+        if key in row:
+            row[key] = _int(row[key])
+    for key in ("first_played_at", "last_played_at", "played_at"):
+        if key in row:
+            row[key] = _datetime(row[key])
+    return row
+
+
+# --- totals ------------------------------------------------------------------------------------
+
+def totals(user_id: int, period: Period) -> dict:
+    """``{"plays", "ms_played", "unique_tracks", "unique_artists", "unique_albums"}``."""
+    plan = _plan(user_id, period)
+    result = dict(plays=0, ms_played=0, unique_tracks=0, unique_artists=0, unique_albums=0)
+    if plan.empty:
+        return result
+    pt = _per_track(plan)
+    tracks, plays, ms_played = (_select([pt], [
+        fn.COUNT(pt.c.track_id), fn.SUM(pt.c.plays), fn.SUM(pt.c.ms_played)]).tuples().get())
+    if not tracks:
+        return result
+    pt = _per_track(plan)
+    artists = (_select([pt], [fn.COUNT(TrackArtist.artist.distinct())])
+               .join(TrackArtist, on=(TrackArtist.track == pt.c.track_id)).scalar())
+    pt = _per_track(plan)
+    albums = (_select([pt], [fn.COUNT(Track.album.distinct())])
+              .join(Track, on=(Track.id == pt.c.track_id)).scalar())
+    result.update(plays=_int(plays), ms_played=_int(ms_played), unique_tracks=_int(tracks),
+                  unique_artists=_int(artists), unique_albums=_int(albums))
+    return result
+
+
+def _play_total(plan: _Plan) -> int:
+    rows = _per_time(plan)
+    return _int(rows[0]["plays"]) if rows else 0
+
+
+# --- top lists ---------------------------------------------------------------------------------
+
+def top_tracks(user_id: int, period: Period, limit: int = 10, offset: int = 0) -> list[dict]:
+    """Most played tracks: ``{track_id, name, artists: [{id, name}], album_id, album_name,
+    image_url, popularity (None if unknown), plays, ms_played}``, most plays first."""
+    _check_page(limit, offset)
+    plan = _plan(user_id, period)
+    if plan.empty:
+        return []
+    pt = _per_track(plan)
+    top = (_select([pt], [pt.c.track_id, pt.c.plays, pt.c.ms_played])
+           .order_by(pt.c.plays.desc(), pt.c.ms_played.desc(), pt.c.track_id)
+           .limit(limit).offset(offset).alias("top"))
+    rows = (Track.select(Track.id.alias("track_id"), Track.name, Track.album.alias("album_id"),
+                         Album.name.alias("album_name"), Album.image_url, Track.popularity,
+                         top.c.plays, top.c.ms_played)
+            .join(top, on=(top.c.track_id == Track.id))
+            .join(Album, JOIN.LEFT_OUTER, on=(Album.id == Track.album), src=Track)
+            .order_by(top.c.plays.desc(), top.c.ms_played.desc(), Track.id).dicts())
+    return _track_rows([_clean(row) for row in rows])
+
+
+def _artist_totals(plan: _Plan, track_ids=None):
+    """Subquery ``per_artist``: (artist_id, plays, ms_played, first/last_played_at)."""
+    pt = _per_track(plan, track_ids)
+    return (_select([pt], [
+        TrackArtist.artist.alias("artist_id"), fn.SUM(pt.c.plays).alias("plays"),
+        fn.SUM(pt.c.ms_played).alias("ms_played"),
+        fn.MIN(pt.c.first_played_at).alias("first_played_at"),
+        fn.MAX(pt.c.last_played_at).alias("last_played_at")])
+        .join(TrackArtist, on=(TrackArtist.track == pt.c.track_id))
+        .group_by(TrackArtist.artist).alias("per_artist"))
+
+
+def _album_totals(plan: _Plan):
+    """Subquery ``per_album``: (album_id, plays, ms_played, first/last_played_at)."""
+    pt = _per_track(plan)
+    return (_select([pt], [
+        Track.album.alias("album_id"), fn.SUM(pt.c.plays).alias("plays"),
+        fn.SUM(pt.c.ms_played).alias("ms_played"),
+        fn.MIN(pt.c.first_played_at).alias("first_played_at"),
+        fn.MAX(pt.c.last_played_at).alias("last_played_at")])
+        .join(Track, on=(Track.id == pt.c.track_id))
+        .where(Track.album.is_null(False))
+        .group_by(Track.album).alias("per_album"))
+
+
+def top_artists(user_id: int, period: Period, limit: int = 10, offset: int = 0) -> list[dict]:
+    """Most played artists (a play counts for each credited artist): ``{artist_id, name,
+    image_url, popularity (None if unknown), plays, ms_played}``."""
+    _check_page(limit, offset)
+    plan = _plan(user_id, period)
+    if plan.empty:
+        return []
+    pa = _artist_totals(plan)
+    top = (_select([pa], [pa.c.artist_id, pa.c.plays, pa.c.ms_played])
+           .order_by(pa.c.plays.desc(), pa.c.ms_played.desc(), pa.c.artist_id)
+           .limit(limit).offset(offset).alias("top"))
+    rows = (Artist.select(Artist.id.alias("artist_id"), Artist.name, Artist.image_url,
+                          Artist.popularity, top.c.plays, top.c.ms_played)
+            .join(top, on=(top.c.artist_id == Artist.id))
+            .order_by(top.c.plays.desc(), top.c.ms_played.desc(), Artist.id).dicts())
+    return [_clean(row) for row in rows]
+
+
+def top_albums(user_id: int, period: Period, limit: int = 10, offset: int = 0) -> list[dict]:
+    """Most played albums: ``{album_id, name, image_url, artists: [{id, name}], plays,
+    ms_played}`` (plays of tracks whose album is not known yet are left out)."""
+    _check_page(limit, offset)
+    plan = _plan(user_id, period)
+    if plan.empty:
+        return []
+    pa = _album_totals(plan)
+    top = (_select([pa], [pa.c.album_id, pa.c.plays, pa.c.ms_played])
+           .order_by(pa.c.plays.desc(), pa.c.ms_played.desc(), pa.c.album_id)
+           .limit(limit).offset(offset).alias("top"))
+    rows = [_clean(row) for row in
+            Album.select(Album.id.alias("album_id"), Album.name, Album.image_url,
+                         top.c.plays, top.c.ms_played)
+            .join(top, on=(top.c.album_id == Album.id))
+            .order_by(top.c.plays.desc(), top.c.ms_played.desc(), Album.id).dicts()]
+    artists = _artists_of_albums([row["album_id"] for row in rows])
+    for row in rows:
+        row["artists"] = artists.get(row["album_id"], [])
+    return rows
+
+
+def top_genres(user_id: int, period: Period, limit: int = 10, offset: int = 0) -> list[dict]:
+    """Genres of the artists played: ``{genre, plays, ms_played, share}``.
+
+    A play counts once for each distinct genre of the track's artists; ``share`` is the part of
+    the period's plays that had the genre (so shares may add up to more than 1).
+    """
+    _check_page(limit, offset)
+    plan = _plan(user_id, period)
+    if plan.empty:
+        return []
+    pt = _per_track(plan)
+    pairs = (_select([pt], [
+        pt.c.track_id, pt.c.plays, pt.c.ms_played, ArtistGenre.genre.alias("genre_id")])
+        .join(TrackArtist, on=(TrackArtist.track == pt.c.track_id))
+        .join(ArtistGenre, on=(ArtistGenre.artist == TrackArtist.artist))
+        .distinct().alias("track_genre"))
+    rows = list(_select([pairs], [
+        Genre.name.alias("genre"), fn.SUM(pairs.c.plays).alias("plays"),
+        fn.SUM(pairs.c.ms_played).alias("ms_played")])
+        .join(Genre, on=(Genre.id == pairs.c.genre_id))
+        .group_by(Genre.id, Genre.name)
+        .order_by(SQL("plays").desc(), Genre.name)
+        .limit(limit).offset(offset).dicts())
+    if not rows:
+        return []
+    total = _play_total(plan)
+    for row in rows:
+        _clean(row)
+        row["share"] = row["plays"] / total if total else 0.0
+    return rows
+
+
+# --- unique tracks / artists / albums (sortable, searchable pages) ------------------------------
+
+def _check_sort(sort: str) -> None:
+    if sort not in SORT_KEYS:
+        raise ValueError(f"sort must be one of {', '.join(SORT_KEYS)}, got {sort!r}")
+
+
+def _sort_order(sort: str, descending: bool, plays, ms_played, first, last, name, key):
+    columns = {"plays": plays, "time": ms_played, "first": first, "last": last, "name": name}
+    primary = columns[sort]
+    if sort == "name":
+        primary = fn.LOWER(primary)
+    order = [primary.desc() if descending else primary.asc()]
+    if sort != "plays":
+        order.append(plays.desc())
+    order.append(key.asc())
+    return order
+
+
+def _search_term(search: str | None) -> str | None:
+    if search is None:
+        return None
+    search = search.strip()
+    if len(search) > 200:
+        raise ValueError("search must be at most 200 characters")
+    return search or None
+
+
+def _paged(query, limit: int, offset: int) -> tuple[list[dict], int]:
+    """Rows of one page and the total, counted in the same query by a window function."""
+    rows = list(query.limit(limit).offset(offset).dicts())
+    if rows:
+        total = _int(rows[0]["total_rows"])
+        for row in rows:
+            del row["total_rows"]
+        return rows, total
+    if offset == 0:
+        return rows, 0
+    counted = query.clone()
+    counted._limit = counted._offset = None
+    counted._order_by = None
+    return rows, _int(_select([counted.alias("c")], [fn.COUNT(SQL("*"))]).scalar())
+
+
+def unique_tracks(user_id: int, period: Period, sort: str = "plays", descending: bool = True,
+                  search: str | None = None, limit: int = 50, offset: int = 0) -> Page:
+    """Every track played in the period, one row each: ``{track_id, name, artists, album_id,
+    album_name, image_url, popularity, plays, ms_played, first_played_at, last_played_at}``.
+
+    ``sort``: plays | time | first | last | name; ``search`` matches the track's name or one of
+    its artists' names, case-insensitively.
+    """
+    _check_page(limit, offset)
+    search = _search_term(search)
+    _check_sort(sort)
+    plan = _plan(user_id, period)
+    if plan.empty:
+        return Page([], 0, limit, offset)
+    pt = _per_track(plan)
+    query = (Track.select(Track.id.alias("track_id"), Track.name, Track.album.alias("album_id"),
+                          Album.name.alias("album_name"), Album.image_url, Track.popularity,
+                          pt.c.plays, pt.c.ms_played, pt.c.first_played_at, pt.c.last_played_at,
+                          fn.COUNT(SQL("*")).over().alias("total_rows"))
+             .join(pt, on=(pt.c.track_id == Track.id))
+             .join(Album, JOIN.LEFT_OUTER, on=(Album.id == Track.album), src=Track))
+    if search:
+        by_artist = (TrackArtist.select(TrackArtist.track)
+                     .join(Artist, on=(Artist.id == TrackArtist.artist))
+                     .where(Artist.name.contains(search)))
+        query = query.where(Track.name.contains(search) | Track.id.in_(by_artist))
+    query = query.order_by(*_sort_order(sort, descending, pt.c.plays, pt.c.ms_played,
+                                        pt.c.first_played_at, pt.c.last_played_at, Track.name,
+                                        Track.id))
+    rows, total = _paged(query, limit, offset)
+    return Page(_track_rows([_clean(row) for row in rows]), total, limit, offset)
+
+
+def unique_artists(user_id: int, period: Period, sort: str = "plays", descending: bool = True,
+                   search: str | None = None, limit: int = 50, offset: int = 0) -> Page:
+    """Every artist played in the period: ``{artist_id, name, image_url, popularity, plays,
+    ms_played, first_played_at, last_played_at, tracks}`` (``tracks``: distinct tracks)."""
+    _check_page(limit, offset)
+    search = _search_term(search)
+    _check_sort(sort)
+    plan = _plan(user_id, period)
+    if plan.empty:
+        return Page([], 0, limit, offset)
+    pt = _per_track(plan)
+    pa = (_select([pt], [
+        TrackArtist.artist.alias("artist_id"), fn.SUM(pt.c.plays).alias("plays"),
+        fn.SUM(pt.c.ms_played).alias("ms_played"),
+        fn.MIN(pt.c.first_played_at).alias("first_played_at"),
+        fn.MAX(pt.c.last_played_at).alias("last_played_at"),
+        fn.COUNT(pt.c.track_id).alias("tracks")])
+        .join(TrackArtist, on=(TrackArtist.track == pt.c.track_id))
+        .group_by(TrackArtist.artist).alias("per_artist"))
+    query = (Artist.select(Artist.id.alias("artist_id"), Artist.name, Artist.image_url,
+                           Artist.popularity, pa.c.plays, pa.c.ms_played, pa.c.first_played_at,
+                           pa.c.last_played_at, pa.c.tracks,
+                           fn.COUNT(SQL("*")).over().alias("total_rows"))
+             .join(pa, on=(pa.c.artist_id == Artist.id)))
+    if search:
+        query = query.where(Artist.name.contains(search))
+    query = query.order_by(*_sort_order(sort, descending, pa.c.plays, pa.c.ms_played,
+                                        pa.c.first_played_at, pa.c.last_played_at, Artist.name,
+                                        Artist.id))
+    rows, total = _paged(query, limit, offset)
+    for row in rows:
+        _clean(row)
+        row["tracks"] = _int(row["tracks"])
+    return Page(rows, total, limit, offset)
+
+
+def unique_albums(user_id: int, period: Period, sort: str = "plays", descending: bool = True,
+                  search: str | None = None, limit: int = 50, offset: int = 0) -> Page:
+    """Every album played in the period: ``{album_id, name, image_url, artists, plays,
+    ms_played, first_played_at, last_played_at}``."""
+    _check_page(limit, offset)
+    search = _search_term(search)
+    _check_sort(sort)
+    plan = _plan(user_id, period)
+    if plan.empty:
+        return Page([], 0, limit, offset)
+    pa = _album_totals(plan)
+    query = (Album.select(Album.id.alias("album_id"), Album.name, Album.image_url, pa.c.plays,
+                          pa.c.ms_played, pa.c.first_played_at, pa.c.last_played_at,
+                          fn.COUNT(SQL("*")).over().alias("total_rows"))
+             .join(pa, on=(pa.c.album_id == Album.id)))
+    if search:
+        query = query.where(Album.name.contains(search))
+    query = query.order_by(*_sort_order(sort, descending, pa.c.plays, pa.c.ms_played,
+                                        pa.c.first_played_at, pa.c.last_played_at, Album.name,
+                                        Album.id))
+    rows, total = _paged(query, limit, offset)
+    rows = [_clean(row) for row in rows]
+    artists = _artists_of_albums([row["album_id"] for row in rows])
+    for row in rows:
+        row["artists"] = artists.get(row["album_id"], [])
+    return Page(rows, total, limit, offset)
+
+
+# --- time: series, hours, weekday × hour -------------------------------------------------------
+
+def _bucket_start(day: dt.date, bucket: str) -> dt.date:
+    if bucket == "week":
+        return day - dt.timedelta(days=day.weekday())
+    if bucket == "month":
+        return day.replace(day=1)
+    return day
+
+
+def _next_bucket(start: dt.date, bucket: str) -> dt.date:
+    if bucket == "week":
+        return start + dt.timedelta(days=7)
+    if bucket == "month":
+        return add_months(start, 1)
+    return start + dt.timedelta(days=1)
+
+
+def _series(per_day: dict[dt.date, list[int]], first: dt.date | None, last: dt.date | None,
+            bucket: str) -> list[dict]:
+    """Day totals rolled up into ``bucket``s from ``first`` to ``last``, empty buckets as 0."""
+    if bucket not in ("day", "week", "month"):
+        raise ValueError(f"bucket must be day, week or month, got {bucket!r}")
+    if not per_day and (first is None or last is None):
+        return []
+    first = first or min(per_day)
+    last = last or max(per_day)
+    sums: dict[dt.date, list[int]] = {}
+    for day, (plays, ms_played) in per_day.items():
+        cell = sums.setdefault(_bucket_start(day, bucket), [0, 0])
+        cell[0] += plays
+        cell[1] += ms_played
+    series = []
+    start = _bucket_start(first, bucket)
+    while start <= last:
+        plays, ms_played = sums.get(start, (0, 0))
+        series.append({"bucket": start.isoformat(), "plays": plays, "ms_played": ms_played})
+        start = _next_bucket(start, bucket)
+    return series
+
+
+def _period_days(period: Period) -> tuple[dt.date | None, dt.date]:
+    if period.whole_days:
+        return period.first_day, period.last_day
+    first = local_date(period.start, period.tz) if period.start else None
+    return first, local_date(period.end - dt.timedelta(microseconds=1), period.tz)
+
+
+def listening_series(user_id: int, period: Period, bucket: str | None = None) -> list[dict]:
+    """Plays and listening time per local day, week (from Monday) or month:
+    ``[{"bucket": "YYYY-MM-DD" (the bucket's first day), "plays", "ms_played"}]``, oldest
+    first, with empty buckets as zeros; ``bucket`` defaults to ``period.bucket``.  All time
+    starts at the first play."""
+    bucket = bucket or period.bucket
+    plan = _plan(user_id, period)
+    if plan.empty:
+        return []
+    per_day = {_date(row["day"]): [_int(row["plays"]), _int(row["ms_played"])]
+               for row in _per_time(plan, "day")}
+    first, last = _period_days(period)
+    if first is None and not per_day:
+        return []
+    return _series(per_day, first, last, bucket)
+
+
+def hours_of_day(user_id: int, period: Period) -> list[dict]:
+    """24 rows ``{"hour": 0..23 (local), "plays", "ms_played"}``."""
+    plan = _plan(user_id, period)
+    found = {} if plan.empty else {_int(row["hour"]): row for row in _per_time(plan, "hour")}
+    return [{"hour": hour, "plays": _int(found.get(hour, {}).get("plays")),
+             "ms_played": _int(found.get(hour, {}).get("ms_played"))} for hour in range(24)]
+
+
+def weekday_hour(user_id: int, period: Period) -> list[list[int]]:
+    """Play counts as 7 rows (Monday first) of 24 local hours."""
+    plan = _plan(user_id, period)
+    matrix = [[0] * 24 for _ in range(7)]
+    if not plan.empty:
+        for row in _per_time(plan, "weekday", "hour"):
+            matrix[_int(row["weekday"])][_int(row["hour"])] += _int(row["plays"])
+    return matrix
+
+
+# --- taste profile -----------------------------------------------------------------------------
+
+def taste_profile(user_id: int, period: Period, genres: int = 20) -> dict:
+    """Play-weighted average audio features and the genre distribution.
+
+    ``{"features": {name: average} | None, "features_status": "ok" | "partial" | "unavailable"
+    | "no_data", "features_reason": None | "forbidden" | "missing" | "pending", "coverage":
+    share of plays whose track has features, "genres": top_genres(...)}``.  Features are None
+    (never zeros) when no played track has them: development-mode apps may not read audio
+    features ("forbidden"), Spotify may have none ("missing"), or the ETL has not fetched them
+    yet ("pending").
+    """
+    plan = _plan(user_id, period)
+    result = {"features": None, "features_status": "no_data", "features_reason": None,
+              "coverage": 0.0, "genres": []}
+    if plan.empty:
+        return result
+    pt = _per_track(plan)
+    columns = [Case(None, [(AudioFeatures.status.is_null(), "pending")],
+                    AudioFeatures.status).alias("status"),
+               fn.SUM(pt.c.plays).alias("plays")]
+    for name in PROFILE_FEATURES:
+        value = getattr(AudioFeatures, name)
+        columns.append(fn.SUM(pt.c.plays * value).alias(f"sum_{name}"))
+        columns.append(fn.SUM(Case(None, [(value.is_null(False), pt.c.plays)], 0))
+                       .alias(f"n_{name}"))
+    rows = list(_select([pt], columns=columns)
+                .join(AudioFeatures, JOIN.LEFT_OUTER, on=(AudioFeatures.track == pt.c.track_id))
+                .group_by(SQL("status")).dicts())
+    by_status = {row["status"]: row for row in rows}
+    total = sum(_int(row["plays"]) for row in rows)
+    if not total:
+        return result
+    ok = by_status.get("ok")
+    covered = _int(ok["plays"]) if ok else 0
+    result["coverage"] = covered / total
+    result["genres"] = top_genres(user_id, period, limit=genres)
+    if covered:
+        result["features"] = {
+            # rounded: PostgreSQL keeps features as float4, whose noise is not information
+            name: (round(float(Decimal(ok[f"sum_{name}"]) / Decimal(ok[f"n_{name}"])), 4)
+                   if _int(ok[f"n_{name}"]) else None)
+            for name in PROFILE_FEATURES}
+        result["features_status"] = "ok" if covered == total else "partial"
+    else:
+        result["features_status"] = "unavailable"
+    if covered < total:
+        for reason in ("forbidden", "missing", "pending"):
+            if reason in by_status:
+                result["features_reason"] = reason
+                break
+    return result
+
+
+# --- history -----------------------------------------------------------------------------------
+
+def history(user_id: int, limit: int = 50, offset: int = 0, period: Period | None = None) -> Page:
+    """The user's plays, newest first: ``{played_at (naive UTC), track_id, name, artists,
+    album_id, album_name, image_url, ms_played, context_uri, source}``."""
+    _check_page(limit, offset)
+    where = Play.user == user_id
+    if period is not None:
+        if period.start is not None:
+            where &= Play.played_at >= period.start
+        where &= Play.played_at < period.end
+    rows = [_clean(row) for row in
+            Play.select(Play.played_at, Play.track.alias("track_id"), Track.name,
+                        Track.album.alias("album_id"), Album.name.alias("album_name"),
+                        Album.image_url, Play.ms_played, Play.context_uri, Play.source)
+            .join(Track, on=(Track.id == Play.track))
+            .join(Album, JOIN.LEFT_OUTER, on=(Album.id == Track.album))
+            .where(where).order_by(Play.played_at.desc()).limit(limit).offset(offset).dicts()]
+    state = None if _force_raw.get() else _summary_state(user_id)
+    if period is None and state is not None:
+        total = _int(state[1])
+    else:
+        total = Play.select().where(where).count()
+    return Page(_track_rows(rows), total, limit, offset)
+
+
+# --- track and artist pages --------------------------------------------------------------------
+
+def _user_total_plays(user_id: int) -> int:
+    state = None if _force_raw.get() else _summary_state(user_id)
+    if state is not None:
+        return _int(state[1])
+    return Play.select().where(Play.user == user_id).count()
+
+
+def _all_time(user_id: int, tz: str | None) -> _Plan:
+    state = None if _force_raw.get() else _summary_state(user_id)
+    zone_name = tz or (state[0] if state else None)
+    if zone_name is None:
+        from models.tables import User
+
+        zone_name = User.select(User.timezone).where(User.id == user_id).scalar() or "UTC"
+    far = dt.datetime(9999, 1, 1)
+    return _plan(user_id, Period(None, far, zone_name, "All time", "all"))
+
+
+def _monthly_series(plan: _Plan, track_ids) -> list[dict]:
+    """Plays per local month of the given tracks, all time, zero-filled."""
+    if plan.summary_days:
+        rows = (TrackMonth.select(TrackMonth.month.alias("day"),
+                                  fn.SUM(TrackMonth.plays).alias("plays"),
+                                  fn.SUM(TrackMonth.ms_played).alias("ms_played"))
+                .where((TrackMonth.user == plan.user_id) & TrackMonth.track.in_(track_ids))
+                .group_by(TrackMonth.month).tuples())
+    else:
+        bounds = play_bounds(plan.user_id)
+        if bounds is None:
+            return []
+        local = LocalTime(Play.played_at, plan.period.tz, *bounds)
+        rows = (Play.select(local.month.alias("day"), fn.COUNT(Play.id),
+                            fn.SUM(Play.ms_played))
+                .where((Play.user == plan.user_id) & Play.track.in_(track_ids))
+                .group_by(SQL("day")).tuples())
+    per_month = {_date(day): [_int(plays), _int(ms)] for day, plays, ms in rows}
+    if not per_month:
+        return []
+    return _series(per_month, None, None, "month")
+
+
+def track_detail(user_id: int, track_id: str, tz: str | None = None) -> dict | None:
+    """One track as this user heard it, or None if they never played it (answer 404).
+
+    ``{track_id, name, artists, album_id, album_name, image_url, duration_ms, popularity,
+    explicit, plays, ms_played, first_played_at, last_played_at, share (of all the user's
+    plays), series: [{"bucket", "plays", "ms_played"}] per local month}``.
+    """
+    plan = _all_time(user_id, tz)
+    if plan.empty:
+        return None
+    pt = _per_track(plan, [track_id])
+    row = (Track.select(Track.id.alias("track_id"), Track.name, Track.album.alias("album_id"),
+                        Album.name.alias("album_name"), Album.image_url, Track.duration_ms,
+                        Track.popularity, Track.explicit, pt.c.plays, pt.c.ms_played,
+                        pt.c.first_played_at, pt.c.last_played_at)
+           .join(pt, on=(pt.c.track_id == Track.id))
+           .join(Album, JOIN.LEFT_OUTER, on=(Album.id == Track.album), src=Track)
+           .dicts().first())
+    if row is None or not _int(row["plays"]):
+        return None
+    _clean(row)
+    _track_rows([row])
+    total = _user_total_plays(user_id)
+    row["share"] = row["plays"] / total if total else 0.0
+    row["series"] = _monthly_series(plan, [track_id])
+    return row
+
+
+def artist_detail(user_id: int, artist_id: str, tz: str | None = None,
+                  top: int = 10) -> dict | None:
+    """One artist as this user heard them, or None if never played (answer 404).
+
+    ``{artist_id, name, image_url, popularity, followers, genres: [name], plays, ms_played,
+    first_played_at, last_played_at, share, tracks (distinct tracks played), top_tracks:
+    [{track_id, name, plays, ms_played}], series: per local month}``.
+    """
+    artist = (Artist.select(Artist.id, Artist.name, Artist.image_url, Artist.popularity,
+                            Artist.followers).where(Artist.id == artist_id).dicts().first())
+    if artist is None:
+        return None
+    plan = _all_time(user_id, tz)
+    if plan.empty:
+        return None
+    track_ids = TrackArtist.select(TrackArtist.track).where(TrackArtist.artist == artist_id)
+    pt = _per_track(plan, track_ids)
+    plays, ms_played, first, last, tracks = (_select([pt], [
+        fn.SUM(pt.c.plays), fn.SUM(pt.c.ms_played), fn.MIN(pt.c.first_played_at),
+        fn.MAX(pt.c.last_played_at), fn.COUNT(pt.c.track_id)]).tuples().get())
+    if not _int(plays):
+        return None
+    pt = _per_track(plan, track_ids)
+    top_rows = [_clean(row) for row in
+                Track.select(Track.id.alias("track_id"), Track.name, pt.c.plays, pt.c.ms_played)
+                .join(pt, on=(pt.c.track_id == Track.id))
+                .order_by(pt.c.plays.desc(), pt.c.ms_played.desc(), Track.id)
+                .limit(top).dicts()]
+    genres = [name for (name,) in Genre.select(Genre.name).join(
+        ArtistGenre, on=(ArtistGenre.genre == Genre.id))
+        .where(ArtistGenre.artist == artist_id).order_by(Genre.name).tuples()]
+    total = _user_total_plays(user_id)
+    return {
+        "artist_id": artist["id"], "name": artist["name"], "image_url": artist["image_url"],
+        "popularity": artist["popularity"], "followers": artist["followers"], "genres": genres,
+        "plays": _int(plays), "ms_played": _int(ms_played),
+        "first_played_at": _datetime(first), "last_played_at": _datetime(last),
+        "share": _int(plays) / total if total else 0.0, "tracks": _int(tracks),
+        "top_tracks": top_rows, "series": _monthly_series(plan, track_ids),
+    }
+
+
+__all__ = [
+    "Page", "PROFILE_FEATURES", "SORT_KEYS", "artist_detail", "from_raw_plays", "history",
+    "hours_of_day", "listening_series", "taste_profile", "top_albums", "top_artists",
+    "top_genres", "top_tracks", "totals", "track_detail", "unique_albums", "unique_artists",
+    "unique_tracks", "weekday_hour",
+]

@@ -1,0 +1,264 @@
+"""Summary tables of the plays, kept in step with them, and local-time bucketing in SQL.
+
+A heavy listener has a million plays; grouping them for every page view is too slow.  So each
+stored play also adds to (see ``models.tables``):
+
+- ``ListeningSummary``: the user's all-time totals and the time zone of the local buckets;
+- ``TrackTotal``: per track, all time (the all-time pages read only this);
+- ``TrackDay`` / ``TrackMonth``: per local day / local month and track (periods are cut into
+  whole months plus the days at either end);
+- ``HourSlot``: per local day and hour (series, hours of the day, weekday × hour).
+
+They change only here: :func:`record_plays` in the transaction of ``models.plays.store_plays``,
+and :func:`rebuild` (a user's time zone changed, or plays were loaded in bulk by the benchmark),
+which recomputes them from the raw plays in one transaction.  Rows go with the user by FK
+cascade.  Summaries never hold catalogue facts (artists, albums, genres), which are joined at
+query time, so completing a stub track later needs no rewrite.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from typing import Iterable
+
+from peewee import SQL, Case, Cast, Expression, Value, chunked, fn
+
+from models.db import db, is_postgresql
+from models.periods import utc_offset_spans, zone
+from models.tables import (HourSlot, ListeningSummary, Play, TrackDay, TrackMonth, TrackTotal,
+                           User)
+
+UPSERT_CHUNK = 500
+
+
+# --- local time in SQL -------------------------------------------------------------------------
+
+def _sql_instant(instant: dt.datetime):
+    """A naive UTC instant as a parameter both engines compare correctly with stored values."""
+    if is_postgresql():
+        return Value(instant)
+    return Value(instant.strftime("%Y-%m-%d %H:%M:%S.%f"))
+
+
+def offset_seconds_sql(field, tz: str, lo: dt.datetime, hi: dt.datetime):
+    """SQL for the UTC offset of ``tz`` (seconds) at ``field``, exact for instants in [lo, hi]."""
+    spans = utc_offset_spans(tz, lo, hi)
+    if len(spans) == 1:
+        return Value(spans[0][1])
+    whens = [(field < _sql_instant(until), Value(seconds)) for until, seconds in spans[:-1]]
+    return Case(None, whens, Value(spans[-1][1]))
+
+
+class LocalTime:
+    """SQL expressions for the local date, hour and weekday (0 = Monday) of a UTC column."""
+
+    def __init__(self, field, tz: str, lo: dt.datetime, hi: dt.datetime):
+        offset = offset_seconds_sql(field, tz, lo, hi)
+        if is_postgresql():
+            self.local = field + offset * SQL("interval '1 second'")
+            self.day = Cast(self.local, "date")
+            self.hour = Cast(fn.date_part("hour", self.local), "integer")
+            self.weekday = Cast(fn.date_part("isodow", self.local), "integer") - 1
+            self.month = Cast(fn.date_trunc("month", self.local), "date")
+        else:
+            self.local = fn.datetime(field, offset.concat(" seconds"))
+            self.day = fn.date(self.local)
+            self.hour = Cast(fn.strftime("%H", self.local), "integer")
+            # strftime's %w counts from Sunday; peewee's ``%`` operator means LIKE, hence Expression.
+            self.weekday = Expression(Cast(fn.strftime("%w", self.local), "integer") + 6, "%",
+                                      Value(7))
+            self.month = fn.strftime("%Y-%m-01", self.local)
+
+
+def play_bounds(user_id: int) -> tuple[dt.datetime, dt.datetime] | None:
+    """The first and last played_at of a user's plays (two index probes), or None."""
+    first = (Play.select(Play.played_at).where(Play.user == user_id)
+             .order_by(Play.played_at).limit(1).scalar())
+    if first is None:
+        return None
+    last = (Play.select(Play.played_at).where(Play.user == user_id)
+            .order_by(Play.played_at.desc()).limit(1).scalar())
+    return first, last
+
+
+# --- the summary state of a user ---------------------------------------------------------------
+
+def summary_timezone(user_id: int) -> str | None:
+    """The time zone the user's local summaries are bucketed in (None: no summary row yet)."""
+    return (ListeningSummary.select(ListeningSummary.timezone)
+            .where(ListeningSummary.user == user_id).scalar())
+
+
+def lock_user(user_id: int) -> str:
+    """Make sure the summary row exists and lock it until the transaction ends; return its tz.
+
+    Storing plays reads what is stored, then writes: two writers for one user (the ETL and an
+    import) must not interleave.  On PostgreSQL the row lock serialises them; on SQLite the
+    INSERT takes the database's write lock at once, so the read that follows cannot go stale.
+    """
+    timezone = User.select(User.timezone).where(User.id == user_id).scalar()
+    if timezone is None:
+        raise ValueError(f"no user with id {user_id}")
+    (ListeningSummary.insert(user=user_id, timezone=timezone, plays=0, ms_played=0)
+     .on_conflict_ignore().execute())
+    query = ListeningSummary.select(ListeningSummary.timezone).where(
+        ListeningSummary.user == user_id)
+    if is_postgresql():
+        query = query.for_update()
+    return query.scalar()
+
+
+# --- incremental maintenance -------------------------------------------------------------------
+
+def _upsert(model, rows: list[dict], conflict: list, with_first_last: bool) -> None:
+    least, greatest = (fn.LEAST, fn.GREATEST) if is_postgresql() else (fn.MIN, fn.MAX)
+    update = {
+        model.plays: model.plays + SQL("EXCLUDED.plays"),
+        model.ms_played: model.ms_played + SQL("EXCLUDED.ms_played"),
+    }
+    if with_first_last:
+        update[model.first_played_at] = least(model.first_played_at,
+                                              SQL("EXCLUDED.first_played_at"))
+        update[model.last_played_at] = greatest(model.last_played_at,
+                                                SQL("EXCLUDED.last_played_at"))
+    for batch in chunked(rows, UPSERT_CHUNK):
+        model.insert_many(batch).on_conflict(conflict_target=conflict, update=update).execute()
+
+
+class _Offsets:
+    """UTC offsets of one zone, cached per quarter hour (every zone changes on a quarter hour)."""
+
+    def __init__(self, tz: str):
+        self.zone = zone(tz)
+        self.cache: dict[dt.datetime, dt.timedelta] = {}
+
+    def local(self, instant: dt.datetime) -> dt.datetime:
+        key = instant.replace(minute=instant.minute - instant.minute % 15, second=0,
+                              microsecond=0)
+        offset = self.cache.get(key)
+        if offset is None:
+            offset = self.cache[key] = key.replace(tzinfo=dt.timezone.utc).astimezone(
+                self.zone).utcoffset()
+        return instant + offset
+
+
+def record_plays(user_id: int, plays: Iterable[tuple[str, dt.datetime, int]], tz: str) -> None:
+    """Add newly stored plays ``(track_id, played_at, ms_played)`` to every summary.
+
+    Call inside the transaction that inserted them (``store_plays`` does), with the time zone
+    from :func:`lock_user`, so summaries and plays commit or roll back together.
+    """
+    offsets = _Offsets(tz)
+    totals: dict = defaultdict(lambda: [0, 0, None, None])
+    days: dict = defaultdict(lambda: [0, 0, None, None])
+    months: dict = defaultdict(lambda: [0, 0, None, None])
+    hours: dict = defaultdict(lambda: [0, 0])
+    count = ms_sum = 0
+    first = last = None
+
+    def add(cell, played_at, ms):
+        cell[0] += 1
+        cell[1] += ms
+        if cell[2] is None or played_at < cell[2]:
+            cell[2] = played_at
+        if cell[3] is None or played_at > cell[3]:
+            cell[3] = played_at
+
+    for track_id, played_at, ms in plays:
+        local = offsets.local(played_at)
+        day = local.date()
+        add(totals[track_id], played_at, ms)
+        add(days[(day, track_id)], played_at, ms)
+        add(months[(day.replace(day=1), track_id)], played_at, ms)
+        hour = hours[(day, local.hour)]
+        hour[0] += 1
+        hour[1] += ms
+        count += 1
+        ms_sum += ms
+        first = played_at if first is None or played_at < first else first
+        last = played_at if last is None or played_at > last else last
+    if not count:
+        return
+
+    def track_rows(cells, key_name=None):
+        rows = []
+        for key, (n, ms, lo, hi) in cells.items():
+            row = dict(user=user_id, plays=n, ms_played=ms, first_played_at=lo, last_played_at=hi)
+            if key_name:
+                row[key_name], row["track"] = key
+            else:
+                row["track"] = key
+            rows.append(row)
+        return rows
+
+    _upsert(TrackTotal, track_rows(totals), [TrackTotal.user, TrackTotal.track], True)
+    _upsert(TrackDay, track_rows(days, "day"), [TrackDay.user, TrackDay.day, TrackDay.track],
+            True)
+    _upsert(TrackMonth, track_rows(months, "month"),
+            [TrackMonth.user, TrackMonth.month, TrackMonth.track], True)
+    hour_rows = [dict(user=user_id, day=day, hour=hour, weekday=day.weekday(), plays=n,
+                      ms_played=ms) for (day, hour), (n, ms) in hours.items()]
+    _upsert(HourSlot, hour_rows, [HourSlot.user, HourSlot.day, HourSlot.hour], False)
+
+    least, greatest = (fn.LEAST, fn.GREATEST) if is_postgresql() else (fn.MIN, fn.MAX)
+    (ListeningSummary.update(
+        plays=ListeningSummary.plays + count,
+        ms_played=ListeningSummary.ms_played + ms_sum,
+        first_played_at=fn.COALESCE(least(ListeningSummary.first_played_at, first), first),
+        last_played_at=fn.COALESCE(greatest(ListeningSummary.last_played_at, last), last),
+    ).where(ListeningSummary.user == user_id).execute())
+
+
+# --- rebuilding from the raw plays -------------------------------------------------------------
+
+def rebuild(user_id: int, tz: str | None = None) -> None:
+    """Recompute every summary of one user from the raw plays, in one transaction.
+
+    ``tz`` (default: the user's time zone) becomes the zone of the local buckets.  Used when a
+    user changes time zone (``models.users.set_timezone``) and after bulk loads that bypass
+    ``store_plays`` (the benchmark).  Runs as a handful of INSERT ... SELECT ... GROUP BY.
+    """
+    with db.atomic():
+        if tz is None:
+            tz = User.select(User.timezone).where(User.id == user_id).scalar()
+            if tz is None:
+                raise ValueError(f"no user with id {user_id}")
+        zone(tz)
+        for model in (TrackTotal, TrackDay, TrackMonth, HourSlot, ListeningSummary):
+            model.delete().where(model.user == user_id).execute()
+        bounds = play_bounds(user_id)
+        if bounds is None:
+            ListeningSummary.insert(user=user_id, timezone=tz, plays=0, ms_played=0).execute()
+            return
+        local = LocalTime(Play.played_at, tz, *bounds)
+        mine = Play.user == user_id
+        per_track = [Play.track, fn.COUNT(Play.id), fn.SUM(Play.ms_played),
+                     fn.MIN(Play.played_at), fn.MAX(Play.played_at)]
+        track_columns = [TrackTotal.track, TrackTotal.plays, TrackTotal.ms_played,
+                         TrackTotal.first_played_at, TrackTotal.last_played_at]
+        user_value = Value(user_id).alias("user_id")
+
+        TrackTotal.insert_from(
+            Play.select(user_value, *per_track).where(mine).group_by(Play.track),
+            [TrackTotal.user, *track_columns]).execute()
+        for model, bucket, field in ((TrackDay, local.day, TrackDay.day),
+                                     (TrackMonth, local.month, TrackMonth.month)):
+            bucket = bucket.alias("bucket")
+            model.insert_from(
+                Play.select(user_value, bucket, *per_track).where(mine)
+                .group_by(SQL("bucket"), Play.track),
+                [model.user, field, model.track, model.plays, model.ms_played,
+                 model.first_played_at, model.last_played_at]).execute()
+        HourSlot.insert_from(
+            Play.select(user_value, local.day.alias("day"), local.hour.alias("hour"),
+                        local.weekday.alias("weekday"), fn.COUNT(Play.id),
+                        fn.SUM(Play.ms_played))
+            .where(mine).group_by(SQL("day"), SQL("hour"), SQL("weekday")),
+            [HourSlot.user, HourSlot.day, HourSlot.hour, HourSlot.weekday, HourSlot.plays,
+             HourSlot.ms_played]).execute()
+        ListeningSummary.insert_from(
+            Play.select(user_value, Value(tz), fn.COUNT(Play.id), fn.SUM(Play.ms_played),
+                        fn.MIN(Play.played_at), fn.MAX(Play.played_at)).where(mine),
+            [ListeningSummary.user, ListeningSummary.timezone, ListeningSummary.plays,
+             ListeningSummary.ms_played, ListeningSummary.first_played_at,
+             ListeningSummary.last_played_at]).execute()
