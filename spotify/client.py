@@ -81,9 +81,18 @@ class TokenSet:
 
     access_token: str
     refresh_token: str | None
-    expires_at: datetime
+    expires_at: datetime | None  # None or naive (as a database may return it) are accepted
     scope: str = ""
     token_type: str = "Bearer"
+
+    def __post_init__(self) -> None:
+        self.access_token = self.access_token or ""
+        if isinstance(self.expires_at, str):
+            self.expires_at = datetime.fromisoformat(self.expires_at)
+        if self.expires_at is None:  # e.g. only a refresh token is stored: refresh first
+            self.expires_at = datetime(1970, 1, 1, tzinfo=timezone.utc)
+        elif self.expires_at.tzinfo is None:  # stored as naive UTC
+            self.expires_at = self.expires_at.replace(tzinfo=timezone.utc)
 
     @classmethod
     def from_response(cls, body: dict, *, now: datetime | None = None,
@@ -105,15 +114,9 @@ class TokenSet:
 
     @classmethod
     def from_dict(cls, data: dict) -> "TokenSet":
-        expires_at = data.get("expires_at")
-        if isinstance(expires_at, str):
-            expires_at = datetime.fromisoformat(expires_at)
-        if expires_at is None:  # e.g. only a refresh token is stored: refresh on first call
-            expires_at = datetime(1970, 1, 1, tzinfo=timezone.utc)
-        if expires_at.tzinfo is None:
-            expires_at = expires_at.replace(tzinfo=timezone.utc)
-        return cls(data.get("access_token") or "", data.get("refresh_token"), expires_at,
-                   data.get("scope", ""), data.get("token_type", "Bearer"))
+        return cls(data.get("access_token") or "", data.get("refresh_token"),
+                   data.get("expires_at"), data.get("scope", ""),
+                   data.get("token_type", "Bearer"))
 
     def __repr__(self) -> str:
         return (f"TokenSet(access_token={mask(self.access_token)!r}, "
@@ -549,9 +552,8 @@ class SpotifyClient:
         A match needs the same name (ignoring case, punctuation and a "- Remastered"-style
         suffix) and one artist with the same name; the most popular of those wins.
         """
-        clean = lambda text: text.replace('"', " ").strip()  # noqa: E731 (quotes end a filter)
-        results = self.search_tracks(f'track:"{clean(track_name)}" '
-                                     f'artist:"{clean(artist_name)}"')
+        results = self.search_tracks(f'track:"{_unquoted(track_name)}" '
+                                     f'artist:"{_unquoted(artist_name)}"')
         name, artist = _comparable(track_name), _comparable(artist_name)
         matches = [t for t in results
                    if _comparable(t.get("name", "")) == name
@@ -591,6 +593,11 @@ class SpotifyClient:
             if exc.status == 404:
                 return None
             raise
+
+
+def _unquoted(text: str) -> str:
+    """A name safe inside a quoted search filter (a quote would end the filter)."""
+    return text.replace('"', " ").strip()
 
 
 def _comparable(text: str) -> str:

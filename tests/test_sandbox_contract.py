@@ -292,3 +292,10 @@ def test_the_contract_check_itself_can_fail(fresh_sandbox, token):
         validate("/tracks", 200, {"tracks": [None, "not a track"]}, development=False)
     with pytest.raises(ValidationError):
         validate("/me", 401, {"error": {"status": 401}}, development=False)
+
+
+def test_control_rejects_bad_values_without_changing_anything(fresh_sandbox):
+    response = requests.post(fresh_sandbox.url + "/_sandbox/control", timeout=10,
+                             json={"app_mode": "development", "error_rate": 2})
+    assert response.status_code == 400 and "error_rate" in response.json()["error"]["message"]
+    assert fresh_sandbox.knobs()["app_mode"] == "extended"

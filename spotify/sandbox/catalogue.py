@@ -179,7 +179,7 @@ class World:
                 self.tracks_by_artist.setdefault(artist, []).append(track.index)
         self.listeners = [self._make_listener(i) for i in range(listeners)]
         self.listener_by_id = {listener.id: listener for listener in self.listeners}
-        self._streams_of_day = lru_cache(maxsize=4096)(self._generate_day)
+        self._streams_of_day = lru_cache(maxsize=16384)(self._generate_day)
 
     # -- catalogue ---------------------------------------------------------------------------
     def _build_catalogue(self, artist_count: int) -> None:

@@ -23,7 +23,7 @@ import secrets
 import threading
 import time
 from collections import Counter, deque
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, fields
 from datetime import datetime
 from functools import wraps
 from urllib.parse import urlencode
@@ -64,17 +64,35 @@ class Knobs:
     revoked: tuple[str, ...] = ()  # listener ids whose grant was revoked
 
     def update(self, changes: dict) -> None:
-        names = {f.name for f in fields(self)}
-        unknown = set(changes) - names - {"expire_tokens"}
+        """Apply knob changes, refusing unknown names and values of the wrong kind."""
+        defaults = Knobs()
+        unknown = set(changes) - {f.name for f in fields(self)} - {"expire_tokens"}
         if unknown:
             raise ValueError(f"unknown knob(s): {', '.join(sorted(unknown))}")
-        if changes.get("app_mode", self.app_mode) not in ("extended", "development"):
-            raise ValueError("app_mode must be extended or development")
-        for name, value in changes.items():
-            if name in ("error_statuses", "revoked"):
-                value = tuple(value)
-            if name != "expire_tokens":
-                setattr(self, name, value)
+        checked = {name: _knob_value(name, value, getattr(defaults, name))
+                   for name, value in changes.items() if name != "expire_tokens"}
+        for name, value in checked.items():  # all or nothing
+            setattr(self, name, value)
+
+
+def _knob_value(name: str, value, default):
+    number = isinstance(value, (int, float)) and not isinstance(value, bool)
+    if name in ("rate_limit", "retry_after"):
+        valid = value is None or (number and value >= 0)
+    elif name == "app_mode":
+        valid = value in ("extended", "development")
+    elif isinstance(default, bool):
+        valid = isinstance(value, bool)
+    elif isinstance(default, tuple):
+        valid = isinstance(value, (list, tuple))
+        value = tuple(value) if valid else value
+    elif name == "error_rate":
+        valid = number and 0 <= value <= 1
+    else:
+        valid = number and value >= 0
+    if not valid:
+        raise ValueError(f"{name}={value!r} is not a valid value")
+    return value
 
 
 class Clock:
@@ -384,8 +402,7 @@ def _ids_arg(maximum: int) -> list[str]:
     if len(ids) > maximum:
         raise ApiError(400, "Too many ids requested")
     for spotify_id in ids:
-        if not ID_PATTERN.match(spotify_id):
-            raise ApiError(400, "Invalid base62 id")
+        _one_id(spotify_id)
     return ids
 
 
@@ -670,35 +687,21 @@ def create_app(state: SandboxState) -> Flask:
             raise ApiError(403, "Forbidden")
         return batch_read("audio_features", world.track_by_id, renderer().audio_features)
 
-    @app.get("/v1/tracks")
-    @web_api("tracks")
-    def tracks(who, grant):
-        return batch_read("tracks", world.track_by_id, renderer().track)
+    def catalogue_routes(kind: str, single: str, lookup: dict, render_name: str) -> None:
+        """``/v1/<kind>?ids=`` (batch, refused in development mode) and ``/v1/<kind>/<id>``."""
+        def batch(who, grant):
+            return batch_read(kind, lookup, getattr(renderer(), render_name))
 
-    @app.get("/v1/tracks/<spotify_id>")
-    @web_api("track")
-    def track(who, grant, spotify_id):
-        return single_read(world.track_by_id, spotify_id, renderer().track)
+        def one(who, grant, spotify_id):
+            return single_read(lookup, spotify_id, getattr(renderer(), render_name))
 
-    @app.get("/v1/artists")
-    @web_api("artists")
-    def artists(who, grant):
-        return batch_read("artists", world.artist_by_id, renderer().artist)
+        batch.__name__, one.__name__ = kind, single
+        app.get(f"/v1/{kind}")(web_api(kind)(batch))
+        app.get(f"/v1/{kind}/<spotify_id>")(web_api(single)(one))
 
-    @app.get("/v1/artists/<spotify_id>")
-    @web_api("artist")
-    def artist(who, grant, spotify_id):
-        return single_read(world.artist_by_id, spotify_id, renderer().artist)
-
-    @app.get("/v1/albums")
-    @web_api("albums")
-    def albums(who, grant):
-        return batch_read("albums", world.album_by_id, renderer().album)
-
-    @app.get("/v1/albums/<spotify_id>")
-    @web_api("album")
-    def album(who, grant, spotify_id):
-        return single_read(world.album_by_id, spotify_id, renderer().album)
+    catalogue_routes("tracks", "track", world.track_by_id, "track")
+    catalogue_routes("artists", "artist", world.artist_by_id, "artist")
+    catalogue_routes("albums", "album", world.album_by_id, "album")
 
     @app.get("/v1/search")
     @web_api("search")
