@@ -1,7 +1,6 @@
 """The ETL as cron and a cluster run it: the `luigi` command killed mid-run, and a real luigid."""
 from __future__ import annotations
 
-import datetime as dt
 import json
 import os
 import shutil
@@ -19,15 +18,11 @@ import pytest
 from models.tables import EtlLog, EtlRun, Play, User
 from settings import PROJECT_DIR
 from tests.conftest import TEST_SECRET_KEY, empty_all_tables
+from tests.etl_world import etl  # noqa: F401 (the fixture)
 from tests.etl_world import connect_listeners, naive, run_etl, snapshot
 
 USERS = 5
 
-
-@pytest.fixture
-def etl(db, fresh_sandbox, make_settings):
-    luigi.configuration.get_config().set("etl", "call_interval", "0")
-    return make_settings(DATABASE_URL=db.url, **fresh_sandbox.env())
 
 
 def command_environ(settings, sandbox, tmp_path, call_interval: float) -> dict:
