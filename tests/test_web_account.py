@@ -134,3 +134,10 @@ def test_profile_fields_spotify_did_not_send_read_unknown(client, db):
     login_as(client, make_user(email=None, country=None, product=None))
     text = client.get("/account").get_data(as_text=True)
     assert text.count('class="unknown"') == 3
+
+
+def test_the_account_page_links_to_the_history_import(client, db):
+    login_as(client, make_user())
+    html = client.get("/account").get_data(as_text=True)
+    assert 'href="/account/import"' in html
+    assert client.get("/account/import").status_code == 200
