@@ -184,3 +184,32 @@ def test_a_spotify_login_cannot_take_over_the_admin(db, web_settings):
         upsert_spotify_user({"id": admin.spotify_id, "display_name": "Mallory"},
                             {"access_token": "a", "refresh_token": "r", "expires_in": 60})
     assert User.get_by_id(admin.id).display_name == "Administrator"
+
+
+def test_spotify_unreachable_at_the_token_step_is_a_friendly_page(db, tmp_path, fresh_sandbox):
+    import settings as settings_module
+    from tests.webtools import web_environ
+    from web import create_app
+
+    broken = create_app(settings_module.load(web_environ(
+        db, tmp_path, fresh_sandbox, OAUTH_TOKEN_URL="http://127.0.0.1:9/api/token")))
+    actions = AuthActions(broken.test_client(), fresh_sandbox)
+    response = actions.callback(actions.authorize(actions.listener(0)["id"]))
+    assert response.status_code == 502
+    assert "could not reach Spotify" in response.get_data(as_text=True)
+    assert User.select().count() == 0
+
+
+def test_spotify_refusing_the_profile_read_is_a_friendly_page(auth, db):
+    location = auth.authorize(auth.listener(0)["id"])
+    auth.sandbox.control(fail_next=1, fail_status=403)
+    response = auth.callback(location)
+    assert response.status_code == 502
+    assert "would not tell us who you are" in response.get_data(as_text=True)
+    assert User.select().where(User.is_admin == False).count() == 0  # noqa: E712
+
+
+def test_a_listener_stays_logged_in_across_browser_restarts(auth, db):
+    response = auth.login(0)
+    cookie = response.headers["Set-Cookie"]
+    assert "Expires=" in cookie and "HttpOnly" in cookie

@@ -189,3 +189,14 @@ def test_profile_draws_play_weighted_features(client, world):
     assert "<title>Danceability: 0.70</title>" in html
     assert "Average tempo: <strong>115 BPM</strong>" in html
     assert 'id="features-unavailable"' not in html
+
+
+def test_artist_page_shows_my_numbers_and_unknown_followers(client, world):
+    login_as(client, world["me"])
+    html = text_of(client.get(f"/artists/{world['artist'].id}"))
+    assert value(html, "detail-name") == "Aurora Lane"
+    assert value(html, "detail-plays") == "4"  # 3 x Morning Song + the duet
+    assert value(html, "detail-share") == "80%"
+    assert "Followers on Spotify: <span class=\"unknown\"" in html
+    tracks = html.split("Your most played tracks")[1]
+    assert tracks.index("Morning Song") < tracks.index("Duet")

@@ -147,6 +147,7 @@ def callback():
     except AccountConflict:
         return _failed("This Spotify account cannot log in here",
                        "Its Spotify id is used by this server's admin account.", 409)
+    session.permanent = True  # stay logged in for SESSION_DAYS, not just this browser session
     login_user(Account(user))
     log.info("user %s logged in with Spotify", user.id)
     return redirect(safe_next(session.pop(NEXT_KEY, None)) or url_for("stats.dashboard"))
@@ -160,7 +161,7 @@ def admin_login():
         admin = User.get_or_none((User.is_admin == True)  # noqa: E712 (peewee expression)
                                  & (fn.LOWER(User.email) == email))
         if admin is not None and check_password(admin, form.password.data):
-            login_user(Account(admin))
+            login_user(Account(admin))  # the admin's session ends with the browser
             return redirect(url_for("admin.index"))
         flash("Wrong email or password.", "error")
         return render_template("auth/admin_login.html", form=form), 401

@@ -5,6 +5,7 @@ are inline SVG drawn with presentation attributes, which CSP does not treat as i
 """
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import re
 from urllib.parse import urlparse
@@ -13,7 +14,7 @@ from flask import Flask
 from flask_wtf.csrf import CSRFProtect
 
 csrf = CSRFProtect()
-
+SESSION_DAYS = 30  # how long a listener stays logged in on one browser
 # Spotify's image CDNs are https; the sandbox serves its pictures from its own (http) origin.
 IMAGE_SOURCES = ("'self'", "data:", "https:")
 SECRET_QUERY = re.compile(r"\b(code|state|access_token|refresh_token|code_verifier)=[^&\s\"]+")
@@ -64,6 +65,7 @@ def init_app(app: Flask, settings) -> None:
         REMEMBER_COOKIE_SECURE=secure,
         REMEMBER_COOKIE_HTTPONLY=True,
         REMEMBER_COOKIE_SAMESITE="Lax",
+        PERMANENT_SESSION_LIFETIME=dt.timedelta(days=SESSION_DAYS),
         WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session that holds it
     )
     csrf.init_app(app)
