@@ -90,6 +90,12 @@ def test_log_in_sync_and_read_the_dashboard(live_app, sandbox_now, browser, scre
     assert page.inner_text("#detail-name") == name
     assert int(page.inner_text("#detail-plays")) >= 1
     screenshot(page, "03-track")
+
+    for path, name in (("/tracks?sort=last", "06-tracks"), ("/profile", "07-profile"),
+                       ("/history", "08-history"), ("/account", "09-account")):
+        page.goto(live_app.url + path)
+        screenshot(page, name)
+    assert page.locator("#spotify dd").first.inner_text().endswith("@sandbox.example")
     assert problems == []  # nothing blocked by the Content-Security-Policy, nothing missing
 
 
@@ -111,7 +117,7 @@ def test_on_a_phone_in_development_mode(live_app, sandbox_now, browser, screensh
     screenshot(page, "05-phone-profile")
 
 
-def test_denying_access_at_spotify_shows_a_friendly_page(live_app, fresh_sandbox, browser):
+def test_denying_access_then_the_admin_page(live_app, fresh_sandbox, browser, screenshot):
     page = browser.new_page()
     page.goto(live_app.url + "/")
     page.click("#login")
@@ -119,3 +125,11 @@ def test_denying_access_at_spotify_shows_a_friendly_page(live_app, fresh_sandbox
     page.click("#deny")
     page.wait_for_url(live_app.url + "/**")
     assert "You chose not to give Spotify Tracker access" in page.inner_text("#login-failed")
+
+    page.goto(live_app.url + "/auth/admin")
+    page.fill("#email", live_app.settings.first_admin_email)
+    page.fill("#password", live_app.settings.first_admin_password)
+    page.click("#admin-login button")
+    page.wait_for_url(live_app.url + "/admin")
+    assert "No ETL run recorded yet" in page.inner_text("main")
+    screenshot(page, "10-admin")
