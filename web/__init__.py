@@ -6,8 +6,6 @@ no SQL and no Spotify protocol lives here.
 """
 from __future__ import annotations
 
-import importlib.util
-
 from flask import Flask
 
 import models
@@ -38,25 +36,16 @@ def create_app(settings=None) -> Flask:
 
     filters.init_app(app)
 
-    from web import account, admin, errors, stats
+    from web import account, admin, errors, imports, stats
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(stats.bp)
     app.register_blueprint(account.bp)
+    app.register_blueprint(imports.bp)
     app.register_blueprint(admin.bp)
     errors.init_app(app)
-    _register_optional_blueprints(app)
     _database_per_request(app)
     return app
-
-
-def _register_optional_blueprints(app: Flask) -> None:
-    """The history import page (web/imports.py) lives on the `import` branch until merged."""
-    if importlib.util.find_spec("web.imports") is None:
-        return
-    from web import imports
-
-    app.register_blueprint(imports.bp)
 
 
 def _database_per_request(app: Flask) -> None:

@@ -49,8 +49,7 @@ def render_account(status: int = 200, **context):
     forms = {"timezone_form": TimezoneForm(timezone=current_user.timezone),
              "token_form": TokenForm()}
     forms.update(context)
-    return render_template("account/account.html", **forms,
-                           has_imports="imports" in current_app.blueprints), status
+    return render_template("account/account.html", **forms), status
 
 
 @bp.get("")

@@ -12,7 +12,7 @@ from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from models import stats
-from models.periods import PeriodError, parse_period
+from models.periods import Period, PeriodError, parse_period
 from web import charts
 from web.filters import duration, next_sync
 
@@ -29,7 +29,7 @@ FEATURES = ("danceability", "energy", "valence", "acousticness", "instrumentalne
 class PeriodChoice:
     """The period a page shows, the picker's state, and the input error if any."""
 
-    period: object
+    period: Period
     error: str | None
     args: dict
 
