@@ -1,19 +1,14 @@
 """For all users: details and genres of artists stored only as stubs."""
 from __future__ import annotations
 
-from batch import runtime
-from batch.base import EtlTask
+from batch.base import AllUsersStep
 from batch.tracks import CompleteTracks
 from models import etl
 
 
-class Artists(EtlTask):
+class Artists(AllUsersStep):
+    step = "artists"
+    work = staticmethod(etl.fetch_artists)
+
     def requires(self):
         return CompleteTracks(hour=self.hour)
-
-    def output(self):
-        return self.target("artists.json")
-
-    def run(self):
-        outcome = etl.fetch_artists(self.run_context())
-        runtime.write_json(self.output(), outcome.summary())

@@ -24,3 +24,20 @@ class EtlTask(luigi.Task):
 
     def target(self, *parts: str) -> luigi.LocalTarget:
         return luigi.LocalTarget(runtime.target_path(self.hour, *parts))
+
+
+class AllUsersStep(EtlTask):
+    """A step for all users at once: one ``models.etl`` function, its outcome as the target."""
+
+    step = ""  # the target's name: <run dir>/<step>.json
+
+    @staticmethod
+    def work(run):
+        raise NotImplementedError
+
+    def output(self):
+        return self.target(f"{self.step}.json")
+
+    def run(self):
+        outcome = self.work(self.run_context())
+        runtime.write_json(self.output(), outcome.summary())

@@ -350,11 +350,6 @@ def with_catalogue_client(run: Run, outcome: StepOutcome,
         outcome.status, outcome.error = SKIPPED, "no user with a usable Spotify grant"
 
 
-def _batches(ids: list[str], size: int) -> Iterator[list[str]]:
-    for start in range(0, len(ids), size):
-        yield ids[start:start + size]
-
-
 def _read_batch_size(client: SpotifyClient, kind: str) -> int:
     """Endpoint maximum for batch reads; a few ids at a time once they are single reads."""
     if client.capabilities.batch.get(kind) is False:
@@ -362,50 +357,38 @@ def _read_batch_size(client: SpotifyClient, kind: str) -> int:
     return CATALOGUE_BATCH
 
 
-def _fetch_catalogue(client: SpotifyClient, kind: str, ids: list[str],
-                     store: Callable[[dict], int], outcome: StepOutcome) -> None:
-    done = 0
-    while done < len(ids):
-        chunk = ids[done:done + _read_batch_size(client, kind)]
-        found = getattr(client, kind)(chunk)
-        outcome.new_rows += store(found)
-        done += len(chunk)
+def _complete_catalogue(run: Run, step: str, kind: str, ids: list[str],
+                        upsert: Callable, mark_unavailable: Callable) -> StepOutcome:
+    """Read ``ids`` with ``client.<kind>`` (batches, or singles once batches are refused),
+    storing every chunk as it comes, so an interrupted step keeps what it read."""
+    outcome = StepOutcome()
+    remaining = list(ids)  # shared by retries with another user's client
+
+    def fetch(client: SpotifyClient) -> None:
+        while remaining:
+            chunk = remaining[:_read_batch_size(client, kind)]
+            found = getattr(client, kind)(chunk)
+            mark_unavailable(k for k, v in found.items() if v is None)
+            outcome.new_rows += upsert(v for v in found.values() if v is not None)
+            del remaining[:len(chunk)]
+
+    if ids:
+        with_catalogue_client(run, outcome, fetch)
+    run.remember_capabilities()
+    run.record(step, None, outcome)
+    return outcome
 
 
 def complete_tracks(run: Run) -> StepOutcome:
     """Tracks that imports left as stubs: read them (with album and artists) once."""
-    outcome = StepOutcome()
-    ids = ingest.tracks_lacking_metadata()
-
-    def store(found: dict) -> int:
-        ingest.mark_tracks_unavailable(k for k, v in found.items() if v is None)
-        return ingest.upsert_tracks(v for v in found.values() if v is not None)
-
-    if ids:
-        with_catalogue_client(run, outcome,
-                              lambda client: _fetch_catalogue(client, "tracks", ids, store,
-                                                              outcome))
-    run.remember_capabilities()
-    run.record("tracks", None, outcome)
-    return outcome
+    return _complete_catalogue(run, "tracks", "tracks", ingest.tracks_lacking_metadata(),
+                               ingest.upsert_tracks, ingest.mark_tracks_unavailable)
 
 
 def fetch_artists(run: Run) -> StepOutcome:
     """Details and genres of every artist stored only as a stub, read once."""
-    outcome = StepOutcome()
-    ids = ingest.artists_lacking_details()
-
-    def store(found: dict) -> int:
-        ingest.mark_artists_unavailable(k for k, v in found.items() if v is None)
-        return ingest.upsert_artists(v for v in found.values() if v is not None)
-
-    if ids:
-        with_catalogue_client(run, outcome,
-                              lambda client: _fetch_catalogue(client, "artists", ids, store,
-                                                              outcome))
-    run.remember_capabilities()
-    run.record("artists", None, outcome)
-    return outcome
+    return _complete_catalogue(run, "artists", "artists", ingest.artists_lacking_details(),
+                               ingest.upsert_artists, ingest.mark_artists_unavailable)
 
 
 def fetch_features(run: Run) -> StepOutcome:
@@ -419,8 +402,11 @@ def fetch_features(run: Run) -> StepOutcome:
     known_refused = run.app.capabilities.audio_features is False
     ids = ingest.tracks_lacking_features(include_forbidden=not known_refused)
 
+    remaining = list(ids)  # shared by retries with another user's client
+
     def fetch(client: SpotifyClient) -> None:
-        for chunk in _batches(ids, FEATURES_BATCH):
+        while remaining:
+            chunk = remaining[:FEATURES_BATCH]
             try:
                 found = client.audio_features(chunk)
             except AudioFeaturesUnavailable as exc:
@@ -430,6 +416,7 @@ def fetch_features(run: Run) -> StepOutcome:
                 log.warning("%s; %d track(s) marked forbidden", outcome.error, len(refused))
                 return
             outcome.new_rows += ingest.store_audio_features(found)[ingest.FEATURES_OK]
+            del remaining[:len(chunk)]
 
     if known_refused:
         ingest.mark_audio_features(ids, ingest.FEATURES_FORBIDDEN)

@@ -17,7 +17,7 @@ from typing import Iterable, Iterator, Mapping, Sequence
 
 from peewee import EXCLUDED, JOIN, chunked, fn
 
-from models.db import db, is_sqlite, utcnow
+from models.db import db, is_postgresql, is_sqlite, utcnow
 from models.tables import (AUDIO_FEATURE_NAMES, Album, Artist, ArtistGenre, AudioFeatures,
                            Genre, SyncGap, Track, TrackArtist, User)
 
@@ -256,15 +256,21 @@ def upsert_artists(artist_objects: Iterable[Mapping | None],
     return len(rows)
 
 
-def mark_artists_unavailable(artist_ids: Iterable[str],
-                             fetched_at: dt.datetime | None = None) -> int:
-    """Spotify answered null or 404 for these artists: remember we asked, so we never ask again."""
-    ids = sorted(set(artist_ids))
+def _mark_fetched(stamp_field, ids: Iterable[str], fetched_at: dt.datetime | None) -> int:
+    """Set ``stamp_field`` where it is NULL: asked once, Spotify had nothing, never ask again."""
+    ids = sorted(set(ids))
+    model = stamp_field.model
     with write_transaction():
         for chunk in chunked(ids, CHUNK):
-            (Artist.update(details_fetched_at=fetched_at or utcnow())
-             .where(Artist.id.in_(chunk)).execute())
+            (model.update({stamp_field: fetched_at or utcnow()})
+             .where(model._meta.primary_key.in_(chunk) & stamp_field.is_null()).execute())
     return len(ids)
+
+
+def mark_artists_unavailable(artist_ids: Iterable[str],
+                             fetched_at: dt.datetime | None = None) -> int:
+    """Spotify answered null or 404 for these artists: the stub stays, details never come."""
+    return _mark_fetched(Artist.details_fetched_at, artist_ids, fetched_at)
 
 
 def ensure_track_stubs(stubs: Iterable[Mapping]) -> int:
@@ -281,12 +287,7 @@ def ensure_track_stubs(stubs: Iterable[Mapping]) -> int:
 def mark_tracks_unavailable(track_ids: Iterable[str],
                             fetched_at: dt.datetime | None = None) -> int:
     """Spotify has no track for these ids (null or 404): keep the stub, stop asking."""
-    ids = sorted(set(track_ids))
-    with write_transaction():
-        for chunk in chunked(ids, CHUNK):
-            (Track.update(metadata_fetched_at=fetched_at or utcnow())
-             .where(Track.id.in_(chunk) & Track.metadata_fetched_at.is_null()).execute())
-    return len(ids)
+    return _mark_fetched(Track.metadata_fetched_at, track_ids, fetched_at)
 
 
 def store_audio_features(answers: Mapping[str, Mapping | None],
@@ -377,7 +378,10 @@ def load_recently_played(user_id: int, items: Sequence[Mapping],
     plays = [p for p in (play_row(item) for item in items) if p is not None]
     played = [parse_played_at(item["played_at"]) for item in items]
     with write_transaction():
-        cursor = User.select(User.last_played_at).where(User.id == user_id).scalar()
+        query = User.select(User.last_played_at).where(User.id == user_id)
+        if is_postgresql():  # two loads of one user (two run hours) take turns
+            query = query.for_update()
+        cursor = query.scalar()
         gap = possible_gap(cursor, played)
         tracks = write_catalogue(catalogue_of((item.get("track") for item in items), fetched_at))
         stored = store_plays(user_id, plays, "api")

@@ -4,10 +4,18 @@ from __future__ import annotations
 import datetime as dt
 
 import luigi
+import pytest
 
 from models.ingest import parse_played_at
 from models.tables import (Album, Artist, ArtistGenre, AudioFeatures, Genre, OAuthToken, Play,
                            SyncGap, Track, TrackArtist, User)
+
+
+@pytest.fixture
+def etl(db, fresh_sandbox, make_settings):
+    """Settings pointing at this test's database and the sandbox; no pacing between calls."""
+    luigi.configuration.get_config().set("etl", "call_interval", "0")
+    return make_settings(DATABASE_URL=db.url, **fresh_sandbox.env())
 
 
 def naive(moment: dt.datetime) -> dt.datetime:

@@ -2,23 +2,15 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
-import time
 
 import luigi
-import pytest
 
-from models.tables import (Artist, AudioFeatures, EtlLog, EtlRun, Play, SyncGap, Track, User)
-from tests.etl_world import (connect_listeners, naive, run_etl, snapshot, stored, truth)
+from models.tables import Artist, AudioFeatures, EtlLog, EtlRun, SyncGap, Track, User
+from tests.etl_world import etl  # noqa: F401 (the fixture)
+from tests.etl_world import connect_listeners, naive, run_etl, snapshot, stored, truth
 
 HOUR = dt.timedelta(hours=1)
 
-
-@pytest.fixture
-def etl(db, fresh_sandbox, make_settings):
-    """Settings pointing at this test's database and the sandbox; no pacing between calls."""
-    luigi.configuration.get_config().set("etl", "call_interval", "0")
-    return make_settings(DATABASE_URL=db.url, **fresh_sandbox.env())
 
 
 def window_truth(sandbox, user, until):

@@ -5,18 +5,13 @@ import datetime as dt
 import time
 
 import luigi
-import pytest
 
-from models.tables import Artist, AudioFeatures, EtlLog, EtlRun, Play, Track, User
+from models.tables import Artist, AudioFeatures, EtlLog, EtlRun, OAuthToken, Play, Track, User
+from tests.etl_world import etl  # noqa: F401 (the fixture)
 from tests.etl_world import connect_listener, connect_listeners, naive, run_etl, stored, truth
 
 HOUR = dt.timedelta(hours=1)
 
-
-@pytest.fixture
-def etl(db, fresh_sandbox, make_settings):
-    luigi.configuration.get_config().set("etl", "call_interval", "0")
-    return make_settings(DATABASE_URL=db.url, **fresh_sandbox.env())
 
 
 def last_window(sandbox, user, now):
@@ -125,6 +120,17 @@ def test_a_refresh_token_expiring_between_runs_flags_that_user_only(etl, fresh_s
                                           later + dt.timedelta(seconds=1))
     assert len(stored(early)) == len(set(stored(early))) >= 50  # kept, not deleted
 
+    # Logging in again (what the web's callback stores) clears the flag; the next run catches up.
+    tokens = fresh_sandbox.grant(early.spotify_id)
+    OAuthToken.update(access_token=tokens["access_token"], refresh_token=tokens["refresh_token"],
+                      expires_at=later + HOUR).where(OAuthToken.user == early.id).execute()
+    User.update(needs_reauth=False, reauth_reason=None).where(User.id == early.id).execute()
+    set_clock(fresh_sandbox, later + HOUR)
+    run_etl(etl, later + HOUR)
+    first = min(stored(early))[0]
+    assert set(stored(early)) == truth(fresh_sandbox, early, first,
+                                       later + HOUR + dt.timedelta(seconds=1))
+
 
 def test_a_retry_after_of_hours_defers_without_sleeping_and_the_next_run_catches_up(
         etl, fresh_sandbox):
@@ -164,3 +170,23 @@ def test_a_retry_after_of_hours_defers_without_sleeping_and_the_next_run_catches
         got = stored(user)
         assert len(got) == len(set(got))
         assert set(got) == truth(fresh_sandbox, user, first, resume + dt.timedelta(seconds=1))
+
+
+def test_a_catalogue_step_goes_on_with_another_grant_when_one_dies(etl, fresh_sandbox):
+    from models import etl as steps
+    from models.ingest import artists_lacking_details
+
+    users = connect_listeners(fresh_sandbox, 2)
+    run = steps.Run(etl, naive(fresh_sandbox.now()))
+    for user in users:
+        steps.load_user(run, user.id, steps.extract_user(run, user.id).items)
+    lacking = artists_lacking_details()
+    first_choice = User.get_by_id(steps.catalogue_users()[0])
+    fresh_sandbox.control(revoked=[first_choice.spotify_id])  # dies between the two steps
+
+    outcome = steps.fetch_artists(run)
+    assert outcome.status == "done" and outcome.new_rows == len(lacking) > 0
+    assert artists_lacking_details() == []
+    assert User.get_by_id(first_choice.id).needs_reauth
+    assert [u.needs_reauth for u in User.select().where(User.id != first_choice.id)] == [False]
+    assert outcome.calls["token"] == 1  # the dead grant's one refusal, then the other grant
