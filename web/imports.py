@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from pathlib import PurePosixPath
 
 from flask import (Blueprint, abort, current_app, jsonify, redirect, render_template, request,
                    url_for)
@@ -83,7 +84,8 @@ def upload():
         return _render_index(400, "Choose your export's zip file (or its JSON files) first.")
     settings = current_app.config["SETTINGS"]
     path = history_import.save_upload(settings.data_dir, current_user.id, files)
-    name = files[0][0] if len(files) == 1 else f"{len(files)} files"
+    name = ", ".join(PurePosixPath(n.replace("\\", "/")).name for n, _ in files)
+    name = name if len(name) <= 200 else f"{len(files)} files"
     try:
         job, export = history_import.create_job(current_user.row, path,
                                                 file_name=name, limits=_limits())
