@@ -8,8 +8,7 @@ import time
 
 import pytest
 
-from demo.export import (ACCOUNT_FOLDER, EXTENDED_FOLDER, account_history, extended_history,
-                         write_zip)
+from demo.export import EXTENDED_FOLDER, account_history, extended_history, write_zip
 from models import history_import
 from models.privacy_export import Limits
 from models.tables import ImportJob, Play, Track
