@@ -101,7 +101,7 @@ def dashboard():
     period, user_id = choice.period, current_user.id
     totals = stats.totals(user_id, period)
     if totals["plays"] == 0 and not has_plays(user_id, period.tz):
-        return render_stats("stats/welcome.html", choice, next_sync=next_sync())
+        return render_stats("stats/welcome.html", choice, next_sync=next_sync(current_user))
     # All time has nothing before it to compare with.
     previous = stats.totals(user_id, period.previous()) if period.start is not None else None
     series = stats.listening_series(user_id, period)
@@ -202,4 +202,4 @@ def history():
     if page > pages:
         abort(404)
     return render_template("stats/history.html", result=result, page=page, pages=pages,
-                           next_sync=next_sync())
+                           next_sync=next_sync(current_user))
