@@ -93,7 +93,8 @@ def lock_user(user_id: int) -> str:
     """Make sure the summary row exists and lock it until the transaction ends; return its tz.
 
     Storing plays reads what is stored, then writes: two writers for one user (the ETL and an
-    import) must not interleave.  On PostgreSQL the row lock serialises them; on SQLite the
+    import) must not interleave.  If the user's time zone is no longer the one the summaries
+    are bucketed in, they are rebuilt first.  On PostgreSQL the row lock serialises them; on SQLite the
     INSERT takes the database's write lock at once, so the read that follows cannot go stale.
     """
     timezone = User.select(User.timezone).where(User.id == user_id).scalar()
@@ -105,7 +106,12 @@ def lock_user(user_id: int) -> str:
         ListeningSummary.user == user_id)
     if is_postgresql():
         query = query.for_update()
-    return query.scalar()
+    bucketed_in = query.scalar()
+    if bucketed_in != timezone:
+        # User.timezone changed without models.users.set_timezone: catch up now, so new plays
+        # are bucketed like the old ones (statistics read raw plays until this happens).
+        rebuild(user_id, timezone)
+    return timezone
 
 
 # --- incremental maintenance -------------------------------------------------------------------
