@@ -70,11 +70,19 @@ def test_consecutive_hours_store_every_play_exactly_once(etl, fresh_sandbox):
     calls = fresh_sandbox.calls()["calls"]
     assert calls["recently_played"] == 4 * 8
 
-    def batches(step, size):
-        return sum(-(-row.new_rows // size) for row in EtlLog.select().where(EtlLog.step == step))
-    assert calls["audio_features"] == batches("features", 100) > 0
-    assert calls["artists"] == batches("artists", 50) > 0
+    def logged(step):
+        return [row.new_rows for row in EtlLog.select().where(EtlLog.step == step)]
+    assert sum(logged("features")) == AudioFeatures.select().count()  # each track read once
+    assert sum(logged("artists")) == Artist.select().count()  # each artist read once
+    assert calls["audio_features"] == sum(-(-n // 100) for n in logged("features")) > 0
+    assert calls["artists"] == sum(-(-n // 50) for n in logged("artists")) > 0
     assert "tracks" not in calls and "artist" not in calls
+    # Each extract read only what was new since the cursor.
+    extracted = {(row.run_id, row.user_id): row.new_rows for row in
+                 EtlLog.select().where(EtlLog.step == "extract")}
+    loaded = {(row.run_id, row.user_id): row.new_plays for row in
+              EtlLog.select().where(EtlLog.step == "load")}
+    assert extracted == loaded and sum(loaded.values()) == len(snapshot()["plays"])
 
 
 def test_a_long_pause_records_a_gap_and_loses_nothing_it_can_see(etl, fresh_sandbox):
