@@ -21,8 +21,9 @@ import datetime as dt
 from collections import defaultdict
 from typing import Iterable
 
-from peewee import SQL, Case, Cast, Expression, Value, chunked, fn
+from peewee import SQL, Case, Cast, Expression, Value, fn
 
+from models.bulk import adding_upsert, insert_rows
 from models.db import db, is_postgresql
 from models.periods import utc_offset_spans, zone
 from models.tables import (HourSlot, ListeningSummary, Play, TrackDay, TrackMonth, TrackTotal,
@@ -117,18 +118,16 @@ def lock_user(user_id: int) -> str:
 # --- incremental maintenance -------------------------------------------------------------------
 
 def _upsert(model, rows: list[dict], conflict: list, with_first_last: bool) -> None:
-    least, greatest = (fn.LEAST, fn.GREATEST) if is_postgresql() else (fn.MIN, fn.MAX)
-    update = {
-        model.plays: model.plays + SQL("EXCLUDED.plays"),
-        model.ms_played: model.ms_played + SQL("EXCLUDED.ms_played"),
-    }
-    if with_first_last:
-        update[model.first_played_at] = least(model.first_played_at,
-                                              SQL("EXCLUDED.first_played_at"))
-        update[model.last_played_at] = greatest(model.last_played_at,
-                                                SQL("EXCLUDED.last_played_at"))
-    for batch in chunked(rows, UPSERT_CHUNK):
-        model.insert_many(batch).on_conflict(conflict_target=conflict, update=update).execute()
+    """Add ``rows`` to ``model``'s counters (plays, ms_played, first/last) in bulk."""
+    if not rows:
+        return
+    columns = [getattr(model, name) for name in rows[0]]
+    clause = adding_upsert(
+        model, conflict, sums=(model.plays, model.ms_played),
+        earliest=(model.first_played_at,) if with_first_last else (),
+        latest=(model.last_played_at,) if with_first_last else ())
+    insert_rows(model, columns, (tuple(row.values()) for row in rows), conflict=clause,
+                batch=UPSERT_CHUNK)
 
 
 class _Offsets:
