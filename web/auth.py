@@ -15,8 +15,8 @@ from authlib.integrations.flask_client import OAuth
 from flask import (Blueprint, current_app, flash, redirect, render_template, request, session,
                    url_for)
 from flask_login import LoginManager, UserMixin, login_required, login_user, logout_user
-from peewee import fn
 from flask_wtf import FlaskForm
+from peewee import fn
 from requests import RequestException
 from wtforms import EmailField, PasswordField
 from wtforms.validators import DataRequired
