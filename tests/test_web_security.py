@@ -85,3 +85,15 @@ def test_log_filter_masks_oauth_secrets():
     line = record.getMessage()
     assert "AQBsecret" not in line and "xyz" not in line
     assert "code=***" in line and "state=***" in line
+
+
+def test_an_unexpected_error_is_a_friendly_page_without_details(app, db):
+    def broken():
+        raise RuntimeError("secret internals")
+
+    app.add_url_rule("/broken", "broken", broken)
+    app.config.update(TESTING=False, PROPAGATE_EXCEPTIONS=False)
+    response = app.test_client().get("/broken")
+    assert response.status_code == 500
+    text = response.get_data(as_text=True)
+    assert "Something went wrong" in text and "secret internals" not in text

@@ -14,7 +14,8 @@ from authlib.integrations.base_client import MismatchingStateError, OAuthError
 from authlib.integrations.flask_client import OAuth
 from flask import (Blueprint, current_app, flash, redirect, render_template, request, session,
                    url_for)
-from flask_login import LoginManager, UserMixin, login_required, login_user, logout_user
+from flask_login import (LoginManager, UserMixin, current_user, login_required, login_user,
+                         logout_user)
 from flask_wtf import FlaskForm
 from peewee import fn
 from requests import RequestException
@@ -84,6 +85,17 @@ def init_app(app, settings) -> None:
         except ValueError:
             return None
         return Account(row) if row is not None else None
+
+
+def for_listeners_only(blueprint: Blueprint) -> None:
+    """The admin is not a listener (no plays, no Spotify grant): send them to the admin page
+    from every page of ``blueprint``."""
+
+    @blueprint.before_request
+    def admin_elsewhere():
+        if current_user.is_authenticated and current_user.is_admin:
+            return redirect(url_for("admin.index"))
+        return None
 
 
 def safe_next(target: str | None) -> str | None:
