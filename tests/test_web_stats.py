@@ -63,8 +63,12 @@ def test_changing_the_period_changes_the_numbers(client, world):
     assert value(html, "total-plays") == "5"
     assert "Old Tune" in html
     assert "none in the previous period" in html  # the 4 weeks before had no plays
+    assert "Listening time per day" in html
+    half_year = text_of(client.get("/dashboard", query_string={"range": "6m"}))
+    assert "Listening time per week" in half_year
     everything = text_of(client.get("/dashboard", query_string={"range": "all"}))
     assert value(everything, "total-plays") == "5" and "All time" in everything
+    assert "Listening time per month" in everything
     assert "previous period" not in everything  # nothing comes before all time
 
 
