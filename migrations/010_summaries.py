@@ -75,7 +75,6 @@ def migrate(migrator: Migrator, database: pw.Database, *, fake=False):
         class Meta:
             table_name = "summary_track_day"
             primary_key = pw.CompositeKey('user', 'day', 'track')
-            indexes = [(('user', 'track', 'day'), False)]
 
     @migrator.create_model
     class TrackMonth(pw.Model):

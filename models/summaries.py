@@ -41,9 +41,8 @@ def _sql_instant(instant: dt.datetime):
     return Value(instant.strftime("%Y-%m-%d %H:%M:%S.%f"))
 
 
-def offset_seconds_sql(field, tz: str, lo: dt.datetime, hi: dt.datetime):
-    """SQL for the UTC offset of ``tz`` (seconds) at ``field``, exact for instants in [lo, hi]."""
-    spans = utc_offset_spans(tz, lo, hi)
+def offset_seconds_sql(field, spans: list[tuple[dt.datetime | None, int]]):
+    """SQL for the UTC offset (seconds) at ``field``, from ``periods.utc_offset_spans``."""
     if len(spans) == 1:
         return Value(spans[0][1])
     whens = [(field < _sql_instant(until), Value(seconds)) for until, seconds in spans[:-1]]
@@ -51,24 +50,28 @@ def offset_seconds_sql(field, tz: str, lo: dt.datetime, hi: dt.datetime):
 
 
 class LocalTime:
-    """SQL expressions for the local date, hour and weekday (0 = Monday) of a UTC column."""
+    """SQL expressions for the local date, hour, weekday (0 = Monday) and month of a UTC column,
+    exact for instants in [lo, hi]."""
 
     def __init__(self, field, tz: str, lo: dt.datetime, hi: dt.datetime):
-        offset = offset_seconds_sql(field, tz, lo, hi)
+        spans = utc_offset_spans(tz, lo, hi)
+        local = field
         if is_postgresql():
-            self.local = field + offset * SQL("interval '1 second'")
-            self.day = Cast(self.local, "date")
-            self.hour = Cast(fn.date_part("hour", self.local), "integer")
-            self.weekday = Cast(fn.date_part("isodow", self.local), "integer") - 1
-            self.month = Cast(fn.date_trunc("month", self.local), "date")
+            if spans != [(None, 0)]:
+                local = field + offset_seconds_sql(field, spans) * SQL("interval '1 second'")
+            self.day = Cast(local, "date")
+            self.hour = Cast(fn.date_part("hour", local), "integer")
+            self.weekday = Cast(fn.date_part("isodow", local), "integer") - 1
+            self.month = Cast(fn.date_trunc("month", local), "date")
         else:
-            self.local = fn.datetime(field, offset.concat(" seconds"))
-            self.day = fn.date(self.local)
-            self.hour = Cast(fn.strftime("%H", self.local), "integer")
+            if spans != [(None, 0)]:
+                local = fn.datetime(field, offset_seconds_sql(field, spans).concat(" seconds"))
+            self.day = fn.date(local)
+            self.hour = Cast(fn.strftime("%H", local), "integer")
             # strftime's %w counts from Sunday; peewee's ``%`` operator means LIKE, hence Expression.
-            self.weekday = Expression(Cast(fn.strftime("%w", self.local), "integer") + 6, "%",
+            self.weekday = Expression(Cast(fn.strftime("%w", local), "integer") + 6, "%",
                                       Value(7))
-            self.month = fn.strftime("%Y-%m-01", self.local)
+            self.month = fn.strftime("%Y-%m-01", local)
 
 
 def play_bounds(user_id: int) -> tuple[dt.datetime, dt.datetime] | None:

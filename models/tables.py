@@ -327,7 +327,6 @@ class TrackDay(_TrackSummary):
     class Meta:
         table_name = "summary_track_day"
         primary_key = CompositeKey("user", "day", "track")
-        indexes = ((("user", "track", "day"), False),)
 
 
 class TrackMonth(_TrackSummary):
