@@ -8,6 +8,10 @@ from batch.features import Features
 from models import etl
 
 
+class StepsFailed(RuntimeError):
+    """Some step failed for a reason that is not Spotify's; everything else was done."""
+
+
 class FinishRun(EtlTask):
     def requires(self):
         return [Features(hour=self.hour), Artists(hour=self.hour)]
@@ -18,4 +22,6 @@ class FinishRun(EtlTask):
     def run(self):
         summary = etl.finish_run(self.run_context())
         runtime.prune_targets(self.hour)
+        if summary["bugs"]:  # fail without a target: luigi exits non-zero, a rerun retries
+            raise StepsFailed("; ".join(summary["bugs"]))
         runtime.write_json(self.output(), summary)

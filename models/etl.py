@@ -6,9 +6,10 @@ old hour and a test driving the sandbox clock all agree on what "now" is.  Every
 
 * asks Spotify only for what is not stored (the cursor for plays; catalogue rows that lack
   details), through one :class:`spotify.client.SpotifyApp` per run and process;
-* sorts Spotify's errors by kind (``spotify.errors``): a dead grant flags that user, a long
-  Retry-After defers the work to a later run (never sleeps), other Spotify failures are logged;
-  none of them stops another user or step;
+* sorts Spotify's errors by kind (``spotify.errors``): a dead grant (revoked, expired, or no
+  longer decryptable) flags that user, a long Retry-After defers the work to a later run (never
+  sleeps), other Spotify failures are logged; any other failure is logged as a ``bug`` that
+  fails the run's last task; none of them stops another user or step (``step_errors``);
 * writes what it did to ``EtlLog`` (new plays, rows, calls per endpoint, error), replacing the
   row of an earlier attempt of the same step, so a rerun leaves one row per (run, user, step).
 
@@ -28,6 +29,7 @@ from typing import Callable, Iterator
 from peewee import JOIN
 
 from models import ingest
+from models.crypto import TokenDecryptionError
 from models.db import is_postgresql, utcnow
 from models.tables import EtlLog, EtlRun, OAuthToken, User
 from spotify.client import Capabilities, SpotifyApp, SpotifyClient, TokenSet
@@ -42,6 +44,7 @@ CATALOGUE_BATCH = 50  # GET /tracks?ids= and /artists?ids= maximum
 SINGLE_READS_PER_STORE = 10  # development mode: store every few single reads
 
 DONE, DEFERRED, REAUTH, FAILED, SKIPPED = "done", "deferred", "reauth", "error", "skipped"
+BUG = "bug"  # not Spotify's doing: bad data or our code; the run goes on, then exits non-zero
 
 
 def run_hour(moment: dt.datetime | None = None) -> dt.datetime:
@@ -138,7 +141,16 @@ class Run:
         return self._app
 
     def client_for(self, user_id: int) -> SpotifyClient | None:
-        token = OAuthToken.get_or_none(OAuthToken.user == user_id)
+        """The user's client, or None without a stored grant.
+
+        A grant that cannot be decrypted (SECRET_KEY changed) is as good as revoked: raises
+        :class:`ReauthorizationNeeded` so the user is asked to log in again.
+        """
+        try:
+            token = OAuthToken.get_or_none(OAuthToken.user == user_id)
+        except TokenDecryptionError:
+            raise ReauthorizationNeeded("the stored Spotify grant cannot be decrypted "
+                                        "(SECRET_KEY changed)", None, "token") from None
         if token is None:
             return None
         return self.app.client(tokens_for_client(token, self.now),
@@ -251,8 +263,13 @@ def remember_capabilities(hour: dt.datetime, capabilities: Capabilities,
 
 # -- per-user steps --------------------------------------------------------------------------
 @contextmanager
-def spotify_errors(run: Run, user_id: int | None, outcome: StepOutcome) -> Iterator[None]:
-    """Turn Spotify's error kinds into the outcome; never let one escape to other users."""
+def step_errors(run: Run, user_id: int | None, outcome: StepOutcome) -> Iterator[None]:
+    """Turn Spotify's error kinds, and any other failure, into the outcome.
+
+    Nothing escapes to the other users' tasks or the catalogue steps that wait for them; a
+    failure that is not Spotify's (status ``bug``) makes the run's last task fail instead, so
+    cron still sees a non-zero exit once everything else is done.
+    """
     try:
         yield
     except ReauthorizationNeeded as exc:
@@ -267,6 +284,9 @@ def spotify_errors(run: Run, user_id: int | None, outcome: StepOutcome) -> Itera
     except SpotifyError as exc:
         log.warning("Spotify error for user %s: %s", user_id, exc)
         outcome.status, outcome.error = FAILED, str(exc)
+    except Exception as exc:  # noqa: BLE001 (kept to this user and step, logged in full)
+        log.exception("ETL step failed for user %s", user_id)
+        outcome.status, outcome.error = BUG, f"{type(exc).__name__}: {exc}"
 
 
 def extract_user(run: Run, user_id: int) -> StepOutcome:
@@ -282,12 +302,13 @@ def _extract(run: Run, user_id: int) -> StepOutcome:
         return StepOutcome(SKIPPED, error="needs to log in to Spotify again")
     if run.deferred(user):
         return StepOutcome(DEFERRED, error=f"deferred until {user.sync_deferred_until}")
-    client = run.client_for(user_id)
-    if client is None:
-        return StepOutcome(SKIPPED, error="no Spotify grant stored")
     outcome = StepOutcome()
+    client = None
     after = ingest.to_ms(user.last_played_at) if user.last_played_at else None
-    with spotify_errors(run, user_id, outcome):
+    with step_errors(run, user_id, outcome):
+        client = run.client_for(user_id)
+        if client is None:
+            return StepOutcome(SKIPPED, error="no Spotify grant stored")
         recent = client.recently_played(after=after)
         outcome.items = recent.items
         outcome.new_rows = len(recent.items)
@@ -306,11 +327,13 @@ def load_user(run: Run, user_id: int, items: list[dict]) -> StepOutcome:
         outcome = StepOutcome(extracted, error="nothing extracted")
         run.record("load", user_id, outcome)
         return outcome
-    result = ingest.load_recently_played(user_id, items)
-    outcome = StepOutcome(new_plays=result.new_plays, new_rows=result.tracks)
-    if result.gap:
-        outcome.error = (f"possible gap: plays between {result.gap[0].isoformat()} and "
-                         f"{result.gap[1].isoformat()} may be missing")
+    outcome = StepOutcome()
+    with step_errors(run, user_id, outcome):
+        result = ingest.load_recently_played(user_id, items)
+        outcome.new_plays, outcome.new_rows = result.new_plays, result.tracks
+        if result.gap:
+            outcome.error = (f"possible gap: plays between {result.gap[0].isoformat()} and "
+                             f"{result.gap[1].isoformat()} may be missing")
     run.record("load", user_id, outcome)
     return outcome
 
@@ -335,10 +358,11 @@ def with_catalogue_client(run: Run, outcome: StepOutcome,
         user = User.get_by_id(user_id)
         if run.deferred(user):
             continue
-        client = run.client_for(user_id)
+        client = None
         try:
-            with spotify_errors(run, None, outcome):
+            with step_errors(run, None, outcome):
                 try:
+                    client = run.client_for(user_id)
                     work(client)
                 except ReauthorizationNeeded as exc:
                     flag_reauth(user_id, exc.message)
@@ -446,8 +470,11 @@ def finish_run(run: Run) -> dict:
               "new_plays": sum(row.new_plays for row in logs if row.step == "load"),
               "api_calls": dict(sorted(calls.items())), "steps": statuses,
               "needs_reauth": reauth,
-              "gaps": sum(1 for row in logs if row.step == "load" and row.error)}
-    failed = any(row.status in (FAILED, REAUTH, DEFERRED) for row in logs)
+              "gaps": sum(1 for row in logs if row.step == "load" and row.status == DONE
+                          and row.error),
+              "bugs": [f"{row.step} (user {row.user_id}): {row.error}" for row in logs
+                       if row.status == BUG]}
+    failed = any(row.status in (FAILED, REAUTH, DEFERRED, BUG) for row in logs)
     with locked_run(run.hour) as row:
         summary = row.summary_data
         summary.update(totals)

@@ -100,3 +100,30 @@ def test_a_long_pause_records_a_gap_and_loses_nothing_it_can_see(etl, fresh_sand
     assert set(visible) <= set(stored(user))
     assert EtlLog.get(EtlLog.step == "load", EtlLog.run == EtlRun.get(EtlRun.hour == later)
                       ).error.startswith("possible gap")
+
+
+def test_the_run_hour_defaults_to_the_current_hour_and_names_the_targets(make_settings):
+    from batch import Extract, SpotifyEtl, runtime
+    from models.etl import run_hour
+
+    before = run_hour()
+    default = SpotifyEtl().hour
+    assert default in (before, run_hour()) and default.minute == 0
+    parsed = SpotifyEtl.from_str_params({"hour": "2026-11-26T18"}).hour
+    assert parsed == dt.datetime(2026, 11, 26, 18)
+    runtime.use(make_settings())
+    path = Extract(hour=parsed, user_id=7).output().path
+    assert path.endswith("etl/2026-11-26T18/extract/user-7.jsonl")
+
+
+def test_old_run_directories_are_pruned(make_settings):
+    from batch import runtime
+
+    runtime.use(make_settings())
+    now = dt.datetime(2026, 11, 26, 18)
+    for days in (0, 6, 8, 30):
+        (runtime.etl_dir() / f"{now - dt.timedelta(days=days):%Y-%m-%dT%H}").mkdir(parents=True)
+    (runtime.etl_dir() / "notes").mkdir()
+    assert runtime.prune_targets(now) == 2
+    assert sorted(p.name for p in runtime.etl_dir().iterdir()) == [
+        "2026-11-20T18", "2026-11-26T18", "notes"]

@@ -190,3 +190,46 @@ def test_a_catalogue_step_goes_on_with_another_grant_when_one_dies(etl, fresh_sa
     assert User.get_by_id(first_choice.id).needs_reauth
     assert [u.needs_reauth for u in User.select().where(User.id != first_choice.id)] == [False]
     assert outcome.calls["token"] == 1  # the dead grant's one refusal, then the other grant
+
+
+def test_one_users_bad_data_fails_only_that_user_and_the_exit_code(etl, fresh_sandbox):
+    from batch import Extract, runtime
+
+    users = connect_listeners(fresh_sandbox, 3)
+    hour = naive(fresh_sandbox.now())
+    runtime.use(etl)
+    luigi.build([Extract(hour=hour, user_id=u.id) for u in users], local_scheduler=True,
+                log_level="ERROR")
+    broken = Extract(hour=hour, user_id=users[1].id).output().path
+    with open(broken, "a") as target:  # an item Spotify would never send: no played_at
+        target.write('{"track": {"id": "0000000000000000000000"}}\n')
+
+    result = run_etl(etl, hour)
+    assert result.status == luigi.LuigiStatusCode.FAILED  # cron sees it
+    from batch import Artists, Features, FinishRun, Load
+    done = [Load(hour=hour, user_id=u.id) for u in users] + [Features(hour=hour),
+                                                             Artists(hour=hour)]
+    assert all(task.complete() for task in done) and not FinishRun(hour=hour).complete()
+    log = EtlLog.get(EtlLog.user == users[1].id, EtlLog.step == "load")
+    assert log.status == "bug" and "KeyError" in log.error
+    assert stored(users[1]) == [] and User.get_by_id(users[1].id).last_played_at is None
+    for user in (users[0], users[2]):
+        assert set(stored(user)) == last_window(fresh_sandbox, user, hour)
+    assert Artist.select().where(Artist.details_fetched_at.is_null()).count() == 0
+    run = EtlRun.get()
+    assert run.status == "partial" and "KeyError" in run.summary_data["bugs"][0]
+
+
+def test_a_grant_that_cannot_be_decrypted_asks_that_user_to_log_in_again(etl, fresh_sandbox):
+    from models import crypto
+
+    users = connect_listeners(fresh_sandbox, 2)
+    crypto.configure("a-secret-key-from-another-install")  # as if SECRET_KEY had changed
+    OAuthToken.update(access_token="x", refresh_token="y").where(
+        OAuthToken.user == users[0].id).execute()
+    crypto.configure(etl.secret_key)
+    hour = naive(fresh_sandbox.now())
+    assert run_etl(etl, hour).status == luigi.LuigiStatusCode.SUCCESS
+    flagged = User.get_by_id(users[0].id)
+    assert flagged.needs_reauth and "decrypted" in flagged.reauth_reason
+    assert set(stored(users[1])) == last_window(fresh_sandbox, users[1], hour)
