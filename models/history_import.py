@@ -29,9 +29,9 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path, PurePosixPath
 from typing import Callable, Iterable
 
-from peewee import JOIN, chunked, fn
+from peewee import chunked, fn
 
-from models.db import db, utcnow
+from models.db import utcnow
 from models.ingest import ensure_track_stubs, upsert_tracks, write_transaction
 from models.plays import store_plays
 from models.privacy_export import (DEFAULT_LIMITS, Export, ExportError, ExportPlay, Limits,

@@ -235,19 +235,36 @@ def _members(source, limits: Limits, name: str | None) -> tuple[list[_Member], b
     return [_Member(name or path.name, size, None, lambda: path.open("rb"))], True
 
 
-def _zip_members(archive: zipfile.ZipFile, limits: Limits) -> list[_Member]:
+def _zip_members(archive: zipfile.ZipFile, limits: Limits, prefix: str = "") -> list[_Member]:
+    """The files of a zip; a zip inside it (both of Spotify's zips uploaded at once are
+    stored as one) is opened too, one level deep, under the same limits."""
     infos = [i for i in archive.infolist() if not i.is_dir()]
     if len(infos) > limits.max_files:
         raise ExportError(f"The zip holds {len(infos)} files; a Spotify export has far fewer.")
     members = []
     for info in infos:
+        name = prefix + info.filename
         if info.filename.startswith("__MACOSX/"):
             continue  # Finder's resource forks, not part of the export
-        if info.flag_bits & 0x1 and file_kind(info.filename):
-            raise ExportError(f"{info.filename} is encrypted in the zip; upload it unencrypted.")
-        members.append(_Member(info.filename, info.file_size, info.compress_size,
+        if info.flag_bits & 0x1 and (file_kind(name) or name.lower().endswith(".zip")):
+            raise ExportError(f"{name} is encrypted in the zip; upload it unencrypted.")
+        if not prefix and name.lower().endswith(".zip"):
+            members.extend(_zip_members(_inner_zip(archive, info, limits), limits, name + "/"))
+            continue
+        members.append(_Member(name, info.file_size, info.compress_size,
                                lambda info=info: archive.open(info)))
     return members
+
+
+def _inner_zip(archive: zipfile.ZipFile, info: zipfile.ZipInfo,
+               limits: Limits) -> zipfile.ZipFile:
+    if info.file_size > limits.max_upload_bytes:
+        raise ExportError(_too_big(info.filename, info.file_size, limits.max_upload_bytes))
+    with archive.open(info) as stream:
+        data = stream.read(limits.max_upload_bytes + 1)
+    if len(data) > limits.max_upload_bytes or not zipfile.is_zipfile(io.BytesIO(data)):
+        raise ExportError(f"{info.filename} is not a zip file that can be read.")
+    return zipfile.ZipFile(io.BytesIO(data))
 
 
 def _check_sizes(members: list[_Member], limits: Limits) -> None:

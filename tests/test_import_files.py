@@ -203,3 +203,34 @@ def test_an_oversized_upload_is_refused_before_reading(tmp_path):
         read(big, limits=Limits(max_upload_bytes=2000))
     with pytest.raises(ExportError, match="more than the 2000 bytes"):
         read(big.read_bytes(), limits=Limits(max_upload_bytes=2000))
+
+
+def test_the_demo_samples_are_current_and_import_cleanly(tmp_path):
+    """demo/*.zip are what ``python -m demo.export`` writes, and both read as valid exports."""
+    from demo.export import DEMO_DIR, write_demo_exports
+
+    written = write_demo_exports(directory=tmp_path)
+    for path in written:
+        assert path.read_bytes() == (DEMO_DIR / path.name).read_bytes(), \
+            f"demo/{path.name} is stale: run python -m demo.export"
+    account, extended = (read(DEMO_DIR / p.name) for p in written)
+    assert 150 <= len(account.plays) <= 400 and 150 <= len(extended.plays) <= 400
+    assert all(p.track_id is None for p in account.plays)
+    assert all(p.track_id is not None for p in extended.plays)
+    assert extended.skipped["episode"] == 5 and [f.kind for f in account.files] == [
+        PODCAST, ACCOUNT]
+
+
+def test_both_spotify_zips_inside_one_upload_are_read():
+    inner_extended = zipped({"Spotify Extended Streaming History/Streaming_History_Audio_2023_0"
+                             ".json": [extended("2023-05-01T10:00:00Z")]})
+    inner_account = zipped({"Spotify Account Data/StreamingHistory_music_0.json":
+                            [account("2023-07-01 09:00")]})
+    export = read(zipped({"000/my_spotify_data_extended.zip": inner_extended,
+                          "001/my_spotify_data.zip": inner_account}))
+    assert [p.track_id for p in export.plays] == [TRACK_A, None]
+    assert export.files[0].name == ("000/my_spotify_data_extended.zip/Spotify Extended Streaming"
+                                    " History/Streaming_History_Audio_2023_0.json")
+    bomb = zipped({"Streaming_History_Audio_2020_0.json": b"[" + b" " * 20_000_000 + b"]"})
+    with pytest.raises(ExportError, match="zip bomb"):
+        read(zipped({"inner.zip": bomb}))

@@ -64,6 +64,12 @@ def world_truth(world, listener, start=START, end=END) -> set:
                                  int(end.timestamp() * 1000))}
 
 
+def sandbox_user(sandbox, world, index: int):
+    """Sandbox listener ``index`` as a user who logged in (a stored grant), and the listener."""
+    listener_id = sandbox.listeners()[index]["id"]
+    return connect_listener(sandbox, listener_id), world.listener_by_id[listener_id]
+
+
 def song_of(world, track_id) -> tuple[str, str]:
     track = world.track_by_id[track_id]
     return track.name, world.artists[track.artists[0]].name
@@ -126,13 +132,10 @@ def test_import_and_api_plays_of_the_same_listen_are_one_play(db, linked, tmp_pa
                                                               fresh_sandbox):
     """API plays (ms precision) first, then the extended export (seconds) and account data
     (minutes) of the same days: only the plays the API could not show are added."""
-    listener_id = fresh_sandbox.listeners()[0]["id"]
-    user = connect_listener(fresh_sandbox, listener_id)
+    user, listener = sandbox_user(fresh_sandbox, world, 0)
     result = run_etl(linked, naive(fresh_sandbox.now()))
     assert result.status.name == "SUCCESS"
-    api_plays = Play.select().where(Play.user == user.id).count()
-    assert api_plays == 50
-    listener = world.listener_by_id[listener_id]
+    assert Play.select().where(Play.user == user.id).count() == 50
     extended = import_file(user, extended_zip(tmp_path, world, listener))
     expected = truth(fresh_sandbox, user, START)
     assert extended.duplicates == 50
@@ -163,9 +166,7 @@ def test_one_upload_with_both_kinds_resolves_account_data_from_the_extended_part
 
 def test_api_plays_after_an_import_are_recognised(db, linked, tmp_path, world, fresh_sandbox):
     """The other order: account data first (mid-minute played_at), then the API's plays."""
-    listener_id = fresh_sandbox.listeners()[1]["id"]
-    user = connect_listener(fresh_sandbox, listener_id)
-    listener = world.listener_by_id[listener_id]
+    user, listener = sandbox_user(fresh_sandbox, world, 1)
     client = history_import.client_for(linked, user.id, min_interval=0)
     account = import_file(user, account_zip(tmp_path, world, listener), client=client)
     expected = truth(fresh_sandbox, user, START)
@@ -212,7 +213,8 @@ def test_account_data_resolves_names_of_stored_tracks_case_insensitively(db, tmp
     assert job.status == "done"
     assert job.plays_added == 2 and job.unresolved == 2
     assert [(p.track_id, p.played_at) for p in Play.select().order_by(Play.played_at)] == [
-        (song.id, dt.datetime(2024, 5, 1, 10, 0, 30)), (other.id, dt.datetime(2024, 5, 1, 10, 4, 30))]
+        (song.id, dt.datetime(2024, 5, 1, 10, 0, 30)),
+        (other.id, dt.datetime(2024, 5, 1, 10, 4, 30))]
     assert status_of(job)["unresolved_tracks"] == [
         {"track": "Lost Song", "artist": "Nobody Known", "plays": 2}]
 
@@ -221,9 +223,7 @@ def test_account_data_resolves_names_of_stored_tracks_case_insensitively(db, tmp
 def test_account_data_is_resolved_through_search_in_both_app_modes(db, linked, tmp_path, world,
                                                                     fresh_sandbox, app_mode):
     fresh_sandbox.control(app_mode=app_mode)
-    listener_id = fresh_sandbox.listeners()[2]["id"]
-    user = connect_listener(fresh_sandbox, listener_id)
-    listener = world.listener_by_id[listener_id]
+    user, listener = sandbox_user(fresh_sandbox, world, 2)
     start, end = START, START + dt.timedelta(hours=30)
     entries = account_history(world, listener, start, end)
     entries.append({"endTime": "2026-11-18 09:00", "artistName": "Nobody Known",
@@ -358,9 +358,7 @@ def test_a_stopped_job_goes_back_to_pending_and_finishes_later(db, tmp_path, wor
 
 def test_a_long_retry_after_pauses_the_job_which_resumes_later(db, linked, tmp_path, world,
                                                               fresh_sandbox):
-    listener_id = fresh_sandbox.listeners()[3]["id"]
-    user = connect_listener(fresh_sandbox, listener_id)
-    listener = world.listener_by_id[listener_id]
+    user, listener = sandbox_user(fresh_sandbox, world, 3)
     path = account_zip(tmp_path, world, listener, START, START + dt.timedelta(hours=20))
     client = history_import.client_for(linked, user.id, min_interval=0)
     job, export = create_job(user, path)
@@ -381,10 +379,8 @@ def test_a_long_retry_after_pauses_the_job_which_resumes_later(db, linked, tmp_p
 
 def test_an_expired_grant_leaves_names_unresolved_and_says_why(db, linked, tmp_path, world,
                                                               fresh_sandbox):
-    listener_id = fresh_sandbox.listeners()[4]["id"]
-    user = connect_listener(fresh_sandbox, listener_id)
-    listener = world.listener_by_id[listener_id]
-    fresh_sandbox.control(revoked=[listener_id])
+    user, listener = sandbox_user(fresh_sandbox, world, 4)
+    fresh_sandbox.control(revoked=[user.spotify_id])
     client = history_import.client_for(linked, user.id, min_interval=0)
     job = import_file(user, account_zip(tmp_path, world, listener, START,
                                         START + dt.timedelta(hours=12)), client=client)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from pathlib import PurePosixPath
 
 from flask import (Blueprint, abort, current_app, jsonify, redirect, render_template, request,
                    url_for)
@@ -24,6 +25,7 @@ from web.security import csrf
 bp = Blueprint("imports", __name__, url_prefix="/account/import")
 log = logging.getLogger(__name__)
 REFRESH_SECONDS = 2
+_threads: dict[int, threading.Thread] = {}  # jobs this process is running, by id
 
 
 class UploadForm(FlaskForm):
@@ -48,7 +50,8 @@ def _own_job(job_id: int):
 
 def _render_index(status: int = 200, error: str | None = None):
     jobs = history_import.jobs_of(current_user.id)
-    return render_template("imports/index.html", form=UploadForm(), error=error,
+    # formdata=None: never read the request body here (after a 413 it must stay unread).
+    return render_template("imports/index.html", form=UploadForm(formdata=None), error=error,
                            jobs=[history_import.status_of(j) for j in jobs],
                            max_upload_mb=_limits().max_upload_bytes / (1024 * 1024)), status
 
@@ -81,9 +84,10 @@ def upload():
         return _render_index(400, "Choose your export's zip file (or its JSON files) first.")
     settings = current_app.config["SETTINGS"]
     path = history_import.save_upload(settings.data_dir, current_user.id, files)
-    name = files[0][0] if len(files) == 1 else f"{len(files)} files"
+    name = ", ".join(PurePosixPath(n.replace("\\", "/")).name for n, _ in files)
+    name = name if len(name) <= 200 else f"{len(files)} files"
     try:
-        job, export = history_import.create_job(current_user._get_current_object(), path,
+        job, export = history_import.create_job(current_user.row, path,
                                                 file_name=name, limits=_limits())
     except (ExportError, history_import.ImportInProgress) as exc:
         path.unlink(missing_ok=True)
@@ -97,12 +101,14 @@ def upload():
 @login_required
 def job(job_id: int):
     found = _own_job(job_id)
-    status = history_import.status_of(found)
-    resumable = found.id in {j.id for j in history_import.resumable_jobs()
-                             if j.user_id == current_user.id}
-    return render_template("imports/job.html", job=status, resumable=resumable,
-                           form=ResumeForm(),
-                           refresh=REFRESH_SECONDS if found.status == "running" else None)
+    active = found.status in ("pending", "running")
+    resumable = not _running_here(found.id) and found.id in {
+        j.id for j in history_import.resumable_jobs() if j.user_id == current_user.id}
+    page = render_template("imports/job.html", job=history_import.status_of(found),
+                           resumable=resumable, form=ResumeForm(),
+                           refreshing=active and not resumable)
+    # The page follows a running job without scripts (the site's CSP allows none).
+    return page, 200, {"Refresh": str(REFRESH_SECONDS)} if active and not resumable else {}
 
 
 @bp.get("/<int:job_id>/status")
@@ -137,6 +143,14 @@ def start(app, job_id: int, export=None) -> threading.Thread:
             if not models.db.is_closed():
                 models.db.close()
 
-    thread = threading.Thread(target=work, name=f"import-{job_id}", daemon=True)
+    if _running_here(job_id):
+        return _threads[job_id]
+    thread = _threads[job_id] = threading.Thread(target=work, name=f"import-{job_id}",
+                                                 daemon=True)
     thread.start()
     return thread
+
+
+def _running_here(job_id: int) -> bool:
+    thread = _threads.get(job_id)
+    return thread is not None and thread.is_alive()
