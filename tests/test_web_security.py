@@ -97,3 +97,17 @@ def test_an_unexpected_error_is_a_friendly_page_without_details(app, db):
     assert response.status_code == 500
     text = response.get_data(as_text=True)
     assert "Something went wrong" in text and "secret internals" not in text
+
+
+def test_a_session_of_a_deleted_user_does_not_log_in_whoever_gets_the_id_next(client, db):
+    from models.users import delete_user
+
+    gone = make_user(display_name="Deleted Person")
+    login_as(client, gone)
+    assert client.get("/account").status_code == 200
+    delete_user(gone)
+    # SQLite may hand the same id to the next new user.
+    make_user(id=gone.id, display_name="Someone Else")
+    response = client.get("/account")
+    assert response.status_code == 302
+    assert "Someone Else" not in client.get("/dashboard").get_data(as_text=True)
