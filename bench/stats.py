@@ -334,8 +334,10 @@ def shell_requests(url: str, user_id: int, tz: str):
         app = create_app(bench_settings(url))
         app.config.update(WTF_CSRF_ENABLED=False)
         client = app.test_client()
+        from web.auth import Account
+
         with client.session_transaction() as session:
-            session["_user_id"] = str(user_id)
+            session["_user_id"] = Account(User.get_by_id(user_id)).get_id()
             session["_fresh"] = True
         for path in ("/dashboard?range=all", "/dashboard?range=12m", "/tracks?range=all",
                      "/profile?range=all"):

@@ -51,3 +51,11 @@ def test_admin_page_before_any_run(auth, client, db):
     assert "No ETL run recorded yet" in text and "Nobody has logged in" in text
     assert '>unknown</strong>' in text
     assert User.select().where(User.is_admin == True).count() == 1  # noqa: E712
+
+
+def test_the_admin_is_sent_to_the_admin_page_not_listener_pages(auth, client, db):
+    auth.admin_login()
+    for path in ("/", "/dashboard", "/tracks", "/history", "/account", "/account/delete"):
+        response = client.get(path)
+        assert response.status_code == 302, path
+        assert response.headers["Location"].endswith("/admin"), path

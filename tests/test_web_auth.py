@@ -8,7 +8,7 @@ import pytest
 from models.tables import OAuthToken, User
 from tests.factories import make_user
 from tests.webtools import (ADMIN_EMAIL, ADMIN_PASSWORD, AuthActions, app, auth, client,  # noqa: F401
-                            code_and_state, csrf_token, login_as, web_settings)
+                            code_and_state, web_settings)
 
 
 def test_login_redirects_to_spotify_with_state_pkce_and_scope(client, web_settings):

@@ -85,3 +85,29 @@ def test_log_filter_masks_oauth_secrets():
     line = record.getMessage()
     assert "AQBsecret" not in line and "xyz" not in line
     assert "code=***" in line and "state=***" in line
+
+
+def test_an_unexpected_error_is_a_friendly_page_without_details(app, db):
+    def broken():
+        raise RuntimeError("secret internals")
+
+    app.add_url_rule("/broken", "broken", broken)
+    app.config.update(TESTING=False, PROPAGATE_EXCEPTIONS=False)
+    response = app.test_client().get("/broken")
+    assert response.status_code == 500
+    text = response.get_data(as_text=True)
+    assert "Something went wrong" in text and "secret internals" not in text
+
+
+def test_a_session_of_a_deleted_user_does_not_log_in_whoever_gets_the_id_next(client, db):
+    from models.users import delete_user
+
+    gone = make_user(display_name="Deleted Person")
+    login_as(client, gone)
+    assert client.get("/account").status_code == 200
+    delete_user(gone)
+    # SQLite may hand the same id to the next new user.
+    make_user(id=gone.id, display_name="Someone Else")
+    response = client.get("/account")
+    assert response.status_code == 302
+    assert "Someone Else" not in client.get("/dashboard").get_data(as_text=True)

@@ -63,8 +63,12 @@ def test_changing_the_period_changes_the_numbers(client, world):
     assert value(html, "total-plays") == "5"
     assert "Old Tune" in html
     assert "none in the previous period" in html  # the 4 weeks before had no plays
+    assert "Listening time per day" in html
+    half_year = text_of(client.get("/dashboard", query_string={"range": "6m"}))
+    assert "Listening time per week" in half_year
     everything = text_of(client.get("/dashboard", query_string={"range": "all"}))
     assert value(everything, "total-plays") == "5" and "All time" in everything
+    assert "Listening time per month" in everything
     assert "previous period" not in everything  # nothing comes before all time
 
 
@@ -200,3 +204,24 @@ def test_artist_page_shows_my_numbers_and_unknown_followers(client, world):
     assert "Followers on Spotify: <span class=\"unknown\"" in html
     tracks = html.split("Your most played tracks")[1]
     assert tracks.index("Morning Song") < tracks.index("Duet")
+
+
+def test_a_deferred_sync_moves_the_announced_collection_time(client, db):
+    later = (utcnow() + dt.timedelta(hours=5)).replace(minute=20, second=0, microsecond=0)
+    login_as(client, make_user(timezone="UTC", sync_deferred_until=later))
+    html = text_of(client.get("/dashboard"))
+    expected = (later.replace(minute=0) + dt.timedelta(hours=1)).strftime("%H:%M")
+    assert f"runs at about <strong>{expected}</strong>" in html
+
+
+def test_next_sync_is_the_next_top_of_the_hour_after_any_deferral():
+    from types import SimpleNamespace
+
+    from web.filters import next_sync
+
+    now = dt.datetime(2026, 11, 26, 10, 15)
+    assert next_sync(None, now) == dt.datetime(2026, 11, 26, 11, 0)
+    waiting = SimpleNamespace(sync_deferred_until=dt.datetime(2026, 11, 26, 14, 0))
+    assert next_sync(waiting, now) == dt.datetime(2026, 11, 26, 14, 0)
+    past = SimpleNamespace(sync_deferred_until=dt.datetime(2026, 11, 26, 9, 0))
+    assert next_sync(past, now) == dt.datetime(2026, 11, 26, 11, 0)

@@ -2,7 +2,6 @@
 on both kinds of Spotify app, and when Spotify stops accepting a user's grant (issue 9)."""
 from __future__ import annotations
 
-import datetime as dt
 import re
 
 import luigi

@@ -18,8 +18,10 @@ from wtforms.validators import DataRequired
 from models import api_tokens, export
 from models.db import utcnow
 from models.users import delete_user, set_timezone
+from web.auth import for_listeners_only
 
 bp = Blueprint("account", __name__, url_prefix="/account")
+for_listeners_only(bp)
 DELETE_WORD = "delete"
 
 

@@ -14,9 +14,10 @@ from authlib.integrations.base_client import MismatchingStateError, OAuthError
 from authlib.integrations.flask_client import OAuth
 from flask import (Blueprint, current_app, flash, redirect, render_template, request, session,
                    url_for)
-from flask_login import LoginManager, UserMixin, login_required, login_user, logout_user
-from peewee import fn
+from flask_login import (LoginManager, UserMixin, current_user, login_required, login_user,
+                         logout_user)
 from flask_wtf import FlaskForm
+from peewee import fn
 from requests import RequestException
 from wtforms import EmailField, PasswordField
 from wtforms.validators import DataRequired
@@ -42,13 +43,24 @@ class Account(UserMixin):
 
     Attribute reads fall through to the row, so ``current_user.timezone`` works in views and
     templates; ``current_user.row`` is the ``User`` to hand to ``models`` functions.
+
+    The session names the row by id *and* Spotify id: SQLite may give a deleted user's id to
+    the next new user, and a browser still logged in as the deleted user must not become them.
     """
 
     def __init__(self, row: User):
         self.row = row
 
     def get_id(self) -> str:
-        return str(self.row.id)
+        return f"{self.row.id}:{self.row.spotify_id}"
+
+    @staticmethod
+    def load(session_id: str) -> "Account | None":
+        row_id, _, spotify_id = session_id.partition(":")
+        if not row_id.isdigit() or not spotify_id:
+            return None
+        row = User.get_or_none((User.id == int(row_id)) & (User.spotify_id == spotify_id))
+        return Account(row) if row is not None else None
 
     def __getattr__(self, name):
         return getattr(self.row, name)
@@ -77,13 +89,18 @@ def init_app(app, settings) -> None:
     login_manager.login_message = "Log in to see that page."
     login_manager.login_message_category = "info"
 
-    @login_manager.user_loader
-    def load_user(user_id: str):
-        try:
-            row = User.get_or_none(User.id == int(user_id))
-        except ValueError:
-            return None
-        return Account(row) if row is not None else None
+    login_manager.user_loader(Account.load)
+
+
+def for_listeners_only(blueprint: Blueprint) -> None:
+    """The admin is not a listener (no plays, no Spotify grant): send them to the admin page
+    from every page of ``blueprint``."""
+
+    @blueprint.before_request
+    def admin_elsewhere():
+        if current_user.is_authenticated and current_user.is_admin:
+            return redirect(url_for("admin.index"))
+        return None
 
 
 def safe_next(target: str | None) -> str | None:

@@ -96,9 +96,13 @@ def change(current, previous) -> dict | None:
             else "down"}
 
 
-def next_sync(now: dt.datetime | None = None) -> dt.datetime:
-    """The next hourly ETL run (at the top of the hour), naive UTC."""
+def next_sync(user=None, now: dt.datetime | None = None) -> dt.datetime:
+    """When the hourly ETL run (at the top of the hour) will next collect ``user``'s plays,
+    naive UTC: the next run, or the first one after Spotify's long Retry-After ends."""
     now = now or utcnow()
+    deferred = getattr(user, "sync_deferred_until", None)
+    if deferred is not None and deferred > now:
+        now = deferred - dt.timedelta(microseconds=1)
     return now.replace(minute=0, second=0, microsecond=0) + dt.timedelta(hours=1)
 
 

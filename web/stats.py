@@ -14,9 +14,11 @@ from flask_login import current_user, login_required
 from models import stats
 from models.periods import Period, PeriodError, parse_period
 from web import charts
+from web.auth import for_listeners_only
 from web.filters import duration, next_sync
 
 bp = Blueprint("stats", __name__)
+for_listeners_only(bp)
 
 PAGE_SIZE = 50
 SORTS = {"plays": "Plays", "time": "Listening time", "first": "First heard",
@@ -90,7 +92,7 @@ def has_plays(user_id: int, tz: str) -> bool:
 @bp.get("/")
 def index():
     if current_user.is_authenticated:
-        return redirect(url_for("admin.index" if current_user.is_admin else "stats.dashboard"))
+        return redirect(url_for("stats.dashboard"))
     return render_template("stats/landing.html", next=request.args.get("next"))
 
 
@@ -101,7 +103,7 @@ def dashboard():
     period, user_id = choice.period, current_user.id
     totals = stats.totals(user_id, period)
     if totals["plays"] == 0 and not has_plays(user_id, period.tz):
-        return render_stats("stats/welcome.html", choice, next_sync=next_sync())
+        return render_stats("stats/welcome.html", choice, next_sync=next_sync(current_user))
     # All time has nothing before it to compare with.
     previous = stats.totals(user_id, period.previous()) if period.start is not None else None
     series = stats.listening_series(user_id, period)
@@ -202,4 +204,4 @@ def history():
     if page > pages:
         abort(404)
     return render_template("stats/history.html", result=result, page=page, pages=pages,
-                           next_sync=next_sync())
+                           next_sync=next_sync(current_user))

@@ -111,6 +111,8 @@ def test_on_a_phone_in_development_mode(live_app, sandbox_now, browser, screensh
     overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
     assert overflow <= 0, "the dashboard scrolls sideways on a phone"
     screenshot(page, "04-phone-dashboard")
+    page.locator("#series-title").scroll_into_view_if_needed()
+    screenshot(page, "04-phone-chart", full_page=False)
 
     page.goto(live_app.url + "/profile")
     assert "Audio features are unavailable for this app" in page.inner_text("#features")
