@@ -95,5 +95,6 @@ class ResumeImports(luigi.Task):
         for job in history_import.resumable_jobs():
             ended = history_import.run_job(
                 job.id, client=history_import.client_for(settings, job.user_id))
+            history_import.forget_upload(ended, settings.data_dir)
             outcome[str(job.id)] = ended.status
         runtime.write_json(self.output(), {"jobs": outcome})

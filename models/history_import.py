@@ -493,6 +493,20 @@ def save_upload(data_dir: str | Path, user_id: int, files: list[tuple[str, objec
     return target
 
 
+def forget_upload(job: ImportJob, data_dir: str | Path) -> bool:
+    """Delete the stored copy of an upload once its job is over (done or failed): the plays are
+    stored, and a listener's export should not stay on the server.  Files outside
+    ``data_dir/imports`` (an admin's path given to the Luigi task) are never touched."""
+    if job.status not in ("done", "failed"):
+        return False
+    uploads = (Path(data_dir) / "imports").resolve()
+    path = Path(job.file_path).resolve()
+    if uploads not in path.parents or not path.is_file():
+        return False
+    path.unlink()
+    return True
+
+
 def client_for(settings, user_id: int, min_interval: float = SEARCH_INTERVAL):
     """A Spotify client for the user's stored grant, or None (no grant, or it is dead).
 

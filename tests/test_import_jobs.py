@@ -424,3 +424,17 @@ def test_several_json_files_are_stored_as_one_zip(tmp_path, world, listener):
     with zipfile.ZipFile(stored) as archive:
         assert [n.split("/", 1)[1] for n in archive.namelist()] == [
             "Streaming_History_Audio_2026_0.json", "Streaming_History_Audio_2026_1.json"]
+
+
+def test_only_finished_uploads_under_the_data_dir_are_forgotten(db, tmp_path, world, listener):
+    user = make_user(spotify_id=listener.id)
+    uploads = tmp_path / "data" / "imports" / str(user.id)
+    uploads.mkdir(parents=True)
+    stored = extended_zip(uploads, world, listener)
+    elsewhere = extended_zip(tmp_path, world, listener, name="admin-copy.zip")
+    job, export = create_job(user, stored)
+    assert not history_import.forget_upload(job, tmp_path / "data")  # still to import
+    done = run_job(job.id, export=export)
+    assert history_import.forget_upload(done, tmp_path / "data") and not stored.exists()
+    other = import_file(user, elsewhere)
+    assert not history_import.forget_upload(other, tmp_path / "data") and elsewhere.exists()

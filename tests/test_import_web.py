@@ -17,6 +17,7 @@ from tests.factories import make_user
 from tests.test_import_jobs import everything
 from tests.webtools import (app, auth, client, csrf_token, login_as,  # noqa: F401
                             web_settings)
+from web import imports
 
 START = dt.datetime(2026, 11, 18, tzinfo=dt.timezone.utc)
 END = dt.datetime(2026, 11, 20, 12, tzinfo=dt.timezone.utc)
@@ -52,6 +53,9 @@ def wait_for(client, job_id: int, timeout: float = 30.0) -> dict:
     while time.monotonic() < deadline:
         status = client.get(f"/account/import/{job_id}/status").get_json()
         if status["status"] in ("done", "failed", "waiting"):
+            thread = imports._threads.get(job_id)
+            if thread is not None:  # let it finish its clean-up too
+                thread.join(timeout=10)
             return status
         time.sleep(0.05)
     raise AssertionError(f"import {job_id} did not finish: {status}")
@@ -75,6 +79,8 @@ def test_uploading_the_zip_imports_it_and_shows_the_report(importer, client, aut
     assert status["plays_added"] == expected == Play.select().count()
     assert status["duplicates"] == 0 and status["unresolved"] == 0
     assert status["skipped_by_reason"]["episode"] == 2
+    # the stored copy of the upload is deleted once the plays are in
+    assert not list((importer.config["SETTINGS"].data_dir / "imports").rglob("*.zip"))
     page = client.get(f"/account/import/{job_id}")
     text = page.get_data(as_text=True)
     assert page.status_code == 200 and "Refresh" not in page.headers

@@ -136,7 +136,9 @@ def start(app, job_id: int, export=None) -> threading.Thread:
         try:
             user_id = history_import.ImportJob.get_by_id(job_id).user_id
             client = history_import.client_for(settings, user_id, interval)
-            history_import.run_job(job_id, client=client, export=export, limits=_limits(app))
+            ended = history_import.run_job(job_id, client=client, export=export,
+                                           limits=_limits(app))
+            history_import.forget_upload(ended, settings.data_dir)
         except Exception:  # run_job marked the job failed; the thread has nobody to tell
             log.exception("import job %s stopped", job_id)
         finally:
