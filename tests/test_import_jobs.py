@@ -128,10 +128,12 @@ def test_importing_the_same_file_twice_adds_nothing(db, tmp_path, world, listene
     assert after["play"] == before["play"] and after["track"] == before["track"]
 
 
+@pytest.mark.parametrize("app_mode", ["extended", "development"])
 def test_import_and_api_plays_of_the_same_listen_are_one_play(db, linked, tmp_path, world,
-                                                              fresh_sandbox):
+                                                              fresh_sandbox, app_mode):
     """API plays (ms precision) first, then the extended export (seconds) and account data
     (minutes) of the same days: only the plays the API could not show are added."""
+    fresh_sandbox.control(app_mode=app_mode)
     user, listener = sandbox_user(fresh_sandbox, world, 0)
     result = run_etl(linked, naive(fresh_sandbox.now()))
     assert result.status.name == "SUCCESS"
@@ -141,9 +143,17 @@ def test_import_and_api_plays_of_the_same_listen_are_one_play(db, linked, tmp_pa
     assert extended.duplicates == 50
     assert extended.plays_added == len(expected) - 50
     assert Play.select().where(Play.user == user.id).count() == len(expected)
-    # the next hour's ETL completes the stubs (artists linked), so names resolve without search
+    # the next hour's ETL completes the stubs (artists linked), so names resolve without search;
+    # with batch reads closed (development mode) it reads each stub once, singly
+    stubs = Track.select().where(Track.metadata_fetched_at.is_null()).count()
+    assert stubs > 0
+    before = fresh_sandbox.calls()["calls"]
     fresh_sandbox.advance(hours=1)
     assert run_etl(linked, naive(fresh_sandbox.now())).status.name == "SUCCESS"
+    assert Track.select().where(Track.metadata_fetched_at.is_null()).count() == 0
+    calls = fresh_sandbox.calls()["calls"]
+    single_reads = calls.get("track", 0) - before.get("track", 0)
+    assert single_reads == (stubs if app_mode == "development" else 0)
     account = import_file(user, account_zip(tmp_path, world, listener))
     assert account.plays_added == 0 and account.unresolved == 0
     assert account.duplicates == len(expected)
