@@ -55,6 +55,8 @@ UNRESOLVED_KEPT = 2_000  # unresolved names remembered in the report (not search
 # history can need thousands of searches, so they are spread out instead of burst.
 SEARCH_INTERVAL = 0.25
 ACTIVE = ("pending", "running", "waiting")
+NO_SEARCH = ("Spotify could not be asked about tracks known only by name (no Spotify login "
+             "for this account, or it needs renewing).")
 
 
 class ImportInProgress(Exception):
@@ -436,7 +438,9 @@ class TrackResolver:
 
     def _search(self, names: tuple) -> str | None:
         """One search call (``SpotifyClient.find_track``); a hit is stored at once."""
-        if self.client is None or self.search_error is not None:
+        if self.client is None:
+            self.search_error = NO_SEARCH
+        if self.search_error is not None:
             return None
         self._maybe_beat()
         self.searches += 1

@@ -23,6 +23,7 @@ def test_import_both_sample_exports_from_the_account_page(live_app, fresh_sandbo
     page.goto(live_app.url + "/account")
     page.click("a[href='/account/import']")
     page.wait_for_url("**/account/import")
+    screenshot(page, "import-page")
     page.set_input_files("#export", [str(DEMO_DIR / "my_spotify_data.zip"),
                                      str(DEMO_DIR / "my_spotify_data_extended.zip")])
     page.click("#import-form button[type=submit]")

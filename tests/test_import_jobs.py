@@ -230,6 +230,7 @@ def test_account_data_resolves_names_of_stored_tracks_case_insensitively(db, tmp
         (other.id, dt.datetime(2024, 5, 1, 10, 4, 30))]
     assert status_of(job)["unresolved_tracks"] == [
         {"track": "Lost Song", "artist": "Nobody Known", "plays": 2}]
+    assert status_of(job)["search_error"] == history_import.NO_SEARCH  # no Spotify grant
 
 
 @pytest.mark.parametrize("app_mode", ["extended", "development"])
