@@ -46,10 +46,10 @@ CHUNK_SIZE = 5_000  # plays with track ids per transaction
 NAMED_CHUNK_SIZE = 500  # plays known by names only: they may wait on search, so commit often
 STALE_AFTER = timedelta(minutes=5)  # a running job whose heartbeat is older died
 HEARTBEAT_SECONDS = 20.0
-RETRY_DEFAULT = timedelta(minutes=15)
+RETRY_DEFAULT = timedelta(minutes=15)  # when Spotify is down and gave no Retry-After
 # An account-data play is placed mid-minute; the same listen stored with an exact time is
 # within 30 s of it, so a stored play of a candidate track this close is that listen.
-NEAR = timedelta(seconds=60)  # when Spotify is down and gave no Retry-After
+NEAR = timedelta(seconds=60)
 UNRESOLVED_KEPT = 2_000  # unresolved names remembered in the report (not searched again)
 # Seconds between searches: Spotify limits an app over a rolling 30 s window, and an account-data
 # history can need thousands of searches, so they are spread out instead of burst.
@@ -98,7 +98,8 @@ def create_job(user: User, path: str | Path, *, file_name: str | None = None,
     summary = export.summary()
     with write_transaction():
         if active_job(user.id) is not None:
-            raise ImportInProgress("An import of yours is still running; wait for it to finish.")
+            raise ImportInProgress("An import of yours is not finished yet: wait for it (or "
+                                   "resume it from its page) before starting another.")
         job = ImportJob.create(
             user=user, file_name=file_name or path.name, file_path=str(path.resolve()),
             file_sha256=file_digest(path), file_size=_size(path),
@@ -125,15 +126,17 @@ def job_of(user_id: int, job_id: int) -> ImportJob | None:
     return ImportJob.get_or_none((ImportJob.id == job_id) & (ImportJob.user == user_id))
 
 
+def _may_start(now: datetime):
+    """Jobs that may (re)start: pending, waiting past ``resume_at``, running but dead."""
+    return ((ImportJob.status == "pending")
+            | ((ImportJob.status == "waiting")
+               & (ImportJob.resume_at.is_null() | (ImportJob.resume_at <= now)))
+            | ((ImportJob.status == "running") & (ImportJob.updated_at < now - STALE_AFTER)))
+
+
 def resumable_jobs(now: datetime | None = None) -> list[ImportJob]:
-    """Jobs to (re)start: pending, waiting past ``resume_at``, or running with a dead heartbeat."""
-    now = now or utcnow()
-    return list(ImportJob.select().where(
-        (ImportJob.status == "pending")
-        | ((ImportJob.status == "waiting")
-           & (ImportJob.resume_at.is_null() | (ImportJob.resume_at <= now)))
-        | ((ImportJob.status == "running") & (ImportJob.updated_at < now - STALE_AFTER)))
-        .order_by(ImportJob.id))
+    """Jobs to (re)start now, oldest first (``ResumeImports``, the page's resume button)."""
+    return list(ImportJob.select().where(_may_start(now or utcnow())).order_by(ImportJob.id))
 
 
 def status_of(job: ImportJob) -> dict:
@@ -161,14 +164,10 @@ def status_of(job: ImportJob) -> dict:
 
 def _claim(job_id: int, now: datetime) -> bool:
     """Mark the job running if nobody else runs it (one UPDATE, so two workers cannot both win)."""
-    claimable = ((ImportJob.status == "pending")
-                 | ((ImportJob.status == "waiting")
-                    & (ImportJob.resume_at.is_null() | (ImportJob.resume_at <= now)))
-                 | ((ImportJob.status == "running") & (ImportJob.updated_at < now - STALE_AFTER)))
     with write_transaction():
         claimed = (ImportJob.update(status="running", updated_at=now, error=None, resume_at=None,
                                     started_at=fn.COALESCE(ImportJob.started_at, now))
-                   .where((ImportJob.id == job_id) & claimable).execute())
+                   .where((ImportJob.id == job_id) & _may_start(now)).execute())
     return claimed == 1
 
 
