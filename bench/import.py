@@ -62,7 +62,7 @@ def generate(plays: int, world: World) -> tuple[list[list[dict]], str, int]:
 
 
 def postgres_database() -> tuple[str, callable]:
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+    """A fresh database on the tests' server (TEST_POSTGRES_URL), dropped after the run."""
     from tests.conftest import create_postgres_database, drop_postgres_database
 
     url = create_postgres_database()
