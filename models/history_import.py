@@ -43,7 +43,7 @@ log = logging.getLogger(__name__)
 
 SOURCE = "import"
 CHUNK_SIZE = 5_000  # plays with track ids per transaction
-NAMED_CHUNK_SIZE = 500  # plays known by names only: they may wait on search, so commit often
+NAMED_CHUNK_SIZE = 200  # name-only plays: each may wait on a search, so commit (and show) often
 STALE_AFTER = timedelta(minutes=5)  # a running job whose heartbeat is older died
 HEARTBEAT_SECONDS = 20.0
 RETRY_DEFAULT = timedelta(minutes=15)  # when Spotify is down and gave no Retry-After
