@@ -20,6 +20,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 import models
 from models import history_import
 from models.privacy_export import DEFAULT_LIMITS, ExportError
+from models.tables import ImportJob
 from web.security import csrf
 
 bp = Blueprint("imports", __name__, url_prefix="/account/import")
@@ -134,7 +135,7 @@ def start(app, job_id: int, export=None) -> threading.Thread:
     def work():
         models.db.connect(reuse_if_open=True)
         try:
-            user_id = history_import.ImportJob.get_by_id(job_id).user_id
+            user_id = ImportJob.get_by_id(job_id).user_id
             client = history_import.client_for(settings, user_id, interval)
             ended = history_import.run_job(job_id, client=client, export=export,
                                            limits=_limits(app))
