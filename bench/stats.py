@@ -333,15 +333,19 @@ def shell_requests(url: str, user_id: int, tz: str):
     if create_app is not None:
         app = create_app(bench_settings(url))
         app.config.update(WTF_CSRF_ENABLED=False)
-        client = app.test_client()
-        from web.auth import Account
-
-        with client.session_transaction() as session:
-            session["_user_id"] = Account(User.get_by_id(user_id)).get_id()
-            session["_fresh"] = True
+        web_client = app.test_client()
+        user = User.get_by_id(user_id)
+        # flask-login's session id: the web app's loader takes "id:spotify_id" (or a plain id).
+        for session_id in (f"{user.id}:{user.spotify_id}", str(user.id)):
+            with web_client.session_transaction() as session:
+                session["_user_id"] = session_id
+                session["_fresh"] = True
+            if web_client.get("/dashboard?range=7d").status_code == 200:
+                break
         for path in ("/dashboard?range=all", "/dashboard?range=12m", "/tracks?range=all",
                      "/profile?range=all"):
-            calls.append((f"flask GET {path}", _checked(lambda path=path: client.get(path))))
+            calls.append((f"flask GET {path}",
+                          _checked(lambda path=path: web_client.get(path))))
     chalice_dir = PROJECT_DIR / "chalice_app"
     if (chalice_dir / "app.py").exists():
         for key, value in {"SECRET_KEY": BENCH_SECRET, "CLIENT_ID": "bench",
@@ -357,12 +361,12 @@ def shell_requests(url: str, user_id: int, tz: str):
 
             chalice_app = importlib.import_module("app").app
             token = api_tokens.issue(user_id, bench_settings(url))
-            client = Client(chalice_app)
+            api_client = Client(chalice_app)
             headers = {"Authorization": f"Bearer {token}"}
             for path in ("/me/stats?range=all", "/me/top/artists?range=12m",
                          "/me/tracks?range=all"):
                 calls.append((f"chalice GET {path}", _checked(
-                    lambda path=path: client.http.get(path, headers=headers), "status_code")))
+                    lambda path=path: api_client.http.get(path, headers=headers))))
         except ImportError as exc:
             print(f"(chalice app not measured: {exc})")
         finally:

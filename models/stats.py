@@ -22,13 +22,14 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import functools
 import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
 
 from peewee import JOIN, SQL, Case, Select, fn
 
-from models.db import db
+from models.db import db, is_postgresql
 from models.periods import Period, add_months, local_date
 from models.summaries import LocalTime, play_bounds
 from models.tables import (Album, Artist, ArtistGenre, AudioFeatures, Genre, HourSlot,
@@ -104,6 +105,24 @@ def _check_page(limit: int, offset: int) -> None:
         raise ValueError(f"offset must be a non-negative integer, got {offset!r}")
 
 
+def _statistic(function):
+    """Run a statistic in a read transaction tuned for aggregation on PostgreSQL.
+
+    Parallel workers each rebuild the same hash of the catalogue and fight the web workers for
+    a small machine's cores; the per-track sums of a year fit in 32 MB instead of spilling.
+    ``SET LOCAL`` ends with the transaction (a savepoint's outer one, if the caller has one).
+    """
+    @functools.wraps(function)
+    def run(*args, **kwargs):
+        if not is_postgresql():
+            return function(*args, **kwargs)
+        with db.atomic():
+            db.execute_sql("SET LOCAL max_parallel_workers_per_gather = 0; "
+                           "SET LOCAL work_mem = '32MB'")
+            return function(*args, **kwargs)
+    return run
+
+
 def _select(sources, columns) -> Select:
     """A plain SELECT over subqueries, bound to the shared database."""
     return Select(from_list=sources, columns=columns).bind(db)
@@ -167,8 +186,22 @@ def _day_ranges(plan: _Plan):
     return None, [(first, end)]
 
 
-def _per_track(plan: _Plan, track_ids=None):
-    """Subquery ``pt``: (track_id, plays, ms_played, first_played_at, last_played_at)."""
+def _per_track(plan: _Plan, track_ids=None, cte: bool = False):
+    """Subquery (or CTE) ``pt``: (track_id, plays, ms_played, first_played_at,
+    last_played_at), one row per track played in the period."""
+    query = _per_track_query(plan, track_ids)
+    if not cte:
+        return query.alias("pt")
+    # PostgreSQL plans a materialised CTE blind (a default row estimate): right for a year or
+    # all time (hash joins over the catalogue, the union summed once), wrong for a week, where
+    # inlined it sees a few hundred rows and probes the indexes instead.  SQLite materialises
+    # a CTE read several times by itself.
+    months, _ = _day_ranges(plan)
+    large = plan.all_time or not plan.summary_days or months is not None
+    return query.cte("pt", materialized=None if large or not is_postgresql() else False)
+
+
+def _per_track_query(plan: _Plan, track_ids=None):
     if plan.all_time:
         query = (TrackTotal.select(TrackTotal.track.alias("track_id"), TrackTotal.plays,
                                    TrackTotal.ms_played, TrackTotal.first_played_at,
@@ -176,7 +209,7 @@ def _per_track(plan: _Plan, track_ids=None):
                  .where(TrackTotal.user == plan.user_id))
         if track_ids is not None:
             query = query.where(TrackTotal.track.in_(track_ids))
-        return query.alias("pt")
+        return query
     if not plan.summary_days:
         query = (Play.select(Play.track.alias("track_id"), fn.COUNT(Play.id).alias("plays"),
                              fn.SUM(Play.ms_played).alias("ms_played"),
@@ -185,7 +218,7 @@ def _per_track(plan: _Plan, track_ids=None):
                  .where(_raw_filter(plan)).group_by(Play.track))
         if track_ids is not None:
             query = query.where(Play.track.in_(track_ids))
-        return query.alias("pt")
+        return query
     months, days = _day_ranges(plan)
     parts = []
     if months is not None:
@@ -216,7 +249,7 @@ def _per_track(plan: _Plan, track_ids=None):
         fn.SUM(rows.c.ms_played).alias("ms_played"),
         fn.MIN(rows.c.first_played_at).alias("first_played_at"),
         fn.MAX(rows.c.last_played_at).alias("last_played_at")])
-        .group_by(rows.c.track_id).alias("pt"))
+        .group_by(rows.c.track_id))
 
 
 def _per_time(plan: _Plan, *keys: str):
@@ -296,25 +329,30 @@ def _clean(row: dict) -> dict:
 
 # --- totals ------------------------------------------------------------------------------------
 
+@_statistic
 def totals(user_id: int, period: Period) -> dict:
     """``{"plays", "ms_played", "unique_tracks", "unique_artists", "unique_albums"}``."""
     plan = _plan(user_id, period)
     result = dict(plays=0, ms_played=0, unique_tracks=0, unique_artists=0, unique_albums=0)
     if plan.empty:
         return result
-    pt = _per_track(plan)
-    tracks, plays, ms_played = (_select([pt], [
-        fn.COUNT(pt.c.track_id), fn.SUM(pt.c.plays), fn.SUM(pt.c.ms_played)]).tuples().get())
-    if not tracks:
-        return result
-    pt = _per_track(plan)
-    artists = (_select([pt], [fn.COUNT(TrackArtist.artist.distinct())])
-               .join(TrackArtist, on=(TrackArtist.track == pt.c.track_id)).scalar())
-    pt = _per_track(plan)
-    albums = (_select([pt], [fn.COUNT(Track.album.distinct())])
-              .join(Track, on=(Track.id == pt.c.track_id)).scalar())
-    result.update(plays=_int(plays), ms_played=_int(ms_played), unique_tracks=_int(tracks),
-                  unique_artists=_int(artists), unique_albums=_int(albums))
+    pt = _per_track(plan, cte=True)  # one scan of the summaries, read by three aggregates
+    # Distinct values counted over a GROUP BY: PostgreSQL hashes it, where COUNT(DISTINCT)
+    # would sort ids with the database's collation.
+    artist_ids = (_select([pt], [TrackArtist.artist])
+                  .join(TrackArtist, on=(TrackArtist.track == pt.c.track_id))
+                  .group_by(TrackArtist.artist).alias("artist_ids"))
+    album_ids = (_select([pt], [Track.album])
+                 .join(Track, on=(Track.id == pt.c.track_id))
+                 .where(Track.album.is_null(False))
+                 .group_by(Track.album).alias("album_ids"))
+    artists = _select([artist_ids], [fn.COUNT(SQL("*"))])
+    albums = _select([album_ids], [fn.COUNT(SQL("*"))])
+    row = (_select([pt], [fn.COUNT(pt.c.track_id), fn.SUM(pt.c.plays), fn.SUM(pt.c.ms_played),
+                          artists, albums]).with_cte(pt).tuples().get())
+    for key, value in zip(("unique_tracks", "plays", "ms_played", "unique_artists",
+                           "unique_albums"), row):
+        result[key] = _int(value)
     return result
 
 
@@ -325,6 +363,7 @@ def _play_total(plan: _Plan) -> int:
 
 # --- top lists ---------------------------------------------------------------------------------
 
+@_statistic
 def top_tracks(user_id: int, period: Period, limit: int = 10, offset: int = 0) -> list[dict]:
     """Most played tracks: ``{track_id, name, artists: [{id, name}], album_id, album_name,
     image_url, popularity (None if unknown), plays, ms_played}``, most plays first."""
@@ -352,7 +391,8 @@ def _artist_totals(plan: _Plan, track_ids=None):
         TrackArtist.artist.alias("artist_id"), fn.SUM(pt.c.plays).alias("plays"),
         fn.SUM(pt.c.ms_played).alias("ms_played"),
         fn.MIN(pt.c.first_played_at).alias("first_played_at"),
-        fn.MAX(pt.c.last_played_at).alias("last_played_at")])
+        fn.MAX(pt.c.last_played_at).alias("last_played_at"),
+        fn.COUNT(pt.c.track_id).alias("tracks")])
         .join(TrackArtist, on=(TrackArtist.track == pt.c.track_id))
         .group_by(TrackArtist.artist).alias("per_artist"))
 
@@ -370,6 +410,7 @@ def _album_totals(plan: _Plan):
         .group_by(Track.album).alias("per_album"))
 
 
+@_statistic
 def top_artists(user_id: int, period: Period, limit: int = 10, offset: int = 0) -> list[dict]:
     """Most played artists (a play counts for each credited artist): ``{artist_id, name,
     image_url, popularity (None if unknown), plays, ms_played}``."""
@@ -388,6 +429,7 @@ def top_artists(user_id: int, period: Period, limit: int = 10, offset: int = 0) 
     return [_clean(row) for row in rows]
 
 
+@_statistic
 def top_albums(user_id: int, period: Period, limit: int = 10, offset: int = 0) -> list[dict]:
     """Most played albums: ``{album_id, name, image_url, artists: [{id, name}], plays,
     ms_played}`` (plays of tracks whose album is not known yet are left out)."""
@@ -410,32 +452,44 @@ def top_albums(user_id: int, period: Period, limit: int = 10, offset: int = 0) -
     return rows
 
 
+@_statistic
 def top_genres(user_id: int, period: Period, limit: int = 10, offset: int = 0) -> list[dict]:
-    """Genres of the artists played: ``{genre, plays, ms_played, share}``.
+    """Genres played: ``{genre, plays, ms_played, share}``, most plays first.
 
-    A play counts once for each distinct genre of the track's artists; ``share`` is the part of
-    the period's plays that had the genre (so shares may add up to more than 1).
+    A play counts once for each genre of the track's lead artist (the first credited);
+    ``share`` is the part of the period's plays that had the genre (shares may add up to more
+    than 1: an artist has several genres).
     """
     _check_page(limit, offset)
     plan = _plan(user_id, period)
     if plan.empty:
         return []
+    return _genres(plan, limit, offset)
+
+
+def _genres(plan: _Plan, limit: int, offset: int, total: int | None = None) -> list[dict]:
+    # Genres belong to artists in Spotify's model; a track takes its lead artist's (a featured
+    # guest's genres would mostly be noise).  Summing per lead artist first makes the genre
+    # join a few thousand rows, not one per track.
     pt = _per_track(plan)
-    pairs = (_select([pt], [
-        pt.c.track_id, pt.c.plays, pt.c.ms_played, ArtistGenre.genre.alias("genre_id")])
-        .join(TrackArtist, on=(TrackArtist.track == pt.c.track_id))
-        .join(ArtistGenre, on=(ArtistGenre.artist == TrackArtist.artist))
-        .distinct().alias("track_genre"))
-    rows = list(_select([pairs], [
-        Genre.name.alias("genre"), fn.SUM(pairs.c.plays).alias("plays"),
-        fn.SUM(pairs.c.ms_played).alias("ms_played")])
-        .join(Genre, on=(Genre.id == pairs.c.genre_id))
+    per_lead = (_select([pt], [TrackArtist.artist.alias("artist_id"),
+                               fn.SUM(pt.c.plays).alias("plays"),
+                               fn.SUM(pt.c.ms_played).alias("ms_played")])
+                .join(TrackArtist, on=((TrackArtist.track == pt.c.track_id)
+                                       & (TrackArtist.position == 0)))
+                .group_by(TrackArtist.artist).alias("per_lead"))
+    rows = list(_select([per_lead], [
+        Genre.name.alias("genre"), fn.SUM(per_lead.c.plays).alias("plays"),
+        fn.SUM(per_lead.c.ms_played).alias("ms_played")])
+        .join(ArtistGenre, on=(ArtistGenre.artist == per_lead.c.artist_id))
+        .join(Genre, on=(Genre.id == ArtistGenre.genre))
         .group_by(Genre.id, Genre.name)
         .order_by(SQL("plays").desc(), Genre.name)
         .limit(limit).offset(offset).dicts())
     if not rows:
         return []
-    total = _play_total(plan)
+    if total is None:
+        total = _play_total(plan)
     for row in rows:
         _clean(row)
         row["share"] = row["plays"] / total if total else 0.0
@@ -470,22 +524,57 @@ def _search_term(search: str | None) -> str | None:
     return search or None
 
 
-def _paged(query, limit: int, offset: int) -> tuple[list[dict], int]:
-    """Rows of one page and the total, counted in the same query by a window function."""
-    rows = list(query.limit(limit).offset(offset).dicts())
+def _unique_page(aggregate, key: str, model, base, match, sort: str, descending: bool,
+                 limit: int, offset: int, extra=()) -> tuple[list[dict], int]:
+    """One sorted page of ``aggregate`` (a subquery: key, plays, ms_played, first/last_played_at
+    and ``extra`` columns) joined to the catalogue ``model``, and the total row count.
+
+    ``base(*columns)`` selects the catalogue columns (with any joins) plus ``columns``;
+    ``match`` is a search condition on the catalogue, or None.  The page is ranked and counted
+    first (joining the catalogue only when sorting by name or searching), then only its rows
+    get their catalogue columns: a page of 60k all-time tracks costs a sort, not 60k look-ups.
+    """
+    def sums(source):
+        return [source.c.plays, source.c.ms_played, source.c.first_played_at,
+                source.c.last_played_at, *[getattr(source.c, name) for name in extra]]
+
+    def order(source, name):
+        return _sort_order(sort, descending, source.c.plays, source.c.ms_played,
+                           source.c.first_played_at, source.c.last_played_at, name,
+                           getattr(source.c, key))
+
+    needs_catalogue = sort == "name" or match is not None
+    columns = [getattr(aggregate.c, key), *sums(aggregate),
+               fn.COUNT(SQL("*")).over().alias("total_rows")]
+    if needs_catalogue:
+        columns.append(model.name.alias("sort_name"))
+    ranked = _select([aggregate], columns)
+    if needs_catalogue:
+        ranked = ranked.join(model, on=(model.id == getattr(aggregate.c, key)))
+        if match is not None:
+            ranked = ranked.where(match)
+    ranked = (ranked.order_by(*order(aggregate, model.name)).limit(limit).offset(offset)
+              .alias("page"))
+    rows = list(base(*sums(ranked), ranked.c.total_rows)
+                .join(ranked, on=(getattr(ranked.c, key) == model.id), src=model)
+                .order_by(*order(ranked, ranked.c.sort_name if needs_catalogue else None))
+                .dicts())
     if rows:
         total = _int(rows[0]["total_rows"])
-        for row in rows:
-            del row["total_rows"]
-        return rows, total
-    if offset == 0:
-        return rows, 0
-    counted = query.clone()
-    counted._limit = counted._offset = None
-    counted._order_by = None
-    return rows, _int(_select([counted.alias("c")], [fn.COUNT(SQL("*"))]).scalar())
+    elif offset == 0:
+        total = 0
+    else:  # past the end: count what there is
+        counted = _select([aggregate], [fn.COUNT(SQL("*"))])
+        if match is not None:
+            counted = counted.join(model, on=(model.id == getattr(aggregate.c, key))).where(match)
+        total = _int(counted.scalar())
+    for row in rows:
+        del row["total_rows"]
+        _clean(row)
+    return rows, total
 
 
+@_statistic
 def unique_tracks(user_id: int, period: Period, sort: str = "plays", descending: bool = True,
                   search: str | None = None, limit: int = 50, offset: int = 0) -> Page:
     """Every track played in the period, one row each: ``{track_id, name, artists, album_id,
@@ -500,25 +589,25 @@ def unique_tracks(user_id: int, period: Period, sort: str = "plays", descending:
     plan = _plan(user_id, period)
     if plan.empty:
         return Page([], 0, limit, offset)
-    pt = _per_track(plan)
-    query = (Track.select(Track.id.alias("track_id"), Track.name, Track.album.alias("album_id"),
-                          Album.name.alias("album_name"), Album.image_url, Track.popularity,
-                          pt.c.plays, pt.c.ms_played, pt.c.first_played_at, pt.c.last_played_at,
-                          fn.COUNT(SQL("*")).over().alias("total_rows"))
-             .join(pt, on=(pt.c.track_id == Track.id))
-             .join(Album, JOIN.LEFT_OUTER, on=(Album.id == Track.album), src=Track))
+
+    def base(*columns):
+        return (Track.select(Track.id.alias("track_id"), Track.name,
+                             Track.album.alias("album_id"), Album.name.alias("album_name"),
+                             Album.image_url, Track.popularity, *columns)
+                .join(Album, JOIN.LEFT_OUTER, on=(Album.id == Track.album)))
+
+    match = None
     if search:
         by_artist = (TrackArtist.select(TrackArtist.track)
                      .join(Artist, on=(Artist.id == TrackArtist.artist))
                      .where(Artist.name.contains(search)))
-        query = query.where(Track.name.contains(search) | Track.id.in_(by_artist))
-    query = query.order_by(*_sort_order(sort, descending, pt.c.plays, pt.c.ms_played,
-                                        pt.c.first_played_at, pt.c.last_played_at, Track.name,
-                                        Track.id))
-    rows, total = _paged(query, limit, offset)
-    return Page(_track_rows([_clean(row) for row in rows]), total, limit, offset)
+        match = Track.name.contains(search) | Track.id.in_(by_artist)
+    rows, total = _unique_page(_per_track(plan), "track_id", Track, base, match, sort,
+                               descending, limit, offset)
+    return Page(_track_rows(rows), total, limit, offset)
 
 
+@_statistic
 def unique_artists(user_id: int, period: Period, sort: str = "plays", descending: bool = True,
                    search: str | None = None, limit: int = 50, offset: int = 0) -> Page:
     """Every artist played in the period: ``{artist_id, name, image_url, popularity, plays,
@@ -529,32 +618,20 @@ def unique_artists(user_id: int, period: Period, sort: str = "plays", descending
     plan = _plan(user_id, period)
     if plan.empty:
         return Page([], 0, limit, offset)
-    pt = _per_track(plan)
-    pa = (_select([pt], [
-        TrackArtist.artist.alias("artist_id"), fn.SUM(pt.c.plays).alias("plays"),
-        fn.SUM(pt.c.ms_played).alias("ms_played"),
-        fn.MIN(pt.c.first_played_at).alias("first_played_at"),
-        fn.MAX(pt.c.last_played_at).alias("last_played_at"),
-        fn.COUNT(pt.c.track_id).alias("tracks")])
-        .join(TrackArtist, on=(TrackArtist.track == pt.c.track_id))
-        .group_by(TrackArtist.artist).alias("per_artist"))
-    query = (Artist.select(Artist.id.alias("artist_id"), Artist.name, Artist.image_url,
-                           Artist.popularity, pa.c.plays, pa.c.ms_played, pa.c.first_played_at,
-                           pa.c.last_played_at, pa.c.tracks,
-                           fn.COUNT(SQL("*")).over().alias("total_rows"))
-             .join(pa, on=(pa.c.artist_id == Artist.id)))
-    if search:
-        query = query.where(Artist.name.contains(search))
-    query = query.order_by(*_sort_order(sort, descending, pa.c.plays, pa.c.ms_played,
-                                        pa.c.first_played_at, pa.c.last_played_at, Artist.name,
-                                        Artist.id))
-    rows, total = _paged(query, limit, offset)
+
+    def base(*columns):
+        return Artist.select(Artist.id.alias("artist_id"), Artist.name, Artist.image_url,
+                             Artist.popularity, *columns)
+
+    match = Artist.name.contains(search) if search else None
+    rows, total = _unique_page(_artist_totals(plan), "artist_id", Artist, base, match, sort,
+                               descending, limit, offset, extra=("tracks",))
     for row in rows:
-        _clean(row)
         row["tracks"] = _int(row["tracks"])
     return Page(rows, total, limit, offset)
 
 
+@_statistic
 def unique_albums(user_id: int, period: Period, sort: str = "plays", descending: bool = True,
                   search: str | None = None, limit: int = 50, offset: int = 0) -> Page:
     """Every album played in the period: ``{album_id, name, image_url, artists, plays,
@@ -565,18 +642,13 @@ def unique_albums(user_id: int, period: Period, sort: str = "plays", descending:
     plan = _plan(user_id, period)
     if plan.empty:
         return Page([], 0, limit, offset)
-    pa = _album_totals(plan)
-    query = (Album.select(Album.id.alias("album_id"), Album.name, Album.image_url, pa.c.plays,
-                          pa.c.ms_played, pa.c.first_played_at, pa.c.last_played_at,
-                          fn.COUNT(SQL("*")).over().alias("total_rows"))
-             .join(pa, on=(pa.c.album_id == Album.id)))
-    if search:
-        query = query.where(Album.name.contains(search))
-    query = query.order_by(*_sort_order(sort, descending, pa.c.plays, pa.c.ms_played,
-                                        pa.c.first_played_at, pa.c.last_played_at, Album.name,
-                                        Album.id))
-    rows, total = _paged(query, limit, offset)
-    rows = [_clean(row) for row in rows]
+
+    def base(*columns):
+        return Album.select(Album.id.alias("album_id"), Album.name, Album.image_url, *columns)
+
+    match = Album.name.contains(search) if search else None
+    rows, total = _unique_page(_album_totals(plan), "album_id", Album, base, match, sort,
+                               descending, limit, offset)
     artists = _artists_of_albums([row["album_id"] for row in rows])
     for row in rows:
         row["artists"] = artists.get(row["album_id"], [])
@@ -631,6 +703,7 @@ def _period_days(period: Period) -> tuple[dt.date | None, dt.date]:
     return first, local_date(period.end - dt.timedelta(microseconds=1), period.tz)
 
 
+@_statistic
 def listening_series(user_id: int, period: Period, bucket: str | None = None) -> list[dict]:
     """Plays and listening time per local day, week (from Monday) or month:
     ``[{"bucket": "YYYY-MM-DD" (the bucket's first day), "plays", "ms_played"}]``, oldest
@@ -648,6 +721,7 @@ def listening_series(user_id: int, period: Period, bucket: str | None = None) ->
     return _series(per_day, first, last, bucket)
 
 
+@_statistic
 def hours_of_day(user_id: int, period: Period) -> list[dict]:
     """24 rows ``{"hour": 0..23 (local), "plays", "ms_played"}``."""
     plan = _plan(user_id, period)
@@ -656,6 +730,7 @@ def hours_of_day(user_id: int, period: Period) -> list[dict]:
              "ms_played": _int(found.get(hour, {}).get("ms_played"))} for hour in range(24)]
 
 
+@_statistic
 def weekday_hour(user_id: int, period: Period) -> list[list[int]]:
     """Play counts as 7 rows (Monday first) of 24 local hours."""
     plan = _plan(user_id, period)
@@ -668,6 +743,7 @@ def weekday_hour(user_id: int, period: Period) -> list[list[int]]:
 
 # --- taste profile -----------------------------------------------------------------------------
 
+@_statistic
 def taste_profile(user_id: int, period: Period, genres: int = 20) -> dict:
     """Play-weighted average audio features and the genre distribution.
 
@@ -702,7 +778,7 @@ def taste_profile(user_id: int, period: Period, genres: int = 20) -> dict:
     ok = by_status.get("ok")
     covered = _int(ok["plays"]) if ok else 0
     result["coverage"] = covered / total
-    result["genres"] = top_genres(user_id, period, limit=genres)
+    result["genres"] = _genres(plan, genres, 0, total)
     if covered:
         result["features"] = {
             # rounded: PostgreSQL keeps features as float4, whose noise is not information
@@ -722,6 +798,7 @@ def taste_profile(user_id: int, period: Period, genres: int = 20) -> dict:
 
 # --- history -----------------------------------------------------------------------------------
 
+@_statistic
 def history(user_id: int, limit: int = 50, offset: int = 0, period: Period | None = None) -> Page:
     """The user's plays, newest first: ``{played_at (naive UTC), track_id, name, artists,
     album_id, album_name, image_url, ms_played, context_uri, source}``."""
@@ -738,9 +815,13 @@ def history(user_id: int, limit: int = 50, offset: int = 0, period: Period | Non
             .join(Track, on=(Track.id == Play.track))
             .join(Album, JOIN.LEFT_OUTER, on=(Album.id == Track.album))
             .where(where).order_by(Play.played_at.desc()).limit(limit).offset(offset).dicts()]
-    state = None if _force_raw.get() else _summary_state(user_id)
-    if period is None and state is not None:
-        total = _int(state[1])
+    plan = _plan(user_id, period or Period(None, dt.datetime.max, "UTC"))
+    if plan.empty:
+        total = 0
+    elif plan.all_time:
+        total = _user_total_plays(user_id)
+    elif plan.summary_days:
+        total = _play_total(plan)
     else:
         total = Play.select().where(where).count()
     return Page(_track_rows(rows), total, limit, offset)
@@ -789,6 +870,7 @@ def _monthly_series(plan: _Plan, track_ids) -> list[dict]:
     return _series(per_month, None, None, "month")
 
 
+@_statistic
 def track_detail(user_id: int, track_id: str, tz: str | None = None) -> dict | None:
     """One track as this user heard it, or None if they never played it (answer 404).
 
@@ -817,6 +899,7 @@ def track_detail(user_id: int, track_id: str, tz: str | None = None) -> dict | N
     return row
 
 
+@_statistic
 def artist_detail(user_id: int, artist_id: str, tz: str | None = None,
                   top: int = 10) -> dict | None:
     """One artist as this user heard them, or None if never played (answer 404).
