@@ -21,6 +21,7 @@ bp = Blueprint("stats", __name__)
 for_listeners_only(bp)
 
 PAGE_SIZE = 50
+MAX_PAGE = 1_000_000  # 50 million plays
 SORTS = {"plays": "Plays", "time": "Listening time", "first": "First heard",
          "last": "Last heard", "name": "Name"}
 FEATURES = ("danceability", "energy", "valence", "acousticness", "instrumentalness",
@@ -64,9 +65,13 @@ def chosen_period(default: str = "4w") -> PeriodChoice:
 
 
 def page_number() -> int:
+    """The ``page`` parameter; pages past any real listening history are a 404 straight away
+    (an offset the database cannot hold would otherwise reach the query)."""
     raw = request.args.get("page", "1")
     if not raw.isdigit() or int(raw) < 1:
         abort(400, f"page must be a whole number from 1, got {raw!r}")
+    if int(raw) > MAX_PAGE:
+        abort(404)
     return int(raw)
 
 
