@@ -182,7 +182,7 @@ def _detail_page(kind: str, detail: dict | None):
         abort(404)
     series = detail.get("series") or []
     chart = charts.bar_chart([(point["bucket"], point["plays"]) for point in series],
-                             label="Plays over time", describe=lambda n: f"{n:.0f}")
+                             label="Plays per month")
     return render_template(f"stats/{kind}.html", **{kind: detail}, chart=chart)
 
 
