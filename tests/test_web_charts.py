@@ -41,3 +41,11 @@ def test_labels_are_escaped():
     bar = re.search(r'<rect class="bar"[^>]* width="([\d.]+)"', svg)
     background = re.search(r'<rect class="track-bg"[^>]* width="([\d.]+)"', svg)
     assert abs(float(bar.group(1)) / float(background.group(1)) - 0.5) < 0.01
+
+
+def test_bucket_labels_read_as_days_weeks_and_months():
+    from web.stats import bucket_label
+
+    assert bucket_label("2026-11-05", "day") == "5 Nov"
+    assert bucket_label("2026-11-02", "week") == "wk 2 Nov"
+    assert bucket_label("2026-11-01", "month") == "Nov 2026"
