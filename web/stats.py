@@ -86,7 +86,7 @@ def bucket_label(first_day: str, bucket: str) -> str:
     day = dt.date.fromisoformat(first_day)
     if bucket == "month":
         return day.strftime("%b %Y")
-    return day.strftime("%-d %b" if bucket == "day" else "wk %-d %b")
+    return f"{day.day} {day:%b}" if bucket == "day" else f"wk {day.day} {day:%b}"
 
 
 def listening_chart(series: list[dict], bucket: str):
