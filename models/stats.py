@@ -167,8 +167,14 @@ def _day_ranges(plan: _Plan):
     return None, [(first, end)]
 
 
-def _per_track(plan: _Plan, track_ids=None):
-    """Subquery ``pt``: (track_id, plays, ms_played, first_played_at, last_played_at)."""
+def _per_track(plan: _Plan, track_ids=None, cte: bool = False):
+    """Subquery (or CTE) ``pt``: (track_id, plays, ms_played, first_played_at,
+    last_played_at), one row per track played in the period."""
+    query = _per_track_query(plan, track_ids)
+    return query.cte("pt") if cte else query.alias("pt")
+
+
+def _per_track_query(plan: _Plan, track_ids=None):
     if plan.all_time:
         query = (TrackTotal.select(TrackTotal.track.alias("track_id"), TrackTotal.plays,
                                    TrackTotal.ms_played, TrackTotal.first_played_at,
@@ -176,7 +182,7 @@ def _per_track(plan: _Plan, track_ids=None):
                  .where(TrackTotal.user == plan.user_id))
         if track_ids is not None:
             query = query.where(TrackTotal.track.in_(track_ids))
-        return query.alias("pt")
+        return query
     if not plan.summary_days:
         query = (Play.select(Play.track.alias("track_id"), fn.COUNT(Play.id).alias("plays"),
                              fn.SUM(Play.ms_played).alias("ms_played"),
@@ -185,7 +191,7 @@ def _per_track(plan: _Plan, track_ids=None):
                  .where(_raw_filter(plan)).group_by(Play.track))
         if track_ids is not None:
             query = query.where(Play.track.in_(track_ids))
-        return query.alias("pt")
+        return query
     months, days = _day_ranges(plan)
     parts = []
     if months is not None:
@@ -216,7 +222,7 @@ def _per_track(plan: _Plan, track_ids=None):
         fn.SUM(rows.c.ms_played).alias("ms_played"),
         fn.MIN(rows.c.first_played_at).alias("first_played_at"),
         fn.MAX(rows.c.last_played_at).alias("last_played_at")])
-        .group_by(rows.c.track_id).alias("pt"))
+        .group_by(rows.c.track_id))
 
 
 def _per_time(plan: _Plan, *keys: str):
@@ -302,19 +308,16 @@ def totals(user_id: int, period: Period) -> dict:
     result = dict(plays=0, ms_played=0, unique_tracks=0, unique_artists=0, unique_albums=0)
     if plan.empty:
         return result
-    pt = _per_track(plan)
-    tracks, plays, ms_played = (_select([pt], [
-        fn.COUNT(pt.c.track_id), fn.SUM(pt.c.plays), fn.SUM(pt.c.ms_played)]).tuples().get())
-    if not tracks:
-        return result
-    pt = _per_track(plan)
+    pt = _per_track(plan, cte=True)  # one scan of the summaries, read by three aggregates
     artists = (_select([pt], [fn.COUNT(TrackArtist.artist.distinct())])
-               .join(TrackArtist, on=(TrackArtist.track == pt.c.track_id)).scalar())
-    pt = _per_track(plan)
+               .join(TrackArtist, on=(TrackArtist.track == pt.c.track_id)))
     albums = (_select([pt], [fn.COUNT(Track.album.distinct())])
-              .join(Track, on=(Track.id == pt.c.track_id)).scalar())
-    result.update(plays=_int(plays), ms_played=_int(ms_played), unique_tracks=_int(tracks),
-                  unique_artists=_int(artists), unique_albums=_int(albums))
+              .join(Track, on=(Track.id == pt.c.track_id)))
+    row = (_select([pt], [fn.COUNT(pt.c.track_id), fn.SUM(pt.c.plays), fn.SUM(pt.c.ms_played),
+                          artists, albums]).with_cte(pt).tuples().get())
+    for key, value in zip(("unique_tracks", "plays", "ms_played", "unique_artists",
+                           "unique_albums"), row):
+        result[key] = _int(value)
     return result
 
 
@@ -352,7 +355,8 @@ def _artist_totals(plan: _Plan, track_ids=None):
         TrackArtist.artist.alias("artist_id"), fn.SUM(pt.c.plays).alias("plays"),
         fn.SUM(pt.c.ms_played).alias("ms_played"),
         fn.MIN(pt.c.first_played_at).alias("first_played_at"),
-        fn.MAX(pt.c.last_played_at).alias("last_played_at")])
+        fn.MAX(pt.c.last_played_at).alias("last_played_at"),
+        fn.COUNT(pt.c.track_id).alias("tracks")])
         .join(TrackArtist, on=(TrackArtist.track == pt.c.track_id))
         .group_by(TrackArtist.artist).alias("per_artist"))
 
@@ -420,6 +424,10 @@ def top_genres(user_id: int, period: Period, limit: int = 10, offset: int = 0) -
     plan = _plan(user_id, period)
     if plan.empty:
         return []
+    return _genres(plan, limit, offset)
+
+
+def _genres(plan: _Plan, limit: int, offset: int, total: int | None = None) -> list[dict]:
     pt = _per_track(plan)
     pairs = (_select([pt], [
         pt.c.track_id, pt.c.plays, pt.c.ms_played, ArtistGenre.genre.alias("genre_id")])
@@ -435,7 +443,8 @@ def top_genres(user_id: int, period: Period, limit: int = 10, offset: int = 0) -
         .limit(limit).offset(offset).dicts())
     if not rows:
         return []
-    total = _play_total(plan)
+    if total is None:
+        total = _play_total(plan)
     for row in rows:
         _clean(row)
         row["share"] = row["plays"] / total if total else 0.0
@@ -470,20 +479,54 @@ def _search_term(search: str | None) -> str | None:
     return search or None
 
 
-def _paged(query, limit: int, offset: int) -> tuple[list[dict], int]:
-    """Rows of one page and the total, counted in the same query by a window function."""
-    rows = list(query.limit(limit).offset(offset).dicts())
+def _unique_page(aggregate, key: str, model, base, match, sort: str, descending: bool,
+                 limit: int, offset: int, extra=()) -> tuple[list[dict], int]:
+    """One sorted page of ``aggregate`` (a subquery: key, plays, ms_played, first/last_played_at
+    and ``extra`` columns) joined to the catalogue ``model``, and the total row count.
+
+    ``base(*columns)`` selects the catalogue columns (with any joins) plus ``columns``;
+    ``match`` is a search condition on the catalogue, or None.  The page is ranked and counted
+    first (joining the catalogue only when sorting by name or searching), then only its rows
+    get their catalogue columns: a page of 60k all-time tracks costs a sort, not 60k look-ups.
+    """
+    def sums(source):
+        return [source.c.plays, source.c.ms_played, source.c.first_played_at,
+                source.c.last_played_at, *[getattr(source.c, name) for name in extra]]
+
+    def order(source, name):
+        return _sort_order(sort, descending, source.c.plays, source.c.ms_played,
+                           source.c.first_played_at, source.c.last_played_at, name,
+                           getattr(source.c, key))
+
+    needs_catalogue = sort == "name" or match is not None
+    columns = [getattr(aggregate.c, key), *sums(aggregate),
+               fn.COUNT(SQL("*")).over().alias("total_rows")]
+    if needs_catalogue:
+        columns.append(model.name.alias("sort_name"))
+    ranked = _select([aggregate], columns)
+    if needs_catalogue:
+        ranked = ranked.join(model, on=(model.id == getattr(aggregate.c, key)))
+        if match is not None:
+            ranked = ranked.where(match)
+    ranked = (ranked.order_by(*order(aggregate, model.name)).limit(limit).offset(offset)
+              .alias("page"))
+    rows = list(base(*sums(ranked), ranked.c.total_rows)
+                .join(ranked, on=(getattr(ranked.c, key) == model.id), src=model)
+                .order_by(*order(ranked, ranked.c.sort_name if needs_catalogue else None))
+                .dicts())
     if rows:
         total = _int(rows[0]["total_rows"])
-        for row in rows:
-            del row["total_rows"]
-        return rows, total
-    if offset == 0:
-        return rows, 0
-    counted = query.clone()
-    counted._limit = counted._offset = None
-    counted._order_by = None
-    return rows, _int(_select([counted.alias("c")], [fn.COUNT(SQL("*"))]).scalar())
+    elif offset == 0:
+        total = 0
+    else:  # past the end: count what there is
+        counted = _select([aggregate], [fn.COUNT(SQL("*"))])
+        if match is not None:
+            counted = counted.join(model, on=(model.id == getattr(aggregate.c, key))).where(match)
+        total = _int(counted.scalar())
+    for row in rows:
+        del row["total_rows"]
+        _clean(row)
+    return rows, total
 
 
 def unique_tracks(user_id: int, period: Period, sort: str = "plays", descending: bool = True,
@@ -500,23 +543,22 @@ def unique_tracks(user_id: int, period: Period, sort: str = "plays", descending:
     plan = _plan(user_id, period)
     if plan.empty:
         return Page([], 0, limit, offset)
-    pt = _per_track(plan)
-    query = (Track.select(Track.id.alias("track_id"), Track.name, Track.album.alias("album_id"),
-                          Album.name.alias("album_name"), Album.image_url, Track.popularity,
-                          pt.c.plays, pt.c.ms_played, pt.c.first_played_at, pt.c.last_played_at,
-                          fn.COUNT(SQL("*")).over().alias("total_rows"))
-             .join(pt, on=(pt.c.track_id == Track.id))
-             .join(Album, JOIN.LEFT_OUTER, on=(Album.id == Track.album), src=Track))
+
+    def base(*columns):
+        return (Track.select(Track.id.alias("track_id"), Track.name,
+                             Track.album.alias("album_id"), Album.name.alias("album_name"),
+                             Album.image_url, Track.popularity, *columns)
+                .join(Album, JOIN.LEFT_OUTER, on=(Album.id == Track.album)))
+
+    match = None
     if search:
         by_artist = (TrackArtist.select(TrackArtist.track)
                      .join(Artist, on=(Artist.id == TrackArtist.artist))
                      .where(Artist.name.contains(search)))
-        query = query.where(Track.name.contains(search) | Track.id.in_(by_artist))
-    query = query.order_by(*_sort_order(sort, descending, pt.c.plays, pt.c.ms_played,
-                                        pt.c.first_played_at, pt.c.last_played_at, Track.name,
-                                        Track.id))
-    rows, total = _paged(query, limit, offset)
-    return Page(_track_rows([_clean(row) for row in rows]), total, limit, offset)
+        match = Track.name.contains(search) | Track.id.in_(by_artist)
+    rows, total = _unique_page(_per_track(plan), "track_id", Track, base, match, sort,
+                               descending, limit, offset)
+    return Page(_track_rows(rows), total, limit, offset)
 
 
 def unique_artists(user_id: int, period: Period, sort: str = "plays", descending: bool = True,
@@ -529,28 +571,15 @@ def unique_artists(user_id: int, period: Period, sort: str = "plays", descending
     plan = _plan(user_id, period)
     if plan.empty:
         return Page([], 0, limit, offset)
-    pt = _per_track(plan)
-    pa = (_select([pt], [
-        TrackArtist.artist.alias("artist_id"), fn.SUM(pt.c.plays).alias("plays"),
-        fn.SUM(pt.c.ms_played).alias("ms_played"),
-        fn.MIN(pt.c.first_played_at).alias("first_played_at"),
-        fn.MAX(pt.c.last_played_at).alias("last_played_at"),
-        fn.COUNT(pt.c.track_id).alias("tracks")])
-        .join(TrackArtist, on=(TrackArtist.track == pt.c.track_id))
-        .group_by(TrackArtist.artist).alias("per_artist"))
-    query = (Artist.select(Artist.id.alias("artist_id"), Artist.name, Artist.image_url,
-                           Artist.popularity, pa.c.plays, pa.c.ms_played, pa.c.first_played_at,
-                           pa.c.last_played_at, pa.c.tracks,
-                           fn.COUNT(SQL("*")).over().alias("total_rows"))
-             .join(pa, on=(pa.c.artist_id == Artist.id)))
-    if search:
-        query = query.where(Artist.name.contains(search))
-    query = query.order_by(*_sort_order(sort, descending, pa.c.plays, pa.c.ms_played,
-                                        pa.c.first_played_at, pa.c.last_played_at, Artist.name,
-                                        Artist.id))
-    rows, total = _paged(query, limit, offset)
+
+    def base(*columns):
+        return Artist.select(Artist.id.alias("artist_id"), Artist.name, Artist.image_url,
+                             Artist.popularity, *columns)
+
+    match = Artist.name.contains(search) if search else None
+    rows, total = _unique_page(_artist_totals(plan), "artist_id", Artist, base, match, sort,
+                               descending, limit, offset, extra=("tracks",))
     for row in rows:
-        _clean(row)
         row["tracks"] = _int(row["tracks"])
     return Page(rows, total, limit, offset)
 
@@ -565,18 +594,13 @@ def unique_albums(user_id: int, period: Period, sort: str = "plays", descending:
     plan = _plan(user_id, period)
     if plan.empty:
         return Page([], 0, limit, offset)
-    pa = _album_totals(plan)
-    query = (Album.select(Album.id.alias("album_id"), Album.name, Album.image_url, pa.c.plays,
-                          pa.c.ms_played, pa.c.first_played_at, pa.c.last_played_at,
-                          fn.COUNT(SQL("*")).over().alias("total_rows"))
-             .join(pa, on=(pa.c.album_id == Album.id)))
-    if search:
-        query = query.where(Album.name.contains(search))
-    query = query.order_by(*_sort_order(sort, descending, pa.c.plays, pa.c.ms_played,
-                                        pa.c.first_played_at, pa.c.last_played_at, Album.name,
-                                        Album.id))
-    rows, total = _paged(query, limit, offset)
-    rows = [_clean(row) for row in rows]
+
+    def base(*columns):
+        return Album.select(Album.id.alias("album_id"), Album.name, Album.image_url, *columns)
+
+    match = Album.name.contains(search) if search else None
+    rows, total = _unique_page(_album_totals(plan), "album_id", Album, base, match, sort,
+                               descending, limit, offset)
     artists = _artists_of_albums([row["album_id"] for row in rows])
     for row in rows:
         row["artists"] = artists.get(row["album_id"], [])
@@ -702,7 +726,7 @@ def taste_profile(user_id: int, period: Period, genres: int = 20) -> dict:
     ok = by_status.get("ok")
     covered = _int(ok["plays"]) if ok else 0
     result["coverage"] = covered / total
-    result["genres"] = top_genres(user_id, period, limit=genres)
+    result["genres"] = _genres(plan, genres, 0, total)
     if covered:
         result["features"] = {
             # rounded: PostgreSQL keeps features as float4, whose noise is not information

@@ -281,7 +281,11 @@ class SyncGap(BaseModel):
 # Summaries of the plays (models/summaries.py keeps them in step, in the transaction that stores
 # the plays).  They are keyed by track only: artists, albums and genres are joined at query time,
 # so a stub track completed later by the ETL is summarised right without any rewrite.  Day, month
-# and hour buckets are local to ListeningSummary.timezone; every row goes with its user.
+# and hour buckets are local to ListeningSummary.timezone; every row goes with its user (FK
+# cascade; the primary key, led by the user, serves it, so no separate user index).  The track
+# id is a plain column: plays already guarantee the track exists, and an FK would make SQLite
+# scan these tables whenever any track is deleted.  On SQLite the tables are WITHOUT ROWID
+# (migration 010), so reading a user's rows is one range scan of the primary key.
 
 
 class ListeningSummary(BaseModel):
@@ -300,6 +304,8 @@ class ListeningSummary(BaseModel):
 
 
 class _TrackSummary(BaseModel):
+    user = ForeignKeyField(User, on_delete="CASCADE", index=False)
+    track = CharField(max_length=64, column_name="track_id")
     plays = IntegerField()
     ms_played = BigIntegerField()
     first_played_at = DateTimeField()
@@ -309,9 +315,6 @@ class _TrackSummary(BaseModel):
 class TrackTotal(_TrackSummary):
     """Per user and track, all time."""
 
-    user = ForeignKeyField(User, on_delete="CASCADE")
-    track = ForeignKeyField(Track, on_delete="CASCADE")
-
     class Meta:
         table_name = "summary_track"
         primary_key = CompositeKey("user", "track")
@@ -320,9 +323,7 @@ class TrackTotal(_TrackSummary):
 class TrackDay(_TrackSummary):
     """Per user, local day and track."""
 
-    user = ForeignKeyField(User, on_delete="CASCADE")
     day = DateField()
-    track = ForeignKeyField(Track, on_delete="CASCADE")
 
     class Meta:
         table_name = "summary_track_day"
@@ -332,9 +333,7 @@ class TrackDay(_TrackSummary):
 class TrackMonth(_TrackSummary):
     """Per user, local month (its first day) and track."""
 
-    user = ForeignKeyField(User, on_delete="CASCADE")
     month = DateField()
-    track = ForeignKeyField(Track, on_delete="CASCADE")
 
     class Meta:
         table_name = "summary_track_month"
@@ -345,7 +344,7 @@ class TrackMonth(_TrackSummary):
 class HourSlot(BaseModel):
     """Per user, local day and local hour (weekday 0 = Monday, stored for the heatmap)."""
 
-    user = ForeignKeyField(User, on_delete="CASCADE")
+    user = ForeignKeyField(User, on_delete="CASCADE", index=False)
     day = DateField()
     hour = SmallIntegerField()
     weekday = SmallIntegerField()
