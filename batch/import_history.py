@@ -1,9 +1,13 @@
-"""``luigi --module batch ImportHistory --user <spotify id or user id> --path <export>``.
+"""Imports from the command line, and resuming the ones the web started.
 
-For large exports and for admins: imports a Spotify privacy export (zip, JSON file or folder)
-for one user with ``models.history_import``, the same code as the web page.  The database work
-commits chunk by chunk; the target (the job's report) is written last, so a run that was killed
-or told by Spotify to wait is simply run again and resumes where it stopped.
+``luigi --module batch ImportHistory --user <spotify id or user id> --path <export>``: for large
+exports and for admins, imports a Spotify privacy export (zip, JSON file or folder) for one user
+with ``models.history_import``, the same code as the web page.  The database work commits chunk
+by chunk; the target (the job's report) is written last, so a run that was killed or told by
+Spotify to wait is simply run again and resumes where it stopped.
+
+``luigi --module batch ResumeImports``: finishes the jobs that stopped (the web server
+restarted mid-import, or Spotify's Retry-After has passed); cron can run it with the ETL.
 """
 from __future__ import annotations
 
@@ -13,6 +17,7 @@ from pathlib import Path
 import luigi
 
 from batch import runtime
+from batch.base import RunHourParameter
 from models import history_import
 from models.tables import ImportJob, User
 
@@ -73,3 +78,22 @@ class ImportHistory(luigi.Task):
             raise ImportFailed(job.error or f"the import ended {job.status}")
         with self.output().open("w") as out:
             json.dump(history_import.status_of(job), out, indent=2)
+
+
+class ResumeImports(luigi.Task):
+    """Resume every import that can go on now; one target per hour it ran for."""
+
+    hour = RunHourParameter(default=None)
+
+    def output(self):
+        folder = Path(runtime.current_settings().data_dir) / "imports" / "resumed"
+        return luigi.LocalTarget(str(folder / f"{self.hour:%Y-%m-%dT%H}.json"))
+
+    def run(self):
+        settings = runtime.current_settings()
+        outcome = {}
+        for job in history_import.resumable_jobs():
+            ended = history_import.run_job(
+                job.id, client=history_import.client_for(settings, job.user_id))
+            outcome[str(job.id)] = ended.status
+        runtime.write_json(self.output(), {"jobs": outcome})

@@ -10,8 +10,9 @@ import sys
 import luigi
 import pytest
 
-from batch import ImportHistory, runtime
+from batch import ImportHistory, ResumeImports, runtime
 from demo.export import EXTENDED_FOLDER, extended_history, write_zip
+from models import history_import
 from models.tables import ImportJob, Play
 from settings import PROJECT_DIR
 from spotify.sandbox.catalogue import World
@@ -101,3 +102,16 @@ def test_the_command_line_imports_and_exits_non_zero_on_bad_input(tmp_path, expo
     assert "not a Spotify streaming history" in refused.stderr + refused.stdout
     assert database.execute("SELECT COUNT(*) FROM play").fetchone()[0] == counted
     database.close()
+
+
+def test_resume_imports_finishes_a_job_the_web_left_behind(db, settings, export_zip):
+    runtime.use(settings)
+    path, spotify_id, counted = export_zip
+    user = make_user(spotify_id=spotify_id)
+    job, export = history_import.create_job(user, path)
+    history_import.run_job(job.id, export=export, chunk_size=10, should_stop=lambda: True)
+    result = luigi.build([ResumeImports(hour=dt.datetime(2026, 11, 20, 12))],
+                         local_scheduler=True, detailed_summary=True, log_level="WARNING")
+    assert result.status.name == "SUCCESS"
+    assert ImportJob.get_by_id(job.id).status == "done"
+    assert Play.select().where(Play.user == user.id).count() == counted
