@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from models.db import db, utcnow
-from models.tables import OAuthToken, User
+from models.tables import ImportJob, OAuthToken, User
 
 
 def ensure_first_admin(settings) -> User | None:
@@ -35,9 +36,21 @@ def check_password(user: User, password: str) -> bool:
 
 
 def delete_user(user: User) -> None:
-    """Remove every row of ``user`` and nothing else (plays, tokens, logs go by cascade)."""
+    """Remove every row of ``user`` and nothing else (plays, tokens, logs go by cascade), and
+    the privacy exports they uploaded (kept on disk for import jobs: personal data too).
+
+    Files go only once the rows are gone, so a failed delete leaves the account whole.
+    """
+    uploads = [Path(path) for (path,) in ImportJob.select(ImportJob.file_path)
+               .where(ImportJob.user == user.id).tuples()]
     with db.atomic():
         User.delete().where(User.id == user.id).execute()
+    for upload in uploads:
+        upload.unlink(missing_ok=True)
+        try:
+            upload.parent.rmdir()  # the user's upload folder, once empty
+        except OSError:
+            pass
 
 
 class AccountConflict(Exception):

@@ -5,10 +5,11 @@ import csv
 import datetime as dt
 import io
 import json
+from pathlib import Path
 
 from models import api_tokens
 from models.db import utcnow
-from models.tables import OAuthToken, Play, User
+from models.tables import ImportJob, OAuthToken, Play, User
 from tests.factories import make_album, make_artist, make_play, make_track, make_user
 from tests.webtools import app, client, csrf_token, login_as, web_settings  # noqa: F401
 
@@ -91,11 +92,22 @@ def test_json_export_has_profile_and_plays_but_no_secrets(client, db):
     assert "password" not in body
 
 
-def test_deleting_my_account_needs_the_confirmation_word(client, db):
+def _upload(user, folder) -> Path:
+    """An uploaded privacy export on disk, as the import page stores one."""
+    path = folder / str(user.id) / "export.zip"
+    path.parent.mkdir(parents=True)
+    path.write_bytes(b"PK personal data")
+    ImportJob.create(user=user, file_name="my_spotify_data.zip", file_path=str(path),
+                     file_sha256="0" * 64, status="done")
+    return path
+
+
+def test_deleting_my_account_needs_the_confirmation_word(client, db, tmp_path):
     me, other = make_user(), make_user()
     track = _library()
     make_play(me, track, AT)
     make_play(other, track, AT)
+    my_upload, their_upload = _upload(me, tmp_path), _upload(other, tmp_path)
     login_as(client, me)
     assert "Delete your account?" in client.get("/account/delete").get_data(as_text=True)
     refused = _post(client, "/account/delete", "/account/delete", confirm="yes please")
@@ -107,6 +119,8 @@ def test_deleting_my_account_needs_the_confirmation_word(client, db):
     assert User.get_or_none(User.id == me.id) is None
     assert Play.select().where(Play.user == me.id).count() == 0
     assert Play.select().where(Play.user == other.id).count() == 1
+    assert not my_upload.exists() and not my_upload.parent.exists()
+    assert their_upload.exists() and ImportJob.select().count() == 1
     assert client.get("/account").status_code == 302  # logged out
 
 

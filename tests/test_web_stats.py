@@ -225,3 +225,9 @@ def test_next_sync_is_the_next_top_of_the_hour_after_any_deferral():
     assert next_sync(waiting, now) == dt.datetime(2026, 11, 26, 14, 0)
     past = SimpleNamespace(sync_deferred_until=dt.datetime(2026, 11, 26, 9, 0))
     assert next_sync(past, now) == dt.datetime(2026, 11, 26, 11, 0)
+
+
+@pytest.mark.parametrize("path", ["/tracks", "/artists", "/history"])
+def test_an_absurd_page_number_is_a_404_not_a_crash(client, world, path):
+    login_as(client, world["me"])
+    assert client.get(path, query_string={"page": "9" * 30}).status_code == 404

@@ -12,6 +12,7 @@ from typing import Callable, Sequence
 from markupsafe import Markup, escape
 
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+MAX_BAR_WIDTH = 56
 
 
 def _svg(width: int, height: int, label: str, body: list[str], css: str = "chart") -> Markup:
@@ -33,7 +34,7 @@ def _nice_max(value: float) -> float:
 
 
 def bar_chart(points: Sequence[tuple[str, float]], *, label: str,
-              describe: Callable[[float], str] = str,
+              describe: Callable[[float], str] = "{:g}".format,
               axis: Callable[[float], str] | None = None, width: int = 720,
               height: int = 220) -> Markup:
     """Vertical bars, one per ``(x label, value)``, in order (a time series).
@@ -57,9 +58,10 @@ def bar_chart(points: Sequence[tuple[str, float]], *, label: str,
     every = max(1, round(count / 8))  # at most ~8 x labels, whatever the period
     for index, (x_label, value) in enumerate(points):
         bar_h = plot_h * (value / peak) if peak else 0
-        x = left + index * slot + slot * 0.12
+        bar_w = max(min(slot * 0.76, MAX_BAR_WIDTH), 1)  # a lone month is a bar, not a wall
+        x = left + index * slot + (slot - bar_w) / 2
         body.append(f'<rect class="bar" x="{x:.1f}" y="{top + plot_h - bar_h:.1f}" '
-                    f'width="{max(slot * 0.76, 1):.1f}" height="{bar_h:.1f}">'
+                    f'width="{bar_w:.1f}" height="{bar_h:.1f}">'
                     f'<title>{escape(x_label)}: {escape(describe(value))}</title></rect>')
         if index % every == 0:
             body.append(f'<text class="tick" x="{left + (index + 0.5) * slot:.1f}" '

@@ -6,6 +6,7 @@ logged-in user only: a track or artist the user never played is a 404, whoever e
 """
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 from flask import Blueprint, abort, redirect, render_template, request, url_for
@@ -21,6 +22,7 @@ bp = Blueprint("stats", __name__)
 for_listeners_only(bp)
 
 PAGE_SIZE = 50
+MAX_PAGE = 1_000_000  # 50 million plays
 SORTS = {"plays": "Plays", "time": "Listening time", "first": "First heard",
          "last": "Last heard", "name": "Name"}
 FEATURES = ("danceability", "energy", "valence", "acousticness", "instrumentalness",
@@ -64,9 +66,13 @@ def chosen_period(default: str = "4w") -> PeriodChoice:
 
 
 def page_number() -> int:
+    """The ``page`` parameter; pages past any real listening history are a 404 straight away
+    (an offset the database cannot hold would otherwise reach the query)."""
     raw = request.args.get("page", "1")
     if not raw.isdigit() or int(raw) < 1:
         abort(400, f"page must be a whole number from 1, got {raw!r}")
+    if int(raw) > MAX_PAGE:
+        abort(404)
     return int(raw)
 
 
@@ -75,12 +81,20 @@ def render_stats(template: str, choice: PeriodChoice | None = None, **context):
     return render_template(template, choice=choice, **context), status
 
 
+def bucket_label(first_day: str, bucket: str) -> str:
+    """How a time-series bucket (its first day, ISO) reads under its bar."""
+    day = dt.date.fromisoformat(first_day)
+    if bucket == "month":
+        return day.strftime("%b %Y")
+    return f"{day.day} {day:%b}" if bucket == "day" else f"wk {day.day} {day:%b}"
+
+
 def listening_chart(series: list[dict], bucket: str):
     """Listening time per bucket, in hours once a bar passes two hours (round axis labels)."""
     peak_ms = max((point["ms_played"] for point in series), default=0)
     unit, per = ("h", 3_600_000) if peak_ms >= 7_200_000 else ("min", 60_000)
     return charts.bar_chart(
-        [(point["bucket"], point["ms_played"] / per) for point in series],
+        [(bucket_label(point["bucket"], bucket), point["ms_played"] / per) for point in series],
         label=f"Listening time per {bucket}", axis=lambda v: f"{v:g} {unit}",
         describe=lambda v: duration(round(v * per)))
 
@@ -176,8 +190,8 @@ def _detail_page(kind: str, detail: dict | None):
     if detail is None:
         abort(404)
     series = detail.get("series") or []
-    chart = charts.bar_chart([(point["bucket"], point["plays"]) for point in series],
-                             label="Plays over time", describe=lambda n: f"{n:.0f}")
+    chart = charts.bar_chart([(bucket_label(point["bucket"], "month"), point["plays"])
+                              for point in series], label="Plays per month")
     return render_template(f"stats/{kind}.html", **{kind: detail}, chart=chart)
 
 
