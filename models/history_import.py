@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import re
 import shutil
 import time
 import uuid
@@ -55,6 +56,7 @@ UNRESOLVED_KEPT = 2_000  # unresolved names remembered in the report (not search
 # history can need thousands of searches, so they are spread out instead of burst.
 SEARCH_INTERVAL = 0.25
 ACTIVE = ("pending", "running", "waiting")
+UPLOAD_NAME = re.compile(r"^[0-9a-f]{32}\.(zip|json)$")  # how save_upload names its copies
 NO_SEARCH = ("Spotify could not be asked about tracks known only by name (no Spotify login "
              "for this account, or it needs renewing).")
 
@@ -494,6 +496,14 @@ def save_upload(data_dir: str | Path, user_id: int, files: list[tuple[str, objec
             with archive.open(f"{index:03d}/{member}", "w") as out:
                 shutil.copyfileobj(stream, out, 1 << 20)
     return target
+
+
+def is_stored_upload(path: str | Path, user_id: int) -> bool:
+    """Whether ``path`` is a copy :func:`save_upload` made for ``user_id`` (and so ours to
+    delete), not a file of the admin's that the Luigi task was pointed at."""
+    path = Path(path)
+    return (path.parent.name == str(user_id) and path.parent.parent.name == "imports"
+            and UPLOAD_NAME.match(path.name) is not None)
 
 
 def forget_upload(job: ImportJob, data_dir: str | Path) -> bool:

@@ -41,8 +41,11 @@ def delete_user(user: User) -> None:
 
     Files go only once the rows are gone, so a failed delete leaves the account whole.
     """
+    from models.history_import import is_stored_upload
+
+    # Only the copies the web page stored: a Luigi job's path is the admin's own file.
     uploads = [Path(path) for (path,) in ImportJob.select(ImportJob.file_path)
-               .where(ImportJob.user == user.id).tuples()]
+               .where(ImportJob.user == user.id).tuples() if is_stored_upload(path, user.id)]
     with db.atomic():
         User.delete().where(User.id == user.id).execute()
     for upload in uploads:

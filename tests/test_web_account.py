@@ -93,10 +93,10 @@ def test_json_export_has_profile_and_plays_but_no_secrets(client, db):
 
 
 def _upload(user, folder) -> Path:
-    """An uploaded privacy export on disk, as the import page stores one."""
-    path = folder / str(user.id) / "export.zip"
-    path.parent.mkdir(parents=True)
-    path.write_bytes(b"PK personal data")
+    """An uploaded privacy export on disk, stored as the import page stores one."""
+    from models.history_import import save_upload
+
+    path = save_upload(folder, user.id, [("my_spotify_data.zip", io.BytesIO(b"PK personal"))])
     ImportJob.create(user=user, file_name="my_spotify_data.zip", file_path=str(path),
                      file_sha256="0" * 64, status="done")
     return path
@@ -121,6 +121,20 @@ def test_deleting_my_account_needs_the_confirmation_word(client, db, tmp_path):
     assert Play.select().where(Play.user == other.id).count() == 1
     assert not my_upload.exists() and not my_upload.parent.exists()
     assert their_upload.exists() and ImportJob.select().count() == 1
+
+
+def test_deleting_an_account_leaves_files_an_admin_imported_from(client, db, tmp_path):
+    """A Luigi import records the admin's own path: deleting the user must not delete it."""
+    me = make_user()
+    admins_file = tmp_path / "exports" / "my_spotify_data.zip"
+    admins_file.parent.mkdir()
+    admins_file.write_bytes(b"PK the admin's copy")
+    ImportJob.create(user=me, file_name=admins_file.name, file_path=str(admins_file),
+                     file_sha256="0" * 64, status="done")
+    login_as(client, me)
+    assert _post(client, "/account/delete", "/account/delete", confirm="delete").status_code == 302
+    assert User.get_or_none(User.id == me.id) is None
+    assert admins_file.exists()
     assert client.get("/account").status_code == 302  # logged out
 
 
