@@ -186,10 +186,21 @@ def _day_ranges(plan: _Plan):
     return None, [(first, end)]
 
 
-def _per_track(plan: _Plan, track_ids=None, cte: bool = False):
-    """Subquery (or CTE) ``pt``: (track_id, plays, ms_played, first_played_at,
-    last_played_at), one row per track played in the period."""
-    query = _per_track_query(plan, track_ids)
+def _summed(source, spans: bool) -> list:
+    """SUM of plays and time over ``source``'s rows, and with ``spans`` their first and last."""
+    columns = [fn.SUM(source.c.plays).alias("plays"),
+               fn.SUM(source.c.ms_played).alias("ms_played")]
+    if spans:
+        columns += [fn.MIN(source.c.first_played_at).alias("first_played_at"),
+                    fn.MAX(source.c.last_played_at).alias("last_played_at")]
+    return columns
+
+
+def _per_track(plan: _Plan, track_ids=None, cte: bool = False, spans: bool = False):
+    """Subquery (or CTE) ``pt``: (track_id, plays, ms_played[, first_played_at,
+    last_played_at]), one row per track played in the period.  First and last played are read
+    only where shown (``spans``): they cost a third of the work."""
+    query = _per_track_query(plan, track_ids, spans)
     if not cte:
         return query.alias("pt")
     # PostgreSQL plans a materialised CTE blind (a default row estimate): right for a year or
@@ -201,21 +212,27 @@ def _per_track(plan: _Plan, track_ids=None, cte: bool = False):
     return query.cte("pt", materialized=None if large or not is_postgresql() else False)
 
 
-def _per_track_query(plan: _Plan, track_ids=None):
+def _track_columns(model, spans: bool) -> list:
+    columns = [model.track.alias("track_id"), model.plays, model.ms_played]
+    if spans:
+        columns += [model.first_played_at, model.last_played_at]
+    return columns
+
+
+def _per_track_query(plan: _Plan, track_ids, spans: bool):
     if plan.all_time:
-        query = (TrackTotal.select(TrackTotal.track.alias("track_id"), TrackTotal.plays,
-                                   TrackTotal.ms_played, TrackTotal.first_played_at,
-                                   TrackTotal.last_played_at)
+        query = (TrackTotal.select(*_track_columns(TrackTotal, spans))
                  .where(TrackTotal.user == plan.user_id))
         if track_ids is not None:
             query = query.where(TrackTotal.track.in_(track_ids))
         return query
     if not plan.summary_days:
-        query = (Play.select(Play.track.alias("track_id"), fn.COUNT(Play.id).alias("plays"),
-                             fn.SUM(Play.ms_played).alias("ms_played"),
-                             fn.MIN(Play.played_at).alias("first_played_at"),
-                             fn.MAX(Play.played_at).alias("last_played_at"))
-                 .where(_raw_filter(plan)).group_by(Play.track))
+        columns = [Play.track.alias("track_id"), fn.COUNT(Play.id).alias("plays"),
+                   fn.SUM(Play.ms_played).alias("ms_played")]
+        if spans:
+            columns += [fn.MIN(Play.played_at).alias("first_played_at"),
+                        fn.MAX(Play.played_at).alias("last_played_at")]
+        query = Play.select(*columns).where(_raw_filter(plan)).group_by(Play.track)
         if track_ids is not None:
             query = query.where(Play.track.in_(track_ids))
         return query
@@ -226,30 +243,19 @@ def _per_track_query(plan: _Plan, track_ids=None):
         where = (TrackMonth.user == plan.user_id) & (TrackMonth.month < hi)
         if lo is not None:
             where &= TrackMonth.month >= lo
-        if track_ids is not None:
-            where &= TrackMonth.track.in_(track_ids)
-        parts.append(TrackMonth.select(TrackMonth.track.alias("track_id"), TrackMonth.plays,
-                                       TrackMonth.ms_played, TrackMonth.first_played_at,
-                                       TrackMonth.last_played_at).where(where))
+        parts.append((TrackMonth, where))
     for lo, hi in days:
-        if lo >= hi:
-            continue
-        where = (TrackDay.user == plan.user_id) & (TrackDay.day >= lo) & (TrackDay.day < hi)
+        if lo < hi:
+            parts.append((TrackDay, (TrackDay.user == plan.user_id) & (TrackDay.day >= lo)
+                          & (TrackDay.day < hi)))
+    union = None
+    for model, where in parts:
         if track_ids is not None:
-            where &= TrackDay.track.in_(track_ids)
-        parts.append(TrackDay.select(TrackDay.track.alias("track_id"), TrackDay.plays,
-                                     TrackDay.ms_played, TrackDay.first_played_at,
-                                     TrackDay.last_played_at).where(where))
-    union = parts[0]
-    for part in parts[1:]:
-        union = union + part  # UNION ALL
+            where &= model.track.in_(track_ids)
+        part = model.select(*_track_columns(model, spans)).where(where)
+        union = part if union is None else union + part  # UNION ALL
     rows = union.alias("parts")
-    return (_select([rows], [
-        rows.c.track_id, fn.SUM(rows.c.plays).alias("plays"),
-        fn.SUM(rows.c.ms_played).alias("ms_played"),
-        fn.MIN(rows.c.first_played_at).alias("first_played_at"),
-        fn.MAX(rows.c.last_played_at).alias("last_played_at")])
-        .group_by(rows.c.track_id))
+    return _select([rows], [rows.c.track_id, *_summed(rows, spans)]).group_by(rows.c.track_id)
 
 
 def _per_time(plan: _Plan, *keys: str):
@@ -384,30 +390,22 @@ def top_tracks(user_id: int, period: Period, limit: int = 10, offset: int = 0) -
     return _track_rows([_clean(row) for row in rows])
 
 
-def _artist_totals(plan: _Plan, track_ids=None):
-    """Subquery ``per_artist``: (artist_id, plays, ms_played, first/last_played_at)."""
-    pt = _per_track(plan, track_ids)
-    return (_select([pt], [
-        TrackArtist.artist.alias("artist_id"), fn.SUM(pt.c.plays).alias("plays"),
-        fn.SUM(pt.c.ms_played).alias("ms_played"),
-        fn.MIN(pt.c.first_played_at).alias("first_played_at"),
-        fn.MAX(pt.c.last_played_at).alias("last_played_at"),
-        fn.COUNT(pt.c.track_id).alias("tracks")])
-        .join(TrackArtist, on=(TrackArtist.track == pt.c.track_id))
-        .group_by(TrackArtist.artist).alias("per_artist"))
+def _artist_totals(plan: _Plan, spans: bool = False):
+    """Subquery ``per_artist``: (artist_id, plays, ms_played, tracks[, first/last_played_at])."""
+    pt = _per_track(plan, spans=spans)
+    return (_select([pt], [TrackArtist.artist.alias("artist_id"), *_summed(pt, spans),
+                           fn.COUNT(pt.c.track_id).alias("tracks")])
+            .join(TrackArtist, on=(TrackArtist.track == pt.c.track_id))
+            .group_by(TrackArtist.artist).alias("per_artist"))
 
 
-def _album_totals(plan: _Plan):
-    """Subquery ``per_album``: (album_id, plays, ms_played, first/last_played_at)."""
-    pt = _per_track(plan)
-    return (_select([pt], [
-        Track.album.alias("album_id"), fn.SUM(pt.c.plays).alias("plays"),
-        fn.SUM(pt.c.ms_played).alias("ms_played"),
-        fn.MIN(pt.c.first_played_at).alias("first_played_at"),
-        fn.MAX(pt.c.last_played_at).alias("last_played_at")])
-        .join(Track, on=(Track.id == pt.c.track_id))
-        .where(Track.album.is_null(False))
-        .group_by(Track.album).alias("per_album"))
+def _album_totals(plan: _Plan, spans: bool = False):
+    """Subquery ``per_album``: (album_id, plays, ms_played[, first/last_played_at])."""
+    pt = _per_track(plan, spans=spans)
+    return (_select([pt], [Track.album.alias("album_id"), *_summed(pt, spans)])
+            .join(Track, on=(Track.id == pt.c.track_id))
+            .where(Track.album.is_null(False))
+            .group_by(Track.album).alias("per_album"))
 
 
 @_statistic
@@ -602,8 +600,8 @@ def unique_tracks(user_id: int, period: Period, sort: str = "plays", descending:
                      .join(Artist, on=(Artist.id == TrackArtist.artist))
                      .where(Artist.name.contains(search)))
         match = Track.name.contains(search) | Track.id.in_(by_artist)
-    rows, total = _unique_page(_per_track(plan), "track_id", Track, base, match, sort,
-                               descending, limit, offset)
+    rows, total = _unique_page(_per_track(plan, spans=True), "track_id", Track, base, match,
+                               sort, descending, limit, offset)
     return Page(_track_rows(rows), total, limit, offset)
 
 
@@ -624,8 +622,8 @@ def unique_artists(user_id: int, period: Period, sort: str = "plays", descending
                              Artist.popularity, *columns)
 
     match = Artist.name.contains(search) if search else None
-    rows, total = _unique_page(_artist_totals(plan), "artist_id", Artist, base, match, sort,
-                               descending, limit, offset, extra=("tracks",))
+    rows, total = _unique_page(_artist_totals(plan, spans=True), "artist_id", Artist, base,
+                               match, sort, descending, limit, offset, extra=("tracks",))
     for row in rows:
         row["tracks"] = _int(row["tracks"])
     return Page(rows, total, limit, offset)
@@ -647,8 +645,8 @@ def unique_albums(user_id: int, period: Period, sort: str = "plays", descending:
         return Album.select(Album.id.alias("album_id"), Album.name, Album.image_url, *columns)
 
     match = Album.name.contains(search) if search else None
-    rows, total = _unique_page(_album_totals(plan), "album_id", Album, base, match, sort,
-                               descending, limit, offset)
+    rows, total = _unique_page(_album_totals(plan, spans=True), "album_id", Album, base,
+                               match, sort, descending, limit, offset)
     artists = _artists_of_albums([row["album_id"] for row in rows])
     for row in rows:
         row["artists"] = artists.get(row["album_id"], [])
@@ -881,7 +879,7 @@ def track_detail(user_id: int, track_id: str, tz: str | None = None) -> dict | N
     plan = _all_time(user_id, tz)
     if plan.empty:
         return None
-    pt = _per_track(plan, [track_id])
+    pt = _per_track(plan, [track_id], spans=True)
     row = (Track.select(Track.id.alias("track_id"), Track.name, Track.album.alias("album_id"),
                         Album.name.alias("album_name"), Album.image_url, Track.duration_ms,
                         Track.popularity, Track.explicit, pt.c.plays, pt.c.ms_played,
@@ -916,7 +914,7 @@ def artist_detail(user_id: int, artist_id: str, tz: str | None = None,
     if plan.empty:
         return None
     track_ids = TrackArtist.select(TrackArtist.track).where(TrackArtist.artist == artist_id)
-    pt = _per_track(plan, track_ids)
+    pt = _per_track(plan, track_ids, spans=True)
     plays, ms_played, first, last, tracks = (_select([pt], [
         fn.SUM(pt.c.plays), fn.SUM(pt.c.ms_played), fn.MIN(pt.c.first_played_at),
         fn.MAX(pt.c.last_played_at), fn.COUNT(pt.c.track_id)]).tuples().get())

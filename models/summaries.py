@@ -68,7 +68,7 @@ class LocalTime:
                 local = fn.datetime(field, offset_seconds_sql(field, spans).concat(" seconds"))
             self.day = fn.date(local)
             self.hour = Cast(fn.strftime("%H", local), "integer")
-            # strftime's %w counts from Sunday; peewee's ``%`` operator means LIKE, hence Expression.
+            # strftime's %w counts from Sunday; peewee's ``%`` means LIKE, hence Expression.
             self.weekday = Expression(Cast(fn.strftime("%w", local), "integer") + 6, "%",
                                       Value(7))
             self.month = fn.strftime("%Y-%m-01", local)
@@ -97,9 +97,10 @@ def lock_user(user_id: int) -> str:
     """Make sure the summary row exists and lock it until the transaction ends; return its tz.
 
     Storing plays reads what is stored, then writes: two writers for one user (the ETL and an
-    import) must not interleave.  If the user's time zone is no longer the one the summaries
-    are bucketed in, they are rebuilt first.  On PostgreSQL the row lock serialises them; on SQLite the
+    import) must not interleave.  On PostgreSQL the row lock serialises them; on SQLite the
     INSERT takes the database's write lock at once, so the read that follows cannot go stale.
+    If the user's time zone is no longer the one the summaries are bucketed in (User.timezone
+    changed without ``models.users.set_timezone``), they are rebuilt first.
     """
     timezone = User.select(User.timezone).where(User.id == user_id).scalar()
     if timezone is None:
