@@ -18,6 +18,7 @@ from batch.base import RunHourParameter
 from batch.extract import Extract, Load
 from batch.features import Features
 from batch.finish import FinishRun
+from batch.import_history import ImportHistory, ResumeImports
 from batch.tracks import CompleteTracks
 
 
@@ -31,4 +32,4 @@ class SpotifyEtl(luigi.WrapperTask):
 
 
 __all__ = ["SpotifyEtl", "Extract", "Load", "CompleteTracks", "Features", "Artists",
-           "FinishRun"]
+           "FinishRun", "ImportHistory", "ResumeImports"]
