@@ -129,6 +129,7 @@ def play_rows(user_id: int, count: int, years: int, tracks: int, rng: random.Ran
         played_at = dt.datetime(1970, 1, 1) + dt.timedelta(seconds=second)
         rows.append((user_id, f"tr{track:020d}", played_at, rng.randint(5_000, 300_000),
                      None, "import"))
+    rows.sort(key=lambda row: row[2])  # in index order, as an import would arrive
     return rows
 
 
@@ -170,10 +171,19 @@ def bulk_insert(table: str, rows: list[tuple]) -> None:
             f'INSERT INTO "{table}" ({", ".join(columns)}) VALUES ({marks})', converted)
 
 
+# Secondary indexes of play, dropped during the load and built once afterwards (faster).
+PLAY_INDEXES = {"play_user_id_track_id_played_at": "(user_id, track_id, played_at)",
+                "play_track_id": "(track_id)", "play_user_id": "(user_id)"}
+
+
 def build(size: Size, seed: int = 7) -> int:
     """Fill the connected, migrated database; return the heavy user's id."""
     rng = random.Random(seed)
     rows = catalogue(size, rng)
+    if not is_postgresql():
+        db.execute_sql("PRAGMA synchronous = OFF")
+    for name in PLAY_INDEXES:
+        db.execute_sql(f'DROP INDEX IF EXISTS "{name}"')
     with db.atomic():
         for table in ("genre", "artist", "album", "artist_genre", "track", "track_artist",
                       "audio_features"):
@@ -184,15 +194,16 @@ def build(size: Size, seed: int = 7) -> int:
         for user in others:
             bulk_insert("play", play_rows(user.id, size.user_plays, size.years, size.tracks,
                                           rng))
+    for name, columns in PLAY_INDEXES.items():
+        db.execute_sql(f'CREATE INDEX "{name}" ON "play" {columns}')
     if is_postgresql():
         db.execute_sql("SELECT setval(pg_get_serial_sequence('genre', 'id'), "
                        "(SELECT max(id) FROM genre))")
-        db.execute_sql("ANALYZE")
-    else:
-        db.execute_sql("ANALYZE")
     for user in [heavy, *others]:
         summaries.rebuild(user.id)
     db.execute_sql("ANALYZE")
+    if not is_postgresql():
+        db.execute_sql("PRAGMA synchronous = NORMAL")
     return heavy.id
 
 
@@ -248,6 +259,61 @@ def statistic_calls(user_id: int, tz: str):
         yield "artist_detail", "-", lambda: stats.artist_detail(user_id, artist_id)
 
 
+# --- query plans --------------------------------------------------------------------------------
+
+PLANNED = ("totals", "top_artists", "top_genres", "unique_tracks name", "weekday_hour",
+           "taste_profile", "artist_detail")
+
+
+@contextmanager
+def captured_queries():
+    """Record every (sql, params) the shared database runs inside the block."""
+    database = db.obj
+    original = database.execute_sql
+    queries = []
+
+    def recording(sql, params=None, *args, **kwargs):
+        queries.append((sql, params))
+        return original(sql, params, *args, **kwargs)
+
+    database.execute_sql = recording
+    try:
+        yield queries
+    finally:
+        database.execute_sql = original
+
+
+def plan_of(sql: str, params) -> str:
+    if is_postgresql():
+        rows = db.execute_sql("EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY ON) " + sql,
+                              params).fetchall()
+        return "\n".join(row[0] for row in rows)
+    rows = db.execute_sql("EXPLAIN QUERY PLAN " + sql, params).fetchall()
+    depth = {0: 0}
+    lines = []
+    for node, parent, _, detail in rows:
+        depth[node] = depth.get(parent, 0) + 1
+        lines.append("  " * (depth[node] - 1) + detail)
+    return "\n".join(lines)
+
+
+def write_plans(engine: str, user_id: int, tz: str, path: Path) -> None:
+    """Append the plans of the heaviest statistics (12m and all time) as Markdown."""
+    calls = {(name, key): call for name, key, call in statistic_calls(user_id, tz)}
+    with path.open("a") as out:
+        for (name, key), call in calls.items():
+            if name not in PLANNED or key not in ("12m", "all", "-"):
+                continue
+            with captured_queries() as queries:
+                call()
+            for sql, params in queries:
+                if (not sql.lstrip().upper().startswith(("SELECT", "WITH"))
+                        or 'FROM "listening_summary"' in sql):
+                    continue
+                out.write(f"\n#### {engine}, {name}, {key}, {tz}\n\n```sql\n{sql}\n```\n\n"
+                          f"```\n{plan_of(sql, params)}\n```\n")
+
+
 # --- end to end through the shells, when they exist ---------------------------------------------
 
 def bench_settings(url: str):
@@ -268,13 +334,19 @@ def shell_requests(url: str, user_id: int, tz: str):
     if create_app is not None:
         app = create_app(bench_settings(url))
         app.config.update(WTF_CSRF_ENABLED=False)
-        client = app.test_client()
-        with client.session_transaction() as session:
-            session["_user_id"] = str(user_id)
-            session["_fresh"] = True
+        web_client = app.test_client()
+        user = User.get_by_id(user_id)
+        # flask-login's session id: the web app's loader takes "id:spotify_id" (or a plain id).
+        for session_id in (f"{user.id}:{user.spotify_id}", str(user.id)):
+            with web_client.session_transaction() as session:
+                session["_user_id"] = session_id
+                session["_fresh"] = True
+            if web_client.get("/dashboard?range=7d").status_code == 200:
+                break
         for path in ("/dashboard?range=all", "/dashboard?range=12m", "/tracks?range=all",
                      "/profile?range=all"):
-            calls.append((f"flask GET {path}", _checked(lambda path=path: client.get(path))))
+            calls.append((f"flask GET {path}",
+                          _checked(lambda path=path: web_client.get(path))))
     chalice_dir = PROJECT_DIR / "chalice_app"
     if (chalice_dir / "app.py").exists():
         for key, value in {"SECRET_KEY": BENCH_SECRET, "CLIENT_ID": "bench",
@@ -290,12 +362,12 @@ def shell_requests(url: str, user_id: int, tz: str):
 
             chalice_app = importlib.import_module("app").app
             token = api_tokens.issue(user_id, bench_settings(url))
-            client = Client(chalice_app)
+            api_client = Client(chalice_app)
             headers = {"Authorization": f"Bearer {token}"}
             for path in ("/me/stats?range=all", "/me/top/artists?range=12m",
                          "/me/tracks?range=all"):
                 calls.append((f"chalice GET {path}", _checked(
-                    lambda path=path: client.http.get(path, headers=headers), "status_code")))
+                    lambda path=path: api_client.http.get(path, headers=headers))))
         except ImportError as exc:
             print(f"(chalice app not measured: {exc})")
         finally:
@@ -338,7 +410,8 @@ def engine_database(engine: str, workdir: Path):
             drop_postgres_database(url)
 
 
-def run_engine(engine: str, size: Size, workdir: Path, end_to_end: bool) -> list[tuple]:
+def run_engine(engine: str, size: Size, workdir: Path, end_to_end: bool,
+               explain: Path | None = None) -> list[tuple]:
     results = []
     with engine_database(engine, workdir) as url:
         begin = time.perf_counter()
@@ -354,6 +427,10 @@ def run_engine(engine: str, size: Size, workdir: Path, end_to_end: bool) -> list
             for name, key, call in statistic_calls(heavy, tz):
                 p50, p95 = timed(call, size.runs)
                 results.append((engine, tz, name, key, p50, p95))
+                print(f"  {engine} {tz} {name} {key}: p50 {p50:.1f} ms, p95 {p95:.1f} ms",
+                      file=sys.stderr, flush=True)
+            if explain and tz != "UTC":
+                write_plans(engine, heavy, tz, explain)
             if end_to_end:
                 for name, call in shell_requests(url, heavy, tz):
                     p50, p95 = timed(call, size.runs)
@@ -399,6 +476,8 @@ def main(argv=None) -> int:
     parser.add_argument("--runs", type=int, help="timed runs per cell")
     parser.add_argument("--no-end-to-end", action="store_true",
                         help="skip the Flask and Chalice requests")
+    parser.add_argument("--explain", type=Path, metavar="FILE",
+                        help="append the query plans of the heavy statistics to FILE")
     args = parser.parse_args(argv)
     size = SMALL if args.small else FULL
     if args.runs:
@@ -407,7 +486,8 @@ def main(argv=None) -> int:
     results = []
     with tempfile.TemporaryDirectory(prefix="bench-stats-") as workdir:
         for engine in args.engines.split(","):
-            results += run_engine(engine.strip(), size, Path(workdir), not args.no_end_to_end)
+            results += run_engine(engine.strip(), size, Path(workdir), not args.no_end_to_end,
+                                  args.explain)
     worst = report(results)
     print(f"worst p95 on PostgreSQL: {worst:.0f} ms" if worst is not None
           else "worst p95 on PostgreSQL: not measured")

@@ -39,7 +39,7 @@ def migrate(migrator: Migrator, database: pw.Database, *, fake=False):
     
     @migrator.create_model
     class HourSlot(pw.Model):
-        user = pw.ForeignKeyField(column_name='user_id', field='id', model=migrator.orm['user'], on_delete='CASCADE')
+        user = pw.ForeignKeyField(column_name='user_id', field='id', model=migrator.orm['user'], on_delete='CASCADE', index=False)
         day = pw.DateField()
         hour = pw.SmallIntegerField()
         weekday = pw.SmallIntegerField()
@@ -64,28 +64,27 @@ def migrate(migrator: Migrator, database: pw.Database, *, fake=False):
 
     @migrator.create_model
     class TrackDay(pw.Model):
+        user = pw.ForeignKeyField(column_name='user_id', field='id', model=migrator.orm['user'], on_delete='CASCADE', index=False)
+        track = pw.CharField(column_name='track_id', max_length=64)
         plays = pw.IntegerField()
         ms_played = pw.BigIntegerField()
         first_played_at = pw.DateTimeField()
         last_played_at = pw.DateTimeField()
-        user = pw.ForeignKeyField(column_name='user_id', field='id', model=migrator.orm['user'], on_delete='CASCADE')
         day = pw.DateField()
-        track = pw.ForeignKeyField(column_name='track_id', field='id', model=migrator.orm['track'], on_delete='CASCADE')
 
         class Meta:
             table_name = "summary_track_day"
             primary_key = pw.CompositeKey('user', 'day', 'track')
-            indexes = [(('user', 'track', 'day'), False)]
 
     @migrator.create_model
     class TrackMonth(pw.Model):
+        user = pw.ForeignKeyField(column_name='user_id', field='id', model=migrator.orm['user'], on_delete='CASCADE', index=False)
+        track = pw.CharField(column_name='track_id', max_length=64)
         plays = pw.IntegerField()
         ms_played = pw.BigIntegerField()
         first_played_at = pw.DateTimeField()
         last_played_at = pw.DateTimeField()
-        user = pw.ForeignKeyField(column_name='user_id', field='id', model=migrator.orm['user'], on_delete='CASCADE')
         month = pw.DateField()
-        track = pw.ForeignKeyField(column_name='track_id', field='id', model=migrator.orm['track'], on_delete='CASCADE')
 
         class Meta:
             table_name = "summary_track_month"
@@ -94,16 +93,40 @@ def migrate(migrator: Migrator, database: pw.Database, *, fake=False):
 
     @migrator.create_model
     class TrackTotal(pw.Model):
+        user = pw.ForeignKeyField(column_name='user_id', field='id', model=migrator.orm['user'], on_delete='CASCADE', index=False)
+        track = pw.CharField(column_name='track_id', max_length=64)
         plays = pw.IntegerField()
         ms_played = pw.BigIntegerField()
         first_played_at = pw.DateTimeField()
         last_played_at = pw.DateTimeField()
-        user = pw.ForeignKeyField(column_name='user_id', field='id', model=migrator.orm['user'], on_delete='CASCADE')
-        track = pw.ForeignKeyField(column_name='track_id', field='id', model=migrator.orm['track'], on_delete='CASCADE')
 
         class Meta:
             table_name = "summary_track"
             primary_key = pw.CompositeKey('user', 'track')
+
+
+    # On SQLite the summaries are WITHOUT ROWID tables: the primary key (user first) is the
+    # table, so a user's rows are one range scan with every column, no look-up per row.  The
+    # tables are empty here, so they are simply created again with that option.
+    migrator.run(_without_rowid_on_sqlite, migrator, database)
+
+
+SUMMARY_TABLES = ("summary_hour", "summary_track_day", "summary_track_month", "summary_track")
+
+
+def _without_rowid_on_sqlite(migrator: Migrator, database: pw.Database):
+    engine = getattr(database, "obj", database)
+    if not isinstance(engine, pw.SqliteDatabase):
+        return
+    for name in SUMMARY_TABLES:
+        model = migrator.orm[name]
+        model._meta.without_rowid = True
+        try:
+            with model.bind_ctx(engine):
+                model.drop_table()
+                model.create_table()
+        finally:
+            model._meta.without_rowid = False
 
 
 def rollback(migrator: Migrator, database: pw.Database, *, fake=False):

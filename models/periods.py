@@ -194,7 +194,8 @@ def parse_period(range: str | None = None, from_: str | None = None, to: str | N
     return Period.of_days(first, today, tz, key, RANGE_LABELS[key])
 
 
-def utc_offset_spans(tz: str, lo: dt.datetime, hi: dt.datetime) -> list[tuple[dt.datetime | None, int]]:
+def utc_offset_spans(tz: str, lo: dt.datetime,
+                     hi: dt.datetime) -> list[tuple[dt.datetime | None, int]]:
     """The UTC offsets of ``tz`` between two naive UTC instants, as ``[(until, seconds), ...]``.
 
     Each span holds until its ``until`` instant (exclusive); the last has ``until`` None.  This is

@@ -18,6 +18,7 @@ from typing import Iterable, Mapping
 from peewee import chunked
 
 from models import summaries
+from models.bulk import insert_rows
 from models.db import db
 from models.tables import PLAY_SOURCES, Play, Track
 
@@ -129,14 +130,19 @@ def store_plays(user_id: int, plays: Iterable[Mapping], source: str) -> StoreRes
     return StoreResult(len(added), len(rows) - len(added))
 
 
+INSERT_COLUMNS = (Play.user, Play.track, Play.played_at, Play.ms_played, Play.context_uri,
+                  Play.source)
+
+
 def _insert(rows: list[dict]) -> list[tuple[str, dt.datetime, int]]:
     """Insert, ignoring any conflict, and return exactly the rows that went in."""
-    inserted = []
-    for batch in chunked(rows, INSERT_CHUNK):
-        cursor = (Play.insert_many(batch).on_conflict_ignore()
-                  .returning(Play.track, Play.played_at, Play.ms_played).tuples().execute())
-        inserted.extend((track, _as_datetime(at), ms) for track, at, ms in cursor)
-    return inserted
+    returned = insert_rows(
+        Play, INSERT_COLUMNS,
+        ((r["user"], r["track"], r["played_at"], r["ms_played"], r["context_uri"], r["source"])
+         for r in rows),
+        conflict="ON CONFLICT DO NOTHING", returning=(Play.track, Play.played_at, Play.ms_played),
+        batch=INSERT_CHUNK)
+    return [(track, _as_datetime(at), ms) for track, at, ms in returned]
 
 
 def _as_datetime(value) -> dt.datetime:

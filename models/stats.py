@@ -22,13 +22,14 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import functools
 import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from peewee import JOIN, SQL, Case, Select, fn
+from peewee import JOIN, SQL, Case, Select, Value, fn
 
-from models.db import db
+from models.db import db, is_postgresql
 from models.periods import Period, add_months, local_date
 from models.summaries import LocalTime, play_bounds
 from models.tables import (Album, Artist, ArtistGenre, AudioFeatures, Genre, HourSlot,
@@ -104,6 +105,38 @@ def _check_page(limit: int, offset: int) -> None:
         raise ValueError(f"offset must be a non-negative integer, got {offset!r}")
 
 
+AGGREGATE_SETTINGS = ("SET LOCAL max_parallel_workers_per_gather = 0; "
+                      "SET LOCAL work_mem = '32MB'; SET LOCAL enable_nestloop = off")
+LOOKUP_SETTINGS = "SET LOCAL max_parallel_workers_per_gather = 0"
+
+
+def _tuned(settings: str):
+    """Run a statistic in a read transaction with ``settings`` on PostgreSQL.
+
+    Aggregates over a period join thousands of per-track rows to the catalogue: PostgreSQL
+    underestimates the summed rows and probes indexes row by row, where one hash of the
+    catalogue is two to three times faster for a year (and no slower for a week); parallel
+    workers each rebuild that same hash and fight the web workers for a small machine's cores;
+    a year of per-track sums fits in 32 MB instead of spilling.  Look-ups of a few rows (history,
+    a track's page) keep nested loops.  ``SET LOCAL`` ends with the transaction (the caller's,
+    if it holds one).
+    """
+    def decorate(function):
+        @functools.wraps(function)
+        def run(*args, **kwargs):
+            if not is_postgresql():
+                return function(*args, **kwargs)
+            with db.atomic():
+                db.execute_sql(settings)
+                return function(*args, **kwargs)
+        return run
+    return decorate
+
+
+_statistic = _tuned(AGGREGATE_SETTINGS)
+_lookup = _tuned(LOOKUP_SETTINGS)
+
+
 def _select(sources, columns) -> Select:
     """A plain SELECT over subqueries, bound to the shared database."""
     return Select(from_list=sources, columns=columns).bind(db)
@@ -167,25 +200,62 @@ def _day_ranges(plan: _Plan):
     return None, [(first, end)]
 
 
-def _per_track(plan: _Plan, track_ids=None):
-    """Subquery ``pt``: (track_id, plays, ms_played, first_played_at, last_played_at)."""
+def _summed(source, spans: bool) -> list:
+    """SUM of plays and time over ``source``'s rows, and with ``spans`` their first and last."""
+    columns = [fn.SUM(source.c.plays).alias("plays"),
+               fn.SUM(source.c.ms_played).alias("ms_played")]
+    if spans:
+        columns += [fn.MIN(source.c.first_played_at).alias("first_played_at"),
+                    fn.MAX(source.c.last_played_at).alias("last_played_at")]
+    return columns
+
+
+def _per_track(plan: _Plan, track_ids=None, cte: bool = False, spans: bool = False,
+               sqlite_materialized: bool = True):
+    """Subquery (or CTE) ``pt``: (track_id, plays, ms_played[, first_played_at,
+    last_played_at]), one row per track played in the period.  First and last played are read
+    only where shown (``spans``): they cost a third of the work."""
+    query = _per_track_query(plan, track_ids, spans)
+    if not cte:
+        return query.alias("pt")
+    # PostgreSQL plans a materialised CTE blind (a default row estimate): right for a year (the
+    # union of month and day rows summed once, hash joins over the catalogue), wrong for a week,
+    # where inlined it sees a few hundred rows and probes the indexes instead; all time is one
+    # primary-key range of summary_track, cheaper read again than materialised.  SQLite materialises
+    # a CTE read several times by itself, but then knows nothing of its size either: joined to
+    # track_artist and grouped by artist, it walks all of track_artist in artist order
+    # (``sqlite_materialized=False`` keeps it a driving subquery there).
+    if not is_postgresql():
+        return query.cte("pt", materialized=None if sqlite_materialized else False)
+    months, _ = _day_ranges(plan)
+    large = not plan.all_time and (not plan.summary_days or months is not None)
+    return query.cte("pt", materialized=None if large else False)
+
+
+def _track_columns(model, spans: bool) -> list:
+    columns = [model.track.alias("track_id"), model.plays, model.ms_played]
+    if spans:
+        columns += [model.first_played_at, model.last_played_at]
+    return columns
+
+
+def _per_track_query(plan: _Plan, track_ids, spans: bool):
     if plan.all_time:
-        query = (TrackTotal.select(TrackTotal.track.alias("track_id"), TrackTotal.plays,
-                                   TrackTotal.ms_played, TrackTotal.first_played_at,
-                                   TrackTotal.last_played_at)
+        query = (TrackTotal.select(*_track_columns(TrackTotal, spans))
                  .where(TrackTotal.user == plan.user_id))
         if track_ids is not None:
             query = query.where(TrackTotal.track.in_(track_ids))
-        return query.alias("pt")
+        return query
     if not plan.summary_days:
-        query = (Play.select(Play.track.alias("track_id"), fn.COUNT(Play.id).alias("plays"),
-                             fn.SUM(Play.ms_played).alias("ms_played"),
-                             fn.MIN(Play.played_at).alias("first_played_at"),
-                             fn.MAX(Play.played_at).alias("last_played_at"))
-                 .where(_raw_filter(plan)).group_by(Play.track))
+        columns = [Play.track.alias("track_id"), fn.COUNT(Play.id).alias("plays"),
+                   fn.SUM(Play.ms_played).alias("ms_played")]
+        if spans:
+            columns += [fn.MIN(Play.played_at).alias("first_played_at"),
+                        fn.MAX(Play.played_at).alias("last_played_at")]
+        query = Play.select(*columns).where(_raw_filter(plan)).group_by(Play.track)
         if track_ids is not None:
             query = query.where(Play.track.in_(track_ids))
-        return query.alias("pt")
+        return query
     months, days = _day_ranges(plan)
     parts = []
     if months is not None:
@@ -193,30 +263,19 @@ def _per_track(plan: _Plan, track_ids=None):
         where = (TrackMonth.user == plan.user_id) & (TrackMonth.month < hi)
         if lo is not None:
             where &= TrackMonth.month >= lo
-        if track_ids is not None:
-            where &= TrackMonth.track.in_(track_ids)
-        parts.append(TrackMonth.select(TrackMonth.track.alias("track_id"), TrackMonth.plays,
-                                       TrackMonth.ms_played, TrackMonth.first_played_at,
-                                       TrackMonth.last_played_at).where(where))
+        parts.append((TrackMonth, where))
     for lo, hi in days:
-        if lo >= hi:
-            continue
-        where = (TrackDay.user == plan.user_id) & (TrackDay.day >= lo) & (TrackDay.day < hi)
+        if lo < hi:
+            parts.append((TrackDay, (TrackDay.user == plan.user_id) & (TrackDay.day >= lo)
+                          & (TrackDay.day < hi)))
+    union = None
+    for model, where in parts:
         if track_ids is not None:
-            where &= TrackDay.track.in_(track_ids)
-        parts.append(TrackDay.select(TrackDay.track.alias("track_id"), TrackDay.plays,
-                                     TrackDay.ms_played, TrackDay.first_played_at,
-                                     TrackDay.last_played_at).where(where))
-    union = parts[0]
-    for part in parts[1:]:
-        union = union + part  # UNION ALL
+            where &= model.track.in_(track_ids)
+        part = model.select(*_track_columns(model, spans)).where(where)
+        union = part if union is None else union + part  # UNION ALL
     rows = union.alias("parts")
-    return (_select([rows], [
-        rows.c.track_id, fn.SUM(rows.c.plays).alias("plays"),
-        fn.SUM(rows.c.ms_played).alias("ms_played"),
-        fn.MIN(rows.c.first_played_at).alias("first_played_at"),
-        fn.MAX(rows.c.last_played_at).alias("last_played_at")])
-        .group_by(rows.c.track_id).alias("pt"))
+    return _select([rows], [rows.c.track_id, *_summed(rows, spans)]).group_by(rows.c.track_id)
 
 
 def _per_time(plan: _Plan, *keys: str):
@@ -296,26 +355,37 @@ def _clean(row: dict) -> dict:
 
 # --- totals ------------------------------------------------------------------------------------
 
+@_statistic
 def totals(user_id: int, period: Period) -> dict:
     """``{"plays", "ms_played", "unique_tracks", "unique_artists", "unique_albums"}``."""
     plan = _plan(user_id, period)
     result = dict(plays=0, ms_played=0, unique_tracks=0, unique_artists=0, unique_albums=0)
     if plan.empty:
         return result
-    pt = _per_track(plan)
-    tracks, plays, ms_played = (_select([pt], [
-        fn.COUNT(pt.c.track_id), fn.SUM(pt.c.plays), fn.SUM(pt.c.ms_played)]).tuples().get())
-    if not tracks:
-        return result
-    pt = _per_track(plan)
-    artists = (_select([pt], [fn.COUNT(TrackArtist.artist.distinct())])
-               .join(TrackArtist, on=(TrackArtist.track == pt.c.track_id)).scalar())
-    pt = _per_track(plan)
-    albums = (_select([pt], [fn.COUNT(Track.album.distinct())])
-              .join(Track, on=(Track.id == pt.c.track_id)).scalar())
-    result.update(plays=_int(plays), ms_played=_int(ms_played), unique_tracks=_int(tracks),
-                  unique_artists=_int(artists), unique_albums=_int(albums))
+    pt = _per_track(plan, cte=True)  # one scan of the summaries, read by three aggregates
+    artists = _count_distinct(pt, TrackArtist.artist, TrackArtist,
+                              TrackArtist.track == pt.c.track_id)
+    albums = _count_distinct(pt, Track.album, Track, Track.id == pt.c.track_id)
+    row = (_select([pt], [fn.COUNT(pt.c.track_id), fn.SUM(pt.c.plays), fn.SUM(pt.c.ms_played),
+                          artists, albums]).with_cte(pt).tuples().get())
+    for key, value in zip(("unique_tracks", "plays", "ms_played", "unique_artists",
+                           "unique_albums"), row):
+        result[key] = _int(value)
     return result
+
+
+def _count_distinct(pt, column, model, on):
+    """Subquery counting the distinct non-null ``column`` values of ``model`` joined to ``pt``.
+
+    PostgreSQL counts a hashed GROUP BY faster than COUNT(DISTINCT), which sorts the ids with
+    the database's collation; SQLite would walk the whole catalogue in ``column`` order for the
+    GROUP BY, so it gets COUNT(DISTINCT), driven by ``pt``.
+    """
+    if not is_postgresql():
+        return _select([pt], [fn.COUNT(column.distinct())]).join(model, on=on)
+    values = (_select([pt], [column]).join(model, on=on).where(column.is_null(False))
+              .group_by(column).alias("distinct_values"))
+    return _select([values], [fn.COUNT(SQL("*"))])
 
 
 def _play_total(plan: _Plan) -> int:
@@ -325,6 +395,36 @@ def _play_total(plan: _Plan) -> int:
 
 # --- top lists ---------------------------------------------------------------------------------
 
+def _track_base(*columns):
+    """Tracks with their album, plus ``columns`` (from a joined aggregate)."""
+    return (Track.select(Track.id.alias("track_id"), Track.name, Track.album.alias("album_id"),
+                         Album.name.alias("album_name"), Album.image_url, Track.popularity,
+                         *columns)
+            .join(Album, JOIN.LEFT_OUTER, on=(Album.id == Track.album)))
+
+
+def _artist_base(*columns):
+    return Artist.select(Artist.id.alias("artist_id"), Artist.name, Artist.image_url,
+                         Artist.popularity, *columns)
+
+
+def _album_base(*columns):
+    return Album.select(Album.id.alias("album_id"), Album.name, Album.image_url, *columns)
+
+
+def _top(aggregate, key: str, model, base, limit: int, offset: int) -> list[dict]:
+    """The ``limit`` rows of ``aggregate`` with the most plays, then their catalogue columns."""
+    key_column = getattr(aggregate.c, key)
+    top = (_select([aggregate], [key_column, aggregate.c.plays, aggregate.c.ms_played])
+           .order_by(aggregate.c.plays.desc(), aggregate.c.ms_played.desc(), key_column)
+           .limit(limit).offset(offset).alias("top"))
+    rows = (base(top.c.plays, top.c.ms_played)
+            .join(top, on=(getattr(top.c, key) == model.id), src=model)
+            .order_by(top.c.plays.desc(), top.c.ms_played.desc(), model.id).dicts())
+    return [_clean(row) for row in rows]
+
+
+@_statistic
 def top_tracks(user_id: int, period: Period, limit: int = 10, offset: int = 0) -> list[dict]:
     """Most played tracks: ``{track_id, name, artists: [{id, name}], album_id, album_name,
     image_url, popularity (None if unknown), plays, ms_played}``, most plays first."""
@@ -332,44 +432,28 @@ def top_tracks(user_id: int, period: Period, limit: int = 10, offset: int = 0) -
     plan = _plan(user_id, period)
     if plan.empty:
         return []
-    pt = _per_track(plan)
-    top = (_select([pt], [pt.c.track_id, pt.c.plays, pt.c.ms_played])
-           .order_by(pt.c.plays.desc(), pt.c.ms_played.desc(), pt.c.track_id)
-           .limit(limit).offset(offset).alias("top"))
-    rows = (Track.select(Track.id.alias("track_id"), Track.name, Track.album.alias("album_id"),
-                         Album.name.alias("album_name"), Album.image_url, Track.popularity,
-                         top.c.plays, top.c.ms_played)
-            .join(top, on=(top.c.track_id == Track.id))
-            .join(Album, JOIN.LEFT_OUTER, on=(Album.id == Track.album), src=Track)
-            .order_by(top.c.plays.desc(), top.c.ms_played.desc(), Track.id).dicts())
-    return _track_rows([_clean(row) for row in rows])
+    return _track_rows(_top(_per_track(plan), "track_id", Track, _track_base, limit, offset))
 
 
-def _artist_totals(plan: _Plan, track_ids=None):
-    """Subquery ``per_artist``: (artist_id, plays, ms_played, first/last_played_at)."""
-    pt = _per_track(plan, track_ids)
-    return (_select([pt], [
-        TrackArtist.artist.alias("artist_id"), fn.SUM(pt.c.plays).alias("plays"),
-        fn.SUM(pt.c.ms_played).alias("ms_played"),
-        fn.MIN(pt.c.first_played_at).alias("first_played_at"),
-        fn.MAX(pt.c.last_played_at).alias("last_played_at")])
-        .join(TrackArtist, on=(TrackArtist.track == pt.c.track_id))
-        .group_by(TrackArtist.artist).alias("per_artist"))
+def _artist_totals(plan: _Plan, spans: bool = False):
+    """Subquery ``per_artist``: (artist_id, plays, ms_played, tracks[, first/last_played_at])."""
+    pt = _per_track(plan, spans=spans)
+    return (_select([pt], [TrackArtist.artist.alias("artist_id"), *_summed(pt, spans),
+                           fn.COUNT(pt.c.track_id).alias("tracks")])
+            .join(TrackArtist, on=(TrackArtist.track == pt.c.track_id))
+            .group_by(TrackArtist.artist).alias("per_artist"))
 
 
-def _album_totals(plan: _Plan):
-    """Subquery ``per_album``: (album_id, plays, ms_played, first/last_played_at)."""
-    pt = _per_track(plan)
-    return (_select([pt], [
-        Track.album.alias("album_id"), fn.SUM(pt.c.plays).alias("plays"),
-        fn.SUM(pt.c.ms_played).alias("ms_played"),
-        fn.MIN(pt.c.first_played_at).alias("first_played_at"),
-        fn.MAX(pt.c.last_played_at).alias("last_played_at")])
-        .join(Track, on=(Track.id == pt.c.track_id))
-        .where(Track.album.is_null(False))
-        .group_by(Track.album).alias("per_album"))
+def _album_totals(plan: _Plan, spans: bool = False):
+    """Subquery ``per_album``: (album_id, plays, ms_played[, first/last_played_at])."""
+    pt = _per_track(plan, spans=spans)
+    return (_select([pt], [Track.album.alias("album_id"), *_summed(pt, spans)])
+            .join(Track, on=(Track.id == pt.c.track_id))
+            .where(Track.album.is_null(False))
+            .group_by(Track.album).alias("per_album"))
 
 
+@_statistic
 def top_artists(user_id: int, period: Period, limit: int = 10, offset: int = 0) -> list[dict]:
     """Most played artists (a play counts for each credited artist): ``{artist_id, name,
     image_url, popularity (None if unknown), plays, ms_played}``."""
@@ -377,17 +461,10 @@ def top_artists(user_id: int, period: Period, limit: int = 10, offset: int = 0) 
     plan = _plan(user_id, period)
     if plan.empty:
         return []
-    pa = _artist_totals(plan)
-    top = (_select([pa], [pa.c.artist_id, pa.c.plays, pa.c.ms_played])
-           .order_by(pa.c.plays.desc(), pa.c.ms_played.desc(), pa.c.artist_id)
-           .limit(limit).offset(offset).alias("top"))
-    rows = (Artist.select(Artist.id.alias("artist_id"), Artist.name, Artist.image_url,
-                          Artist.popularity, top.c.plays, top.c.ms_played)
-            .join(top, on=(top.c.artist_id == Artist.id))
-            .order_by(top.c.plays.desc(), top.c.ms_played.desc(), Artist.id).dicts())
-    return [_clean(row) for row in rows]
+    return _top(_artist_totals(plan), "artist_id", Artist, _artist_base, limit, offset)
 
 
+@_statistic
 def top_albums(user_id: int, period: Period, limit: int = 10, offset: int = 0) -> list[dict]:
     """Most played albums: ``{album_id, name, image_url, artists: [{id, name}], plays,
     ms_played}`` (plays of tracks whose album is not known yet are left out)."""
@@ -395,49 +472,62 @@ def top_albums(user_id: int, period: Period, limit: int = 10, offset: int = 0) -
     plan = _plan(user_id, period)
     if plan.empty:
         return []
-    pa = _album_totals(plan)
-    top = (_select([pa], [pa.c.album_id, pa.c.plays, pa.c.ms_played])
-           .order_by(pa.c.plays.desc(), pa.c.ms_played.desc(), pa.c.album_id)
-           .limit(limit).offset(offset).alias("top"))
-    rows = [_clean(row) for row in
-            Album.select(Album.id.alias("album_id"), Album.name, Album.image_url,
-                         top.c.plays, top.c.ms_played)
-            .join(top, on=(top.c.album_id == Album.id))
-            .order_by(top.c.plays.desc(), top.c.ms_played.desc(), Album.id).dicts()]
+    rows = _top(_album_totals(plan), "album_id", Album, _album_base, limit, offset)
+    return _with_album_artists(rows)
+
+
+def _with_album_artists(rows: list[dict]) -> list[dict]:
     artists = _artists_of_albums([row["album_id"] for row in rows])
     for row in rows:
         row["artists"] = artists.get(row["album_id"], [])
     return rows
 
 
+@_statistic
 def top_genres(user_id: int, period: Period, limit: int = 10, offset: int = 0) -> list[dict]:
-    """Genres of the artists played: ``{genre, plays, ms_played, share}``.
+    """Genres played: ``{genre, plays, ms_played, share}``, most plays first.
 
-    A play counts once for each distinct genre of the track's artists; ``share`` is the part of
-    the period's plays that had the genre (so shares may add up to more than 1).
+    A play counts once for each genre of the track's lead artist (the first credited);
+    ``share`` is the part of the period's plays that had the genre (shares may add up to more
+    than 1: an artist has several genres).
     """
     _check_page(limit, offset)
     plan = _plan(user_id, period)
     if plan.empty:
         return []
-    pt = _per_track(plan)
-    pairs = (_select([pt], [
-        pt.c.track_id, pt.c.plays, pt.c.ms_played, ArtistGenre.genre.alias("genre_id")])
-        .join(TrackArtist, on=(TrackArtist.track == pt.c.track_id))
-        .join(ArtistGenre, on=(ArtistGenre.artist == TrackArtist.artist))
-        .distinct().alias("track_genre"))
-    rows = list(_select([pairs], [
-        Genre.name.alias("genre"), fn.SUM(pairs.c.plays).alias("plays"),
-        fn.SUM(pairs.c.ms_played).alias("ms_played")])
-        .join(Genre, on=(Genre.id == pairs.c.genre_id))
+    return _genres(plan, limit, offset)
+
+
+def _genres(plan: _Plan, limit: int, offset: int) -> list[dict]:
+    rows = [_clean(row) for row in _genres_query(_per_track(plan), limit, offset).dicts()]
+    return _with_shares(rows, _play_total(plan) if rows else 0)
+
+
+def _genres_query(pt, limit: int, offset: int):
+    """Genres of the per-track rows ``pt``: (genre, plays, ms_played), most plays first.
+
+    Genres belong to artists in Spotify's model; a track takes its lead artist's (a featured
+    guest's genres would mostly be noise).  Summing per lead artist first makes the genre join a
+    few thousand rows, not one per track.
+    """
+    per_lead = (_select([pt], [TrackArtist.artist.alias("artist_id"),
+                               fn.SUM(pt.c.plays).alias("plays"),
+                               fn.SUM(pt.c.ms_played).alias("ms_played")])
+                .join(TrackArtist, on=((TrackArtist.track == pt.c.track_id)
+                                       & (TrackArtist.position == 0)))
+                .group_by(TrackArtist.artist).alias("per_lead"))
+    return (_select([per_lead], [
+        Genre.name.alias("genre"), fn.SUM(per_lead.c.plays).alias("plays"),
+        fn.SUM(per_lead.c.ms_played).alias("ms_played")])
+        .join(ArtistGenre, on=(ArtistGenre.artist == per_lead.c.artist_id))
+        .join(Genre, on=(Genre.id == ArtistGenre.genre))
         .group_by(Genre.id, Genre.name)
         .order_by(SQL("plays").desc(), Genre.name)
-        .limit(limit).offset(offset).dicts())
-    if not rows:
-        return []
-    total = _play_total(plan)
+        .limit(limit).offset(offset))
+
+
+def _with_shares(rows: list[dict], total: int) -> list[dict]:
     for row in rows:
-        _clean(row)
         row["share"] = row["plays"] / total if total else 0.0
     return rows
 
@@ -470,22 +560,65 @@ def _search_term(search: str | None) -> str | None:
     return search or None
 
 
-def _paged(query, limit: int, offset: int) -> tuple[list[dict], int]:
-    """Rows of one page and the total, counted in the same query by a window function."""
-    rows = list(query.limit(limit).offset(offset).dicts())
+def _page_request(user_id: int, period: Period, sort: str, search: str | None, limit: int,
+                  offset: int) -> tuple[_Plan, str | None]:
+    """Check a unique-list request (ValueError naming the bad argument); plan and search term."""
+    _check_page(limit, offset)
+    _check_sort(sort)
+    return _plan(user_id, period), _search_term(search)
+
+
+def _unique_page(aggregate, key: str, model, base, match, sort: str, descending: bool,
+                 limit: int, offset: int, extra=()) -> tuple[list[dict], int]:
+    """One sorted page of ``aggregate`` (a subquery: key, plays, ms_played, first/last_played_at
+    and ``extra`` columns) joined to the catalogue ``model``, and the total row count.
+
+    ``base(*columns)`` selects the catalogue columns (with any joins) plus ``columns``;
+    ``match`` is a search condition on the catalogue, or None.  The page is ranked and counted
+    first (joining the catalogue only when sorting by name or searching), then only its rows
+    get their catalogue columns: a page of 60k all-time tracks costs a sort, not 60k look-ups.
+    """
+    def sums(source):
+        return [source.c.plays, source.c.ms_played, source.c.first_played_at,
+                source.c.last_played_at, *[getattr(source.c, name) for name in extra]]
+
+    def order(source, name):
+        return _sort_order(sort, descending, source.c.plays, source.c.ms_played,
+                           source.c.first_played_at, source.c.last_played_at, name,
+                           getattr(source.c, key))
+
+    needs_catalogue = sort == "name" or match is not None
+    columns = [getattr(aggregate.c, key), *sums(aggregate),
+               fn.COUNT(SQL("*")).over().alias("total_rows")]
+    if needs_catalogue:
+        columns.append(model.name.alias("sort_name"))
+    ranked = _select([aggregate], columns)
+    if needs_catalogue:
+        ranked = ranked.join(model, on=(model.id == getattr(aggregate.c, key)))
+        if match is not None:
+            ranked = ranked.where(match)
+    ranked = (ranked.order_by(*order(aggregate, model.name)).limit(limit).offset(offset)
+              .alias("page"))
+    rows = list(base(*sums(ranked), ranked.c.total_rows)
+                .join(ranked, on=(getattr(ranked.c, key) == model.id), src=model)
+                .order_by(*order(ranked, ranked.c.sort_name if needs_catalogue else None))
+                .dicts())
     if rows:
         total = _int(rows[0]["total_rows"])
-        for row in rows:
-            del row["total_rows"]
-        return rows, total
-    if offset == 0:
-        return rows, 0
-    counted = query.clone()
-    counted._limit = counted._offset = None
-    counted._order_by = None
-    return rows, _int(_select([counted.alias("c")], [fn.COUNT(SQL("*"))]).scalar())
+    elif offset == 0:
+        total = 0
+    else:  # past the end: count what there is
+        counted = _select([aggregate], [fn.COUNT(SQL("*"))])
+        if match is not None:
+            counted = counted.join(model, on=(model.id == getattr(aggregate.c, key))).where(match)
+        total = _int(counted.scalar())
+    for row in rows:
+        del row["total_rows"]
+        _clean(row)
+    return rows, total
 
 
+@_statistic
 def unique_tracks(user_id: int, period: Period, sort: str = "plays", descending: bool = True,
                   search: str | None = None, limit: int = 50, offset: int = 0) -> Page:
     """Every track played in the period, one row each: ``{track_id, name, artists, album_id,
@@ -494,93 +627,52 @@ def unique_tracks(user_id: int, period: Period, sort: str = "plays", descending:
     ``sort``: plays | time | first | last | name; ``search`` matches the track's name or one of
     its artists' names, case-insensitively.
     """
-    _check_page(limit, offset)
-    search = _search_term(search)
-    _check_sort(sort)
-    plan = _plan(user_id, period)
+    plan, search = _page_request(user_id, period, sort, search, limit, offset)
     if plan.empty:
         return Page([], 0, limit, offset)
-    pt = _per_track(plan)
-    query = (Track.select(Track.id.alias("track_id"), Track.name, Track.album.alias("album_id"),
-                          Album.name.alias("album_name"), Album.image_url, Track.popularity,
-                          pt.c.plays, pt.c.ms_played, pt.c.first_played_at, pt.c.last_played_at,
-                          fn.COUNT(SQL("*")).over().alias("total_rows"))
-             .join(pt, on=(pt.c.track_id == Track.id))
-             .join(Album, JOIN.LEFT_OUTER, on=(Album.id == Track.album), src=Track))
+
+    match = None
     if search:
         by_artist = (TrackArtist.select(TrackArtist.track)
                      .join(Artist, on=(Artist.id == TrackArtist.artist))
                      .where(Artist.name.contains(search)))
-        query = query.where(Track.name.contains(search) | Track.id.in_(by_artist))
-    query = query.order_by(*_sort_order(sort, descending, pt.c.plays, pt.c.ms_played,
-                                        pt.c.first_played_at, pt.c.last_played_at, Track.name,
-                                        Track.id))
-    rows, total = _paged(query, limit, offset)
-    return Page(_track_rows([_clean(row) for row in rows]), total, limit, offset)
+        match = Track.name.contains(search) | Track.id.in_(by_artist)
+    rows, total = _unique_page(_per_track(plan, spans=True), "track_id", Track, _track_base,
+                               match, sort, descending, limit, offset)
+    return Page(_track_rows(rows), total, limit, offset)
 
 
+@_statistic
 def unique_artists(user_id: int, period: Period, sort: str = "plays", descending: bool = True,
                    search: str | None = None, limit: int = 50, offset: int = 0) -> Page:
     """Every artist played in the period: ``{artist_id, name, image_url, popularity, plays,
     ms_played, first_played_at, last_played_at, tracks}`` (``tracks``: distinct tracks)."""
-    _check_page(limit, offset)
-    search = _search_term(search)
-    _check_sort(sort)
-    plan = _plan(user_id, period)
+    plan, search = _page_request(user_id, period, sort, search, limit, offset)
     if plan.empty:
         return Page([], 0, limit, offset)
-    pt = _per_track(plan)
-    pa = (_select([pt], [
-        TrackArtist.artist.alias("artist_id"), fn.SUM(pt.c.plays).alias("plays"),
-        fn.SUM(pt.c.ms_played).alias("ms_played"),
-        fn.MIN(pt.c.first_played_at).alias("first_played_at"),
-        fn.MAX(pt.c.last_played_at).alias("last_played_at"),
-        fn.COUNT(pt.c.track_id).alias("tracks")])
-        .join(TrackArtist, on=(TrackArtist.track == pt.c.track_id))
-        .group_by(TrackArtist.artist).alias("per_artist"))
-    query = (Artist.select(Artist.id.alias("artist_id"), Artist.name, Artist.image_url,
-                           Artist.popularity, pa.c.plays, pa.c.ms_played, pa.c.first_played_at,
-                           pa.c.last_played_at, pa.c.tracks,
-                           fn.COUNT(SQL("*")).over().alias("total_rows"))
-             .join(pa, on=(pa.c.artist_id == Artist.id)))
-    if search:
-        query = query.where(Artist.name.contains(search))
-    query = query.order_by(*_sort_order(sort, descending, pa.c.plays, pa.c.ms_played,
-                                        pa.c.first_played_at, pa.c.last_played_at, Artist.name,
-                                        Artist.id))
-    rows, total = _paged(query, limit, offset)
+
+    match = Artist.name.contains(search) if search else None
+    rows, total = _unique_page(_artist_totals(plan, spans=True), "artist_id", Artist,
+                               _artist_base, match, sort, descending, limit, offset,
+                               extra=("tracks",))
     for row in rows:
-        _clean(row)
         row["tracks"] = _int(row["tracks"])
     return Page(rows, total, limit, offset)
 
 
+@_statistic
 def unique_albums(user_id: int, period: Period, sort: str = "plays", descending: bool = True,
                   search: str | None = None, limit: int = 50, offset: int = 0) -> Page:
     """Every album played in the period: ``{album_id, name, image_url, artists, plays,
     ms_played, first_played_at, last_played_at}``."""
-    _check_page(limit, offset)
-    search = _search_term(search)
-    _check_sort(sort)
-    plan = _plan(user_id, period)
+    plan, search = _page_request(user_id, period, sort, search, limit, offset)
     if plan.empty:
         return Page([], 0, limit, offset)
-    pa = _album_totals(plan)
-    query = (Album.select(Album.id.alias("album_id"), Album.name, Album.image_url, pa.c.plays,
-                          pa.c.ms_played, pa.c.first_played_at, pa.c.last_played_at,
-                          fn.COUNT(SQL("*")).over().alias("total_rows"))
-             .join(pa, on=(pa.c.album_id == Album.id)))
-    if search:
-        query = query.where(Album.name.contains(search))
-    query = query.order_by(*_sort_order(sort, descending, pa.c.plays, pa.c.ms_played,
-                                        pa.c.first_played_at, pa.c.last_played_at, Album.name,
-                                        Album.id))
-    rows, total = _paged(query, limit, offset)
-    rows = [_clean(row) for row in rows]
-    artists = _artists_of_albums([row["album_id"] for row in rows])
-    for row in rows:
-        row["artists"] = artists.get(row["album_id"], [])
-    return Page(rows, total, limit, offset)
+
+    match = Album.name.contains(search) if search else None
+    rows, total = _unique_page(_album_totals(plan, spans=True), "album_id", Album,
+                               _album_base, match, sort, descending, limit, offset)
+    return Page(_with_album_artists(rows), total, limit, offset)
 
 
 # --- time: series, hours, weekday × hour -------------------------------------------------------
@@ -631,6 +723,7 @@ def _period_days(period: Period) -> tuple[dt.date | None, dt.date]:
     return first, local_date(period.end - dt.timedelta(microseconds=1), period.tz)
 
 
+@_statistic
 def listening_series(user_id: int, period: Period, bucket: str | None = None) -> list[dict]:
     """Plays and listening time per local day, week (from Monday) or month:
     ``[{"bucket": "YYYY-MM-DD" (the bucket's first day), "plays", "ms_played"}]``, oldest
@@ -648,6 +741,7 @@ def listening_series(user_id: int, period: Period, bucket: str | None = None) ->
     return _series(per_day, first, last, bucket)
 
 
+@_statistic
 def hours_of_day(user_id: int, period: Period) -> list[dict]:
     """24 rows ``{"hour": 0..23 (local), "plays", "ms_played"}``."""
     plan = _plan(user_id, period)
@@ -656,6 +750,7 @@ def hours_of_day(user_id: int, period: Period) -> list[dict]:
              "ms_played": _int(found.get(hour, {}).get("ms_played"))} for hour in range(24)]
 
 
+@_statistic
 def weekday_hour(user_id: int, period: Period) -> list[list[int]]:
     """Play counts as 7 rows (Monday first) of 24 local hours."""
     plan = _plan(user_id, period)
@@ -668,6 +763,7 @@ def weekday_hour(user_id: int, period: Period) -> list[list[int]]:
 
 # --- taste profile -----------------------------------------------------------------------------
 
+@_statistic
 def taste_profile(user_id: int, period: Period, genres: int = 20) -> dict:
     """Play-weighted average audio features and the genre distribution.
 
@@ -683,26 +779,39 @@ def taste_profile(user_id: int, period: Period, genres: int = 20) -> dict:
               "coverage": 0.0, "genres": []}
     if plan.empty:
         return result
-    pt = _per_track(plan)
-    columns = [Case(None, [(AudioFeatures.status.is_null(), "pending")],
-                    AudioFeatures.status).alias("status"),
-               fn.SUM(pt.c.plays).alias("plays")]
+    # One statement for both halves, so the period's per-track sums are computed once: the
+    # feature sums per status of the tracks' audio features, then the top genres.
+    pt = _per_track(plan, cte=True, sqlite_materialized=False)
+    feature_columns = []
     for name in PROFILE_FEATURES:
         value = getattr(AudioFeatures, name)
-        columns.append(fn.SUM(pt.c.plays * value).alias(f"sum_{name}"))
-        columns.append(fn.SUM(Case(None, [(value.is_null(False), pt.c.plays)], 0))
-                       .alias(f"n_{name}"))
-    rows = list(_select([pt], columns=columns)
-                .join(AudioFeatures, JOIN.LEFT_OUTER, on=(AudioFeatures.track == pt.c.track_id))
-                .group_by(SQL("status")).dicts())
-    by_status = {row["status"]: row for row in rows}
-    total = sum(_int(row["plays"]) for row in rows)
+        feature_columns.append(fn.SUM(pt.c.plays * value).alias(f"sum_{name}"))
+        feature_columns.append(fn.SUM(Case(None, [(value.is_null(False), pt.c.plays)], 0))
+                               .alias(f"n_{name}"))
+    status = Case(None, [(AudioFeatures.status.is_null(), "pending")], AudioFeatures.status)
+    by_status_query = (_select([pt], [Value("status").alias("kind"), status.alias("label"),
+                                      fn.SUM(pt.c.plays).alias("plays"),
+                                      fn.SUM(pt.c.ms_played).alias("ms_played"),
+                                      *feature_columns])
+                       .join(AudioFeatures, JOIN.LEFT_OUTER,
+                             on=(AudioFeatures.track == pt.c.track_id))
+                       .group_by(status))
+    top = _genres_query(pt, genres, 0).alias("top_genres")
+    genre_query = _select([top], [Value("genre").alias("kind"), top.c.genre, top.c.plays,
+                                  top.c.ms_played, *[Value(None)] * len(feature_columns)])
+    rows = list((by_status_query + genre_query).with_cte(pt).dicts())
+    by_status = {row["label"]: row for row in rows if row["kind"] == "status"}
+    genre_rows = sorted(({"genre": row["label"], "plays": _int(row["plays"]),
+                          "ms_played": _int(row["ms_played"])}
+                         for row in rows if row["kind"] == "genre"),
+                        key=lambda row: (-row["plays"], row["genre"]))
+    total = sum(_int(row["plays"]) for row in by_status.values())
     if not total:
         return result
+    result["genres"] = _with_shares(genre_rows, total)
     ok = by_status.get("ok")
     covered = _int(ok["plays"]) if ok else 0
     result["coverage"] = covered / total
-    result["genres"] = top_genres(user_id, period, limit=genres)
     if covered:
         result["features"] = {
             # rounded: PostgreSQL keeps features as float4, whose noise is not information
@@ -722,6 +831,7 @@ def taste_profile(user_id: int, period: Period, genres: int = 20) -> dict:
 
 # --- history -----------------------------------------------------------------------------------
 
+@_lookup
 def history(user_id: int, limit: int = 50, offset: int = 0, period: Period | None = None) -> Page:
     """The user's plays, newest first: ``{played_at (naive UTC), track_id, name, artists,
     album_id, album_name, image_url, ms_played, context_uri, source}``."""
@@ -738,9 +848,13 @@ def history(user_id: int, limit: int = 50, offset: int = 0, period: Period | Non
             .join(Track, on=(Track.id == Play.track))
             .join(Album, JOIN.LEFT_OUTER, on=(Album.id == Track.album))
             .where(where).order_by(Play.played_at.desc()).limit(limit).offset(offset).dicts()]
-    state = None if _force_raw.get() else _summary_state(user_id)
-    if period is None and state is not None:
-        total = _int(state[1])
+    plan = _plan(user_id, period or Period(None, dt.datetime.max, "UTC"))
+    if plan.empty:
+        total = 0
+    elif plan.all_time:
+        total = _user_total_plays(user_id)
+    elif plan.summary_days:
+        total = _play_total(plan)
     else:
         total = Play.select().where(where).count()
     return Page(_track_rows(rows), total, limit, offset)
@@ -789,6 +903,7 @@ def _monthly_series(plan: _Plan, track_ids) -> list[dict]:
     return _series(per_month, None, None, "month")
 
 
+@_lookup
 def track_detail(user_id: int, track_id: str, tz: str | None = None) -> dict | None:
     """One track as this user heard it, or None if they never played it (answer 404).
 
@@ -799,7 +914,7 @@ def track_detail(user_id: int, track_id: str, tz: str | None = None) -> dict | N
     plan = _all_time(user_id, tz)
     if plan.empty:
         return None
-    pt = _per_track(plan, [track_id])
+    pt = _per_track(plan, [track_id], spans=True)
     row = (Track.select(Track.id.alias("track_id"), Track.name, Track.album.alias("album_id"),
                         Album.name.alias("album_name"), Album.image_url, Track.duration_ms,
                         Track.popularity, Track.explicit, pt.c.plays, pt.c.ms_played,
@@ -817,6 +932,7 @@ def track_detail(user_id: int, track_id: str, tz: str | None = None) -> dict | N
     return row
 
 
+@_lookup
 def artist_detail(user_id: int, artist_id: str, tz: str | None = None,
                   top: int = 10) -> dict | None:
     """One artist as this user heard them, or None if never played (answer 404).
@@ -833,7 +949,7 @@ def artist_detail(user_id: int, artist_id: str, tz: str | None = None,
     if plan.empty:
         return None
     track_ids = TrackArtist.select(TrackArtist.track).where(TrackArtist.artist == artist_id)
-    pt = _per_track(plan, track_ids)
+    pt = _per_track(plan, track_ids, spans=True)
     plays, ms_played, first, last, tracks = (_select([pt], [
         fn.SUM(pt.c.plays), fn.SUM(pt.c.ms_played), fn.MIN(pt.c.first_played_at),
         fn.MAX(pt.c.last_played_at), fn.COUNT(pt.c.track_id)]).tuples().get())

@@ -21,8 +21,9 @@ import datetime as dt
 from collections import defaultdict
 from typing import Iterable
 
-from peewee import SQL, Case, Cast, Expression, Value, chunked, fn
+from peewee import SQL, Case, Cast, Expression, Value, fn
 
+from models.bulk import adding_upsert, insert_rows
 from models.db import db, is_postgresql
 from models.periods import utc_offset_spans, zone
 from models.tables import (HourSlot, ListeningSummary, Play, TrackDay, TrackMonth, TrackTotal,
@@ -40,9 +41,8 @@ def _sql_instant(instant: dt.datetime):
     return Value(instant.strftime("%Y-%m-%d %H:%M:%S.%f"))
 
 
-def offset_seconds_sql(field, tz: str, lo: dt.datetime, hi: dt.datetime):
-    """SQL for the UTC offset of ``tz`` (seconds) at ``field``, exact for instants in [lo, hi]."""
-    spans = utc_offset_spans(tz, lo, hi)
+def offset_seconds_sql(field, spans: list[tuple[dt.datetime | None, int]]):
+    """SQL for the UTC offset (seconds) at ``field``, from ``periods.utc_offset_spans``."""
     if len(spans) == 1:
         return Value(spans[0][1])
     whens = [(field < _sql_instant(until), Value(seconds)) for until, seconds in spans[:-1]]
@@ -50,24 +50,28 @@ def offset_seconds_sql(field, tz: str, lo: dt.datetime, hi: dt.datetime):
 
 
 class LocalTime:
-    """SQL expressions for the local date, hour and weekday (0 = Monday) of a UTC column."""
+    """SQL expressions for the local date, hour, weekday (0 = Monday) and month of a UTC column,
+    exact for instants in [lo, hi]."""
 
     def __init__(self, field, tz: str, lo: dt.datetime, hi: dt.datetime):
-        offset = offset_seconds_sql(field, tz, lo, hi)
+        spans = utc_offset_spans(tz, lo, hi)
+        local = field
         if is_postgresql():
-            self.local = field + offset * SQL("interval '1 second'")
-            self.day = Cast(self.local, "date")
-            self.hour = Cast(fn.date_part("hour", self.local), "integer")
-            self.weekday = Cast(fn.date_part("isodow", self.local), "integer") - 1
-            self.month = Cast(fn.date_trunc("month", self.local), "date")
+            if spans != [(None, 0)]:
+                local = field + offset_seconds_sql(field, spans) * SQL("interval '1 second'")
+            self.day = Cast(local, "date")
+            self.hour = Cast(fn.date_part("hour", local), "integer")
+            self.weekday = Cast(fn.date_part("isodow", local), "integer") - 1
+            self.month = Cast(fn.date_trunc("month", local), "date")
         else:
-            self.local = fn.datetime(field, offset.concat(" seconds"))
-            self.day = fn.date(self.local)
-            self.hour = Cast(fn.strftime("%H", self.local), "integer")
-            # strftime's %w counts from Sunday; peewee's ``%`` operator means LIKE, hence Expression.
-            self.weekday = Expression(Cast(fn.strftime("%w", self.local), "integer") + 6, "%",
+            if spans != [(None, 0)]:
+                local = fn.datetime(field, offset_seconds_sql(field, spans).concat(" seconds"))
+            self.day = fn.date(local)
+            self.hour = Cast(fn.strftime("%H", local), "integer")
+            # strftime's %w counts from Sunday; peewee's ``%`` means LIKE, hence Expression.
+            self.weekday = Expression(Cast(fn.strftime("%w", local), "integer") + 6, "%",
                                       Value(7))
-            self.month = fn.strftime("%Y-%m-01", self.local)
+            self.month = fn.strftime("%Y-%m-01", local)
 
 
 def play_bounds(user_id: int) -> tuple[dt.datetime, dt.datetime] | None:
@@ -95,6 +99,8 @@ def lock_user(user_id: int) -> str:
     Storing plays reads what is stored, then writes: two writers for one user (the ETL and an
     import) must not interleave.  On PostgreSQL the row lock serialises them; on SQLite the
     INSERT takes the database's write lock at once, so the read that follows cannot go stale.
+    If the user's time zone is no longer the one the summaries are bucketed in (User.timezone
+    changed without ``models.users.set_timezone``), they are rebuilt first.
     """
     timezone = User.select(User.timezone).where(User.id == user_id).scalar()
     if timezone is None:
@@ -105,24 +111,27 @@ def lock_user(user_id: int) -> str:
         ListeningSummary.user == user_id)
     if is_postgresql():
         query = query.for_update()
-    return query.scalar()
+    bucketed_in = query.scalar()
+    if bucketed_in != timezone:
+        # User.timezone changed without models.users.set_timezone: catch up now, so new plays
+        # are bucketed like the old ones (statistics read raw plays until this happens).
+        rebuild(user_id, timezone)
+    return timezone
 
 
 # --- incremental maintenance -------------------------------------------------------------------
 
 def _upsert(model, rows: list[dict], conflict: list, with_first_last: bool) -> None:
-    least, greatest = (fn.LEAST, fn.GREATEST) if is_postgresql() else (fn.MIN, fn.MAX)
-    update = {
-        model.plays: model.plays + SQL("EXCLUDED.plays"),
-        model.ms_played: model.ms_played + SQL("EXCLUDED.ms_played"),
-    }
-    if with_first_last:
-        update[model.first_played_at] = least(model.first_played_at,
-                                              SQL("EXCLUDED.first_played_at"))
-        update[model.last_played_at] = greatest(model.last_played_at,
-                                                SQL("EXCLUDED.last_played_at"))
-    for batch in chunked(rows, UPSERT_CHUNK):
-        model.insert_many(batch).on_conflict(conflict_target=conflict, update=update).execute()
+    """Add ``rows`` to ``model``'s counters (plays, ms_played, first/last) in bulk."""
+    if not rows:
+        return
+    columns = [getattr(model, name) for name in rows[0]]
+    clause = adding_upsert(
+        model, conflict, sums=(model.plays, model.ms_played),
+        earliest=(model.first_played_at,) if with_first_last else (),
+        latest=(model.last_played_at,) if with_first_last else ())
+    insert_rows(model, columns, (tuple(row.values()) for row in rows), conflict=clause,
+                batch=UPSERT_CHUNK)
 
 
 class _Offsets:

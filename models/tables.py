@@ -281,7 +281,11 @@ class SyncGap(BaseModel):
 # Summaries of the plays (models/summaries.py keeps them in step, in the transaction that stores
 # the plays).  They are keyed by track only: artists, albums and genres are joined at query time,
 # so a stub track completed later by the ETL is summarised right without any rewrite.  Day, month
-# and hour buckets are local to ListeningSummary.timezone; every row goes with its user.
+# and hour buckets are local to ListeningSummary.timezone; every row goes with its user (FK
+# cascade; the primary key, led by the user, serves it, so no separate user index).  The track
+# id is a plain column: plays already guarantee the track exists, and an FK would make SQLite
+# scan these tables whenever any track is deleted.  On SQLite the tables are WITHOUT ROWID
+# (migration 010), so reading a user's rows is one range scan of the primary key.
 
 
 class ListeningSummary(BaseModel):
@@ -300,6 +304,8 @@ class ListeningSummary(BaseModel):
 
 
 class _TrackSummary(BaseModel):
+    user = ForeignKeyField(User, on_delete="CASCADE", index=False)
+    track = CharField(max_length=64, column_name="track_id")
     plays = IntegerField()
     ms_played = BigIntegerField()
     first_played_at = DateTimeField()
@@ -309,9 +315,6 @@ class _TrackSummary(BaseModel):
 class TrackTotal(_TrackSummary):
     """Per user and track, all time."""
 
-    user = ForeignKeyField(User, on_delete="CASCADE")
-    track = ForeignKeyField(Track, on_delete="CASCADE")
-
     class Meta:
         table_name = "summary_track"
         primary_key = CompositeKey("user", "track")
@@ -320,22 +323,17 @@ class TrackTotal(_TrackSummary):
 class TrackDay(_TrackSummary):
     """Per user, local day and track."""
 
-    user = ForeignKeyField(User, on_delete="CASCADE")
     day = DateField()
-    track = ForeignKeyField(Track, on_delete="CASCADE")
 
     class Meta:
         table_name = "summary_track_day"
         primary_key = CompositeKey("user", "day", "track")
-        indexes = ((("user", "track", "day"), False),)
 
 
 class TrackMonth(_TrackSummary):
     """Per user, local month (its first day) and track."""
 
-    user = ForeignKeyField(User, on_delete="CASCADE")
     month = DateField()
-    track = ForeignKeyField(Track, on_delete="CASCADE")
 
     class Meta:
         table_name = "summary_track_month"
@@ -346,7 +344,7 @@ class TrackMonth(_TrackSummary):
 class HourSlot(BaseModel):
     """Per user, local day and local hour (weekday 0 = Monday, stored for the heatmap)."""
 
-    user = ForeignKeyField(User, on_delete="CASCADE")
+    user = ForeignKeyField(User, on_delete="CASCADE", index=False)
     day = DateField()
     hour = SmallIntegerField()
     weekday = SmallIntegerField()
@@ -360,7 +358,48 @@ class HourSlot(BaseModel):
 
 SUMMARY_TABLES = (ListeningSummary, TrackTotal, TrackDay, TrackMonth, HourSlot)
 
+
+IMPORT_STATUSES = ("pending", "running", "waiting", "done", "failed")
+
+
+class ImportJob(BaseModel):
+    """One privacy-export upload being imported for one user (``models.history_import``).
+
+    The job works through the export's counted plays in order, one chunk per transaction, and
+    advances ``entries_done`` in the same transaction as the chunk's plays: after a crash the
+    next run starts at the first chunk not committed, and a half import is never ``done``.
+    ``waiting`` means Spotify asked us to stop calling (search) until ``resume_at``.
+    """
+
+    user = ForeignKeyField(User, backref="import_jobs", on_delete="CASCADE")
+    status = CharField(max_length=16, default="pending")
+    file_name = TextField()  # as the user named it, for the page
+    file_path = TextField()  # the stored copy the job reads (and re-reads when it resumes)
+    file_sha256 = CharField(max_length=64)
+    file_size = BigIntegerField(default=0)
+    entries_total = IntegerField(default=0)  # counted plays in the export
+    entries_done = IntegerField(default=0)  # of those, how many are committed
+    plays_added = IntegerField(default=0)
+    duplicates = IntegerField(default=0)
+    unresolved = IntegerField(default=0)
+    report = TextField(default="{}")
+    error = TextField(null=True)
+    resume_at = DateTimeField(null=True)
+    created_at = DateTimeField(default=utcnow)
+    started_at = DateTimeField(null=True)
+    updated_at = DateTimeField(default=utcnow)  # heartbeat: a running job that stops beating died
+    finished_at = DateTimeField(null=True)
+
+    class Meta:
+        table_name = "import_job"
+        indexes = ((("user", "created_at"), False),)
+
+    @property
+    def report_data(self) -> dict:
+        return json.loads(self.report) if self.report else {}
+
+
 ALL_TABLES = (
     User, OAuthToken, Album, Artist, Genre, ArtistGenre, Track, TrackArtist, AudioFeatures,
-    Play, EtlRun, EtlLog, SyncGap, *SUMMARY_TABLES,
+    Play, EtlRun, EtlLog, SyncGap, *SUMMARY_TABLES, ImportJob,
 )

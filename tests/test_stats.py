@@ -112,7 +112,7 @@ def test_top_artists_albums_genres(world, source):
     assert [(r["album_id"], r["plays"], r["name"]) for r in albums] == [
         (world["album"].id, 2, "Long Player")]
     assert albums[0]["artists"] == [{"id": world["x"].id, "name": "Xenia"}]
-    # Alpha is indie and pop (pop through both artists, counted once); Beta is pop.
+    # Genres come from the lead artist: Alpha (Xenia) is indie and pop, Beta (Yann) is pop.
     assert stats.top_genres(me, week()) == [
         {"genre": "pop", "plays": 4, "ms_played": 410_000, "share": 1.0},
         {"genre": "indie", "plays": 2, "ms_played": 300_000, "share": 0.5}]
