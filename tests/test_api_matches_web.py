@@ -15,7 +15,8 @@ from flask import template_rendered
 from tests.api_support import api  # noqa: F401  (fixture)
 from tests.factories import make_play, make_user
 from tests.test_api_stats import WEEK, World
-from tests.webtools import app, client, login_as, web_settings  # noqa: F401  (fixtures)
+from tests.webtools import (app, client, csrf_token, login_as,  # noqa: F401  (fixtures)
+                            web_settings)
 
 
 @contextmanager
@@ -91,3 +92,14 @@ def test_profile_page_and_api_agree(api, app, client, listeners):
         (taste["features"], taste["features_status"], taste["coverage"])
     assert [(row["genre"], row["plays"]) for row in profile["genres"]] == \
         [(row["genre"], row["plays"]) for row in taste["genres"]]
+
+
+def test_a_token_from_the_account_page_opens_the_api(api, app, client, listeners):
+    world, _ = listeners
+    login_as(client, world.ada)
+    form = csrf_token(client.get("/account").get_data(as_text=True))
+    page = client.post("/account/token", data={"csrf_token": form}).get_data(as_text=True)
+    token = page.split('<code class="token" id="api-token">')[1].split("</code>")[0]
+    me = api.get("/me", token=token)
+    assert (me.status, me.body["id"]) == (200, world.ada.id)
+    assert api.get(f"/me/stats?{WEEK}", token=token).body["totals"]["plays"] == 7
