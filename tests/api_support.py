@@ -66,7 +66,7 @@ class Api:
         self.settings = settings
 
     def token(self, user, **kwargs) -> str:
-        return api_tokens.issue(user.id, self.settings, **kwargs)
+        return api_tokens.issue(user, self.settings, **kwargs)
 
     def get(self, path: str, user=None, *, token: str | None = None,
             headers: dict | None = None) -> Answer:

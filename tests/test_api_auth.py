@@ -24,8 +24,8 @@ def _b64(data: dict) -> str:
 
 def _claims(user, **changes) -> dict:
     now = int(dt.datetime.now(dt.timezone.utc).timestamp())
-    claims = {"sub": str(user.id), "iss": "spotify-tracker", "aud": "spotify-tracker-api",
-              "iat": now, "exp": now + 600}
+    claims = {"sub": str(user.id), "sid": user.spotify_id, "iss": "spotify-tracker",
+              "aud": "spotify-tracker-api", "iat": now, "exp": now + 600}
     claims.update(changes)
     return {key: value for key, value in claims.items() if value is not None}
 
@@ -95,6 +95,18 @@ def test_a_deleted_users_token_stops_working(api):
     assert api.get("/me", token=token).status == 200
     delete_user(user)
     _assert_401(api.get("/me", token=token), "no longer exists")
+
+
+def test_a_deleted_users_token_does_not_follow_a_reused_id(api, db):
+    """SQLite hands a deleted row's id to the next insert: the token must not follow it."""
+    user = make_user()
+    token = api.token(user)
+    user_id = user.id
+    delete_user(user)
+    newcomer = make_user(id=user_id)
+    assert newcomer.id == user_id
+    _assert_401(api.get("/me", token=token), "no longer exists")
+    assert api.get("/me", token=api.token(newcomer)).status == 200
 
 
 def test_expired_message_says_expired(api):

@@ -48,16 +48,16 @@ def test_health_and_openapi_over_http(local):
 
 def test_a_token_reaches_only_its_owners_account_over_http(local, settings):
     ada, bob = make_user(display_name="Ada", needs_reauth=True), make_user(display_name="Bob")
-    answer = local.get("/me", api_tokens.issue(ada.id, settings))
+    answer = local.get("/me", api_tokens.issue(ada, settings))
     assert answer.status == 200
     assert (answer.body["id"], answer.body["display_name"]) == (ada.id, "Ada")
     assert answer.headers["x-spotify-reauth-required"] == "true"
-    assert local.get("/me", api_tokens.issue(bob.id, settings)).body["display_name"] == "Bob"
+    assert local.get("/me", api_tokens.issue(bob, settings)).body["display_name"] == "Bob"
 
 
 def test_errors_are_json_over_http(local, settings):
     user = make_user()
-    token = api_tokens.issue(user.id, settings)
+    token = api_tokens.issue(user, settings)
     refused = local.get("/me", "not-a-token")
     assert (refused.status, refused.body["Code"]) == (401, "UnauthorizedError")
     assert refused.headers["content-type"] == "application/json"
@@ -86,7 +86,7 @@ def test_password_grant_and_statistics_over_http(local, settings):
     users = local.get("/users", granted.body["access_token"])
     assert [(row["id"], row["plays"]) for row in users.body["items"]] == [(listener.id, 3)]
     stats = local.get("/me/stats?from=2026-03-01&to=2026-03-01",
-                      api_tokens.issue(listener.id, settings))
+                      api_tokens.issue(listener, settings))
     assert stats.status == 200, stats.body
     assert stats.body["totals"]["plays"] == 3
     assert stats.body["totals"]["ms_played"] == 300_000

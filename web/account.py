@@ -78,7 +78,7 @@ def token():
     if not TokenForm().validate_on_submit():
         return render_account(400)
     settings = current_app.config["SETTINGS"]
-    return render_account(api_token=api_tokens.issue(current_user.id, settings),
+    return render_account(api_token=api_tokens.issue(current_user, settings),
                           api_token_minutes=settings.access_token_expire_minutes)
 
 

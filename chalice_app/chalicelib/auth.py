@@ -51,15 +51,11 @@ def user_from_header(header: str | None) -> User:
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized("The Authorization header must be 'Bearer <token>'.",
                            error="invalid_request")
+    runtime.database()
     try:
-        user_id = api_tokens.verify(token.strip(), runtime.settings())
+        return api_tokens.user_of(token.strip(), runtime.settings())
     except api_tokens.InvalidApiToken as exc:
         raise Unauthorized(f"The bearer token was refused ({exc}).") from None
-    runtime.database()
-    user = User.get_or_none(User.id == user_id)
-    if user is None:
-        raise Unauthorized("The bearer token's account no longer exists.")
-    return user
 
 
 def current_user(request) -> User:
@@ -102,7 +98,7 @@ def token():
     if admin is None:
         raise TokenError("invalid_grant", "wrong email or password")
     settings = runtime.settings()
-    body = {"access_token": api_tokens.issue(admin.id, settings), "token_type": "bearer",
+    body = {"access_token": api_tokens.issue(admin, settings), "token_type": "bearer",
             "expires_in": settings.access_token_expire_minutes * 60}
     return Response(body=body, headers={"Cache-Control": "no-store", "Pragma": "no-cache"})
 
