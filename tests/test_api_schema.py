@@ -13,7 +13,7 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings as hypothesis_settings
 from schemathesis.checks import not_a_server_error
-from schemathesis.specs.openapi.checks import (content_type_conformance,
+from schemathesis.specs.openapi.checks import (content_type_conformance, negative_data_rejection,
                                                response_headers_conformance,
                                                response_schema_conformance,
                                                status_code_conformance)
@@ -43,8 +43,25 @@ def listener_token(api):
 
 @schema.parametrize()
 @pytest.mark.parametrize("db", ["postgresql"], indirect=True)  # the stricter engine (NUL, ints)
-@hypothesis_settings(max_examples=6, deadline=None, derandomize=True,
+@hypothesis_settings(max_examples=5, deadline=None, derandomize=True,
                      suppress_health_check=list(HealthCheck))
 def test_every_operation_answers_as_documented(case, listener_token):
     case.call_and_validate(headers={"Authorization": f"Bearer {listener_token}"},
                            checks=CHECKS)
+
+
+# Negative mode: parameters outside the document (bad ranges, dates, numbers, kinds, empty
+# values...) must be refused with a documented 4xx, never answered 2xx or 5xx.  /health takes
+# no input at all, so there is nothing invalid to send it.
+refusals = schemathesis.openapi.from_wsgi("/openapi.json", WsgiGateway(load_app())).exclude(
+    path="/health")
+refusals.config.generation.update(modes=[schemathesis.GenerationMode.NEGATIVE])
+
+
+@refusals.parametrize()
+@pytest.mark.parametrize("db", ["postgresql"], indirect=True)
+@hypothesis_settings(max_examples=3, deadline=None, derandomize=True,
+                     suppress_health_check=list(HealthCheck))
+def test_invalid_requests_are_refused_as_documented(case, listener_token):
+    case.call_and_validate(headers={"Authorization": f"Bearer {listener_token}"},
+                           checks=CHECKS + [negative_data_rejection])

@@ -90,7 +90,7 @@ def _unique(statistic):
     sort = query.choice("sort", stats.SORT_KEYS, "plays")
     order = query.choice("order", ("asc", "desc"), "asc" if sort == "name" else "desc")
     result = statistic(user.id, period, sort=sort, descending=order == "desc",
-                       search=query.text("q"), limit=page.limit, offset=page.offset)
+                       search=query.text("q", allow_empty=True), limit=page.limit, offset=page.offset)
     return {"period": render.period(period, tz), "sort": sort, "order": order,
             **page.envelope(query, render.jsonable(result.items, tz), result.total)}
 

@@ -239,7 +239,7 @@ PARAMETERS = {
     "order": {"name": "order", "in": "query", "schema": {"enum": ["asc", "desc"]},
               "description": "Default desc (asc when sorting by name)."},
     "q": {"name": "q", "in": "query", "schema": {"type": "string", "maxLength": MAX_TEXT},
-          "description": "Only names containing this text (case-insensitive)."},
+          "description": "Only names containing this text (case-insensitive); empty: all."},
 }
 PERIOD = ["range", "from", "to"]
 PAGE = ["limit", "offset"]

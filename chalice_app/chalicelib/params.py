@@ -38,8 +38,12 @@ class Query:
                 raise BadParameter(name, "give this parameter once")
             self.values[name] = given[0]
 
-    def text(self, name: str, default: str | None = None) -> str | None:
+    def text(self, name: str, default: str | None = None, *,
+             allow_empty: bool = False) -> str | None:
+        """The parameter's value; given but empty is an error unless ``allow_empty``."""
         value = self.values.get(name)
+        if value == "" and not allow_empty:
+            raise BadParameter(name, "is empty: give a value or leave the parameter out")
         if value is None or value == "":
             return default
         if len(value) > MAX_TEXT or any(ch < " " for ch in value):
