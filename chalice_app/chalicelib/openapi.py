@@ -278,6 +278,8 @@ def _operation(summary: str, schema: dict, params=(), *, auth=True, admin=False,
         responses["403"] = _error("The token is not the administrator's.")
     if not_found:
         responses["404"] = _error("You never played it, or no such list.")
+    # Chalice refuses a request whose Content-Type its route does not read, GETs included.
+    responses["415"] = _error("The request's Content-Type is not one this endpoint reads.")
     if uses_database:
         responses["503"] = UNAVAILABLE
     operation = {"summary": summary, "tags": [tag], "responses": responses,
