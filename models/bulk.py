@@ -25,29 +25,26 @@ def _quoted(field: Field) -> str:
 
 
 def insert_rows(model, columns: Sequence[Field], rows: Iterable[Sequence], *,
-                conflict: str = "", returning: Sequence[Field] = (),
-                batch: int = BATCH) -> list[tuple]:
+                conflict: str = "", batch: int = BATCH) -> int:
     """INSERT ``rows`` (tuples in ``columns`` order) into ``model``'s table, ``batch`` at a time.
 
-    ``conflict`` is the SQL after the VALUES list (``ON CONFLICT ... DO ...``); with
-    ``returning`` the rows the database hands back are returned.
+    ``conflict`` is the SQL after the VALUES list (``ON CONFLICT ... DO ...``).  Returns the
+    number of rows the database reports inserted or updated (both drivers count each row an
+    upsert changed, and not the ones ``DO NOTHING`` skipped).
     """
     head = (f'INSERT INTO "{model._meta.table_name}" ({", ".join(map(_quoted, columns))}) '
             "VALUES ")
     one = "(" + ", ".join([db.param] * len(columns)) + ")"
-    tail = (f" {conflict}" if conflict else "") + (
-        f" RETURNING {', '.join(map(_quoted, returning))}" if returning else "")
+    tail = f" {conflict}" if conflict else ""
     statements: dict[int, str] = {}
-    returned: list[tuple] = []
+    changed = 0
     for chunk in chunked(rows, batch):
         size = len(chunk)
         sql = statements.get(size)
         if sql is None:
             sql = statements[size] = head + ", ".join([one] * size) + tail
-        cursor = db.execute_sql(sql, [value for row in chunk for value in row])
-        if returning:
-            returned.extend(cursor.fetchall())
-    return returned
+        changed += db.execute_sql(sql, [value for row in chunk for value in row]).rowcount
+    return changed
 
 
 def adding_upsert(model, key: Sequence[Field], sums: Sequence[Field],

@@ -13,6 +13,7 @@ import bisect
 import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Iterable, Mapping
 
 from peewee import chunked
@@ -40,7 +41,8 @@ class InvalidPlay(ValueError):
     """A play dict that cannot be stored; says which play and which key."""
 
 
-def _normalise(index: int, play: Mapping) -> dict:
+def _normalise(index: int, play: Mapping) -> tuple[str, dt.datetime, int, str | None]:
+    """``(track id, naive UTC played_at, ms_played, context_uri)`` of a play dict, checked."""
     try:
         track_id = play["track_id"]
         played_at = play["played_at"]
@@ -55,8 +57,7 @@ def _normalise(index: int, play: Mapping) -> dict:
         played_at = played_at.astimezone(dt.timezone.utc).replace(tzinfo=None)
     if isinstance(ms_played, bool) or not isinstance(ms_played, int) or ms_played < 0:
         raise InvalidPlay(f"play #{index}: ms_played must be a non-negative integer")
-    return {"track": track_id, "played_at": played_at, "ms_played": ms_played,
-            "context_uri": play.get("context_uri")}
+    return track_id, played_at, ms_played, play.get("context_uri")
 
 
 class _Seen:
@@ -109,23 +110,22 @@ def store_plays(user_id: int, plays: Iterable[Mapping], source: str) -> StoreRes
     """
     if source not in PLAY_SOURCES:
         raise ValueError(f"source must be one of {', '.join(PLAY_SOURCES)}, got {source!r}")
-    rows = sorted((_normalise(i, play) for i, play in enumerate(plays)),
-                  key=lambda row: row["played_at"])
+    rows = sorted((_normalise(i, play) for i, play in enumerate(plays)), key=itemgetter(1))
     if not rows:
         return StoreResult(0, 0)
     with db.atomic():
-        _check_tracks_exist({row["track"] for row in rows})
+        _check_tracks_exist({row[0] for row in rows})
         timezone = summaries.lock_user(user_id)
         added: list[tuple[str, dt.datetime, int]] = []
         for chunk in chunked(rows, CHUNK):
-            seen = _Seen(user_id, chunk[0]["played_at"] - PLAY_TOLERANCE,
-                         chunk[-1]["played_at"] + PLAY_TOLERANCE)
+            seen = _Seen(user_id, chunk[0][1] - PLAY_TOLERANCE, chunk[-1][1] + PLAY_TOLERANCE)
             fresh = []
-            for row in chunk:
-                if not seen.is_duplicate(row["track"], row["played_at"]):
-                    seen.add(row["track"], row["played_at"])
-                    fresh.append(dict(row, user=user_id, source=source))
-            added.extend(_insert(fresh))
+            for track_id, played_at, ms_played, context_uri in chunk:
+                if not seen.is_duplicate(track_id, played_at):
+                    seen.add(track_id, played_at)
+                    fresh.append((user_id, track_id, played_at, ms_played, context_uri, source))
+            _insert(fresh)
+            added.extend((track_id, played_at, ms) for _, track_id, played_at, ms, _, _ in fresh)
         summaries.record_plays(user_id, added, timezone)
     return StoreResult(len(added), len(rows) - len(added))
 
@@ -134,18 +134,15 @@ INSERT_COLUMNS = (Play.user, Play.track, Play.played_at, Play.ms_played, Play.co
                   Play.source)
 
 
-def _insert(rows: list[dict]) -> list[tuple[str, dt.datetime, int]]:
-    """Insert, ignoring any conflict, and return exactly the rows that went in."""
-    returned = insert_rows(
-        Play, INSERT_COLUMNS,
-        ((r["user"], r["track"], r["played_at"], r["ms_played"], r["context_uri"], r["source"])
-         for r in rows),
-        conflict="ON CONFLICT DO NOTHING", returning=(Play.track, Play.played_at, Play.ms_played),
-        batch=INSERT_CHUNK)
-    return [(track, _as_datetime(at), ms) for track, at, ms in returned]
+def _insert(rows: list[tuple]) -> None:
+    """Insert rows in ``INSERT_COLUMNS`` order; every one must go in.
 
-
-def _as_datetime(value) -> dt.datetime:
-    if isinstance(value, str):  # SQLite hands RETURNING values back as stored text
-        return dt.datetime.fromisoformat(value)
-    return value
+    The duplicate check saw every stored play of the user at these instants, under the lock
+    of ``summaries.lock_user``, so none can conflict; if one did anyway, the summaries would
+    count a play that is not stored, hence the error (the transaction rolls back).
+    """
+    inserted = insert_rows(Play, INSERT_COLUMNS, rows, conflict="ON CONFLICT DO NOTHING",
+                           batch=INSERT_CHUNK)
+    if inserted != len(rows):
+        raise RuntimeError(f"{len(rows) - inserted} play(s) were stored by another writer "
+                           "during this call; nothing was stored, run it again")

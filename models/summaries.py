@@ -18,7 +18,7 @@ query time, so completing a stub track later needs no rewrite.
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
+from bisect import bisect_right
 from typing import Iterable
 
 from peewee import SQL, Case, Cast, Expression, Value, fn
@@ -121,97 +121,95 @@ def lock_user(user_id: int) -> str:
 
 # --- incremental maintenance -------------------------------------------------------------------
 
-def _upsert(model, rows: list[dict], conflict: list, with_first_last: bool) -> None:
-    """Add ``rows`` to ``model``'s counters (plays, ms_played, first/last) in bulk."""
+def _upsert(model, columns: list, rows: list[tuple], conflict: list,
+            with_first_last: bool) -> None:
+    """Add ``rows`` (tuples in ``columns`` order) to ``model``'s counters in bulk."""
     if not rows:
         return
-    columns = [getattr(model, name) for name in rows[0]]
     clause = adding_upsert(
         model, conflict, sums=(model.plays, model.ms_played),
         earliest=(model.first_played_at,) if with_first_last else (),
         latest=(model.last_played_at,) if with_first_last else ())
-    insert_rows(model, columns, (tuple(row.values()) for row in rows), conflict=clause,
-                batch=UPSERT_CHUNK)
+    insert_rows(model, columns, rows, conflict=clause, batch=UPSERT_CHUNK)
 
 
-class _Offsets:
-    """UTC offsets of one zone, cached per quarter hour (every zone changes on a quarter hour)."""
+def _local_offsets(tz: str, lo: dt.datetime, hi: dt.datetime):
+    """A function from a naive UTC instant in [lo, hi] to its UTC offset in ``tz``: the spans
+    of ``periods.utc_offset_spans`` (the same that bucket plays in SQL), found by bisection."""
+    spans = utc_offset_spans(tz, lo, hi)
+    offsets = [dt.timedelta(seconds=seconds) for _, seconds in spans]
+    if len(offsets) == 1:
+        offset = offsets[0]
+        return lambda instant: offset
+    untils = [until for until, _ in spans[:-1]]
+    return lambda instant: offsets[bisect_right(untils, instant)]
 
-    def __init__(self, tz: str):
-        self.zone = zone(tz)
-        self.cache: dict[dt.datetime, dt.timedelta] = {}
 
-    def local(self, instant: dt.datetime) -> dt.datetime:
-        key = instant.replace(minute=instant.minute - instant.minute % 15, second=0,
-                              microsecond=0)
-        offset = self.cache.get(key)
-        if offset is None:
-            offset = self.cache[key] = key.replace(tzinfo=dt.timezone.utc).astimezone(
-                self.zone).utcoffset()
-        return instant + offset
+def _add(cells: dict, key, played_at: dt.datetime, ms: int) -> None:
+    cell = cells.get(key)
+    if cell is None:
+        cells[key] = [1, ms, played_at, played_at]
+        return
+    cell[0] += 1
+    cell[1] += ms
+    if played_at < cell[2]:
+        cell[2] = played_at
+    elif played_at > cell[3]:
+        cell[3] = played_at
 
 
 def record_plays(user_id: int, plays: Iterable[tuple[str, dt.datetime, int]], tz: str) -> None:
     """Add newly stored plays ``(track_id, played_at, ms_played)`` to every summary.
 
     Call inside the transaction that inserted them (``store_plays`` does), with the time zone
-    from :func:`lock_user`, so summaries and plays commit or roll back together.
+    from :func:`lock_user`, so summaries and plays commit or roll back together.  A history
+    import brings 100,000s of plays: they are summed here in one pass and written as one
+    multi-row upsert per summary table.
     """
-    offsets = _Offsets(tz)
-    totals: dict = defaultdict(lambda: [0, 0, None, None])
-    days: dict = defaultdict(lambda: [0, 0, None, None])
-    months: dict = defaultdict(lambda: [0, 0, None, None])
-    hours: dict = defaultdict(lambda: [0, 0])
-    count = ms_sum = 0
-    first = last = None
-
-    def add(cell, played_at, ms):
-        cell[0] += 1
-        cell[1] += ms
-        if cell[2] is None or played_at < cell[2]:
-            cell[2] = played_at
-        if cell[3] is None or played_at > cell[3]:
-            cell[3] = played_at
-
-    for track_id, played_at, ms in plays:
-        local = offsets.local(played_at)
-        day = local.date()
-        add(totals[track_id], played_at, ms)
-        add(days[(day, track_id)], played_at, ms)
-        add(months[(day.replace(day=1), track_id)], played_at, ms)
-        hour = hours[(day, local.hour)]
-        hour[0] += 1
-        hour[1] += ms
-        count += 1
-        ms_sum += ms
-        first = played_at if first is None or played_at < first else first
-        last = played_at if last is None or played_at > last else last
-    if not count:
+    plays = plays if isinstance(plays, list) else list(plays)
+    if not plays:
         return
+    first = min(played_at for _, played_at, _ in plays)
+    last = max(played_at for _, played_at, _ in plays)
+    offset_at = _local_offsets(tz, first, last)
+    totals: dict = {}
+    days: dict = {}
+    months: dict = {}
+    hours: dict = {}
+    ms_sum = 0
+    for track_id, played_at, ms in plays:
+        local = played_at + offset_at(played_at)
+        day = local.date()
+        _add(totals, track_id, played_at, ms)
+        _add(days, (day, track_id), played_at, ms)
+        _add(months, (day.replace(day=1), track_id), played_at, ms)
+        hour = hours.get((day, local.hour))
+        if hour is None:
+            hours[(day, local.hour)] = [1, ms]
+        else:
+            hour[0] += 1
+            hour[1] += ms
+        ms_sum += ms
 
-    def track_rows(cells, key_name=None):
-        rows = []
-        for key, (n, ms, lo, hi) in cells.items():
-            row = dict(user=user_id, plays=n, ms_played=ms, first_played_at=lo, last_played_at=hi)
-            if key_name:
-                row[key_name], row["track"] = key
-            else:
-                row["track"] = key
-            rows.append(row)
-        return rows
-
-    _upsert(TrackTotal, track_rows(totals), [TrackTotal.user, TrackTotal.track], True)
-    _upsert(TrackDay, track_rows(days, "day"), [TrackDay.user, TrackDay.day, TrackDay.track],
-            True)
-    _upsert(TrackMonth, track_rows(months, "month"),
-            [TrackMonth.user, TrackMonth.month, TrackMonth.track], True)
-    hour_rows = [dict(user=user_id, day=day, hour=hour, weekday=day.weekday(), plays=n,
-                      ms_played=ms) for (day, hour), (n, ms) in hours.items()]
-    _upsert(HourSlot, hour_rows, [HourSlot.user, HourSlot.day, HourSlot.hour], False)
+    sums = (TrackTotal.plays, TrackTotal.ms_played, TrackTotal.first_played_at,
+            TrackTotal.last_played_at)
+    _upsert(TrackTotal, [TrackTotal.user, TrackTotal.track, *sums],
+            [(user_id, track, *cell) for track, cell in totals.items()],
+            [TrackTotal.user, TrackTotal.track], True)
+    for model, bucket, cells in ((TrackDay, TrackDay.day, days),
+                                 (TrackMonth, TrackMonth.month, months)):
+        _upsert(model, [model.user, bucket, model.track, *(getattr(model, f.name) for f in sums)],
+                [(user_id, *key, *cell) for key, cell in cells.items()],
+                [model.user, bucket, model.track], True)
+    _upsert(HourSlot, [HourSlot.user, HourSlot.day, HourSlot.hour, HourSlot.weekday,
+                       HourSlot.plays, HourSlot.ms_played],
+            [(user_id, day, hour, day.weekday(), n, ms)
+             for (day, hour), (n, ms) in hours.items()],
+            [HourSlot.user, HourSlot.day, HourSlot.hour], False)
 
     least, greatest = (fn.LEAST, fn.GREATEST) if is_postgresql() else (fn.MIN, fn.MAX)
     (ListeningSummary.update(
-        plays=ListeningSummary.plays + count,
+        plays=ListeningSummary.plays + len(plays),
         ms_played=ListeningSummary.ms_played + ms_sum,
         first_played_at=fn.COALESCE(least(ListeningSummary.first_played_at, first), first),
         last_played_at=fn.COALESCE(greatest(ListeningSummary.last_played_at, last), last),
