@@ -145,7 +145,12 @@ def _local_offsets(tz: str, lo: dt.datetime, hi: dt.datetime):
     return lambda instant: offsets[bisect_right(untils, instant)]
 
 
-def _add(cells: dict, key, played_at: dt.datetime, ms: int) -> None:
+def _stored_text(instant: dt.datetime) -> str:
+    """A naive datetime as sqlite3 stores it (its default adapter)."""
+    return instant.isoformat(" ")
+
+
+def _add(cells: dict, key, played_at, ms: int) -> None:
     cell = cells.get(key)
     if cell is None:
         cells[key] = [1, ms, played_at, played_at]
@@ -172,6 +177,9 @@ def record_plays(user_id: int, plays: Iterable[tuple[str, dt.datetime, int]], tz
     first = min(played_at for _, played_at, _ in plays)
     last = max(played_at for _, played_at, _ in plays)
     offset_at = _local_offsets(tz, first, last)
+    # First and last instants go to SQLite as the text it stores (sqlite3 would call its
+    # adapter for each of ~3 values per play); that text sorts as the instants do.
+    as_stored = (lambda instant: instant) if is_postgresql() else _stored_text
     totals: dict = {}
     days: dict = {}
     months: dict = {}
@@ -180,9 +188,10 @@ def record_plays(user_id: int, plays: Iterable[tuple[str, dt.datetime, int]], tz
     for track_id, played_at, ms in plays:
         local = played_at + offset_at(played_at)
         day = local.date()
-        _add(totals, track_id, played_at, ms)
-        _add(days, (day, track_id), played_at, ms)
-        _add(months, (day.replace(day=1), track_id), played_at, ms)
+        stamp = as_stored(played_at)
+        _add(totals, track_id, stamp, ms)
+        _add(days, (day, track_id), stamp, ms)
+        _add(months, (day.replace(day=1), track_id), stamp, ms)
         hour = hours.get((day, local.hour))
         if hour is None:
             hours[(day, local.hour)] = [1, ms]
