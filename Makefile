@@ -13,8 +13,9 @@ $(BIN)/python:
 
 install: $(BIN)/python
 	$(BIN)/pip install -q -r requirements.txt
+	$(BIN)/pip install -q --no-deps --no-build-isolation -e .
 
-install-dev: $(BIN)/python
+install-dev: install
 	$(BIN)/pip install -q -r requirements-dev.txt
 
 # Debian's chromium for the browser tests (Playwright's own browser download cannot work here).
@@ -25,7 +26,10 @@ browser:
 migrate: install
 	$(BIN)/python -m models.migrate
 
-demo: install migrate
+# The sandbox Spotify, a migrated SQLite database with data, the web app, the API and luigid.
+# `make demo APP_MODE=development` plays a development-mode Spotify app instead.
+demo: install
+	$(BIN)/python -m demo
 
 test: install-dev browser
 	$(BIN)/python -m pytest -n 2 --dist loadfile -q

@@ -368,7 +368,7 @@ def shell_requests(url: str, user_id: int, tz: str):
                 runtime.use(bench_settings(url), db.obj)
             except (ImportError, AttributeError):
                 pass
-            token = api_tokens.issue(user_id, bench_settings(url))
+            token = api_tokens.issue(User.get_by_id(user_id), bench_settings(url))
             api_client = Client(chalice_app)
             headers = {"Authorization": f"Bearer {token}"}
             for path in ("/me/stats?range=all", "/me/top/artists?range=12m",

@@ -10,6 +10,8 @@ import datetime as dt
 
 import jwt
 
+from models.tables import User
+
 ISSUER = "spotify-tracker"
 AUDIENCE = "spotify-tracker-api"
 
@@ -18,12 +20,15 @@ class InvalidApiToken(Exception):
     """The token is missing, malformed, forged, expired or for another audience."""
 
 
-def issue(user_id: int, settings, *, now: dt.datetime | None = None,
+def issue(user: User, settings, *, now: dt.datetime | None = None,
           minutes: int | None = None) -> str:
+    """A token for the user; it names the Spotify account too (``sid``), because SQLite may
+    give a deleted user's id to the next new user and the token must not follow the id."""
     now = now or dt.datetime.now(dt.timezone.utc)
     lifetime = dt.timedelta(minutes=minutes or settings.access_token_expire_minutes)
     claims = {
-        "sub": str(user_id),
+        "sub": str(user.id),
+        "sid": user.spotify_id,
         "iss": ISSUER,
         "aud": AUDIENCE,
         "iat": int(now.timestamp()),
@@ -37,10 +42,21 @@ def verify(token: str, settings) -> int:
     try:
         claims = jwt.decode(
             token, settings.secret_key, algorithms=[settings.algorithm], audience=AUDIENCE,
-            issuer=ISSUER, options={"require": ["exp", "iat", "sub", "iss", "aud"]},
+            issuer=ISSUER, options={"require": ["exp", "iat", "sub", "iss", "aud", "sid"]},
         )
         return int(claims["sub"])
     except jwt.ExpiredSignatureError:
         raise InvalidApiToken("token expired") from None
     except (jwt.InvalidTokenError, ValueError) as exc:
         raise InvalidApiToken(f"invalid token: {exc}") from None
+
+
+def user_of(token: str, settings) -> User:
+    """The account a valid token was issued to; refused when that account is gone, even if a
+    newer account now has the same id."""
+    user_id = verify(token, settings)
+    claims = jwt.decode(token, options={"verify_signature": False})
+    user = User.get_or_none(User.id == user_id)
+    if user is None or user.spotify_id != claims["sid"]:
+        raise InvalidApiToken("the token's account no longer exists")
+    return user

@@ -358,7 +358,48 @@ class HourSlot(BaseModel):
 
 SUMMARY_TABLES = (ListeningSummary, TrackTotal, TrackDay, TrackMonth, HourSlot)
 
+
+IMPORT_STATUSES = ("pending", "running", "waiting", "done", "failed")
+
+
+class ImportJob(BaseModel):
+    """One privacy-export upload being imported for one user (``models.history_import``).
+
+    The job works through the export's counted plays in order, one chunk per transaction, and
+    advances ``entries_done`` in the same transaction as the chunk's plays: after a crash the
+    next run starts at the first chunk not committed, and a half import is never ``done``.
+    ``waiting`` means Spotify asked us to stop calling (search) until ``resume_at``.
+    """
+
+    user = ForeignKeyField(User, backref="import_jobs", on_delete="CASCADE")
+    status = CharField(max_length=16, default="pending")
+    file_name = TextField()  # as the user named it, for the page
+    file_path = TextField()  # the stored copy the job reads (and re-reads when it resumes)
+    file_sha256 = CharField(max_length=64)
+    file_size = BigIntegerField(default=0)
+    entries_total = IntegerField(default=0)  # counted plays in the export
+    entries_done = IntegerField(default=0)  # of those, how many are committed
+    plays_added = IntegerField(default=0)
+    duplicates = IntegerField(default=0)
+    unresolved = IntegerField(default=0)
+    report = TextField(default="{}")
+    error = TextField(null=True)
+    resume_at = DateTimeField(null=True)
+    created_at = DateTimeField(default=utcnow)
+    started_at = DateTimeField(null=True)
+    updated_at = DateTimeField(default=utcnow)  # heartbeat: a running job that stops beating died
+    finished_at = DateTimeField(null=True)
+
+    class Meta:
+        table_name = "import_job"
+        indexes = ((("user", "created_at"), False),)
+
+    @property
+    def report_data(self) -> dict:
+        return json.loads(self.report) if self.report else {}
+
+
 ALL_TABLES = (
     User, OAuthToken, Album, Artist, Genre, ArtistGenre, Track, TrackArtist, AudioFeatures,
-    Play, EtlRun, EtlLog, SyncGap, *SUMMARY_TABLES,
+    Play, EtlRun, EtlLog, SyncGap, *SUMMARY_TABLES, ImportJob,
 )

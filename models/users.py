@@ -1,10 +1,14 @@
-"""Accounts: the admin created from FIRST_ADMIN_*, passwords, and deleting a user."""
+"""Accounts: the admin created from FIRST_ADMIN_*, passwords, Spotify logins, deleting a user."""
 from __future__ import annotations
 
+import datetime as dt
+from pathlib import Path
+
+from peewee import fn
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from models.db import db
-from models.tables import User
+from models.db import db, utcnow
+from models.tables import ImportJob, OAuthToken, User
 
 
 def ensure_first_admin(settings) -> User | None:
@@ -32,10 +36,129 @@ def check_password(user: User, password: str) -> bool:
     return bool(user.password_hash) and check_password_hash(user.password_hash, password)
 
 
+def authenticate_admin(email: str, password: str) -> User | None:
+    """The admin account with this email (any case) and password, else None.
+
+    An unknown email costs one scrypt hash too, so response times do not tell which emails
+    have an account.  The web's admin login and the API's password grant both use it.
+    """
+    admin = User.get_or_none((User.is_admin == True)  # noqa: E712 (peewee expression)
+                             & (fn.LOWER(User.email) == email.strip().lower()))
+    if admin is None:
+        generate_password_hash(password)
+        return None
+    return admin if check_password(admin, password) else None
+
+
 def delete_user(user: User) -> None:
-    """Remove every row of ``user`` and nothing else (plays, tokens, logs go by cascade)."""
+    """Remove every row of ``user`` and nothing else (plays, tokens, logs go by cascade), and
+    the privacy exports they uploaded (kept on disk for import jobs: personal data too).
+
+    Files go only once the rows are gone, so a failed delete leaves the account whole.
+    """
+    from models.history_import import is_stored_upload
+
+    # Only the copies the web page stored: a Luigi job's path is the admin's own file.
+    uploads = [Path(path) for (path,) in ImportJob.select(ImportJob.file_path)
+               .where(ImportJob.user == user.id).tuples() if is_stored_upload(path, user.id)]
     with db.atomic():
         User.delete().where(User.id == user.id).execute()
+    for upload in uploads:
+        upload.unlink(missing_ok=True)
+        try:
+            upload.parent.rmdir()  # the user's upload folder, once empty
+        except OSError:
+            pass
+
+
+class AccountConflict(Exception):
+    """A Spotify login would take over an account that is not a Spotify listener's (the admin)."""
+
+
+def _largest_image(images) -> str | None:
+    """The URL of the largest image Spotify listed (sizes may be null: keep list order then)."""
+    if not images:
+        return None
+    best = max(images, key=lambda image: (image.get("width") or 0) * (image.get("height") or 0))
+    return best.get("url")
+
+
+def find_spotify_user(me: dict) -> User | None:
+    """The listener ``me`` (a /v1/me answer) belongs to: by ``account_id``, else by ``id``.
+
+    Spotify asks apps to link accounts by the immutable ``account_id`` (2026); rows made before
+    it was sent are found by ``id`` and adopt the ``account_id`` on their next login.
+    """
+    account_id = me.get("account_id")
+    if account_id:
+        user = User.get_or_none(User.account_id == account_id)
+        if user is not None:
+            return user
+    return User.get_or_none(User.spotify_id == me["id"])
+
+
+def upsert_spotify_user(me: dict, token: dict, *, now=None) -> User:
+    """Create or update the listener from ``/v1/me`` and store their grant; one transaction.
+
+    ``token`` is the token endpoint's answer (``access_token``, ``refresh_token``,
+    ``expires_in``, ``scope``).  Both tokens are stored encrypted (``OAuthToken``).  Logging in
+    is how a user repairs an expired or revoked grant, so it clears ``needs_reauth``.  Profile
+    fields a development-mode app is not sent (email, country, product) keep what we stored
+    rather than being overwritten with nothing; a new user gets NULL for them, never "".
+    """
+    now = now or utcnow()
+    with db.atomic():
+        user = find_spotify_user(me)
+        if user is not None and user.is_admin:
+            raise AccountConflict(f"the Spotify id {me['id']!r} is taken by the admin account")
+        if user is None:
+            user = User(spotify_id=me["id"], created_at=now)
+        user.spotify_id = me["id"]
+        user.account_id = me.get("account_id") or user.account_id
+        user.display_name = me.get("display_name") or user.display_name
+        for field in ("email", "country", "product"):
+            if me.get(field):
+                setattr(user, field, me[field])
+        user.image_url = _largest_image(me.get("images")) or user.image_url
+        user.needs_reauth = False
+        user.reauth_reason = None
+        user.save()
+        store_grant(user, token, now=now)
+    return user
+
+
+def store_grant(user: User, token: dict, *, now=None) -> None:
+    """Save a fresh login's tokens for ``user`` (encrypted), keeping a refresh token we have
+    when the answer omits one (Spotify may, and then the old one stays valid)."""
+    now = now or utcnow()
+    existing = OAuthToken.get_or_none(OAuthToken.user == user.id)
+    refresh_token = token.get("refresh_token") or (existing.refresh_token if existing else None)
+    if not refresh_token:
+        raise ValueError("Spotify returned no refresh token and none is stored")
+    expires_in = token.get("expires_in")
+    fields = dict(
+        access_token=token.get("access_token"),
+        refresh_token=refresh_token,
+        expires_at=now + dt.timedelta(seconds=int(expires_in)) if expires_in else None,
+        scope=token.get("scope") or "",
+        granted_at=now,
+        updated_at=now,
+    )
+    if existing is None:
+        OAuthToken.create(user=user.id, **fields)
+    else:
+        OAuthToken.update(**fields).where(OAuthToken.user == user.id).execute()
+
+
+# Spotify refresh tokens stop working about six months after the login that issued them.
+GRANT_LIFETIME = dt.timedelta(days=182)
+
+
+def grant_expires_at(user: User) -> dt.datetime | None:
+    """When ``user``'s Spotify grant is expected to stop working (None: no grant stored)."""
+    granted_at = (OAuthToken.select(OAuthToken.granted_at)
+                  .where(OAuthToken.user == user.id).scalar())
+    return granted_at + GRANT_LIFETIME if granted_at else None
 
 
 def set_timezone(user: User, timezone: str) -> None:

@@ -145,3 +145,23 @@ def make_settings(tmp_path):
         return settings_module.load(merged)
 
     return make
+
+
+@pytest.fixture(scope="session")
+def sandbox():
+    """Sandbox Spotify for the whole run: a thread on 127.0.0.1, a free port, extended mode.
+
+    Its clock is frozen at 2026-11-20 12:00 UTC; tests move it. Use ``fresh_sandbox`` to start
+    from the default knobs, clock and no tokens.
+    """
+    from spotify.sandbox.testing import SandboxServer
+
+    with SandboxServer() as server:
+        yield server
+
+
+@pytest.fixture
+def fresh_sandbox(sandbox):
+    """The session's sandbox, reset (knobs, clock, tokens, counters) before this test."""
+    sandbox.reset()
+    return sandbox

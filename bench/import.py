@@ -1,0 +1,158 @@
+"""How fast a privacy export imports, against a plain executemany of the same rows.
+
+    python bench/import.py [--plays 100000] [--engines sqlite,postgresql]
+
+Generates an extended streaming history of ``--plays`` counted plays (skips and podcast
+episodes in between, as Spotify writes them) from the sandbox's world, zipped like Spotify's
+download, then for each engine, on a fresh migrated database:
+
+1. the import, timed end to end: ``history_import.create_job`` (unzip, parse, validate) and
+   ``run_job`` (track stubs, ``store_plays`` with its duplicate checks and summaries);
+2. the plays deleted, and the same rows inserted again with a plain DB-API ``executemany``
+   into the same ``play`` table in one transaction: the floor a bulk insert cannot beat.
+
+Prints plays/s for both and their ratio; the target is a ratio of at least 0.5.
+PostgreSQL is the server of the tests (TEST_POSTGRES_URL or postgres@127.0.0.1:5432); a
+database is created for the run and dropped after.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from demo.export import EXTENDED_FOLDER, extended_entry, episode_entry, write_zip  # noqa: E402
+from models import crypto  # noqa: E402
+from models.db import connect_url, db  # noqa: E402
+from spotify.sandbox.catalogue import DAY_MS, World  # noqa: E402
+
+FILE_ENTRIES = 15_000  # Spotify splits the history into files of about 12 MB
+SECRET = "bench-secret-key-0123456789"
+
+
+def generate(plays: int, world: World) -> tuple[list[list[dict]], str, int]:
+    """Entries of ``plays`` counted plays, newest day yesterday, split into Spotify's files."""
+    listener = world.listeners[0]
+    day = dt.datetime(2026, 11, 19, tzinfo=dt.timezone.utc).timestamp() * 1000 // DAY_MS
+    days, counted = [], 0
+    while counted < plays:
+        streams = world.streams(listener, int(day * DAY_MS), int((day + 1) * DAY_MS))
+        keep = []
+        for stream in reversed(streams):
+            if stream.counted:
+                if counted == plays:
+                    continue
+                counted += 1
+            keep.append(stream)
+        days.append(list(reversed(keep)))
+        day -= 1
+    entries = []
+    for number, streams in enumerate(reversed(days)):
+        entries.extend(extended_entry(world, s, country=listener.country) for s in streams)
+        if number % 50 == 0 and streams:  # now and then a podcast episode, skipped by import
+            entries.append(episode_entry(streams[0].played_at_ms - 5_000, 900_000))
+    files = [entries[i:i + FILE_ENTRIES] for i in range(0, len(entries), FILE_ENTRIES)]
+    return files, listener.id, counted
+
+
+def postgres_database() -> tuple[str, callable]:
+    """A fresh database on the tests' server (TEST_POSTGRES_URL), dropped after the run."""
+    from tests.conftest import create_postgres_database, drop_postgres_database
+
+    url = create_postgres_database()
+    return url, lambda: drop_postgres_database(url)
+
+
+def run_engine(engine: str, export_path: Path, spotify_id: str, data_dir: Path) -> dict:
+    from models.history_import import create_job, run_job
+    from models.migrate import router
+    from models.tables import SUMMARY_TABLES, ImportJob, Play, User
+
+    drop = None
+    if engine == "sqlite":
+        url = f"sqlite:///{data_dir / 'bench-import.db'}"
+    else:
+        url, drop = postgres_database()
+    database = connect_url(url)
+    db.initialize(database)
+    try:
+        database.connect()
+        router().run()
+        user = User.create(spotify_id=spotify_id, display_name="Bench")
+        started = time.perf_counter()
+        job, export = create_job(user, export_path)
+        read_seconds = time.perf_counter() - started
+        job = run_job(job.id, export=export)
+        import_seconds = time.perf_counter() - started
+        assert job.status == "done", job.error
+        summary_rows = sum(model.select().count() for model in SUMMARY_TABLES)
+        rows = [(r.user_id, r.track_id, r.played_at, r.ms_played, r.context_uri, r.source)
+                for r in Play.select().order_by(Play.played_at)]
+        Play.delete().execute()
+        marker = "?" if engine == "sqlite" else "%s"
+        statement = (f'INSERT INTO "play" ("user_id", "track_id", "played_at", "ms_played", '
+                     f'"context_uri", "source") VALUES ({", ".join([marker] * 6)})')
+        started = time.perf_counter()
+        with database.atomic():
+            database.cursor().executemany(statement, rows)
+        plain_seconds = time.perf_counter() - started
+        assert Play.select().count() == len(rows) == job.plays_added
+        return {"plays": job.plays_added, "import_s": import_seconds, "read_s": read_seconds,
+                "plain_s": plain_seconds, "duplicates": job.duplicates,
+                "summary_rows": summary_rows,
+                "jobs": ImportJob.select().count()}
+    finally:
+        database.close()
+        if drop:
+            drop()
+        elif engine == "sqlite":
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{data_dir / 'bench-import.db'}{suffix}").unlink(missing_ok=True)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--plays", type=int, default=100_000)
+    parser.add_argument("--engines", default="sqlite,postgresql")
+    args = parser.parse_args(argv)
+    crypto.configure(SECRET)
+    world = World()
+    started = time.perf_counter()
+    files, spotify_id, counted = generate(args.plays, world)
+    with tempfile.TemporaryDirectory(prefix="bench-import-") as folder:
+        folder = Path(folder)
+        export_path = write_zip(folder / "my_spotify_data.zip", {
+            f"{EXTENDED_FOLDER}/Streaming_History_Audio_{index}.json": entries
+            for index, entries in enumerate(files)})
+        entries = sum(len(f) for f in files)
+        print(f"generated {entries:,} entries ({counted:,} counted plays) in {len(files)} files, "
+              f"{export_path.stat().st_size / 1e6:.1f} MB zipped, "
+              f"in {time.perf_counter() - started:.1f} s")
+        print(f"{'engine':<11} {'plays':>8} {'import plays/s':>15} {'executemany plays/s':>20} "
+              f"{'ratio':>6}")
+        worst = None
+        for engine in args.engines.split(","):
+            result = run_engine(engine, export_path, spotify_id, folder)
+            imported = result["plays"] / result["import_s"]
+            plain = result["plays"] / result["plain_s"]
+            ratio = imported / plain
+            worst = ratio if worst is None else min(worst, ratio)
+            print(f"{engine:<11} {result['plays']:>8,} {imported:>15,.0f} {plain:>20,.0f} "
+                  f"{ratio:>6.2f}   (import {result['import_s']:.2f} s = reading "
+                  f"{result['read_s']:.2f} s + storing {result['import_s'] - result['read_s']:.2f}"
+                  f" s; executemany {result['plain_s']:.2f} s)", flush=True)
+            print(f"{'':<11} the import also wrote {result['summary_rows']:,} summary rows "
+                  "(models.summaries) in the same transactions", flush=True)
+    print(f"worst ratio import/executemany: {worst:.2f} (target >= 0.5)")
+    return 0
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("SECRET_KEY", SECRET)
+    raise SystemExit(main())

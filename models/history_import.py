@@ -1,0 +1,539 @@
+"""Importing a Spotify privacy export for one user: a resumable job, chunk by chunk.
+
+``models.privacy_export`` reads and validates the files; this module stores what they hold.
+:func:`create_job` validates the whole export before it records anything, so bad input leaves
+the database exactly as it was.  :func:`run_job` then works through the export's counted plays
+in a fixed order, one chunk per transaction: the chunk's track stubs, its plays (through
+``models.plays.store_plays``, the only writer of plays, which recognises a play already stored
+by the API or an earlier import) and the job's progress counters commit together.  A job that
+is interrupted (process killed, Spotify's long Retry-After) resumes at the first chunk not
+committed, and is ``done`` only once every chunk is.
+
+Plays with a track id (extended history) are stored at once with a track stub; the ETL's
+tracks step fills in the rest in batches.  Plays known only by names (account data, local
+files) are resolved by :class:`TrackResolver`: stored tracks first (one query per chunk), then
+Spotify's search (``SpotifyClient.find_track``: paced, within a development-mode app's search
+limit), one call per distinct (track, artist) pair, and a hit stored as a full track.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import re
+import shutil
+import time
+import uuid
+import zipfile
+from collections import Counter
+from datetime import datetime, timedelta, timezone
+from pathlib import Path, PurePosixPath
+from typing import Callable, Iterable
+
+from peewee import chunked, fn
+
+from models.db import utcnow
+from models.ingest import ensure_track_stubs, upsert_tracks, write_transaction
+from models.plays import store_plays
+from models.privacy_export import (DEFAULT_LIMITS, Export, ExportError, ExportPlay, Limits,
+                                   read_export)
+from models.tables import Artist, ImportJob, Play, Track, TrackArtist, User
+from spotify.errors import ReauthorizationNeeded, RetryLater, SpotifyError
+
+log = logging.getLogger(__name__)
+
+SOURCE = "import"
+CHUNK_SIZE = 5_000  # plays with track ids per transaction
+NAMED_CHUNK_SIZE = 200  # name-only plays: each may wait on a search, so commit (and show) often
+STALE_AFTER = timedelta(minutes=5)  # a running job whose heartbeat is older died
+HEARTBEAT_SECONDS = 20.0
+RETRY_DEFAULT = timedelta(minutes=15)  # when Spotify is down and gave no Retry-After
+# An account-data play is placed mid-minute; the same listen stored with an exact time is
+# within 30 s of it, so a stored play of a candidate track this close is that listen.
+NEAR = timedelta(seconds=60)
+UNRESOLVED_KEPT = 2_000  # unresolved names remembered in the report (not searched again)
+# Seconds between searches: Spotify limits an app over a rolling 30 s window, and an account-data
+# history can need thousands of searches, so they are spread out instead of burst.
+SEARCH_INTERVAL = 0.25
+ACTIVE = ("pending", "running", "waiting")
+UPLOAD_NAME = re.compile(r"^[0-9a-f]{32}\.(zip|json)$")  # how save_upload names its copies
+NO_SEARCH = ("Spotify could not be asked about tracks known only by name (no Spotify login "
+             "for this account, or it needs renewing).")
+
+
+class ImportInProgress(Exception):
+    """The user already has an import running; one at a time keeps progress readable."""
+
+
+# -- jobs ------------------------------------------------------------------------------------
+def file_digest(path: str | Path) -> str:
+    """SHA-256 of a file, or of a folder's files (names and contents), to know it on resume."""
+    path = Path(path)
+    digest = hashlib.sha256()
+    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+    for file in files:
+        if path.is_dir():
+            digest.update(str(file.relative_to(path)).encode() + b"\0")
+        with file.open("rb") as stream:
+            for block in iter(lambda: stream.read(1 << 20), b""):
+                digest.update(block)
+    return digest.hexdigest()
+
+
+def _size(path: Path) -> int:
+    if path.is_dir():
+        return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+    return path.stat().st_size
+
+
+def create_job(user: User, path: str | Path, *, file_name: str | None = None,
+               limits: Limits = DEFAULT_LIMITS, now: datetime | None = None) -> tuple[ImportJob,
+                                                                                        Export]:
+    """Validate the export at ``path`` for ``user`` and record a pending job for it.
+
+    Raises :class:`ExportError` (nothing recorded) for anything that is not a usable export of
+    this user's, and :class:`ImportInProgress` if one of theirs is still running.
+    """
+    path = Path(path)
+    export = read_export(path, username=user.spotify_id, limits=limits, now=now,
+                         name=file_name)
+    summary = export.summary()
+    with write_transaction():
+        if active_job(user.id) is not None:
+            raise ImportInProgress("An import of yours is not finished yet: wait for it (or "
+                                   "resume it from its page) before starting another.")
+        job = ImportJob.create(
+            user=user, file_name=file_name or path.name, file_path=str(path.resolve()),
+            file_sha256=file_digest(path), file_size=_size(path),
+            entries_total=len(export.plays), report=json.dumps(summary))
+    return job, export
+
+
+def active_job(user_id: int, now: datetime | None = None) -> ImportJob | None:
+    """The user's unfinished job that is still alive (a dead ``running`` one does not count)."""
+    stale = (now or utcnow()) - STALE_AFTER
+    return (ImportJob.select()
+            .where((ImportJob.user == user_id) & ImportJob.status.in_(ACTIVE)
+                   & ((ImportJob.status != "running") | (ImportJob.updated_at >= stale)))
+            .order_by(ImportJob.id.desc()).first())
+
+
+def jobs_of(user_id: int, limit: int = 20) -> list[ImportJob]:
+    return list(ImportJob.select().where(ImportJob.user == user_id)
+                .order_by(ImportJob.id.desc()).limit(limit))
+
+
+def job_of(user_id: int, job_id: int) -> ImportJob | None:
+    """The job if it belongs to ``user_id``; None otherwise (the shells answer 404)."""
+    return ImportJob.get_or_none((ImportJob.id == job_id) & (ImportJob.user == user_id))
+
+
+def _may_start(now: datetime):
+    """Jobs that may (re)start: pending, waiting past ``resume_at``, running but dead."""
+    return ((ImportJob.status == "pending")
+            | ((ImportJob.status == "waiting")
+               & (ImportJob.resume_at.is_null() | (ImportJob.resume_at <= now)))
+            | ((ImportJob.status == "running") & (ImportJob.updated_at < now - STALE_AFTER)))
+
+
+def resumable_jobs(now: datetime | None = None) -> list[ImportJob]:
+    """Jobs to (re)start now, oldest first (``ResumeImports``, the page's resume button)."""
+    return list(ImportJob.select().where(_may_start(now or utcnow())).order_by(ImportJob.id))
+
+
+def status_of(job: ImportJob) -> dict:
+    """What the page and its polling endpoint show: counters, percentage, report when done."""
+    report = job.report_data
+    total = job.entries_total
+    return {
+        "id": job.id, "status": job.status, "file_name": job.file_name,
+        "entries_total": total, "entries_done": job.entries_done,
+        "percent": 100 if total == 0 else round(100 * job.entries_done / total, 1),
+        "plays_added": job.plays_added, "duplicates": job.duplicates,
+        "unresolved": job.unresolved, "skipped": report.get("skipped_total", 0),
+        "skipped_by_reason": report.get("skipped", {}),
+        "first_played_at": report.get("first_played_at"),
+        "last_played_at": report.get("last_played_at"),
+        "unresolved_tracks": report.get("unresolved_tracks", [])[:50],
+        "searches": report.get("searches", 0),
+        "search_error": report.get("search_error"),
+        "error": job.error,
+        "resume_at": job.resume_at.isoformat() if job.resume_at else None,
+        "created_at": job.created_at.isoformat(),
+        "finished_at": job.finished_at.isoformat() if job.finished_at else None,
+    }
+
+
+def _claim(job_id: int, now: datetime) -> bool:
+    """Mark the job running if nobody else runs it (one UPDATE, so two workers cannot both win)."""
+    with write_transaction():
+        claimed = (ImportJob.update(status="running", updated_at=now, error=None, resume_at=None,
+                                    started_at=fn.COALESCE(ImportJob.started_at, now))
+                   .where((ImportJob.id == job_id) & _may_start(now)).execute())
+    return claimed == 1
+
+
+def _finish(job_id: int, **fields) -> None:
+    fields.setdefault("updated_at", utcnow())
+    with write_transaction():
+        ImportJob.update(**fields).where(ImportJob.id == job_id).execute()
+
+
+class _LostClaim(Exception):
+    """Another worker took the job over (ours was presumed dead): stop without writing."""
+
+
+def run_job(job_id: int, *, client=None, export: Export | None = None,
+            chunk_size: int = CHUNK_SIZE, named_chunk_size: int = NAMED_CHUNK_SIZE,
+            should_stop: Callable[[], bool] | None = None,
+            limits: Limits = DEFAULT_LIMITS) -> ImportJob:
+    """Import (or resume) job ``job_id``; returns the job as it ended.
+
+    ``client`` is a ``spotify.client.SpotifyClient`` for the job's user, used to search for
+    plays known only by names; without one those stay unresolved.  ``export`` skips re-reading
+    the file when the caller just validated it.  ``should_stop`` is asked between chunks: a
+    stopped job goes back to ``pending`` and resumes from where it stopped.
+
+    Ends ``done``; ``waiting`` when Spotify asked us to stop calling (``resume_at`` says until
+    when); ``failed`` if the stored file is gone or changed.  Unexpected errors mark the job
+    ``failed`` and propagate.
+    """
+    if not _claim(job_id, utcnow()):
+        return ImportJob.get_by_id(job_id)
+    job = ImportJob.get_by_id(job_id)
+    try:
+        if export is None:
+            export = _reread(job, limits)
+        _import_chunks(job, export, client, chunk_size, named_chunk_size, should_stop)
+    except RetryLater as exc:
+        resume_at = _naive_utc(exc.resume_at) if exc.resume_at else utcnow() + RETRY_DEFAULT
+        log.info("import %s waits for Spotify until %s", job_id, resume_at)
+        _finish(job_id, status="waiting", resume_at=resume_at, error=str(exc))
+    except ExportError as exc:
+        _finish(job_id, status="failed", error=str(exc), finished_at=utcnow())
+    except _LostClaim:
+        log.warning("import %s was taken over by another worker", job_id)
+    except Exception as exc:
+        log.exception("import %s failed", job_id)
+        _finish(job_id, status="failed", error=f"Internal error: {type(exc).__name__}",
+                finished_at=utcnow())
+        raise
+    return ImportJob.get_by_id(job_id)
+
+
+def _naive_utc(moment: datetime) -> datetime:
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(timezone.utc).replace(tzinfo=None)
+    return moment
+
+
+def _reread(job: ImportJob, limits: Limits) -> Export:
+    path = Path(job.file_path)
+    if not path.exists():
+        raise ExportError("The uploaded file is no longer stored; upload it again.")
+    if file_digest(path) != job.file_sha256:
+        raise ExportError("The stored file changed since it was uploaded; upload it again.")
+    export = read_export(path, username=job.user.spotify_id, limits=limits,
+                         name=job.file_name, now=job.created_at + timedelta(days=1))
+    if len(export.plays) != job.entries_total:
+        raise ExportError("The stored file no longer reads the same; upload it again.")
+    return export
+
+
+def _chunks(plays: list[ExportPlay], start: int, size: int, named_size: int):
+    """(start, end) of each chunk from ``start``: the same boundaries on every run.
+
+    A chunk holds plays of one kind (with ids, or names only), so the extended part of an
+    export is committed before the account data that may repeat it.
+    """
+    position = start
+    while position < len(plays):
+        named = plays[position].track_id is None
+        end = min(position + (named_size if named else size), len(plays))
+        for index in range(position + 1, end):
+            if (plays[index].track_id is None) != named:
+                end = index
+                break
+        yield position, end
+        position = end
+
+
+def _import_chunks(job, export, client, chunk_size, named_chunk_size, should_stop) -> None:
+    report = job.report_data
+    resolver = TrackResolver(job.user_id, client, report.get("unresolved_tracks", []),
+                             heartbeat=lambda: _beat(job.id))
+    resolver.learn(export.plays)
+    searches = report.get("searches", 0)
+    for start, end in _chunks(export.plays, job.entries_done, chunk_size, named_chunk_size):
+        chunk = export.plays[start:end]
+        track_ids = resolver.resolve(chunk)
+        rows, stubs, unresolved = [], {}, 0
+        for play, track_id in zip(chunk, track_ids):
+            if track_id is None:
+                unresolved += 1
+                continue
+            rows.append({"track_id": track_id, "played_at": play.played_at,
+                         "ms_played": play.ms_played, "context_uri": None})
+            if play.track_id is not None and track_id not in stubs:
+                stubs[track_id] = {"id": track_id, "name": play.names[0],
+                                   "artist_name": play.names[1], "album_name": play.names[2]}
+        report["unresolved_tracks"] = resolver.unresolved_report()
+        report["searches"] = searches + resolver.searches
+        if resolver.search_error:
+            report["search_error"] = resolver.search_error
+        with write_transaction():
+            ensure_track_stubs(stubs.values())
+            stored = store_plays(job.user_id, rows, SOURCE) if rows else None
+            moved = (ImportJob.update(
+                entries_done=end, updated_at=utcnow(), report=json.dumps(report),
+                plays_added=ImportJob.plays_added + (stored.added if stored else 0),
+                duplicates=ImportJob.duplicates + (stored.duplicates if stored else 0),
+                unresolved=ImportJob.unresolved + unresolved)
+                .where((ImportJob.id == job.id) & (ImportJob.entries_done == start)
+                       & (ImportJob.status == "running")).execute())
+            if moved != 1:
+                raise _LostClaim()  # rolls the chunk back: the other worker stores it
+        if should_stop is not None and end < len(export.plays) and should_stop():
+            _finish(job.id, status="pending")
+            return
+    _finish(job.id, status="done", finished_at=utcnow())
+
+
+def _beat(job_id: int) -> None:
+    ImportJob.update(updated_at=utcnow()).where(ImportJob.id == job_id).execute()
+
+
+# -- names to tracks -------------------------------------------------------------------------
+def _fold(text: str | None) -> str:
+    return " ".join((text or "").casefold().split())
+
+
+def _closest(played_at: datetime, candidates: list[str], near: dict[str, list]) -> str:
+    """The candidate with a stored play nearest ``played_at`` (within NEAR), else the first."""
+    best, best_gap = candidates[0], NEAR
+    for track_id in candidates:
+        for other in near.get(track_id, ()):
+            gap = abs(other - played_at)
+            if gap <= best_gap:
+                best, best_gap = track_id, gap
+    return best
+
+
+class TrackResolver:
+    """Track ids for export plays: their own id, a stored track of that name, or a search hit.
+
+    One (track, artist) name can fit several tracks (the album version and the single): each
+    play then takes the candidate with a stored play within :data:`NEAR` of it (the same
+    listen, stored from the API or the export's extended part), else the one the user played
+    most.  Answers are remembered for the whole run; names that found nothing are kept in the
+    job's report so a resumed job does not search for them again.
+    """
+
+    def __init__(self, user_id: int, client=None, unresolved: Iterable[dict] = (),
+                 heartbeat: Callable[[], None] | None = None):
+        self.user_id = user_id
+        self.client = client
+        self.heartbeat = heartbeat
+        self.known: dict[tuple[str, str], list[str]] = {}  # candidates, best first; [] = none
+        self.unresolved_plays: dict[tuple[str, str], list] = {}
+        for item in unresolved:
+            key = (_fold(item["track"]), _fold(item["artist"]))
+            self.known[key] = []
+            self.unresolved_plays[key] = [item["track"], item["artist"], item.get("plays", 0)]
+        self.searches = 0
+        self.search_error: str | None = None
+        self._last_beat = time.monotonic()
+
+    def learn(self, plays: list[ExportPlay]) -> None:
+        """Names and ids the export's own extended entries pair up, for its name-only plays
+        (an upload with both kinds of history: the account data then needs no search)."""
+        if all(play.track_id is not None for play in plays):
+            return
+        counts: dict[tuple[str, str], Counter] = {}
+        folded: dict[tuple, tuple[str, str]] = {}
+        for play in plays:
+            if play.track_id is not None:
+                key = folded.get(play.names)
+                if key is None:
+                    key = folded[play.names] = (_fold(play.names[0]), _fold(play.names[1]))
+                counts.setdefault(key, Counter())[play.track_id] += 1
+        for key, ids in counts.items():
+            if not self.known.get(key):
+                self.known[key] = [i for i, _ in sorted(ids.items(), key=lambda c: (-c[1], c[0]))]
+                self.unresolved_plays.pop(key, None)
+
+    def resolve(self, plays: list[ExportPlay]) -> list[str | None]:
+        keys = [None if p.track_id is not None else (_fold(p.names[0]), _fold(p.names[1]))
+                for p in plays]
+        wanted = {}
+        for play, key in zip(plays, keys):
+            if key is not None and key not in self.known:
+                wanted.setdefault(key, play.names)
+        if wanted:
+            self.known.update(self._stored(wanted))
+            for key, names in wanted.items():
+                if key not in self.known:
+                    found = self._search(names)
+                    self.known[key] = [found] if found else []
+        near = self._stored_near([p for p, k in zip(plays, keys)
+                                  if k is not None and len(self.known[k]) > 1],
+                                 {t for k in keys if k is not None for t in self.known[k]})
+        found = []
+        for play, key in zip(plays, keys):
+            if key is None:
+                found.append(play.track_id)
+                continue
+            candidates = self.known[key]
+            if not candidates:
+                entry = self.unresolved_plays.setdefault(key, [play.names[0], play.names[1], 0])
+                entry[2] += 1
+                found.append(None)
+            else:
+                found.append(_closest(play.played_at, candidates, near))
+        return found
+
+    def unresolved_report(self) -> list[dict]:
+        items = sorted(self.unresolved_plays.values(), key=lambda e: (-e[2], e[1], e[0]))
+        return [{"track": t, "artist": a, "plays": n} for t, a, n in items[:UNRESOLVED_KEPT]]
+
+    def _stored(self, wanted: dict[tuple[str, str], tuple]) -> dict[tuple[str, str], list[str]]:
+        """Stored tracks by track and artist name, case-insensitively; the user's own first.
+
+        Names are matched exactly or by SQL LOWER() (ASCII-only on SQLite), then compared again
+        with Python's casefold, so both engines give the same answer.
+        """
+        names = sorted({n[0] for n in wanted.values()} | {n[0].lower() for n in wanted.values()})
+        candidates: dict[tuple[str, str], list[str]] = {}
+        for batch in chunked(names, 400):
+            query = (Track.select(Track.id, Track.name, Artist.name)
+                     .join(TrackArtist, on=TrackArtist.track == Track.id)
+                     .join(Artist, on=Artist.id == TrackArtist.artist)
+                     .where(Track.name.in_(batch) | fn.LOWER(Track.name).in_(batch)))
+            for track_id, track_name, artist_name in query.tuples():
+                key = (_fold(track_name), _fold(artist_name))
+                if key in wanted and track_id not in candidates.get(key, ()):
+                    candidates.setdefault(key, []).append(track_id)
+        ambiguous = sorted({t for ids in candidates.values() if len(ids) > 1 for t in ids})
+        plays_of = {}
+        for batch in chunked(ambiguous, 400):
+            plays_of.update(Play.select(Play.track, fn.COUNT(Play.id))
+                            .where((Play.user == self.user_id) & Play.track.in_(batch))
+                            .group_by(Play.track).tuples())
+        return {key: sorted(ids, key=lambda t: (-plays_of.get(t, 0), t))
+                for key, ids in candidates.items()}
+
+    def _stored_near(self, plays: list[ExportPlay], track_ids: set[str]) -> dict[str, list]:
+        """Stored plays of ``track_ids`` around ``plays``: {track id: [played_at, ...]}."""
+        if not plays:
+            return {}
+        low = min(p.played_at for p in plays) - NEAR
+        high = max(p.played_at for p in plays) + NEAR
+        near: dict[str, list] = {}
+        for batch in chunked(sorted(track_ids), 400):
+            query = (Play.select(Play.track, Play.played_at)
+                     .where((Play.user == self.user_id) & Play.track.in_(batch)
+                            & (Play.played_at >= low) & (Play.played_at <= high)))
+            for track_id, played_at in query.tuples():
+                near.setdefault(track_id, []).append(played_at)
+        return near
+
+    def _search(self, names: tuple) -> str | None:
+        """One search call (``SpotifyClient.find_track``); a hit is stored at once."""
+        if self.client is None:
+            self.search_error = NO_SEARCH
+        if self.search_error is not None:
+            return None
+        self._maybe_beat()
+        self.searches += 1
+        try:
+            track = self.client.find_track(names[0], names[1])
+        except RetryLater:
+            raise
+        except SpotifyError as exc:
+            # Not worth failing the import over: the rest stays unresolved and the report says
+            # why.  A dead grant also flags the user, as the ETL does, so the site asks them to
+            # log in again.
+            self.search_error = str(exc)
+            log.warning("search stopped for user %s: %s", self.user_id, exc)
+            if isinstance(exc, ReauthorizationNeeded):
+                from models.etl import flag_reauth
+
+                flag_reauth(self.user_id, exc.message)
+            return None
+        if track is None:
+            return None
+        upsert_tracks([track])
+        return track["id"]
+
+    def _maybe_beat(self) -> None:
+        if self.heartbeat and time.monotonic() - self._last_beat > HEARTBEAT_SECONDS:
+            self.heartbeat()
+            self._last_beat = time.monotonic()
+
+
+# -- what the shells share -------------------------------------------------------------------
+def save_upload(data_dir: str | Path, user_id: int, files: list[tuple[str, object]]) -> Path:
+    """Store uploaded file(s) under ``data_dir/imports/<user>/`` for the job to (re)read.
+
+    ``files`` are (file name, readable binary stream).  One file is kept as it came; several
+    (the JSON files of an export, picked one by one) are packed into one zip, so a job always
+    reads one stored file.
+    """
+    folder = Path(data_dir) / "imports" / str(user_id)
+    folder.mkdir(parents=True, exist_ok=True)
+    stamp = uuid.uuid4().hex
+    if len(files) == 1:
+        name, stream = files[0]
+        suffix = ".zip" if name.lower().endswith(".zip") else ".json"
+        target = folder / f"{stamp}{suffix}"
+        with target.open("wb") as out:
+            shutil.copyfileobj(stream, out, 1 << 20)
+        return target
+    target = folder / f"{stamp}.zip"
+    with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as archive:
+        for index, (name, stream) in enumerate(files):
+            member = PurePosixPath(name.replace("\\", "/")).name or f"file{index}.json"
+            with archive.open(f"{index:03d}/{member}", "w") as out:
+                shutil.copyfileobj(stream, out, 1 << 20)
+    return target
+
+
+def is_stored_upload(path: str | Path, user_id: int) -> bool:
+    """Whether ``path`` is a copy :func:`save_upload` made for ``user_id`` (and so ours to
+    delete), not a file of the admin's that the Luigi task was pointed at."""
+    path = Path(path)
+    return (path.parent.name == str(user_id) and path.parent.parent.name == "imports"
+            and UPLOAD_NAME.match(path.name) is not None)
+
+
+def forget_upload(job: ImportJob, data_dir: str | Path) -> bool:
+    """Delete the stored copy of an upload once its job is over (done or failed): the plays are
+    stored, and a listener's export should not stay on the server.  Files outside
+    ``data_dir/imports`` (an admin's path given to the Luigi task) are never touched."""
+    if job.status not in ("done", "failed"):
+        return False
+    uploads = (Path(data_dir) / "imports").resolve()
+    path = Path(job.file_path).resolve()
+    if uploads not in path.parents or not path.is_file():
+        return False
+    path.unlink()
+    return True
+
+
+def client_for(settings, user_id: int, min_interval: float = SEARCH_INTERVAL):
+    """A Spotify client for the user's stored grant, or None (no grant, or it is dead).
+
+    Uses the ETL's token handling (``models.etl``): refreshed tokens are stored encrypted.
+    """
+    from models.etl import save_tokens, tokens_for_client
+    from models.tables import OAuthToken
+    from spotify.client import SpotifyApp
+
+    user = User.get_by_id(user_id)
+    token = OAuthToken.get_or_none(OAuthToken.user == user_id)
+    if token is None or user.needs_reauth:
+        return None
+    now = utcnow()
+    app = SpotifyApp.from_settings(settings, min_interval=min_interval)
+    return app.client(tokens_for_client(token, now),
+                      lambda tokens: save_tokens(user_id, tokens, now))

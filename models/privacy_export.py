@@ -1,0 +1,490 @@
+"""Reading Spotify's privacy export ("Download your data"): files in, validated plays out.
+
+Pure: no database, no network. ``models.history_import`` stores what this returns.
+
+Accepted as Spotify sends them: the zip, the JSON files inside it, or a folder of them.
+- Extended streaming history (``Streaming_History_Audio_*.json``, older ``endsong_N.json``):
+  entries carry ``ts``, ``ms_played``, ``spotify_track_uri`` and the track/artist/album names.
+- Account data (``StreamingHistory_music_N.json``, older ``StreamingHistoryN.json``): entries
+  carry ``endTime`` (minute precision), ``artistName``, ``trackName``, ``msPlayed``; no ids.
+Video and podcast files, and the episodes and audiobooks inside audio files, are recognised and
+skipped; every other file of the export (Userdata.json, Playlist1.json, the PDF...) is ignored
+unread.  Anything that does not look like what Spotify sends raises :class:`ExportError` with a
+message for the person who uploaded it, before anything is stored.
+
+When a play happened (``played_at``), so an imported play and the same listen read from the
+API's recently-played list are one play:
+- Spotify stamps an export entry when the stream *ended* (``ts``, ``endTime``), and the API's
+  ``played_at`` is that same moment (the sandbox models it so: its plays are stamped when they
+  end).  Extended entries therefore keep ``ts`` as ``played_at`` (whole seconds; the API's
+  milliseconds differ by less than a second).
+- Account-data entries only know the minute (``endTime`` is truncated).  The listen ended
+  somewhere in that minute, so ``played_at`` is the middle of the minute (``endTime`` + 30 s):
+  at most 30 s from the API's value, which ``models.plays.PLAY_TOLERANCE`` covers.  Two plays
+  ending in the same minute get 1 ms apart so both survive the unique (user, played_at) key.
+"""
+from __future__ import annotations
+
+import io
+import json
+import re
+import zipfile
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from pathlib import Path, PurePosixPath
+from typing import Callable, Iterator
+
+MIN_MS_PLAYED = 30_000  # Spotify counts a stream as a play from 30 s on
+# Spotify opened to the public in October 2008; earlier timestamps cannot be real plays.
+EARLIEST_PLAY = datetime(2008, 1, 1)
+FUTURE_SLACK = timedelta(days=1)  # clocks of phones that played offline drift a little
+MINUTE_MIDDLE = timedelta(seconds=30)
+TRACK_URI = re.compile(r"^spotify:track:([0-9A-Za-z]{22})$")
+
+# Kinds of file in an export, recognised by name (case-insensitive, any folder).
+EXTENDED = "extended"  # Streaming_History_Audio_*.json, endsong_N.json
+ACCOUNT = "account"  # StreamingHistory_music_N.json, StreamingHistoryN.json
+VIDEO = "video"  # Streaming_History_Video_*.json: skipped
+PODCAST = "podcast"  # StreamingHistory_podcast_N.json: skipped
+FILE_KINDS = (
+    (re.compile(r"^streaming_history_audio_.*\.json$", re.I), EXTENDED),
+    (re.compile(r"^endsong_?\d*\.json$", re.I), EXTENDED),
+    (re.compile(r"^streaming_history_video_.*\.json$", re.I), VIDEO),
+    (re.compile(r"^streaminghistory_music_?\d*\.json$", re.I), ACCOUNT),
+    (re.compile(r"^streaminghistory_?\d*\.json$", re.I), ACCOUNT),
+    (re.compile(r"^streaminghistory_podcast_?\d*\.json$", re.I), PODCAST),
+)
+HISTORY_KINDS = (EXTENDED, ACCOUNT)
+EXTENDED_KEYS = ("ts", "ms_played")
+ACCOUNT_KEYS = ("endTime", "msPlayed")
+
+
+class ExportError(ValueError):
+    """The upload is not a usable Spotify export; ``str()`` is the message for the user."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    """How much an upload may hold; checked before anything is decompressed or parsed.
+
+    A year of extended history is one or two files of about 12 MB (roughly 15,000 streams
+    each), so these leave room for decades of listening while refusing zip bombs.
+    """
+
+    max_upload_bytes: int = 256 * 1024 * 1024  # the zip or JSON as uploaded
+    max_file_bytes: int = 64 * 1024 * 1024  # one history file, uncompressed
+    max_total_bytes: int = 1024 * 1024 * 1024  # all history files, uncompressed
+    max_ratio: int = 100  # uncompressed / compressed, per file (JSON reaches ~15)
+    max_files: int = 5_000  # members of a zip, of any kind
+
+
+DEFAULT_LIMITS = Limits()
+
+
+@dataclass(frozen=True, slots=True)
+class ExportPlay:
+    """One counted play from the export, in the export's order.
+
+    ``track_id`` is set for extended entries; name-only entries (account data, local files)
+    have ``track_id`` None and are resolved to a track by ``models.history_import``.
+    ``names`` is (track name, artist name, album name or None), shared between plays.
+    """
+
+    played_at: datetime
+    ms_played: int
+    track_id: str | None
+    names: tuple[str, str, str | None]
+
+
+@dataclass
+class ExportFile:
+    name: str
+    kind: str
+    entries: int = 0  # streams in the file (plays and skips)
+    plays: int = 0  # counted plays taken from it
+
+
+@dataclass
+class Export:
+    """Everything a validated export holds; ``plays`` extended files first, then account data.
+
+    Extended entries go first because they carry track ids: where both kinds cover the same
+    listen, the account-data copy then finds the play already stored.
+    """
+
+    files: list[ExportFile] = field(default_factory=list)
+    ignored_files: list[str] = field(default_factory=list)
+    plays: list[ExportPlay] = field(default_factory=list)
+    skipped: Counter = field(default_factory=Counter)
+    usernames: set[str] = field(default_factory=set)
+
+    @property
+    def first_played_at(self) -> datetime | None:
+        return min((p.played_at for p in self.plays), default=None)
+
+    @property
+    def last_played_at(self) -> datetime | None:
+        return max((p.played_at for p in self.plays), default=None)
+
+    def summary(self) -> dict:
+        """JSON-friendly facts about the export for the import report."""
+        first, last = self.first_played_at, self.last_played_at
+        return {
+            "files": [{"name": f.name, "kind": f.kind, "entries": f.entries, "plays": f.plays}
+                      for f in self.files],
+            "ignored_files": self.ignored_files[:50],
+            "ignored_file_count": len(self.ignored_files),
+            "entries": sum(f.entries for f in self.files),
+            "plays": len(self.plays),
+            "skipped": dict(sorted(self.skipped.items())),
+            "skipped_total": sum(self.skipped.values()),
+            "first_played_at": first.isoformat() if first else None,
+            "last_played_at": last.isoformat() if last else None,
+        }
+
+
+@dataclass(frozen=True)
+class _Member:
+    """One file to read: from a zip, a folder or the upload itself."""
+
+    name: str
+    size: int
+    compressed_size: int | None
+    open: Callable[[], io.BufferedIOBase]
+
+
+def file_kind(name: str) -> str | None:
+    base = PurePosixPath(name.replace("\\", "/")).name
+    for pattern, kind in FILE_KINDS:
+        if pattern.match(base):
+            return kind
+    return None
+
+
+def read_export(source: str | Path | bytes, *, username: str | None = None,
+                limits: Limits = DEFAULT_LIMITS, now: datetime | None = None,
+                min_ms_played: int = MIN_MS_PLAYED, name: str | None = None) -> Export:
+    """Read and validate a whole export; raise :class:`ExportError` on anything wrong.
+
+    ``source`` is a path (zip, JSON file or folder) or the uploaded bytes; ``name`` is the
+    uploaded file's name, used to recognise a bare JSON file's kind.  ``username`` is the
+    Spotify id of the user importing: an extended entry naming another user is refused.
+    """
+    now = now or datetime.now(timezone.utc).replace(tzinfo=None)
+    members, bare = _members(source, limits, name)
+    export = Export()
+    history = []
+    for member in members:
+        kind = file_kind(member.name)
+        if kind in (VIDEO, PODCAST):
+            export.files.append(ExportFile(member.name, kind))
+        elif kind is not None or bare:  # a lone JSON upload is read whatever its name
+            history.append((member, kind))
+        else:
+            export.ignored_files.append(member.name)
+    if not history and not export.files:
+        raise ExportError(_no_history_message(members))
+    _check_sizes([m for m, _ in history], limits)
+    # Extended files first (they carry ids), each kind in name order: a stable order the
+    # resumable import relies on.
+    history.sort(key=lambda mk: (mk[1] != EXTENDED, mk[0].name))
+    account_plays: list[tuple[datetime, int, tuple]] = []
+    names_cache: dict[tuple, tuple] = {}
+    for member, kind in history:
+        entries = _load_json(member, limits)
+        kind = _content_kind(member.name, kind, entries)
+        info = ExportFile(member.name, kind, entries=len(entries))
+        export.files.append(info)
+        if kind == EXTENDED:
+            info.plays = _read_extended(member.name, entries, export, username, now,
+                                        min_ms_played, names_cache)
+        elif kind == ACCOUNT:
+            info.plays = _read_account(member.name, entries, export, account_plays, now,
+                                       min_ms_played, names_cache)
+        else:  # a podcast or video file under another name: recognised, skipped
+            export.skipped[kind] += len(entries)
+    export.plays.extend(_spread_minutes(account_plays))
+    return export
+
+
+# -- where the files come from ---------------------------------------------------------------
+def _members(source, limits: Limits, name: str | None) -> tuple[list[_Member], bool]:
+    """The files to consider, and whether the upload is one bare file (not zip or folder)."""
+    if isinstance(source, (bytes, bytearray)):
+        if len(source) > limits.max_upload_bytes:
+            raise ExportError(_too_big("The upload", len(source), limits.max_upload_bytes))
+        if zipfile.is_zipfile(io.BytesIO(source)):
+            return _zip_members(zipfile.ZipFile(io.BytesIO(source)), limits), False
+        return [_Member(name or "upload.json", len(source), None,
+                        lambda: io.BytesIO(source))], True
+    path = Path(source)
+    if path.is_dir():
+        files = sorted(p for p in path.rglob("*") if p.is_file())
+        if len(files) > limits.max_files:
+            raise ExportError(f"The folder holds {len(files)} files; an export has far fewer.")
+        return [_Member(str(p.relative_to(path)), p.stat().st_size, None,
+                        lambda p=p: p.open("rb")) for p in files], False
+    if not path.is_file():
+        raise ExportError(f"{path} does not exist.")
+    size = path.stat().st_size
+    if size > limits.max_upload_bytes:
+        raise ExportError(_too_big(path.name, size, limits.max_upload_bytes))
+    if zipfile.is_zipfile(path):
+        return _zip_members(zipfile.ZipFile(path), limits), False
+    return [_Member(name or path.name, size, None, lambda: path.open("rb"))], True
+
+
+def _zip_members(archive: zipfile.ZipFile, limits: Limits, prefix: str = "") -> list[_Member]:
+    """The files of a zip; a zip inside it (both of Spotify's zips uploaded at once are
+    stored as one) is opened too, one level deep, under the same limits."""
+    infos = [i for i in archive.infolist() if not i.is_dir()]
+    if len(infos) > limits.max_files:
+        raise ExportError(f"The zip holds {len(infos)} files; a Spotify export has far fewer.")
+    members = []
+    for info in infos:
+        name = prefix + info.filename
+        if info.filename.startswith("__MACOSX/"):
+            continue  # Finder's resource forks, not part of the export
+        if info.flag_bits & 0x1 and (file_kind(name) or name.lower().endswith(".zip")):
+            raise ExportError(f"{name} is encrypted in the zip; upload it unencrypted.")
+        if not prefix and name.lower().endswith(".zip"):
+            members.extend(_zip_members(_inner_zip(archive, info, limits), limits, name + "/"))
+            continue
+        members.append(_Member(name, info.file_size, info.compress_size,
+                               lambda info=info: archive.open(info)))
+    return members
+
+
+def _inner_zip(archive: zipfile.ZipFile, info: zipfile.ZipInfo,
+               limits: Limits) -> zipfile.ZipFile:
+    if info.file_size > limits.max_upload_bytes:
+        raise ExportError(_too_big(info.filename, info.file_size, limits.max_upload_bytes))
+    with archive.open(info) as stream:
+        data = stream.read(limits.max_upload_bytes + 1)
+    if len(data) > limits.max_upload_bytes or not zipfile.is_zipfile(io.BytesIO(data)):
+        raise ExportError(f"{info.filename} is not a zip file that can be read.")
+    return zipfile.ZipFile(io.BytesIO(data))
+
+
+def _check_sizes(members: list[_Member], limits: Limits) -> None:
+    """Refuse zip bombs from the sizes the archive declares, before inflating a byte."""
+    total = 0
+    for member in members:
+        if member.size > limits.max_file_bytes:
+            raise ExportError(_too_big(member.name, member.size, limits.max_file_bytes))
+        if member.compressed_size is not None and member.size > 1024 * 1024:
+            ratio = member.size / max(member.compressed_size, 1)
+            if ratio > limits.max_ratio:
+                raise ExportError(f"{member.name} would grow {ratio:.0f} times when unzipped; "
+                                  "that is not a Spotify export (a zip bomb?).")
+        total += member.size
+    if total > limits.max_total_bytes:
+        raise ExportError(_too_big("The history files together", total, limits.max_total_bytes))
+
+
+def _load_json(member: _Member, limits: Limits) -> list:
+    # Read at most the declared size plus one byte: a zip that lies about its sizes stops here.
+    cap = min(member.size, limits.max_file_bytes) + 1
+    try:
+        with member.open() as stream:
+            raw = stream.read(cap)
+    except (zipfile.BadZipFile, OSError, EOFError) as exc:
+        raise ExportError(f"{member.name} cannot be read from the zip: {exc}") from None
+    if len(raw) >= cap:
+        raise ExportError(_too_big(member.name, len(raw), limits.max_file_bytes))
+    try:
+        data = json.loads(raw)
+    except UnicodeDecodeError:
+        raise ExportError(f"{member.name} is not JSON text (it is not UTF-8).") from None
+    except json.JSONDecodeError as exc:
+        raise ExportError(f"{member.name} is not valid JSON (line {exc.lineno}, column "
+                          f"{exc.colno}: {exc.msg}).") from None
+    if not isinstance(data, list) or not all(isinstance(e, dict) for e in data):
+        raise ExportError(f"{member.name} is JSON but not a Spotify streaming history: "
+                          "expected a list of streams.")
+    return data
+
+
+def _content_kind(name: str, kind: str | None, entries: list[dict]) -> str:
+    """The kind the entries show; the file name must agree when it names one."""
+    if not entries:
+        return kind or ACCOUNT
+    first = entries[0]
+    if all(k in first for k in EXTENDED_KEYS):
+        found = VIDEO if kind == VIDEO else EXTENDED
+    elif all(k in first for k in ACCOUNT_KEYS):
+        found = PODCAST if "podcastName" in first or "episodeName" in first else ACCOUNT
+    else:
+        keys = ", ".join(sorted(first)[:8]) or "none"
+        raise ExportError(f"{name} is JSON but not a Spotify streaming history: its entries "
+                          f"have the fields {keys}, not ts/ms_played or endTime/msPlayed.")
+    if kind is not None and kind != found and not (kind == ACCOUNT and found == PODCAST):
+        raise ExportError(f"{name} does not hold what its name says: expected "
+                          f"{_kind_label(kind)}, found {_kind_label(found)} entries.")
+    return found
+
+
+# -- the two entry formats -------------------------------------------------------------------
+def _read_extended(file_name, entries, export, username, now, min_ms, names_cache) -> int:
+    """Counted plays of one extended file into ``export``; the loop is the import's hot path
+    (a decade of history is a million entries), hence the local names and the fast paths."""
+    expected = username.casefold() if username else None
+    earliest, latest = EARLIEST_PLAY, now + FUTURE_SLACK
+    parse_time = datetime.fromisoformat
+    track_ids: dict[str, str | None] = {}  # uri -> id: a history repeats its favourite tracks
+    counted = 0
+    plays = export.plays
+    skipped = export.skipped
+    for number, entry in enumerate(entries, 1):
+        if "ts" not in entry or "ms_played" not in entry:
+            missing = "ts" if "ts" not in entry else "ms_played"
+            raise ExportError(f"{file_name}, entry {number}: the field {missing!r} is missing.")
+        owner = entry.get("username")
+        if owner is not None:
+            _check_owner(owner, expected, username, export, file_name, number)
+        ts = entry["ts"]
+        played_at = None
+        if type(ts) is str and ts[-1:] == "Z":
+            try:
+                played_at = parse_time(ts[:-1])
+            except ValueError:
+                pass
+        if played_at is None or played_at.tzinfo is not None or not (
+                earliest <= played_at <= latest):
+            played_at = _timestamp(ts, f"{file_name}, entry {number}", "ts", now)
+        ms_played = entry["ms_played"]
+        if type(ms_played) is not int or ms_played < 0:
+            _ms(ms_played, f"{file_name}, entry {number}", "ms_played")
+        uri = entry.get("spotify_track_uri")
+        track_name = entry.get("master_metadata_track_name")
+        artist_name = entry.get("master_metadata_album_artist_name")
+        if uri is None and not (track_name and artist_name):
+            if entry.get("spotify_episode_uri") or entry.get("episode_name"):
+                skipped["episode"] += 1
+            elif entry.get("audiobook_uri") or entry.get("audiobook_title"):
+                skipped["audiobook"] += 1
+            else:
+                skipped["no_track"] += 1
+            continue
+        if uri is None:
+            track_id = None
+        elif uri in track_ids:
+            track_id = track_ids[uri]
+        else:
+            track_id = track_ids[uri] = _track_id(uri, f"{file_name}, entry {number}")
+        if entry.get("incognito_mode") is True:
+            skipped["incognito"] += 1  # private sessions stay private, as on Spotify
+            continue
+        if ms_played < min_ms:
+            skipped["short"] += 1
+            continue
+        if track_id is None and not (track_name and artist_name):
+            skipped["no_track"] += 1
+            continue
+        key = (track_name or "", artist_name or "", entry.get("master_metadata_album_album_name"))
+        names = names_cache.get(key)
+        if names is None:
+            names = names_cache[key] = key
+        plays.append(ExportPlay(played_at, ms_played, track_id, names))
+        counted += 1
+    return counted
+
+
+def _check_owner(owner, expected, username, export, file_name, number) -> None:
+    if not isinstance(owner, str):
+        raise ExportError(f"{file_name}, entry {number}: username is not text.")
+    export.usernames.add(owner)
+    if expected is not None and owner.casefold() != expected:
+        raise ExportError(f"{file_name} is the export of Spotify user {owner!r}, but you are "
+                          f"signed in as {username!r}: import your own export.")
+
+
+def _track_id(uri, where: str) -> str | None:
+    """The id in a track URI; None for a local file (only its names can find a track)."""
+    match = TRACK_URI.match(uri) if isinstance(uri, str) else None
+    if match is not None:
+        return match.group(1)
+    if isinstance(uri, str) and uri.startswith("spotify:local:"):
+        return None
+    raise ExportError(f"{where}: spotify_track_uri {uri!r} is not a Spotify track URI.")
+
+
+def _read_account(file_name, entries, export, account_plays, now, min_ms, names_cache) -> int:
+    counted = 0
+    for number, entry in enumerate(entries, 1):
+        where = f"{file_name}, entry {number}"
+        for key in ("endTime", "msPlayed", "artistName", "trackName"):
+            if key not in entry:
+                raise ExportError(f"{where}: the field {key!r} is missing.")
+        ended = _timestamp(entry["endTime"], where, "endTime", now)
+        ms_played = _ms(entry["msPlayed"], where, "msPlayed")
+        artist_name, track_name = entry["artistName"], entry["trackName"]
+        if not isinstance(artist_name, str) or not isinstance(track_name, str):
+            raise ExportError(f"{where}: artistName and trackName must be text.")
+        if ms_played < min_ms:
+            export.skipped["short"] += 1
+            continue
+        if not artist_name.strip() or not track_name.strip() or artist_name == "Unknown Artist":
+            export.skipped["no_track"] += 1
+            continue
+        key = (track_name, artist_name, None)
+        account_plays.append((ended, ms_played, names_cache.setdefault(key, key)))
+        counted += 1
+    return counted
+
+
+def _spread_minutes(account_plays) -> Iterator[ExportPlay]:
+    """Account-data plays at the middle of their minute, 1 ms apart within one minute."""
+    previous, offset = None, 0
+    for ended, ms_played, names in account_plays:
+        offset = offset + 1 if ended == previous else 0
+        previous = ended
+        yield ExportPlay(ended + MINUTE_MIDDLE + timedelta(milliseconds=offset), ms_played,
+                         None, names)
+
+
+def _timestamp(value, where: str, key: str, now: datetime) -> datetime:
+    if not isinstance(value, str):
+        raise ExportError(f"{where}: {key} is not a date and time.")
+    try:
+        if value.endswith("Z"):  # the usual form: parse as naive UTC, the fast path
+            moment = datetime.fromisoformat(value[:-1])
+        else:
+            moment = datetime.fromisoformat(value)
+            if moment.tzinfo is not None:
+                moment = moment.astimezone(timezone.utc).replace(tzinfo=None)
+    except ValueError:
+        raise ExportError(f"{where}: {key} {value!r} is not a date and time.") from None
+    if moment < EARLIEST_PLAY or moment > now + FUTURE_SLACK:
+        raise ExportError(f"{where}: {key} {value!r} is out of range (before Spotify existed or "
+                          "in the future).")
+    return moment
+
+
+def _ms(value, where: str, key: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ExportError(f"{where}: {key} must be a whole number of milliseconds.")
+    return value
+
+
+# -- messages --------------------------------------------------------------------------------
+def _too_big(what: str, size: int, limit: int) -> str:
+    return f"{what} is {_mb(size)}, more than the {_mb(limit)} an import may hold."
+
+
+def _mb(size: int) -> str:
+    return f"{size / (1024 * 1024):.1f} MB" if size >= 1024 * 1024 else f"{size} bytes"
+
+
+def _kind_label(kind: str) -> str:
+    return {EXTENDED: "extended streaming history", ACCOUNT: "account-data streaming history",
+            VIDEO: "video history", PODCAST: "podcast history"}[kind]
+
+
+def _no_history_message(members: list[_Member]) -> str:
+    names = ", ".join(m.name for m in members[:5]) or "nothing"
+    more = f" and {len(members) - 5} more" if len(members) > 5 else ""
+    return ("No Spotify streaming history found (the upload contains " + names + more + "). "
+            "Upload the zip from Spotify's \"Download your data\" page, or the "
+            "Streaming_History_Audio_*.json / StreamingHistory_music_*.json files inside it.")

@@ -1,0 +1,129 @@
+"""The ETL end to end: Luigi runs against the sandbox over HTTP, on SQLite and PostgreSQL."""
+from __future__ import annotations
+
+import datetime as dt
+
+import luigi
+
+from models.tables import Artist, AudioFeatures, EtlLog, EtlRun, SyncGap, Track, User
+from tests.etl_world import etl  # noqa: F401 (the fixture)
+from tests.etl_world import connect_listeners, naive, run_etl, snapshot, stored, truth
+
+HOUR = dt.timedelta(hours=1)
+
+
+
+def window_truth(sandbox, user, until):
+    """What the first sync may see (the last 50 plays) and everything played after it."""
+    plays = sandbox.plays(user.spotify_id, until - dt.timedelta(days=30), until)
+    start = naive(dt.datetime.fromisoformat(plays[-50]["played_at"].replace("Z", "+00:00")))
+    return start
+
+
+def assert_complete(sandbox, users, first_sync, now):
+    """Every play since the first sync's window is stored, exactly once, and nothing else."""
+    for user in users:
+        start = window_truth(sandbox, user, first_sync)
+        expected = truth(sandbox, user, start, now + dt.timedelta(seconds=1))
+        got = stored(user)
+        assert len(got) == len(set(got)), "a play is stored twice"
+        assert set(got) == expected, f"{user.spotify_id}: plays differ from the ground truth"
+
+
+def test_a_run_twice_for_the_same_hour_adds_nothing(etl, fresh_sandbox):
+    users = connect_listeners(fresh_sandbox, 3)
+    hour = naive(fresh_sandbox.now())
+    first = run_etl(etl, hour)
+    assert first.status == luigi.LuigiStatusCode.SUCCESS
+    before = snapshot()
+    assert len(before["plays"]) == 150 and before["features"] and before["genres"]
+    calls = fresh_sandbox.calls()["calls"]
+
+    again = run_etl(etl, hour)  # every target exists: nothing runs, nothing is called
+    assert again.status == luigi.LuigiStatusCode.SUCCESS
+    assert fresh_sandbox.calls()["calls"] == calls
+
+    for path in (etl.data_dir / "etl").rglob("*.json*"):  # lose every target: all steps rerun
+        path.unlink()
+    assert run_etl(etl, hour).status == luigi.LuigiStatusCode.SUCCESS
+    assert snapshot() == before
+    logs = EtlLog.select().where(EtlLog.user == users[0].id, EtlLog.step == "load")
+    assert [(row.new_plays, row.status) for row in logs] == [(0, "done")]  # replaced, not added
+    run = EtlRun.get()
+    assert run.status == "done" and run.app_mode == "extended"
+    assert run.summary_data["api_calls"]["recently_played"] == 3
+
+
+def test_consecutive_hours_store_every_play_exactly_once(etl, fresh_sandbox):
+    users = connect_listeners(fresh_sandbox, 4)
+    start = naive(fresh_sandbox.now())
+    for n in range(8):
+        hour = start + n * HOUR
+        fresh_sandbox.set_clock(hour.replace(tzinfo=dt.timezone.utc))
+        assert run_etl(etl, hour).status == luigi.LuigiStatusCode.SUCCESS
+    assert_complete(fresh_sandbox, users, start, start + 7 * HOUR)
+    assert SyncGap.select().count() == 0
+    # Each track's features and each artist's details were asked for once and are stored.
+    assert Track.select().count() == AudioFeatures.select().count()
+    assert Artist.select().where(Artist.details_fetched_at.is_null()).count() == 0
+    # One page per user and run; one catalogue call per 100 new tracks / 50 new artists a run.
+    calls = fresh_sandbox.calls()["calls"]
+    assert calls["recently_played"] == 4 * 8
+
+    def logged(step):
+        return [row.new_rows for row in EtlLog.select().where(EtlLog.step == step)]
+    assert sum(logged("features")) == AudioFeatures.select().count()  # each track read once
+    assert sum(logged("artists")) == Artist.select().count()  # each artist read once
+    assert calls["audio_features"] == sum(-(-n // 100) for n in logged("features")) > 0
+    assert calls["artists"] == sum(-(-n // 50) for n in logged("artists")) > 0
+    assert "tracks" not in calls and "artist" not in calls
+    # Each extract read only what was new since the cursor.
+    extracted = {(row.run_id, row.user_id): row.new_rows for row in
+                 EtlLog.select().where(EtlLog.step == "extract")}
+    loaded = {(row.run_id, row.user_id): row.new_plays for row in
+              EtlLog.select().where(EtlLog.step == "load")}
+    assert extracted == loaded and sum(loaded.values()) == len(snapshot()["plays"])
+
+
+def test_a_long_pause_records_a_gap_and_loses_nothing_it_can_see(etl, fresh_sandbox):
+    [user] = connect_listeners(fresh_sandbox, 1)
+    start = naive(fresh_sandbox.now())
+    run_etl(etl, start)
+    cursor = naive(User.get_by_id(user.id).last_played_at)
+    later = start + 3 * 24 * HOUR  # three days without a run: more than 50 plays
+    fresh_sandbox.set_clock(later.replace(tzinfo=dt.timezone.utc))
+    run_etl(etl, later)
+    gap = SyncGap.get(SyncGap.user == user.id)
+    visible = sorted(truth(fresh_sandbox, user, cursor + dt.timedelta(milliseconds=1),
+                           later + dt.timedelta(seconds=1)))[-50:]
+    assert naive(gap.gap_start) == cursor and naive(gap.gap_end) == visible[0][0]
+    assert set(visible) <= set(stored(user))
+    assert EtlLog.get(EtlLog.step == "load", EtlLog.run == EtlRun.get(EtlRun.hour == later)
+                      ).error.startswith("possible gap")
+
+
+def test_the_run_hour_defaults_to_the_current_hour_and_names_the_targets(make_settings):
+    from batch import Extract, SpotifyEtl, runtime
+    from models.etl import run_hour
+
+    before = run_hour()
+    default = SpotifyEtl().hour
+    assert default in (before, run_hour()) and default.minute == 0
+    parsed = SpotifyEtl.from_str_params({"hour": "2026-11-26T18"}).hour
+    assert parsed == dt.datetime(2026, 11, 26, 18)
+    runtime.use(make_settings())
+    path = Extract(hour=parsed, user_id=7).output().path
+    assert path.endswith("etl/2026-11-26T18/extract/user-7.jsonl")
+
+
+def test_old_run_directories_are_pruned(make_settings):
+    from batch import runtime
+
+    runtime.use(make_settings())
+    now = dt.datetime(2026, 11, 26, 18)
+    for days in (0, 6, 8, 30):
+        (runtime.etl_dir() / f"{now - dt.timedelta(days=days):%Y-%m-%dT%H}").mkdir(parents=True)
+    (runtime.etl_dir() / "notes").mkdir()
+    assert runtime.prune_targets(now) == 2
+    assert sorted(p.name for p in runtime.etl_dir().iterdir()) == [
+        "2026-11-20T18", "2026-11-26T18", "notes"]

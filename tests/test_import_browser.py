@@ -1,0 +1,44 @@
+"""The import page in a real browser: both sample zips of demo/ picked at once, imported, the
+page following the job by itself until the report shows."""
+from __future__ import annotations
+
+import pytest
+
+from demo.export import DEMO_DIR
+from models.tables import ImportJob, Play, User
+from tests.browser.conftest import browser, live_app, screenshot  # noqa: F401
+from tests.browser.test_browser_web import log_in
+
+pytestmark = [pytest.mark.browser, pytest.mark.parametrize("db", ["sqlite"], indirect=True)]
+
+
+def test_import_both_sample_exports_from_the_account_page(live_app, fresh_sandbox, browser,
+                                                          screenshot):
+    live_app.app.config["IMPORT_SEARCH_INTERVAL"] = 0
+    page = browser.new_page()
+    problems = []  # console errors on our pages (a CSP refusal shows here)
+    page.on("console", lambda message: problems.append(f"{page.url}: {message.text}")
+            if message.type == "error" and page.url.startswith(live_app.url) else None)
+    log_in(page, live_app, listener_index=0)  # the listener the samples were made for
+    page.goto(live_app.url + "/account")
+    page.click("a[href='/account/import']")
+    page.wait_for_url("**/account/import")
+    screenshot(page, "import-page")
+    page.set_input_files("#export", [str(DEMO_DIR / "my_spotify_data.zip"),
+                                     str(DEMO_DIR / "my_spotify_data_extended.zip")])
+    page.click("#import-form button[type=submit]")
+    page.wait_for_url("**/account/import/*")
+    page.wait_for_selector("#import-status[data-status=done]", timeout=30_000)
+    user = User.get(User.is_admin == False)  # noqa: E712
+    job = ImportJob.get(ImportJob.user == user.id)
+    stored = Play.select().where(Play.user == user.id).count()
+    assert stored == job.plays_added > 300
+    assert page.inner_text("#plays-added") == f"{stored:,}"
+    # the three days both zips cover are counted once
+    assert int(page.inner_text("#duplicates").replace(",", "")) == job.duplicates > 50
+    assert page.inner_text("#unresolved") == "0"
+    assert page.inner_text("#date-range") == "2025-03-01 to 2025-03-17"
+    screenshot(page, "import-report")
+    page.click("text=Back to imports")
+    assert "my_spotify_data.zip, my_spotify_data_extended.zip" in page.inner_text("#import-jobs")
+    assert problems == []

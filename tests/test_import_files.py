@@ -1,0 +1,236 @@
+"""Reading the privacy export (models.privacy_export): formats, played_at, and refusals.
+
+No database here: these are the pure rules; tests/test_import_jobs.py stores what they read.
+"""
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from datetime import datetime
+
+import pytest
+
+from models.privacy_export import (ACCOUNT, EXTENDED, PODCAST, VIDEO, ExportError, Limits,
+                                   file_kind, read_export)
+
+NOW = datetime(2026, 11, 20, 12, 0)
+TRACK_A = "4uLU6hMCjMI75M1A2tKUQC"
+TRACK_B = "0VjIjW4GlUZAMYd2vXMi3b"
+
+
+def extended(ts, track_id=TRACK_A, ms=200_000, **extra):
+    entry = {"ts": ts, "platform": "android", "ms_played": ms, "conn_country": "SE",
+             "ip_addr": "192.0.2.1", "master_metadata_track_name": "Song",
+             "master_metadata_album_artist_name": "Band", "master_metadata_album_album_name": "LP",
+             "spotify_track_uri": f"spotify:track:{track_id}" if track_id else None,
+             "episode_name": None, "episode_show_name": None, "spotify_episode_uri": None,
+             "reason_start": "trackdone", "reason_end": "trackdone", "shuffle": False,
+             "skipped": None, "offline": False, "offline_timestamp": 0, "incognito_mode": False}
+    entry.update(extra)
+    return entry
+
+
+def account(end, artist="Band", track="Song", ms=200_000):
+    return {"endTime": end, "artistName": artist, "trackName": track, "msPlayed": ms}
+
+
+def zipped(files: dict) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, content in files.items():
+            archive.writestr(name, content if isinstance(content, bytes)
+                             else json.dumps(content))
+    return buffer.getvalue()
+
+
+def read(source, **kwargs):
+    kwargs.setdefault("now", NOW)
+    return read_export(source, **kwargs)
+
+
+def test_file_kinds_are_recognised_by_name_in_any_folder():
+    assert file_kind("Spotify Extended Streaming History/Streaming_History_Audio_2019-2020_0.json"
+                     ) == EXTENDED
+    assert file_kind("MyData/endsong_3.json") == EXTENDED
+    assert file_kind("x/Streaming_History_Video_2021.json") == VIDEO
+    assert file_kind("Spotify Account Data/StreamingHistory_music_0.json") == ACCOUNT
+    assert file_kind("MyData/StreamingHistory2.json") == ACCOUNT
+    assert file_kind("StreamingHistory_podcast_0.json") == PODCAST
+    assert file_kind("Spotify Account Data/Userdata.json") is None
+
+
+def test_extended_entries_keep_ts_as_played_at_and_skip_what_is_not_a_counted_play():
+    entries = [
+        extended("2024-01-31T23:59:58Z"),
+        extended("2024-02-01T00:03:10Z", TRACK_B, ms=30_000),  # exactly 30 s: counts
+        extended("2024-02-01T00:03:20Z", ms=29_999),  # a skip
+        extended("2024-02-01T00:40:00Z", None, master_metadata_track_name=None,
+                 master_metadata_album_artist_name=None, master_metadata_album_album_name=None,
+                 episode_name="Ep 1", spotify_episode_uri="spotify:episode:abc"),
+        extended("2024-02-01T01:00:00Z", None, master_metadata_track_name=None,
+                 master_metadata_album_artist_name=None, audiobook_uri="spotify:audiobook:x"),
+        extended("2024-02-01T02:00:00Z", incognito_mode=True),
+        extended("2024-02-01T03:00:00Z", None, master_metadata_track_name="My Demo",
+                 master_metadata_album_artist_name="Me"),  # a local file: names only
+    ]
+    export = read(json.dumps(entries).encode(), name="Streaming_History_Audio_2024_0.json")
+    assert [(p.played_at, p.track_id, p.ms_played) for p in export.plays] == [
+        (datetime(2024, 1, 31, 23, 59, 58), TRACK_A, 200_000),
+        (datetime(2024, 2, 1, 0, 3, 10), TRACK_B, 30_000),
+        (datetime(2024, 2, 1, 3, 0, 0), None, 200_000),
+    ]
+    assert export.plays[0].names == ("Song", "Band", "LP")
+    assert export.plays[2].names[:2] == ("My Demo", "Me")
+    assert dict(export.skipped) == {"short": 1, "episode": 1, "audiobook": 1, "incognito": 1}
+    summary = export.summary()
+    assert summary["entries"] == 7 and summary["plays"] == 3 and summary["skipped_total"] == 4
+    assert summary["first_played_at"] == "2024-01-31T23:59:58"
+    assert summary["last_played_at"] == "2024-02-01T03:00:00"
+
+
+def test_account_entries_are_placed_mid_minute_and_kept_apart_within_a_minute():
+    entries = [account("2024-01-31 23:59"), account("2024-01-31 23:59", track="Other"),
+               account("2024-02-01 00:01", ms=5_000), account("2024-02-01 00:02")]
+    export = read(json.dumps(entries).encode(), name="StreamingHistory_music_0.json")
+    assert [p.played_at for p in export.plays] == [
+        datetime(2024, 1, 31, 23, 59, 30), datetime(2024, 1, 31, 23, 59, 30, 1000),
+        datetime(2024, 2, 1, 0, 2, 30)]
+    assert all(p.track_id is None for p in export.plays)
+    assert export.plays[1].names == ("Other", "Band", None)
+    assert export.skipped["short"] == 1
+
+
+def test_min_ms_played_is_configurable():
+    entries = [extended("2024-01-01T10:00:00Z", ms=45_000)]
+    assert len(read(json.dumps(entries).encode(), min_ms_played=60_000).plays) == 0
+    assert len(read(json.dumps(entries).encode()).plays) == 1
+
+
+def test_a_spotify_zip_reads_history_skips_video_and_podcasts_and_ignores_the_rest():
+    data = zipped({
+        "Spotify Extended Streaming History/Streaming_History_Audio_2023_1.json":
+            [extended("2023-06-01T10:00:00Z", TRACK_B)],
+        "Spotify Extended Streaming History/Streaming_History_Audio_2023_0.json":
+            [extended("2023-05-01T10:00:00Z")],
+        "Spotify Extended Streaming History/Streaming_History_Video_2023.json":
+            [extended("2023-05-01T11:00:00Z")],
+        "Spotify Extended Streaming History/ReadMeFirst_ExtendedStreamingHistory.pdf": b"%PDF",
+        "Spotify Account Data/StreamingHistory_music_0.json": [account("2023-07-01 09:00")],
+        "Spotify Account Data/StreamingHistory_podcast_0.json":
+            [{"endTime": "2023-07-01 10:00", "podcastName": "P", "episodeName": "E",
+              "msPlayed": 900_000}],
+        "Spotify Account Data/Userdata.json": {"username": "someone"},
+        "__MACOSX/._Userdata.json": b"\0\0",
+    })
+    export = read(data)
+    # extended files first, in name order, then account data: a fixed order to resume by
+    assert [p.played_at.month for p in export.plays] == [5, 6, 7]
+    kinds = {f.name.rsplit("/", 1)[1]: f.kind for f in export.files}
+    assert kinds == {"Streaming_History_Audio_2023_0.json": EXTENDED,
+                     "Streaming_History_Audio_2023_1.json": EXTENDED,
+                     "Streaming_History_Video_2023.json": VIDEO,
+                     "StreamingHistory_music_0.json": ACCOUNT,
+                     "StreamingHistory_podcast_0.json": PODCAST}
+    assert sorted(export.ignored_files) == [
+        "Spotify Account Data/Userdata.json",
+        "Spotify Extended Streaming History/ReadMeFirst_ExtendedStreamingHistory.pdf"]
+
+
+def test_a_folder_of_json_files_reads_like_the_zip(tmp_path):
+    folder = tmp_path / "MyData"
+    folder.mkdir()
+    (folder / "endsong_0.json").write_text(json.dumps([extended("2021-03-01T10:00:00Z")]))
+    (folder / "StreamingHistory0.json").write_text(json.dumps([account("2021-03-02 10:00")]))
+    export = read(folder)
+    assert [p.track_id for p in export.plays] == [TRACK_A, None]
+
+
+def test_the_owner_of_an_extended_export_must_be_the_importing_user():
+    entries = [extended("2020-01-01T10:00:00Z", username="alice")]
+    assert read(json.dumps(entries).encode(), username="ALICE").usernames == {"alice"}
+    with pytest.raises(ExportError, match="export of Spotify user 'alice'.*signed in as 'bob'"):
+        read(json.dumps(entries).encode(), username="bob")
+
+
+@pytest.mark.parametrize("content, message", [
+    (b"\x89PNG\r\n\x1a\n....", "not JSON text"),
+    (b"{\"endTime\": ", "not valid JSON \\(line 1"),
+    (b"{\"a\": 1}", "not a Spotify streaming history: expected a list"),
+    (b"[1, 2]", "expected a list of streams"),
+    (json.dumps([{"name": "x", "value": 3}]).encode(), "fields name, value"),
+    (json.dumps([extended("2020-01-01T10:00:00Z"), {"ts": "2020-01-02T10:00:00Z"}]).encode(),
+     "entry 2: the field 'ms_played' is missing"),
+    (json.dumps([extended("2020-13-01T10:00:00Z")]).encode(), "not a date and time"),
+    (json.dumps([extended("2031-01-01T10:00:00Z")]).encode(), "out of range"),
+    (json.dumps([extended("1999-01-01T10:00:00Z")]).encode(), "out of range"),
+    (json.dumps([extended("2020-01-01T10:00:00Z", ms=-5)]).encode(), "whole number"),
+    (json.dumps([extended("2020-01-01T10:00:00Z", ms="12")]).encode(), "whole number"),
+    (json.dumps([extended("2020-01-01T10:00:00Z", spotify_track_uri="spotify:album:x")]
+                ).encode(), "not a Spotify track URI"),
+    (json.dumps([account("2020-01-01 10:00", track=None)]).encode(), "must be text"),
+])
+def test_bad_json_is_refused_with_a_message_naming_the_problem(content, message):
+    with pytest.raises(ExportError, match=message):
+        read(content, name="history.json")
+
+
+def test_a_file_whose_name_and_content_disagree_is_refused():
+    data = zipped({"Streaming_History_Audio_2020_0.json": [account("2020-01-01 10:00")]})
+    with pytest.raises(ExportError, match="does not hold what its name says"):
+        read(data)
+
+
+def test_a_zip_without_streaming_history_is_refused():
+    data = zipped({"photos/cat.jpg": b"\xff\xd8\xff", "notes.txt": b"hello"})
+    with pytest.raises(ExportError, match="No Spotify streaming history found.*cat.jpg"):
+        read(data)
+
+
+def test_a_zip_bomb_is_refused_from_its_declared_sizes():
+    bomb = zipped({"Streaming_History_Audio_2020_0.json": b"[" + b" " * 20_000_000 + b"]"})
+    assert len(bomb) < 100_000
+    with pytest.raises(ExportError, match="zip bomb"):
+        read(bomb)
+    with pytest.raises(ExportError, match="more than the 1.0 MB"):
+        read(bomb, limits=Limits(max_file_bytes=1024 * 1024, max_ratio=10_000))
+
+
+def test_an_oversized_upload_is_refused_before_reading(tmp_path):
+    big = tmp_path / "Streaming_History_Audio_2020_0.json"
+    big.write_text(json.dumps([extended("2020-01-01T10:00:00Z")] * 50))
+    with pytest.raises(ExportError, match="more than the 2000 bytes"):
+        read(big, limits=Limits(max_upload_bytes=2000))
+    with pytest.raises(ExportError, match="more than the 2000 bytes"):
+        read(big.read_bytes(), limits=Limits(max_upload_bytes=2000))
+
+
+def test_the_demo_samples_are_current_and_import_cleanly(tmp_path):
+    """demo/*.zip are what ``python -m demo.export`` writes, and both read as valid exports."""
+    from demo.export import DEMO_DIR, write_demo_exports
+
+    written = write_demo_exports(directory=tmp_path)
+    for path in written:
+        assert path.read_bytes() == (DEMO_DIR / path.name).read_bytes(), \
+            f"demo/{path.name} is stale: run python -m demo.export"
+    account, extended = (read(DEMO_DIR / p.name) for p in written)
+    assert 150 <= len(account.plays) <= 400 and 150 <= len(extended.plays) <= 400
+    assert all(p.track_id is None for p in account.plays)
+    assert all(p.track_id is not None for p in extended.plays)
+    assert extended.skipped["episode"] == 5 and [f.kind for f in account.files] == [
+        PODCAST, ACCOUNT]
+
+
+def test_both_spotify_zips_inside_one_upload_are_read():
+    inner_extended = zipped({"Spotify Extended Streaming History/Streaming_History_Audio_2023_0"
+                             ".json": [extended("2023-05-01T10:00:00Z")]})
+    inner_account = zipped({"Spotify Account Data/StreamingHistory_music_0.json":
+                            [account("2023-07-01 09:00")]})
+    export = read(zipped({"000/my_spotify_data_extended.zip": inner_extended,
+                          "001/my_spotify_data.zip": inner_account}))
+    assert [p.track_id for p in export.plays] == [TRACK_A, None]
+    assert export.files[0].name == ("000/my_spotify_data_extended.zip/Spotify Extended Streaming"
+                                    " History/Streaming_History_Audio_2023_0.json")
+    bomb = zipped({"Streaming_History_Audio_2020_0.json": b"[" + b" " * 20_000_000 + b"]"})
+    with pytest.raises(ExportError, match="zip bomb"):
+        read(zipped({"inner.zip": bomb}))

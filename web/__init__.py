@@ -1,0 +1,61 @@
+"""The web app: log in with Spotify, then read your listening statistics as server-rendered pages.
+
+``flask --app web run`` for development; ``gunicorn --no-control-socket "web:create_app()"`` in
+production (Procfile).  Views parse input, check who asks, call ``models`` and render a template:
+no SQL and no Spotify protocol lives here.
+"""
+from __future__ import annotations
+
+from flask import Flask
+
+import models
+import settings as settings_module
+
+
+def create_app(settings=None) -> Flask:
+    """Build the app for ``settings`` (default: ``settings.load()`` from the environment)."""
+    if settings is None:
+        settings = settings_module.load()
+    app = Flask(__name__)
+    app.config.from_mapping(
+        SECRET_KEY=settings.secret_key,
+        SETTINGS=settings,
+        MAX_CONTENT_LENGTH=1024 * 1024,
+    )
+    models.init(settings)
+
+    from web import security
+
+    security.init_app(app, settings)
+
+    from web import auth
+
+    auth.init_app(app, settings)
+
+    from web import filters
+
+    filters.init_app(app)
+
+    from web import account, admin, errors, imports, stats
+
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(stats.bp)
+    app.register_blueprint(account.bp)
+    app.register_blueprint(imports.bp)
+    app.register_blueprint(admin.bp)
+    errors.init_app(app)
+    _database_per_request(app)
+    return app
+
+
+def _database_per_request(app: Flask) -> None:
+    """One connection per request, closed at teardown (flaskr's ``db.py``, peewee's FlaskDB)."""
+
+    @app.before_request
+    def connect():
+        models.db.connect(reuse_if_open=True)
+
+    @app.teardown_appcontext
+    def close(_exc):
+        if not models.db.is_closed():
+            models.db.close()

@@ -1,0 +1,93 @@
+"""Browser-facing protections in one place: CSRF, cookie flags, security headers, log masking.
+
+The pages use no JavaScript at all, so the Content-Security-Policy forbids every script; charts
+are inline SVG drawn with presentation attributes, which CSP does not treat as inline styles.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import re
+from urllib.parse import urlparse
+
+from flask import Flask
+from flask_wtf.csrf import CSRFProtect
+
+csrf = CSRFProtect()
+SESSION_DAYS = 30  # how long a listener stays logged in on one browser
+# Spotify's image CDNs are https; the sandbox serves its pictures from its own (http) origin.
+IMAGE_SOURCES = ("'self'", "data:", "https:")
+SECRET_QUERY = re.compile(r"\b(code|state|access_token|refresh_token|code_verifier)=[^&\s\"]+")
+
+
+def _origin(url: str) -> str:
+    parts = urlparse(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def content_security_policy(settings) -> str:
+    images = list(IMAGE_SOURCES)
+    api_origin = _origin(settings.spotify_api_url)
+    if api_origin.startswith("http://"):
+        images.append(api_origin)
+    return "; ".join((
+        "default-src 'self'",
+        "script-src 'none'",
+        "style-src 'self'",
+        f"img-src {' '.join(images)}",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ))
+
+
+class MaskSecrets(logging.Filter):
+    """Hide OAuth codes, states and tokens in log lines (werkzeug logs the callback's URL)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.args:
+            record.args = tuple(SECRET_QUERY.sub(r"\1=***", a) if isinstance(a, str) else a
+                                for a in (record.args if isinstance(record.args, tuple)
+                                          else (record.args,)))
+        if isinstance(record.msg, str):
+            record.msg = SECRET_QUERY.sub(r"\1=***", record.msg)
+        return True
+
+
+def init_app(app: Flask, settings) -> None:
+    secure = settings.redirect_uri.startswith("https://")
+    app.config.update(
+        SESSION_COOKIE_SECURE=secure,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_NAME="spotify_tracker_session",
+        REMEMBER_COOKIE_SECURE=secure,
+        REMEMBER_COOKIE_HTTPONLY=True,
+        REMEMBER_COOKIE_SAMESITE="Lax",
+        PERMANENT_SESSION_LIFETIME=dt.timedelta(days=SESSION_DAYS),
+        WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session that holds it
+    )
+    csrf.init_app(app)
+    policy = content_security_policy(settings)
+
+    @app.after_request
+    def headers(response):
+        response.headers.setdefault("Content-Security-Policy", policy)
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["X-Frame-Options"] = "DENY"
+        response.headers["Referrer-Policy"] = "same-origin"
+        response.headers["Cross-Origin-Opener-Policy"] = "same-origin"
+        if secure:
+            response.headers["Strict-Transport-Security"] = "max-age=31536000"
+        if response.mimetype == "text/html":
+            response.headers.setdefault("Cache-Control", "no-store")
+        return response
+
+    masker = MaskSecrets()
+    for name in ("werkzeug", "gunicorn.access", "gunicorn.error", app.logger.name):
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, MaskSecrets) for f in logger.filters):
+            logger.addFilter(masker)
+    # authlib logs the PKCE code verifier at DEBUG; never let that level through.
+    logging.getLogger("authlib").setLevel(logging.INFO)
