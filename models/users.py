@@ -175,5 +175,5 @@ def set_timezone(user: User, timezone: str) -> None:
     zone(timezone)
     with db.atomic():
         User.update(timezone=timezone).where(User.id == user.id).execute()
-        summaries.rebuild(user.id, timezone)
+        summaries.rebuild(user.id, timezone, local_only=True)
     user.timezone = timezone
