@@ -6,6 +6,7 @@ machines sharing one ``luigid`` divide the work::
 
     Extract(user) -> Load(user)  (each user)
         -> CompleteTracks -> Features, Artists -> FinishRun  (all users)
+    ResumeImports  (history imports left unfinished)
 
 Task bodies call the core (``models.etl``); there is no SQL or HTTP here.
 """
@@ -23,12 +24,13 @@ from batch.tracks import CompleteTracks
 
 
 class SpotifyEtl(luigi.WrapperTask):
-    """One ETL run: every user's plays, then the catalogue they need."""
+    """One ETL run: every user's plays, then the catalogue they need; and history imports that
+    were interrupted or told to wait by Spotify go on, so cron needs only this one line."""
 
     hour = RunHourParameter(default=None)
 
     def requires(self):
-        return FinishRun(hour=self.hour)
+        return [FinishRun(hour=self.hour), ResumeImports(hour=self.hour)]
 
 
 __all__ = ["SpotifyEtl", "Extract", "Load", "CompleteTracks", "Features", "Artists",

@@ -198,6 +198,9 @@ def main(argv=None) -> int:
              ).replace(minute=0, second=0, microsecond=0)
 
     services = Services(environ, log_dir)
+    # `kill`, a closed terminal or a service manager stop the children too, as Ctrl-C does.
+    for stop_signal in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(stop_signal, lambda *_: sys.exit(0))
     try:
         print(f"Spotify Tracker demo ({args.app_mode}-mode Spotify app), data in {data_dir}",
               flush=True)

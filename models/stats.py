@@ -106,20 +106,18 @@ def _check_page(limit: int, offset: int) -> None:
 
 
 AGGREGATE_SETTINGS = ("SET LOCAL max_parallel_workers_per_gather = 0; "
-                      "SET LOCAL work_mem = '32MB'; SET LOCAL enable_nestloop = off")
+                      "SET LOCAL work_mem = '32MB'")
 LOOKUP_SETTINGS = "SET LOCAL max_parallel_workers_per_gather = 0"
+LONG_PERIOD_SETTINGS = "SET LOCAL enable_nestloop = off"
 
 
 def _tuned(settings: str):
     """Run a statistic in a read transaction with ``settings`` on PostgreSQL.
 
-    Aggregates over a period join thousands of per-track rows to the catalogue: PostgreSQL
-    underestimates the summed rows and probes indexes row by row, where one hash of the
-    catalogue is two to three times faster for a year (and no slower for a week); parallel
-    workers each rebuild that same hash and fight the web workers for a small machine's cores;
-    a year of per-track sums fits in 32 MB instead of spilling.  Look-ups of a few rows (history,
-    a track's page) keep nested loops.  ``SET LOCAL`` ends with the transaction (the caller's,
-    if it holds one).
+    Parallel workers each rebuild the same hash of the catalogue and fight the web workers for
+    a small machine's cores; a year of per-track sums fits in 32 MB instead of spilling.  See
+    :func:`_plan` for nested loops.  ``SET LOCAL`` ends with the transaction (the caller's, if
+    it holds one).
     """
     def decorate(function):
         @functools.wraps(function)
@@ -162,20 +160,33 @@ def _summary_state(user_id: int):
             .where(ListeningSummary.user == user_id).tuples().first())
 
 
-def _plan(user_id: int, period: Period) -> _Plan:
+def _plan(user_id: int, period: Period, aggregate: bool = True) -> _Plan:
+    """Where to read one user's period from.
+
+    For an ``aggregate`` over a long period (whole months, all time, raw plays) PostgreSQL is
+    told not to use nested loops: it underestimates the per-track sums and would probe the
+    catalogue's indexes thousands of times, where one hash of it is two to three times faster.
+    A week keeps nested loops: a few hundred probes beat hashing 60k tracks.
+    """
     if period.start is not None and period.start >= period.end:
         return _Plan(user_id, period, empty=True)
     state = None if _force_raw.get() else _summary_state(user_id)
     if state is None:
-        return _Plan(user_id, period)
-    timezone, plays, _, _, last = state
-    if not plays:
-        return _Plan(user_id, period, empty=True)
-    last = _datetime(last)
-    all_time = period.start is None and period.end > last
-    same_zone = timezone == period.tz
-    return _Plan(user_id, period, all_time=all_time,
-                 summary_days=same_zone and (period.whole_days or all_time))
+        plan = _Plan(user_id, period)
+    else:
+        timezone, plays, _, _, last = state
+        if not plays:
+            return _Plan(user_id, period, empty=True)
+        all_time = period.start is None and period.end > _datetime(last)
+        plan = _Plan(user_id, period, all_time=all_time,
+                     summary_days=timezone == period.tz and (period.whole_days or all_time))
+    if aggregate and is_postgresql() and _is_long(plan):
+        db.execute_sql(LONG_PERIOD_SETTINGS)
+    return plan
+
+
+def _is_long(plan: _Plan) -> bool:
+    return plan.all_time or not plan.summary_days or _day_ranges(plan)[0] is not None
 
 
 def _raw_filter(plan: _Plan):
@@ -227,8 +238,7 @@ def _per_track(plan: _Plan, track_ids=None, cte: bool = False, spans: bool = Fal
     # (``sqlite_materialized=False`` keeps it a driving subquery there).
     if not is_postgresql():
         return query.cte("pt", materialized=None if sqlite_materialized else False)
-    months, _ = _day_ranges(plan)
-    large = not plan.all_time and (not plan.summary_days or months is not None)
+    large = _is_long(plan) and not plan.all_time
     return query.cte("pt", materialized=None if large else False)
 
 
@@ -848,7 +858,7 @@ def history(user_id: int, limit: int = 50, offset: int = 0, period: Period | Non
             .join(Track, on=(Track.id == Play.track))
             .join(Album, JOIN.LEFT_OUTER, on=(Album.id == Track.album))
             .where(where).order_by(Play.played_at.desc()).limit(limit).offset(offset).dicts()]
-    plan = _plan(user_id, period or Period(None, dt.datetime.max, "UTC"))
+    plan = _plan(user_id, period or Period(None, dt.datetime.max, "UTC"), aggregate=False)
     if plan.empty:
         total = 0
     elif plan.all_time:
@@ -877,7 +887,7 @@ def _all_time(user_id: int, tz: str | None) -> _Plan:
 
         zone_name = User.select(User.timezone).where(User.id == user_id).scalar() or "UTC"
     far = dt.datetime(9999, 1, 1)
-    return _plan(user_id, Period(None, far, zone_name, "All time", "all"))
+    return _plan(user_id, Period(None, far, zone_name, "All time", "all"), aggregate=False)
 
 
 def _monthly_series(plan: _Plan, track_ids) -> list[dict]:

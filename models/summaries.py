@@ -115,7 +115,7 @@ def lock_user(user_id: int) -> str:
     if bucketed_in != timezone:
         # User.timezone changed without models.users.set_timezone: catch up now, so new plays
         # are bucketed like the old ones (statistics read raw plays until this happens).
-        rebuild(user_id, timezone)
+        rebuild(user_id, timezone, local_only=True)
     return timezone
 
 
@@ -227,11 +227,12 @@ def record_plays(user_id: int, plays: Iterable[tuple[str, dt.datetime, int]], tz
 
 # --- rebuilding from the raw plays -------------------------------------------------------------
 
-def rebuild(user_id: int, tz: str | None = None) -> None:
-    """Recompute every summary of one user from the raw plays, in one transaction.
+def rebuild(user_id: int, tz: str | None = None, local_only: bool = False) -> None:
+    """Recompute the summaries of one user from the raw plays, in one transaction.
 
     ``tz`` (default: the user's time zone) becomes the zone of the local buckets.  Used when a
-    user changes time zone (``models.users.set_timezone``) and after bulk loads that bypass
+    user changes time zone (``models.users.set_timezone``, with ``local_only``: the all-time
+    rows do not depend on the zone and stay as they are) and after bulk loads that bypass
     ``store_plays`` (the benchmark).  Runs as a handful of INSERT ... SELECT ... GROUP BY.
     """
     with db.atomic():
@@ -240,11 +241,21 @@ def rebuild(user_id: int, tz: str | None = None) -> None:
             if tz is None:
                 raise ValueError(f"no user with id {user_id}")
         zone(tz)
-        for model in (TrackTotal, TrackDay, TrackMonth, HourSlot, ListeningSummary):
+        if local_only and summary_timezone(user_id) is None:
+            local_only = False  # nothing summarised yet: the all-time rows are needed too
+        local_models = (TrackDay, TrackMonth, HourSlot)
+        all_time_models = (TrackTotal, ListeningSummary)
+        for model in local_models if local_only else local_models + all_time_models:
             model.delete().where(model.user == user_id).execute()
+        if local_only:
+            (ListeningSummary.insert(user=user_id, timezone=tz, plays=0, ms_played=0)
+             .on_conflict(conflict_target=[ListeningSummary.user],
+                          update={ListeningSummary.timezone: tz}).execute())
         bounds = play_bounds(user_id)
         if bounds is None:
-            ListeningSummary.insert(user=user_id, timezone=tz, plays=0, ms_played=0).execute()
+            if not local_only:
+                ListeningSummary.insert(user=user_id, timezone=tz, plays=0,
+                                        ms_played=0).execute()
             return
         local = LocalTime(Play.played_at, tz, *bounds)
         mine = Play.user == user_id
@@ -254,9 +265,10 @@ def rebuild(user_id: int, tz: str | None = None) -> None:
                          TrackTotal.first_played_at, TrackTotal.last_played_at]
         user_value = Value(user_id).alias("user_id")
 
-        TrackTotal.insert_from(
-            Play.select(user_value, *per_track).where(mine).group_by(Play.track),
-            [TrackTotal.user, *track_columns]).execute()
+        if not local_only:
+            TrackTotal.insert_from(
+                Play.select(user_value, *per_track).where(mine).group_by(Play.track),
+                [TrackTotal.user, *track_columns]).execute()
         for model, bucket, field in ((TrackDay, local.day, TrackDay.day),
                                      (TrackMonth, local.month, TrackMonth.month)):
             bucket = bucket.alias("bucket")
@@ -272,6 +284,8 @@ def rebuild(user_id: int, tz: str | None = None) -> None:
             .where(mine).group_by(SQL("day"), SQL("hour"), SQL("weekday")),
             [HourSlot.user, HourSlot.day, HourSlot.hour, HourSlot.weekday, HourSlot.plays,
              HourSlot.ms_played]).execute()
+        if local_only:
+            return
         ListeningSummary.insert_from(
             Play.select(user_value, Value(tz), fn.COUNT(Play.id), fn.SUM(Play.ms_played),
                         fn.MIN(Play.played_at), fn.MAX(Play.played_at)).where(mine),

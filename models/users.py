@@ -4,6 +4,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+from peewee import fn
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from models.db import db, utcnow
@@ -39,10 +40,8 @@ def authenticate_admin(email: str, password: str) -> User | None:
     """The admin account with this email (any case) and password, else None.
 
     An unknown email costs one scrypt hash too, so response times do not tell which emails
-    have an account.  (Used by the API's password grant; the web's admin login may share it.)
+    have an account.  The web's admin login and the API's password grant both use it.
     """
-    from peewee import fn  # local: this addition stays apart from the module's imports
-
     admin = User.get_or_none((User.is_admin == True)  # noqa: E712 (peewee expression)
                              & (fn.LOWER(User.email) == email.strip().lower()))
     if admin is None:
@@ -176,5 +175,5 @@ def set_timezone(user: User, timezone: str) -> None:
     zone(timezone)
     with db.atomic():
         User.update(timezone=timezone).where(User.id == user.id).execute()
-        summaries.rebuild(user.id, timezone)
+        summaries.rebuild(user.id, timezone, local_only=True)
     user.timezone = timezone

@@ -121,8 +121,8 @@ def test_the_dag_runs_on_a_central_scheduler_with_two_workers(etl, fresh_sandbox
 
     done = task_list(luigid, "DONE")
     names = sorted(task["name"] for task in done.values())
-    assert names == sorted(["SpotifyEtl", "FinishRun", "Features", "Artists", "CompleteTracks"]
-                           + ["Extract"] * 3 + ["Load"] * 3)
+    assert names == sorted(["SpotifyEtl", "ResumeImports", "FinishRun", "Features", "Artists",
+                            "CompleteTracks"] + ["Extract"] * 3 + ["Load"] * 3)
     loaded = {int(task["params"]["user_id"]) for task in done.values() if task["name"] == "Load"}
     assert loaded == {user.id for user in users}
     assert {task["params"]["hour"] for task in done.values()} == {f"{hour:%Y-%m-%dT%H}"}

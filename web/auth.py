@@ -17,13 +17,12 @@ from flask import (Blueprint, current_app, flash, redirect, render_template, req
 from flask_login import (LoginManager, UserMixin, current_user, login_required, login_user,
                          logout_user)
 from flask_wtf import FlaskForm
-from peewee import fn
 from requests import RequestException
 from wtforms import EmailField, PasswordField
 from wtforms.validators import DataRequired
 
 from models.tables import User
-from models.users import AccountConflict, check_password, upsert_spotify_user
+from models.users import AccountConflict, authenticate_admin, upsert_spotify_user
 from spotify.client import SpotifyApp, TokenSet
 from spotify.errors import SpotifyError
 
@@ -174,10 +173,8 @@ def callback():
 def admin_login():
     form = AdminLoginForm()
     if form.validate_on_submit():
-        email = form.email.data.strip().lower()
-        admin = User.get_or_none((User.is_admin == True)  # noqa: E712 (peewee expression)
-                                 & (fn.LOWER(User.email) == email))
-        if admin is not None and check_password(admin, form.password.data):
+        admin = authenticate_admin(form.email.data, form.password.data)
+        if admin is not None:
             login_user(Account(admin))  # the admin's session ends with the browser
             return redirect(url_for("admin.index"))
         flash("Wrong email or password.", "error")
