@@ -37,26 +37,31 @@ def issue(user: User, settings, *, now: dt.datetime | None = None,
     return jwt.encode(claims, settings.secret_key, algorithm=settings.algorithm)
 
 
-def verify(token: str, settings) -> int:
-    """The user id the token was issued to; raises :class:`InvalidApiToken` otherwise."""
+def _verified_claims(token: str, settings) -> dict:
+    """The token's claims once signature, algorithm, expiry, issuer and audience hold."""
     try:
         claims = jwt.decode(
             token, settings.secret_key, algorithms=[settings.algorithm], audience=AUDIENCE,
             issuer=ISSUER, options={"require": ["exp", "iat", "sub", "iss", "aud", "sid"]},
         )
-        return int(claims["sub"])
+        claims["sub"] = int(claims["sub"])
+        return claims
     except jwt.ExpiredSignatureError:
         raise InvalidApiToken("token expired") from None
     except (jwt.InvalidTokenError, ValueError) as exc:
         raise InvalidApiToken(f"invalid token: {exc}") from None
 
 
+def verify(token: str, settings) -> int:
+    """The user id the token was issued to; raises :class:`InvalidApiToken` otherwise."""
+    return _verified_claims(token, settings)["sub"]
+
+
 def user_of(token: str, settings) -> User:
     """The account a valid token was issued to; refused when that account is gone, even if a
     newer account now has the same id."""
-    user_id = verify(token, settings)
-    claims = jwt.decode(token, options={"verify_signature": False})
-    user = User.get_or_none(User.id == user_id)
+    claims = _verified_claims(token, settings)
+    user = User.get_or_none(User.id == claims["sub"])
     if user is None or user.spotify_id != claims["sid"]:
         raise InvalidApiToken("the token's account no longer exists")
     return user
