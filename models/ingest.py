@@ -17,6 +17,7 @@ from typing import Iterable, Iterator, Mapping, Sequence
 
 from peewee import EXCLUDED, JOIN, chunked, fn
 
+from models import catalogue_summaries
 from models.db import db, is_postgresql, is_sqlite, utcnow
 from models.tables import (AUDIO_FEATURE_NAMES, Album, Artist, ArtistGenre, AudioFeatures,
                            Genre, SyncGap, Track, TrackArtist, User)
@@ -213,11 +214,17 @@ def upsert_track_artists(rows: Mapping | Iterable[dict]) -> int:
 
 def write_catalogue(catalogue: Catalogue) -> int:
     """Albums, then artists, then tracks, then links (foreign keys point backwards)."""
+    if not catalogue.tracks and not catalogue.albums and not catalogue.artists:
+        return 0
     with write_transaction():
+        # The links of tracks decide the artist and album summaries (models.catalogue_summaries).
+        catalogue_summaries.lock_for_catalogue()
+        before = catalogue_summaries.links_of(catalogue.tracks)
         upsert_albums(catalogue.albums)
         upsert_artist_stubs(catalogue.artists)
         upsert_track_rows(catalogue.tracks)
         upsert_track_artists(catalogue.links)
+        catalogue_summaries.links_changed(catalogue.tracks, before)
     return len(catalogue.tracks)
 
 

@@ -13,7 +13,8 @@ They change only here: :func:`record_plays` in the transaction of ``models.plays
 and :func:`rebuild` (a user's time zone changed, or plays were loaded in bulk by the benchmark),
 which recomputes them from the raw plays in one transaction.  Rows go with the user by FK
 cascade.  Summaries never hold catalogue facts (artists, albums, genres), which are joined at
-query time, so completing a stub track later needs no rewrite.
+query time; ``models.catalogue_summaries`` keeps the per-artist and per-album sums of these
+rows, and is told of new plays here.
 """
 from __future__ import annotations
 
@@ -23,11 +24,12 @@ from typing import Iterable
 
 from peewee import SQL, Case, Cast, Expression, Value, fn
 
+from models import catalogue_summaries
 from models.bulk import adding_upsert, insert_rows
 from models.db import db, is_postgresql
 from models.periods import utc_offset_spans, zone
-from models.tables import (HourSlot, ListeningSummary, Play, TrackDay, TrackMonth, TrackTotal,
-                           User)
+from models.tables import (AlbumMonth, AlbumTotal, ArtistMonth, ArtistTotal, HourSlot,
+                           ListeningSummary, Play, TrackDay, TrackMonth, TrackTotal, User)
 
 UPSERT_CHUNK = 500
 
@@ -105,6 +107,7 @@ def lock_user(user_id: int) -> str:
     timezone = User.select(User.timezone).where(User.id == user_id).scalar()
     if timezone is None:
         raise ValueError(f"no user with id {user_id}")
+    catalogue_summaries.lock_for_plays()
     (ListeningSummary.insert(user=user_id, timezone=timezone, plays=0, ms_played=0)
      .on_conflict_ignore().execute())
     query = ListeningSummary.select(ListeningSummary.timezone).where(
@@ -215,6 +218,7 @@ def record_plays(user_id: int, plays: Iterable[tuple[str, dt.datetime, int]], tz
             [(user_id, day, hour, day.weekday(), n, ms)
              for (day, hour), (n, ms) in hours.items()],
             [HourSlot.user, HourSlot.day, HourSlot.hour], False)
+    catalogue_summaries.record(user_id, months, totals)
 
     least, greatest = (fn.LEAST, fn.GREATEST) if is_postgresql() else (fn.MIN, fn.MAX)
     (ListeningSummary.update(
@@ -243,8 +247,8 @@ def rebuild(user_id: int, tz: str | None = None, local_only: bool = False) -> No
         zone(tz)
         if local_only and summary_timezone(user_id) is None:
             local_only = False  # nothing summarised yet: the all-time rows are needed too
-        local_models = (TrackDay, TrackMonth, HourSlot)
-        all_time_models = (TrackTotal, ListeningSummary)
+        local_models = (TrackDay, TrackMonth, HourSlot, ArtistMonth, AlbumMonth)
+        all_time_models = (TrackTotal, ArtistTotal, AlbumTotal, ListeningSummary)
         for model in local_models if local_only else local_models + all_time_models:
             model.delete().where(model.user == user_id).execute()
         if local_only:
@@ -284,6 +288,7 @@ def rebuild(user_id: int, tz: str | None = None, local_only: bool = False) -> No
             .where(mine).group_by(SQL("day"), SQL("hour"), SQL("weekday")),
             [HourSlot.user, HourSlot.day, HourSlot.hour, HourSlot.weekday, HourSlot.plays,
              HourSlot.ms_played]).execute()
+        catalogue_summaries.rebuild(user_id, local_only)
         if local_only:
             return
         ListeningSummary.insert_from(

@@ -315,6 +315,10 @@ class _TrackSummary(BaseModel):
 class TrackTotal(_TrackSummary):
     """Per user and track, all time."""
 
+    # indexed to find who played a track: a track that gets its artists or album later is
+    # added to the artist and album summaries of those users (models.catalogue_summaries)
+    track = CharField(max_length=64, column_name="track_id", index=True)
+
     class Meta:
         table_name = "summary_track"
         primary_key = CompositeKey("user", "track")
@@ -356,7 +360,64 @@ class HourSlot(BaseModel):
         primary_key = CompositeKey("user", "day", "hour")
 
 
-SUMMARY_TABLES = (ListeningSummary, TrackTotal, TrackDay, TrackMonth, HourSlot)
+class _CatalogueSummary(BaseModel):
+    user = ForeignKeyField(User, on_delete="CASCADE", index=False)
+    plays = IntegerField()
+    ms_played = BigIntegerField()
+    first_played_at = DateTimeField()
+    last_played_at = DateTimeField()
+
+
+class _ArtistSummary(_CatalogueSummary):
+    artist = CharField(max_length=64, column_name="artist_id")
+    # plays of tracks the artist leads (credited first): the genres of a track are its lead's
+    lead_plays = IntegerField()
+    lead_ms_played = BigIntegerField()
+
+
+class ArtistTotal(_ArtistSummary):
+    """Per user and artist, all time: the track totals of the artist's tracks, summed."""
+
+    class Meta:
+        table_name = "summary_artist"
+        primary_key = CompositeKey("user", "artist")
+
+
+class ArtistMonth(_ArtistSummary):
+    """Per user, local month and artist."""
+
+    month = DateField()
+
+    class Meta:
+        table_name = "summary_artist_month"
+        primary_key = CompositeKey("user", "month", "artist")
+
+
+class _AlbumSummary(_CatalogueSummary):
+    album = CharField(max_length=64, column_name="album_id")
+
+
+class AlbumTotal(_AlbumSummary):
+    """Per user and album, all time."""
+
+    class Meta:
+        table_name = "summary_album"
+        primary_key = CompositeKey("user", "album")
+
+
+class AlbumMonth(_AlbumSummary):
+    """Per user, local month and album."""
+
+    month = DateField()
+
+    class Meta:
+        table_name = "summary_album_month"
+        primary_key = CompositeKey("user", "month", "album")
+
+
+CATALOGUE_SUMMARY_TABLES = (ArtistTotal, ArtistMonth, AlbumTotal, AlbumMonth)
+SUMMARY_TABLES = (ListeningSummary, TrackTotal, TrackDay, TrackMonth, HourSlot,
+                  *CATALOGUE_SUMMARY_TABLES)
 
 
 IMPORT_STATUSES = ("pending", "running", "waiting", "done", "failed")
