@@ -1,28 +1,35 @@
-"""Plays per artist and per album: the track summaries, summed over the catalogue's links.
+"""Plays per artist, album and audio features: the track summaries, summed over the catalogue.
 
 Artist, album and genre statistics over a year or all time would otherwise join tens of
 thousands of per-track rows to ``track_artist`` and ``track`` on every page view, which costs
 more than everything else a page does (docs/query-plans.md).  So each user also has:
 
-- ``ArtistTotal`` / ``ArtistMonth``: per artist, all time / per local month, the sum of the
-  track summaries of every track crediting the artist (``lead_*``: only the tracks the artist
-  leads, whose genres are the artist's);
-- ``AlbumTotal`` / ``AlbumMonth``: per album, the sum over the album's tracks.
+- ``ArtistTotal`` / ``ArtistMonth`` / ``ArtistDay``: per artist, all time / per local month /
+  per local day, the sum of the track summaries of every track crediting the artist
+  (``lead_*``: only the tracks the artist leads, whose genres are the artist's);
+- ``AlbumTotal`` / ``AlbumMonth`` / ``AlbumDay``: per album, the sum over the album's tracks;
+- ``FeatureTotal`` / ``FeatureMonth`` / ``FeatureDay``: per audio-features status, the plays
+  and the play-weighted sums of the taste profile's features (in millionths: integers, so a
+  track's part can be taken out exactly when its features arrive).
 
-The invariant, which ``tests/test_catalogue_summaries.py`` checks against :func:`rebuild`: each
-row equals that sum computed from the track summaries and the catalogue as they are now.  Two
-kinds of event move the sum, and both are handled in the transaction that causes them:
+The invariant (``tests/test_stats_equality.py`` compares the incremental rows with
+:func:`rebuild`): each row equals that sum computed from the track summaries and the catalogue
+as they are now.  Three kinds of event move the sum, each handled in the transaction that
+causes it:
 
-- new plays (:func:`record`, from ``summaries.record_plays``), with the links of their tracks
-  as they stand when the plays are stored;
+- new plays (:func:`record`, from ``summaries.record_plays``), with the links and features of
+  their tracks as they stand when the plays are stored;
 - the catalogue learning or changing a track's artists or album (``ingest.write_catalogue``
   calls :func:`links_changed`).  The usual case is a stub track from a history import that the
   ETL completes: its summaries are simply added (:func:`_fold`).  A track whose known artists
   or album change (Spotify relinked it) has the rows of the artists and albums concerned
-  recomputed (:func:`_recompute`), since a first or last play cannot be subtracted.
+  recomputed (:func:`_recompute`), since a first or last play cannot be subtracted;
+- a track's audio features arriving or changing (``ingest.store_audio_features`` and
+  ``mark_audio_features``): its plays move from the old status and values to the new ones
+  (:func:`features_changing`, :func:`features_changed`).
 
-On PostgreSQL the two writers must not interleave: plays stored while a catalogue writer reads
-the links would be counted by neither (or both).  Storing plays takes a shared advisory lock,
+On PostgreSQL the writers must not interleave: plays stored while a catalogue writer reads the
+links or features would be counted by neither (or both).  Storing plays takes a shared advisory lock,
 writing the catalogue an exclusive one, each before any row lock, so they serialise without
 deadlocking on each other (SQLite has one writer at a time anyway).
 """
@@ -34,7 +41,8 @@ from peewee import chunked
 
 from models.bulk import adding_upsert, insert_rows
 from models.db import db, is_postgresql
-from models.tables import (AlbumMonth, AlbumTotal, ArtistMonth, ArtistTotal, Track,
+from models.tables import (PROFILE_FEATURES, AlbumDay, AlbumMonth, AlbumTotal, ArtistDay,
+                           ArtistMonth, ArtistTotal, FeatureDay, FeatureMonth, FeatureTotal, Track,
                            TrackArtist)
 
 LOCK_KEY = 0x53_70_54_72  # "SpTr": the pg_advisory lock between plays and catalogue writers
@@ -105,47 +113,53 @@ def _merge(cells: dict, key, cell: list, lead: bool | None = None) -> None:
     row[5] = max(row[5], last)
 
 
-def record(user_id: int, months: Mapping[tuple, list], totals: Mapping[str, list]) -> None:
+def record(user_id: int, buckets: Mapping[str, Mapping[tuple, list]],
+           totals: Mapping[str, list]) -> None:
     """Add the track summary cells just recorded for new plays (``summaries.record_plays``):
-    ``months`` {(local month, track): [plays, ms, first, last]}, ``totals`` {track: cell}."""
+    ``buckets`` {"day" | "month": {(local day or month, track): [plays, ms, first, last]}},
+    ``totals`` {track: cell}."""
+    _record_features(user_id, buckets, totals)
     links = links_of(totals)
     if not any(artists or album for artists, album in links.values()):
         return  # stub tracks of an import: added when the ETL links them
-    artist_months: dict = {}
-    artist_totals: dict = {}
-    album_months: dict = {}
-    album_totals: dict = {}
-    for (month, track), cell in months.items():
-        artists, album = links.get(track, ((), None))
-        for artist, lead in artists:
-            _merge(artist_months, (month, artist), cell, lead)
-        if album:
-            _merge(album_months, (month, album), cell)
-    for track, cell in totals.items():
-        artists, album = links.get(track, ((), None))
-        for artist, lead in artists:
-            _merge(artist_totals, artist, cell, lead)
-        if album:
-            _merge(album_totals, album, cell)
-    _add(ArtistMonth, ArtistMonth.month, ArtistMonth.artist, ARTIST_SUMS, user_id, artist_months)
-    _add(ArtistTotal, None, ArtistTotal.artist, ARTIST_SUMS, user_id, artist_totals)
-    _add(AlbumMonth, AlbumMonth.month, AlbumMonth.album, ALBUM_SUMS, user_id, album_months)
-    _add(AlbumTotal, None, AlbumTotal.album, ALBUM_SUMS, user_id, album_totals)
+    for bucket, cells in (*buckets.items(), (None, {(None, t): c for t, c in totals.items()})):
+        artist_cells: dict = {}
+        album_cells: dict = {}
+        for (when, track), cell in cells.items():
+            artists, album = links.get(track, ((), None))
+            for artist, lead in artists:
+                _merge(artist_cells, (when, artist), cell, lead)
+            if album:
+                _merge(album_cells, (when, album), cell)
+        _add(_MODELS[(True, bucket)], bucket, ARTIST_SUMS, user_id, artist_cells)
+        _add(_MODELS[(False, bucket)], bucket, ALBUM_SUMS, user_id, album_cells)
 
 
-def _add(model, bucket, key, sums: tuple, user_id: int, cells: dict) -> None:
+_MODELS = {(True, None): ArtistTotal, (True, "month"): ArtistMonth, (True, "day"): ArtistDay,
+           (False, None): AlbumTotal, (False, "month"): AlbumMonth, (False, "day"): AlbumDay}
+BUCKETS = (None, "month", "day")
+
+
+def _conflict_clause(model, bucket: str | None, sums: tuple) -> tuple[list, str]:
+    """The key columns of ``model`` and its ON CONFLICT clause adding counters, keeping the
+    earliest first and the latest last play."""
+    key = model.artist if hasattr(model, "artist") else model.album
+    conflict = [model.user, *([getattr(model, bucket)] if bucket else []), key]
+    counters = [getattr(model, name) for name in sums if not name.endswith("_played_at")]
+    return conflict, adding_upsert(model, conflict, sums=counters,
+                                   earliest=(model.first_played_at,),
+                                   latest=(model.last_played_at,))
+
+
+def _add(model, bucket: str | None, sums: tuple, user_id: int, cells: dict) -> None:
     if not cells:
         return
-    sum_fields = [getattr(model, name) for name in sums]
-    counters = [f for f in sum_fields if not f.name.endswith("_played_at")]
-    conflict = [model.user, *([bucket] if bucket is not None else []), key]
-    columns = [*conflict, *sum_fields]
+    conflict, clause = _conflict_clause(model, bucket, sums)
+    columns = [*conflict, *(getattr(model, name) for name in sums)]
     if bucket is None:
-        rows = [(user_id, k, *cell) for k, cell in cells.items()]
+        rows = [(user_id, key, *cell) for (_, key), cell in cells.items()]
     else:
-        rows = [(user_id, *k, *cell) for k, cell in cells.items()]
-    clause = adding_upsert(model, conflict, sums=counters, earliest=(model.first_played_at,),
-                           latest=(model.last_played_at,))
+        rows = [(user_id, when, key, *cell) for (when, key), cell in cells.items()]
     insert_rows(model, columns, rows, conflict=clause)
 
 
@@ -203,10 +217,11 @@ def _sums_sql(artists: bool) -> tuple[str, str]:
             "SUM(s.plays), SUM(s.ms_played), MIN(s.first_played_at), MAX(s.last_played_at)")
 
 
-def _source_sql(artists: bool, month: bool) -> tuple[str, str, str]:
+def _source_sql(artists: bool, bucket: str | None) -> tuple[str, str, str]:
     """(target table, key expression, FROM ... joining the track summaries to the links)."""
-    table = ("summary_artist" if artists else "summary_album") + ("_month" if month else "")
-    summary = "summary_track_month" if month else "summary_track"
+    suffix = f"_{bucket}" if bucket else ""
+    table = ("summary_artist" if artists else "summary_album") + suffix
+    summary = "summary_track" + suffix
     if artists:
         return table, "ta.artist_id", (f"{summary} s JOIN track_artist ta "
                                        "ON ta.track_id = s.track_id")
@@ -214,33 +229,27 @@ def _source_sql(artists: bool, month: bool) -> tuple[str, str, str]:
                                  "AND t.album_id IS NOT NULL")
 
 
-def _insert_select(artists: bool, month: bool, where: str, params: list,
+def _insert_select(artists: bool, bucket: str | None, where: str, params: list,
                    conflict: str = "") -> None:
-    table, key, source = _source_sql(artists, month)
+    table, key, source = _source_sql(artists, bucket)
     columns, sums = _sums_sql(artists)
     key_column = "artist_id" if artists else "album_id"
-    bucket = ", s.month" if month else ""
-    bucket_column = ", month" if month else ""
+    by = f", s.{bucket}" if bucket else ""
+    bucket_column = f", {bucket}" if bucket else ""
     db.execute_sql(
         f"INSERT INTO {table} (user_id{bucket_column}, {key_column}, {columns}) "
-        f"SELECT s.user_id{bucket}, {key}, {sums} FROM {source} WHERE {where} "
-        f"GROUP BY s.user_id{bucket}, {key} {conflict}", params)
+        f"SELECT s.user_id{by}, {key}, {sums} FROM {source} WHERE {where} "
+        f"GROUP BY s.user_id{by}, {key} {conflict}", params)
 
 
 def _fold(track_ids: list[str], artists: bool) -> None:
     """Add every user's summaries of tracks that had no artists (or album) until now."""
-    for month in (False, True):
-        model = {(True, False): ArtistTotal, (True, True): ArtistMonth,
-                 (False, False): AlbumTotal, (False, True): AlbumMonth}[(artists, month)]
-        key = model.artist if artists else model.album
-        conflict = [model.user, *([model.month] if month else []), key]
-        counters = [getattr(model, name) for name in (ARTIST_SUMS if artists else ALBUM_SUMS)
-                    if not name.endswith("_played_at")]
-        clause = adding_upsert(model, conflict, sums=counters,
-                               earliest=(model.first_played_at,), latest=(model.last_played_at,))
+    for bucket in BUCKETS:
+        _, clause = _conflict_clause(_MODELS[(artists, bucket)], bucket,
+                                     ARTIST_SUMS if artists else ALBUM_SUMS)
         for chunk in chunked(sorted(track_ids), CHUNK):
             where = "s.track_id IN (" + ", ".join([db.param] * len(chunk)) + ")"
-            _insert_select(artists, month, where, list(chunk), clause)
+            _insert_select(artists, bucket, where, list(chunk), clause)
 
 
 def _recompute(user_ids: list[int], artist_ids: set[str], album_ids: set[str]) -> None:
@@ -255,21 +264,133 @@ def _recompute(user_ids: list[int], artist_ids: set[str], album_ids: set[str]) -
                 users = ", ".join([db.param] * len(user_chunk))
                 keys = ", ".join([db.param] * len(id_chunk))
                 params = [*user_chunk, *id_chunk]
-                for month in (False, True):
-                    table = _source_sql(artists, month)[0]
+                for bucket in BUCKETS:
+                    table = _source_sql(artists, bucket)[0]
                     db.execute_sql(f"DELETE FROM {table} WHERE user_id IN ({users}) "
                                    f"AND {key_column} IN ({keys})", params)
-                    _insert_select(artists, month,
+                    _insert_select(artists, bucket,
                                    f"s.user_id IN ({users}) AND {key} IN ({keys})", params)
+
+
+# --- audio features ----------------------------------------------------------------------------
+
+MICRO = 1_000_000
+PENDING = "pending"  # no features row yet: the ETL has not asked Spotify
+_FEATURE_MODELS = {None: FeatureTotal, "month": FeatureMonth, "day": FeatureDay}
+FEATURE_COUNTERS = ("plays", "ms_played",
+                    *(f"{kind}_{name}" for name in PROFILE_FEATURES for kind in ("sum", "n")))
+
+
+def _micro_sql(column: str) -> str:
+    """SQL for a feature value in millionths, rounded half up (features are never negative).
+
+    Both the incremental path and the recomputations take the integers from this expression,
+    so they add up exactly whatever the engine stores (PostgreSQL's float4 is not Python's
+    float)."""
+    if is_postgresql():
+        return f"CAST(FLOOR(CAST({column} AS DOUBLE PRECISION) * {MICRO} + 0.5) AS BIGINT)"
+    return f"CAST({column} * {MICRO} + 0.5 AS INTEGER)"
+
+
+def _features_of(track_ids) -> dict[str, tuple[str, list]]:
+    """{track: (status, [value in millionths or None per profile feature])} of stored rows."""
+    columns = ", ".join(_micro_sql(f"af.{name}") for name in PROFILE_FEATURES)
+    found = {}
+    for chunk in chunked(sorted(track_ids), CHUNK):
+        rows = db.execute_sql(
+            f"SELECT af.track_id, af.status, {columns} FROM audio_features af WHERE "
+            f"af.track_id IN ({', '.join([db.param] * len(chunk))})", list(chunk)).fetchall()
+        found.update((row[0], (row[1], list(row[2:]))) for row in rows)
+    return found
+
+
+def _record_features(user_id: int, buckets: Mapping[str, Mapping[tuple, list]],
+                     totals: Mapping[str, list]) -> None:
+    features = _features_of(totals)
+    for bucket, cells in (*buckets.items(), (None, {(None, t): c for t, c in totals.items()})):
+        sums: dict = {}
+        for (when, track), (plays, ms, _, _) in cells.items():
+            status, values = features.get(track, (PENDING, [None] * len(PROFILE_FEATURES)))
+            row = sums.get((when, status))
+            if row is None:
+                row = sums[(when, status)] = [0] * len(FEATURE_COUNTERS)
+            row[0] += plays
+            row[1] += ms
+            for i, value in enumerate(values):
+                if value is not None:
+                    row[2 + 2 * i] += plays * value
+                    row[3 + 2 * i] += plays
+        if not sums:
+            continue
+        model = _FEATURE_MODELS[bucket]
+        conflict = [model.user, *([getattr(model, bucket)] if bucket else []), model.status]
+        counters = [getattr(model, name) for name in FEATURE_COUNTERS]
+        if bucket is None:
+            rows = [(user_id, status, *row) for (_, status), row in sums.items()]
+        else:
+            rows = [(user_id, when, status, *row) for (when, status), row in sums.items()]
+        insert_rows(model, [*conflict, *counters], rows,
+                    conflict=adding_upsert(model, conflict, sums=counters))
+
+
+def _features_sql(bucket: str | None, where: str, sign: int = 1, conflict: str = "") -> str:
+    """INSERT ... SELECT of the features summaries of track summaries ``s`` (``where``),
+    multiplied by ``sign``, by the tracks' features as stored now."""
+    suffix = f"_{bucket}" if bucket else ""
+    by = f", s.{bucket}" if bucket else ""
+    bucket_column = f", {bucket}" if bucket else ""
+    status = f"COALESCE(af.status, '{PENDING}')"
+    sums = [f"{sign} * SUM(s.plays)", f"{sign} * SUM(s.ms_played)"]
+    for name in PROFILE_FEATURES:
+        sums.append(f"{sign} * COALESCE(SUM(s.plays * {_micro_sql('af.' + name)}), 0)")
+        sums.append(f"{sign} * SUM(CASE WHEN af.{name} IS NOT NULL THEN s.plays ELSE 0 END)")
+    return (f"INSERT INTO summary_features{suffix} (user_id{bucket_column}, status, "
+            f"{', '.join(FEATURE_COUNTERS)}) SELECT s.user_id{by}, {status}, {', '.join(sums)} "
+            f"FROM summary_track{suffix} s LEFT JOIN audio_features af "
+            f"ON af.track_id = s.track_id WHERE {where} GROUP BY s.user_id{by}, {status} "
+            f"{conflict}")
+
+
+def features_changing(track_ids: Iterable[str]) -> None:
+    """Call (under :func:`lock_for_catalogue`) before the features of these tracks are written:
+    takes their plays out of every user's features summaries ..."""
+    _shift_features(sorted(set(track_ids)), -1)
+
+
+def features_changed(track_ids: Iterable[str]) -> None:
+    """... and after: puts them back under the new status and values."""
+    track_ids = sorted(set(track_ids))
+    _shift_features(track_ids, 1)
+    users = _players(track_ids)
+    for user_chunk in chunked(users, CHUNK):
+        marks = ", ".join([db.param] * len(user_chunk))
+        for model in _FEATURE_MODELS.values():
+            # a status no play has any more (every "pending" play of a user now "ok")
+            db.execute_sql(f"DELETE FROM {model._meta.table_name} WHERE user_id IN ({marks}) "
+                           "AND plays = 0", list(user_chunk))
+
+
+def _shift_features(track_ids: list[str], sign: int) -> None:
+    for bucket, model in _FEATURE_MODELS.items():
+        conflict = [model.user, *([getattr(model, bucket)] if bucket else []), model.status]
+        clause = adding_upsert(model, conflict,
+                               sums=[getattr(model, name) for name in FEATURE_COUNTERS])
+        for chunk in chunked(track_ids, CHUNK):
+            where = "s.track_id IN (" + ", ".join([db.param] * len(chunk)) + ")"
+            db.execute_sql(_features_sql(bucket, where, sign, clause), list(chunk))
 
 
 # --- rebuilding --------------------------------------------------------------------------------
 
 def rebuild(user_id: int, local_only: bool = False) -> None:
     """Recompute one user's artist and album summaries from their track summaries (after
-    ``summaries.rebuild``; ``local_only``: the monthly rows only, the zone changed)."""
+    ``summaries.rebuild``; ``local_only``: the daily and monthly rows, the zone changed)."""
     for artists in (True, False):
-        for month in (True,) if local_only else (False, True):
-            table = _source_sql(artists, month)[0]
+        for bucket in BUCKETS[1:] if local_only else BUCKETS:
+            table = _source_sql(artists, bucket)[0]
             db.execute_sql(f"DELETE FROM {table} WHERE user_id = {db.param}", [user_id])
-            _insert_select(artists, month, f"s.user_id = {db.param}", [user_id])
+            _insert_select(artists, bucket, f"s.user_id = {db.param}", [user_id])
+    for bucket in BUCKETS[1:] if local_only else BUCKETS:
+        model = _FEATURE_MODELS[bucket]
+        model.delete().where(model.user == user_id).execute()
+        db.execute_sql(_features_sql(bucket, f"s.user_id = {db.param}"), [user_id])

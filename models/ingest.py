@@ -12,6 +12,7 @@ NULL: ``COALESCE(new, old)``.  Plays are inserted only through ``models.plays.st
 from __future__ import annotations
 
 import datetime as dt
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Iterable, Iterator, Mapping, Sequence
 
@@ -302,9 +303,10 @@ def store_audio_features(answers: Mapping[str, Mapping | None],
     """``{track id: features or None}`` -> one row each: status ok, or missing for None."""
     fetched_at = fetched_at or utcnow()
     rows = [audio_features_row(t, features, fetched_at) for t, features in answers.items()]
-    _upsert(AudioFeatures, _sorted_rows(rows, "track"), [AudioFeatures.track],
-            replace=[AudioFeatures.status, AudioFeatures.fetched_at,
-                     *(getattr(AudioFeatures, n) for n in AUDIO_FEATURE_NAMES)])
+    with _features_transaction(answers):
+        _upsert(AudioFeatures, _sorted_rows(rows, "track"), [AudioFeatures.track],
+                replace=[AudioFeatures.status, AudioFeatures.fetched_at,
+                         *(getattr(AudioFeatures, n) for n in AUDIO_FEATURE_NAMES)])
     ok = sum(1 for r in rows if r["status"] == FEATURES_OK)
     return {FEATURES_OK: ok, FEATURES_MISSING: len(rows) - ok}
 
@@ -315,8 +317,24 @@ def mark_audio_features(track_ids: Iterable[str], status: str,
     fetched_at = fetched_at or utcnow()
     rows = [{"track": t, "status": status, "fetched_at": fetched_at}
             for t in sorted(set(track_ids))]
-    return _upsert(AudioFeatures, rows, [AudioFeatures.track],
-                   replace=[AudioFeatures.status, AudioFeatures.fetched_at])
+    with _features_transaction(row["track"] for row in rows):
+        return _upsert(AudioFeatures, rows, [AudioFeatures.track],
+                       replace=[AudioFeatures.status, AudioFeatures.fetched_at])
+
+
+@contextmanager
+def _features_transaction(track_ids: Iterable[str]):
+    """Write features of ``track_ids`` in the block, moving their plays in the users' features
+    summaries from the old status and values to the new (``models.catalogue_summaries``)."""
+    track_ids = sorted(set(track_ids))
+    if not track_ids:
+        yield
+        return
+    with write_transaction():
+        catalogue_summaries.lock_for_catalogue()
+        catalogue_summaries.features_changing(track_ids)
+        yield
+        catalogue_summaries.features_changed(track_ids)
 
 
 # -- what the catalogue still lacks ----------------------------------------------------------

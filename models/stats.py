@@ -29,15 +29,16 @@ from decimal import Decimal
 
 from peewee import JOIN, SQL, Case, Select, Value, fn
 
+from models.catalogue_summaries import MICRO
 from models.db import db, is_postgresql
 from models.periods import Period, add_months, local_date
 from models.summaries import LocalTime, play_bounds
-from models.tables import (Album, Artist, ArtistGenre, AudioFeatures, Genre, HourSlot,
-                           ListeningSummary, Play, Track, TrackArtist, TrackDay, TrackMonth,
+from models.tables import (Album, AlbumDay, AlbumMonth, AlbumTotal, Artist, ArtistDay,
+                           ArtistGenre, ArtistMonth, ArtistTotal, AudioFeatures, Genre, HourSlot,
+                           FeatureDay, FeatureMonth, FeatureTotal, ListeningSummary,
+                           PROFILE_FEATURES, Play, Track, TrackArtist, TrackDay, TrackMonth,
                            TrackTotal)
 
-PROFILE_FEATURES = ("danceability", "energy", "valence", "acousticness", "instrumentalness",
-                    "speechiness", "liveness", "tempo")
 SORT_KEYS = ("plays", "time", "first", "last", "name")
 MAX_LIMIT = 1000
 
@@ -106,7 +107,7 @@ def _check_page(limit: int, offset: int) -> None:
 
 
 AGGREGATE_SETTINGS = ("SET LOCAL max_parallel_workers_per_gather = 0; "
-                      "SET LOCAL work_mem = '32MB'")
+                      "SET LOCAL work_mem = '32MB'; SET LOCAL random_page_cost = 1.1")
 LOOKUP_SETTINGS = "SET LOCAL max_parallel_workers_per_gather = 0"
 LONG_PERIOD_SETTINGS = "SET LOCAL enable_nestloop = off"
 
@@ -288,6 +289,72 @@ def _per_track_query(plan: _Plan, track_ids, spans: bool):
     return _select([rows], [rows.c.track_id, *_summed(rows, spans)]).group_by(rows.c.track_id)
 
 
+# Per artist and per album: their summaries (``models.catalogue_summaries``) when the period
+# can be read from summaries; raw plays go through the catalogue's links.
+_ENTITIES = {
+    "artist": (ArtistTotal, ArtistMonth, ArtistDay, "artist_id",
+               ("plays", "ms_played", "lead_plays", "lead_ms_played")),
+    "album": (AlbumTotal, AlbumMonth, AlbumDay, "album_id", ("plays", "ms_played")),
+}
+
+
+def _linked(kind: str, source, spans: bool) -> Select:
+    """Rows of per-track ``source`` (track_id, plays, ms_played[, first, last]) as rows of
+    their artists (one per credit, with the lead's share) or of their album."""
+    columns = [source.c.plays, source.c.ms_played]
+    if kind == "artist":
+        lead = [Case(None, [(TrackArtist.position == 0, value)], 0).alias(f"lead_{name}")
+                for name, value in (("plays", source.c.plays),
+                                    ("ms_played", source.c.ms_played))]
+        columns = [TrackArtist.artist.alias("artist_id"), *columns, *lead]
+    else:
+        columns = [Track.album.alias("album_id"), *columns]
+    if spans:
+        columns += [source.c.first_played_at, source.c.last_played_at]
+    query = _select([source], columns)
+    if kind == "artist":
+        return query.join(TrackArtist, on=(TrackArtist.track == source.c.track_id))
+    return (query.join(Track, on=(Track.id == source.c.track_id))
+            .where(Track.album.is_null(False)))
+
+
+def _per_entity(plan: _Plan, kind: str, spans: bool = False):
+    """Subquery ``per_<kind>``: (artist_id, plays, ms_played, lead_plays, lead_ms_played
+    [, first/last_played_at]) per artist, or (album_id, plays, ms_played[, ...]) per album."""
+    total_model, month_model, day_model, key, counters = _ENTITIES[kind]
+    names = counters + (("first_played_at", "last_played_at") if spans else ())
+
+    def columns(model):
+        return [getattr(model, key[:-3]).alias(key), *[getattr(model, n) for n in names]]
+
+    if plan.all_time:
+        return (total_model.select(*columns(total_model))
+                .where(total_model.user == plan.user_id).alias(f"per_{kind}"))
+    if not plan.summary_days:
+        rows = _linked(kind, _per_track(plan, spans=spans), spans).alias("linked")
+    else:
+        months, days = _day_ranges(plan)
+        parts = []
+        if months is not None:
+            lo, hi = months
+            where = (month_model.user == plan.user_id) & (month_model.month < hi)
+            if lo is not None:
+                where &= month_model.month >= lo
+            parts.append(month_model.select(*columns(month_model)).where(where))
+        for lo, hi in days:
+            if lo < hi:
+                parts.append(day_model.select(*columns(day_model)).where(
+                    (day_model.user == plan.user_id) & (day_model.day >= lo)
+                    & (day_model.day < hi)))
+        rows = functools.reduce(lambda a, b: a + b, parts).alias("parts")  # UNION ALL
+    sums = [fn.SUM(getattr(rows.c, name)).alias(name) for name in counters]
+    if spans:
+        sums += [fn.MIN(rows.c.first_played_at).alias("first_played_at"),
+                 fn.MAX(rows.c.last_played_at).alias("last_played_at")]
+    key_column = getattr(rows.c, key)
+    return _select([rows], [key_column, *sums]).group_by(key_column).alias(f"per_{kind}")
+
+
 def _per_time(plan: _Plan, *keys: str):
     """Rows (``keys``..., plays, ms_played) grouped by local day / hour / weekday."""
     if plan.summary_days:
@@ -372,30 +439,19 @@ def totals(user_id: int, period: Period) -> dict:
     result = dict(plays=0, ms_played=0, unique_tracks=0, unique_artists=0, unique_albums=0)
     if plan.empty:
         return result
-    pt = _per_track(plan, cte=True)  # one scan of the summaries, read by three aggregates
-    artists = _count_distinct(pt, TrackArtist.artist, TrackArtist,
-                              TrackArtist.track == pt.c.track_id)
-    albums = _count_distinct(pt, Track.album, Track, Track.id == pt.c.track_id)
+    pt = _per_track(plan)
     row = (_select([pt], [fn.COUNT(pt.c.track_id), fn.SUM(pt.c.plays), fn.SUM(pt.c.ms_played),
-                          artists, albums]).with_cte(pt).tuples().get())
+                          _count(_per_entity(plan, "artist")), _count(_per_entity(plan, "album"))])
+           .tuples().get())
     for key, value in zip(("unique_tracks", "plays", "ms_played", "unique_artists",
                            "unique_albums"), row):
         result[key] = _int(value)
     return result
 
 
-def _count_distinct(pt, column, model, on):
-    """Subquery counting the distinct non-null ``column`` values of ``model`` joined to ``pt``.
-
-    PostgreSQL counts a hashed GROUP BY faster than COUNT(DISTINCT), which sorts the ids with
-    the database's collation; SQLite would walk the whole catalogue in ``column`` order for the
-    GROUP BY, so it gets COUNT(DISTINCT), driven by ``pt``.
-    """
-    if not is_postgresql():
-        return _select([pt], [fn.COUNT(column.distinct())]).join(model, on=on)
-    values = (_select([pt], [column]).join(model, on=on).where(column.is_null(False))
-              .group_by(column).alias("distinct_values"))
-    return _select([values], [fn.COUNT(SQL("*"))])
+def _count(rows):
+    """Subquery counting the rows of subquery ``rows``."""
+    return _select([rows], [fn.COUNT(SQL("*"))])
 
 
 def _play_total(plan: _Plan) -> int:
@@ -446,21 +502,14 @@ def top_tracks(user_id: int, period: Period, limit: int = 10, offset: int = 0) -
 
 
 def _artist_totals(plan: _Plan, spans: bool = False):
-    """Subquery ``per_artist``: (artist_id, plays, ms_played, tracks[, first/last_played_at])."""
-    pt = _per_track(plan, spans=spans)
-    return (_select([pt], [TrackArtist.artist.alias("artist_id"), *_summed(pt, spans),
-                           fn.COUNT(pt.c.track_id).alias("tracks")])
-            .join(TrackArtist, on=(TrackArtist.track == pt.c.track_id))
-            .group_by(TrackArtist.artist).alias("per_artist"))
+    """Subquery ``per_artist``: (artist_id, plays, ms_played, lead_plays, lead_ms_played
+    [, first/last_played_at])."""
+    return _per_entity(plan, "artist", spans)
 
 
 def _album_totals(plan: _Plan, spans: bool = False):
     """Subquery ``per_album``: (album_id, plays, ms_played[, first/last_played_at])."""
-    pt = _per_track(plan, spans=spans)
-    return (_select([pt], [Track.album.alias("album_id"), *_summed(pt, spans)])
-            .join(Track, on=(Track.id == pt.c.track_id))
-            .where(Track.album.is_null(False))
-            .group_by(Track.album).alias("per_album"))
+    return _per_entity(plan, "album", spans)
 
 
 @_statistic
@@ -509,23 +558,21 @@ def top_genres(user_id: int, period: Period, limit: int = 10, offset: int = 0) -
 
 
 def _genres(plan: _Plan, limit: int, offset: int) -> list[dict]:
-    rows = [_clean(row) for row in _genres_query(_per_track(plan), limit, offset).dicts()]
+    rows = [_clean(row) for row in _genres_query(plan, limit, offset).dicts()]
     return _with_shares(rows, _play_total(plan) if rows else 0)
 
 
-def _genres_query(pt, limit: int, offset: int):
-    """Genres of the per-track rows ``pt``: (genre, plays, ms_played), most plays first.
+def _genres_query(plan: _Plan, limit: int, offset: int):
+    """Genres played in the period: (genre, plays, ms_played), most plays first.
 
     Genres belong to artists in Spotify's model; a track takes its lead artist's (a featured
-    guest's genres would mostly be noise).  Summing per lead artist first makes the genre join a
-    few thousand rows, not one per track.
+    guest's genres would mostly be noise): the artists' ``lead_*`` sums, a few thousand rows.
     """
-    per_lead = (_select([pt], [TrackArtist.artist.alias("artist_id"),
-                               fn.SUM(pt.c.plays).alias("plays"),
-                               fn.SUM(pt.c.ms_played).alias("ms_played")])
-                .join(TrackArtist, on=((TrackArtist.track == pt.c.track_id)
-                                       & (TrackArtist.position == 0)))
-                .group_by(TrackArtist.artist).alias("per_lead"))
+    per_artist = _per_entity(plan, "artist")
+    per_lead = (_select([per_artist], [per_artist.c.artist_id,
+                                       per_artist.c.lead_plays.alias("plays"),
+                                       per_artist.c.lead_ms_played.alias("ms_played")])
+                .where(per_artist.c.lead_plays > 0).alias("per_lead"))
     return (_select([per_lead], [
         Genre.name.alias("genre"), fn.SUM(per_lead.c.plays).alias("plays"),
         fn.SUM(per_lead.c.ms_played).alias("ms_played")])
@@ -598,8 +645,12 @@ def _unique_page(aggregate, key: str, model, base, match, sort: str, descending:
                            getattr(source.c, key))
 
     needs_catalogue = sort == "name" or match is not None
+    # The total comes with the page (a window over the ranked rows), except when sorting a
+    # whole period by name: the window would hold every joined row, a count of the aggregate
+    # is cheaper.
+    counted_apart = needs_catalogue and match is None
     columns = [getattr(aggregate.c, key), *sums(aggregate),
-               fn.COUNT(SQL("*")).over().alias("total_rows")]
+               (Value(None) if counted_apart else fn.COUNT(SQL("*")).over()).alias("total_rows")]
     if needs_catalogue:
         columns.append(model.name.alias("sort_name"))
     ranked = _select([aggregate], columns)
@@ -613,11 +664,11 @@ def _unique_page(aggregate, key: str, model, base, match, sort: str, descending:
                 .join(ranked, on=(getattr(ranked.c, key) == model.id), src=model)
                 .order_by(*order(ranked, ranked.c.sort_name if needs_catalogue else None))
                 .dicts())
-    if rows:
+    if rows and not counted_apart:
         total = _int(rows[0]["total_rows"])
-    elif offset == 0:
+    elif offset == 0 and not rows:
         total = 0
-    else:  # past the end: count what there is
+    else:  # sorted by name, or past the end: count what there is
         counted = _select([aggregate], [fn.COUNT(SQL("*"))])
         if match is not None:
             counted = counted.join(model, on=(model.id == getattr(aggregate.c, key))).where(match)
@@ -663,11 +714,22 @@ def unique_artists(user_id: int, period: Period, sort: str = "plays", descending
 
     match = Artist.name.contains(search) if search else None
     rows, total = _unique_page(_artist_totals(plan, spans=True), "artist_id", Artist,
-                               _artist_base, match, sort, descending, limit, offset,
-                               extra=("tracks",))
+                               _artist_base, match, sort, descending, limit, offset)
+    tracks = _tracks_per_artist(plan, [row["artist_id"] for row in rows])
     for row in rows:
-        row["tracks"] = _int(row["tracks"])
+        row["tracks"] = tracks.get(row["artist_id"], 0)
     return Page(rows, total, limit, offset)
+
+
+def _tracks_per_artist(plan: _Plan, artist_ids: list[str]) -> dict[str, int]:
+    """{artist_id: distinct tracks of the artist played in the period}, for one page."""
+    if not artist_ids:
+        return {}
+    credited = TrackArtist.artist.in_(artist_ids)
+    pt = _per_track(plan, TrackArtist.select(TrackArtist.track).where(credited))
+    return dict(_select([pt], [TrackArtist.artist, fn.COUNT(pt.c.track_id)])
+                .join(TrackArtist, on=(TrackArtist.track == pt.c.track_id))
+                .where(credited).group_by(TrackArtist.artist).tuples())
 
 
 @_statistic
@@ -773,6 +835,52 @@ def weekday_hour(user_id: int, period: Period) -> list[list[int]]:
 
 # --- taste profile -----------------------------------------------------------------------------
 
+def _features_by_status(plan: _Plan) -> dict[str, dict]:
+    """{features status: {"plays", "ms_played", "sum_<feature>" (Σ plays × value, None if no
+    value), "n_<feature>" (plays with a value)}} of the period's plays."""
+    counters = ("plays", "ms_played",
+                *(f"{kind}_{name}" for name in PROFILE_FEATURES for kind in ("sum", "n")))
+    if plan.all_time or plan.summary_days:
+        # The features summaries, whose sums are in millionths (models.catalogue_summaries).
+        parts = []
+        if plan.all_time:
+            parts.append(FeatureTotal.select(FeatureTotal.status, *[
+                getattr(FeatureTotal, name) for name in counters])
+                .where(FeatureTotal.user == plan.user_id))
+        else:
+            months, days = _day_ranges(plan)
+            ranges = [(FeatureMonth, FeatureMonth.month, *months)] if months else []
+            ranges += [(FeatureDay, FeatureDay.day, lo, hi) for lo, hi in days if lo < hi]
+            for model, bucket, lo, hi in ranges:
+                where = (model.user == plan.user_id) & (bucket < hi)
+                if lo is not None:
+                    where &= bucket >= lo
+                parts.append(model.select(model.status, *[getattr(model, name)
+                                                          for name in counters]).where(where))
+        rows = functools.reduce(lambda a, b: a + b, parts).alias("parts")
+        found = {}
+        for row in (_select([rows], [rows.c.status, *[fn.SUM(getattr(rows.c, name)).alias(name)
+                                                       for name in counters]])
+                    .group_by(rows.c.status).dicts()):
+            for name in PROFILE_FEATURES:
+                row[f"sum_{name}"] = Decimal(_int(row[f"sum_{name}"])) / MICRO
+            found[row.pop("status")] = row
+        return found
+    pt = _per_track(plan)
+    feature_columns = []
+    for name in PROFILE_FEATURES:
+        value = getattr(AudioFeatures, name)
+        feature_columns.append(fn.SUM(pt.c.plays * value).alias(f"sum_{name}"))
+        feature_columns.append(fn.SUM(Case(None, [(value.is_null(False), pt.c.plays)], 0))
+                               .alias(f"n_{name}"))
+    status = Case(None, [(AudioFeatures.status.is_null(), "pending")], AudioFeatures.status)
+    rows = (_select([pt], [status.alias("label"), fn.SUM(pt.c.plays).alias("plays"),
+                           fn.SUM(pt.c.ms_played).alias("ms_played"), *feature_columns])
+            .join(AudioFeatures, JOIN.LEFT_OUTER, on=(AudioFeatures.track == pt.c.track_id))
+            .group_by(status).dicts())
+    return {row.pop("label"): row for row in rows}
+
+
 @_statistic
 def taste_profile(user_id: int, period: Period, genres: int = 20) -> dict:
     """Play-weighted average audio features and the genre distribution.
@@ -789,32 +897,8 @@ def taste_profile(user_id: int, period: Period, genres: int = 20) -> dict:
               "coverage": 0.0, "genres": []}
     if plan.empty:
         return result
-    # One statement for both halves, so the period's per-track sums are computed once: the
-    # feature sums per status of the tracks' audio features, then the top genres.
-    pt = _per_track(plan, cte=True, sqlite_materialized=False)
-    feature_columns = []
-    for name in PROFILE_FEATURES:
-        value = getattr(AudioFeatures, name)
-        feature_columns.append(fn.SUM(pt.c.plays * value).alias(f"sum_{name}"))
-        feature_columns.append(fn.SUM(Case(None, [(value.is_null(False), pt.c.plays)], 0))
-                               .alias(f"n_{name}"))
-    status = Case(None, [(AudioFeatures.status.is_null(), "pending")], AudioFeatures.status)
-    by_status_query = (_select([pt], [Value("status").alias("kind"), status.alias("label"),
-                                      fn.SUM(pt.c.plays).alias("plays"),
-                                      fn.SUM(pt.c.ms_played).alias("ms_played"),
-                                      *feature_columns])
-                       .join(AudioFeatures, JOIN.LEFT_OUTER,
-                             on=(AudioFeatures.track == pt.c.track_id))
-                       .group_by(status))
-    top = _genres_query(pt, genres, 0).alias("top_genres")
-    genre_query = _select([top], [Value("genre").alias("kind"), top.c.genre, top.c.plays,
-                                  top.c.ms_played, *[Value(None)] * len(feature_columns)])
-    rows = list((by_status_query + genre_query).with_cte(pt).dicts())
-    by_status = {row["label"]: row for row in rows if row["kind"] == "status"}
-    genre_rows = sorted(({"genre": row["label"], "plays": _int(row["plays"]),
-                          "ms_played": _int(row["ms_played"])}
-                         for row in rows if row["kind"] == "genre"),
-                        key=lambda row: (-row["plays"], row["genre"]))
+    by_status = _features_by_status(plan)
+    genre_rows = [_clean(row) for row in _genres_query(plan, genres, 0).dicts()]
     total = sum(_int(row["plays"]) for row in by_status.values())
     if not total:
         return result

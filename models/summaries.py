@@ -28,8 +28,9 @@ from models import catalogue_summaries
 from models.bulk import adding_upsert, insert_rows
 from models.db import db, is_postgresql
 from models.periods import utc_offset_spans, zone
-from models.tables import (AlbumMonth, AlbumTotal, ArtistMonth, ArtistTotal, HourSlot,
-                           ListeningSummary, Play, TrackDay, TrackMonth, TrackTotal, User)
+from models.tables import (AlbumDay, AlbumMonth, AlbumTotal, ArtistDay, ArtistMonth,
+                           ArtistTotal, HourSlot, ListeningSummary, Play, TrackDay, TrackMonth,
+                           TrackTotal, User)
 
 UPSERT_CHUNK = 500
 
@@ -218,7 +219,7 @@ def record_plays(user_id: int, plays: Iterable[tuple[str, dt.datetime, int]], tz
             [(user_id, day, hour, day.weekday(), n, ms)
              for (day, hour), (n, ms) in hours.items()],
             [HourSlot.user, HourSlot.day, HourSlot.hour], False)
-    catalogue_summaries.record(user_id, months, totals)
+    catalogue_summaries.record(user_id, {"day": days, "month": months}, totals)
 
     least, greatest = (fn.LEAST, fn.GREATEST) if is_postgresql() else (fn.MIN, fn.MAX)
     (ListeningSummary.update(
@@ -247,7 +248,8 @@ def rebuild(user_id: int, tz: str | None = None, local_only: bool = False) -> No
         zone(tz)
         if local_only and summary_timezone(user_id) is None:
             local_only = False  # nothing summarised yet: the all-time rows are needed too
-        local_models = (TrackDay, TrackMonth, HourSlot, ArtistMonth, AlbumMonth)
+        local_models = (TrackDay, TrackMonth, HourSlot, ArtistDay, ArtistMonth, AlbumDay,
+                        AlbumMonth)
         all_time_models = (TrackTotal, ArtistTotal, AlbumTotal, ListeningSummary)
         for model in local_models if local_only else local_models + all_time_models:
             model.delete().where(model.user == user_id).execute()

@@ -393,6 +393,16 @@ class ArtistMonth(_ArtistSummary):
         primary_key = CompositeKey("user", "month", "artist")
 
 
+class ArtistDay(_ArtistSummary):
+    """Per user, local day and artist."""
+
+    day = DateField()
+
+    class Meta:
+        table_name = "summary_artist_day"
+        primary_key = CompositeKey("user", "day", "artist")
+
+
 class _AlbumSummary(_CatalogueSummary):
     album = CharField(max_length=64, column_name="album_id")
 
@@ -415,7 +425,78 @@ class AlbumMonth(_AlbumSummary):
         primary_key = CompositeKey("user", "month", "album")
 
 
-CATALOGUE_SUMMARY_TABLES = (ArtistTotal, ArtistMonth, AlbumTotal, AlbumMonth)
+class AlbumDay(_AlbumSummary):
+    """Per user, local day and album."""
+
+    day = DateField()
+
+    class Meta:
+        table_name = "summary_album_day"
+        primary_key = CompositeKey("user", "day", "album")
+
+
+# The audio features of the taste profile (play-weighted averages).
+PROFILE_FEATURES = ("danceability", "energy", "valence", "acousticness", "instrumentalness",
+                    "speechiness", "liveness", "tempo")
+
+
+class _FeatureSummary(BaseModel):
+    """Plays by the audio-features status of their tracks (ok, missing, forbidden, pending),
+    with, per profile feature, the sum of plays × value in millionths (integers, so a track's
+    contribution can be taken out exactly when its features change) and the plays counted."""
+
+    user = ForeignKeyField(User, on_delete="CASCADE", index=False)
+    status = CharField(max_length=16)
+    plays = IntegerField()
+    ms_played = BigIntegerField()
+    sum_danceability = BigIntegerField()
+    n_danceability = IntegerField()
+    sum_energy = BigIntegerField()
+    n_energy = IntegerField()
+    sum_valence = BigIntegerField()
+    n_valence = IntegerField()
+    sum_acousticness = BigIntegerField()
+    n_acousticness = IntegerField()
+    sum_instrumentalness = BigIntegerField()
+    n_instrumentalness = IntegerField()
+    sum_speechiness = BigIntegerField()
+    n_speechiness = IntegerField()
+    sum_liveness = BigIntegerField()
+    n_liveness = IntegerField()
+    sum_tempo = BigIntegerField()
+    n_tempo = IntegerField()
+
+
+class FeatureTotal(_FeatureSummary):
+    """Per user and features status, all time."""
+
+    class Meta:
+        table_name = "summary_features"
+        primary_key = CompositeKey("user", "status")
+
+
+class FeatureMonth(_FeatureSummary):
+    """Per user, local month and features status."""
+
+    month = DateField()
+
+    class Meta:
+        table_name = "summary_features_month"
+        primary_key = CompositeKey("user", "month", "status")
+
+
+class FeatureDay(_FeatureSummary):
+    """Per user, local day and features status."""
+
+    day = DateField()
+
+    class Meta:
+        table_name = "summary_features_day"
+        primary_key = CompositeKey("user", "day", "status")
+
+
+CATALOGUE_SUMMARY_TABLES = (ArtistTotal, ArtistMonth, ArtistDay, AlbumTotal, AlbumMonth,
+                            AlbumDay, FeatureTotal, FeatureMonth, FeatureDay)
 SUMMARY_TABLES = (ListeningSummary, TrackTotal, TrackDay, TrackMonth, HourSlot,
                   *CATALOGUE_SUMMARY_TABLES)
 

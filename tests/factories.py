@@ -64,3 +64,16 @@ def make_play(user, track, at: dt.datetime, **overrides) -> Play:
         summaries.record_plays(play.user_id, [(play.track_id, play.played_at, play.ms_played)],
                                timezone)
     return play
+
+
+def make_features(track, status: str = "ok", **values) -> None:
+    """Audio features of a track, written as the ETL writes them (``models.ingest``), so the
+    summaries of plays already stored follow; ``values`` as in Spotify's features object."""
+    from models import ingest
+
+    if status == "ok":
+        ingest.store_audio_features({track.id: values or {"danceability": 0.5}})
+    elif status == "missing":
+        ingest.store_audio_features({track.id: None})
+    else:
+        ingest.mark_audio_features([track.id], status)

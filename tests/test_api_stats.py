@@ -15,9 +15,10 @@ import datetime as dt
 
 import pytest
 
-from models.tables import ArtistGenre, AudioFeatures, Genre
+from models.tables import ArtistGenre, Genre
 from tests.api_support import api  # noqa: F401  (fixture)
-from tests.factories import make_album, make_artist, make_play, make_track, make_user
+from tests.factories import (make_album, make_artist, make_features, make_play, make_track,
+                             make_user)
 
 WEEK = "from=2026-03-01&to=2026-03-07"
 T = dt.datetime
@@ -191,7 +192,7 @@ def test_genres_and_taste_profile(api, world):
 
 def test_audio_features_unavailable_for_a_development_mode_app(api, world):
     for track in (world.one, world.two, world.three):
-        AudioFeatures.create(track=track, status="forbidden")
+        make_features(track, "forbidden")
     profile = api.get(f"/me/profile?{WEEK}", world.ada).body
     assert profile["features_status"] == "unavailable"
     assert profile["features"] is None
@@ -208,9 +209,9 @@ def test_audio_features_not_fetched_yet_say_so(api, world):
 
 
 def test_audio_feature_averages_when_spotify_gives_them(api, world):
-    AudioFeatures.create(track=world.one, status="ok", energy=0.8, danceability=0.5)
-    AudioFeatures.create(track=world.two, status="ok", energy=0.2, danceability=0.9)
-    AudioFeatures.create(track=world.three, status="forbidden")
+    make_features(world.one, energy=0.8, danceability=0.5)
+    make_features(world.two, energy=0.2, danceability=0.9)
+    make_features(world.three, "forbidden")
     profile = api.get(f"/me/profile?{WEEK}", world.ada).body
     assert profile["features_status"] == "partial"
     # weighted by plays: one 4x, two 2x; three has none

@@ -15,10 +15,11 @@ import pytest
 from models import stats, summaries
 from models.periods import parse_period
 from models.plays import store_plays
-from models.ingest import upsert_tracks
-from models.tables import (AlbumMonth, AlbumTotal, ArtistGenre, ArtistMonth, ArtistTotal,
-                           AudioFeatures, Genre, HourSlot, ListeningSummary, TrackDay, TrackMonth,
-                           TrackTotal, User)
+from models.ingest import mark_audio_features, store_audio_features, upsert_tracks
+from models.tables import (AlbumDay, AlbumMonth, AlbumTotal, ArtistDay, ArtistGenre, ArtistMonth,
+                           ArtistTotal, AudioFeatures, FeatureDay, FeatureMonth, FeatureTotal,
+                           Genre, HourSlot, ListeningSummary, TrackDay, TrackMonth, TrackTotal,
+                           User)
 from models.users import set_timezone
 from tests.factories import make_album, make_artist, make_track, make_user
 
@@ -75,6 +76,11 @@ def build_world(rng: random.Random):
     upsert_tracks([_track_object(stub, rng.sample(artists, rng.choice([1, 2])),
                                  rng.choice(albums)) for stub in stubs[:4]]
                   + [_track_object(tracks[0], [artists[-1], artists[0]], albums[-1])])
+    # Features arrive after the plays: for the stubs, and for a track Spotify had refused.
+    refused = next(t for t in tracks if AudioFeatures.get_or_none(track=t.id) is None)
+    mark_audio_features([refused.id], "forbidden")
+    store_audio_features({stub.id: _features(rng) for stub in stubs[:3]} | {stubs[3].id: None}
+                         | {refused.id: _features(rng)})
     # One user moves (rebuild), then keeps listening (incremental on rebuilt summaries).
     set_timezone(users[0], "America/St_Johns")
     for user, batch in zip(users, [batches[2]] * 3):
@@ -88,6 +94,15 @@ def _track_object(track, artists, album) -> dict:
     return {"id": track.id, "name": track.name, "duration_ms": track.duration_ms,
             "album": {"id": album.id, "name": album.name, "artists": []},
             "artists": [{"id": artist.id, "name": artist.name} for artist in artists]}
+
+
+def _features(rng: random.Random) -> dict:
+    """Audio features as Spotify's GET /audio-features gives them (float4-unfriendly values)."""
+    return {"danceability": rng.random(), "energy": rng.random(), "valence": rng.random(),
+            "acousticness": rng.random(), "instrumentalness": rng.random(),
+            "speechiness": rng.random(), "liveness": rng.random(),
+            "tempo": round(rng.uniform(60, 180), 3), "key": 5, "loudness": -7.5, "mode": 1,
+            "duration_ms": 200_000, "time_signature": 4}
 
 
 def random_periods(rng: random.Random, tz: str):
@@ -157,7 +172,8 @@ def test_every_statistic_from_summaries_equals_the_raw_plays(db):
 def _summary_rows(user_id: int) -> dict:
     return {model.__name__: sorted(model.select().where(model.user == user_id).tuples())
             for model in (TrackTotal, TrackDay, TrackMonth, HourSlot, ListeningSummary,
-                          ArtistTotal, ArtistMonth, AlbumTotal, AlbumMonth)}
+                          ArtistTotal, ArtistMonth, ArtistDay, AlbumTotal, AlbumMonth, AlbumDay,
+                          FeatureTotal, FeatureMonth, FeatureDay)}
 
 
 def test_incremental_summaries_equal_a_rebuild_from_raw_plays(db):
@@ -165,7 +181,9 @@ def test_incremental_summaries_equal_a_rebuild_from_raw_plays(db):
     for user in users:
         incremental = _summary_rows(user.id)
         assert incremental["TrackDay"] and incremental["HourSlot"]
-        assert incremental["ArtistMonth"] and incremental["AlbumTotal"]
+        assert incremental["ArtistDay"] and incremental["AlbumTotal"]
+        assert {row[1] for row in incremental["FeatureDay"]} == {
+            "ok", "forbidden", "missing", "pending"}
         summaries.rebuild(user.id)
         assert _summary_rows(user.id) == incremental
 

@@ -8,8 +8,9 @@ import re
 import pytest
 
 from models.db import utcnow
-from models.tables import ArtistGenre, AudioFeatures, Genre
-from tests.factories import make_album, make_artist, make_play, make_track, make_user
+from models.tables import ArtistGenre, Genre
+from tests.factories import (make_album, make_artist, make_features, make_play, make_track,
+                             make_user)
 from tests.webtools import app, client, login_as, web_settings  # noqa: F401
 
 
@@ -173,7 +174,7 @@ def test_profile_says_when_audio_features_are_unavailable(client, world):
     genre = Genre.create(name="dream pop")
     ArtistGenre.create(artist=world["artist"], genre=genre)
     for track in (world["hit"], world["duet"], world["old"]):
-        AudioFeatures.create(track=track, status="forbidden")
+        make_features(track, "forbidden")
     login_as(client, world["me"])
     html = text_of(client.get("/profile"))
     assert 'id="features-unavailable"' in html
@@ -181,12 +182,12 @@ def test_profile_says_when_audio_features_are_unavailable(client, world):
 
 
 def test_profile_draws_play_weighted_features(client, world):
-    AudioFeatures.create(track=world["hit"], danceability=0.8, energy=0.5, valence=0.2,
-                         acousticness=0.1, instrumentalness=0.0, speechiness=0.05,
-                         liveness=0.1, tempo=120.0)
-    AudioFeatures.create(track=world["duet"], danceability=0.4, energy=0.9, valence=0.6,
-                         acousticness=0.3, instrumentalness=0.0, speechiness=0.05,
-                         liveness=0.2, tempo=100.0)
+    make_features(world["hit"], danceability=0.8, energy=0.5, valence=0.2,
+                  acousticness=0.1, instrumentalness=0.0, speechiness=0.05, liveness=0.1,
+                  tempo=120.0)
+    make_features(world["duet"], danceability=0.4, energy=0.9, valence=0.6,
+                  acousticness=0.3, instrumentalness=0.0, speechiness=0.05, liveness=0.2,
+                  tempo=100.0)
     login_as(client, world["me"])
     html = text_of(client.get("/profile", query_string={"range": "7d"}))
     # 3 plays of "hit" and 1 of "duet": danceability (3*0.8 + 0.4) / 4 = 0.70
