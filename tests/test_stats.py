@@ -131,6 +131,10 @@ def test_unique_tracks_sort_search_and_pages(world, source):
     # Searching by artist name finds their tracks.
     assert [r["name"] for r in stats.unique_tracks(me, week(), search="xen").items] == ["Alpha"]
     assert stats.unique_tracks(me, week(), search="nothing like it").total == 0
+    # LIKE's wildcards in a search are plain characters.
+    assert stats.unique_tracks(me, week(), search="%").total == 0
+    assert stats.unique_tracks(me, week(), search="A_pha").total == 0
+    assert [r["name"] for r in stats.unique_tracks(me, week(), search="ALP").items] == ["Alpha"]
     assert stats.unique_tracks(me, week(), offset=5).total == 2
     with pytest.raises(ValueError, match="sort"):
         stats.unique_tracks(me, week(), sort="loudness")
