@@ -2,8 +2,9 @@
 
 Adds the artist, album and audio-features summaries of ``models.catalogue_summaries`` (all
 time, per local month, per local day), filled from the track summaries already stored; an
-index on ``summary_track (track_id)`` to find who played a track; and, on PostgreSQL, primary keys of the summary tables that carry the summed columns
-(``INCLUDE``), so a period is read by an index-only scan instead of one heap page per row.
+index on ``summary_track (track_id)`` to find who played a track; and, on PostgreSQL, primary
+keys of the summary tables that carry the summed columns (``INCLUDE``), so a period is read by
+an index-only scan instead of one heap page per row.
 """
 
 from contextlib import suppress

@@ -29,9 +29,9 @@ causes it:
   (:func:`features_changing`, :func:`features_changed`).
 
 On PostgreSQL the writers must not interleave: plays stored while a catalogue writer reads the
-links or features would be counted by neither (or both).  Storing plays takes a shared advisory lock,
-writing the catalogue an exclusive one, each before any row lock, so they serialise without
-deadlocking on each other (SQLite has one writer at a time anyway).
+links or features would be counted by neither (or both).  Storing plays takes a shared
+advisory lock, writing the catalogue an exclusive one, each before any row lock, so they
+serialise without deadlocking on each other (SQLite has one writer at a time anyway).
 """
 from __future__ import annotations
 
