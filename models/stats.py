@@ -5,15 +5,19 @@ are plain dicts with JSON-friendly values: datetimes are naive UTC (the caller l
 local buckets (days, months, hours) are in the period's time zone, and values Spotify does not
 give a development-mode app (popularity, audio features) are None, never 0.
 
-Where the answer comes from.  Two families of base queries feed every statistic:
+Where the answer comes from.  These base queries feed every statistic:
 
 - *per track* (track_id, plays, ms_played, first_played_at, last_played_at), one row a track;
+- *per artist* and *per album* (the same sums, and the lead artist's share for genres);
+- *per audio-features status* (plays and play-weighted feature sums, for the taste profile);
 - *per local time* (day, hour, weekday, plays, ms_played).
 
-Both are read from the summaries (``models.summaries``) when they can answer the period
-exactly: all time, or whole local days in the time zone the summaries are bucketed in (periods
-from ``parse_period`` always are).  A period is then cut into whole local months
-(``TrackMonth``) plus the days at either end (``TrackDay``).  Anything else (another time zone,
+They are read from the summaries (``models.summaries``, ``models.catalogue_summaries``) when
+those can answer the period exactly: all time, or whole local days in the time zone the
+summaries are bucketed in (periods from ``parse_period`` always are).  A period is then cut
+into whole local months (``*Month``) plus the days at either end (``*Day``), so no statistic
+joins the catalogue to more than a page of rows, except genres (artists to their genres),
+sorting by name and searching.  Anything else (another time zone,
 a hand-made period with odd bounds, a user whose plays bypassed ``store_plays``) is answered
 from the raw plays, bucketed into local time in SQL, which is slower but equally exact.
 ``from_raw_plays()`` forces that path; the tests use it to check the two agree.
@@ -222,25 +226,11 @@ def _summed(source, spans: bool) -> list:
     return columns
 
 
-def _per_track(plan: _Plan, track_ids=None, cte: bool = False, spans: bool = False,
-               sqlite_materialized: bool = True):
-    """Subquery (or CTE) ``pt``: (track_id, plays, ms_played[, first_played_at,
-    last_played_at]), one row per track played in the period.  First and last played are read
-    only where shown (``spans``): they cost a third of the work."""
-    query = _per_track_query(plan, track_ids, spans)
-    if not cte:
-        return query.alias("pt")
-    # PostgreSQL plans a materialised CTE blind (a default row estimate): right for a year (the
-    # union of month and day rows summed once, hash joins over the catalogue), wrong for a week,
-    # where inlined it sees a few hundred rows and probes the indexes instead; all time is one
-    # primary-key range of summary_track, cheaper read again than materialised.  SQLite materialises
-    # a CTE read several times by itself, but then knows nothing of its size either: joined to
-    # track_artist and grouped by artist, it walks all of track_artist in artist order
-    # (``sqlite_materialized=False`` keeps it a driving subquery there).
-    if not is_postgresql():
-        return query.cte("pt", materialized=None if sqlite_materialized else False)
-    large = _is_long(plan) and not plan.all_time
-    return query.cte("pt", materialized=None if large else False)
+def _per_track(plan: _Plan, track_ids=None, spans: bool = False):
+    """Subquery ``pt``: (track_id, plays, ms_played[, first_played_at, last_played_at]), one
+    row per track played in the period.  First and last played are read only where shown
+    (``spans``): they cost a third of the work."""
+    return _per_track_query(plan, track_ids, spans).alias("pt")
 
 
 def _track_columns(model, spans: bool) -> list:
