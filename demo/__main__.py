@@ -220,7 +220,8 @@ def main(argv=None) -> int:
                                      "--state-path", str(data_dir / "luigid-state.pickle")])
         (log_dir / "luigid").mkdir(exist_ok=True)
         services.start("web", [str(BIN / "gunicorn"), "--no-control-socket", "--workers", "2",
-                               "--bind", f"127.0.0.1:{args.web_port}", "web:create_app()"])
+                               "--timeout", "120", "--bind", f"127.0.0.1:{args.web_port}",
+                               "web:create_app()"])
         services.start("api", [str(BIN / "chalice"), "local", "--no-autoreload",
                                "--host", "127.0.0.1", "--port", str(args.api_port)],
                        cwd=PROJECT_DIR / "chalice_app")

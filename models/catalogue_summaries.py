@@ -239,7 +239,8 @@ def _insert_select(artists: bool, bucket: str | None, where: str, params: list,
     db.execute_sql(
         f"INSERT INTO {table} (user_id{bucket_column}, {key_column}, {columns}) "
         f"SELECT s.user_id{by}, {key}, {sums} FROM {source} WHERE {where} "
-        f"GROUP BY s.user_id{by}, {key} {conflict}", params)
+        # in key order: appending to the primary key's B-tree is cheaper than random inserts
+        f"GROUP BY s.user_id{by}, {key} ORDER BY s.user_id{by}, {key} {conflict}", params)
 
 
 def _fold(track_ids: list[str], artists: bool) -> None:

@@ -216,6 +216,24 @@ def _day_ranges(plan: _Plan):
     return None, [(first, end)]
 
 
+def _bucket_rows(plan: _Plan, month_model, day_model, columns, where=None):
+    """``UNION ALL`` of ``columns(model)`` over the whole local months of the period
+    (``month_model``) and the days at either end (``day_model``), with ``where(model)`` if
+    given: the rows a summarised period is summed from."""
+    months, days = _day_ranges(plan)
+    ranges = [(month_model, month_model.month, *months)] if months is not None else []
+    ranges += [(day_model, day_model.day, lo, hi) for lo, hi in days if lo < hi]
+    parts = []
+    for model, bucket, lo, hi in ranges:
+        condition = (model.user == plan.user_id) & (bucket < hi)
+        if lo is not None:
+            condition &= bucket >= lo
+        if where is not None:
+            condition &= where(model)
+        parts.append(model.select(*columns(model)).where(condition))
+    return functools.reduce(lambda a, b: a + b, parts).alias("parts")  # UNION ALL
+
+
 def _summed(source, spans: bool) -> list:
     """SUM of plays and time over ``source``'s rows, and with ``spans`` their first and last."""
     columns = [fn.SUM(source.c.plays).alias("plays"),
@@ -257,25 +275,8 @@ def _per_track_query(plan: _Plan, track_ids, spans: bool):
         if track_ids is not None:
             query = query.where(Play.track.in_(track_ids))
         return query
-    months, days = _day_ranges(plan)
-    parts = []
-    if months is not None:
-        lo, hi = months
-        where = (TrackMonth.user == plan.user_id) & (TrackMonth.month < hi)
-        if lo is not None:
-            where &= TrackMonth.month >= lo
-        parts.append((TrackMonth, where))
-    for lo, hi in days:
-        if lo < hi:
-            parts.append((TrackDay, (TrackDay.user == plan.user_id) & (TrackDay.day >= lo)
-                          & (TrackDay.day < hi)))
-    union = None
-    for model, where in parts:
-        if track_ids is not None:
-            where &= model.track.in_(track_ids)
-        part = model.select(*_track_columns(model, spans)).where(where)
-        union = part if union is None else union + part  # UNION ALL
-    rows = union.alias("parts")
+    rows = _bucket_rows(plan, TrackMonth, TrackDay, lambda model: _track_columns(model, spans),
+                        None if track_ids is None else lambda model: model.track.in_(track_ids))
     return _select([rows], [rows.c.track_id, *_summed(rows, spans)]).group_by(rows.c.track_id)
 
 
@@ -323,20 +324,7 @@ def _per_entity(plan: _Plan, kind: str, spans: bool = False):
     if not plan.summary_days:
         rows = _linked(kind, _per_track(plan, spans=spans), spans).alias("linked")
     else:
-        months, days = _day_ranges(plan)
-        parts = []
-        if months is not None:
-            lo, hi = months
-            where = (month_model.user == plan.user_id) & (month_model.month < hi)
-            if lo is not None:
-                where &= month_model.month >= lo
-            parts.append(month_model.select(*columns(month_model)).where(where))
-        for lo, hi in days:
-            if lo < hi:
-                parts.append(day_model.select(*columns(day_model)).where(
-                    (day_model.user == plan.user_id) & (day_model.day >= lo)
-                    & (day_model.day < hi)))
-        rows = functools.reduce(lambda a, b: a + b, parts).alias("parts")  # UNION ALL
+        rows = _bucket_rows(plan, month_model, day_model, columns)
     sums = [fn.SUM(getattr(rows.c, name)).alias(name) for name in counters]
     if spans:
         sums += [fn.MIN(rows.c.first_played_at).alias("first_played_at"),
@@ -846,22 +834,14 @@ def _features_by_status(plan: _Plan) -> dict[str, dict]:
                 *(f"{kind}_{name}" for name in PROFILE_FEATURES for kind in ("sum", "n")))
     if plan.all_time or plan.summary_days:
         # The features summaries, whose sums are in millionths (models.catalogue_summaries).
-        parts = []
+        def columns(model):
+            return [model.status, *[getattr(model, name) for name in counters]]
+
         if plan.all_time:
-            parts.append(FeatureTotal.select(FeatureTotal.status, *[
-                getattr(FeatureTotal, name) for name in counters])
-                .where(FeatureTotal.user == plan.user_id))
+            rows = (FeatureTotal.select(*columns(FeatureTotal))
+                    .where(FeatureTotal.user == plan.user_id).alias("parts"))
         else:
-            months, days = _day_ranges(plan)
-            ranges = [(FeatureMonth, FeatureMonth.month, *months)] if months else []
-            ranges += [(FeatureDay, FeatureDay.day, lo, hi) for lo, hi in days if lo < hi]
-            for model, bucket, lo, hi in ranges:
-                where = (model.user == plan.user_id) & (bucket < hi)
-                if lo is not None:
-                    where &= bucket >= lo
-                parts.append(model.select(model.status, *[getattr(model, name)
-                                                          for name in counters]).where(where))
-        rows = functools.reduce(lambda a, b: a + b, parts).alias("parts")
+            rows = _bucket_rows(plan, FeatureMonth, FeatureDay, columns)
         found = {}
         for row in (_select([rows], [rows.c.status, *[fn.SUM(getattr(rows.c, name)).alias(name)
                                                        for name in counters]])

@@ -280,7 +280,8 @@ def rebuild(user_id: int, tz: str | None = None, local_only: bool = False) -> No
             bucket = bucket.alias("bucket")
             model.insert_from(
                 Play.select(user_value, bucket, *per_track).where(mine)
-                .group_by(SQL("bucket"), Play.track),
+                .group_by(SQL("bucket"), Play.track)
+                .order_by(SQL("bucket"), Play.track),  # key order: cheaper B-tree inserts
                 [model.user, field, model.track, model.plays, model.ms_played,
                  model.first_played_at, model.last_played_at]).execute()
         HourSlot.insert_from(
