@@ -637,11 +637,14 @@ def _unique_page(plan: _Plan, aggregate, key: str, model, base, match, sort: str
     ``match`` is a search condition on the catalogue ``model``, or None.  The page is ranked and
     counted first (joining the catalogue only when sorting by name or searching), then only its
     rows are looked up: a page of 60k all-time tracks costs a sort, not 60k look-ups.  The
-    count is a window over the matches when searching (few rows), else a count of the
-    aggregate, computed once for both (a window would hold every row of the period).
+    count is a window over the joined rows when the catalogue is joined anyway (searching,
+    or a period by name), else a count of the aggregate, computed once for both (a window
+    would hold every row of the period; all time by name walks an index and stops early).
     """
+    joined = sort == "name" or match is not None
+    windowed = match is not None or (sort == "name" and not plan.all_time)
     source = aggregate
-    if match is None and is_postgresql() and not plan.all_time:
+    if not windowed and is_postgresql() and not plan.all_time:
         # read twice, so computed once (SQLite does so itself); all time is a range of one
         # summary's primary key, cheaper to read again than to materialise
         source = aggregate.cte(f"{aggregate._alias}_rows", materialized=True)
@@ -657,10 +660,12 @@ def _unique_page(plan: _Plan, aggregate, key: str, model, base, match, sort: str
     order.append(key_column.asc())
 
     query = _select([source], columns)
-    if sort == "name" or match is not None:
+    if joined:
         query = query.join(model, on=(model.id == key_column))
     if match is not None:
-        query = query.where(match).select_extend(fn.COUNT(SQL("*")).over().alias("total_rows"))
+        query = query.where(match)
+    if windowed:
+        query = query.select_extend(fn.COUNT(SQL("*")).over().alias("total_rows"))
     else:
         counted = _select([source], [fn.COUNT(SQL("*"))])
         query = query.select_extend(counted.alias("total_rows"))
