@@ -1,10 +1,11 @@
 """Peewee migrations -- 040_catalogue_summaries.py: plays per artist, album and features status.
 
 Adds the artist, album and audio-features summaries of ``models.catalogue_summaries`` (all
-time, per local month, per local day), filled from the track summaries already stored; an
-index on ``summary_track (track_id)`` to find who played a track; and, on PostgreSQL, primary
-keys of the summary tables that carry the summed columns (``INCLUDE``), so a period is read by
-an index-only scan instead of one heap page per row, and an index of tracks in name order.
+time, per local month, per local day), filled from the track summaries already stored; indexes
+on ``summary_track (track_id)`` and ``summary_track_day (user_id, track_id, day)`` to find who
+played a track, and when; and, on PostgreSQL, primary keys of the summary tables that carry the
+summed columns (``INCLUDE``), so a period is read by an index-only scan instead of one heap page
+per row, and an index of tracks in name order.
 """
 
 from contextlib import suppress
@@ -21,6 +22,7 @@ def migrate(migrator: Migrator, database: pw.Database, *, fake=False):
     """Write your migrations here."""
 
     migrator.add_index('summary_track', 'track', unique=False)
+    migrator.add_index('summary_track_day', 'user', 'track', 'day', unique=False)
 
     @migrator.create_model
     class AlbumDay(pw.Model):
@@ -321,4 +323,5 @@ def rollback(migrator: Migrator, database: pw.Database, *, fake=False):
                 f'ADD CONSTRAINT "{table}_pkey" PRIMARY KEY ({key})')
     for name in NEW_TABLES:
         migrator.remove_model(name)
+    migrator.drop_index('summary_track_day', 'user', 'track', 'day')
     migrator.drop_index('summary_track', 'track')

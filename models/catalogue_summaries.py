@@ -42,8 +42,7 @@ from peewee import chunked
 from models.bulk import adding_upsert, insert_rows
 from models.db import db, is_postgresql
 from models.tables import (PROFILE_FEATURES, AlbumDay, AlbumMonth, AlbumTotal, ArtistDay,
-                           ArtistMonth, ArtistTotal, FeatureDay, FeatureMonth, FeatureTotal, Track,
-                           TrackArtist)
+                           ArtistMonth, ArtistTotal, FeatureDay, FeatureMonth, FeatureTotal)
 
 LOCK_KEY = 0x53_70_54_72  # "SpTr": the pg_advisory lock between plays and catalogue writers
 CHUNK = 500
@@ -76,14 +75,26 @@ def links_of(track_ids: Iterable[str]) -> Links:
     """The artists (with whether each leads) and album of each given track that is stored."""
     found: dict[str, tuple[set, str | None]] = {}
     for chunk in chunked(sorted(set(track_ids)), CHUNK):
-        for track_id, album_id in (Track.select(Track.id, Track.album)
-                                   .where(Track.id.in_(chunk)).tuples()):
-            found[track_id] = (set(), album_id)
-        for track_id, artist_id, position in (
-                TrackArtist.select(TrackArtist.track, TrackArtist.artist, TrackArtist.position)
-                .where(TrackArtist.track.in_(chunk)).tuples()):
-            found[track_id][0].add((artist_id, position == 0))
+        rows = db.execute_sql(
+            "SELECT t.id, t.album_id, ta.artist_id, ta.position FROM track t "
+            "LEFT JOIN track_artist ta ON ta.track_id = t.id "
+            f"WHERE t.id IN ({', '.join([db.param] * len(chunk))})", list(chunk)).fetchall()
+        for track_id, album_id, artist_id, position in rows:
+            artists = found.setdefault(track_id, (set(), album_id))[0]
+            if artist_id is not None:
+                artists.add((artist_id, position == 0))
     return {track: (frozenset(artists), album) for track, (artists, album) in found.items()}
+
+
+def played(track_ids: Iterable[str]) -> list[str]:
+    """The tracks someone has summaries of.  Under :func:`lock_for_catalogue` no plays are
+    being stored, so the others cannot gain any before the catalogue change commits."""
+    found: list[str] = []
+    for chunk in chunked(sorted(set(track_ids)), CHUNK):
+        found += [track for (track,) in db.execute_sql(
+            "SELECT DISTINCT track_id FROM summary_track WHERE track_id IN ("
+            + ", ".join([db.param] * len(chunk)) + ")", list(chunk)).fetchall()]
+    return found
 
 
 # --- new plays ---------------------------------------------------------------------------------
@@ -168,7 +179,7 @@ def _add(model, bucket: str | None, sums: tuple, user_id: int, cells: dict) -> N
 def links_changed(track_ids: Iterable[str], before: Links) -> None:
     """Bring the summaries in line after the links of ``track_ids`` were written; ``before``:
     their links as read under :func:`lock_for_catalogue` before the change."""
-    after = links_of(track_ids)
+    after = links_of(played(track_ids))  # a track nobody played moves no summary
     fold_artists, fold_albums = [], []
     users_of: set[str] = set()
     artists_to_redo: set[str] = set()
@@ -243,14 +254,25 @@ def _insert_select(artists: bool, bucket: str | None, where: str, params: list,
         f"GROUP BY s.user_id{by}, {key} ORDER BY s.user_id{by}, {key} {conflict}", params)
 
 
+def _of_tracks(bucket: str | None, track_ids: list[str]) -> tuple[str, list]:
+    """WHERE clause (and parameters) for the track summaries ``s`` of ``track_ids``, all users:
+    through their players (``summary_track (track_id)``), so the daily and monthly rows are
+    read by the ``(user_id, track_id, ...)`` indexes, not by a scan of every user's rows."""
+    marks = ", ".join([db.param] * len(track_ids))
+    if bucket is None:
+        return f"s.track_id IN ({marks})", list(track_ids)
+    return (f"s.track_id IN ({marks}) AND s.user_id IN "
+            f"(SELECT p.user_id FROM summary_track p WHERE p.track_id IN ({marks}))",
+            [*track_ids, *track_ids])
+
+
 def _fold(track_ids: list[str], artists: bool) -> None:
     """Add every user's summaries of tracks that had no artists (or album) until now."""
     for bucket in BUCKETS:
         _, clause = _conflict_clause(_MODELS[(artists, bucket)], bucket,
                                      ARTIST_SUMS if artists else ALBUM_SUMS)
         for chunk in chunked(sorted(track_ids), CHUNK):
-            where = "s.track_id IN (" + ", ".join([db.param] * len(chunk)) + ")"
-            _insert_select(artists, bucket, where, list(chunk), clause)
+            _insert_select(artists, bucket, *_of_tracks(bucket, chunk), clause)
 
 
 def _recompute(user_ids: list[int], artist_ids: set[str], album_ids: set[str]) -> None:
@@ -353,8 +375,8 @@ def _features_sql(bucket: str | None, where: str, sign: int = 1, conflict: str =
 
 
 def features_changing(track_ids: Iterable[str]) -> None:
-    """Call (under :func:`lock_for_catalogue`) before the features of these tracks are written:
-    takes their plays out of every user's features summaries ..."""
+    """Call (under :func:`lock_for_catalogue`) before the features of these tracks (those
+    :func:`played`) are written: takes their plays out of every user's features summaries ..."""
     _shift_features(sorted(set(track_ids)), -1)
 
 
@@ -377,8 +399,8 @@ def _shift_features(track_ids: list[str], sign: int) -> None:
         clause = adding_upsert(model, conflict,
                                sums=[getattr(model, name) for name in FEATURE_COUNTERS])
         for chunk in chunked(track_ids, CHUNK):
-            where = "s.track_id IN (" + ", ".join([db.param] * len(chunk)) + ")"
-            db.execute_sql(_features_sql(bucket, where, sign, clause), list(chunk))
+            where, params = _of_tracks(bucket, chunk)
+            db.execute_sql(_features_sql(bucket, where, sign, clause), params)
 
 
 # --- rebuilding --------------------------------------------------------------------------------

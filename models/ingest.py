@@ -332,9 +332,12 @@ def _features_transaction(track_ids: Iterable[str]):
         return
     with write_transaction():
         catalogue_summaries.lock_for_catalogue()
-        catalogue_summaries.features_changing(track_ids)
+        played = catalogue_summaries.played(track_ids)
+        if played:
+            catalogue_summaries.features_changing(played)
         yield
-        catalogue_summaries.features_changed(track_ids)
+        if played:
+            catalogue_summaries.features_changed(played)
 
 
 # -- what the catalogue still lacks ----------------------------------------------------------

@@ -332,6 +332,8 @@ class TrackDay(_TrackSummary):
     class Meta:
         table_name = "summary_track_day"
         primary_key = CompositeKey("user", "day", "track")
+        # a track's days, when the catalogue learns its artists, album or features
+        indexes = ((("user", "track", "day"), False),)
 
 
 class TrackMonth(_TrackSummary):
