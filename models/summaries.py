@@ -29,8 +29,8 @@ from models.bulk import adding_upsert, insert_rows
 from models.db import db, is_postgresql
 from models.periods import utc_offset_spans, zone
 from models.tables import (AlbumDay, AlbumMonth, AlbumTotal, ArtistDay, ArtistMonth,
-                           ArtistTotal, HourSlot, ListeningSummary, Play, TrackDay, TrackMonth,
-                           TrackTotal, User)
+                           ArtistTotal, FeatureDay, FeatureMonth, FeatureTotal, HourSlot,
+                           ListeningSummary, Play, TrackDay, TrackMonth, TrackTotal, User)
 
 UPSERT_CHUNK = 500
 
@@ -249,8 +249,8 @@ def rebuild(user_id: int, tz: str | None = None, local_only: bool = False) -> No
         if local_only and summary_timezone(user_id) is None:
             local_only = False  # nothing summarised yet: the all-time rows are needed too
         local_models = (TrackDay, TrackMonth, HourSlot, ArtistDay, ArtistMonth, AlbumDay,
-                        AlbumMonth)
-        all_time_models = (TrackTotal, ArtistTotal, AlbumTotal, ListeningSummary)
+                        AlbumMonth, FeatureDay, FeatureMonth)
+        all_time_models = (TrackTotal, ArtistTotal, AlbumTotal, FeatureTotal, ListeningSummary)
         for model in local_models if local_only else local_models + all_time_models:
             model.delete().where(model.user == user_id).execute()
         if local_only:
