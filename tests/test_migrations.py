@@ -1,8 +1,11 @@
 """peewee-migrate owns the schema: the migrations build exactly the models, on both engines."""
 from __future__ import annotations
 
+import datetime as dt
 import subprocess
 import sys
+
+import pytest
 
 from models.migrate import pending_model_changes, router, upgrade
 from models.tables import ALL_TABLES, User
@@ -63,3 +66,67 @@ def test_migrate_command_on_a_fresh_sqlite_file(tmp_path):
         assert result.returncode == 0, result.stderr
     assert "0 migration(s) applied" in result.stdout
     assert (tmp_path / "spotify_tracker.db").exists()
+
+
+@pytest.mark.parametrize("engine", ["sqlite", "postgresql"])
+def test_migration_040_fills_the_catalogue_summaries_of_plays_already_stored(engine, tmp_path):
+    """An install upgraded from 030 gets artist, album and features summaries equal to what
+    keeping them from the start would have given."""
+    from models import crypto, summaries
+    from models.db import connect_url, db as proxy
+    from models.tables import (AlbumDay, AlbumMonth, AlbumTotal, ArtistDay, ArtistMonth,
+                               ArtistTotal, FeatureDay, FeatureMonth, FeatureTotal, Play,
+                               TrackDay, TrackMonth, TrackTotal)
+    from tests.conftest import TEST_SECRET_KEY, create_postgres_database, drop_postgres_database
+    from tests.factories import make_album, make_artist, make_track, make_user
+
+    url = (f"sqlite:///{tmp_path / 'upgrade.db'}" if engine == "sqlite"
+           else create_postgres_database())
+    database = connect_url(url)
+    proxy.initialize(database)
+    crypto.configure(TEST_SECRET_KEY)
+    try:
+        database.connect()
+        router().run("030_import_job")
+        user = make_user()
+        lead, guest = make_artist(), make_artist()
+        album = make_album()
+        tracks = [make_track(artists=[lead, guest], album=album), make_track(artists=[guest]),
+                  make_track()]  # the last: a stub, no artists or album yet
+        database.execute_sql("INSERT INTO audio_features (track_id, status, danceability, "
+                             "tempo, fetched_at) VALUES (%s, 'ok', 0.25, 120.5, %s)"
+                             .replace("%s", database.param),
+                             (tracks[0].id, dt.datetime(2026, 1, 1)))
+        cells: dict = {}
+        for n in range(30):
+            track = tracks[n % 3]
+            at = dt.datetime(2025, 12, 25) + dt.timedelta(hours=13 * n)
+            Play.create(user=user, track=track, played_at=at, ms_played=1000 * (n + 1),
+                        source="import")
+            for key in ((TrackTotal, None), (TrackMonth, at.date().replace(day=1)),
+                        (TrackDay, at.date())):
+                cell = cells.setdefault((*key, track.id), [0, 0, at, at])
+                cell[0] += 1
+                cell[1] += 1000 * (n + 1)
+                cell[3] = at
+        for (model, bucket, track_id), (plays, ms, first, last) in cells.items():
+            row = dict(user=user.id, track=track_id, plays=plays, ms_played=ms,
+                       first_played_at=first, last_played_at=last)
+            if bucket is not None:
+                row["month" if model is TrackMonth else "day"] = bucket
+            model.insert(**row).execute()
+
+        router().run()
+        catalogue = (ArtistTotal, ArtistMonth, ArtistDay, AlbumTotal, AlbumMonth, AlbumDay,
+                     FeatureTotal, FeatureMonth, FeatureDay)
+        migrated = {model: sorted(model.select().tuples()) for model in catalogue}
+        assert ArtistTotal.get(artist=guest.id).plays == 20
+        assert ArtistTotal.get(artist=lead.id).lead_plays == 10
+        assert {row.status: row.plays for row in FeatureTotal.select()} == {"ok": 10,
+                                                                          "pending": 20}
+        summaries.rebuild(user.id)
+        assert {model: sorted(model.select().tuples()) for model in catalogue} == migrated
+    finally:
+        database.close()
+        if engine == "postgresql":
+            drop_postgres_database(url)
