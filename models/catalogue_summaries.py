@@ -55,13 +55,15 @@ ALBUM_SUMS = ("plays", "ms_played", "first_played_at", "last_played_at")
 # --- locks -------------------------------------------------------------------------------------
 
 def lock_for_plays() -> None:
-    """Call before storing plays: the catalogue's links cannot change until the commit."""
+    """Call before storing plays: the links and features of tracks cannot change until the
+    commit."""
     if is_postgresql():
         db.execute_sql("SELECT pg_advisory_xact_lock_shared(%s)", (LOCK_KEY,))
 
 
 def lock_for_catalogue() -> None:
-    """Call before reading links that will be changed: no plays are being stored meanwhile."""
+    """Call before reading links or features that will be changed: no plays are being stored
+    until the commit."""
     if is_postgresql():
         db.execute_sql("SELECT pg_advisory_xact_lock(%s)", (LOCK_KEY,))
 
