@@ -88,15 +88,25 @@ def links_of(track_ids: Iterable[str]) -> Links:
     return {track: (frozenset(artists), album) for track, (artists, album) in found.items()}
 
 
+def _of_summary_track(column: str, track_ids: Iterable[str]) -> list:
+    """The distinct ``column`` values of the track summaries of ``track_ids`` (any user)."""
+    found: set = set()
+    for chunk in chunked(sorted(set(track_ids)), CHUNK):
+        found.update(value for (value,) in db.execute_sql(
+            f"SELECT DISTINCT {column} FROM summary_track WHERE track_id IN ("
+            + ", ".join([db.param] * len(chunk)) + ")", list(chunk)).fetchall())
+    return sorted(found)
+
+
 def played(track_ids: Iterable[str]) -> list[str]:
     """The tracks someone has summaries of.  Under :func:`lock_for_catalogue` no plays are
     being stored, so the others cannot gain any before the catalogue change commits."""
-    found: list[str] = []
-    for chunk in chunked(sorted(set(track_ids)), CHUNK):
-        found += [track for (track,) in db.execute_sql(
-            "SELECT DISTINCT track_id FROM summary_track WHERE track_id IN ("
-            + ", ".join([db.param] * len(chunk)) + ")", list(chunk)).fetchall()]
-    return found
+    return _of_summary_track("track_id", track_ids)
+
+
+def _players(track_ids: Iterable[str]) -> list[int]:
+    """The users who played any of ``track_ids``."""
+    return _of_summary_track("user_id", track_ids)
 
 
 # --- new plays ---------------------------------------------------------------------------------
@@ -153,11 +163,16 @@ _MODELS = {(True, None): ArtistTotal, (True, "month"): ArtistMonth, (True, "day"
 BUCKETS = (None, "month", "day")
 
 
+def _key_columns(model, bucket: str | None, key) -> list:
+    """The primary key of a catalogue summary: user, the bucket if any, then ``key``."""
+    return [model.user, *([getattr(model, bucket)] if bucket else []), key]
+
+
 def _conflict_clause(model, bucket: str | None, sums: tuple) -> tuple[list, str]:
     """The key columns of ``model`` and its ON CONFLICT clause adding counters, keeping the
     earliest first and the latest last play."""
-    key = model.artist if hasattr(model, "artist") else model.album
-    conflict = [model.user, *([getattr(model, bucket)] if bucket else []), key]
+    conflict = _key_columns(model, bucket,
+                            model.artist if hasattr(model, "artist") else model.album)
     counters = [getattr(model, name) for name in sums if not name.endswith("_played_at")]
     return conflict, adding_upsert(model, conflict, sums=counters,
                                    earliest=(model.first_played_at,),
@@ -206,15 +221,6 @@ def links_changed(track_ids: Iterable[str], before: Links) -> None:
         _fold(fold_albums, artists=False)
     if users_of:
         _recompute(_players(users_of), artists_to_redo, albums_to_redo)
-
-
-def _players(track_ids: Iterable[str]) -> list[int]:
-    users: set[int] = set()
-    for chunk in chunked(sorted(track_ids), CHUNK):
-        users.update(user for (user,) in db.execute_sql(
-            "SELECT DISTINCT user_id FROM summary_track WHERE track_id IN ("
-            + ", ".join([db.param] * len(chunk)) + ")", chunk).fetchall())
-    return sorted(users)
 
 
 def _sums_sql(artists: bool) -> tuple[str, str]:
@@ -348,7 +354,7 @@ def _record_features(user_id: int, buckets: Mapping[str, Mapping[tuple, list]],
         if not sums:
             continue
         model = _FEATURE_MODELS[bucket]
-        conflict = [model.user, *([getattr(model, bucket)] if bucket else []), model.status]
+        conflict = _key_columns(model, bucket, model.status)
         counters = [getattr(model, name) for name in FEATURE_COUNTERS]
         if bucket is None:
             rows = [(user_id, status, *row) for (_, status), row in sums.items()]
@@ -397,7 +403,7 @@ def features_changed(track_ids: Iterable[str]) -> None:
 
 def _shift_features(track_ids: list[str], sign: int) -> None:
     for bucket, model in _FEATURE_MODELS.items():
-        conflict = [model.user, *([getattr(model, bucket)] if bucket else []), model.status]
+        conflict = _key_columns(model, bucket, model.status)
         clause = adding_upsert(model, conflict,
                                sums=[getattr(model, name) for name in FEATURE_COUNTERS])
         for chunk in chunked(track_ids, CHUNK):
@@ -408,14 +414,10 @@ def _shift_features(track_ids: list[str], sign: int) -> None:
 # --- rebuilding --------------------------------------------------------------------------------
 
 def rebuild(user_id: int, local_only: bool = False) -> None:
-    """Recompute one user's artist and album summaries from their track summaries (after
-    ``summaries.rebuild``; ``local_only``: the daily and monthly rows, the zone changed)."""
-    for artists in (True, False):
-        for bucket in BUCKETS[1:] if local_only else BUCKETS:
-            table = _source_sql(artists, bucket)[0]
-            db.execute_sql(f"DELETE FROM {table} WHERE user_id = {db.param}", [user_id])
-            _insert_select(artists, bucket, f"s.user_id = {db.param}", [user_id])
+    """Fill one user's artist, album and features summaries from their track summaries, in
+    ``summaries.rebuild`` (which has deleted the user's rows of every summary, and with
+    ``local_only`` only the daily and monthly ones: the zone changed)."""
     for bucket in BUCKETS[1:] if local_only else BUCKETS:
-        model = _FEATURE_MODELS[bucket]
-        model.delete().where(model.user == user_id).execute()
+        for artists in (True, False):
+            _insert_select(artists, bucket, f"s.user_id = {db.param}", [user_id])
         db.execute_sql(_features_sql(bucket, f"s.user_id = {db.param}"), [user_id])

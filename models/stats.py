@@ -667,8 +667,7 @@ def _unique_page(plan: _Plan, aggregate, key: str, model, base, match, sort: str
     if windowed:
         query = query.select_extend(fn.COUNT(SQL("*")).over().alias("total_rows"))
     else:
-        counted = _select([source], [fn.COUNT(SQL("*"))])
-        query = query.select_extend(counted.alias("total_rows"))
+        query = query.select_extend(_count(source).alias("total_rows"))
         if source is not aggregate:
             query = query.with_cte(source)
     ranked = list(query.order_by(*order).limit(limit).offset(offset).dicts())
@@ -677,7 +676,7 @@ def _unique_page(plan: _Plan, aggregate, key: str, model, base, match, sort: str
     elif offset == 0:
         total = 0
     else:  # past the end: count what there is
-        counted = _select([aggregate], [fn.COUNT(SQL("*"))])
+        counted = _count(aggregate)
         if match is not None:
             counted = counted.join(model, on=(model.id == key_column)).where(match)
         total = _int(counted.scalar())
