@@ -77,3 +77,11 @@ def make_features(track, status: str = "ok", **values) -> None:
         ingest.store_audio_features({track.id: None})
     else:
         ingest.mark_audio_features([track.id], status)
+
+
+def track_object(track, artists, album) -> dict:
+    """``track`` as Spotify's GET /tracks gives it, crediting ``artists`` on ``album``: what the
+    ETL writes when it completes a stub or Spotify relinks a track."""
+    return {"id": track.id, "name": track.name, "duration_ms": track.duration_ms,
+            "album": {"id": album.id, "name": album.name, "artists": []},
+            "artists": [{"id": artist.id, "name": artist.name} for artist in artists]}

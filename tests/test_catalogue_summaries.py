@@ -16,16 +16,10 @@ from models.db import db as database_proxy
 from models.ingest import upsert_tracks, write_transaction
 from models.plays import store_plays
 from models.tables import AlbumTotal, ArtistDay, ArtistTotal, FeatureTotal
-from tests.factories import make_album, make_artist, make_track, make_user
+from tests.factories import make_album, make_artist, make_track, make_user, track_object
 
 PLAYED_AT = dt.datetime(2026, 5, 1, 12, 0)
 BLOCKED_FOR = 0.5  # seconds the second writer must still be waiting
-
-
-def _track_object(track, artist, album) -> dict:
-    return {"id": track.id, "name": track.name, "duration_ms": 200_000,
-            "album": {"id": album.id, "name": album.name, "artists": []},
-            "artists": [{"id": artist.id, "name": artist.name}]}
 
 
 def _in_thread(work, started: threading.Event, release: threading.Event | None = None):
@@ -88,13 +82,13 @@ def test_a_stub_linked_while_its_plays_are_being_stored(db):
     user, stub, artist, album = _world()
     _race(lambda: store_plays(user.id, [{"track_id": stub.id, "played_at": PLAYED_AT,
                                          "ms_played": 90_000}], "import"),
-          lambda: upsert_tracks([_track_object(stub, artist, album)]))
+          lambda: upsert_tracks([track_object(stub, [artist], album)]))
     _assert_counted_once(user, artist, album)
 
 
 def test_plays_stored_while_their_stub_is_being_linked(db):
     user, stub, artist, album = _world()
-    _race(lambda: upsert_tracks([_track_object(stub, artist, album)]),
+    _race(lambda: upsert_tracks([track_object(stub, [artist], album)]),
           lambda: store_plays(user.id, [{"track_id": stub.id, "played_at": PLAYED_AT,
                                          "ms_played": 90_000}], "import"))
     _assert_counted_once(user, artist, album)

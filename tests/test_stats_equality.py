@@ -21,7 +21,7 @@ from models.tables import (AlbumDay, AlbumMonth, AlbumTotal, ArtistDay, ArtistGe
                            Genre, HourSlot, ListeningSummary, TrackDay, TrackMonth, TrackTotal,
                            User)
 from models.users import set_timezone
-from tests.factories import make_album, make_artist, make_track, make_user
+from tests.factories import make_album, make_artist, make_track, make_user, track_object
 
 SEED = 20261126
 ZONES = ("Asia/Kolkata", "Europe/Paris", "America/St_Johns")
@@ -73,9 +73,9 @@ def build_world(rng: random.Random):
         store_plays(user.id, batches[0], "import")
         store_plays(user.id, batches[1] + batches[0][:50], "api")
         users.append(user)
-    upsert_tracks([_track_object(stub, rng.sample(artists, rng.choice([1, 2])),
-                                 rng.choice(albums)) for stub in stubs[:4]]
-                  + [_track_object(tracks[0], [artists[-1], artists[0]], albums[-1])])
+    upsert_tracks([track_object(stub, rng.sample(artists, rng.choice([1, 2])),
+                                rng.choice(albums)) for stub in stubs[:4]]
+                  + [track_object(tracks[0], [artists[-1], artists[0]], albums[-1])])
     # Features arrive after the plays: for the stubs, and for a track Spotify had refused.
     refused = next(t for t in tracks if AudioFeatures.get_or_none(track=t.id) is None)
     mark_audio_features([refused.id], "forbidden")
@@ -87,13 +87,6 @@ def build_world(rng: random.Random):
         store_plays(user.id, [{**p, "played_at": p["played_at"] + dt.timedelta(minutes=7)}
                               for p in batch], "api")
     return users, tracks, artists
-
-
-def _track_object(track, artists, album) -> dict:
-    """A track as Spotify's GET /tracks gives it, crediting ``artists`` on ``album``."""
-    return {"id": track.id, "name": track.name, "duration_ms": track.duration_ms,
-            "album": {"id": album.id, "name": album.name, "artists": []},
-            "artists": [{"id": artist.id, "name": artist.name} for artist in artists]}
 
 
 def _features(rng: random.Random) -> dict:
