@@ -8,7 +8,7 @@ machines sharing one ``luigid`` divide the work::
         -> CompleteTracks -> Features, Artists -> FinishRun  (all users)
     ResumeImports  (history imports left unfinished)
 
-Task bodies call the core (``models.etl``); there is no SQL or HTTP here.
+Task bodies call the core (``models.ingest.etl``); there is no SQL or HTTP here.
 """
 from __future__ import annotations
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from batch.base import AllUsersStep
 from batch.tracks import CompleteTracks
-from models import etl
+from models.ingest import etl
 
 
 class Artists(AllUsersStep):

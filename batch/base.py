@@ -4,7 +4,7 @@ from __future__ import annotations
 import luigi
 
 from batch import runtime
-from models.etl import run_hour
+from models.ingest.etl import run_hour
 
 
 class RunHourParameter(luigi.DateHourParameter):
@@ -27,7 +27,7 @@ class EtlTask(luigi.Task):
 
 
 class AllUsersStep(EtlTask):
-    """A step for all users at once: one ``models.etl`` function, its outcome as the target."""
+    """A step for all users at once: one ``models.ingest.etl`` function, its outcome as the target."""
 
     step = ""  # the target's name: <run dir>/<step>.json
 

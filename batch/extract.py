@@ -10,7 +10,7 @@ import luigi
 
 from batch import runtime
 from batch.base import EtlTask
-from models import etl
+from models.ingest import etl
 
 
 class Extract(EtlTask):

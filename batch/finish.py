@@ -5,7 +5,7 @@ from batch import runtime
 from batch.artists import Artists
 from batch.base import EtlTask
 from batch.features import Features
-from models import etl
+from models.ingest import etl
 
 
 class StepsFailed(RuntimeError):

@@ -2,7 +2,7 @@
 
 ``luigi --module batch ImportHistory --user <spotify id or user id> --path <export>``: for large
 exports and for admins, imports a Spotify privacy export (zip, JSON file or folder) for one user
-with ``models.history_import``, the same code as the web page.  The database work commits chunk
+with ``models.imports.history_import``, the same code as the web page.  The database work commits chunk
 by chunk; the target (the job's report) is written last, so a run that was killed or told by
 Spotify to wait is simply run again and resumes where it stopped.
 
@@ -18,8 +18,9 @@ import luigi
 
 from batch import runtime
 from batch.base import RunHourParameter
-from models import history_import
-from models.tables import ImportJob, User
+from models.accounts import uploads
+from models.imports import history_import
+from models.schema.tables import ImportJob, User
 
 
 class ImportFailed(RuntimeError):
@@ -95,6 +96,6 @@ class ResumeImports(luigi.Task):
         for job in history_import.resumable_jobs():
             ended = history_import.run_job(
                 job.id, client=history_import.client_for(settings, job.user_id))
-            history_import.forget_upload(ended, settings.data_dir)
+            uploads.forget_upload(ended, settings.data_dir)
             outcome[str(job.id)] = ended.status
         runtime.write_json(self.output(), {"jobs": outcome})

@@ -19,9 +19,9 @@ import luigi
 
 import models
 import settings as settings_module
-from models import crypto
-from models.db import db
-from models.etl import Run
+from models.schema import crypto
+from models.schema.db import db
+from models.ingest.etl import Run
 
 TARGET_DAYS = 7  # targets older than this are pruned at the end of a run
 _process: dict = {"pid": None, "settings": None, "runs": {}}

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from batch.base import AllUsersStep
 from batch.extract import loads
-from models import etl
+from models.ingest import etl
 
 
 class CompleteTracks(AllUsersStep):

@@ -129,7 +129,7 @@ def measure(settings, sandbox: SandboxServer, hours: list[dt.datetime], mode: st
             listeners: int, workers: int = 1, rate_limit: int | None = None) -> Figures:
     """Run the ETL at each hour against ``sandbox`` on the (migrated, empty) database."""
     from batch import SpotifyEtl, runtime
-    from models.tables import Play
+    from models.schema.tables import Play
     from tests.etl_world import connect_listeners
 
     runtime.use(settings)
@@ -178,7 +178,7 @@ def report(figures: Figures) -> str:
 
 
 def fresh_database(url: str | None, workdir: Path) -> str:
-    from models.db import init
+    from models.schema.db import init
     from models.migrate import router
 
     url = url or f"sqlite:///{workdir / 'bench.db'}"

@@ -28,8 +28,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from demo.export import EXTENDED_FOLDER, extended_entry, episode_entry, write_zip  # noqa: E402
-from models import crypto  # noqa: E402
-from models.db import connect_url, db  # noqa: E402
+from models.schema import crypto  # noqa: E402
+from models.schema.db import connect_url, db  # noqa: E402
 from spotify.sandbox.catalogue import DAY_MS, World  # noqa: E402
 
 FILE_ENTRIES = 15_000  # Spotify splits the history into files of about 12 MB
@@ -74,8 +74,8 @@ def complete_catalogue(world: World) -> tuple[float, int]:
     track linked to its album and artists (GET /tracks batches of 50) and given its audio
     features (batches of 100), which also brings the users' artist, album and features
     summaries up to date.  Returns the seconds it took and the tracks completed."""
-    from models import ingest
-    from models.tables import Track
+    from models.ingest import catalogue
+    from models.schema.tables import Track
     from spotify.sandbox.server import Renderer
 
     renderer = Renderer(world, "http://sandbox.invalid/", extended=True)
@@ -83,18 +83,18 @@ def complete_catalogue(world: World) -> tuple[float, int]:
               if track_id in world.track_by_id]
     started = time.perf_counter()
     for start in range(0, len(tracks), 50):
-        ingest.upsert_tracks([renderer.track(t) for t in tracks[start:start + 50]])
+        catalogue.upsert_tracks([renderer.track(t) for t in tracks[start:start + 50]])
     for start in range(0, len(tracks), 100):
-        ingest.store_audio_features({t.id: renderer.audio_features(t)
+        catalogue.store_audio_features({t.id: renderer.audio_features(t)
                                      for t in tracks[start:start + 100]})
     return time.perf_counter() - started, len(tracks)
 
 
 def run_engine(engine: str, export_path: Path, spotify_id: str, data_dir: Path,
                world: World) -> dict:
-    from models.history_import import create_job, run_job
+    from models.imports.history_import import create_job, run_job
     from models.migrate import router
-    from models.tables import SUMMARY_TABLES, ImportJob, Play, User
+    from models.schema.tables import SUMMARY_TABLES, ImportJob, Play, User
 
     drop = None
     if engine == "sqlite":
@@ -172,7 +172,7 @@ def main(argv=None) -> int:
                   f"{result['read_s']:.2f} s + storing {result['import_s'] - result['read_s']:.2f}"
                   f" s; executemany {result['plain_s']:.2f} s)", flush=True)
             print(f"{'':<11} the import also wrote {result['summary_rows']:,} summary rows "
-                  "(models.summaries) in the same transactions", flush=True)
+                  "(models.summaries.listening) in the same transactions", flush=True)
             print(f"{'':<11} completing its {result['completed']:,} tracks afterwards (links and "
                   f"features, the ETL's database side) took {result['complete_s']:.2f} s",
                   flush=True)

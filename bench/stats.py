@@ -4,7 +4,7 @@ Builds a synthetic but realistic database directly with bulk inserts (COPY on Po
 executemany transaction on SQLite): one heavy listener with a million plays over ten years
 (60k tracks, 15k artists, 25k albums, Zipf-skewed popularity, a daily rhythm) and 50 other
 users with 20k plays each, so filtering by user is real.  Summaries are then built from the raw
-plays by ``models.summaries.rebuild``, the same code a time-zone change runs.
+plays by ``models.summaries.listening.rebuild``, the same code a time-zone change runs.
 
 For each engine, each time zone (UTC, then Asia/Kolkata after ``set_timezone``), each statistic
 and each period (7d, 4w, 12m, all) it times repeated calls of the ``models.stats`` function the
@@ -35,12 +35,13 @@ from pathlib import Path
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT_DIR))
 
-from models import crypto, stats, summaries  # noqa: E402
-from models.db import connect_url, db, is_postgresql  # noqa: E402
+from models import stats
+from models.schema import crypto
+from models.summaries import listening  # noqa: E402
+from models.schema.db import connect_url, db, is_postgresql  # noqa: E402
 from models.periods import parse_period  # noqa: E402
-from models.tables import (Album, Artist, ArtistGenre, AudioFeatures, Genre, Play,  # noqa: E402
-                           Track, TrackArtist, User)
-from models.users import set_timezone  # noqa: E402
+from models.schema.tables import (User)
+from models.accounts.users import set_timezone  # noqa: E402
 
 BENCH_SECRET = "bench-secret-key-0123456789-abcdef"
 PERIODS = ("7d", "4w", "12m", "all")
@@ -200,7 +201,7 @@ def build(size: Size, seed: int = 7) -> int:
         db.execute_sql("SELECT setval(pg_get_serial_sequence('genre', 'id'), "
                        "(SELECT max(id) FROM genre))")
     for user in [heavy, *others]:
-        summaries.rebuild(user.id)
+        listening.rebuild(user.id)
     settle()
     if not is_postgresql():
         db.execute_sql("PRAGMA synchronous = NORMAL")
@@ -372,7 +373,7 @@ def shell_requests(url: str, user_id: int, tz: str):
 
             from chalice.test import Client
 
-            from models import api_tokens
+            from models.accounts import api_tokens
 
             chalice_app = importlib.import_module("app").app
             try:  # the API keeps its own connection per container: hand it this engine's

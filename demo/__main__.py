@@ -128,9 +128,9 @@ def seed(args, environ: dict[str, str], sandbox_url: str, start: dt.datetime) ->
     import models
     import settings as settings_module
     from batch import SpotifyEtl
-    from models.history_import import client_for, create_job, run_job
-    from models.tables import Play, User
-    from models.users import upsert_spotify_user
+    from models.imports.history_import import client_for, create_job, run_job
+    from models.schema.tables import Play, User
+    from models.accounts.users import upsert_spotify_user
     from spotify.client import SpotifyApp, TokenSet
 
     settings = settings_module.load()

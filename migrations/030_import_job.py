@@ -1,4 +1,4 @@
-"""Peewee migrations -- 030_import_job.py: the import_job table of models.history_import.
+"""Peewee migrations -- 030_import_job.py: the import_job table of models.imports.history_import.
 
 Some examples (model - class or model name)::
 

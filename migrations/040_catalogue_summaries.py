@@ -1,6 +1,6 @@
 """Peewee migrations -- 040_catalogue_summaries.py: plays per artist, album and features status.
 
-Adds the artist, album and audio-features summaries of ``models.catalogue_summaries`` (all
+Adds the artist, album and audio-features summaries of ``models.summaries.catalogue`` (all
 time, per local month, per local day), filled from the track summaries already stored; indexes
 on ``summary_track (track_id)`` and ``summary_track_day (user_id, track_id, day)`` to find who
 played a track, and when; and, on PostgreSQL, primary keys of the summary tables that carry the

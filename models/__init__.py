@@ -1,13 +1,13 @@
 """The shared core: Peewee models, statistics and ingestion, used by web, API and batch."""
 from __future__ import annotations
 
-from models import crypto
-from models.db import db
+from models.schema import crypto
+from models.schema.db import db
 
 
 def init(settings):
     """Connect the shared database and token cipher to ``settings``; call once per process."""
-    from models.db import init as init_db
+    from models.schema.db import init as init_db
 
     crypto.configure(settings.secret_key)
     return init_db(settings.database_url)

@@ -13,8 +13,8 @@ from peewee_migrate import Router
 
 import models
 import settings as settings_module
-from models.db import db
-from models.users import ensure_first_admin
+from models.schema.db import db
+from models.accounts.users import ensure_first_admin
 
 MIGRATIONS_DIR = settings_module.PROJECT_DIR / "migrations"
 IGNORED_MODELS = ["basemodel"]
@@ -36,7 +36,7 @@ def pending_model_changes() -> str:
     """Migration code the models need beyond the applied migrations; empty when in step."""
     from peewee_migrate.router import compile_migrations
 
-    from models.tables import ALL_TABLES
+    from models.schema.tables import ALL_TABLES
 
     migration_router = router()
     return compile_migrations(migration_router.migrator, list(ALL_TABLES))
@@ -55,7 +55,7 @@ def main(argv=None) -> int:
     settings = settings_module.load()
     models.init(settings)
     if args.command == "create":
-        from models.tables import ALL_TABLES
+        from models.schema.tables import ALL_TABLES
 
         name = router().create(args.name, auto=list(ALL_TABLES))
         print(name or "no changes")

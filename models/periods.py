@@ -13,7 +13,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from models.db import utcnow
+from models.schema.db import utcnow
 
 RANGE_DAYS = {"7d": 7, "4w": 28}
 RANGE_MONTHS = {"6m": 6, "12m": 12}

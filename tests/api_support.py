@@ -24,7 +24,7 @@ from chalice.local import LocalGateway, LocalGatewayException
 from chalice.config import Config
 from chalice.test import Client
 
-from models import api_tokens
+from models.accounts import api_tokens
 
 ROOT = Path(__file__).resolve().parent.parent
 CHALICE_DIR = ROOT / "chalice_app"

@@ -15,7 +15,7 @@ import pytest
 from psycopg2 import sql
 
 import settings as settings_module
-from models.db import connect_url, db as database_proxy
+from models.schema.db import connect_url, db as database_proxy
 
 TEST_SECRET_KEY = "test-secret-key-that-is-long-enough"
 POSTGRES_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL",
@@ -95,7 +95,7 @@ def engine_urls(tmp_path_factory):
     sqlite_path = tmp_path_factory.mktemp("sqlite") / "spotify_tracker_test.db"
     urls["sqlite"] = f"sqlite:///{sqlite_path}"
     urls["postgresql"] = create_postgres_database()
-    from models import crypto
+    from models.schema import crypto
 
     crypto.configure(TEST_SECRET_KEY)
     for url in urls.values():
@@ -116,7 +116,7 @@ def db(request, engine_urls):
     if database is None:
         database = _connections[engine] = connect_url(engine_urls[engine])
     database_proxy.initialize(database)
-    from models import crypto
+    from models.schema import crypto
 
     crypto.configure(TEST_SECRET_KEY)
     database.connect(reuse_if_open=True)

@@ -6,8 +6,8 @@ import datetime as dt
 import luigi
 import pytest
 
-from models.ingest import parse_played_at
-from models.tables import (Album, Artist, ArtistGenre, AudioFeatures, Genre, OAuthToken, Play,
+from models.ingest.catalogue import parse_played_at
+from models.schema.tables import (Album, Artist, ArtistGenre, AudioFeatures, Genre, OAuthToken, Play,
                            SyncGap, Track, TrackArtist, User)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 
-from models.tables import Album, Artist, Play, Track, TrackArtist, User
+from models.schema.tables import Album, Artist, Play, Track, TrackArtist, User
 
 _serial = itertools.count(1)
 
@@ -51,32 +51,32 @@ def make_track(artists=(), album=None, **overrides) -> Track:
 
 
 def make_play(user, track, at: dt.datetime, **overrides) -> Play:
-    """One play, added to the summaries too, as ``models.plays.store_plays`` would."""
-    from models import summaries
-    from models.db import db
+    """One play, added to the summaries too, as ``models.ingest.plays.store_plays`` would."""
+    from models.summaries import listening
+    from models.schema.db import db
 
     fields = dict(user=user, track=track, played_at=at,
                   ms_played=track.duration_ms or 180_000, source="api")
     fields.update(overrides)
     with db.atomic():
         play = Play.create(**fields)
-        timezone = summaries.lock_user(play.user_id)
-        summaries.record_plays(play.user_id, [(play.track_id, play.played_at, play.ms_played)],
+        timezone = listening.lock_user(play.user_id)
+        listening.record_plays(play.user_id, [(play.track_id, play.played_at, play.ms_played)],
                                timezone)
     return play
 
 
 def make_features(track, status: str = "ok", **values) -> None:
-    """Audio features of a track, written as the ETL writes them (``models.ingest``), so the
+    """Audio features of a track, written as the ETL writes them (``models.ingest.catalogue``), so the
     summaries of plays already stored follow; ``values`` as in Spotify's features object."""
-    from models import ingest
+    from models.ingest import catalogue
 
     if status == "ok":
-        ingest.store_audio_features({track.id: values or {"danceability": 0.5}})
+        catalogue.store_audio_features({track.id: values or {"danceability": 0.5}})
     elif status == "missing":
-        ingest.store_audio_features({track.id: None})
+        catalogue.store_audio_features({track.id: None})
     else:
-        ingest.mark_audio_features([track.id], status)
+        catalogue.mark_audio_features([track.id], status)
 
 
 def track_object(track, artists, album) -> dict:

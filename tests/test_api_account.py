@@ -4,7 +4,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 
-from models.tables import EtlLog, EtlRun
+from models.schema.tables import EtlLog, EtlRun
 from tests.api_support import api  # noqa: F401  (fixture)
 from tests.factories import make_play, make_track, make_user
 

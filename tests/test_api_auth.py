@@ -8,7 +8,7 @@ import json
 import jwt
 import pytest
 
-from models.users import delete_user
+from models.accounts.users import delete_user
 from tests.api_support import api  # noqa: F401  (fixture)
 from tests.conftest import TEST_SECRET_KEY
 from tests.factories import make_user

@@ -10,7 +10,7 @@ import datetime as dt
 import pytest
 from werkzeug.security import generate_password_hash
 
-from models import api_tokens
+from models.accounts import api_tokens
 from tests.api_support import ChaliceLocal
 from tests.conftest import base_environ
 from tests.factories import make_play, make_track, make_user

@@ -8,7 +8,7 @@ from __future__ import annotations
 import luigi
 import pytest
 
-from models.tables import Play
+from models.schema.tables import Play
 from tests.api_support import api  # noqa: F401  (fixture)
 from tests.etl_world import connect_listener, etl, naive, run_etl  # noqa: F401  (fixture)
 

@@ -55,7 +55,7 @@ def test_package_holds_the_app_the_core_and_the_runtime_requirements(package):
         links = [info.filename for info in archive.infolist()
                  if (info.external_attr >> 16) & 0o170000 == 0o120000]
     for expected in ("app.py", "chalicelib/api_stats.py", "settings.py",
-                     "models/__init__.py", "models/stats.py", "models/api_tokens.py", "peewee.py", "jwt/__init__.py",
+                     "models/__init__.py", "models/stats/__init__.py", "models/accounts/api_tokens.py", "peewee.py", "jwt/__init__.py",
                      "psycopg2/__init__.py", "cryptography/fernet.py", "werkzeug/security.py",
                      "tzdata/zoneinfo/Europe/Paris", "dotenv/__init__.py"):
         assert expected in names, expected

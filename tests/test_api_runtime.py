@@ -10,7 +10,7 @@ import pytest
 from chalice.test import Client
 
 import settings as settings_module
-from models.db import db as database_proxy
+from models.schema.db import db as database_proxy
 from tests.api_support import Api, load_app, runtime
 from tests.conftest import POSTGRES_ADMIN_URL, base_environ, empty_all_tables
 from tests.factories import make_user

@@ -15,7 +15,7 @@ import datetime as dt
 
 import pytest
 
-from models.tables import ArtistGenre, Genre
+from models.schema.tables import ArtistGenre, Genre
 from tests.api_support import api  # noqa: F401  (fixture)
 from tests.factories import (make_album, make_artist, make_features, make_play, make_track,
                              make_user)

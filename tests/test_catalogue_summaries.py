@@ -3,7 +3,7 @@
 A history import stores plays of stub tracks while the ETL links stubs to their artists and
 albums: whichever commits first, each play must be counted once in the artist and album
 summaries.  Two threads with their own connections play both orders; the writer that comes
-second must wait for the first (PostgreSQL: the advisory lock of ``models.catalogue_summaries``;
+second must wait for the first (PostgreSQL: the advisory lock of ``models.summaries.catalogue``;
 SQLite: its write lock) and then see what it committed.
 """
 from __future__ import annotations
@@ -11,11 +11,11 @@ from __future__ import annotations
 import datetime as dt
 import threading
 
-from models import summaries
-from models.db import db as database_proxy
-from models.ingest import upsert_tracks, write_transaction
-from models.plays import store_plays
-from models.tables import AlbumTotal, ArtistDay, ArtistTotal, FeatureTotal
+from models.summaries import listening
+from models.schema.db import db as database_proxy
+from models.ingest.catalogue import upsert_tracks, write_transaction
+from models.ingest.plays import store_plays
+from models.schema.tables import AlbumTotal, ArtistDay, ArtistTotal, FeatureTotal
 from tests.factories import make_album, make_artist, make_track, make_user, track_object
 
 PLAYED_AT = dt.datetime(2026, 5, 1, 12, 0)
@@ -72,7 +72,7 @@ def _assert_counted_once(user, artist, album) -> None:
     assert AlbumTotal.get(user=user.id, album=album.id).plays == 1
     incremental = {model: sorted(model.select().where(model.user == user.id).tuples())
                    for model in (ArtistTotal, ArtistDay, AlbumTotal, FeatureTotal)}
-    summaries.rebuild(user.id)
+    listening.rebuild(user.id)
     rebuilt = {model: sorted(model.select().where(model.user == user.id).tuples())
                for model in incremental}
     assert incremental == rebuilt

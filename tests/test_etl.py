@@ -5,7 +5,7 @@ import datetime as dt
 
 import luigi
 
-from models.tables import Artist, AudioFeatures, EtlLog, EtlRun, SyncGap, Track, User
+from models.schema.tables import Artist, AudioFeatures, EtlLog, EtlRun, SyncGap, Track, User
 from tests.etl_world import etl  # noqa: F401 (the fixture)
 from tests.etl_world import connect_listeners, naive, run_etl, snapshot, stored, truth
 
@@ -104,7 +104,7 @@ def test_a_long_pause_records_a_gap_and_loses_nothing_it_can_see(etl, fresh_sand
 
 def test_the_run_hour_defaults_to_the_current_hour_and_names_the_targets(make_settings):
     from batch import Extract, SpotifyEtl, runtime
-    from models.etl import run_hour
+    from models.ingest.etl import run_hour
 
     before = run_hour()
     default = SpotifyEtl().hour

@@ -6,7 +6,7 @@ import time
 
 import luigi
 
-from models.tables import Artist, AudioFeatures, EtlLog, EtlRun, OAuthToken, Play, Track, User
+from models.schema.tables import Artist, AudioFeatures, EtlLog, EtlRun, OAuthToken, Play, Track, User
 from tests.etl_world import etl  # noqa: F401 (the fixture)
 from tests.etl_world import connect_listener, connect_listeners, naive, run_etl, stored, truth
 
@@ -173,8 +173,8 @@ def test_a_retry_after_of_hours_defers_without_sleeping_and_the_next_run_catches
 
 
 def test_a_catalogue_step_goes_on_with_another_grant_when_one_dies(etl, fresh_sandbox):
-    from models import etl as steps
-    from models.ingest import artists_lacking_details
+    from models.ingest import etl as steps
+    from models.ingest.catalogue import artists_lacking_details
 
     users = connect_listeners(fresh_sandbox, 2)
     run = steps.Run(etl, naive(fresh_sandbox.now()))
@@ -221,7 +221,7 @@ def test_one_users_bad_data_fails_only_that_user_and_the_exit_code(etl, fresh_sa
 
 
 def test_a_grant_that_cannot_be_decrypted_asks_that_user_to_log_in_again(etl, fresh_sandbox):
-    from models import crypto
+    from models.schema import crypto
 
     users = connect_listeners(fresh_sandbox, 2)
     crypto.configure("a-secret-key-from-another-install")  # as if SECRET_KEY had changed

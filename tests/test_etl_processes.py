@@ -15,7 +15,7 @@ from urllib.parse import quote
 import luigi
 import pytest
 
-from models.tables import EtlLog, EtlRun, Play, User
+from models.schema.tables import EtlLog, EtlRun, Play, User
 from settings import PROJECT_DIR
 from tests.conftest import TEST_SECRET_KEY, empty_all_tables
 from tests.etl_world import etl  # noqa: F401 (the fixture)

@@ -12,8 +12,8 @@ import pytest
 
 from batch import ImportHistory, ResumeImports, runtime
 from demo.export import EXTENDED_FOLDER, extended_history, write_zip
-from models import history_import
-from models.tables import ImportJob, Play
+from models.imports import history_import
+from models.schema.tables import ImportJob, Play
 from settings import PROJECT_DIR
 from spotify.sandbox.catalogue import World
 from tests.factories import make_user

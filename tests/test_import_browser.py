@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from demo.export import DEMO_DIR
-from models.tables import ImportJob, Play, User
+from models.schema.tables import ImportJob, Play, User
 from tests.browser.conftest import browser, live_app, screenshot  # noqa: F401
 from tests.browser.test_browser_web import log_in
 

@@ -1,4 +1,4 @@
-"""Reading the privacy export (models.privacy_export): formats, played_at, and refusals.
+"""Reading the privacy export (models.imports.privacy_export): formats, played_at, and refusals.
 
 No database here: these are the pure rules; tests/test_import_jobs.py stores what they read.
 """
@@ -11,7 +11,7 @@ from datetime import datetime
 
 import pytest
 
-from models.privacy_export import (ACCOUNT, EXTENDED, PODCAST, VIDEO, ExportError, Limits,
+from models.imports.privacy_export import (ACCOUNT, EXTENDED, PODCAST, VIDEO, ExportError, Limits,
                                    file_kind, read_export)
 
 NOW = datetime(2026, 11, 20, 12, 0)

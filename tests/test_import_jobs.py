@@ -1,4 +1,4 @@
-"""Importing a privacy export into the database (models.history_import), on SQLite and PostgreSQL.
+"""Importing a privacy export into the database (models.imports.history_import), on SQLite and PostgreSQL.
 
 Exports are generated from the sandbox's world (demo/export.py), so their track ids and names
 are the sandbox catalogue's; API plays come from the sandbox over HTTP through the real ETL.
@@ -14,10 +14,11 @@ import pytest
 
 from demo.export import (ACCOUNT_FOLDER, EXTENDED_FOLDER, account_history, extended_history,
                          write_zip)
-from models import history_import
-from models.history_import import ImportInProgress, create_job, run_job, status_of
-from models.privacy_export import ExportError, Limits
-from models.tables import ImportJob, Play, Track, User
+from models.accounts import uploads
+from models.imports import history_import
+from models.imports.history_import import ImportInProgress, create_job, run_job, status_of
+from models.imports.privacy_export import ExportError, Limits
+from models.schema.tables import ImportJob, Play, Track, User
 from spotify.sandbox.catalogue import World
 from tests.etl_world import connect_listener, naive, run_etl, truth
 from tests.factories import make_artist, make_track, make_user
@@ -428,7 +429,7 @@ def test_several_json_files_are_stored_as_one_zip(tmp_path, world, listener):
     first.write_text(json.dumps(entries[:5]))
     second.write_text(json.dumps(entries[5:]))
     with first.open("rb") as one, second.open("rb") as two:
-        stored = history_import.save_upload(tmp_path / "data", 7, [
+        stored = uploads.save_upload(tmp_path / "data", 7, [
             ("Streaming_History_Audio_2026_0.json", one),
             ("C:\\Users\\me\\Streaming_History_Audio_2026_1.json", two)])
     assert stored.parent == tmp_path / "data" / "imports" / "7"
@@ -439,13 +440,13 @@ def test_several_json_files_are_stored_as_one_zip(tmp_path, world, listener):
 
 def test_only_finished_uploads_under_the_data_dir_are_forgotten(db, tmp_path, world, listener):
     user = make_user(spotify_id=listener.id)
-    uploads = tmp_path / "data" / "imports" / str(user.id)
-    uploads.mkdir(parents=True)
-    stored = extended_zip(uploads, world, listener)
+    upload_dir = tmp_path / "data" / "imports" / str(user.id)
+    upload_dir.mkdir(parents=True)
+    stored = extended_zip(upload_dir, world, listener)
     elsewhere = extended_zip(tmp_path, world, listener, name="admin-copy.zip")
     job, export = create_job(user, stored)
-    assert not history_import.forget_upload(job, tmp_path / "data")  # still to import
+    assert not uploads.forget_upload(job, tmp_path / "data")  # still to import
     done = run_job(job.id, export=export)
-    assert history_import.forget_upload(done, tmp_path / "data") and not stored.exists()
+    assert uploads.forget_upload(done, tmp_path / "data") and not stored.exists()
     other = import_file(user, elsewhere)
-    assert not history_import.forget_upload(other, tmp_path / "data") and elsewhere.exists()
+    assert not uploads.forget_upload(other, tmp_path / "data") and elsewhere.exists()

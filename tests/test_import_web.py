@@ -9,9 +9,9 @@ import time
 import pytest
 
 from demo.export import EXTENDED_FOLDER, account_history, extended_history, write_zip
-from models import history_import
-from models.privacy_export import Limits
-from models.tables import ImportJob, Play, Track
+from models.imports import history_import
+from models.imports.privacy_export import Limits
+from models.schema.tables import ImportJob, Play, Track
 from spotify.sandbox.catalogue import World
 from tests.factories import make_user
 from tests.test_import_jobs import everything

@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from models.migrate import pending_model_changes, router, upgrade
-from models.tables import ALL_TABLES, User
+from models.schema.tables import ALL_TABLES, User
 from settings import PROJECT_DIR
 
 
@@ -20,7 +20,7 @@ def test_migrations_build_every_table(db):
 
 def test_models_and_migrations_do_not_drift(db):
     assert pending_model_changes() == "", (
-        "models/tables.py changed without a migration: run `python -m models.migrate create NAME`")
+        "models/schema/tables.py changed without a migration: run `python -m models.migrate create NAME`")
 
 
 def test_drift_check_sees_a_new_field(db, monkeypatch):
@@ -49,7 +49,7 @@ def test_first_admin_is_created_once_with_a_hashed_password(db, make_settings):
     assert len(admins) == 1
     assert admins[0].email == "admin@example.test"
     assert "correct horse battery" not in admins[0].password_hash
-    from models.users import check_password
+    from models.accounts.users import check_password
 
     assert check_password(admins[0], "correct horse battery")
     assert not check_password(admins[0], "wrong")
@@ -72,9 +72,10 @@ def test_migrate_command_on_a_fresh_sqlite_file(tmp_path):
 def test_migration_040_fills_the_catalogue_summaries_of_plays_already_stored(engine, tmp_path):
     """An install upgraded from 030 gets artist, album and features summaries equal to what
     keeping them from the start would have given."""
-    from models import crypto, summaries
-    from models.db import connect_url, db as proxy
-    from models.tables import (AlbumDay, AlbumMonth, AlbumTotal, ArtistDay, ArtistMonth,
+    from models.schema import crypto
+    from models.summaries import listening
+    from models.schema.db import connect_url, db as proxy
+    from models.schema.tables import (AlbumDay, AlbumMonth, AlbumTotal, ArtistDay, ArtistMonth,
                                ArtistTotal, FeatureDay, FeatureMonth, FeatureTotal, Play,
                                TrackDay, TrackMonth, TrackTotal)
     from tests.conftest import TEST_SECRET_KEY, create_postgres_database, drop_postgres_database
@@ -124,7 +125,7 @@ def test_migration_040_fills_the_catalogue_summaries_of_plays_already_stored(eng
         assert ArtistTotal.get(artist=lead.id).lead_plays == 10
         assert {row.status: row.plays for row in FeatureTotal.select()} == {"ok": 10,
                                                                           "pending": 20}
-        summaries.rebuild(user.id)
+        listening.rebuild(user.id)
         assert {model: sorted(model.select().tuples()) for model in catalogue} == migrated
     finally:
         database.close()

@@ -6,10 +6,10 @@ import datetime as dt
 import pytest
 from peewee import IntegrityError
 
-from models.crypto import TokenDecryptionError, configure
-from models.tables import (Artist, AudioFeatures, EtlLog, EtlRun, OAuthToken, Play, SyncGap,
+from models.schema.crypto import TokenDecryptionError, configure
+from models.schema.tables import (Artist, AudioFeatures, EtlLog, EtlRun, OAuthToken, Play, SyncGap,
                            Track, TrackArtist, User)
-from models.users import delete_user
+from models.accounts.users import delete_user
 from tests.factories import make_artist, make_play, make_track, make_user
 
 AT = dt.datetime(2026, 3, 1, 12, 0, 0)

@@ -7,10 +7,10 @@ import pytest
 
 from models import stats
 from models.periods import parse_period
-from models.plays import PLAY_TOLERANCE, InvalidPlay, StoreResult, store_plays
-from models.tables import (HourSlot, ListeningSummary, Play, TrackDay, TrackMonth, TrackTotal,
+from models.ingest.plays import PLAY_TOLERANCE, InvalidPlay, StoreResult, store_plays
+from models.schema.tables import (HourSlot, ListeningSummary, Play, TrackDay, TrackMonth, TrackTotal,
                            User)
-from models.users import delete_user
+from models.accounts.users import delete_user
 from tests.factories import make_track, make_user
 
 AT = dt.datetime(2026, 3, 1, 12, 0, 0)
@@ -136,7 +136,7 @@ def test_deleting_a_user_removes_their_summaries_only(db):
 
 def test_changing_time_zone_rebuckets_the_summaries(db):
     from models.periods import PeriodError
-    from models.users import set_timezone
+    from models.accounts.users import set_timezone
 
     user, a = make_user(timezone="UTC"), make_track()
     store_plays(user.id, [play(a, dt.datetime(2026, 3, 1, 23, 30))], "api")

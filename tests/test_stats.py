@@ -11,10 +11,11 @@ import datetime as dt
 
 import pytest
 
-from models import stats, summaries
+from models import stats
+from models.summaries import listening
 from models.periods import Period, parse_period
-from models.plays import store_plays
-from models.tables import ArtistGenre, AudioFeatures, Genre
+from models.ingest.plays import store_plays
+from models.schema.tables import ArtistGenre, AudioFeatures, Genre
 from tests.factories import make_album, make_artist, make_track, make_user
 
 NOW = dt.datetime(2026, 11, 26, 12, 0)
@@ -193,7 +194,7 @@ def test_taste_profile_unavailable_and_no_data(world, source):
     AudioFeatures.update(status="forbidden", danceability=None, energy=None, valence=None,
                          acousticness=None, instrumentalness=None, speechiness=None,
                          liveness=None, tempo=None).execute()
-    summaries.rebuild(world["me"].id)  # features edited behind the ETL's back
+    listening.rebuild(world["me"].id)  # features edited behind the ETL's back
     profile = stats.taste_profile(world["me"].id, week())
     assert profile["features"] is None and profile["features_status"] == "unavailable"
     assert profile["coverage"] == 0.0 and profile["genres"]  # genres still there

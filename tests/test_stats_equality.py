@@ -12,15 +12,16 @@ import random
 
 import pytest
 
-from models import stats, summaries
+from models import stats
+from models.summaries import listening
 from models.periods import parse_period
-from models.plays import store_plays
-from models.ingest import mark_audio_features, store_audio_features, upsert_tracks
-from models.tables import (AlbumDay, AlbumMonth, AlbumTotal, ArtistDay, ArtistGenre, ArtistMonth,
+from models.ingest.plays import store_plays
+from models.ingest.catalogue import mark_audio_features, store_audio_features, upsert_tracks
+from models.schema.tables import (AlbumDay, AlbumMonth, AlbumTotal, ArtistDay, ArtistGenre, ArtistMonth,
                            ArtistTotal, AudioFeatures, FeatureDay, FeatureMonth, FeatureTotal,
                            Genre, HourSlot, ListeningSummary, TrackDay, TrackMonth, TrackTotal,
                            User)
-from models.users import set_timezone
+from models.accounts.users import set_timezone
 from tests.factories import make_album, make_artist, make_track, make_user, track_object
 
 SEED = 20261126
@@ -141,7 +142,7 @@ def test_every_statistic_from_summaries_equals_the_raw_plays(db):
     compared = 0
     for user in users:
         user = User.get_by_id(user.id)
-        assert summaries.summary_timezone(user.id) == user.timezone
+        assert listening.summary_timezone(user.id) == user.timezone
         for i, period in enumerate(random_periods(rng, user.timezone)):
             sort = stats.SORT_KEYS[i % len(stats.SORT_KEYS)]
             summarised = answers(user.id, period, sort)
@@ -177,7 +178,7 @@ def test_incremental_summaries_equal_a_rebuild_from_raw_plays(db):
         assert incremental["ArtistDay"] and incremental["AlbumTotal"]
         assert {row[1] for row in incremental["FeatureDay"]} == {
             "ok", "forbidden", "missing", "pending"}
-        summaries.rebuild(user.id)
+        listening.rebuild(user.id)
         assert _summary_rows(user.id) == incremental
 
 
@@ -193,7 +194,7 @@ def test_summaries_follow_a_time_zone_changed_behind_their_back(db):
     assert stats.hours_of_day(user.id, period) == expected
     store_plays(user.id, [{"track_id": tracks[0].id, "played_at": LAST,
                            "ms_played": 1000}], "api")
-    assert summaries.summary_timezone(user.id) == "Asia/Kolkata"
+    assert listening.summary_timezone(user.id) == "Asia/Kolkata"
     with stats.from_raw_plays():
         expected = stats.hours_of_day(user.id, period)
     assert stats.hours_of_day(user.id, period) == expected

@@ -7,9 +7,9 @@ import io
 import json
 from pathlib import Path
 
-from models import api_tokens
-from models.db import utcnow
-from models.tables import ImportJob, OAuthToken, Play, User
+from models.accounts import api_tokens
+from models.schema.db import utcnow
+from models.schema.tables import ImportJob, OAuthToken, Play, User
 from tests.factories import make_album, make_artist, make_play, make_track, make_user
 from tests.webtools import app, client, csrf_token, login_as, web_settings  # noqa: F401
 
@@ -94,7 +94,7 @@ def test_json_export_has_profile_and_plays_but_no_secrets(client, db):
 
 def _upload(user, folder) -> Path:
     """An uploaded privacy export on disk, stored as the import page stores one."""
-    from models.history_import import save_upload
+    from models.accounts.uploads import save_upload
 
     path = save_upload(folder, user.id, [("my_spotify_data.zip", io.BytesIO(b"PK personal"))])
     ImportJob.create(user=user, file_name="my_spotify_data.zip", file_path=str(path),

@@ -4,7 +4,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 
-from models.tables import EtlLog, EtlRun, User
+from models.schema.tables import EtlLog, EtlRun, User
 from tests.factories import make_play, make_track, make_user
 from tests.webtools import app, auth, client, login_as, web_settings  # noqa: F401
 

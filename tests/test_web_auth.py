@@ -5,7 +5,7 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 
-from models.tables import OAuthToken, User
+from models.schema.tables import OAuthToken, User
 from tests.factories import make_user
 from tests.webtools import (ADMIN_EMAIL, ADMIN_PASSWORD, AuthActions, app, auth, client,  # noqa: F401
                             code_and_state, web_settings)
@@ -164,7 +164,7 @@ def test_the_oauth_code_never_reaches_the_log(auth, caplog, db):
 
 
 def test_a_token_answer_without_refresh_token_keeps_the_stored_one(db):
-    from models.users import store_grant
+    from models.accounts.users import store_grant
 
     user = make_user()
     store_grant(user, {"access_token": "a1", "refresh_token": "r1", "expires_in": 3600,
@@ -177,7 +177,7 @@ def test_a_token_answer_without_refresh_token_keeps_the_stored_one(db):
 
 
 def test_a_spotify_login_cannot_take_over_the_admin(db, web_settings):
-    from models.users import AccountConflict, ensure_first_admin, upsert_spotify_user
+    from models.accounts.users import AccountConflict, ensure_first_admin, upsert_spotify_user
 
     admin = ensure_first_admin(web_settings)
     with pytest.raises(AccountConflict):

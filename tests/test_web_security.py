@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import logging
 
-from models.tables import User
+from models.schema.tables import User
 from tests.factories import make_user
 from tests.webtools import app, client, login_as, web_environ, web_settings  # noqa: F401
 from web.security import MaskSecrets
@@ -100,7 +100,7 @@ def test_an_unexpected_error_is_a_friendly_page_without_details(app, db):
 
 
 def test_a_session_of_a_deleted_user_does_not_log_in_whoever_gets_the_id_next(client, db):
-    from models.users import delete_user
+    from models.accounts.users import delete_user
 
     gone = make_user(display_name="Deleted Person")
     login_as(client, gone)

@@ -7,7 +7,7 @@ import re
 import luigi
 import pytest
 
-from models.tables import Play, Track, User
+from models.schema.tables import Play, Track, User
 from tests.etl_world import naive, run_etl
 from tests.webtools import app, auth, client, web_settings  # noqa: F401
 

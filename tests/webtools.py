@@ -14,7 +14,7 @@ import pytest
 import requests
 
 import settings as settings_module
-from models.tables import User
+from models.schema.tables import User
 from tests.conftest import base_environ
 
 REDIRECT_URI = "http://127.0.0.1:5000/auth/callback"  # registered in the sandbox by default
@@ -40,7 +40,7 @@ def web_settings(db, tmp_path, sandbox):
 
 @pytest.fixture
 def app(web_settings):
-    from models.users import ensure_first_admin
+    from models.accounts.users import ensure_first_admin
     from web import create_app
 
     application = create_app(web_settings)

@@ -1,7 +1,7 @@
 """The account page: time zone, API tokens, "download my data", deleting the account.
 
-Each action is a small form (CSRF-checked); the work is in ``models.users``, ``models.export``
-and ``models.api_tokens``, shared with the API and batch.
+Each action is a small form (CSRF-checked); the work is in ``models.accounts.users``, ``models.accounts.export``
+and ``models.accounts.api_tokens``, shared with the API and batch.
 """
 from __future__ import annotations
 
@@ -15,9 +15,10 @@ from flask_wtf import FlaskForm
 from wtforms import SelectField, StringField
 from wtforms.validators import DataRequired
 
-from models import api_tokens, export
-from models.db import utcnow
-from models.users import delete_user, set_timezone
+from models.accounts import api_tokens
+from models.accounts import export
+from models.schema.db import utcnow
+from models.accounts.users import delete_user, set_timezone
 from web.auth import for_listeners_only
 
 bp = Blueprint("account", __name__, url_prefix="/account")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, render_template
 from flask_login import current_user, login_required
 
-from models.admin import latest_runs, users_overview
+from models.accounts.admin import latest_runs, users_overview
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 

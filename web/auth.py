@@ -2,7 +2,7 @@
 
 authlib's Flask client builds the authorize redirect, keeps ``state`` and the PKCE verifier in
 the session, verifies ``state`` on the way back and exchanges the code; ``spotify.client`` then
-reads ``/v1/me``; ``models.users`` creates or updates the listener and stores the grant
+reads ``/v1/me``; ``models.accounts.users`` creates or updates the listener and stores the grant
 encrypted.  Every way the round trip can fail ends on a page that says what happened.
 """
 from __future__ import annotations
@@ -21,8 +21,8 @@ from requests import RequestException
 from wtforms import EmailField, PasswordField
 from wtforms.validators import DataRequired
 
-from models.tables import User
-from models.users import AccountConflict, authenticate_admin, upsert_spotify_user
+from models.schema.tables import User
+from models.accounts.users import AccountConflict, authenticate_admin, upsert_spotify_user
 from spotify.client import SpotifyApp, TokenSet
 from spotify.errors import SpotifyError
 

@@ -12,9 +12,9 @@ from flask import Flask
 from flask_login import current_user
 from markupsafe import Markup
 
-from models.db import utcnow
+from models.schema.db import utcnow
 from models.periods import RANGE_LABELS
-from models.users import grant_expires_at
+from models.accounts.users import grant_expires_at
 
 UNKNOWN = Markup('<span class="unknown" title="Spotify does not give this to this app">'
                  'unknown</span>')

@@ -1,6 +1,6 @@
 """The history import page: upload a Spotify privacy export, watch it import, read the report.
 
-The work is in ``models.history_import`` (shared with the Luigi task ``ImportHistory``): this
+The work is in ``models.imports.history_import`` (shared with the Luigi task ``ImportHistory``): this
 blueprint takes the upload, checks who asks, starts the job in a background thread and shows
 its progress.  The pages use no JavaScript (the site's CSP forbids it): a running job's page
 refreshes itself, and ``/status`` answers the same counters as JSON for scripts.
@@ -18,9 +18,10 @@ from flask_wtf import FlaskForm
 from werkzeug.exceptions import RequestEntityTooLarge
 
 import models
-from models import history_import
-from models.privacy_export import DEFAULT_LIMITS, ExportError
-from models.tables import ImportJob
+from models.accounts import uploads
+from models.imports import history_import
+from models.imports.privacy_export import DEFAULT_LIMITS, ExportError
+from models.schema.tables import ImportJob
 from web.security import csrf
 
 bp = Blueprint("imports", __name__, url_prefix="/account/import")
@@ -84,7 +85,7 @@ def upload():
     if not files:
         return _render_index(400, "Choose your export's zip file (or its JSON files) first.")
     settings = current_app.config["SETTINGS"]
-    path = history_import.save_upload(settings.data_dir, current_user.id, files)
+    path = uploads.save_upload(settings.data_dir, current_user.id, files)
     name = ", ".join(PurePosixPath(n.replace("\\", "/")).name for n, _ in files)
     name = name if len(name) <= 200 else f"{len(files)} files"
     try:
@@ -139,7 +140,7 @@ def start(app, job_id: int, export=None) -> threading.Thread:
             client = history_import.client_for(settings, user_id, interval)
             ended = history_import.run_job(job_id, client=client, export=export,
                                            limits=_limits(app))
-            history_import.forget_upload(ended, settings.data_dir)
+            uploads.forget_upload(ended, settings.data_dir)
         except Exception:  # run_job marked the job failed; the thread has nobody to tell
             log.exception("import job %s stopped", job_id)
         finally:

@@ -1,6 +1,6 @@
 """The administrator's endpoints: listeners and ETL runs (403 for anyone else).
 
-They return what the admin page shows, from the same ``models.admin`` functions, a page at a
+They return what the admin page shows, from the same ``models.accounts.admin`` functions, a page at a
 time.
 """
 from __future__ import annotations
@@ -10,7 +10,7 @@ from chalice import Blueprint
 from chalicelib import render
 from chalicelib.auth import require_admin
 from chalicelib.params import PAGE_PARAMS, Query
-from models import admin
+from models.accounts import admin
 
 admin_api = Blueprint(__name__)
 

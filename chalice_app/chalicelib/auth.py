@@ -17,9 +17,9 @@ from chalice import Blueprint, Response
 
 from chalicelib import runtime
 from chalicelib.errors import NOT_FOUND_ROUTES, ApiError, Forbidden, Unauthorized
-from models import api_tokens
-from models.tables import User
-from models.users import authenticate_admin
+from models.accounts import api_tokens
+from models.schema.tables import User
+from models.accounts.users import authenticate_admin
 
 # Chalice route patterns that answer without a token (unknown paths answer 404 to anyone).
 PUBLIC_ROUTES = frozenset({"/health", "/openapi.json", "/token", *NOT_FOUND_ROUTES})

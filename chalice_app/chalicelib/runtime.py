@@ -1,7 +1,7 @@
 """Settings and database connection, set up once per Lambda container (or ``chalice local``).
 
 Nothing happens at import: the first request loads the settings from the environment and
-connects the shared ``models.db`` proxy, like the lazy client getters in Chalice's testing
+connects the shared ``models.schema.db`` proxy, like the lazy client getters in Chalice's testing
 docs.  Later requests of the same warm container reuse both (``reuse_if_open``).  A Lambda
 container is frozen between invocations, and RDS may drop a connection meanwhile, so a
 connection idle for more than :data:`IDLE_CHECK_SECONDS` is pinged first and replaced if it
@@ -17,7 +17,7 @@ from peewee import InterfaceError, OperationalError
 
 import models
 import settings as settings_module
-from models.db import db
+from models.schema.db import db
 
 IDLE_CHECK_SECONDS = 30.0
 

@@ -32,7 +32,7 @@ class LiveApp:
 
 @pytest.fixture
 def live_app(db, tmp_path, fresh_sandbox):
-    from models.users import ensure_first_admin
+    from models.accounts.users import ensure_first_admin
     from web import create_app
 
     server = make_server("127.0.0.1", 0, lambda environ, start: [], threaded=True)

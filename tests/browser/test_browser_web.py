@@ -7,7 +7,7 @@ import datetime as dt
 import luigi
 import pytest
 
-from models.tables import Play, User
+from models.schema.tables import Play, User
 from tests.etl_world import run_etl
 
 pytestmark = [pytest.mark.browser, pytest.mark.parametrize("db", ["sqlite"], indirect=True)]

@@ -12,7 +12,7 @@ Where the answer comes from.  These base queries feed every statistic:
 - *per audio-features status* (plays and play-weighted feature sums, for the taste profile);
 - *per local time* (day, hour, weekday, plays, ms_played).
 
-They are read from the summaries (``models.summaries``, ``models.catalogue_summaries``) when
+They are read from the summaries (``models.summaries.listening``, ``models.summaries.catalogue``) when
 those can answer the period exactly: all time, or whole local days in the time zone the
 summaries are bucketed in (periods from ``parse_period`` always are).  A period is then cut
 into whole local months (``*Month``) plus the days at either end (``*Day``), so no statistic
@@ -33,11 +33,11 @@ from decimal import Decimal
 
 from peewee import JOIN, SQL, Case, NodeList, Select, Value, fn
 
-from models.catalogue_summaries import MICRO
-from models.db import db, is_postgresql
+from models.summaries.catalogue import MICRO
+from models.schema.db import db, is_postgresql
 from models.periods import Period, add_months, local_date
-from models.summaries import LocalTime, play_bounds
-from models.tables import (Album, AlbumDay, AlbumMonth, AlbumTotal, Artist, ArtistDay,
+from models.summaries.listening import LocalTime, play_bounds
+from models.schema.tables import (Album, AlbumDay, AlbumMonth, AlbumTotal, Artist, ArtistDay,
                            ArtistGenre, ArtistMonth, ArtistTotal, AudioFeatures, Genre, HourSlot,
                            FeatureDay, FeatureMonth, FeatureTotal, ListeningSummary,
                            PROFILE_FEATURES, Play, Track, TrackArtist, TrackDay, TrackMonth,
@@ -285,7 +285,7 @@ def _per_track_query(plan: _Plan, track_ids, spans: bool):
     return _select([rows], [rows.c.track_id, *_summed(rows, spans)]).group_by(rows.c.track_id)
 
 
-# Per artist and per album: their summaries (``models.catalogue_summaries``) when the period
+# Per artist and per album: their summaries (``models.summaries.catalogue``) when the period
 # can be read from summaries; raw plays go through the catalogue's links.
 _ENTITIES = {
     "artist": (ArtistTotal, ArtistMonth, ArtistDay, "artist_id",
@@ -847,7 +847,7 @@ def _features_by_status(plan: _Plan) -> dict[str, dict]:
     counters = ("plays", "ms_played",
                 *(f"{kind}_{name}" for name in PROFILE_FEATURES for kind in ("sum", "n")))
     if plan.all_time or plan.summary_days:
-        # The features summaries, whose sums are in millionths (models.catalogue_summaries).
+        # The features summaries, whose sums are in millionths (models.summaries.catalogue).
         def columns(model):
             return [model.status, *[getattr(model, name) for name in counters]]
 
@@ -965,7 +965,7 @@ def _all_time(user_id: int, tz: str | None) -> _Plan:
     state = None if _force_raw.get() else _summary_state(user_id)
     zone_name = tz or (state[0] if state else None)
     if zone_name is None:
-        from models.tables import User
+        from models.schema.tables import User
 
         zone_name = User.select(User.timezone).where(User.id == user_id).scalar() or "UTC"
     far = dt.datetime(9999, 1, 1)

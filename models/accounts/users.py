@@ -7,8 +7,9 @@ from pathlib import Path
 from peewee import fn
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from models.db import db, utcnow
-from models.tables import ImportJob, OAuthToken, User
+from models.accounts.uploads import is_stored_upload
+from models.schema.db import db, utcnow
+from models.schema.tables import ImportJob, OAuthToken, User
 
 
 def ensure_first_admin(settings) -> User | None:
@@ -56,8 +57,6 @@ def delete_user(user: User) -> None:
 
     Files go only once the rows are gone, so a failed delete leaves the account whole.
     """
-    from models.history_import import is_stored_upload
-
     # Only the copies the web page stored: a Luigi job's path is the admin's own file.
     uploads = [Path(path) for (path,) in ImportJob.select(ImportJob.file_path)
                .where(ImportJob.user == user.id).tuples() if is_stored_upload(path, user.id)]
@@ -165,15 +164,15 @@ def set_timezone(user: User, timezone: str) -> None:
     """Change the user's IANA time zone and re-bucket their summaries into it, atomically.
 
     Statistics group days and hours in the user's local time from per-local-day summaries
-    (``models.summaries``); changing zone rebuilds them from the raw plays in the same
+    (``models.summaries.listening``); changing zone rebuilds them from the raw plays in the same
     transaction (about a few seconds for a million plays).  Raises
     ``models.periods.PeriodError`` (param "tz") for an unknown zone, changing nothing.
     """
-    from models import summaries
+    from models.summaries import listening
     from models.periods import zone
 
     zone(timezone)
     with db.atomic():
         User.update(timezone=timezone).where(User.id == user.id).execute()
-        summaries.rebuild(user.id, timezone, local_only=True)
+        listening.rebuild(user.id, timezone, local_only=True)
     user.timezone = timezone

@@ -1,6 +1,6 @@
 """Reading Spotify's privacy export ("Download your data"): files in, validated plays out.
 
-Pure: no database, no network. ``models.history_import`` stores what this returns.
+Pure: no database, no network. ``models.imports.history_import`` stores what this returns.
 
 Accepted as Spotify sends them: the zip, the JSON files inside it, or a folder of them.
 - Extended streaming history (``Streaming_History_Audio_*.json``, older ``endsong_N.json``):
@@ -20,7 +20,7 @@ API's recently-played list are one play:
   milliseconds differ by less than a second).
 - Account-data entries only know the minute (``endTime`` is truncated).  The listen ended
   somewhere in that minute, so ``played_at`` is the middle of the minute (``endTime`` + 30 s):
-  at most 30 s from the API's value, which ``models.plays.PLAY_TOLERANCE`` covers.  Two plays
+  at most 30 s from the API's value, which ``models.ingest.plays.PLAY_TOLERANCE`` covers.  Two plays
   ending in the same minute get 1 ms apart so both survive the unique (user, played_at) key.
 """
 from __future__ import annotations
@@ -87,7 +87,7 @@ class ExportPlay:
     """One counted play from the export, in the export's order.
 
     ``track_id`` is set for extended entries; name-only entries (account data, local files)
-    have ``track_id`` None and are resolved to a track by ``models.history_import``.
+    have ``track_id`` None and are resolved to a track by ``models.imports.history_import``.
     ``names`` is (track name, artist name, album name or None), shared between plays.
     """
 

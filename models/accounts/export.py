@@ -14,8 +14,8 @@ from zoneinfo import ZoneInfo
 
 from peewee import JOIN
 
-from models.db import utcnow
-from models.tables import Album, Artist, Play, SyncGap, Track, TrackArtist, User
+from models.schema.db import utcnow
+from models.schema.tables import Album, Artist, Play, SyncGap, Track, TrackArtist, User
 
 PROFILE_FIELDS = ("spotify_id", "account_id", "display_name", "email", "country", "product",
                   "timezone", "created_at", "last_played_at", "last_synced_at", "needs_reauth")

@@ -28,10 +28,10 @@ from typing import Callable, Iterator
 
 from peewee import JOIN
 
-from models import ingest
-from models.crypto import TokenDecryptionError
-from models.db import is_postgresql, utcnow
-from models.tables import EtlLog, EtlRun, OAuthToken, User
+from models.ingest import catalogue
+from models.schema.crypto import TokenDecryptionError
+from models.schema.db import is_postgresql, utcnow
+from models.schema.tables import EtlLog, EtlRun, OAuthToken, User
 from spotify.client import Capabilities, SpotifyApp, SpotifyClient, TokenSet
 from spotify.errors import (AudioFeaturesUnavailable, RateLimited, ReauthorizationNeeded,
                             SpotifyError)
@@ -166,7 +166,7 @@ class Run:
 
     def record(self, step: str, user_id: int | None, outcome: StepOutcome) -> None:
         """One EtlLog row per (run, user, step): a retried step replaces its earlier row."""
-        with ingest.write_transaction():
+        with catalogue.write_transaction():
             (EtlLog.delete().where((EtlLog.run == self.row.id) & (EtlLog.step == step)
                                    & (EtlLog.user.is_null() if user_id is None
                                       else EtlLog.user == user_id)).execute())
@@ -232,7 +232,7 @@ def app_mode_of(facts: dict[str, dict]) -> str | None:
 @contextmanager
 def locked_run(hour: dt.datetime) -> Iterator[EtlRun]:
     """The run row, locked for a read-modify-write of its summary (workers run in parallel)."""
-    with ingest.write_transaction():
+    with catalogue.write_transaction():
         query = EtlRun.select().where(EtlRun.hour == hour)
         if is_postgresql():
             query = query.for_update()
@@ -304,7 +304,7 @@ def _extract(run: Run, user_id: int) -> StepOutcome:
         return StepOutcome(DEFERRED, error=f"deferred until {user.sync_deferred_until}")
     outcome = StepOutcome()
     client = None
-    after = ingest.to_ms(user.last_played_at) if user.last_played_at else None
+    after = catalogue.to_ms(user.last_played_at) if user.last_played_at else None
     with step_errors(run, user_id, outcome):
         client = run.client_for(user_id)
         if client is None:
@@ -329,7 +329,7 @@ def load_user(run: Run, user_id: int, items: list[dict]) -> StepOutcome:
         return outcome
     outcome = StepOutcome()
     with step_errors(run, user_id, outcome):
-        result = ingest.load_recently_played(user_id, items)
+        result = catalogue.load_recently_played(user_id, items)
         outcome.new_plays, outcome.new_rows = result.new_plays, result.tracks
         if result.gap:
             outcome.error = (f"possible gap: plays between {result.gap[0].isoformat()} and "
@@ -405,14 +405,14 @@ def _complete_catalogue(run: Run, step: str, kind: str, ids: list[str],
 
 def complete_tracks(run: Run) -> StepOutcome:
     """Tracks that imports left as stubs: read them (with album and artists) once."""
-    return _complete_catalogue(run, "tracks", "tracks", ingest.tracks_lacking_metadata(),
-                               ingest.upsert_tracks, ingest.mark_tracks_unavailable)
+    return _complete_catalogue(run, "tracks", "tracks", catalogue.tracks_lacking_metadata(),
+                               catalogue.upsert_tracks, catalogue.mark_tracks_unavailable)
 
 
 def fetch_artists(run: Run) -> StepOutcome:
     """Details and genres of every artist stored only as a stub, read once."""
-    return _complete_catalogue(run, "artists", "artists", ingest.artists_lacking_details(),
-                               ingest.upsert_artists, ingest.mark_artists_unavailable)
+    return _complete_catalogue(run, "artists", "artists", catalogue.artists_lacking_details(),
+                               catalogue.upsert_artists, catalogue.mark_artists_unavailable)
 
 
 def fetch_features(run: Run) -> StepOutcome:
@@ -424,7 +424,7 @@ def fetch_features(run: Run) -> StepOutcome:
     """
     outcome = StepOutcome()
     known_refused = run.app.capabilities.audio_features is False
-    ids = ingest.tracks_lacking_features(include_forbidden=not known_refused)
+    ids = catalogue.tracks_lacking_features(include_forbidden=not known_refused)
 
     remaining = list(ids)  # shared by retries with another user's client
 
@@ -434,16 +434,16 @@ def fetch_features(run: Run) -> StepOutcome:
             try:
                 found = client.audio_features(chunk)
             except AudioFeaturesUnavailable as exc:
-                refused = ingest.tracks_lacking_features(include_forbidden=True)
-                ingest.mark_audio_features(refused, ingest.FEATURES_FORBIDDEN)
+                refused = catalogue.tracks_lacking_features(include_forbidden=True)
+                catalogue.mark_audio_features(refused, catalogue.FEATURES_FORBIDDEN)
                 outcome.error = f"audio features unavailable to this app: {exc}"
                 log.warning("%s; %d track(s) marked forbidden", outcome.error, len(refused))
                 return
-            outcome.new_rows += ingest.store_audio_features(found)[ingest.FEATURES_OK]
+            outcome.new_rows += catalogue.store_audio_features(found)[catalogue.FEATURES_OK]
             del remaining[:len(chunk)]
 
     if known_refused:
-        ingest.mark_audio_features(ids, ingest.FEATURES_FORBIDDEN)
+        catalogue.mark_audio_features(ids, catalogue.FEATURES_FORBIDDEN)
         if ids:
             outcome.error = "audio features unavailable to this app (refused within a day)"
     elif ids:

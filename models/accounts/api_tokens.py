@@ -10,7 +10,7 @@ import datetime as dt
 
 import jwt
 
-from models.tables import User
+from models.schema.tables import User
 
 ISSUER = "spotify-tracker"
 AUDIENCE = "spotify-tracker-api"

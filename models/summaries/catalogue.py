@@ -39,9 +39,9 @@ from typing import Iterable, Mapping
 
 from peewee import chunked
 
-from models.bulk import adding_upsert, insert_rows
-from models.db import db, is_postgresql
-from models.tables import (PROFILE_FEATURES, AlbumDay, AlbumMonth, AlbumTotal, ArtistDay,
+from models.schema.bulk import adding_upsert, insert_rows
+from models.schema.db import db, is_postgresql
+from models.schema.tables import (PROFILE_FEATURES, AlbumDay, AlbumMonth, AlbumTotal, ArtistDay,
                            ArtistMonth, ArtistTotal, FeatureDay, FeatureMonth, FeatureTotal)
 
 LOCK_KEY = 0x53_70_54_72  # "SpTr": the pg_advisory lock between plays and catalogue writers

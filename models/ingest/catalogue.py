@@ -7,7 +7,7 @@ workers on PostgreSQL lock rows in one order) inside one transaction.
 
 A field Spotify did not send (development-mode apps get no ``popularity``, ``followers``, often
 no ``genres``) becomes NULL, never 0 or "".  An upsert never overwrites a known value with such a
-NULL: ``COALESCE(new, old)``.  Plays are inserted only through ``models.plays.store_plays``.
+NULL: ``COALESCE(new, old)``.  Plays are inserted only through ``models.ingest.plays.store_plays``.
 """
 from __future__ import annotations
 
@@ -18,9 +18,9 @@ from typing import Iterable, Iterator, Mapping, Sequence
 
 from peewee import EXCLUDED, JOIN, chunked, fn
 
-from models import catalogue_summaries
-from models.db import db, is_postgresql, is_sqlite, utcnow
-from models.tables import (AUDIO_FEATURE_NAMES, Album, Artist, ArtistGenre, AudioFeatures,
+from models.summaries import catalogue as catalogue_summaries
+from models.schema.db import db, is_postgresql, is_sqlite, utcnow
+from models.schema.tables import (AUDIO_FEATURE_NAMES, Album, Artist, ArtistGenre, AudioFeatures,
                            Genre, SyncGap, Track, TrackArtist, User)
 
 CHUNK = 100  # rows per INSERT: well under SQLite's bound-variable limit for our widest table
@@ -218,7 +218,7 @@ def write_catalogue(catalogue: Catalogue) -> int:
     if not catalogue.tracks and not catalogue.albums and not catalogue.artists:
         return 0
     with write_transaction():
-        # The links of tracks decide the artist and album summaries (models.catalogue_summaries).
+        # The links of tracks decide the artist and album summaries (models.summaries.catalogue).
         catalogue_summaries.lock_for_catalogue()
         before = catalogue_summaries.links_of(catalogue.tracks)
         upsert_albums(catalogue.albums)
@@ -325,7 +325,7 @@ def mark_audio_features(track_ids: Iterable[str], status: str,
 @contextmanager
 def _features_transaction(track_ids: Iterable[str]):
     """Write features of ``track_ids`` in the block, moving their plays in the users' features
-    summaries from the old status and values to the new (``models.catalogue_summaries``)."""
+    summaries from the old status and values to the new (``models.summaries.catalogue``)."""
     track_ids = sorted(set(track_ids))
     if not track_ids:
         yield
@@ -400,7 +400,7 @@ def load_recently_played(user_id: int, items: Sequence[Mapping],
     (``User.last_played_at``) moves to the newest item only with the plays stored, and never
     backwards, so loading old or repeated items is harmless.
     """
-    from models.plays import store_plays
+    from models.ingest.plays import store_plays
 
     fetched_at = fetched_at or utcnow()
     plays = [p for p in (play_row(item) for item in items) if p is not None]

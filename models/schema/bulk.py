@@ -15,7 +15,7 @@ from typing import Iterable, Sequence
 
 from peewee import Field, chunked
 
-from models.db import db, is_postgresql
+from models.schema.db import db, is_postgresql
 
 BATCH = 500  # rows per statement: well under SQLite's 32,766 parameters for our widest rows
 

@@ -1,7 +1,7 @@
 """Summary tables of the plays, kept in step with them, and local-time bucketing in SQL.
 
 A heavy listener has a million plays; grouping them for every page view is too slow.  So each
-stored play also adds to (see ``models.tables``):
+stored play also adds to (see ``models.schema.tables``):
 
 - ``ListeningSummary``: the user's all-time totals and the time zone of the local buckets;
 - ``TrackTotal``: per track, all time (the all-time pages read only this);
@@ -9,11 +9,11 @@ stored play also adds to (see ``models.tables``):
   whole months plus the days at either end);
 - ``HourSlot``: per local day and hour (series, hours of the day, weekday × hour).
 
-They change only here: :func:`record_plays` in the transaction of ``models.plays.store_plays``,
+They change only here: :func:`record_plays` in the transaction of ``models.ingest.plays.store_plays``,
 and :func:`rebuild` (a user's time zone changed, or plays were loaded in bulk by the benchmark),
 which recomputes them from the raw plays in one transaction.  Rows go with the user by FK
 cascade.  Summaries never hold catalogue facts (artists, albums, genres), which are joined at
-query time; ``models.catalogue_summaries`` keeps the per-artist and per-album sums of these
+query time; ``models.summaries.catalogue`` keeps the per-artist and per-album sums of these
 rows, and is told of new plays here.
 """
 from __future__ import annotations
@@ -24,11 +24,11 @@ from typing import Iterable
 
 from peewee import SQL, Case, Cast, Expression, Value, fn
 
-from models import catalogue_summaries
-from models.bulk import adding_upsert, insert_rows
-from models.db import db, is_postgresql
+from models.summaries import catalogue as catalogue_summaries
+from models.schema.bulk import adding_upsert, insert_rows
+from models.schema.db import db, is_postgresql
 from models.periods import utc_offset_spans, zone
-from models.tables import (AlbumDay, AlbumMonth, AlbumTotal, ArtistDay, ArtistMonth,
+from models.schema.tables import (AlbumDay, AlbumMonth, AlbumTotal, ArtistDay, ArtistMonth,
                            ArtistTotal, FeatureDay, FeatureMonth, FeatureTotal, HourSlot,
                            ListeningSummary, Play, TrackDay, TrackMonth, TrackTotal, User)
 
@@ -103,7 +103,7 @@ def lock_user(user_id: int) -> str:
     import) must not interleave.  On PostgreSQL the row lock serialises them; on SQLite the
     INSERT takes the database's write lock at once, so the read that follows cannot go stale.
     If the user's time zone is no longer the one the summaries are bucketed in (User.timezone
-    changed without ``models.users.set_timezone``), they are rebuilt first.
+    changed without ``models.accounts.users.set_timezone``), they are rebuilt first.
     """
     timezone = User.select(User.timezone).where(User.id == user_id).scalar()
     if timezone is None:
@@ -117,7 +117,7 @@ def lock_user(user_id: int) -> str:
         query = query.for_update()
     bucketed_in = query.scalar()
     if bucketed_in != timezone:
-        # User.timezone changed without models.users.set_timezone: catch up now, so new plays
+        # User.timezone changed without models.accounts.users.set_timezone: catch up now, so new plays
         # are bucketed like the old ones (statistics read raw plays until this happens).
         rebuild(user_id, timezone, local_only=True)
     return timezone
@@ -236,7 +236,7 @@ def rebuild(user_id: int, tz: str | None = None, local_only: bool = False) -> No
     """Recompute the summaries of one user from the raw plays, in one transaction.
 
     ``tz`` (default: the user's time zone) becomes the zone of the local buckets.  Used when a
-    user changes time zone (``models.users.set_timezone``, with ``local_only``: the all-time
+    user changes time zone (``models.accounts.users.set_timezone``, with ``local_only``: the all-time
     rows do not depend on the zone and stay as they are) and after bulk loads that bypass
     ``store_plays`` (the benchmark).  Runs as a handful of INSERT ... SELECT ... GROUP BY.
     """

@@ -5,7 +5,7 @@ recently-played page twice, from two users or two runs, is an upsert and never a
 are keyed by (user, played_at): Spotify cannot play two tracks to one account at the same
 instant, so that pair is what makes re-running any job harmless.
 
-Every timestamp is naive UTC (see ``models.db.utcnow``).  Fields Spotify may withhold (from
+Every timestamp is naive UTC (see ``models.schema.db.utcnow``).  Fields Spotify may withhold (from
 development-mode apps, or for unknown ids) are nullable: NULL means "not given", never zero.
 """
 from __future__ import annotations
@@ -28,12 +28,12 @@ from peewee import (
     TextField,
 )
 
-from models import crypto
-from models.db import db, utcnow
+from models.schema import crypto
+from models.schema.db import db, utcnow
 
 
 class EncryptedTextField(TextField):
-    """Text encrypted with ``models.crypto`` before it reaches the database."""
+    """Text encrypted with ``models.schema.crypto`` before it reaches the database."""
 
     def db_value(self, value):
         return None if value is None else crypto.encrypt(value)
@@ -316,7 +316,7 @@ class TrackTotal(_TrackSummary):
     """Per user and track, all time."""
 
     # indexed to find who played a track: a track that gets its artists or album later is
-    # added to the artist and album summaries of those users (models.catalogue_summaries)
+    # added to the artist and album summaries of those users (models.summaries.catalogue)
     track = CharField(max_length=64, column_name="track_id", index=True)
 
     class Meta:
@@ -507,7 +507,7 @@ IMPORT_STATUSES = ("pending", "running", "waiting", "done", "failed")
 
 
 class ImportJob(BaseModel):
-    """One privacy-export upload being imported for one user (``models.history_import``).
+    """One privacy-export upload being imported for one user (``models.imports.history_import``).
 
     The job works through the export's counted plays in order, one chunk per transaction, and
     advances ``entries_done`` in the same transaction as the chunk's plays: after a crash the

@@ -31,7 +31,7 @@ def configure(secret_key: str) -> None:
 
 def _cipher() -> Fernet:
     if _fernet is None:
-        raise RuntimeError("models.crypto.configure(secret_key) was not called")
+        raise RuntimeError("models.schema.crypto.configure(secret_key) was not called")
     return _fernet
 
 

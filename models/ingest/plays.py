@@ -5,7 +5,7 @@ A play can reach us twice: the same recently-played page read by two runs (ident
 timestamps for the same listen differ by a few seconds.  Both are the same listen, so a play of
 the same track within :data:`PLAY_TOLERANCE` of one already stored (or kept earlier in the same
 call) is a duplicate, whichever source came first.  Everything happens in one transaction that
-also updates the summaries (``models.summaries``), so statistics never see half a load.
+also updates the summaries (``models.summaries.listening``), so statistics never see half a load.
 """
 from __future__ import annotations
 
@@ -18,10 +18,10 @@ from typing import Iterable, Mapping
 
 from peewee import chunked
 
-from models import summaries
-from models.bulk import insert_rows
-from models.db import db
-from models.tables import PLAY_SOURCES, Play, Track
+from models.summaries import listening
+from models.schema.bulk import insert_rows
+from models.schema.db import db
+from models.schema.tables import PLAY_SOURCES, Play, Track
 
 PLAY_TOLERANCE = dt.timedelta(seconds=30)
 """Two plays of one track closer than this are one listen (export vs API clocks differ by
@@ -95,7 +95,7 @@ def _check_tracks_exist(track_ids: set[str]) -> None:
     if missing:
         sample = ", ".join(sorted(missing)[:5])
         raise InvalidPlay(f"{len(missing)} unknown track id(s), e.g. {sample}: store the tracks "
-                          "(or stubs, models.ingest.ensure_track_stubs) first")
+                          "(or stubs, models.ingest.catalogue.ensure_track_stubs) first")
 
 
 def store_plays(user_id: int, plays: Iterable[Mapping], source: str) -> StoreResult:
@@ -115,7 +115,7 @@ def store_plays(user_id: int, plays: Iterable[Mapping], source: str) -> StoreRes
         return StoreResult(0, 0)
     with db.atomic():
         _check_tracks_exist({row[0] for row in rows})
-        timezone = summaries.lock_user(user_id)
+        timezone = listening.lock_user(user_id)
         added: list[tuple[str, dt.datetime, int]] = []
         for chunk in chunked(rows, CHUNK):
             seen = _Seen(user_id, chunk[0][1] - PLAY_TOLERANCE, chunk[-1][1] + PLAY_TOLERANCE)
@@ -126,7 +126,7 @@ def store_plays(user_id: int, plays: Iterable[Mapping], source: str) -> StoreRes
                     fresh.append((user_id, track_id, played_at, ms_played, context_uri, source))
             _insert(fresh)
             added.extend((track_id, played_at, ms) for _, track_id, played_at, ms, _, _ in fresh)
-        summaries.record_plays(user_id, added, timezone)
+        listening.record_plays(user_id, added, timezone)
     return StoreResult(len(added), len(rows) - len(added))
 
 
@@ -138,7 +138,7 @@ def _insert(rows: list[tuple]) -> None:
     """Insert rows in ``INSERT_COLUMNS`` order; every one must go in.
 
     The duplicate check saw every stored play of the user at these instants, under the lock
-    of ``summaries.lock_user``, so none can conflict; if one did anyway, the summaries would
+    of ``listening.lock_user``, so none can conflict; if one did anyway, the summaries would
     count a play that is not stored, hence the error (the transaction rolls back).
     """
     inserted = insert_rows(Play, INSERT_COLUMNS, rows, conflict="ON CONFLICT DO NOTHING",

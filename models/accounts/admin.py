@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from peewee import JOIN, fn
 
-from models.tables import EtlLog, EtlRun, Play, User
+from models.schema.tables import EtlLog, EtlRun, Play, User
 
 
 def users_overview(limit: int | None = None, offset: int = 0) -> list[dict]:

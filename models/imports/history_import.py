@@ -1,10 +1,10 @@
 """Importing a Spotify privacy export for one user: a resumable job, chunk by chunk.
 
-``models.privacy_export`` reads and validates the files; this module stores what they hold.
+``models.imports.privacy_export`` reads and validates the files; this module stores what they hold.
 :func:`create_job` validates the whole export before it records anything, so bad input leaves
 the database exactly as it was.  :func:`run_job` then works through the export's counted plays
 in a fixed order, one chunk per transaction: the chunk's track stubs, its plays (through
-``models.plays.store_plays``, the only writer of plays, which recognises a play already stored
+``models.ingest.plays.store_plays``, the only writer of plays, which recognises a play already stored
 by the API or an earlier import) and the job's progress counters commit together.  A job that
 is interrupted (process killed, Spotify's long Retry-After) resumes at the first chunk not
 committed, and is ``done`` only once every chunk is.
@@ -20,24 +20,20 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import re
-import shutil
 import time
-import uuid
-import zipfile
 from collections import Counter
 from datetime import datetime, timedelta, timezone
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Callable, Iterable
 
 from peewee import chunked, fn
 
-from models.db import utcnow
-from models.ingest import ensure_track_stubs, upsert_tracks, write_transaction
-from models.plays import store_plays
-from models.privacy_export import (DEFAULT_LIMITS, Export, ExportError, ExportPlay, Limits,
+from models.schema.db import utcnow
+from models.ingest.catalogue import ensure_track_stubs, upsert_tracks, write_transaction
+from models.ingest.plays import store_plays
+from models.imports.privacy_export import (DEFAULT_LIMITS, Export, ExportError, ExportPlay, Limits,
                                    read_export)
-from models.tables import Artist, ImportJob, Play, Track, TrackArtist, User
+from models.schema.tables import Artist, ImportJob, Play, Track, TrackArtist, User
 from spotify.errors import ReauthorizationNeeded, RetryLater, SpotifyError
 
 log = logging.getLogger(__name__)
@@ -58,7 +54,6 @@ UNRESOLVED_KEPT = 2_000  # unresolved names remembered in the report (not search
 # history can need thousands of searches, so they are spread out instead of burst.
 SEARCH_INTERVAL = 0.25
 ACTIVE = ("pending", "running", "waiting")
-UPLOAD_NAME = re.compile(r"^[0-9a-f]{32}\.(zip|json)$")  # how save_upload names its copies
 NO_SEARCH = ("Spotify could not be asked about tracks known only by name (no Spotify login "
              "for this account, or it needs renewing).")
 
@@ -458,7 +453,7 @@ class TrackResolver:
             self.search_error = str(exc)
             log.warning("search stopped for user %s: %s", self.user_id, exc)
             if isinstance(exc, ReauthorizationNeeded):
-                from models.etl import flag_reauth
+                from models.ingest.etl import flag_reauth
 
                 flag_reauth(self.user_id, exc.message)
             return None
@@ -473,62 +468,13 @@ class TrackResolver:
             self._last_beat = time.monotonic()
 
 
-# -- what the shells share -------------------------------------------------------------------
-def save_upload(data_dir: str | Path, user_id: int, files: list[tuple[str, object]]) -> Path:
-    """Store uploaded file(s) under ``data_dir/imports/<user>/`` for the job to (re)read.
-
-    ``files`` are (file name, readable binary stream).  One file is kept as it came; several
-    (the JSON files of an export, picked one by one) are packed into one zip, so a job always
-    reads one stored file.
-    """
-    folder = Path(data_dir) / "imports" / str(user_id)
-    folder.mkdir(parents=True, exist_ok=True)
-    stamp = uuid.uuid4().hex
-    if len(files) == 1:
-        name, stream = files[0]
-        suffix = ".zip" if name.lower().endswith(".zip") else ".json"
-        target = folder / f"{stamp}{suffix}"
-        with target.open("wb") as out:
-            shutil.copyfileobj(stream, out, 1 << 20)
-        return target
-    target = folder / f"{stamp}.zip"
-    with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as archive:
-        for index, (name, stream) in enumerate(files):
-            member = PurePosixPath(name.replace("\\", "/")).name or f"file{index}.json"
-            with archive.open(f"{index:03d}/{member}", "w") as out:
-                shutil.copyfileobj(stream, out, 1 << 20)
-    return target
-
-
-def is_stored_upload(path: str | Path, user_id: int) -> bool:
-    """Whether ``path`` is a copy :func:`save_upload` made for ``user_id`` (and so ours to
-    delete), not a file of the admin's that the Luigi task was pointed at."""
-    path = Path(path)
-    return (path.parent.name == str(user_id) and path.parent.parent.name == "imports"
-            and UPLOAD_NAME.match(path.name) is not None)
-
-
-def forget_upload(job: ImportJob, data_dir: str | Path) -> bool:
-    """Delete the stored copy of an upload once its job is over (done or failed): the plays are
-    stored, and a listener's export should not stay on the server.  Files outside
-    ``data_dir/imports`` (an admin's path given to the Luigi task) are never touched."""
-    if job.status not in ("done", "failed"):
-        return False
-    uploads = (Path(data_dir) / "imports").resolve()
-    path = Path(job.file_path).resolve()
-    if uploads not in path.parents or not path.is_file():
-        return False
-    path.unlink()
-    return True
-
-
 def client_for(settings, user_id: int, min_interval: float = SEARCH_INTERVAL):
     """A Spotify client for the user's stored grant, or None (no grant, or it is dead).
 
-    Uses the ETL's token handling (``models.etl``): refreshed tokens are stored encrypted.
+    Uses the ETL's token handling (``models.ingest.etl``): refreshed tokens are stored encrypted.
     """
-    from models.etl import save_tokens, tokens_for_client
-    from models.tables import OAuthToken
+    from models.ingest.etl import save_tokens, tokens_for_client
+    from models.schema.tables import OAuthToken
     from spotify.client import SpotifyApp
 
     user = User.get_by_id(user_id)
