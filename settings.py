@@ -6,13 +6,14 @@ and the README table can be checked against the same list.  The names are the on
 original design used (SECRET_KEY, APP_DB_*, FIRST_ADMIN_* ...), so existing deployments keep
 working.
 """
+
 from __future__ import annotations
 
 import base64
 import os
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Mapping
 from urllib.parse import quote, urlparse
 
 PROJECT_DIR = Path(__file__).resolve().parent
@@ -66,8 +67,13 @@ def _connector(value: str) -> str:
 
 
 def _database_url(value: str) -> str:
-    if urlparse(value).scheme not in ("sqlite", "postgres", "postgresql", "postgresext",
-                                      "postgresqlext"):
+    if urlparse(value).scheme not in (
+        "sqlite",
+        "postgres",
+        "postgresql",
+        "postgresext",
+        "postgresqlext",
+    ):
         raise ValueError("must be a sqlite:/// or postgresql:// URL")
     return value
 
@@ -82,35 +88,47 @@ class Variable:
 
 
 VARIABLES: tuple[Variable, ...] = (
-    Variable("SECRET_KEY", None, help="Signs sessions and API tokens; derives the key that "
-             "encrypts stored Spotify refresh tokens. Long and random.", secret=True),
+    Variable(
+        "SECRET_KEY",
+        None,
+        help="Signs sessions and API tokens; derives the key that "
+        "encrypts stored Spotify refresh tokens. Long and random.",
+        secret=True,
+    ),
     Variable("ALGORITHM", "HS256", _algorithm, "JWT signing algorithm for API tokens."),
     Variable("ACCESS_TOKEN_EXPIRE_MINUTES", "60", _positive_int, "Lifetime of an API token."),
     Variable("CLIENT_ID", None, help="Client ID of your Spotify app (or the sandbox's)."),
     Variable("CLIENT_SECRET", None, help="Client secret of your Spotify app.", secret=True),
-    Variable("B64_CLIENT", "", help="base64(CLIENT_ID:CLIENT_SECRET); derived if empty.",
-             secret=True),
+    Variable(
+        "B64_CLIENT", "", help="base64(CLIENT_ID:CLIENT_SECRET); derived if empty.", secret=True
+    ),
     Variable("OAUTH_AUTHORIZE_URL", SPOTIFY_AUTHORIZE_URL, _url, "Spotify authorize page."),
     Variable("OAUTH_TOKEN_URL", SPOTIFY_TOKEN_URL, _url, "Spotify token endpoint."),
     Variable("SPOTIFY_API_URL", SPOTIFY_API_URL, _url, "Base URL of the Spotify Web API."),
-    Variable("REDIRECT_URI", "http://127.0.0.1:5000/auth/callback", _url,
-             "Where Spotify sends the user back; register it in your Spotify app."),
+    Variable(
+        "REDIRECT_URI",
+        "http://127.0.0.1:5000/auth/callback",
+        _url,
+        "Where Spotify sends the user back; register it in your Spotify app.",
+    ),
     Variable("SCOPE", DEFAULT_SCOPE, help="Space-separated Spotify scopes."),
     Variable("DATABASE_URL", "", help="Full database URL; wins over APP_DB_*.", secret=True),
-    Variable("APP_DB_CONNECTOR", "", help="postgresql or sqlite; empty means the embedded "
-             "SQLite file."),
+    Variable(
+        "APP_DB_CONNECTOR", "", help="postgresql or sqlite; empty means the embedded SQLite file."
+    ),
     Variable("APP_DB_USERNAME", "postgres", help="Database user."),
     Variable("APP_DB_PASSWORD", "", help="Database password.", secret=True),
     Variable("APP_DB_HOST", "127.0.0.1", help="Database host (the RDS endpoint in production)."),
     Variable("APP_DB_PORT", "5432", _port, "Database port."),
-    Variable("APP_DB_DATABASE", "spotify_tracker", help="Database name (for sqlite: a file "
-             "path)."),
-    Variable("DATA_DIR", str(PROJECT_DIR / "data"), help="Where the embedded database, ETL "
-             "targets and uploads live."),
+    Variable("APP_DB_DATABASE", "spotify_tracker", help="Database name (for sqlite: a file path)."),
+    Variable(
+        "DATA_DIR",
+        str(PROJECT_DIR / "data"),
+        help="Where the embedded database, ETL targets and uploads live.",
+    ),
     Variable("FIRST_ADMIN_ID", "admin", help="Id of the admin account created on migrate."),
     Variable("FIRST_ADMIN_EMAIL", "", help="Admin login email; empty: no admin account."),
-    Variable("FIRST_ADMIN_PASSWORD", "", help="Admin password (stored hashed only).",
-             secret=True),
+    Variable("FIRST_ADMIN_PASSWORD", "", help="Admin password (stored hashed only).", secret=True),
 )
 
 
@@ -175,12 +193,15 @@ def database_url_from(values: Mapping[str, object]) -> str:
     user = quote(str(values["APP_DB_USERNAME"]), safe="")
     password = quote(str(values["APP_DB_PASSWORD"]), safe="")
     credentials = f"{user}:{password}" if password else user
-    return (f"postgresql://{credentials}@{values['APP_DB_HOST']}:{values['APP_DB_PORT']}"
-            f"/{values['APP_DB_DATABASE']}")
+    return (
+        f"postgresql://{credentials}@{values['APP_DB_HOST']}:{values['APP_DB_PORT']}"
+        f"/{values['APP_DB_DATABASE']}"
+    )
 
 
-def load(environ: Mapping[str, str] | None = None, *, dotenv: bool = True,
-         **overrides: object) -> Settings:
+def load(
+    environ: Mapping[str, str] | None = None, *, dotenv: bool = True, **overrides: object
+) -> Settings:
     """Read the settings from ``environ`` (default: the process environment plus ``.env``).
 
     ``overrides`` are keyword names of :class:`Settings` fields, used by tests.
@@ -196,8 +217,10 @@ def load(environ: Mapping[str, str] | None = None, *, dotenv: bool = True,
         database_url = database_url_from(values)
     except ValueError as exc:
         raise ConfigError(f"DATABASE_URL is invalid: {exc}") from None
-    b64_client = values["B64_CLIENT"] or base64.b64encode(
-        f"{values['CLIENT_ID']}:{values['CLIENT_SECRET']}".encode()).decode()
+    b64_client = (
+        values["B64_CLIENT"]
+        or base64.b64encode(f"{values['CLIENT_ID']}:{values['CLIENT_SECRET']}".encode()).decode()
+    )
     fields = dict(
         secret_key=values["SECRET_KEY"],
         algorithm=values["ALGORITHM"],

@@ -10,6 +10,7 @@ machines sharing one ``luigid`` divide the work::
 
 Task bodies call the core (``models.ingest.etl``); there is no SQL or HTTP here.
 """
+
 from __future__ import annotations
 
 import luigi
@@ -33,5 +34,14 @@ class SpotifyEtl(luigi.WrapperTask):
         return [FinishRun(hour=self.hour), ResumeImports(hour=self.hour)]
 
 
-__all__ = ["SpotifyEtl", "Extract", "Load", "CompleteTracks", "Features", "Artists",
-           "FinishRun", "ImportHistory", "ResumeImports"]
+__all__ = [
+    "Artists",
+    "CompleteTracks",
+    "Extract",
+    "Features",
+    "FinishRun",
+    "ImportHistory",
+    "Load",
+    "ResumeImports",
+    "SpotifyEtl",
+]

@@ -1,4 +1,5 @@
 """For all users: details and genres of artists stored only as stubs."""
+
 from __future__ import annotations
 
 from batch.base import AllUsersStep

@@ -1,4 +1,5 @@
 """The pieces every ETL task shares: the run-hour parameter and a target under the run's dir."""
+
 from __future__ import annotations
 
 import luigi

@@ -4,6 +4,7 @@ The extract target is the raw items as JSON lines; the load target its outcome. 
 commits to the database first and writes its target last, so a task killed in between runs
 again and changes nothing the second time (plays are deduplicated, the cursor never goes back).
 """
+
 from __future__ import annotations
 
 import luigi

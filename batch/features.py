@@ -1,4 +1,5 @@
 """For all users: audio features of tracks that lack them (a 403 is recorded, not a failure)."""
+
 from __future__ import annotations
 
 from batch.base import AllUsersStep

@@ -1,4 +1,5 @@
 """The run's last task: totals into ``EtlRun`` (status, app mode, calls) and old targets pruned."""
+
 from __future__ import annotations
 
 from batch import runtime

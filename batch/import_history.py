@@ -9,6 +9,7 @@ Spotify to wait is simply run again and resumes where it stopped.
 ``luigi --module batch ResumeImports``: finishes the jobs that stopped (the web server
 restarted mid-import, or Spotify's Retry-After has passed); cron can run it with the ETL.
 """
+
 from __future__ import annotations
 
 import json
@@ -58,21 +59,30 @@ class ImportHistory(luigi.Task):
     def run(self):
         settings = runtime.current_settings()
         user = find_user(str(self.user))
-        job = (ImportJob.select()
-               .where((ImportJob.user == user.id) & (ImportJob.file_sha256 == self._digest())
-                      & ImportJob.status.in_(history_import.ACTIVE))
-               .order_by(ImportJob.id.desc()).first())
+        job = (
+            ImportJob.select()
+            .where(
+                (ImportJob.user == user.id)
+                & (ImportJob.file_sha256 == self._digest())
+                & ImportJob.status.in_(history_import.ACTIVE)
+            )
+            .order_by(ImportJob.id.desc())
+            .first()
+        )
         export = None
         if job is None:
             try:
                 job, export = history_import.create_job(user, self.path)
             except (history_import.ExportError, history_import.ImportInProgress) as exc:
                 raise ImportFailed(str(exc)) from None
-        job = history_import.run_job(job.id, export=export,
-                                     client=history_import.client_for(settings, user.id))
+        job = history_import.run_job(
+            job.id, export=export, client=history_import.client_for(settings, user.id)
+        )
         if job.status == "waiting":
-            raise ImportFailed(f"Spotify asked to wait until {job.resume_at} UTC: run this "
-                               "task again after that to resume the import.")
+            raise ImportFailed(
+                f"Spotify asked to wait until {job.resume_at} UTC: run this "
+                "task again after that to resume the import."
+            )
         if job.status == "running":
             raise ImportFailed("Another process is running this import right now.")
         if job.status != "done":
@@ -95,7 +105,8 @@ class ResumeImports(luigi.Task):
         outcome = {}
         for job in history_import.resumable_jobs():
             ended = history_import.run_job(
-                job.id, client=history_import.client_for(settings, job.user_id))
+                job.id, client=history_import.client_for(settings, job.user_id)
+            )
             uploads.forget_upload(ended, settings.data_dir)
             outcome[str(job.id)] = ended.status
         runtime.write_json(self.output(), {"jobs": outcome})

@@ -6,22 +6,23 @@ environment once per process (``settings.load()``) and the database is connected
 process: a forked worker opens its own connection and leaves the parent's alone (closing an
 inherited PostgreSQL connection would end the parent's session too).
 """
+
 from __future__ import annotations
 
 import datetime as dt
 import json
 import os
 import shutil
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 import luigi
 
 import models
 import settings as settings_module
+from models.ingest.etl import Run
 from models.schema import crypto
 from models.schema.db import db
-from models.ingest.etl import Run
 
 TARGET_DAYS = 7  # targets older than this are pruned at the end of a run
 _process: dict = {"pid": None, "settings": None, "runs": {}}

@@ -1,4 +1,5 @@
 """For all users: complete the tracks that imports left as stubs (album, artists, duration)."""
+
 from __future__ import annotations
 
 from batch.base import AllUsersStep

@@ -23,6 +23,7 @@ sandbox's own default; ``--rate-limit N`` sets N calls per 30 s and paces the ET
 the wall time.  The ETL re-asks a refused capability once a day, so development-mode runs over
 several days land a few calls above the bound.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -41,15 +42,14 @@ import luigi
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import settings as settings_module  # noqa: E402
-from spotify.sandbox.catalogue import to_ms  # noqa: E402
-from spotify.sandbox.testing import SandboxServer  # noqa: E402
+import settings as settings_module
+from spotify.sandbox.catalogue import to_ms
+from spotify.sandbox.testing import SandboxServer
 
 START = dt.datetime(2026, 11, 2, 0, 0)
 TOKEN_LIFETIME = dt.timedelta(hours=1)
 TOKEN_LEEWAY = dt.timedelta(seconds=60)  # the client refreshes a token this close to expiry
-ENDPOINTS = ("recently_played", "token", "audio_features", "artists", "artist", "tracks",
-             "track")
+ENDPOINTS = ("recently_played", "token", "audio_features", "artists", "artist", "tracks", "track")
 
 
 @dataclass
@@ -82,18 +82,19 @@ def run_hours(days: float, every: float) -> list[dt.datetime]:
     return [START + dt.timedelta(hours=every * n) for n in range(count)]
 
 
-def lower_bound(world, listener_ids: list[str], hours: list[dt.datetime],
-                mode: str) -> tuple[Counter, int]:
+def lower_bound(
+    world, listener_ids: list[str], hours: list[dt.datetime], mode: str
+) -> tuple[Counter, int]:
     """The fewest calls that read every visible play and complete the catalogue each run."""
     bound: Counter = Counter()
     listeners = [world.listener_by_id[i] for i in listener_ids]
     cursors: dict[str, int] = {}
-    token_expiry = {i: hours[0] + TOKEN_LIFETIME for i in listener_ids}  # granted at the start
+    token_expiry = dict.fromkeys(listener_ids, hours[0] + TOKEN_LIFETIME)  # granted at the start
     seen_tracks: set[int] = set()
     seen_artists: set[int] = set()
     plays = 0
     for hour in hours:
-        now_ms = to_ms(hour.replace(tzinfo=dt.timezone.utc))
+        now_ms = to_ms(hour.replace(tzinfo=dt.UTC))
         new_tracks: set[int] = set()
         for listener in listeners:
             bound["recently_played"] += 1
@@ -110,8 +111,11 @@ def lower_bound(world, listener_ids: list[str], hours: list[dt.datetime],
         new_artists: set[int] = set()
         for t in new_tracks:
             track = world.tracks[t]
-            new_artists.update(a for a in (*track.artists, *world.albums[track.album].artists)
-                               if a not in seen_artists)
+            new_artists.update(
+                a
+                for a in (*track.artists, *world.albums[track.album].artists)
+                if a not in seen_artists
+            )
         seen_tracks |= new_tracks
         seen_artists |= new_artists
         if mode == "extended":
@@ -125,8 +129,16 @@ def lower_bound(world, listener_ids: list[str], hours: list[dt.datetime],
     return bound, plays
 
 
-def measure(settings, sandbox: SandboxServer, hours: list[dt.datetime], mode: str, *,
-            listeners: int, workers: int = 1, rate_limit: int | None = None) -> Figures:
+def measure(
+    settings,
+    sandbox: SandboxServer,
+    hours: list[dt.datetime],
+    mode: str,
+    *,
+    listeners: int,
+    workers: int = 1,
+    rate_limit: int | None = None,
+) -> Figures:
     """Run the ETL at each hour against ``sandbox`` on the (migrated, empty) database."""
     from batch import SpotifyEtl, runtime
     from models.schema.tables import Play
@@ -135,25 +147,38 @@ def measure(settings, sandbox: SandboxServer, hours: list[dt.datetime], mode: st
     runtime.use(settings)
     sandbox.reset()
     sandbox.control(app_mode=mode, max_users=max(listeners, 5), rate_limit=rate_limit)
-    sandbox.set_clock(hours[0].replace(tzinfo=dt.timezone.utc))
+    sandbox.set_clock(hours[0].replace(tzinfo=dt.UTC))
     users = connect_listeners(sandbox, listeners)
     interval = 30.0 / rate_limit * 1.05 if rate_limit else 0.0
     luigi.configuration.get_config().set("etl", "call_interval", str(interval))
     began = time.monotonic()
     failed = []
     for hour in hours:
-        sandbox.set_clock(hour.replace(tzinfo=dt.timezone.utc))
+        sandbox.set_clock(hour.replace(tzinfo=dt.UTC))
         runtime.use(settings)
-        result = luigi.build([SpotifyEtl(hour=hour)], local_scheduler=True, workers=workers,
-                             detailed_summary=True, log_level="ERROR")
+        result = luigi.build(
+            [SpotifyEtl(hour=hour)],
+            local_scheduler=True,
+            workers=workers,
+            detailed_summary=True,
+            log_level="ERROR",
+        )
         if result.status not in (luigi.LuigiStatusCode.SUCCESS,):
             failed.append(f"{hour:%Y-%m-%dT%H}: {result.status.name}")
     seconds = time.monotonic() - began
     counted = sandbox.calls()
     calls = Counter({k: v for k, v in counted["calls"].items() if not k.startswith("429:")})
     bound, plays = lower_bound(sandbox.state.world, [u.spotify_id for u in users], hours, mode)
-    figures = Figures(mode, listeners, len(hours), calls, bound, counted["rate_limited"],
-                      seconds, plays=Play.select().count())
+    figures = Figures(
+        mode,
+        listeners,
+        len(hours),
+        calls,
+        bound,
+        counted["rate_limited"],
+        seconds,
+        plays=Play.select().count(),
+    )
     if figures.plays != plays:
         figures.notes.append(f"stored {figures.plays} plays, the sandbox showed {plays}")
     figures.notes.extend(f"run {f}" for f in failed)
@@ -161,25 +186,28 @@ def measure(settings, sandbox: SandboxServer, hours: list[dt.datetime], mode: st
 
 
 def report(figures: Figures) -> str:
-    lines = [f"== {figures.mode} mode: {figures.listeners} listeners, {figures.runs} runs, "
-             f"{figures.plays} plays stored ==",
-             f"{'endpoint':<18}{'calls':>8}{'bound':>8}{'ratio':>8}"]
+    lines = [
+        f"== {figures.mode} mode: {figures.listeners} listeners, {figures.runs} runs, "
+        f"{figures.plays} plays stored ==",
+        f"{'endpoint':<18}{'calls':>8}{'bound':>8}{'ratio':>8}",
+    ]
     for endpoint in ENDPOINTS:
         calls, bound = figures.calls[endpoint], figures.bound[endpoint]
         if calls or bound:
             ratio = f"{calls / bound:.2f}" if bound else "-"
             lines.append(f"{endpoint:<18}{calls:>8}{bound:>8}{ratio:>8}")
-    lines.append(f"{'total':<18}{figures.total:>8}{figures.total_bound:>8}"
-                 f"{figures.ratio:>8.3f}")
-    lines.append(f"429 answers: {figures.rate_limited}   wall time: {figures.seconds:.1f} s "
-                 f"({figures.seconds / figures.runs:.2f} s a run)")
+    lines.append(f"{'total':<18}{figures.total:>8}{figures.total_bound:>8}{figures.ratio:>8.3f}")
+    lines.append(
+        f"429 answers: {figures.rate_limited}   wall time: {figures.seconds:.1f} s "
+        f"({figures.seconds / figures.runs:.2f} s a run)"
+    )
     lines.extend(f"note: {note}" for note in figures.notes)
     return "\n".join(lines)
 
 
 def fresh_database(url: str | None, workdir: Path) -> str:
-    from models.schema.db import init
     from models.migrate import router
+    from models.schema.db import init
 
     url = url or f"sqlite:///{workdir / 'bench.db'}"
     init(url)
@@ -188,33 +216,58 @@ def fresh_database(url: str | None, workdir: Path) -> str:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.etl_calls", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.etl_calls",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--listeners", type=int, default=120)
     parser.add_argument("--days", type=float, default=3)
     parser.add_argument("--every", type=float, default=1, help="hours between runs")
     parser.add_argument("--mode", choices=("extended", "development", "both"), default="both")
-    parser.add_argument("--rate-limit", type=int, default=None,
-                        help="sandbox calls per 30 s (default: the sandbox's default)")
+    parser.add_argument(
+        "--rate-limit",
+        type=int,
+        default=None,
+        help="sandbox calls per 30 s (default: the sandbox's default)",
+    )
     parser.add_argument("--workers", type=int, default=1)
-    parser.add_argument("--database-url", default=None,
-                        help="an EMPTY database to use (default: a temporary SQLite file)")
+    parser.add_argument(
+        "--database-url",
+        default=None,
+        help="an EMPTY database to use (default: a temporary SQLite file)",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.ERROR)  # figures only; the run log is in the database
     modes = ("extended", "development") if args.mode == "both" else (args.mode,)
     hours = run_hours(args.days, args.every)
-    with tempfile.TemporaryDirectory(prefix="etl-bench-") as tmp, \
-            SandboxServer(listeners=args.listeners, clock_start=hours[0].replace(
-                tzinfo=dt.timezone.utc)) as sandbox:
+    with (
+        tempfile.TemporaryDirectory(prefix="etl-bench-") as tmp,
+        SandboxServer(
+            listeners=args.listeners, clock_start=hours[0].replace(tzinfo=dt.UTC)
+        ) as sandbox,
+    ):
         for mode in modes:
             workdir = Path(tmp) / mode
             workdir.mkdir()
             url = fresh_database(args.database_url if len(modes) == 1 else None, workdir)
-            settings = settings_module.load({
-                **sandbox.env(), "SECRET_KEY": secrets.token_urlsafe(32), "DATABASE_URL": url,
-                "DATA_DIR": str(workdir / "data")})
-            figures = measure(settings, sandbox, hours, mode, listeners=args.listeners,
-                              workers=args.workers, rate_limit=args.rate_limit)
+            settings = settings_module.load(
+                {
+                    **sandbox.env(),
+                    "SECRET_KEY": secrets.token_urlsafe(32),
+                    "DATABASE_URL": url,
+                    "DATA_DIR": str(workdir / "data"),
+                }
+            )
+            figures = measure(
+                settings,
+                sandbox,
+                hours,
+                mode,
+                listeners=args.listeners,
+                workers=args.workers,
+                rate_limit=args.rate_limit,
+            )
             print(report(figures), flush=True)
     return 0
 

@@ -15,6 +15,7 @@ Prints plays/s for both and their ratio; the target is a ratio of at least 0.5.
 PostgreSQL is the server of the tests (TEST_POSTGRES_URL or postgres@127.0.0.1:5432); a
 database is created for the run and dropped after.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -27,10 +28,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from demo.export import EXTENDED_FOLDER, extended_entry, episode_entry, write_zip  # noqa: E402
-from models.schema import crypto  # noqa: E402
-from models.schema.db import connect_url, db  # noqa: E402
-from spotify.sandbox.catalogue import DAY_MS, World  # noqa: E402
+from demo.export import EXTENDED_FOLDER, episode_entry, extended_entry, write_zip
+from models.schema import crypto
+from models.schema.db import connect_url, db
+from spotify.sandbox.catalogue import DAY_MS, World
 
 FILE_ENTRIES = 15_000  # Spotify splits the history into files of about 12 MB
 SECRET = "bench-secret-key-0123456789"
@@ -39,7 +40,7 @@ SECRET = "bench-secret-key-0123456789"
 def generate(plays: int, world: World) -> tuple[list[list[dict]], str, int]:
     """Entries of ``plays`` counted plays, newest day yesterday, split into Spotify's files."""
     listener = world.listeners[0]
-    day = dt.datetime(2026, 11, 19, tzinfo=dt.timezone.utc).timestamp() * 1000 // DAY_MS
+    day = dt.datetime(2026, 11, 19, tzinfo=dt.UTC).timestamp() * 1000 // DAY_MS
     days, counted = [], 0
     while counted < plays:
         streams = world.streams(listener, int(day * DAY_MS), int((day + 1) * DAY_MS))
@@ -57,7 +58,7 @@ def generate(plays: int, world: World) -> tuple[list[list[dict]], str, int]:
         entries.extend(extended_entry(world, s, country=listener.country) for s in streams)
         if number % 50 == 0 and streams:  # now and then a podcast episode, skipped by import
             entries.append(episode_entry(streams[0].played_at_ms - 5_000, 900_000))
-    files = [entries[i:i + FILE_ENTRIES] for i in range(0, len(entries), FILE_ENTRIES)]
+    files = [entries[i : i + FILE_ENTRIES] for i in range(0, len(entries), FILE_ENTRIES)]
     return files, listener.id, counted
 
 
@@ -79,19 +80,24 @@ def complete_catalogue(world: World) -> tuple[float, int]:
     from spotify.sandbox.server import Renderer
 
     renderer = Renderer(world, "http://sandbox.invalid/", extended=True)
-    tracks = [world.track_by_id[track_id] for (track_id,) in Track.select(Track.id).tuples()
-              if track_id in world.track_by_id]
+    tracks = [
+        world.track_by_id[track_id]
+        for (track_id,) in Track.select(Track.id).tuples()
+        if track_id in world.track_by_id
+    ]
     started = time.perf_counter()
     for start in range(0, len(tracks), 50):
-        catalogue.upsert_tracks([renderer.track(t) for t in tracks[start:start + 50]])
+        catalogue.upsert_tracks([renderer.track(t) for t in tracks[start : start + 50]])
     for start in range(0, len(tracks), 100):
-        catalogue.store_audio_features({t.id: renderer.audio_features(t)
-                                     for t in tracks[start:start + 100]})
+        catalogue.store_audio_features(
+            {t.id: renderer.audio_features(t) for t in tracks[start : start + 100]}
+        )
     return time.perf_counter() - started, len(tracks)
 
 
-def run_engine(engine: str, export_path: Path, spotify_id: str, data_dir: Path,
-               world: World) -> dict:
+def run_engine(
+    engine: str, export_path: Path, spotify_id: str, data_dir: Path, world: World
+) -> dict:
     from models.imports.history_import import create_job, run_job
     from models.migrate import router
     from models.schema.tables import SUMMARY_TABLES, ImportJob, Play, User
@@ -115,22 +121,32 @@ def run_engine(engine: str, export_path: Path, spotify_id: str, data_dir: Path,
         assert job.status == "done", job.error
         summary_rows = sum(model.select().count() for model in SUMMARY_TABLES)
         complete_seconds, completed = complete_catalogue(world)
-        rows = [(r.user_id, r.track_id, r.played_at, r.ms_played, r.context_uri, r.source)
-                for r in Play.select().order_by(Play.played_at)]
+        rows = [
+            (r.user_id, r.track_id, r.played_at, r.ms_played, r.context_uri, r.source)
+            for r in Play.select().order_by(Play.played_at)
+        ]
         Play.delete().execute()
         marker = "?" if engine == "sqlite" else "%s"
-        statement = (f'INSERT INTO "play" ("user_id", "track_id", "played_at", "ms_played", '
-                     f'"context_uri", "source") VALUES ({", ".join([marker] * 6)})')
+        statement = (
+            f'INSERT INTO "play" ("user_id", "track_id", "played_at", "ms_played", '
+            f'"context_uri", "source") VALUES ({", ".join([marker] * 6)})'
+        )
         started = time.perf_counter()
         with database.atomic():
             database.cursor().executemany(statement, rows)
         plain_seconds = time.perf_counter() - started
         assert Play.select().count() == len(rows) == job.plays_added
-        return {"plays": job.plays_added, "import_s": import_seconds, "read_s": read_seconds,
-                "plain_s": plain_seconds, "duplicates": job.duplicates,
-                "summary_rows": summary_rows, "complete_s": complete_seconds,
-                "completed": completed,
-                "jobs": ImportJob.select().count()}
+        return {
+            "plays": job.plays_added,
+            "import_s": import_seconds,
+            "read_s": read_seconds,
+            "plain_s": plain_seconds,
+            "duplicates": job.duplicates,
+            "summary_rows": summary_rows,
+            "complete_s": complete_seconds,
+            "completed": completed,
+            "jobs": ImportJob.select().count(),
+        }
     finally:
         database.close()
         if drop:
@@ -151,15 +167,23 @@ def main(argv=None) -> int:
     files, spotify_id, counted = generate(args.plays, world)
     with tempfile.TemporaryDirectory(prefix="bench-import-") as folder:
         folder = Path(folder)
-        export_path = write_zip(folder / "my_spotify_data.zip", {
-            f"{EXTENDED_FOLDER}/Streaming_History_Audio_{index}.json": entries
-            for index, entries in enumerate(files)})
+        export_path = write_zip(
+            folder / "my_spotify_data.zip",
+            {
+                f"{EXTENDED_FOLDER}/Streaming_History_Audio_{index}.json": entries
+                for index, entries in enumerate(files)
+            },
+        )
         entries = sum(len(f) for f in files)
-        print(f"generated {entries:,} entries ({counted:,} counted plays) in {len(files)} files, "
-              f"{export_path.stat().st_size / 1e6:.1f} MB zipped, "
-              f"in {time.perf_counter() - started:.1f} s")
-        print(f"{'engine':<11} {'plays':>8} {'import plays/s':>15} {'executemany plays/s':>20} "
-              f"{'ratio':>6}")
+        print(
+            f"generated {entries:,} entries ({counted:,} counted plays) in {len(files)} files, "
+            f"{export_path.stat().st_size / 1e6:.1f} MB zipped, "
+            f"in {time.perf_counter() - started:.1f} s"
+        )
+        print(
+            f"{'engine':<11} {'plays':>8} {'import plays/s':>15} {'executemany plays/s':>20} "
+            f"{'ratio':>6}"
+        )
         worst = None
         for engine in args.engines.split(","):
             result = run_engine(engine, export_path, spotify_id, folder, world)
@@ -167,15 +191,23 @@ def main(argv=None) -> int:
             plain = result["plays"] / result["plain_s"]
             ratio = imported / plain
             worst = ratio if worst is None else min(worst, ratio)
-            print(f"{engine:<11} {result['plays']:>8,} {imported:>15,.0f} {plain:>20,.0f} "
-                  f"{ratio:>6.2f}   (import {result['import_s']:.2f} s = reading "
-                  f"{result['read_s']:.2f} s + storing {result['import_s'] - result['read_s']:.2f}"
-                  f" s; executemany {result['plain_s']:.2f} s)", flush=True)
-            print(f"{'':<11} the import also wrote {result['summary_rows']:,} summary rows "
-                  "(models.summaries.listening) in the same transactions", flush=True)
-            print(f"{'':<11} completing its {result['completed']:,} tracks afterwards (links and "
-                  f"features, the ETL's database side) took {result['complete_s']:.2f} s",
-                  flush=True)
+            print(
+                f"{engine:<11} {result['plays']:>8,} {imported:>15,.0f} {plain:>20,.0f} "
+                f"{ratio:>6.2f}   (import {result['import_s']:.2f} s = reading "
+                f"{result['read_s']:.2f} s + storing {result['import_s'] - result['read_s']:.2f}"
+                f" s; executemany {result['plain_s']:.2f} s)",
+                flush=True,
+            )
+            print(
+                f"{'':<11} the import also wrote {result['summary_rows']:,} summary rows "
+                "(models.summaries.listening) in the same transactions",
+                flush=True,
+            )
+            print(
+                f"{'':<11} completing its {result['completed']:,} tracks afterwards (links and "
+                f"features, the ETL's database side) took {result['complete_s']:.2f} s",
+                flush=True,
+            )
     print(f"worst ratio import/executemany: {worst:.2f} (target >= 0.5)")
     return 0
 

@@ -7,6 +7,7 @@ many Web API calls (and how much time) the client needs to sync recent plays for
 listener and to read a catalogue of N tracks, artists and albums, in extended and in
 development mode. Nothing is asserted: these are numbers to compare between changes.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -26,46 +27,64 @@ def timed(action):
 
 def world_figures(listeners: int) -> None:
     world, seconds = timed(lambda: World(42, listeners))
-    print(f"world: {len(world.tracks)} tracks, {len(world.artists)} artists, "
-          f"{len(world.albums)} albums, {listeners} listeners built in {seconds * 1000:.0f} ms")
+    print(
+        f"world: {len(world.tracks)} tracks, {len(world.artists)} artists, "
+        f"{len(world.albums)} albums, {listeners} listeners built in {seconds * 1000:.0f} ms"
+    )
     end = to_ms(TEST_CLOCK_START)
     start = end - 30 * 86_400_000
-    plays, seconds = timed(lambda: sum(len(world.plays(l, start, end))
-                                       for l in world.listeners))
-    print(f"history: {plays} plays over 30 days x {listeners} listeners generated in "
-          f"{seconds * 1000:.0f} ms ({listeners * 30 / seconds:.0f} listener-days/s)")
+    plays, seconds = timed(lambda: sum(len(world.plays(l, start, end)) for l in world.listeners))
+    print(
+        f"history: {plays} plays over 30 days x {listeners} listeners generated in "
+        f"{seconds * 1000:.0f} ms ({listeners * 30 / seconds:.0f} listener-days/s)"
+    )
 
 
 def client_figures(listeners: int, tracks: int, min_interval: float) -> None:
     for mode in ("extended", "development"):
         with SandboxServer(listeners=listeners, app_mode=mode) as sandbox:
-            app = SpotifyApp(sandbox.client_id, sandbox.client_secret,
-                             token_url=sandbox.token_url, api_url=sandbox.api_url,
-                             min_interval=min_interval)
-            clients = [app.client(TokenSet.from_response(sandbox.grant(l["id"])))
-                       for l in sandbox.listeners()[:listeners if mode == "extended" else 5]]
+            app = SpotifyApp(
+                sandbox.client_id,
+                sandbox.client_secret,
+                token_url=sandbox.token_url,
+                api_url=sandbox.api_url,
+                min_interval=min_interval,
+            )
+            clients = [
+                app.client(TokenSet.from_response(sandbox.grant(l["id"])))
+                for l in sandbox.listeners()[: listeners if mode == "extended" else 5]
+            ]
             cursors, seconds = timed(lambda: [c.recently_played().cursor for c in clients])
-            print(f"{mode}: first sync of {len(clients)} listeners: "
-                  f"{sum(c.calls['recently_played'] for c in clients)} calls, {seconds:.2f} s")
+            print(
+                f"{mode}: first sync of {len(clients)} listeners: "
+                f"{sum(c.calls['recently_played'] for c in clients)} calls, {seconds:.2f} s"
+            )
             sandbox.advance(hours=6)
-            _, seconds = timed(lambda: [c.recently_played(after=cursor)
-                                        for c, cursor in zip(clients, cursors)])
+            _, seconds = timed(
+                lambda: [c.recently_played(after=cursor) for c, cursor in zip(clients, cursors)]
+            )
             print(f"{mode}: incremental sync after 6 h: {seconds:.2f} s")
             world = sandbox.state.world
             reader = clients[0]
             before = sum(app.usage.calls.values())
             ids = [t.id for t in world.tracks[:tracks]]
-            _, seconds = timed(lambda: (reader.tracks(ids),
-                                        reader.artists([a.id for a in world.artists[:tracks]]),
-                                        reader.albums([a.id for a in world.albums[:tracks]])))
+            _, seconds = timed(
+                lambda: (
+                    reader.tracks(ids),
+                    reader.artists([a.id for a in world.artists[:tracks]]),
+                    reader.albums([a.id for a in world.albums[:tracks]]),
+                )
+            )
             try:
                 reader.audio_features(ids)
             except AudioFeaturesUnavailable:
                 pass
             used = sum(app.usage.calls.values()) - before
-            print(f"{mode}: {tracks} tracks + artists + albums + features: {used} calls "
-                  f"({dict(sorted(reader.calls.items()))}), {seconds:.2f} s, "
-                  f"app mode detected: {reader.app_mode}, 429s: {app.usage.rate_limited}")
+            print(
+                f"{mode}: {tracks} tracks + artists + albums + features: {used} calls "
+                f"({dict(sorted(reader.calls.items()))}), {seconds:.2f} s, "
+                f"app mode detected: {reader.app_mode}, 429s: {app.usage.rate_limited}"
+            )
             app.close()
 
 

@@ -15,6 +15,7 @@ line is ``worst p95 on PostgreSQL: N ms``.
     python bench/stats.py            # full size (about 5-10 minutes on 2 cores)
     python bench/stats.py --small    # the same code on a small database (the test suite)
 """
+
 from __future__ import annotations
 
 import argparse
@@ -36,12 +37,12 @@ PROJECT_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT_DIR))
 
 from models import stats
-from models.schema import crypto
-from models.summaries import listening  # noqa: E402
-from models.schema.db import connect_url, db, is_postgresql  # noqa: E402
-from models.periods import parse_period  # noqa: E402
-from models.schema.tables import (User)
 from models.accounts.users import set_timezone  # noqa: E402
+from models.periods import parse_period  # noqa: E402
+from models.schema import crypto
+from models.schema.db import connect_url, db, is_postgresql  # noqa: E402
+from models.schema.tables import User
+from models.summaries import listening  # noqa: E402
 
 BENCH_SECRET = "bench-secret-key-0123456789-abcdef"
 PERIODS = ("7d", "4w", "12m", "all")
@@ -62,10 +63,28 @@ class Size:
     runs: int
 
 
-FULL = Size(tracks=60_000, artists=15_000, albums=25_000, genres=600, heavy_plays=1_000_000,
-            users=50, user_plays=20_000, years=10, runs=20)
-SMALL = Size(tracks=1_500, artists=400, albums=600, genres=40, heavy_plays=20_000, users=3,
-             user_plays=2_000, years=3, runs=3)
+FULL = Size(
+    tracks=60_000,
+    artists=15_000,
+    albums=25_000,
+    genres=600,
+    heavy_plays=1_000_000,
+    users=50,
+    user_plays=20_000,
+    years=10,
+    runs=20,
+)
+SMALL = Size(
+    tracks=1_500,
+    artists=400,
+    albums=600,
+    genres=40,
+    heavy_plays=20_000,
+    users=3,
+    user_plays=2_000,
+    years=3,
+    runs=3,
+)
 
 
 # --- the synthetic world -----------------------------------------------------------------------
@@ -77,10 +96,22 @@ HOUR_WEIGHTS = [2, 1, 0.5, 0.3, 0.3, 0.5, 2, 5, 7, 6, 5, 5, 6, 5, 5, 5, 6, 8, 9,
 def catalogue(size: Size, rng: random.Random) -> dict[str, list[tuple]]:
     """Rows for the catalogue tables, as tuples in the models' column order below."""
     genres = [(i + 1, f"genre {i:04d}") for i in range(size.genres)]
-    artists = [(f"ar{i:020d}", f"Artist {i}", rng.choice([None, rng.randint(0, 100)]),
-                None, None) for i in range(size.artists)]
-    albums = [(f"al{i:020d}", f"Album {i}", "album", f"{rng.randint(1960, 2026)}", "year",
-               rng.randint(6, 18), f"https://img.example/{i}.jpg") for i in range(size.albums)]
+    artists = [
+        (f"ar{i:020d}", f"Artist {i}", rng.choice([None, rng.randint(0, 100)]), None, None)
+        for i in range(size.artists)
+    ]
+    albums = [
+        (
+            f"al{i:020d}",
+            f"Album {i}",
+            "album",
+            f"{rng.randint(1960, 2026)}",
+            "year",
+            rng.randint(6, 18),
+            f"https://img.example/{i}.jpg",
+        )
+        for i in range(size.albums)
+    ]
     artist_genres = []
     for i in range(size.artists):
         for genre in rng.sample(range(1, size.genres + 1), rng.choice([0, 1, 1, 2, 2, 3])):
@@ -89,8 +120,15 @@ def catalogue(size: Size, rng: random.Random) -> dict[str, list[tuple]]:
     for i in range(size.tracks):
         track_id = f"tr{i:020d}"
         album = i % size.albums
-        tracks.append((track_id, f"Track {i}", f"al{album:020d}", rng.randint(90_000, 420_000),
-                       rng.choice([None, rng.randint(0, 100)])))
+        tracks.append(
+            (
+                track_id,
+                f"Track {i}",
+                f"al{album:020d}",
+                rng.randint(90_000, 420_000),
+                rng.choice([None, rng.randint(0, 100)]),
+            )
+        )
         lead = (album * 7) % size.artists
         track_artists.append((track_id, f"ar{lead:020d}", 0))
         if rng.random() < 0.15:
@@ -99,12 +137,25 @@ def catalogue(size: Size, rng: random.Random) -> dict[str, list[tuple]]:
                 track_artists.append((track_id, f"ar{guest:020d}", 1))
         roll = rng.random()
         if roll < 0.7:
-            features.append((track_id, "ok", *(round(rng.random(), 3) for _ in range(7)),
-                             round(rng.uniform(60, 180), 1)))
+            features.append(
+                (
+                    track_id,
+                    "ok",
+                    *(round(rng.random(), 3) for _ in range(7)),
+                    round(rng.uniform(60, 180), 1),
+                )
+            )
         elif roll < 0.8:
             features.append((track_id, "forbidden", *[None] * 8))
-    return dict(genre=genres, artist=artists, album=albums, artist_genre=artist_genres,
-                track=tracks, track_artist=track_artists, audio_features=features)
+    return dict(
+        genre=genres,
+        artist=artists,
+        album=albums,
+        artist_genre=artist_genres,
+        track=tracks,
+        track_artist=track_artists,
+        audio_features=features,
+    )
 
 
 def play_rows(user_id: int, count: int, years: int, tracks: int, rng: random.Random):
@@ -115,7 +166,7 @@ def play_rows(user_id: int, count: int, years: int, tracks: int, rng: random.Ran
     hour_cumulative = list(itertools.accumulate(HOUR_WEIGHTS))
     seen: set[int] = set()
     start = NOW - dt.timedelta(days=days)
-    start_epoch = int(start.replace(tzinfo=dt.timezone.utc).timestamp())
+    start_epoch = int(start.replace(tzinfo=dt.UTC).timestamp())
     rows = []
     # The user's taste drifts: the popularity ranking is rotated by year.
     while len(rows) < count:
@@ -128,8 +179,9 @@ def play_rows(user_id: int, count: int, years: int, tracks: int, rng: random.Ran
         rank = bisect.bisect(cumulative, rng.random() * total_weight)
         track = (rank + (day // 365) * 97) % tracks
         played_at = dt.datetime(1970, 1, 1) + dt.timedelta(seconds=second)
-        rows.append((user_id, f"tr{track:020d}", played_at, rng.randint(5_000, 300_000),
-                     None, "import"))
+        rows.append(
+            (user_id, f"tr{track:020d}", played_at, rng.randint(5_000, 300_000), None, "import")
+        )
     rows.sort(key=lambda row: row[2])  # in index order, as an import would arrive
     return rows
 
@@ -137,14 +189,31 @@ def play_rows(user_id: int, count: int, years: int, tracks: int, rng: random.Ran
 COLUMNS = {
     "genre": ("id", "name"),
     "artist": ("id", "name", "popularity", "followers", "image_url"),
-    "album": ("id", "name", "album_type", "release_date", "release_date_precision",
-              "total_tracks", "image_url"),
+    "album": (
+        "id",
+        "name",
+        "album_type",
+        "release_date",
+        "release_date_precision",
+        "total_tracks",
+        "image_url",
+    ),
     "artist_genre": ("artist_id", "genre_id"),
     "track": ("id", "name", "album_id", "duration_ms", "popularity"),
     "track_artist": ("track_id", "artist_id", "position"),
-    "audio_features": ("track_id", "status", "danceability", "energy", "valence",
-                       "acousticness", "instrumentalness", "speechiness", "liveness", "tempo",
-                       "fetched_at"),
+    "audio_features": (
+        "track_id",
+        "status",
+        "danceability",
+        "energy",
+        "valence",
+        "acousticness",
+        "instrumentalness",
+        "speechiness",
+        "liveness",
+        "tempo",
+        "fetched_at",
+    ),
     "play": ("user_id", "track_id", "played_at", "ms_played", "context_uri", "source"),
 }
 
@@ -166,15 +235,21 @@ def bulk_insert(table: str, rows: list[tuple]) -> None:
             cursor.copy_expert(f'COPY "{table}" ({", ".join(columns)}) FROM STDIN', buffer)
     else:
         marks = ", ".join("?" for _ in columns)
-        converted = [tuple(v.isoformat(" ") if isinstance(v, dt.datetime) else v for v in row)
-                     for row in rows]
+        converted = [
+            tuple(v.isoformat(" ") if isinstance(v, dt.datetime) else v for v in row)
+            for row in rows
+        ]
         connection.executemany(
-            f'INSERT INTO "{table}" ({", ".join(columns)}) VALUES ({marks})', converted)
+            f'INSERT INTO "{table}" ({", ".join(columns)}) VALUES ({marks})', converted
+        )
 
 
 # Secondary indexes of play, dropped during the load and built once afterwards (faster).
-PLAY_INDEXES = {"play_user_id_track_id_played_at": "(user_id, track_id, played_at)",
-                "play_track_id": "(track_id)", "play_user_id": "(user_id)"}
+PLAY_INDEXES = {
+    "play_user_id_track_id_played_at": "(user_id, track_id, played_at)",
+    "play_track_id": "(track_id)",
+    "play_user_id": "(user_id)",
+}
 
 
 def build(size: Size, seed: int = 7) -> int:
@@ -186,20 +261,27 @@ def build(size: Size, seed: int = 7) -> int:
     for name in PLAY_INDEXES:
         db.execute_sql(f'DROP INDEX IF EXISTS "{name}"')
     with db.atomic():
-        for table in ("genre", "artist", "album", "artist_genre", "track", "track_artist",
-                      "audio_features"):
+        for table in (
+            "genre",
+            "artist",
+            "album",
+            "artist_genre",
+            "track",
+            "track_artist",
+            "audio_features",
+        ):
             bulk_insert(table, rows[table])
         heavy = User.create(spotify_id="heavy", display_name="Heavy Listener", timezone="UTC")
         others = [User.create(spotify_id=f"user{i}", timezone="UTC") for i in range(size.users)]
         bulk_insert("play", play_rows(heavy.id, size.heavy_plays, size.years, size.tracks, rng))
         for user in others:
-            bulk_insert("play", play_rows(user.id, size.user_plays, size.years, size.tracks,
-                                          rng))
+            bulk_insert("play", play_rows(user.id, size.user_plays, size.years, size.tracks, rng))
     for name, columns in PLAY_INDEXES.items():
         db.execute_sql(f'CREATE INDEX "{name}" ON "play" {columns}')
     if is_postgresql():
-        db.execute_sql("SELECT setval(pg_get_serial_sequence('genre', 'id'), "
-                       "(SELECT max(id) FROM genre))")
+        db.execute_sql(
+            "SELECT setval(pg_get_serial_sequence('genre', 'id'), (SELECT max(id) FROM genre))"
+        )
     for user in [heavy, *others]:
         listening.rebuild(user.id)
     settle()
@@ -218,11 +300,12 @@ def settle() -> None:
         try:
             with db.atomic():
                 db.execute_sql("CHECKPOINT")
-        except Exception:  # noqa: BLE001 - needs superuser or pg_checkpoint: optional
+        except Exception:
             pass
 
 
 # --- timing ------------------------------------------------------------------------------------
+
 
 def percentile(samples: list[float], share: float) -> float:
     ordered = sorted(samples)
@@ -251,8 +334,9 @@ def statistic_calls(user_id: int, tz: str):
         "top_albums": lambda p: stats.top_albums(user_id, p),
         "top_genres": lambda p: stats.top_genres(user_id, p),
         "unique_tracks": lambda p: stats.unique_tracks(user_id, p),
-        "unique_tracks name": lambda p: stats.unique_tracks(user_id, p, sort="name",
-                                                            descending=False, offset=100),
+        "unique_tracks name": lambda p: stats.unique_tracks(
+            user_id, p, sort="name", descending=False, offset=100
+        ),
         "unique_tracks search": lambda p: stats.unique_tracks(user_id, p, search="track 12"),
         "unique_artists": lambda p: stats.unique_artists(user_id, p, sort="last"),
         "unique_albums": lambda p: stats.unique_albums(user_id, p),
@@ -276,8 +360,15 @@ def statistic_calls(user_id: int, tz: str):
 
 # --- query plans --------------------------------------------------------------------------------
 
-PLANNED = ("totals", "top_artists", "top_genres", "unique_tracks name", "weekday_hour",
-           "taste_profile", "artist_detail")
+PLANNED = (
+    "totals",
+    "top_artists",
+    "top_genres",
+    "unique_tracks name",
+    "weekday_hour",
+    "taste_profile",
+    "artist_detail",
+)
 
 
 @contextmanager
@@ -300,8 +391,9 @@ def captured_queries():
 
 def plan_of(sql: str, params) -> str:
     if is_postgresql():
-        rows = db.execute_sql("EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY ON) " + sql,
-                              params).fetchall()
+        rows = db.execute_sql(
+            "EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY ON) " + sql, params
+        ).fetchall()
         return "\n".join(row[0] for row in rows)
     rows = db.execute_sql("EXPLAIN QUERY PLAN " + sql, params).fetchall()
     depth = {0: 0}
@@ -322,21 +414,32 @@ def write_plans(engine: str, user_id: int, tz: str, path: Path) -> None:
             with captured_queries() as queries:
                 call()
             for sql, params in queries:
-                if (not sql.lstrip().upper().startswith(("SELECT", "WITH"))
-                        or 'FROM "listening_summary"' in sql):
+                if (
+                    not sql.lstrip().upper().startswith(("SELECT", "WITH"))
+                    or 'FROM "listening_summary"' in sql
+                ):
                     continue
-                out.write(f"\n#### {engine}, {name}, {key}, {tz}\n\n```sql\n{sql}\n```\n\n"
-                          f"```\n{plan_of(sql, params)}\n```\n")
+                out.write(
+                    f"\n#### {engine}, {name}, {key}, {tz}\n\n```sql\n{sql}\n```\n\n"
+                    f"```\n{plan_of(sql, params)}\n```\n"
+                )
 
 
 # --- end to end through the shells, when they exist ---------------------------------------------
 
+
 def bench_settings(url: str):
     import settings as settings_module
 
-    return settings_module.load({"SECRET_KEY": BENCH_SECRET, "CLIENT_ID": "bench",
-                                 "CLIENT_SECRET": "bench", "DATABASE_URL": url,
-                                 "DATA_DIR": tempfile.gettempdir()})
+    return settings_module.load(
+        {
+            "SECRET_KEY": BENCH_SECRET,
+            "CLIENT_ID": "bench",
+            "CLIENT_SECRET": "bench",
+            "DATABASE_URL": url,
+            "DATA_DIR": tempfile.gettempdir(),
+        }
+    )
 
 
 def shell_requests(url: str, user_id: int, tz: str):
@@ -358,14 +461,21 @@ def shell_requests(url: str, user_id: int, tz: str):
                 session["_fresh"] = True
             if web_client.get("/dashboard?range=7d").status_code == 200:
                 break
-        for path in ("/dashboard?range=all", "/dashboard?range=12m", "/tracks?range=all",
-                     "/profile?range=all"):
-            calls.append((f"flask GET {path}",
-                          _checked(lambda path=path: web_client.get(path))))
+        for path in (
+            "/dashboard?range=all",
+            "/dashboard?range=12m",
+            "/tracks?range=all",
+            "/profile?range=all",
+        ):
+            calls.append((f"flask GET {path}", _checked(lambda path=path: web_client.get(path))))
     chalice_dir = PROJECT_DIR / "chalice_app"
     if (chalice_dir / "app.py").exists():
-        for key, value in {"SECRET_KEY": BENCH_SECRET, "CLIENT_ID": "bench",
-                           "CLIENT_SECRET": "bench", "DATABASE_URL": url}.items():
+        for key, value in {
+            "SECRET_KEY": BENCH_SECRET,
+            "CLIENT_ID": "bench",
+            "CLIENT_SECRET": "bench",
+            "DATABASE_URL": url,
+        }.items():
             os.environ[key] = value
         sys.path.insert(0, str(chalice_dir))
         try:
@@ -384,10 +494,17 @@ def shell_requests(url: str, user_id: int, tz: str):
             token = api_tokens.issue(User.get_by_id(user_id), bench_settings(url))
             api_client = Client(chalice_app)
             headers = {"Authorization": f"Bearer {token}"}
-            for path in ("/me/stats?range=all", "/me/top/artists?range=12m",
-                         "/me/tracks?range=all"):
-                calls.append((f"chalice GET {path}", _checked(
-                    lambda path=path: api_client.http.get(path, headers=headers))))
+            for path in (
+                "/me/stats?range=all",
+                "/me/top/artists?range=12m",
+                "/me/tracks?range=all",
+            ):
+                calls.append(
+                    (
+                        f"chalice GET {path}",
+                        _checked(lambda path=path: api_client.http.get(path, headers=headers)),
+                    )
+                )
         except ImportError as exc:
             print(f"(chalice app not measured: {exc})")
         finally:
@@ -402,10 +519,12 @@ def _checked(call, status_attr="status_code"):
         if status != 200:
             raise RuntimeError(f"end-to-end request answered {status}")
         return response
+
     return run
 
 
 # --- engines -----------------------------------------------------------------------------------
+
 
 @contextmanager
 def engine_database(engine: str, workdir: Path):
@@ -430,26 +549,36 @@ def engine_database(engine: str, workdir: Path):
             drop_postgres_database(url)
 
 
-def run_engine(engine: str, size: Size, workdir: Path, end_to_end: bool,
-               explain: Path | None = None) -> list[tuple]:
+def run_engine(
+    engine: str, size: Size, workdir: Path, end_to_end: bool, explain: Path | None = None
+) -> list[tuple]:
     results = []
     with engine_database(engine, workdir) as (url, database):
         begin = time.perf_counter()
         heavy = build(size)
-        print(f"[{engine}] built {size.heavy_plays + size.users * size.user_plays:,} plays "
-              f"and summaries in {time.perf_counter() - begin:.1f} s", flush=True)
+        print(
+            f"[{engine}] built {size.heavy_plays + size.users * size.user_plays:,} plays "
+            f"and summaries in {time.perf_counter() - begin:.1f} s",
+            flush=True,
+        )
         for tz in ZONES:
             if tz != "UTC":
                 begin = time.perf_counter()
                 set_timezone(User.get_by_id(heavy), tz)
-                print(f"[{engine}] set_timezone({tz}) rebuilt the summaries in "
-                      f"{time.perf_counter() - begin:.1f} s", flush=True)
+                print(
+                    f"[{engine}] set_timezone({tz}) rebuilt the summaries in "
+                    f"{time.perf_counter() - begin:.1f} s",
+                    flush=True,
+                )
                 settle()
             for name, key, call in statistic_calls(heavy, tz):
                 p50, p95 = timed(call, size.runs)
                 results.append((engine, tz, name, key, p50, p95))
-                print(f"  {engine} {tz} {name} {key}: p50 {p50:.1f} ms, p95 {p95:.1f} ms",
-                      file=sys.stderr, flush=True)
+                print(
+                    f"  {engine} {tz} {name} {key}: p50 {p50:.1f} ms, p95 {p95:.1f} ms",
+                    file=sys.stderr,
+                    flush=True,
+                )
             if explain and tz != "UTC":
                 write_plans(engine, heavy, tz, explain)
             if end_to_end:
@@ -463,9 +592,14 @@ def run_engine(engine: str, size: Size, workdir: Path, end_to_end: bool,
 
 def report(results: list[tuple]) -> float | None:
     print()
-    print(f"{'statistic':<24} {'period':<6} " + " ".join(
-        f"{engine[:6] + ' ' + ('UTC' if tz == 'UTC' else 'IST'):>17}"
-        for engine in ("sqlite", "postgresql") for tz in ZONES))
+    print(
+        f"{'statistic':<24} {'period':<6} "
+        + " ".join(
+            f"{engine[:6] + ' ' + ('UTC' if tz == 'UTC' else 'IST'):>17}"
+            for engine in ("sqlite", "postgresql")
+            for tz in ZONES
+        )
+    )
     print(f"{'':<24} {'':<6} " + " ".join(f"{'p50/p95 ms':>17}" for _ in range(4)))
     cells = {(e, tz, n, k): (p50, p95) for e, tz, n, k, p50, p95 in results}
     rows = list(dict.fromkeys((n, k) for _, _, n, k, _, _ in results))
@@ -497,10 +631,15 @@ def main(argv=None) -> int:
     parser.add_argument("--small", action="store_true", help="a small database (test suite)")
     parser.add_argument("--engines", default="sqlite,postgresql")
     parser.add_argument("--runs", type=int, help="timed runs per cell")
-    parser.add_argument("--no-end-to-end", action="store_true",
-                        help="skip the Flask and Chalice requests")
-    parser.add_argument("--explain", type=Path, metavar="FILE",
-                        help="append the query plans of the heavy statistics to FILE")
+    parser.add_argument(
+        "--no-end-to-end", action="store_true", help="skip the Flask and Chalice requests"
+    )
+    parser.add_argument(
+        "--explain",
+        type=Path,
+        metavar="FILE",
+        help="append the query plans of the heavy statistics to FILE",
+    )
     args = parser.parse_args(argv)
     size = SMALL if args.small else FULL
     if args.runs:
@@ -509,11 +648,15 @@ def main(argv=None) -> int:
     results = []
     with tempfile.TemporaryDirectory(prefix="bench-stats-") as workdir:
         for engine in args.engines.split(","):
-            results += run_engine(engine.strip(), size, Path(workdir), not args.no_end_to_end,
-                                  args.explain)
+            results += run_engine(
+                engine.strip(), size, Path(workdir), not args.no_end_to_end, args.explain
+            )
     worst = report(results)
-    print(f"worst p95 on PostgreSQL: {worst:.0f} ms" if worst is not None
-          else "worst p95 on PostgreSQL: not measured")
+    print(
+        f"worst p95 on PostgreSQL: {worst:.0f} ms"
+        if worst is not None
+        else "worst p95 on PostgreSQL: not measured"
+    )
     return 0
 
 

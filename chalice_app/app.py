@@ -6,6 +6,7 @@ import path for ``chalice local``, so ``import models`` reads the same here, in 
 the rest of the project, from one source.  (chalice 1.34 does not follow a directory link
 inside ``chalicelib/``: the package would lack models/.)
 """
+
 from chalice import Chalice
 
 from chalicelib.api_admin import admin_api

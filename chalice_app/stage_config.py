@@ -10,6 +10,7 @@ reads ``LAMBDA_SUBNET_IDS`` and ``LAMBDA_SECURITY_GROUP_IDS`` (comma-separated) 
 variable of ``settings.VARIABLES`` that is set and not empty (SECRET_KEY, CLIENT_ID,
 APP_DB_PASSWORD...).
 """
+
 from __future__ import annotations
 
 import json
@@ -28,8 +29,10 @@ def configure(stage: str, environ=os.environ, config_path: Path = CONFIG_PATH) -
     if stage not in config.get("stages", {}):
         raise SystemExit(f"no stage {stage!r} in {config_path}")
     target = config["stages"][stage]
-    for key, variable in (("subnet_ids", "LAMBDA_SUBNET_IDS"),
-                          ("security_group_ids", "LAMBDA_SECURITY_GROUP_IDS")):
+    for key, variable in (
+        ("subnet_ids", "LAMBDA_SUBNET_IDS"),
+        ("security_group_ids", "LAMBDA_SECURITY_GROUP_IDS"),
+    ):
         ids = [part.strip() for part in environ.get(variable, "").split(",") if part.strip()]
         if ids:
             target[key] = ids

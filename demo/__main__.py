@@ -9,6 +9,7 @@ Ctrl-C stops everything.
 Nothing here is special to the demo except the seeding: every part runs with the same
 commands and settings a real deployment uses, only pointed at the sandbox.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -25,28 +26,45 @@ import requests
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
-SAMPLE_EXPORTS = (PROJECT_DIR / "demo" / "my_spotify_data_extended.zip",
-                  PROJECT_DIR / "demo" / "my_spotify_data.zip")
+SAMPLE_EXPORTS = (
+    PROJECT_DIR / "demo" / "my_spotify_data_extended.zip",
+    PROJECT_DIR / "demo" / "my_spotify_data.zip",
+)
 ADMIN_EMAIL = "admin@example.test"
 
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(prog="python -m demo", description=__doc__.split("\n")[0])
-    parser.add_argument("--app-mode", choices=("extended", "development"),
-                        default=os.environ.get("APP_MODE", "extended"),
-                        help="which kind of Spotify app the sandbox plays (env APP_MODE)")
-    parser.add_argument("--data-dir", default=os.environ.get("DEMO_DATA_DIR",
-                                                             str(PROJECT_DIR / "data" / "demo")))
-    parser.add_argument("--listeners", type=int, default=3,
-                        help="sandbox listeners connected before you log in yourself")
-    parser.add_argument("--backfill-hours", type=int, default=72,
-                        help="hourly ETL runs replayed on the sandbox clock before serving")
+    parser.add_argument(
+        "--app-mode",
+        choices=("extended", "development"),
+        default=os.environ.get("APP_MODE", "extended"),
+        help="which kind of Spotify app the sandbox plays (env APP_MODE)",
+    )
+    parser.add_argument(
+        "--data-dir", default=os.environ.get("DEMO_DATA_DIR", str(PROJECT_DIR / "data" / "demo"))
+    )
+    parser.add_argument(
+        "--listeners",
+        type=int,
+        default=3,
+        help="sandbox listeners connected before you log in yourself",
+    )
+    parser.add_argument(
+        "--backfill-hours",
+        type=int,
+        default=72,
+        help="hourly ETL runs replayed on the sandbox clock before serving",
+    )
     parser.add_argument("--sandbox-port", type=int, default=8900)
     parser.add_argument("--web-port", type=int, default=5000)
     parser.add_argument("--api-port", type=int, default=8000)
     parser.add_argument("--scheduler-port", type=int, default=8082)
-    parser.add_argument("--smoke", action="store_true",
-                        help="start everything, check every service answers, then stop")
+    parser.add_argument(
+        "--smoke",
+        action="store_true",
+        help="start everything, check every service answers, then stop",
+    )
     return parser.parse_args(argv)
 
 
@@ -87,8 +105,14 @@ class Services:
 
     def start(self, name: str, command: list[str], cwd: Path = PROJECT_DIR) -> None:
         log = open(self.log_dir / f"{name}.log", "ab")
-        process = subprocess.Popen(command, cwd=cwd, env=self.environ, stdout=log,
-                                   stderr=subprocess.STDOUT, start_new_session=True)
+        process = subprocess.Popen(
+            command,
+            cwd=cwd,
+            env=self.environ,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         self.processes.append((name, process))
 
     def wait_for(self, name: str, url: str, timeout: float = 60) -> None:
@@ -96,8 +120,10 @@ class Services:
         process = dict(self.processes)[name]
         while time.monotonic() < deadline:
             if process.poll() is not None:
-                raise SystemExit(f"{name} stopped (exit {process.returncode}); see "
-                                 f"{self.log_dir / (name + '.log')}")
+                raise SystemExit(
+                    f"{name} stopped (exit {process.returncode}); see "
+                    f"{self.log_dir / (name + '.log')}"
+                )
             try:
                 requests.get(url, timeout=2)
                 return
@@ -128,9 +154,9 @@ def seed(args, environ: dict[str, str], sandbox_url: str, start: dt.datetime) ->
     import models
     import settings as settings_module
     from batch import SpotifyEtl
+    from models.accounts.users import upsert_spotify_user
     from models.imports.history_import import client_for, create_job, run_job
     from models.schema.tables import Play, User
-    from models.accounts.users import upsert_spotify_user
     from spotify.client import SpotifyApp, TokenSet
 
     settings = settings_module.load()
@@ -139,9 +165,10 @@ def seed(args, environ: dict[str, str], sandbox_url: str, start: dt.datetime) ->
     listeners = http.get(f"{sandbox_url}/_sandbox/listeners", timeout=10).json()["listeners"]
     app = SpotifyApp.from_settings(settings)
     users = []
-    for listener in listeners[:args.listeners]:
-        grant = http.post(f"{sandbox_url}/_sandbox/grant", json={"listener": listener["id"]},
-                          timeout=10).json()
+    for listener in listeners[: args.listeners]:
+        grant = http.post(
+            f"{sandbox_url}/_sandbox/grant", json={"listener": listener["id"]}, timeout=10
+        ).json()
         me = app.client(TokenSet.from_response(grant)).me()
         users.append(upsert_spotify_user(me, grant, now=start.replace(tzinfo=None)))
     app.close()
@@ -152,22 +179,34 @@ def seed(args, environ: dict[str, str], sandbox_url: str, start: dt.datetime) ->
             job, export = create_job(first, path, file_name=path.name)
             run_job(job.id, client=client_for(settings, first.id), export=export)
 
-    now = dt.datetime.now(dt.timezone.utc).replace(minute=0, second=0, microsecond=0)
+    now = dt.datetime.now(dt.UTC).replace(minute=0, second=0, microsecond=0)
     # The current hour is left for the first run through the scheduler.
     for hours_back in range(args.backfill_hours, 0, -1):
         hour = now - dt.timedelta(hours=hours_back)
-        http.post(f"{sandbox_url}/_sandbox/clock", json={"set": (hour + dt.timedelta(
-            minutes=5)).isoformat()}, timeout=10).raise_for_status()
-        result = luigi.build([SpotifyEtl(hour=hour.replace(tzinfo=None))],
-                             local_scheduler=True, detailed_summary=True, log_level="WARNING")
-        print(f"  ETL run for {hour:%Y-%m-%d %H:00} UTC: {result.status.name.lower()}",
-              flush=True)
+        http.post(
+            f"{sandbox_url}/_sandbox/clock",
+            json={"set": (hour + dt.timedelta(minutes=5)).isoformat()},
+            timeout=10,
+        ).raise_for_status()
+        result = luigi.build(
+            [SpotifyEtl(hour=hour.replace(tzinfo=None))],
+            local_scheduler=True,
+            detailed_summary=True,
+            log_level="WARNING",
+        )
+        print(f"  ETL run for {hour:%Y-%m-%d %H:00} UTC: {result.status.name.lower()}", flush=True)
     # From now on the sandbox clock follows real time, like Spotify's.
-    http.post(f"{sandbox_url}/_sandbox/clock",
-              json={"set": dt.datetime.now(dt.timezone.utc).isoformat()}, timeout=10)
+    http.post(
+        f"{sandbox_url}/_sandbox/clock",
+        json={"set": dt.datetime.now(dt.UTC).isoformat()},
+        timeout=10,
+    )
     total = Play.select().count()
-    print(f"  {len(users)} listeners connected, {total} plays stored "
-          f"({', '.join(str(u) for u in User.select().where(~User.is_admin))})", flush=True)
+    print(
+        f"  {len(users)} listeners connected, {total} plays stored "
+        f"({', '.join(str(u) for u in User.select().where(~User.is_admin))})",
+        flush=True,
+    )
 
 
 def check_services(web_url: str, api_url: str, scheduler_url: str) -> None:
@@ -178,8 +217,9 @@ def check_services(web_url: str, api_url: str, scheduler_url: str) -> None:
     assert health.status_code == 200, health.text
     unauthorised = requests.get(f"{api_url}/me", timeout=10)
     assert unauthorised.status_code == 401, unauthorised.text
-    done = requests.get(f"{scheduler_url}/api/task_list",
-                        params={"data": '{"status": "DONE"}'}, timeout=10).json()["response"]
+    done = requests.get(
+        f"{scheduler_url}/api/task_list", params={"data": '{"status": "DONE"}'}, timeout=10
+    ).json()["response"]
     assert any(name.startswith("SpotifyEtl_") for name in done), sorted(done)
 
 
@@ -188,74 +228,133 @@ def main(argv=None) -> int:
     data_dir = Path(args.data_dir)
     log_dir = data_dir / "logs"
     log_dir.mkdir(parents=True, exist_ok=True)
-    environ = {**os.environ, **demo_environ(args, demo_secret(data_dir)),
-               "PYTHONUNBUFFERED": "1"}
+    environ = {**os.environ, **demo_environ(args, demo_secret(data_dir)), "PYTHONUNBUFFERED": "1"}
     sandbox_url = f"http://127.0.0.1:{args.sandbox_port}"
     web_url = f"http://127.0.0.1:{args.web_port}"
     api_url = f"http://127.0.0.1:{args.api_port}"
     scheduler_url = f"http://127.0.0.1:{args.scheduler_port}"
-    start = (dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=args.backfill_hours)
-             ).replace(minute=0, second=0, microsecond=0)
+    start = (dt.datetime.now(dt.UTC) - dt.timedelta(hours=args.backfill_hours)).replace(
+        minute=0, second=0, microsecond=0
+    )
 
     services = Services(environ, log_dir)
     # `kill`, a closed terminal or a service manager stop the children too, as Ctrl-C does.
     for stop_signal in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(stop_signal, lambda *_: sys.exit(0))
     try:
-        print(f"Spotify Tracker demo ({args.app_mode}-mode Spotify app), data in {data_dir}",
-              flush=True)
+        print(
+            f"Spotify Tracker demo ({args.app_mode}-mode Spotify app), data in {data_dir}",
+            flush=True,
+        )
         run([sys.executable, "-m", "models.migrate"], environ)
-        services.start("sandbox", [sys.executable, "-m", "spotify.sandbox",
-                                   "--port", str(args.sandbox_port),
-                                   "--app-mode", args.app_mode, "--clock", start.isoformat(),
-                                   "--redirect-uri", environ["REDIRECT_URI"]])
+        services.start(
+            "sandbox",
+            [
+                sys.executable,
+                "-m",
+                "spotify.sandbox",
+                "--port",
+                str(args.sandbox_port),
+                "--app-mode",
+                args.app_mode,
+                "--clock",
+                start.isoformat(),
+                "--redirect-uri",
+                environ["REDIRECT_URI"],
+            ],
+        )
         services.wait_for("sandbox", f"{sandbox_url}/_sandbox/clock")
-        print("Collecting the demo's data (sandbox listeners, a sample export, "
-              f"{args.backfill_hours} hourly ETL runs)...", flush=True)
+        print(
+            "Collecting the demo's data (sandbox listeners, a sample export, "
+            f"{args.backfill_hours} hourly ETL runs)...",
+            flush=True,
+        )
         seed(args, environ, sandbox_url, start)
 
-        services.start("scheduler", [str(BIN / "luigid"), "--address", "127.0.0.1",
-                                     "--port", str(args.scheduler_port),
-                                     "--logdir", str(log_dir / "luigid"),
-                                     "--state-path", str(data_dir / "luigid-state.pickle")])
+        services.start(
+            "scheduler",
+            [
+                str(BIN / "luigid"),
+                "--address",
+                "127.0.0.1",
+                "--port",
+                str(args.scheduler_port),
+                "--logdir",
+                str(log_dir / "luigid"),
+                "--state-path",
+                str(data_dir / "luigid-state.pickle"),
+            ],
+        )
         (log_dir / "luigid").mkdir(exist_ok=True)
-        services.start("web", [str(BIN / "gunicorn"), "--no-control-socket", "--workers", "2",
-                               "--timeout", "120", "--bind", f"127.0.0.1:{args.web_port}",
-                               "web:create_app()"])
-        services.start("api", [str(BIN / "chalice"), "local", "--no-autoreload",
-                               "--host", "127.0.0.1", "--port", str(args.api_port)],
-                       cwd=PROJECT_DIR / "chalice_app")
+        services.start(
+            "web",
+            [
+                str(BIN / "gunicorn"),
+                "--no-control-socket",
+                "--workers",
+                "2",
+                "--timeout",
+                "120",
+                "--bind",
+                f"127.0.0.1:{args.web_port}",
+                "web:create_app()",
+            ],
+        )
+        services.start(
+            "api",
+            [
+                str(BIN / "chalice"),
+                "local",
+                "--no-autoreload",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(args.api_port),
+            ],
+            cwd=PROJECT_DIR / "chalice_app",
+        )
         services.wait_for("scheduler", scheduler_url)
         services.wait_for("web", web_url)
         services.wait_for("api", f"{api_url}/health")
-        etl_command = [str(BIN / "luigi"), "--module", "batch", "SpotifyEtl",
-                       "--scheduler-port", str(args.scheduler_port)]
+        etl_command = [
+            str(BIN / "luigi"),
+            "--module",
+            "batch",
+            "SpotifyEtl",
+            "--scheduler-port",
+            str(args.scheduler_port),
+        ]
         run(etl_command, environ)
 
-        print(f"""
+        print(
+            f"""
 Spotify Tracker is running on the sandbox Spotify:
 
   Web app         {web_url}
                   "Log in with Spotify", then pick a sandbox listener (the first
                   {args.listeners} already have data). Admin: {ADMIN_EMAIL} /
                   demo-admin-password at {web_url}/auth/admin
-  Import          sample exports to upload on the account page: {', '.join(
-                      str(p.relative_to(PROJECT_DIR)) for p in SAMPLE_EXPORTS)}
+  Import          sample exports to upload on the account page: {
+                ", ".join(str(p.relative_to(PROJECT_DIR)) for p in SAMPLE_EXPORTS)
+            }
   JSON API        {api_url}  (create a token on the account page, then)
                   curl -H "Authorization: Bearer $TOKEN" "{api_url}/me/stats?range=4w"
   Luigi scheduler {scheduler_url}  (the ETL runs hourly through it)
   Sandbox Spotify {sandbox_url}
   Logs            {log_dir}
 
-Ctrl-C stops everything.""", flush=True)
+Ctrl-C stops everything.""",
+            flush=True,
+        )
         if args.smoke:
             check_services(web_url, api_url, scheduler_url)
             print("Smoke check passed: every service answered.", flush=True)
             return 0
         while True:
-            next_hour = (dt.datetime.now(dt.timezone.utc) + dt.timedelta(hours=1)).replace(
-                minute=5, second=0, microsecond=0)
-            time.sleep(max(1.0, (next_hour - dt.datetime.now(dt.timezone.utc)).total_seconds()))
+            next_hour = (dt.datetime.now(dt.UTC) + dt.timedelta(hours=1)).replace(
+                minute=5, second=0, microsecond=0
+            )
+            time.sleep(max(1.0, (next_hour - dt.datetime.now(dt.UTC)).total_seconds()))
             subprocess.run(etl_command, cwd=PROJECT_DIR, env=environ)
     except KeyboardInterrupt:
         print("\nStopping.")

@@ -1,4 +1,5 @@
 """The shared core: Peewee models, statistics and ingestion, used by web, API and batch."""
+
 from __future__ import annotations
 
 from models.schema import crypto

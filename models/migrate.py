@@ -4,6 +4,7 @@
 database to the newest migration and then makes sure the FIRST_ADMIN_* account exists.
 ``python -m models.migrate create NAME`` writes a new migration from the models' changes.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -13,16 +14,20 @@ from peewee_migrate import Router
 
 import models
 import settings as settings_module
-from models.schema.db import db
 from models.accounts.users import ensure_first_admin
+from models.schema.db import db
 
 MIGRATIONS_DIR = settings_module.PROJECT_DIR / "migrations"
 IGNORED_MODELS = ["basemodel"]
 
 
 def router() -> Router:
-    return Router(db, migrate_dir=MIGRATIONS_DIR, ignore=IGNORED_MODELS,
-                  logger=logging.getLogger("peewee_migrate"))
+    return Router(
+        db,
+        migrate_dir=MIGRATIONS_DIR,
+        ignore=IGNORED_MODELS,
+        logger=logging.getLogger("peewee_migrate"),
+    )
 
 
 def upgrade(settings) -> list[str]:
@@ -65,8 +70,9 @@ def main(argv=None) -> int:
         print("pending:", ", ".join(migration_router.diff) or "none")
     else:
         applied = upgrade(settings)
-        print(f"migrated {settings.database_url.split('@')[-1]}: "
-              f"{len(applied)} migration(s) applied")
+        print(
+            f"migrated {settings.database_url.split('@')[-1]}: {len(applied)} migration(s) applied"
+        )
     return 0
 
 

@@ -7,6 +7,7 @@ local day.  Whole local days are also what lets ``models.stats`` answer from per
 instead of scanning a million plays; a hand-built ``Period`` with other bounds is still answered
 exactly, from the raw plays.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -52,12 +53,12 @@ def local_midnight_utc(day: dt.date, tz: str) -> dt.datetime:
     those, zoneinfo's fold=0 reading (the instant before the gap, shifted) is used consistently.
     """
     local = dt.datetime.combine(day, dt.time(0), tzinfo=zone(tz))
-    return local.astimezone(dt.timezone.utc).replace(tzinfo=None)
+    return local.astimezone(dt.UTC).replace(tzinfo=None)
 
 
 def local_date(instant: dt.datetime, tz: str) -> dt.date:
     """The local calendar date of a naive UTC instant."""
-    return instant.replace(tzinfo=dt.timezone.utc).astimezone(zone(tz)).date()
+    return instant.replace(tzinfo=dt.UTC).astimezone(zone(tz)).date()
 
 
 def add_months(day: dt.date, months: int) -> dt.date:
@@ -87,14 +88,23 @@ class Period:
     last_day: dt.date | None = field(default=None, compare=False)
 
     @classmethod
-    def of_days(cls, first_day: dt.date | None, last_day: dt.date, tz: str, key: str = "custom",
-                label: str | None = None) -> Period:
+    def of_days(
+        cls,
+        first_day: dt.date | None,
+        last_day: dt.date,
+        tz: str,
+        key: str = "custom",
+        label: str | None = None,
+    ) -> Period:
         """The whole local days ``first_day``..``last_day`` (inclusive) of ``tz``."""
         start = None if first_day is None else local_midnight_utc(first_day, tz)
         end = local_midnight_utc(last_day + dt.timedelta(days=1), tz)
         if label is None:
-            label = (f"{first_day.isoformat()} – {last_day.isoformat()}" if first_day
-                     else f"Until {last_day.isoformat()}")
+            label = (
+                f"{first_day.isoformat()} – {last_day.isoformat()}"
+                if first_day
+                else f"Until {last_day.isoformat()}"
+            )
         return cls(start, end, tz, label, key, first_day, last_day)
 
     @property
@@ -156,8 +166,13 @@ def _parse_date(param: str, value: str) -> dt.date:
         raise PeriodError(param, f"expected a date as YYYY-MM-DD, got {value!r}") from None
 
 
-def parse_period(range: str | None = None, from_: str | None = None, to: str | None = None,
-                 tz: str = "UTC", now: dt.datetime | None = None) -> Period:
+def parse_period(
+    range: str | None = None,
+    from_: str | None = None,
+    to: str | None = None,
+    tz: str = "UTC",
+    now: dt.datetime | None = None,
+) -> Period:
     """The period a request asks for: a ``range`` key, or ``from``/``to`` local dates.
 
     ``range`` is one of 7d, 4w, 6m, 12m, all (default 4w); each ends with today (local) included.
@@ -194,8 +209,9 @@ def parse_period(range: str | None = None, from_: str | None = None, to: str | N
     return Period.of_days(first, today, tz, key, RANGE_LABELS[key])
 
 
-def utc_offset_spans(tz: str, lo: dt.datetime,
-                     hi: dt.datetime) -> list[tuple[dt.datetime | None, int]]:
+def utc_offset_spans(
+    tz: str, lo: dt.datetime, hi: dt.datetime
+) -> list[tuple[dt.datetime | None, int]]:
     """The UTC offsets of ``tz`` between two naive UTC instants, as ``[(until, seconds), ...]``.
 
     Each span holds until its ``until`` instant (exclusive); the last has ``until`` None.  This is
@@ -207,7 +223,7 @@ def utc_offset_spans(tz: str, lo: dt.datetime,
     info = zone(tz)
 
     def offset(instant: dt.datetime) -> int:
-        aware = instant.replace(tzinfo=dt.timezone.utc).astimezone(info)
+        aware = instant.replace(tzinfo=dt.UTC).astimezone(info)
         return int(aware.utcoffset().total_seconds())
 
     spans: list[tuple[dt.datetime | None, int]] = []

@@ -13,6 +13,7 @@ Two objects, because Spotify limits and classifies *apps*, not users:
 Pointing the app at the sandbox is only a matter of its three URLs (see ``from_settings``).
 Errors follow the taxonomy in :mod:`spotify.errors`. Tokens and secrets never reach the logs.
 """
+
 from __future__ import annotations
 
 import base64
@@ -23,16 +24,22 @@ import secrets
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
-from typing import Callable, Iterable, Iterator
+from datetime import UTC, datetime, timedelta
 from urllib.parse import urlencode
 
 import requests
 
-from spotify.errors import (AudioFeaturesUnavailable, ClientRejected, RateLimited,
-                            ReauthorizationNeeded, SpotifyError, SpotifyRequestError,
-                            SpotifyUnavailable)
+from spotify.errors import (
+    AudioFeaturesUnavailable,
+    ClientRejected,
+    RateLimited,
+    ReauthorizationNeeded,
+    SpotifyError,
+    SpotifyRequestError,
+    SpotifyUnavailable,
+)
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +54,7 @@ DEV_SEARCH_LIMIT = 10
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def mask(secret: str | None) -> str:
@@ -72,7 +79,7 @@ def played_at_ms(item: dict) -> int:
 
 def chunked(items: list, size: int) -> Iterator[list]:
     for start in range(0, len(items), size):
-        yield items[start:start + size]
+        yield items[start : start + size]
 
 
 @dataclass
@@ -90,38 +97,52 @@ class TokenSet:
         if isinstance(self.expires_at, str):
             self.expires_at = datetime.fromisoformat(self.expires_at)
         if self.expires_at is None:  # e.g. only a refresh token is stored: refresh first
-            self.expires_at = datetime(1970, 1, 1, tzinfo=timezone.utc)
+            self.expires_at = datetime(1970, 1, 1, tzinfo=UTC)
         elif self.expires_at.tzinfo is None:  # stored as naive UTC
-            self.expires_at = self.expires_at.replace(tzinfo=timezone.utc)
+            self.expires_at = self.expires_at.replace(tzinfo=UTC)
 
     @classmethod
-    def from_response(cls, body: dict, *, now: datetime | None = None,
-                      previous_refresh_token: str | None = None) -> "TokenSet":
+    def from_response(
+        cls, body: dict, *, now: datetime | None = None, previous_refresh_token: str | None = None
+    ) -> TokenSet:
         """From a /api/token answer; a refresh answer without refresh_token keeps the old one."""
         now = now or utcnow()
-        return cls(access_token=body["access_token"],
-                   refresh_token=body.get("refresh_token") or previous_refresh_token,
-                   expires_at=now + timedelta(seconds=int(body.get("expires_in", 3600))),
-                   scope=body.get("scope", ""), token_type=body.get("token_type", "Bearer"))
+        return cls(
+            access_token=body["access_token"],
+            refresh_token=body.get("refresh_token") or previous_refresh_token,
+            expires_at=now + timedelta(seconds=int(body.get("expires_in", 3600))),
+            scope=body.get("scope", ""),
+            token_type=body.get("token_type", "Bearer"),
+        )
 
     def expired(self, now: datetime | None = None, leeway: float = 60.0) -> bool:
         return (now or utcnow()) >= self.expires_at - timedelta(seconds=leeway)
 
     def to_dict(self) -> dict:
-        return {"access_token": self.access_token, "refresh_token": self.refresh_token,
-                "expires_at": self.expires_at.isoformat(), "scope": self.scope,
-                "token_type": self.token_type}
+        return {
+            "access_token": self.access_token,
+            "refresh_token": self.refresh_token,
+            "expires_at": self.expires_at.isoformat(),
+            "scope": self.scope,
+            "token_type": self.token_type,
+        }
 
     @classmethod
-    def from_dict(cls, data: dict) -> "TokenSet":
-        return cls(data.get("access_token") or "", data.get("refresh_token"),
-                   data.get("expires_at"), data.get("scope", ""),
-                   data.get("token_type", "Bearer"))
+    def from_dict(cls, data: dict) -> TokenSet:
+        return cls(
+            data.get("access_token") or "",
+            data.get("refresh_token"),
+            data.get("expires_at"),
+            data.get("scope", ""),
+            data.get("token_type", "Bearer"),
+        )
 
     def __repr__(self) -> str:
-        return (f"TokenSet(access_token={mask(self.access_token)!r}, "
-                f"refresh_token={mask(self.refresh_token)!r}, "
-                f"expires_at={self.expires_at.isoformat()!r}, scope={self.scope!r})")
+        return (
+            f"TokenSet(access_token={mask(self.access_token)!r}, "
+            f"refresh_token={mask(self.refresh_token)!r}, "
+            f"expires_at={self.expires_at.isoformat()!r}, scope={self.scope!r})"
+        )
 
 
 class Pacer:
@@ -130,11 +151,16 @@ class Pacer:
     Use :meth:`for_app` so every client of one Spotify app in the process shares one pacer.
     """
 
-    _registry: dict[str, "Pacer"] = {}
+    _registry: dict[str, Pacer] = {}
     _registry_lock = threading.Lock()
 
-    def __init__(self, min_interval: float = 0.0, *, sleep: Callable[[float], None] = time.sleep,
-                 monotonic: Callable[[], float] = time.monotonic):
+    def __init__(
+        self,
+        min_interval: float = 0.0,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+        monotonic: Callable[[], float] = time.monotonic,
+    ):
         self.min_interval = min_interval
         self._sleep = sleep
         self._monotonic = monotonic
@@ -142,7 +168,7 @@ class Pacer:
         self._next_slot = 0.0
 
     @classmethod
-    def for_app(cls, client_id: str, min_interval: float = 0.0) -> "Pacer":
+    def for_app(cls, client_id: str, min_interval: float = 0.0) -> Pacer:
         with cls._registry_lock:
             pacer = cls._registry.get(client_id)
             if pacer is None:
@@ -184,8 +210,12 @@ class Capabilities:
         return "unknown"
 
     def as_dict(self) -> dict:
-        return {"app_mode": self.app_mode, "batch": dict(self.batch),
-                "audio_features": self.audio_features, "search_limit": self.search_limit}
+        return {
+            "app_mode": self.app_mode,
+            "batch": dict(self.batch),
+            "audio_features": self.audio_features,
+            "search_limit": self.search_limit,
+        }
 
 
 @dataclass
@@ -219,13 +249,23 @@ class RecentlyPlayed:
 class SpotifyApp:
     """One Spotify app (client id) as used by this process: shared by all users' clients."""
 
-    def __init__(self, client_id: str, client_secret: str = "", *,
-                 authorize_url: str = SPOTIFY_AUTHORIZE_URL, token_url: str = SPOTIFY_TOKEN_URL,
-                 api_url: str = SPOTIFY_API_URL, min_interval: float = 0.0,
-                 max_retry_wait: float = 30.0, max_total_wait: float = 120.0,
-                 max_retries: int = 4, backoff: float = 0.5, timeout: float = 15.0,
-                 session: requests.Session | None = None,
-                 sleep: Callable[[float], None] = time.sleep):
+    def __init__(
+        self,
+        client_id: str,
+        client_secret: str = "",
+        *,
+        authorize_url: str = SPOTIFY_AUTHORIZE_URL,
+        token_url: str = SPOTIFY_TOKEN_URL,
+        api_url: str = SPOTIFY_API_URL,
+        min_interval: float = 0.0,
+        max_retry_wait: float = 30.0,
+        max_total_wait: float = 120.0,
+        max_retries: int = 4,
+        backoff: float = 0.5,
+        timeout: float = 15.0,
+        session: requests.Session | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ):
         self.client_id = client_id
         self.client_secret = client_secret
         self.authorize_url = authorize_url
@@ -244,33 +284,55 @@ class SpotifyApp:
         self._sleep = sleep
 
     @classmethod
-    def from_settings(cls, settings, **options) -> "SpotifyApp":
+    def from_settings(cls, settings, **options) -> SpotifyApp:
         """From :class:`settings.Settings` (its client id/secret and the three Spotify URLs)."""
-        return cls(settings.client_id, settings.client_secret,
-                   authorize_url=settings.oauth_authorize_url,
-                   token_url=settings.oauth_token_url, api_url=settings.spotify_api_url,
-                   **options)
+        return cls(
+            settings.client_id,
+            settings.client_secret,
+            authorize_url=settings.oauth_authorize_url,
+            token_url=settings.oauth_token_url,
+            api_url=settings.spotify_api_url,
+            **options,
+        )
 
-    def client(self, tokens: TokenSet | dict,
-               on_tokens: Callable[[TokenSet], None] | None = None) -> "SpotifyClient":
+    def client(
+        self, tokens: TokenSet | dict, on_tokens: Callable[[TokenSet], None] | None = None
+    ) -> SpotifyClient:
         return SpotifyClient(self, tokens, on_tokens)
 
     def close(self) -> None:
         self.session.close()
 
     # -- Accounts service --------------------------------------------------------------------
-    def authorize_url_for(self, redirect_uri: str, state: str, scope: str, *,
-                          code_challenge: str | None = None, show_dialog: bool = False) -> str:
-        params = {"client_id": self.client_id, "response_type": "code",
-                  "redirect_uri": redirect_uri, "state": state, "scope": scope}
+    def authorize_url_for(
+        self,
+        redirect_uri: str,
+        state: str,
+        scope: str,
+        *,
+        code_challenge: str | None = None,
+        show_dialog: bool = False,
+    ) -> str:
+        params = {
+            "client_id": self.client_id,
+            "response_type": "code",
+            "redirect_uri": redirect_uri,
+            "state": state,
+            "scope": scope,
+        }
         if code_challenge:
             params.update(code_challenge_method="S256", code_challenge=code_challenge)
         if show_dialog:
             params["show_dialog"] = "true"
         return f"{self.authorize_url}?{urlencode(params)}"
 
-    def exchange_code(self, code: str, redirect_uri: str, code_verifier: str | None = None,
-                      usage: Usage | None = None) -> TokenSet:
+    def exchange_code(
+        self,
+        code: str,
+        redirect_uri: str,
+        code_verifier: str | None = None,
+        usage: Usage | None = None,
+    ) -> TokenSet:
         """The authorization code for tokens (Basic auth; PKCE ``code_verifier`` if given)."""
         form = {"grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri}
         if code_verifier:
@@ -279,8 +341,9 @@ class SpotifyApp:
 
     def refresh(self, refresh_token: str, usage: Usage | None = None) -> TokenSet:
         """New tokens; raises :class:`ReauthorizationNeeded` on ``invalid_grant``."""
-        body = self._token_request({"grant_type": "refresh_token",
-                                    "refresh_token": refresh_token}, usage)
+        body = self._token_request(
+            {"grant_type": "refresh_token", "refresh_token": refresh_token}, usage
+        )
         return TokenSet.from_response(body, previous_refresh_token=refresh_token)
 
     def _token_request(self, form: dict, usage: Usage | None) -> dict:
@@ -290,15 +353,17 @@ class SpotifyApp:
             headers["Authorization"] = "Basic " + base64.b64encode(credentials).decode()
         else:  # a PKCE public client: identified by client_id, proven by the verifier
             form = {**form, "client_id": self.client_id}
-        response = self.send("token", "POST", self.token_url, data=form, headers=headers,
-                             usage=usage)
+        response = self.send(
+            "token", "POST", self.token_url, data=form, headers=headers, usage=usage
+        )
         if response.status_code != 200:
             raise accounts_error(response)
         return response.json()
 
     # -- transport ---------------------------------------------------------------------------
-    def send(self, endpoint: str, method: str, url: str, *, usage: Usage | None = None,
-             **kwargs) -> requests.Response:
+    def send(
+        self, endpoint: str, method: str, url: str, *, usage: Usage | None = None, **kwargs
+    ) -> requests.Response:
         """One logical call: paced, counted, retried on 429/5xx/connection errors (bounded).
 
         Returns the response for any other status; raises :class:`RateLimited` or
@@ -317,8 +382,9 @@ class SpotifyApp:
             except (requests.ConnectionError, requests.Timeout) as exc:
                 attempt += 1
                 if attempt > self.max_retries:
-                    raise SpotifyUnavailable(f"no connection: {type(exc).__name__}", None,
-                                             endpoint) from None
+                    raise SpotifyUnavailable(
+                        f"no connection: {type(exc).__name__}", None, endpoint
+                    ) from None
                 self._backoff(endpoint, attempt, "connection error")
                 continue
             status = response.status_code
@@ -329,8 +395,12 @@ class SpotifyApp:
                 if wait > self.max_retry_wait or budget.waited + wait > self.max_total_wait:
                     resume_at = utcnow() + timedelta(seconds=wait)
                     self.blocked_until = max(self.blocked_until or resume_at, resume_at)
-                    log.warning("Spotify rate limit on %s: Retry-After %ss, resuming after %s",
-                                endpoint, wait, resume_at.isoformat())
+                    log.warning(
+                        "Spotify rate limit on %s: Retry-After %ss, resuming after %s",
+                        endpoint,
+                        wait,
+                        resume_at.isoformat(),
+                    )
                     raise RateLimited(wait, resume_at, endpoint)
                 log.info("Spotify 429 on %s: waiting %ss", endpoint, wait)
                 budget.waited += wait
@@ -354,8 +424,9 @@ class SpotifyApp:
         self.blocked_until = None
 
     def _backoff(self, endpoint: str, attempt: int, why: str) -> None:
-        delay = min(self.max_retry_wait, self.backoff * 2 ** (attempt - 1)) \
-            * random.uniform(0.5, 1.0)
+        delay = min(self.max_retry_wait, self.backoff * 2 ** (attempt - 1)) * random.uniform(
+            0.5, 1.0
+        )
         log.info("Spotify %s on %s: retry %d in %.2fs", why, endpoint, attempt, delay)
         self._sleep(delay)
 
@@ -406,8 +477,12 @@ def api_error(response: requests.Response, endpoint: str) -> SpotifyError:
 class SpotifyClient:
     """One user's Web API client. Refreshes tokens itself and hands new ones to ``on_tokens``."""
 
-    def __init__(self, app: SpotifyApp, tokens: TokenSet | dict,
-                 on_tokens: Callable[[TokenSet], None] | None = None):
+    def __init__(
+        self,
+        app: SpotifyApp,
+        tokens: TokenSet | dict,
+        on_tokens: Callable[[TokenSet], None] | None = None,
+    ):
         self.app = app
         self.tokens = tokens if isinstance(tokens, TokenSet) else TokenSet.from_dict(tokens)
         self.on_tokens = on_tokens
@@ -449,8 +524,13 @@ class SpotifyClient:
         refreshed = False
         while True:
             response = self.app.send(
-                endpoint, "GET", url, params=params, usage=self.usage,
-                headers={"Authorization": f"Bearer {self.tokens.access_token}"})
+                endpoint,
+                "GET",
+                url,
+                params=params,
+                usage=self.usage,
+                headers={"Authorization": f"Bearer {self.tokens.access_token}"},
+            )
             if response.status_code == 401 and not refreshed:
                 refreshed = True
                 self.refresh()
@@ -466,8 +546,9 @@ class SpotifyClient:
         """The user's profile. ``email``, ``country``, ``product`` may be absent (dev mode)."""
         return self.get("me", "/me")
 
-    def recently_played(self, after: int | None = None, *, limit: int = 50,
-                        max_pages: int = 10) -> RecentlyPlayed:
+    def recently_played(
+        self, after: int | None = None, *, limit: int = 50, max_pages: int = 10
+    ) -> RecentlyPlayed:
         """Plays after ``after`` (ms), following ``next`` until Spotify has no more."""
         params = {"limit": limit}
         if after is not None:
@@ -486,8 +567,7 @@ class SpotifyClient:
         ordered = sorted(items.values(), key=played_at_ms, reverse=True)
         if after is not None:  # never trust a page to respect the cursor
             ordered = [item for item in ordered if played_at_ms(item) > after]
-        gap = len(ordered) >= RECENT_WINDOW and (after is None
-                                                 or played_at_ms(ordered[-1]) > after)
+        gap = len(ordered) >= RECENT_WINDOW and (after is None or played_at_ms(ordered[-1]) > after)
         cursor = played_at_ms(ordered[0]) if ordered else after
         return RecentlyPlayed(ordered, gap, cursor, pages)
 
@@ -516,8 +596,9 @@ class SpotifyClient:
         """Features by track id, 100 per call; :class:`AudioFeaturesUnavailable` on 403."""
         wanted = list(dict.fromkeys(i for i in ids if i))
         if self.capabilities.audio_features is False:
-            raise AudioFeaturesUnavailable("audio features are closed to this app", 403,
-                                           "audio_features")
+            raise AudioFeaturesUnavailable(
+                "audio features are closed to this app", 403, "audio_features"
+            )
         found: dict[str, dict | None] = {}
         for chunk in chunked(wanted, BATCH_SIZES["audio_features"]):
             try:
@@ -552,12 +633,16 @@ class SpotifyClient:
         A match needs the same name (ignoring case, punctuation and a "- Remastered"-style
         suffix) and one artist with the same name; the most popular of those wins.
         """
-        results = self.search_tracks(f'track:"{_unquoted(track_name)}" '
-                                     f'artist:"{_unquoted(artist_name)}"')
+        results = self.search_tracks(
+            f'track:"{_unquoted(track_name)}" artist:"{_unquoted(artist_name)}"'
+        )
         name, artist = _comparable(track_name), _comparable(artist_name)
-        matches = [t for t in results
-                   if _comparable(t.get("name", "")) == name
-                   and any(_comparable(a.get("name", "")) == artist for a in t.get("artists", []))]
+        matches = [
+            t
+            for t in results
+            if _comparable(t.get("name", "")) == name
+            and any(_comparable(a.get("name", "")) == artist for a in t.get("artists", []))
+        ]
         if not matches:
             return None
         return max(matches, key=lambda t: t.get("popularity") or 0)

@@ -17,6 +17,7 @@ one of four answers to "what should the caller do now?":
     Spotify says our request is malformed (400 on the Web API, ``invalid_request`` or
     ``unsupported_grant_type`` on the token endpoint). Retrying will not help; fix the code.
 """
+
 from __future__ import annotations
 
 from datetime import datetime

@@ -4,6 +4,7 @@ The app is imported from ``chalice_app/app.py`` as Chalice itself does (``chalic
 path, module ``app``), once per test process.  ``models`` is the repository's package, the
 one ``chalice_app/vendor/models`` links to and the tests' factories use.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -20,8 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from chalice.local import LocalGateway, LocalGatewayException
 from chalice.config import Config
+from chalice.local import LocalGateway, LocalGatewayException
 from chalice.test import Client
 
 from models.accounts import api_tokens
@@ -68,8 +69,9 @@ class Api:
     def token(self, user, **kwargs) -> str:
         return api_tokens.issue(user, self.settings, **kwargs)
 
-    def get(self, path: str, user=None, *, token: str | None = None,
-            headers: dict | None = None) -> Answer:
+    def get(
+        self, path: str, user=None, *, token: str | None = None, headers: dict | None = None
+    ) -> Answer:
         sent = dict(headers or {})
         if user is not None:
             token = self.token(user)
@@ -77,14 +79,17 @@ class Api:
             sent["Authorization"] = f"Bearer {token}"
         return self._answer(self.client.http.get(path, headers=sent))
 
-    def request(self, method: str, path: str, body: bytes | str = b"",
-                headers: dict | None = None) -> Answer:
-        return self._answer(self.client.http.request(method, path, headers=headers or {},
-                                                     body=body))
+    def request(
+        self, method: str, path: str, body: bytes | str = b"", headers: dict | None = None
+    ) -> Answer:
+        return self._answer(
+            self.client.http.request(method, path, headers=headers or {}, body=body)
+        )
 
     def post_form(self, path: str, form: str) -> Answer:
-        return self.request("POST", path, form.encode(),
-                            {"Content-Type": "application/x-www-form-urlencoded"})
+        return self.request(
+            "POST", path, form.encode(), {"Content-Type": "application/x-www-form-urlencoded"}
+        )
 
     @staticmethod
     def _answer(response) -> Answer:
@@ -120,15 +125,17 @@ class WsgiGateway:
         path = environ.get("PATH_INFO", "/")
         if environ.get("QUERY_STRING"):
             path += "?" + environ["QUERY_STRING"]
-        headers = {key[5:].replace("_", "-").lower(): value for key, value in environ.items()
-                   if key.startswith("HTTP_")}
+        headers = {
+            key[5:].replace("_", "-").lower(): value
+            for key, value in environ.items()
+            if key.startswith("HTTP_")
+        }
         if environ.get("CONTENT_TYPE"):
             headers["content-type"] = environ["CONTENT_TYPE"]
         length = int(environ.get("CONTENT_LENGTH") or 0)
         body = environ["wsgi.input"].read(length) if length else b""
         try:
-            response = self.gateway.handle_request(environ["REQUEST_METHOD"], path, headers,
-                                                   body)
+            response = self.gateway.handle_request(environ["REQUEST_METHOD"], path, headers, body)
             status, out_headers = response["statusCode"], dict(response["headers"])
             payload = response["body"] or b""
             for name, values in (response.get("multiValueHeaders") or {}).items():
@@ -155,15 +162,29 @@ class ChaliceLocal:
     def __init__(self, environ: dict[str, str]):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        env = {key: value for key, value in os.environ.items()
-               if not key.startswith(("APP_DB_", "DATABASE_URL"))}
+        env = {
+            key: value
+            for key, value in os.environ.items()
+            if not key.startswith(("APP_DB_", "DATABASE_URL"))
+        }
         env.update(environ)
         # A file, not a pipe: a full pipe would block the server's request log.
         self.log = tempfile.TemporaryFile()
         self.process = subprocess.Popen(
-            [str(CHALICE_BIN), "local", "--no-autoreload", "--host", "127.0.0.1",
-             "--port", str(self.port)],
-            cwd=CHALICE_DIR, env=env, stdout=self.log, stderr=subprocess.STDOUT)
+            [
+                str(CHALICE_BIN),
+                "local",
+                "--no-autoreload",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+            ],
+            cwd=CHALICE_DIR,
+            env=env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
         self._wait_until_up()
 
     def _wait_until_up(self, timeout: float = 30.0) -> None:
@@ -179,10 +200,17 @@ class ChaliceLocal:
         self.stop()
         raise RuntimeError("chalice local did not start:\n" + self.output())
 
-    def get(self, path: str, token: str | None = None, method: str = "GET",
-            body: bytes | None = None, headers: dict | None = None) -> Answer:
-        request = urllib.request.Request(self.url + path, method=method, data=body,
-                                         headers=dict(headers or {}))
+    def get(
+        self,
+        path: str,
+        token: str | None = None,
+        method: str = "GET",
+        body: bytes | None = None,
+        headers: dict | None = None,
+    ) -> Answer:
+        request = urllib.request.Request(
+            self.url + path, method=method, data=body, headers=dict(headers or {})
+        )
         if token:
             request.add_header("Authorization", f"Bearer {token}")
         try:
@@ -190,8 +218,11 @@ class ChaliceLocal:
                 status, raw, got = response.status, response.read(), response.headers
         except urllib.error.HTTPError as error:
             status, raw, got = error.code, error.read(), error.headers
-        return Answer(status, json.loads(raw) if raw else None,
-                      {key.lower(): value for key, value in got.items()})
+        return Answer(
+            status,
+            json.loads(raw) if raw else None,
+            {key.lower(): value for key, value in got.items()},
+        )
 
     def output(self) -> str:
         self.log.seek(0)

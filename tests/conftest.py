@@ -5,6 +5,7 @@ Every database test runs twice: on SQLite (a file) and on the real PostgreSQL se
 by running ``migrations/``, so the migrations themselves are exercised on both engines; tables
 are emptied before each test, not after, so a failed test leaves its rows to inspect.
 """
+
 from __future__ import annotations
 
 import os
@@ -15,11 +16,13 @@ import pytest
 from psycopg2 import sql
 
 import settings as settings_module
-from models.schema.db import connect_url, db as database_proxy
+from models.schema.db import connect_url
+from models.schema.db import db as database_proxy
 
 TEST_SECRET_KEY = "test-secret-key-that-is-long-enough"
-POSTGRES_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL",
-                                    "postgresql://postgres@127.0.0.1:5432/postgres")
+POSTGRES_ADMIN_URL = os.environ.get(
+    "TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
 ENGINES = ("sqlite", "postgresql")
 
 
@@ -60,8 +63,7 @@ def create_postgres_database() -> str:
 
 def drop_postgres_database(url: str) -> None:
     name = url.rsplit("/", 1)[1]
-    _admin_execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
-        sql.Identifier(name)))
+    _admin_execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
 def migrated_database(url: str):
@@ -131,8 +133,7 @@ def db(request, engine_urls):
 @pytest.fixture
 def settings(db, tmp_path):
     """Settings for a test: its database, a private data directory, a test secret."""
-    return settings_module.load(base_environ(DATABASE_URL=db.url,
-                                             DATA_DIR=str(tmp_path / "data")))
+    return settings_module.load(base_environ(DATABASE_URL=db.url, DATA_DIR=str(tmp_path / "data")))
 
 
 @pytest.fixture

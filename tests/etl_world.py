@@ -1,4 +1,5 @@
 """Helpers for the ETL tests and benchmark: sandbox listeners as users, runs, ground truth."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -7,8 +8,19 @@ import luigi
 import pytest
 
 from models.ingest.catalogue import parse_played_at
-from models.schema.tables import (Album, Artist, ArtistGenre, AudioFeatures, Genre, OAuthToken, Play,
-                           SyncGap, Track, TrackArtist, User)
+from models.schema.tables import (
+    Album,
+    Artist,
+    ArtistGenre,
+    AudioFeatures,
+    Genre,
+    OAuthToken,
+    Play,
+    SyncGap,
+    Track,
+    TrackArtist,
+    User,
+)
 
 
 @pytest.fixture
@@ -20,7 +32,7 @@ def etl(db, fresh_sandbox, make_settings):
 
 def naive(moment: dt.datetime) -> dt.datetime:
     if moment.tzinfo is not None:
-        moment = moment.astimezone(dt.timezone.utc).replace(tzinfo=None)
+        moment = moment.astimezone(dt.UTC).replace(tzinfo=None)
     return moment
 
 
@@ -29,15 +41,20 @@ def connect_listener(sandbox, listener_id: str) -> User:
     tokens = sandbox.grant(listener_id)
     now = naive(sandbox.now())
     user = User.create(spotify_id=listener_id, display_name=listener_id)
-    OAuthToken.create(user=user, access_token=tokens["access_token"],
-                      refresh_token=tokens["refresh_token"], scope=tokens["scope"],
-                      expires_at=now + dt.timedelta(seconds=tokens["expires_in"]),
-                      granted_at=now, updated_at=now)
+    OAuthToken.create(
+        user=user,
+        access_token=tokens["access_token"],
+        refresh_token=tokens["refresh_token"],
+        scope=tokens["scope"],
+        expires_at=now + dt.timedelta(seconds=tokens["expires_in"]),
+        granted_at=now,
+        updated_at=now,
+    )
     return user
 
 
 def connect_listeners(sandbox, count: int, start: int = 0) -> list[User]:
-    listeners = sandbox.listeners()[start:start + count]
+    listeners = sandbox.listeners()[start : start + count]
     return [connect_listener(sandbox, listener["id"]) for listener in listeners]
 
 
@@ -45,8 +62,12 @@ def sandbox_client(sandbox, listener_id: str, app_mode: str | None = None):
     """A Spotify client of a fresh grant for ``listener_id`` (JSON straight from the sandbox)."""
     from spotify.client import SpotifyApp, TokenSet
 
-    app = SpotifyApp(sandbox.client_id, sandbox.client_secret, token_url=sandbox.token_url,
-                     api_url=sandbox.api_url)
+    app = SpotifyApp(
+        sandbox.client_id,
+        sandbox.client_secret,
+        token_url=sandbox.token_url,
+        api_url=sandbox.api_url,
+    )
     return app.client(TokenSet.from_response(sandbox.grant(listener_id)))
 
 
@@ -55,45 +76,90 @@ def run_etl(settings, hour: dt.datetime, workers: int = 1):
     from batch import SpotifyEtl, runtime
 
     runtime.use(settings)
-    return luigi.build([SpotifyEtl(hour=naive(hour))], local_scheduler=True,
-                       detailed_summary=True, workers=workers, log_level="WARNING")
+    return luigi.build(
+        [SpotifyEtl(hour=naive(hour))],
+        local_scheduler=True,
+        detailed_summary=True,
+        workers=workers,
+        log_level="WARNING",
+    )
 
 
 def truth(sandbox, user: User, start: dt.datetime, end: dt.datetime | None = None) -> set:
     """The listener's counted plays ending in [start, end): {(played_at, track_id)}."""
-    return {(parse_played_at(p["played_at"]), p["track_id"])
-            for p in sandbox.plays(user.spotify_id, start, end)}
+    return {
+        (parse_played_at(p["played_at"]), p["track_id"])
+        for p in sandbox.plays(user.spotify_id, start, end)
+    }
 
 
 def stored(user: User) -> list[tuple[dt.datetime, str]]:
-    return [(naive(p.played_at), p.track_id)
-            for p in Play.select().where(Play.user == user.id).order_by(Play.played_at)]
+    return [
+        (naive(p.played_at), p.track_id)
+        for p in Play.select().where(Play.user == user.id).order_by(Play.played_at)
+    ]
 
 
 def snapshot() -> dict:
     """The data a run produces, without timestamps of when it ran: equal for equal outcomes."""
+
     def rows(model, *columns, order=None):
         query = model.select(*columns).order_by(*(order or columns))
-        return [tuple(naive(v) if isinstance(v, dt.datetime) else v for v in row)
-                for row in query.tuples()]
+        return [
+            tuple(naive(v) if isinstance(v, dt.datetime) else v for v in row)
+            for row in query.tuples()
+        ]
 
     return {
-        "plays": [tuple(naive(v) if isinstance(v, dt.datetime) else v for v in row)
-                  for row in Play.select(User.spotify_id, Play.played_at, Play.track,
-                                         Play.ms_played, Play.context_uri, Play.source)
-                  .join(User).order_by(User.spotify_id, Play.played_at).tuples()],
-        "tracks": rows(Track, Track.id, Track.name, Track.album, Track.duration_ms,
-                       Track.popularity, Track.isrc),
+        "plays": [
+            tuple(naive(v) if isinstance(v, dt.datetime) else v for v in row)
+            for row in Play.select(
+                User.spotify_id,
+                Play.played_at,
+                Play.track,
+                Play.ms_played,
+                Play.context_uri,
+                Play.source,
+            )
+            .join(User)
+            .order_by(User.spotify_id, Play.played_at)
+            .tuples()
+        ],
+        "tracks": rows(
+            Track,
+            Track.id,
+            Track.name,
+            Track.album,
+            Track.duration_ms,
+            Track.popularity,
+            Track.isrc,
+        ),
         "albums": rows(Album, Album.id, Album.name, Album.release_date, Album.image_url),
-        "artists": rows(Artist, Artist.id, Artist.name, Artist.popularity, Artist.followers,
-                        Artist.details_fetched_at.is_null()),
+        "artists": rows(
+            Artist,
+            Artist.id,
+            Artist.name,
+            Artist.popularity,
+            Artist.followers,
+            Artist.details_fetched_at.is_null(),
+        ),
         "links": rows(TrackArtist, TrackArtist.track, TrackArtist.artist, TrackArtist.position),
-        "genres": [tuple(r) for r in ArtistGenre.select(ArtistGenre.artist, Genre.name)
-                   .join(Genre).order_by(ArtistGenre.artist, Genre.name).tuples()],
-        "features": rows(AudioFeatures, AudioFeatures.track, AudioFeatures.status,
-                         AudioFeatures.energy),
+        "genres": [
+            tuple(r)
+            for r in ArtistGenre.select(ArtistGenre.artist, Genre.name)
+            .join(Genre)
+            .order_by(ArtistGenre.artist, Genre.name)
+            .tuples()
+        ],
+        "features": rows(
+            AudioFeatures, AudioFeatures.track, AudioFeatures.status, AudioFeatures.energy
+        ),
         "users": rows(User, User.spotify_id, User.last_played_at, User.needs_reauth),
-        "gaps": [tuple(naive(v) if isinstance(v, dt.datetime) else v for v in row)
-                 for row in SyncGap.select(User.spotify_id, SyncGap.gap_start, SyncGap.gap_end)
-                 .join(User).order_by(User.spotify_id, SyncGap.gap_start).tuples()],
+        "gaps": [
+            tuple(naive(v) if isinstance(v, dt.datetime) else v for v in row)
+            for row in SyncGap.select(User.spotify_id, SyncGap.gap_start, SyncGap.gap_end)
+            .join(User)
+            .order_by(User.spotify_id, SyncGap.gap_start)
+            .tuples()
+        ],
     }

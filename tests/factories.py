@@ -1,4 +1,5 @@
 """Rows for tests, with defaults that satisfy every constraint; override what a test asserts."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -15,16 +16,25 @@ def _next() -> int:
 
 def make_user(**overrides) -> User:
     n = _next()
-    fields = dict(spotify_id=f"listener{n}", display_name=f"Listener {n}",
-                  email=f"listener{n}@example.test", timezone="UTC")
+    fields = dict(
+        spotify_id=f"listener{n}",
+        display_name=f"Listener {n}",
+        email=f"listener{n}@example.test",
+        timezone="UTC",
+    )
     fields.update(overrides)
     return User.create(**fields)
 
 
 def make_album(**overrides) -> Album:
     n = _next()
-    fields = dict(id=f"album{n:018d}", name=f"Album {n}", album_type="album",
-                  release_date="2020-01-01", release_date_precision="day")
+    fields = dict(
+        id=f"album{n:018d}",
+        name=f"Album {n}",
+        album_type="album",
+        release_date="2020-01-01",
+        release_date_precision="day",
+    )
     fields.update(overrides)
     Album.insert(**fields).execute()
     return Album.get_by_id(fields["id"])
@@ -41,8 +51,14 @@ def make_artist(**overrides) -> Artist:
 def make_track(artists=(), album=None, **overrides) -> Track:
     """A track with full metadata; ``artists`` are linked in order."""
     n = _next()
-    fields = dict(id=f"track{n:018d}", name=f"Track {n}", duration_ms=200_000, explicit=False,
-                  album=album, metadata_fetched_at=dt.datetime(2026, 1, 1))
+    fields = dict(
+        id=f"track{n:018d}",
+        name=f"Track {n}",
+        duration_ms=200_000,
+        explicit=False,
+        album=album,
+        metadata_fetched_at=dt.datetime(2026, 1, 1),
+    )
     fields.update(overrides)
     Track.insert(**fields).execute()
     for position, artist in enumerate(artists):
@@ -52,17 +68,19 @@ def make_track(artists=(), album=None, **overrides) -> Track:
 
 def make_play(user, track, at: dt.datetime, **overrides) -> Play:
     """One play, added to the summaries too, as ``models.ingest.plays.store_plays`` would."""
-    from models.summaries import listening
     from models.schema.db import db
+    from models.summaries import listening
 
-    fields = dict(user=user, track=track, played_at=at,
-                  ms_played=track.duration_ms or 180_000, source="api")
+    fields = dict(
+        user=user, track=track, played_at=at, ms_played=track.duration_ms or 180_000, source="api"
+    )
     fields.update(overrides)
     with db.atomic():
         play = Play.create(**fields)
         timezone = listening.lock_user(play.user_id)
-        listening.record_plays(play.user_id, [(play.track_id, play.played_at, play.ms_played)],
-                               timezone)
+        listening.record_plays(
+            play.user_id, [(play.track_id, play.played_at, play.ms_played)], timezone
+        )
     return play
 
 
@@ -82,6 +100,10 @@ def make_features(track, status: str = "ok", **values) -> None:
 def track_object(track, artists, album) -> dict:
     """``track`` as Spotify's GET /tracks gives it, crediting ``artists`` on ``album``: what the
     ETL writes when it completes a stub or Spotify relinks a track."""
-    return {"id": track.id, "name": track.name, "duration_ms": track.duration_ms,
-            "album": {"id": album.id, "name": album.name, "artists": []},
-            "artists": [{"id": artist.id, "name": artist.name} for artist in artists]}
+    return {
+        "id": track.id,
+        "name": track.name,
+        "duration_ms": track.duration_ms,
+        "album": {"id": album.id, "name": album.name, "artists": []},
+        "artists": [{"id": artist.id, "name": artist.name} for artist in artists],
+    }

@@ -12,6 +12,7 @@ The description lives outside the repository (SPOTIFY_OPENAPI_PATH, default
   ``context: {...} | null``, Spotify sends null when a track was not played from a context).
 Statuses a path does not declare (400, 404, 5xx) are checked against the shared error response.
 """
+
 from __future__ import annotations
 
 import copy
@@ -23,14 +24,35 @@ import yaml
 from openapi_schema_validator import OAS30Validator, oas30_format_checker
 
 REPO = Path(__file__).resolve().parent.parent
-SPEC_PATH = Path(os.environ.get("SPOTIFY_OPENAPI_PATH",
-                                REPO.parent / "shared" / "spotify-openapi.yml"))
-NULLABLE_ITEMS = {"ManyTracks": "tracks", "ManyArtists": "artists", "ManyAlbums": "albums",
-                  "ManyAudioFeatures": "audio_features"}
-DEV_MODE_ABSENT = frozenset({"popularity", "followers", "genres", "available_markets",
-                             "linked_from", "email", "country", "product", "explicit_content"})
-ERROR_RESPONSE = {400: "BadRequest", 401: "Unauthorized", 403: "Forbidden", 404: "NotFound",
-                  429: "TooManyRequests"}
+SPEC_PATH = Path(
+    os.environ.get("SPOTIFY_OPENAPI_PATH", REPO.parent / "shared" / "spotify-openapi.yml")
+)
+NULLABLE_ITEMS = {
+    "ManyTracks": "tracks",
+    "ManyArtists": "artists",
+    "ManyAlbums": "albums",
+    "ManyAudioFeatures": "audio_features",
+}
+DEV_MODE_ABSENT = frozenset(
+    {
+        "popularity",
+        "followers",
+        "genres",
+        "available_markets",
+        "linked_from",
+        "email",
+        "country",
+        "product",
+        "explicit_content",
+    }
+)
+ERROR_RESPONSE = {
+    400: "BadRequest",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "NotFound",
+    429: "TooManyRequests",
+}
 
 
 @lru_cache(maxsize=1)
@@ -67,8 +89,9 @@ def _or_null(schema: dict) -> dict:
 def components(development: bool) -> dict:
     parts = copy.deepcopy(spec()["components"])
     for response, key in NULLABLE_ITEMS.items():
-        array = parts["responses"][response]["content"]["application/json"]["schema"][
-            "properties"][key]
+        array = parts["responses"][response]["content"]["application/json"]["schema"]["properties"][
+            key
+        ]
         array["items"] = _or_null(array["items"])
     cursor_paging = parts["schemas"]["CursorPagingObject"]["properties"]
     for name in ("next", "cursors"):
@@ -98,13 +121,17 @@ def response_schema(path: str, status: int, development: bool) -> dict:
         response = {"$ref": f"#/components/responses/{ERROR_RESPONSE.get(status, 'BadRequest')}"}
     schema = _resolve(response, parts)["content"]["application/json"]["schema"]
     if status >= 500:  # not described per path: Spotify's error object
-        schema = {"type": "object", "required": ["error"],
-                  "properties": {"error": {"$ref": "#/components/schemas/ErrorObject"}}}
+        schema = {
+            "type": "object",
+            "required": ["error"],
+            "properties": {"error": {"$ref": "#/components/schemas/ErrorObject"}},
+        }
     return {**schema, "components": parts}
 
 
 def validate(path: str, status: int, body, development: bool) -> None:
     """Raise jsonschema.ValidationError if ``body`` breaks the description for path/status."""
-    validator = OAS30Validator(response_schema(path, status, development),
-                               format_checker=oas30_format_checker)
+    validator = OAS30Validator(
+        response_schema(path, status, development), format_checker=oas30_format_checker
+    )
     validator.validate(body)

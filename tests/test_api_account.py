@@ -1,4 +1,5 @@
 """/me (with the Spotify-access flag), and the administrator's /users and /etl/runs."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -12,9 +13,15 @@ AT = dt.datetime(2026, 3, 1, 12, 0, 0)
 
 
 def test_me_localises_timestamps_and_keeps_unknowns_null(api):
-    user = make_user(display_name="Ada", email=None, country=None, product=None,
-                     timezone="Europe/Paris", created_at=AT,
-                     last_synced_at=dt.datetime(2026, 7, 1, 22, 30))
+    user = make_user(
+        display_name="Ada",
+        email=None,
+        country=None,
+        product=None,
+        timezone="Europe/Paris",
+        created_at=AT,
+        last_synced_at=dt.datetime(2026, 7, 1, 22, 30),
+    )
     answer = api.get("/me", user)
     assert answer.status == 200
     body = answer.body
@@ -47,8 +54,9 @@ def test_a_flagged_user_is_told_to_renew_spotify_access_but_keeps_their_data(api
 
 def test_users_lists_listeners_with_their_play_counts(api):
     admin = make_user(is_admin=True, spotify_id="admin")
-    ada = make_user(display_name="Ada", needs_reauth=True, reauth_reason="invalid_grant",
-                    created_at=AT)
+    ada = make_user(
+        display_name="Ada", needs_reauth=True, reauth_reason="invalid_grant", created_at=AT
+    )
     bob = make_user(display_name="Bob", created_at=AT + dt.timedelta(days=1))
     cyd = make_user(display_name="Cyd", created_at=AT + dt.timedelta(days=2))
     track = make_track()
@@ -58,8 +66,7 @@ def test_users_lists_listeners_with_their_play_counts(api):
     answer = api.get("/users", admin)
     assert answer.status == 200
     rows = answer.body["items"]
-    assert [(row["id"], row["plays"]) for row in rows] == [(cyd.id, 0), (bob.id, 1),
-                                                           (ada.id, 3)]
+    assert [(row["id"], row["plays"]) for row in rows] == [(cyd.id, 0), (bob.id, 1), (ada.id, 3)]
     assert rows[2]["needs_reauth"] is True
     assert rows[2]["reauth_reason"] == "invalid_grant"
     assert rows[2]["created_at"] == "2026-03-01T12:00:00+00:00"
@@ -76,11 +83,14 @@ def test_users_lists_listeners_with_their_play_counts(api):
 def test_etl_runs_newest_first_with_step_counts(api):
     admin = make_user(is_admin=True)
     listener = make_user()
-    old = EtlRun.create(hour=AT, status="done", app_mode="extended",
-                        finished_at=AT + dt.timedelta(minutes=2),
-                        summary=json.dumps({"new_plays": 12}))
-    new = EtlRun.create(hour=AT + dt.timedelta(hours=1), status="failed",
-                        app_mode="development")
+    old = EtlRun.create(
+        hour=AT,
+        status="done",
+        app_mode="extended",
+        finished_at=AT + dt.timedelta(minutes=2),
+        summary=json.dumps({"new_plays": 12}),
+    )
+    new = EtlRun.create(hour=AT + dt.timedelta(hours=1), status="failed", app_mode="development")
     EtlLog.create(run=old, user=listener, step="extract", status="done", new_plays=12)
     EtlLog.create(run=old, user=listener, step="features", status="done")
     EtlLog.create(run=new, user=listener, step="extract", status="failed", error="boom")
@@ -99,9 +109,14 @@ def test_etl_runs_newest_first_with_step_counts(api):
 
 def test_admin_listings_refuse_bad_paging(api):
     admin = make_user(is_admin=True)
-    for query, param in (("limit=0", "limit"), ("limit=201", "limit"), ("offset=-1", "offset"),
-                         ("limit=abc", "limit"), ("page=2", "page"),
-                         ("limit=5&limit=6", "limit")):
+    for query, param in (
+        ("limit=0", "limit"),
+        ("limit=201", "limit"),
+        ("offset=-1", "offset"),
+        ("limit=abc", "limit"),
+        ("page=2", "page"),
+        ("limit=5&limit=6", "limit"),
+    ):
         answer = api.get(f"/users?{query}", admin)
         assert answer.status == 400, query
         assert answer.error["param"] == param

@@ -1,4 +1,5 @@
 """Who may ask what: every refused token is a 401 JSON, the admin's password grant, 403s."""
+
 from __future__ import annotations
 
 import base64
@@ -7,12 +8,12 @@ import json
 
 import jwt
 import pytest
+from werkzeug.security import generate_password_hash
 
 from models.accounts.users import delete_user
 from tests.api_support import api  # noqa: F401  (fixture)
 from tests.conftest import TEST_SECRET_KEY
 from tests.factories import make_user
-from werkzeug.security import generate_password_hash
 
 ADMIN_EMAIL = "admin@example.test"
 ADMIN_PASSWORD = "correct horse battery staple"
@@ -23,9 +24,15 @@ def _b64(data: dict) -> str:
 
 
 def _claims(user, **changes) -> dict:
-    now = int(dt.datetime.now(dt.timezone.utc).timestamp())
-    claims = {"sub": str(user.id), "sid": user.spotify_id, "iss": "spotify-tracker",
-              "aud": "spotify-tracker-api", "iat": now, "exp": now + 600}
+    now = int(dt.datetime.now(dt.UTC).timestamp())
+    claims = {
+        "sub": str(user.id),
+        "sid": user.spotify_id,
+        "iss": "spotify-tracker",
+        "aud": "spotify-tracker-api",
+        "iat": now,
+        "exp": now + 600,
+    }
     claims.update(changes)
     return {key: value for key, value in claims.items() if value is not None}
 
@@ -37,17 +44,17 @@ def refused_tokens(user) -> dict[str, str]:
         "alg none": f"{_b64({'alg': 'none', 'typ': 'JWT'})}.{_b64(good)}.",
         "wrong key": jwt.encode(good, "another-secret-key-of-enough-length", "HS256"),
         "other algorithm": jwt.encode(good, TEST_SECRET_KEY, "HS512"),
-        "expired": jwt.encode(_claims(user, iat=1_600_000_000, exp=1_600_000_600),
-                              TEST_SECRET_KEY, "HS256"),
-        "wrong audience": jwt.encode(_claims(user, aud="someone-else"), TEST_SECRET_KEY,
-                                     "HS256"),
-        "wrong issuer": jwt.encode(_claims(user, iss="someone-else"), TEST_SECRET_KEY,
-                                   "HS256"),
+        "expired": jwt.encode(
+            _claims(user, iat=1_600_000_000, exp=1_600_000_600), TEST_SECRET_KEY, "HS256"
+        ),
+        "wrong audience": jwt.encode(_claims(user, aud="someone-else"), TEST_SECRET_KEY, "HS256"),
+        "wrong issuer": jwt.encode(_claims(user, iss="someone-else"), TEST_SECRET_KEY, "HS256"),
         "no expiry": jwt.encode(_claims(user, exp=None), TEST_SECRET_KEY, "HS256"),
         "malformed": "not.a.jwt",
         "garbage": "x" * 40,
-        "tampered subject": _tamper(jwt.encode(good, TEST_SECRET_KEY, "HS256"),
-                                    {**good, "sub": str(user.id + 1)}),
+        "tampered subject": _tamper(
+            jwt.encode(good, TEST_SECRET_KEY, "HS256"), {**good, "sub": str(user.id + 1)}
+        ),
     }
 
 
@@ -72,9 +79,21 @@ def test_a_valid_token_reaches_me(api):
 
 
 @pytest.mark.filterwarnings("ignore::jwt.warnings.InsecureKeyLengthWarning")
-@pytest.mark.parametrize("kind", [
-    "alg none", "wrong key", "other algorithm", "expired", "wrong audience", "wrong issuer",
-    "no expiry", "malformed", "garbage", "tampered subject"])
+@pytest.mark.parametrize(
+    "kind",
+    [
+        "alg none",
+        "wrong key",
+        "other algorithm",
+        "expired",
+        "wrong audience",
+        "wrong issuer",
+        "no expiry",
+        "malformed",
+        "garbage",
+        "tampered subject",
+    ],
+)
 def test_every_bad_token_is_refused_with_401_json(api, kind):
     user = make_user()
     make_user()  # the tampered subject's account exists: the signature alone must refuse it
@@ -111,8 +130,9 @@ def test_a_deleted_users_token_does_not_follow_a_reused_id(api, db):
 
 def test_expired_message_says_expired(api):
     user = make_user()
-    token = api.token(user, now=dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=2),
-                      minutes=60)
+    token = api.token(
+        user, now=dt.datetime.now(dt.UTC) - dt.timedelta(hours=2), minutes=60
+    )
     _assert_401(api.get("/me", token=token), "expired")
 
 
@@ -129,15 +149,17 @@ ADMIN_HASH = generate_password_hash(ADMIN_PASSWORD)
 
 
 def _make_admin():
-    return make_user(spotify_id="admin", email=ADMIN_EMAIL, is_admin=True,
-                     password_hash=ADMIN_HASH)
+    return make_user(spotify_id="admin", email=ADMIN_EMAIL, is_admin=True, password_hash=ADMIN_HASH)
 
 
 def test_password_grant_gives_the_admin_a_working_token(api):
     admin = _make_admin()
     # the email in another case, as people type it
-    answer = api.post_form("/token", f"grant_type=password&username={ADMIN_EMAIL.upper()}"
-                                     f"&password={ADMIN_PASSWORD.replace(' ', '+')}")
+    answer = api.post_form(
+        "/token",
+        f"grant_type=password&username={ADMIN_EMAIL.upper()}"
+        f"&password={ADMIN_PASSWORD.replace(' ', '+')}",
+    )
     assert answer.status == 200, answer
     assert answer.body["token_type"] == "bearer"
     assert answer.body["expires_in"] == 60 * 60
@@ -153,8 +175,7 @@ def test_password_grant_gives_the_admin_a_working_token(api):
 GRANT_REFUSALS = [
     (f"grant_type=password&username={ADMIN_EMAIL}&password=wrong", "invalid_grant", None),
     ("grant_type=password&username=nobody@example.test&password=x", "invalid_grant", None),
-    ("grant_type=client_credentials&username=a&password=b", "unsupported_grant_type",
-     "grant_type"),
+    ("grant_type=client_credentials&username=a&password=b", "unsupported_grant_type", "grant_type"),
     (f"username={ADMIN_EMAIL}&password={ADMIN_PASSWORD}", "invalid_request", "grant_type"),
     (f"grant_type=password&username={ADMIN_EMAIL}", "invalid_request", "password"),
     ("grant_type=password&username=a%00b&password=x", "invalid_request", "username"),
@@ -172,16 +193,17 @@ def test_password_grant_refusals(api):
 
 
 def test_a_listener_cannot_use_the_password_grant(api):
-    make_user(email="listener@example.test",
-              password_hash=generate_password_hash("their-password"))
-    answer = api.post_form("/token", "grant_type=password&username=listener@example.test"
-                                     "&password=their-password")
+    make_user(email="listener@example.test", password_hash=generate_password_hash("their-password"))
+    answer = api.post_form(
+        "/token", "grant_type=password&username=listener@example.test&password=their-password"
+    )
     assert (answer.status, answer.body["error"]) == (400, "invalid_grant")
 
 
 def test_token_wants_a_form(api):
-    answer = api.request("POST", "/token", b'{"username": "a"}',
-                         {"Content-Type": "application/json"})
+    answer = api.request(
+        "POST", "/token", b'{"username": "a"}', {"Content-Type": "application/json"}
+    )
     assert answer.status == 415
     assert answer.error["Code"] == "UnsupportedMediaType"
 
@@ -203,8 +225,9 @@ def test_unknown_paths_are_404_json_with_or_without_a_token(api):
 
 def test_wrong_method_is_405_json(api):
     user = make_user()
-    for answer in (api.request("DELETE", "/health"),
-                   api.request("POST", "/me", headers={
-                       "Authorization": f"Bearer {api.token(user)}"})):
+    for answer in (
+        api.request("DELETE", "/health"),
+        api.request("POST", "/me", headers={"Authorization": f"Bearer {api.token(user)}"}),
+    ):
         assert answer.status == 405
         assert answer.error["Code"] == "MethodNotAllowedError"

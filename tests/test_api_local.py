@@ -3,6 +3,7 @@
 One server per database engine for this module, configured only through environment
 variables (as the README tells people to run it), reading what the tests write.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -25,8 +26,9 @@ def servers(engine_urls, tmp_path_factory):
     def server(engine: str) -> ChaliceLocal:
         if engine not in started:
             data_dir = tmp_path_factory.mktemp(f"chalice-local-{engine}")
-            started[engine] = ChaliceLocal(base_environ(DATABASE_URL=engine_urls[engine],
-                                                        DATA_DIR=str(data_dir)))
+            started[engine] = ChaliceLocal(
+                base_environ(DATABASE_URL=engine_urls[engine], DATA_DIR=str(data_dir))
+            )
         return started[engine]
 
     yield server
@@ -72,12 +74,18 @@ def test_errors_are_json_over_http(local, settings):
 
 
 def test_password_grant_and_statistics_over_http(local, settings):
-    make_user(spotify_id="admin", email="admin@example.test", is_admin=True,
-              password_hash=generate_password_hash("s3cret-admin-pw"))
-    granted = local.get("/token", method="POST",
-                        body=b"grant_type=password&username=admin%40example.test"
-                             b"&password=s3cret-admin-pw",
-                        headers={"Content-Type": "application/x-www-form-urlencoded"})
+    make_user(
+        spotify_id="admin",
+        email="admin@example.test",
+        is_admin=True,
+        password_hash=generate_password_hash("s3cret-admin-pw"),
+    )
+    granted = local.get(
+        "/token",
+        method="POST",
+        body=b"grant_type=password&username=admin%40example.test&password=s3cret-admin-pw",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
     assert granted.status == 200, granted.body
     listener = make_user()
     track = make_track(duration_ms=100_000)
@@ -85,8 +93,9 @@ def test_password_grant_and_statistics_over_http(local, settings):
         make_play(listener, track, AT + dt.timedelta(minutes=minutes))
     users = local.get("/users", granted.body["access_token"])
     assert [(row["id"], row["plays"]) for row in users.body["items"]] == [(listener.id, 3)]
-    stats = local.get("/me/stats?from=2026-03-01&to=2026-03-01",
-                      api_tokens.issue(listener, settings))
+    stats = local.get(
+        "/me/stats?from=2026-03-01&to=2026-03-01", api_tokens.issue(listener, settings)
+    )
     assert stats.status == 200, stats.body
     assert stats.body["totals"]["plays"] == 3
     assert stats.body["totals"]["ms_played"] == 300_000

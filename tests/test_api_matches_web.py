@@ -4,6 +4,7 @@ The pages' numbers are read from what Flask handed their templates (``template_r
 the API's from its JSON, for the hand-computed world of test_api_stats.py and a listener in
 another time zone, on SQLite and PostgreSQL.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -15,8 +16,10 @@ from flask import template_rendered
 from tests.api_support import api  # noqa: F401  (fixture)
 from tests.factories import make_play, make_user
 from tests.test_api_stats import WEEK, World
-from tests.webtools import (app, client, csrf_token, login_as,  # noqa: F401  (fixtures)
-                            web_settings)
+from tests.webtools import (
+    csrf_token,
+    login_as,
+    )
 
 
 @contextmanager
@@ -45,8 +48,11 @@ def _page(web_app, web_client, path: str) -> dict:
 def listeners(api):
     world = World()
     paris = make_user(display_name="Paris", timezone="Europe/Paris")
-    for at in (dt.datetime(2026, 2, 28, 23, 30), dt.datetime(2026, 3, 7, 22, 30),
-               dt.datetime(2026, 3, 7, 23, 30)):  # Mar 1 00:30, Mar 7 23:30, Mar 8 00:30 local
+    for at in (
+        dt.datetime(2026, 2, 28, 23, 30),
+        dt.datetime(2026, 3, 7, 22, 30),
+        dt.datetime(2026, 3, 7, 23, 30),
+    ):  # Mar 1 00:30, Mar 7 23:30, Mar 8 00:30 local
         make_play(paris, world.two, at)
     return world, paris
 
@@ -63,10 +69,15 @@ def test_dashboard_and_api_agree(api, app, client, listeners, query):
         for kind in ("tracks", "artists", "albums", "genres"):
             top = api.get(f"/me/top/{kind}?{query}", user).body["items"]
             shown = page[f"top_{kind}"]
-            key = {"tracks": "track_id", "artists": "artist_id", "albums": "album_id",
-                   "genres": "genre"}[kind]
-            assert [(row[key], row["plays"], row["ms_played"]) for row in top] == \
-                [(row[key], row["plays"], row["ms_played"]) for row in shown], kind
+            key = {
+                "tracks": "track_id",
+                "artists": "artist_id",
+                "albums": "album_id",
+                "genres": "genre",
+            }[kind]
+            assert [(row[key], row["plays"], row["ms_played"]) for row in top] == [
+                (row[key], row["plays"], row["ms_played"]) for row in shown
+            ], kind
 
 
 def test_unique_tracks_and_artists_pages_and_api_agree(api, app, client, listeners):
@@ -78,8 +89,9 @@ def test_unique_tracks_and_artists_pages_and_api_agree(api, app, client, listene
             listed = api.get(f"/me/{kind}?{WEEK}&sort=time", user).body
             key = "track_id" if kind == "tracks" else "artist_id"
             assert listed["total"] == page["result"].total
-            assert [(row[key], row["plays"], row["ms_played"]) for row in listed["items"]] == \
-                [(row[key], row["plays"], row["ms_played"]) for row in page["result"].items]
+            assert [(row[key], row["plays"], row["ms_played"]) for row in listed["items"]] == [
+                (row[key], row["plays"], row["ms_played"]) for row in page["result"].items
+            ]
 
 
 def test_profile_page_and_api_agree(api, app, client, listeners):
@@ -88,10 +100,14 @@ def test_profile_page_and_api_agree(api, app, client, listeners):
     page = _page(app, client, f"/profile?{WEEK}")
     profile = api.get(f"/me/profile?{WEEK}", world.ada).body
     taste = page["taste"]
-    assert (profile["features"], profile["features_status"], profile["coverage"]) == \
-        (taste["features"], taste["features_status"], taste["coverage"])
-    assert [(row["genre"], row["plays"]) for row in profile["genres"]] == \
-        [(row["genre"], row["plays"]) for row in taste["genres"]]
+    assert (profile["features"], profile["features_status"], profile["coverage"]) == (
+        taste["features"],
+        taste["features_status"],
+        taste["coverage"],
+    )
+    assert [(row["genre"], row["plays"]) for row in profile["genres"]] == [
+        (row["genre"], row["plays"]) for row in taste["genres"]
+    ]
 
 
 def test_a_token_from_the_account_page_opens_the_api(api, app, client, listeners):

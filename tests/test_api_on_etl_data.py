@@ -3,6 +3,7 @@
 A development-mode app gets no popularity and no audio features (issue 9): the API must say
 "unknown" (null) and "unavailable", never 0; an extended-quota app's values come through.
 """
+
 from __future__ import annotations
 
 import luigi
@@ -33,8 +34,10 @@ def test_every_statistic_of_an_etl_run(api, etl, fresh_sandbox, app_mode):
     if app_mode == "development":
         assert set(popularity) == {None}
         assert profile["features"] is None
-        assert (profile["features_status"], profile["features_reason"]) == ("unavailable",
-                                                                            "forbidden")
+        assert (profile["features_status"], profile["features_reason"]) == (
+            "unavailable",
+            "forbidden",
+        )
     else:
         assert None not in popularity
         assert profile["features_status"] == "ok"

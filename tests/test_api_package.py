@@ -5,6 +5,7 @@ contents (``-I -S``: no site-packages, no repository), then handed an API Gatewa
 a link in vendor/ were not followed, or a runtime requirement missing from
 chalice_app/requirements.txt, this is where it shows.
 """
+
 from __future__ import annotations
 
 import json
@@ -43,8 +44,13 @@ def package(tmp_path_factory):
     out = tmp_path_factory.mktemp("chalice-package")
     env = {**os.environ, "PYTHON": sys.executable, "WHEELHOUSE": str(WHEELHOUSE)}
     env.pop("AWS_DEFAULT_REGION", None)
-    built = subprocess.run([str(CHALICE_DIR / "build-package"), str(out), "prod"], env=env,
-                           capture_output=True, text=True, timeout=300)
+    built = subprocess.run(
+        [str(CHALICE_DIR / "build-package"), str(out), "prod"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert built.returncode == 0, built.stdout + built.stderr
     return out
 
@@ -52,27 +58,50 @@ def package(tmp_path_factory):
 def test_package_holds_the_app_the_core_and_the_runtime_requirements(package):
     with zipfile.ZipFile(package / "deployment.zip") as archive:
         names = set(archive.namelist())
-        links = [info.filename for info in archive.infolist()
-                 if (info.external_attr >> 16) & 0o170000 == 0o120000]
-    for expected in ("app.py", "chalicelib/api_stats.py", "settings.py",
-                     "models/__init__.py", "models/stats/__init__.py", "models/accounts/api_tokens.py", "peewee.py", "jwt/__init__.py",
-                     "psycopg2/__init__.py", "cryptography/fernet.py", "werkzeug/security.py",
-                     "tzdata/zoneinfo/Europe/Paris", "dotenv/__init__.py"):
+        links = [
+            info.filename
+            for info in archive.infolist()
+            if (info.external_attr >> 16) & 0o170000 == 0o120000
+        ]
+    for expected in (
+        "app.py",
+        "chalicelib/api_stats.py",
+        "settings.py",
+        "models/__init__.py",
+        "models/stats/__init__.py",
+        "models/accounts/api_tokens.py",
+        "peewee.py",
+        "jwt/__init__.py",
+        "psycopg2/__init__.py",
+        "cryptography/fernet.py",
+        "werkzeug/security.py",
+        "tzdata/zoneinfo/Europe/Paris",
+        "dotenv/__init__.py",
+    ):
         assert expected in names, expected
     assert links == []  # links were followed: real files in the zip
-    assert not any(name.startswith(("tests/", "web/", "batch/", "flask/", "luigi/"))
-                   for name in names)
+    assert not any(
+        name.startswith(("tests/", "web/", "batch/", "flask/", "luigi/")) for name in names
+    )
 
 
 def test_packaged_lambda_answers_on_its_own(package, tmp_path):
     unpacked = tmp_path / "task"
     with zipfile.ZipFile(package / "deployment.zip") as archive:
         archive.extractall(unpacked)
-    env = base_environ(DATABASE_URL=f"sqlite:///{tmp_path / 'lambda.db'}",
-                       AWS_LAMBDA_FUNCTION_NAME="spotify-tracker-api-prod")
+    env = base_environ(
+        DATABASE_URL=f"sqlite:///{tmp_path / 'lambda.db'}",
+        AWS_LAMBDA_FUNCTION_NAME="spotify-tracker-api-prod",
+    )
     env["PATH"] = os.environ["PATH"]
-    ran = subprocess.run([sys.executable, "-I", "-S", "-c", LAMBDA_SMOKE, str(unpacked)],
-                         env=env, capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    ran = subprocess.run(
+        [sys.executable, "-I", "-S", "-c", LAMBDA_SMOKE, str(unpacked)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+    )
     assert ran.returncode == 0, ran.stderr
     report = json.loads(ran.stdout.strip().splitlines()[-1])
     assert report["models"] == str(unpacked / "models" / "__init__.py")
@@ -87,8 +116,10 @@ def test_packaged_lambda_answers_on_its_own(package, tmp_path):
 def test_sam_template_puts_the_lambda_in_the_vpc(package):
     template = json.loads((package / "sam.json").read_text())
     function = template["Resources"]["APIHandler"]["Properties"]
-    assert function["VpcConfig"]["SubnetIds"] == ["subnet-REPLACE-private-a",
-                                                  "subnet-REPLACE-private-b"]
+    assert function["VpcConfig"]["SubnetIds"] == [
+        "subnet-REPLACE-private-a",
+        "subnet-REPLACE-private-b",
+    ]
     assert function["VpcConfig"]["SecurityGroupIds"] == ["sg-REPLACE-lambda"]
     assert function["Runtime"] == "python3.11"
     variables = function["Environment"]["Variables"]
@@ -106,8 +137,13 @@ def test_stage_config_fills_vpc_ids_and_secrets(tmp_path):
     shutil.copy(CHALICE_DIR / ".chalice" / "config.json", config_path)
     with pytest.raises(SystemExit, match="LAMBDA_SUBNET_IDS"):
         configure("prod", {}, config_path)
-    environ = {"LAMBDA_SUBNET_IDS": "subnet-1, subnet-2", "LAMBDA_SECURITY_GROUP_IDS": "sg-9",
-               "SECRET_KEY": "s" * 32, "APP_DB_HOST": "db.internal", "UNRELATED": "x"}
+    environ = {
+        "LAMBDA_SUBNET_IDS": "subnet-1, subnet-2",
+        "LAMBDA_SECURITY_GROUP_IDS": "sg-9",
+        "SECRET_KEY": "s" * 32,
+        "APP_DB_HOST": "db.internal",
+        "UNRELATED": "x",
+    }
     configure("prod", environ, config_path)
     prod = json.loads(config_path.read_text())["stages"]["prod"]
     assert prod["subnet_ids"] == ["subnet-1", "subnet-2"]
@@ -122,17 +158,23 @@ def test_openapi_document_lists_exactly_the_apps_routes():
     from chalicelib.errors import NOT_FOUND_ROUTES
     from chalicelib.openapi import document
 
-    served = {(path, method.lower()) for path, methods in app.routes.items()
-              if path not in NOT_FOUND_ROUTES for method in methods}
-    described = {(path, method) for path, operations in document()["paths"].items()
-                 for method in operations}
+    served = {
+        (path, method.lower())
+        for path, methods in app.routes.items()
+        if path not in NOT_FOUND_ROUTES
+        for method in methods
+    }
+    described = {
+        (path, method) for path, operations in document()["paths"].items() for method in operations
+    }
     assert served == described
 
 
 def test_openapi_document_is_valid_openapi_3_1():
     load_app()
-    from chalicelib.openapi import document
     from openapi_spec_validator import validate
+
+    from chalicelib.openapi import document
 
     described = document("/api")
     validate(described)

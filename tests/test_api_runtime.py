@@ -3,6 +3,7 @@
 PostgreSQL only (what Lambda talks to): the server end of the kept connection is killed with
 pg_terminate_backend, as RDS failovers and idle timeouts do while a container is frozen.
 """
+
 from __future__ import annotations
 
 import psycopg2
@@ -29,8 +30,9 @@ def _terminate(pid: int) -> None:
 @pytest.fixture
 def lambda_api(engine_urls, tmp_path, monkeypatch):
     monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "spotify-tracker-api-test")
-    settings = settings_module.load(base_environ(DATABASE_URL=engine_urls["postgresql"],
-                                                DATA_DIR=str(tmp_path)))
+    settings = settings_module.load(
+        base_environ(DATABASE_URL=engine_urls["postgresql"], DATA_DIR=str(tmp_path))
+    )
     state = runtime()
     state.use(settings)  # no database given: the API connects lazily, as in Lambda
     with Client(load_app()) as client:

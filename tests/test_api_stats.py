@@ -9,6 +9,7 @@ Near misses: track one at Feb 28 23:59:59 (the previous week) and track three at
 So for the week: 7 plays, 1 300 000 ms; tracks one 4 > two 2 > three 1; artists X 6 > Y 3;
 albums A1 4 > A2 3; previous week: 1 play of 200 000 ms.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -17,8 +18,7 @@ import pytest
 
 from models.schema.tables import ArtistGenre, Genre
 from tests.api_support import api  # noqa: F401  (fixture)
-from tests.factories import (make_album, make_artist, make_features, make_play, make_track,
-                             make_user)
+from tests.factories import make_album, make_artist, make_features, make_play, make_track, make_user
 
 WEEK = "from=2026-03-01&to=2026-03-07"
 T = dt.datetime
@@ -32,15 +32,21 @@ class World:
         self.y = make_artist(name="Yusuf", popularity=61)
         self.a1 = make_album(name="First Album")
         self.a2 = make_album(name="Second Album")
-        self.one = make_track(name="One", artists=[self.x], album=self.a1, duration_ms=200_000,
-                              popularity=None)
-        self.two = make_track(name="Two", artists=[self.x, self.y], album=self.a2,
-                              duration_ms=100_000, popularity=40)
-        self.three = make_track(name="Three", artists=[self.y], album=self.a2,
-                                duration_ms=300_000)
+        self.one = make_track(
+            name="One", artists=[self.x], album=self.a1, duration_ms=200_000, popularity=None
+        )
+        self.two = make_track(
+            name="Two", artists=[self.x, self.y], album=self.a2, duration_ms=100_000, popularity=40
+        )
+        self.three = make_track(name="Three", artists=[self.y], album=self.a2, duration_ms=300_000)
         self.four = make_track(name="Four", artists=[self.y], album=self.a2)
-        for at in (T(2026, 3, 1, 10), T(2026, 3, 2, 10), T(2026, 3, 6, 21),
-                   T(2026, 3, 7, 23, 59, 59), T(2026, 2, 28, 23, 59, 59)):
+        for at in (
+            T(2026, 3, 1, 10),
+            T(2026, 3, 2, 10),
+            T(2026, 3, 6, 21),
+            T(2026, 3, 7, 23, 59, 59),
+            T(2026, 2, 28, 23, 59, 59),
+        ):
             make_play(self.ada, self.one, at)
         for at in (T(2026, 3, 3, 12), T(2026, 3, 4, 12, 30)):
             make_play(self.ada, self.two, at)
@@ -62,8 +68,13 @@ def test_stats_totals_previous_period_series_and_clock(api, world):
     body = answer.body
     assert body["period"]["start"] == "2026-03-01T00:00:00+00:00"
     assert body["period"]["end"] == "2026-03-08T00:00:00+00:00"
-    assert body["totals"] == {"plays": 7, "ms_played": 1_300_000, "unique_tracks": 3,
-                              "unique_artists": 2, "unique_albums": 2}
+    assert body["totals"] == {
+        "plays": 7,
+        "ms_played": 1_300_000,
+        "unique_tracks": 3,
+        "unique_artists": 2,
+        "unique_albums": 2,
+    }
     previous = body["previous"]
     assert previous["period"]["from"] == "2026-02-22"
     assert previous["totals"]["plays"] == 1
@@ -71,16 +82,20 @@ def test_stats_totals_previous_period_series_and_clock(api, world):
     assert previous["change"]["plays"] == {"difference": 6, "ratio": 6.0}
     by_day = {point["bucket"]: (point["plays"], point["ms_played"]) for point in body["series"]}
     assert {day: value for day, value in by_day.items() if value[0]} == {
-        "2026-03-01": (1, 200_000), "2026-03-02": (1, 200_000), "2026-03-03": (1, 100_000),
-        "2026-03-04": (1, 100_000), "2026-03-05": (1, 300_000), "2026-03-06": (1, 200_000),
-        "2026-03-07": (1, 200_000)}
+        "2026-03-01": (1, 200_000),
+        "2026-03-02": (1, 200_000),
+        "2026-03-03": (1, 100_000),
+        "2026-03-04": (1, 100_000),
+        "2026-03-05": (1, 300_000),
+        "2026-03-06": (1, 200_000),
+        "2026-03-07": (1, 200_000),
+    }
     hours = {row["hour"]: row["plays"] for row in body["hours"] if row["plays"]}
     assert hours == {8: 1, 10: 2, 12: 2, 21: 1, 23: 1}
     matrix = body["weekday_hour"]
     assert len(matrix) == 7 and all(len(row) == 24 for row in matrix)
     expected = {(6, 10), (0, 10), (1, 12), (2, 12), (3, 8), (4, 21), (5, 23)}
-    assert {(day, hour) for day in range(7) for hour in range(24) if matrix[day][hour]} \
-        == expected
+    assert {(day, hour) for day in range(7) for hour in range(24) if matrix[day][hour]} == expected
     assert sum(map(sum, matrix)) == 7
 
 
@@ -93,22 +108,28 @@ def test_periods_are_local_days_of_the_users_time_zone(api, world):
     assert body["totals"]["plays"] == 2
     assert body["period"]["start"] == "2026-03-01T00:00:00+09:00"
     plays = api.get(f"/me/plays?{WEEK}", tokyo).body["items"]
-    assert [play["played_at"] for play in plays] == ["2026-03-07T23:59:00+09:00",
-                                                     "2026-03-01T01:00:00+09:00"]
+    assert [play["played_at"] for play in plays] == [
+        "2026-03-07T23:59:00+09:00",
+        "2026-03-01T01:00:00+09:00",
+    ]
 
 
 def test_top_lists_rank_by_plays(api, world):
     tracks = api.get(f"/me/top/tracks?{WEEK}", world.ada).body
     assert [(row["name"], row["plays"], row["ms_played"]) for row in tracks["items"]] == [
-        ("One", 4, 800_000), ("Two", 2, 200_000), ("Three", 1, 300_000)]
+        ("One", 4, 800_000),
+        ("Two", 2, 200_000),
+        ("Three", 1, 300_000),
+    ]
     assert tracks["total"] == 3 and tracks["next"] is None
     assert tracks["items"][0]["artists"] == [{"id": world.x.id, "name": "Xenia"}]
     artists = api.get(f"/me/top/artists?{WEEK}", world.ada).body
-    assert [(row["name"], row["plays"]) for row in artists["items"]] == [("Xenia", 6),
-                                                                        ("Yusuf", 3)]
+    assert [(row["name"], row["plays"]) for row in artists["items"]] == [("Xenia", 6), ("Yusuf", 3)]
     albums = api.get(f"/me/top/albums?{WEEK}", world.ada).body
-    assert [(row["name"], row["plays"]) for row in albums["items"]] == [("First Album", 4),
-                                                                       ("Second Album", 3)]
+    assert [(row["name"], row["plays"]) for row in albums["items"]] == [
+        ("First Album", 4),
+        ("Second Album", 3),
+    ]
     first = api.get(f"/me/top/tracks?{WEEK}&limit=2", world.ada).body
     assert [row["name"] for row in first["items"]] == ["One", "Two"]
     assert first["next"] == f"/me/top/tracks?{WEEK}&limit=2&offset=2"
@@ -118,12 +139,12 @@ def test_top_lists_rank_by_plays(api, world):
 
 
 def test_unknown_popularity_is_null_not_zero(api, world):
-    rows = {row["name"]: row for row in
-            api.get(f"/me/tracks?{WEEK}", world.ada).body["items"]}
+    rows = {row["name"]: row for row in api.get(f"/me/tracks?{WEEK}", world.ada).body["items"]}
     assert rows["One"]["popularity"] is None
     assert rows["Two"]["popularity"] == 40
-    artists = {row["name"]: row for row in
-               api.get(f"/me/top/artists?{WEEK}", world.ada).body["items"]}
+    artists = {
+        row["name"]: row for row in api.get(f"/me/top/artists?{WEEK}", world.ada).body["items"]
+    }
     assert (artists["Xenia"]["popularity"], artists["Yusuf"]["popularity"]) == (None, 61)
     detail = api.get(f"/me/artists/{world.x.id}", world.ada).body
     assert (detail["popularity"], detail["followers"]) == (None, None)
@@ -153,19 +174,29 @@ def test_unique_tracks_sort_search_and_page(api, world):
 def test_unique_artists_and_albums(api, world):
     artists = api.get(f"/me/artists?{WEEK}", world.ada).body
     assert [(row["name"], row["plays"], row["ms_played"]) for row in artists["items"]] == [
-        ("Xenia", 6, 1_000_000), ("Yusuf", 3, 500_000)]
+        ("Xenia", 6, 1_000_000),
+        ("Yusuf", 3, 500_000),
+    ]
     albums = api.get(f"/me/albums?{WEEK}&sort=name", world.ada).body
     assert [(row["name"], row["plays"]) for row in albums["items"]] == [
-        ("First Album", 4), ("Second Album", 3)]
+        ("First Album", 4),
+        ("Second Album", 3),
+    ]
 
 
 def test_plays_newest_first_with_paging(api, world):
     first = api.get(f"/me/plays?{WEEK}&limit=3", world.ada).body
     assert first["total"] == 7
     assert [play["played_at"] for play in first["items"]] == [
-        "2026-03-07T23:59:59+00:00", "2026-03-06T21:00:00+00:00", "2026-03-05T08:00:00+00:00"]
-    assert [play["track_id"] for play in first["items"]] == [world.one.id, world.one.id,
-                                                             world.three.id]
+        "2026-03-07T23:59:59+00:00",
+        "2026-03-06T21:00:00+00:00",
+        "2026-03-05T08:00:00+00:00",
+    ]
+    assert [play["track_id"] for play in first["items"]] == [
+        world.one.id,
+        world.one.id,
+        world.three.id,
+    ]
     assert first["next"] == f"/me/plays?{WEEK}&limit=3&offset=3"
     everything = api.get("/me/plays", world.ada).body
     assert everything["period"]["key"] == "all"
@@ -180,9 +211,10 @@ def test_genres_and_taste_profile(api, world):
     # a play counts for the genres of its track's lead artist (Two's is Xenia); share is of
     # all plays
     assert [(row["genre"], row["plays"], row["ms_played"]) for row in genres["items"]] == [
-        ("indie", 6, 1_000_000), ("jazz", 1, 300_000)]
-    assert [row["share"] for row in genres["items"]] == [pytest.approx(6 / 7),
-                                                         pytest.approx(1 / 7)]
+        ("indie", 6, 1_000_000),
+        ("jazz", 1, 300_000),
+    ]
+    assert [row["share"] for row in genres["items"]] == [pytest.approx(6 / 7), pytest.approx(1 / 7)]
     top = api.get(f"/me/top/genres?{WEEK}", world.ada).body
     assert top["items"] == genres["items"]
     assert top["total"] is None
@@ -202,8 +234,7 @@ def test_audio_features_unavailable_for_a_development_mode_app(api, world):
 
 def test_audio_features_not_fetched_yet_say_so(api, world):
     profile = api.get(f"/me/profile?{WEEK}", world.ada).body
-    assert (profile["features_status"], profile["features_reason"]) == ("unavailable",
-                                                                        "pending")
+    assert (profile["features_status"], profile["features_reason"]) == ("unavailable", "pending")
     assert profile["features"] is None
     assert "not been fetched yet" in profile["features_message"]
 
@@ -233,12 +264,24 @@ def test_a_token_never_reaches_another_users_data(api, world):
 
 
 BAD_QUERIES = [
-    ("range=3d", "range"), ("range=7d&from=2026-03-01", "range"), ("from=2026-13-01", "from"),
-    ("from=2026-03-05&to=2026-03-01", "from"), ("to=yesterday", "to"), ("limit=500", "limit"),
-    ("limit=0", "limit"), ("offset=x", "offset"), ("offset=-1", "offset"),
-    ("sort=popularity", "sort"), ("order=up", "order"), ("rnage=7d", "rnage"),
-    ("q=" + "a" * 201, "q"), ("q=%00", "q"), ("range=7d&range=4w", "range"),
-    ("to=0200-05-04", "to"), ("to=", "to"), ("limit=", "limit"),
+    ("range=3d", "range"),
+    ("range=7d&from=2026-03-01", "range"),
+    ("from=2026-13-01", "from"),
+    ("from=2026-03-05&to=2026-03-01", "from"),
+    ("to=yesterday", "to"),
+    ("limit=500", "limit"),
+    ("limit=0", "limit"),
+    ("offset=x", "offset"),
+    ("offset=-1", "offset"),
+    ("sort=popularity", "sort"),
+    ("order=up", "order"),
+    ("rnage=7d", "rnage"),
+    ("q=" + "a" * 201, "q"),
+    ("q=%00", "q"),
+    ("range=7d&range=4w", "range"),
+    ("to=0200-05-04", "to"),
+    ("to=", "to"),
+    ("limit=", "limit"),
 ]
 
 
@@ -250,8 +293,13 @@ def test_bad_parameters_are_400_naming_the_parameter(api):
         assert answer.error["Code"] == "BadRequestError"
         assert answer.error["param"] == param, query
     assert api.get("/me/tracks?q=", user).status == 200  # an empty search filters nothing
-    for path in ("/me/stats?range=1y", "/me/profile?from=x", "/me/plays?limit=201",
-                 "/me/top/tracks?offset=1e3", "/me/genres?to=2026-02-30"):
+    for path in (
+        "/me/stats?range=1y",
+        "/me/profile?from=x",
+        "/me/plays?limit=201",
+        "/me/top/tracks?offset=1e3",
+        "/me/genres?to=2026-02-30",
+    ):
         answer = api.get(path, user)
         assert answer.status == 400, (path, answer)
         assert answer.error["param"] == path.split("?")[1].split("=")[0]

@@ -6,16 +6,17 @@ summaries.  Two threads with their own connections play both orders; the writer 
 second must wait for the first (PostgreSQL: the advisory lock of ``models.summaries.catalogue``;
 SQLite: its write lock) and then see what it committed.
 """
+
 from __future__ import annotations
 
 import datetime as dt
 import threading
 
-from models.summaries import listening
-from models.schema.db import db as database_proxy
 from models.ingest.catalogue import upsert_tracks, write_transaction
 from models.ingest.plays import store_plays
+from models.schema.db import db as database_proxy
 from models.schema.tables import AlbumTotal, ArtistDay, ArtistTotal, FeatureTotal
+from models.summaries import listening
 from tests.factories import make_album, make_artist, make_track, make_user, track_object
 
 PLAYED_AT = dt.datetime(2026, 5, 1, 12, 0)
@@ -35,7 +36,7 @@ def _in_thread(work, started: threading.Event, release: threading.Event | None =
                 started.set()
                 if release is not None:
                     assert release.wait(10)
-        except BaseException as exc:  # noqa: BLE001 - reported by the test
+        except BaseException as exc:
             errors.append(exc)
             started.set()
         finally:
@@ -70,25 +71,34 @@ def _world():
 def _assert_counted_once(user, artist, album) -> None:
     assert ArtistTotal.get(user=user.id, artist=artist.id).plays == 1
     assert AlbumTotal.get(user=user.id, album=album.id).plays == 1
-    incremental = {model: sorted(model.select().where(model.user == user.id).tuples())
-                   for model in (ArtistTotal, ArtistDay, AlbumTotal, FeatureTotal)}
+    incremental = {
+        model: sorted(model.select().where(model.user == user.id).tuples())
+        for model in (ArtistTotal, ArtistDay, AlbumTotal, FeatureTotal)
+    }
     listening.rebuild(user.id)
-    rebuilt = {model: sorted(model.select().where(model.user == user.id).tuples())
-               for model in incremental}
+    rebuilt = {
+        model: sorted(model.select().where(model.user == user.id).tuples()) for model in incremental
+    }
     assert incremental == rebuilt
 
 
 def test_a_stub_linked_while_its_plays_are_being_stored(db):
     user, stub, artist, album = _world()
-    _race(lambda: store_plays(user.id, [{"track_id": stub.id, "played_at": PLAYED_AT,
-                                         "ms_played": 90_000}], "import"),
-          lambda: upsert_tracks([track_object(stub, [artist], album)]))
+    _race(
+        lambda: store_plays(
+            user.id, [{"track_id": stub.id, "played_at": PLAYED_AT, "ms_played": 90_000}], "import"
+        ),
+        lambda: upsert_tracks([track_object(stub, [artist], album)]),
+    )
     _assert_counted_once(user, artist, album)
 
 
 def test_plays_stored_while_their_stub_is_being_linked(db):
     user, stub, artist, album = _world()
-    _race(lambda: upsert_tracks([track_object(stub, [artist], album)]),
-          lambda: store_plays(user.id, [{"track_id": stub.id, "played_at": PLAYED_AT,
-                                         "ms_played": 90_000}], "import"))
+    _race(
+        lambda: upsert_tracks([track_object(stub, [artist], album)]),
+        lambda: store_plays(
+            user.id, [{"track_id": stub.id, "played_at": PLAYED_AT, "ms_played": 90_000}], "import"
+        ),
+    )
     _assert_counted_once(user, artist, album)

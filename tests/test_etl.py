@@ -1,4 +1,5 @@
 """The ETL end to end: Luigi runs against the sandbox over HTTP, on SQLite and PostgreSQL."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -6,11 +7,17 @@ import datetime as dt
 import luigi
 
 from models.schema.tables import Artist, AudioFeatures, EtlLog, EtlRun, SyncGap, Track, User
-from tests.etl_world import etl  # noqa: F401 (the fixture)
-from tests.etl_world import connect_listeners, naive, run_etl, snapshot, stored, truth
+from tests.etl_world import (
+    connect_listeners,
+    etl,  # noqa: F401 (the fixture)
+    naive,
+    run_etl,
+    snapshot,
+    stored,
+    truth,
+)
 
 HOUR = dt.timedelta(hours=1)
-
 
 
 def window_truth(sandbox, user, until):
@@ -59,7 +66,7 @@ def test_consecutive_hours_store_every_play_exactly_once(etl, fresh_sandbox):
     start = naive(fresh_sandbox.now())
     for n in range(8):
         hour = start + n * HOUR
-        fresh_sandbox.set_clock(hour.replace(tzinfo=dt.timezone.utc))
+        fresh_sandbox.set_clock(hour.replace(tzinfo=dt.UTC))
         assert run_etl(etl, hour).status == luigi.LuigiStatusCode.SUCCESS
     assert_complete(fresh_sandbox, users, start, start + 7 * HOUR)
     assert SyncGap.select().count() == 0
@@ -72,16 +79,21 @@ def test_consecutive_hours_store_every_play_exactly_once(etl, fresh_sandbox):
 
     def logged(step):
         return [row.new_rows for row in EtlLog.select().where(EtlLog.step == step)]
+
     assert sum(logged("features")) == AudioFeatures.select().count()  # each track read once
     assert sum(logged("artists")) == Artist.select().count()  # each artist read once
     assert calls["audio_features"] == sum(-(-n // 100) for n in logged("features")) > 0
     assert calls["artists"] == sum(-(-n // 50) for n in logged("artists")) > 0
     assert "tracks" not in calls and "artist" not in calls
     # Each extract read only what was new since the cursor.
-    extracted = {(row.run_id, row.user_id): row.new_rows for row in
-                 EtlLog.select().where(EtlLog.step == "extract")}
-    loaded = {(row.run_id, row.user_id): row.new_plays for row in
-              EtlLog.select().where(EtlLog.step == "load")}
+    extracted = {
+        (row.run_id, row.user_id): row.new_rows
+        for row in EtlLog.select().where(EtlLog.step == "extract")
+    }
+    loaded = {
+        (row.run_id, row.user_id): row.new_plays
+        for row in EtlLog.select().where(EtlLog.step == "load")
+    }
     assert extracted == loaded and sum(loaded.values()) == len(snapshot()["plays"])
 
 
@@ -91,15 +103,22 @@ def test_a_long_pause_records_a_gap_and_loses_nothing_it_can_see(etl, fresh_sand
     run_etl(etl, start)
     cursor = naive(User.get_by_id(user.id).last_played_at)
     later = start + 3 * 24 * HOUR  # three days without a run: more than 50 plays
-    fresh_sandbox.set_clock(later.replace(tzinfo=dt.timezone.utc))
+    fresh_sandbox.set_clock(later.replace(tzinfo=dt.UTC))
     run_etl(etl, later)
     gap = SyncGap.get(SyncGap.user == user.id)
-    visible = sorted(truth(fresh_sandbox, user, cursor + dt.timedelta(milliseconds=1),
-                           later + dt.timedelta(seconds=1)))[-50:]
+    visible = sorted(
+        truth(
+            fresh_sandbox,
+            user,
+            cursor + dt.timedelta(milliseconds=1),
+            later + dt.timedelta(seconds=1),
+        )
+    )[-50:]
     assert naive(gap.gap_start) == cursor and naive(gap.gap_end) == visible[0][0]
     assert set(visible) <= set(stored(user))
-    assert EtlLog.get(EtlLog.step == "load", EtlLog.run == EtlRun.get(EtlRun.hour == later)
-                      ).error.startswith("possible gap")
+    assert EtlLog.get(
+        EtlLog.step == "load", EtlLog.run == EtlRun.get(EtlRun.hour == later)
+    ).error.startswith("possible gap")
 
 
 def test_the_run_hour_defaults_to_the_current_hour_and_names_the_targets(make_settings):
@@ -126,4 +145,7 @@ def test_old_run_directories_are_pruned(make_settings):
     (runtime.etl_dir() / "notes").mkdir()
     assert runtime.prune_targets(now) == 2
     assert sorted(p.name for p in runtime.etl_dir().iterdir()) == [
-        "2026-11-20T18", "2026-11-26T18", "notes"]
+        "2026-11-20T18",
+        "2026-11-26T18",
+        "notes",
+    ]

@@ -1,4 +1,5 @@
 """A small run of bench/etl_calls.py: the ETL makes exactly the fewest calls, in both modes."""
+
 from __future__ import annotations
 
 import importlib
@@ -14,12 +15,14 @@ def load_bench():
 def test_calls_equal_the_lower_bound(db, fresh_sandbox, make_settings, mode):
     bench = load_bench()
     settings = make_settings(DATABASE_URL=db.url, **fresh_sandbox.env())
-    figures = bench.measure(settings, fresh_sandbox, bench.run_hours(days=1, every=6), mode,
-                            listeners=5)
+    figures = bench.measure(
+        settings, fresh_sandbox, bench.run_hours(days=1, every=6), mode, listeners=5
+    )
     assert figures.notes == []  # every run succeeded, every visible play was stored
     assert figures.plays > 5 * 50
-    assert {e: figures.calls[e] for e in bench.ENDPOINTS if figures.calls[e]} == \
-        {e: figures.bound[e] for e in bench.ENDPOINTS if figures.bound[e]}
+    assert {e: figures.calls[e] for e in bench.ENDPOINTS if figures.calls[e]} == {
+        e: figures.bound[e] for e in bench.ENDPOINTS if figures.bound[e]
+    }
     assert figures.ratio == 1.0 and figures.rate_limited == 0
     if mode == "development":
         assert figures.calls["artist"] > 0 and figures.calls["audio_features"] == 1

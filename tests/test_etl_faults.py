@@ -1,4 +1,5 @@
 """The ETL under Spotify's failures and its 2026 rules, against the sandbox's fault knobs."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -6,12 +7,27 @@ import time
 
 import luigi
 
-from models.schema.tables import Artist, AudioFeatures, EtlLog, EtlRun, OAuthToken, Play, Track, User
-from tests.etl_world import etl  # noqa: F401 (the fixture)
-from tests.etl_world import connect_listener, connect_listeners, naive, run_etl, stored, truth
+from models.schema.tables import (
+    Artist,
+    AudioFeatures,
+    EtlLog,
+    EtlRun,
+    OAuthToken,
+    Play,
+    Track,
+    User,
+)
+from tests.etl_world import (
+    connect_listener,
+    connect_listeners,
+    etl,  # noqa: F401 (the fixture)
+    naive,
+    run_etl,
+    stored,
+    truth,
+)
 
 HOUR = dt.timedelta(hours=1)
-
 
 
 def last_window(sandbox, user, now):
@@ -21,35 +37,51 @@ def last_window(sandbox, user, now):
 
 
 def set_clock(sandbox, moment):
-    sandbox.set_clock(moment.replace(tzinfo=dt.timezone.utc))
+    sandbox.set_clock(moment.replace(tzinfo=dt.UTC))
 
 
 def test_healthy_users_complete_under_429s_5xx_expired_tokens_and_a_revoked_grant(
-        etl, fresh_sandbox):
+    etl, fresh_sandbox
+):
     users = connect_listeners(fresh_sandbox, 5)
     revoked = users[2]
     hour = naive(fresh_sandbox.now())
-    fresh_sandbox.control(rate_limit=4, rate_window=1.0, error_rate=0.15, expire_tokens=True,
-                          revoked=[revoked.spotify_id], audio_features=False)
+    fresh_sandbox.control(
+        rate_limit=4,
+        rate_window=1.0,
+        error_rate=0.15,
+        expire_tokens=True,
+        revoked=[revoked.spotify_id],
+        audio_features=False,
+    )
     result = run_etl(etl, hour)
     assert result.status == luigi.LuigiStatusCode.SUCCESS
 
     calls = fresh_sandbox.calls()
-    assert calls["rate_limited"] > 0 and calls["statuses"].get("500", 0) \
-        + calls["statuses"].get("502", 0) + calls["statuses"].get("503", 0) > 0
+    assert (
+        calls["rate_limited"] > 0
+        and calls["statuses"].get("500", 0)
+        + calls["statuses"].get("502", 0)
+        + calls["statuses"].get("503", 0)
+        > 0
+    )
     for user in users:
         if user is revoked:
             assert stored(user) == []
         else:
             got = stored(user)
             assert len(got) == len(set(got)) == 50 and set(got) == last_window(
-                fresh_sandbox, user, hour)
+                fresh_sandbox, user, hour
+            )
     flagged = User.get_by_id(revoked.id)
     assert flagged.needs_reauth and "revoked" in flagged.reauth_reason.lower()
     assert User.select().where(User.needs_reauth == True).count() == 1  # noqa: E712
     # Features closed: every track is marked forbidden once, nothing else is lost.
-    assert AudioFeatures.select().where(AudioFeatures.status == "forbidden").count() == \
-        Track.select().count() > 0
+    assert (
+        AudioFeatures.select().where(AudioFeatures.status == "forbidden").count()
+        == Track.select().count()
+        > 0
+    )
     features_log = EtlLog.get(EtlLog.step == "features")
     assert features_log.status == "done" and "unavailable" in features_log.error
     run = EtlRun.get()
@@ -61,10 +93,14 @@ def test_healthy_users_complete_under_429s_5xx_expired_tokens_and_a_revoked_gran
     fresh_sandbox.control(rate_limit=None, error_rate=0.0)
     set_clock(fresh_sandbox, hour + HOUR)
     assert run_etl(etl, hour + HOUR).status == luigi.LuigiStatusCode.SUCCESS
-    assert Play.select().count() == len({p for u in users if u is not revoked
-                                         for p in truth(fresh_sandbox, u, min(stored(u))[0])})
-    assert not EtlLog.select().where(EtlLog.user == revoked.id,
-                                     EtlLog.run == EtlRun.get(EtlRun.hour == hour + HOUR)).exists()
+    assert Play.select().count() == len(
+        {p for u in users if u is not revoked for p in truth(fresh_sandbox, u, min(stored(u))[0])}
+    )
+    assert (
+        not EtlLog.select()
+        .where(EtlLog.user == revoked.id, EtlLog.run == EtlRun.get(EtlRun.hour == hour + HOUR))
+        .exists()
+    )
 
 
 def test_development_mode_reads_singles_and_stores_missing_fields_as_null(etl, fresh_sandbox):
@@ -80,8 +116,12 @@ def test_development_mode_reads_singles_and_stores_missing_fields_as_null(etl, f
     assert calls["artists"] == 1 and calls["artist"] == artists
     assert calls["audio_features"] == 1 and "tracks" not in calls and "track" not in calls
     assert Artist.select().where(Artist.details_fetched_at.is_null()).count() == 0
-    assert Artist.select().where(Artist.popularity.is_null(False)
-                                 | Artist.followers.is_null(False)).count() == 0
+    assert (
+        Artist.select()
+        .where(Artist.popularity.is_null(False) | Artist.followers.is_null(False))
+        .count()
+        == 0
+    )
     assert Track.select().where(Track.popularity.is_null(False)).count() == 0
     assert Track.select().where(Track.duration_ms.is_null()).count() == 0  # still sent
     assert AudioFeatures.select().where(AudioFeatures.status != "forbidden").count() == 0
@@ -116,24 +156,30 @@ def test_a_refresh_token_expiring_between_runs_flags_that_user_only(etl, fresh_s
     for user in others:
         assert not User.get_by_id(user.id).needs_reauth
         first = min(stored(user))[0]
-        assert set(stored(user)) == truth(fresh_sandbox, user, first,
-                                          later + dt.timedelta(seconds=1))
+        assert set(stored(user)) == truth(
+            fresh_sandbox, user, first, later + dt.timedelta(seconds=1)
+        )
     assert len(stored(early)) == len(set(stored(early))) >= 50  # kept, not deleted
 
     # Logging in again (what the web's callback stores) clears the flag; the next run catches up.
     tokens = fresh_sandbox.grant(early.spotify_id)
-    OAuthToken.update(access_token=tokens["access_token"], refresh_token=tokens["refresh_token"],
-                      expires_at=later + HOUR).where(OAuthToken.user == early.id).execute()
+    OAuthToken.update(
+        access_token=tokens["access_token"],
+        refresh_token=tokens["refresh_token"],
+        expires_at=later + HOUR,
+    ).where(OAuthToken.user == early.id).execute()
     User.update(needs_reauth=False, reauth_reason=None).where(User.id == early.id).execute()
     set_clock(fresh_sandbox, later + HOUR)
     run_etl(etl, later + HOUR)
     first = min(stored(early))[0]
-    assert set(stored(early)) == truth(fresh_sandbox, early, first,
-                                       later + HOUR + dt.timedelta(seconds=1))
+    assert set(stored(early)) == truth(
+        fresh_sandbox, early, first, later + HOUR + dt.timedelta(seconds=1)
+    )
 
 
 def test_a_retry_after_of_hours_defers_without_sleeping_and_the_next_run_catches_up(
-        etl, fresh_sandbox):
+    etl, fresh_sandbox
+):
     users = connect_listeners(fresh_sandbox, 3)
     hour = naive(fresh_sandbox.now())
     run_etl(etl, hour)
@@ -146,10 +192,15 @@ def test_a_retry_after_of_hours_defers_without_sleeping_and_the_next_run_catches
     # The sandbox's window (real seconds) still holds the first run's calls: Spotify says
     # "come back in 3 h" at once or after one call; either way nobody waits.
     run = EtlRun.get(EtlRun.hour == later)
-    extracts = {row.user_id: row.status for row in
-                EtlLog.select().where(EtlLog.step == "extract", EtlLog.run == run)}
-    deferred = {u.id: naive(u.sync_deferred_until) for u in User.select()
-                if u.sync_deferred_until is not None}
+    extracts = {
+        row.user_id: row.status
+        for row in EtlLog.select().where(EtlLog.step == "extract", EtlLog.run == run)
+    }
+    deferred = {
+        u.id: naive(u.sync_deferred_until)
+        for u in User.select()
+        if u.sync_deferred_until is not None
+    }
     assert deferred and set(deferred.values()) == {later + 3 * HOUR}
     assert {user for user, status in extracts.items() if status == "deferred"} == set(deferred)
     assert set(extracts.values()) <= {"done", "deferred"} and run.status == "partial"
@@ -159,8 +210,9 @@ def test_a_retry_after_of_hours_defers_without_sleeping_and_the_next_run_catches
     set_clock(fresh_sandbox, later + HOUR)
     calls_before = fresh_sandbox.calls()["calls"]["recently_played"]
     run_etl(etl, later + HOUR)  # still deferred: no call for them
-    assert fresh_sandbox.calls()["calls"]["recently_played"] == \
-        calls_before + len(users) - len(deferred)
+    assert fresh_sandbox.calls()["calls"]["recently_played"] == calls_before + len(users) - len(
+        deferred
+    )
     resume = later + 3 * HOUR
     set_clock(fresh_sandbox, resume)
     run_etl(etl, resume)
@@ -198,8 +250,9 @@ def test_one_users_bad_data_fails_only_that_user_and_the_exit_code(etl, fresh_sa
     users = connect_listeners(fresh_sandbox, 3)
     hour = naive(fresh_sandbox.now())
     runtime.use(etl)
-    luigi.build([Extract(hour=hour, user_id=u.id) for u in users], local_scheduler=True,
-                log_level="ERROR")
+    luigi.build(
+        [Extract(hour=hour, user_id=u.id) for u in users], local_scheduler=True, log_level="ERROR"
+    )
     broken = Extract(hour=hour, user_id=users[1].id).output().path
     with open(broken, "a") as target:  # an item Spotify would never send: no played_at
         target.write('{"track": {"id": "0000000000000000000000"}}\n')
@@ -207,8 +260,11 @@ def test_one_users_bad_data_fails_only_that_user_and_the_exit_code(etl, fresh_sa
     result = run_etl(etl, hour)
     assert result.status == luigi.LuigiStatusCode.FAILED  # cron sees it
     from batch import Artists, Features, FinishRun, Load
-    done = [Load(hour=hour, user_id=u.id) for u in users] + [Features(hour=hour),
-                                                             Artists(hour=hour)]
+
+    done = [Load(hour=hour, user_id=u.id) for u in users] + [
+        Features(hour=hour),
+        Artists(hour=hour),
+    ]
     assert all(task.complete() for task in done) and not FinishRun(hour=hour).complete()
     log = EtlLog.get(EtlLog.user == users[1].id, EtlLog.step == "load")
     assert log.status == "bug" and "KeyError" in log.error
@@ -226,7 +282,8 @@ def test_a_grant_that_cannot_be_decrypted_asks_that_user_to_log_in_again(etl, fr
     users = connect_listeners(fresh_sandbox, 2)
     crypto.configure("a-secret-key-from-another-install")  # as if SECRET_KEY had changed
     OAuthToken.update(access_token="x", refresh_token="y").where(
-        OAuthToken.user == users[0].id).execute()
+        OAuthToken.user == users[0].id
+    ).execute()
     crypto.configure(etl.secret_key)
     hour = naive(fresh_sandbox.now())
     assert run_etl(etl, hour).status == luigi.LuigiStatusCode.SUCCESS

@@ -1,4 +1,5 @@
 """The ETL as cron and a cluster run it: the `luigi` command killed mid-run, and a real luigid."""
+
 from __future__ import annotations
 
 import json
@@ -18,11 +19,15 @@ import pytest
 from models.schema.tables import EtlLog, EtlRun, Play, User
 from settings import PROJECT_DIR
 from tests.conftest import TEST_SECRET_KEY, empty_all_tables
-from tests.etl_world import etl  # noqa: F401 (the fixture)
-from tests.etl_world import connect_listeners, naive, run_etl, snapshot
+from tests.etl_world import (
+    connect_listeners,
+    etl,  # noqa: F401 (the fixture)
+    naive,
+    run_etl,
+    snapshot,
+)
 
 USERS = 5
-
 
 
 def command_environ(settings, sandbox, tmp_path, call_interval: float) -> dict:
@@ -30,13 +35,19 @@ def command_environ(settings, sandbox, tmp_path, call_interval: float) -> dict:
     config = tmp_path / "luigi-test.cfg"
     config.write_text(f"[etl]\ncall_interval = {call_interval}\n")
     environ = {k: v for k, v in os.environ.items() if not k.startswith(("APP_DB_", "DATABASE"))}
-    environ.update(sandbox.env(), SECRET_KEY=TEST_SECRET_KEY, DATABASE_URL=settings.database_url,
-                   DATA_DIR=str(settings.data_dir), LUIGI_CONFIG_PATH=str(config))
+    environ.update(
+        sandbox.env(),
+        SECRET_KEY=TEST_SECRET_KEY,
+        DATABASE_URL=settings.database_url,
+        DATA_DIR=str(settings.data_dir),
+        LUIGI_CONFIG_PATH=str(config),
+    )
     return environ
 
 
 def test_a_run_killed_midway_then_rerun_ends_like_an_uninterrupted_run(
-        etl, db, fresh_sandbox, tmp_path):
+    etl, db, fresh_sandbox, tmp_path
+):
     connect_listeners(fresh_sandbox, USERS)
     hour = naive(fresh_sandbox.now())
     assert run_etl(etl, hour).status == luigi.LuigiStatusCode.SUCCESS
@@ -49,10 +60,22 @@ def test_a_run_killed_midway_then_rerun_ends_like_an_uninterrupted_run(
     connect_listeners(fresh_sandbox, USERS)
     loads = etl.data_dir / "etl" / f"{hour:%Y-%m-%dT%H}" / "load"
     process = subprocess.Popen(
-        [sys.executable, "-m", "luigi", "--module", "batch", "SpotifyEtl", "--local-scheduler",
-         "--hour", f"{hour:%Y-%m-%dT%H}"],
-        cwd=PROJECT_DIR, env=command_environ(etl, fresh_sandbox, tmp_path, 0.15),
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        [
+            sys.executable,
+            "-m",
+            "luigi",
+            "--module",
+            "batch",
+            "SpotifyEtl",
+            "--local-scheduler",
+            "--hour",
+            f"{hour:%Y-%m-%dT%H}",
+        ],
+        cwd=PROJECT_DIR,
+        env=command_environ(etl, fresh_sandbox, tmp_path, 0.15),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     deadline = time.monotonic() + 30
     while not (loads.is_dir() and any(loads.iterdir())) and time.monotonic() < deadline:
         assert process.poll() is None, process.stderr.read().decode()[-2000:]
@@ -80,8 +103,9 @@ def free_port() -> int:
 
 def task_list(port: int, status: str) -> dict:
     query = quote(json.dumps({"status": status}))
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/task_list?data={query}",
-                                timeout=10) as response:
+    with urllib.request.urlopen(
+        f"http://127.0.0.1:{port}/api/task_list?data={query}", timeout=10
+    ) as response:
         return json.load(response)["response"]
 
 
@@ -91,10 +115,21 @@ def luigid(tmp_path):
     port = free_port()
     (tmp_path / "luigid-logs").mkdir()  # luigid does not create it
     process = subprocess.Popen(
-        [os.path.join(os.path.dirname(sys.executable), "luigid"), "--address", "127.0.0.1",
-         "--port", str(port), "--logdir", str(tmp_path / "luigid-logs"),
-         "--state-path", str(tmp_path / "luigid-state.pickle")],
-        cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        [
+            os.path.join(os.path.dirname(sys.executable), "luigid"),
+            "--address",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--logdir",
+            str(tmp_path / "luigid-logs"),
+            "--state-path",
+            str(tmp_path / "luigid-state.pickle"),
+        ],
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     deadline = time.monotonic() + 20
     while True:
         try:
@@ -114,15 +149,23 @@ def test_the_dag_runs_on_a_central_scheduler_with_two_workers(etl, fresh_sandbox
     users = connect_listeners(fresh_sandbox, 3)
     hour = naive(fresh_sandbox.now())
     runtime.use(etl)
-    result = luigi.build([SpotifyEtl(hour=hour)], scheduler_host="127.0.0.1",
-                         scheduler_port=luigid, workers=2, detailed_summary=True,
-                         log_level="WARNING")
+    result = luigi.build(
+        [SpotifyEtl(hour=hour)],
+        scheduler_host="127.0.0.1",
+        scheduler_port=luigid,
+        workers=2,
+        detailed_summary=True,
+        log_level="WARNING",
+    )
     assert result.status == luigi.LuigiStatusCode.SUCCESS
 
     done = task_list(luigid, "DONE")
     names = sorted(task["name"] for task in done.values())
-    assert names == sorted(["SpotifyEtl", "ResumeImports", "FinishRun", "Features", "Artists",
-                            "CompleteTracks"] + ["Extract"] * 3 + ["Load"] * 3)
+    assert names == sorted(
+        ["SpotifyEtl", "ResumeImports", "FinishRun", "Features", "Artists", "CompleteTracks"]
+        + ["Extract"] * 3
+        + ["Load"] * 3
+    )
     loaded = {int(task["params"]["user_id"]) for task in done.values() if task["name"] == "Load"}
     assert loaded == {user.id for user in users}
     assert {task["params"]["hour"] for task in done.values()} == {f"{hour:%Y-%m-%dT%H}"}

@@ -1,4 +1,5 @@
 """bench/import.py keeps working: a small run on both engines prints its figures."""
+
 from __future__ import annotations
 
 import importlib.util
@@ -7,8 +8,9 @@ from settings import PROJECT_DIR
 
 
 def test_the_import_benchmark_runs_small(capsys):
-    spec = importlib.util.spec_from_file_location("bench_import", PROJECT_DIR / "bench" /
-                                                  "import.py")
+    spec = importlib.util.spec_from_file_location(
+        "bench_import", PROJECT_DIR / "bench" / "import.py"
+    )
     bench = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(bench)
     assert bench.main(["--plays", "1500"]) == 0

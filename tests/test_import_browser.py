@@ -1,5 +1,6 @@
 """The import page in a real browser: both sample zips of demo/ picked at once, imported, the
 page following the job by itself until the report shows."""
+
 from __future__ import annotations
 
 import pytest
@@ -12,20 +13,29 @@ from tests.browser.test_browser_web import log_in
 pytestmark = [pytest.mark.browser, pytest.mark.parametrize("db", ["sqlite"], indirect=True)]
 
 
-def test_import_both_sample_exports_from_the_account_page(live_app, fresh_sandbox, browser,
-                                                          screenshot):
+def test_import_both_sample_exports_from_the_account_page(
+    live_app, fresh_sandbox, browser, screenshot
+):
     live_app.app.config["IMPORT_SEARCH_INTERVAL"] = 0
     page = browser.new_page()
     problems = []  # console errors on our pages (a CSP refusal shows here)
-    page.on("console", lambda message: problems.append(f"{page.url}: {message.text}")
-            if message.type == "error" and page.url.startswith(live_app.url) else None)
+    page.on(
+        "console",
+        lambda message: (
+            problems.append(f"{page.url}: {message.text}")
+            if message.type == "error" and page.url.startswith(live_app.url)
+            else None
+        ),
+    )
     log_in(page, live_app, listener_index=0)  # the listener the samples were made for
     page.goto(live_app.url + "/account")
     page.click("a[href='/account/import']")
     page.wait_for_url("**/account/import")
     screenshot(page, "import-page")
-    page.set_input_files("#export", [str(DEMO_DIR / "my_spotify_data.zip"),
-                                     str(DEMO_DIR / "my_spotify_data_extended.zip")])
+    page.set_input_files(
+        "#export",
+        [str(DEMO_DIR / "my_spotify_data.zip"), str(DEMO_DIR / "my_spotify_data_extended.zip")],
+    )
     page.click("#import-form button[type=submit]")
     page.wait_for_url("**/account/import/*")
     page.wait_for_selector("#import-status[data-status=done]", timeout=30_000)

@@ -2,6 +2,7 @@
 
 No database here: these are the pure rules; tests/test_import_jobs.py stores what they read.
 """
+
 from __future__ import annotations
 
 import io
@@ -11,8 +12,16 @@ from datetime import datetime
 
 import pytest
 
-from models.imports.privacy_export import (ACCOUNT, EXTENDED, PODCAST, VIDEO, ExportError, Limits,
-                                   file_kind, read_export)
+from models.imports.privacy_export import (
+    ACCOUNT,
+    EXTENDED,
+    PODCAST,
+    VIDEO,
+    ExportError,
+    Limits,
+    file_kind,
+    read_export,
+)
 
 NOW = datetime(2026, 11, 20, 12, 0)
 TRACK_A = "4uLU6hMCjMI75M1A2tKUQC"
@@ -20,13 +29,27 @@ TRACK_B = "0VjIjW4GlUZAMYd2vXMi3b"
 
 
 def extended(ts, track_id=TRACK_A, ms=200_000, **extra):
-    entry = {"ts": ts, "platform": "android", "ms_played": ms, "conn_country": "SE",
-             "ip_addr": "192.0.2.1", "master_metadata_track_name": "Song",
-             "master_metadata_album_artist_name": "Band", "master_metadata_album_album_name": "LP",
-             "spotify_track_uri": f"spotify:track:{track_id}" if track_id else None,
-             "episode_name": None, "episode_show_name": None, "spotify_episode_uri": None,
-             "reason_start": "trackdone", "reason_end": "trackdone", "shuffle": False,
-             "skipped": None, "offline": False, "offline_timestamp": 0, "incognito_mode": False}
+    entry = {
+        "ts": ts,
+        "platform": "android",
+        "ms_played": ms,
+        "conn_country": "SE",
+        "ip_addr": "192.0.2.1",
+        "master_metadata_track_name": "Song",
+        "master_metadata_album_artist_name": "Band",
+        "master_metadata_album_album_name": "LP",
+        "spotify_track_uri": f"spotify:track:{track_id}" if track_id else None,
+        "episode_name": None,
+        "episode_show_name": None,
+        "spotify_episode_uri": None,
+        "reason_start": "trackdone",
+        "reason_end": "trackdone",
+        "shuffle": False,
+        "skipped": None,
+        "offline": False,
+        "offline_timestamp": 0,
+        "incognito_mode": False,
+    }
     entry.update(extra)
     return entry
 
@@ -39,8 +62,7 @@ def zipped(files: dict) -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         for name, content in files.items():
-            archive.writestr(name, content if isinstance(content, bytes)
-                             else json.dumps(content))
+            archive.writestr(name, content if isinstance(content, bytes) else json.dumps(content))
     return buffer.getvalue()
 
 
@@ -50,8 +72,10 @@ def read(source, **kwargs):
 
 
 def test_file_kinds_are_recognised_by_name_in_any_folder():
-    assert file_kind("Spotify Extended Streaming History/Streaming_History_Audio_2019-2020_0.json"
-                     ) == EXTENDED
+    assert (
+        file_kind("Spotify Extended Streaming History/Streaming_History_Audio_2019-2020_0.json")
+        == EXTENDED
+    )
     assert file_kind("MyData/endsong_3.json") == EXTENDED
     assert file_kind("x/Streaming_History_Video_2021.json") == VIDEO
     assert file_kind("Spotify Account Data/StreamingHistory_music_0.json") == ACCOUNT
@@ -65,14 +89,29 @@ def test_extended_entries_keep_ts_as_played_at_and_skip_what_is_not_a_counted_pl
         extended("2024-01-31T23:59:58Z"),
         extended("2024-02-01T00:03:10Z", TRACK_B, ms=30_000),  # exactly 30 s: counts
         extended("2024-02-01T00:03:20Z", ms=29_999),  # a skip
-        extended("2024-02-01T00:40:00Z", None, master_metadata_track_name=None,
-                 master_metadata_album_artist_name=None, master_metadata_album_album_name=None,
-                 episode_name="Ep 1", spotify_episode_uri="spotify:episode:abc"),
-        extended("2024-02-01T01:00:00Z", None, master_metadata_track_name=None,
-                 master_metadata_album_artist_name=None, audiobook_uri="spotify:audiobook:x"),
+        extended(
+            "2024-02-01T00:40:00Z",
+            None,
+            master_metadata_track_name=None,
+            master_metadata_album_artist_name=None,
+            master_metadata_album_album_name=None,
+            episode_name="Ep 1",
+            spotify_episode_uri="spotify:episode:abc",
+        ),
+        extended(
+            "2024-02-01T01:00:00Z",
+            None,
+            master_metadata_track_name=None,
+            master_metadata_album_artist_name=None,
+            audiobook_uri="spotify:audiobook:x",
+        ),
         extended("2024-02-01T02:00:00Z", incognito_mode=True),
-        extended("2024-02-01T03:00:00Z", None, master_metadata_track_name="My Demo",
-                 master_metadata_album_artist_name="Me"),  # a local file: names only
+        extended(
+            "2024-02-01T03:00:00Z",
+            None,
+            master_metadata_track_name="My Demo",
+            master_metadata_album_artist_name="Me",
+        ),  # a local file: names only
     ]
     export = read(json.dumps(entries).encode(), name="Streaming_History_Audio_2024_0.json")
     assert [(p.played_at, p.track_id, p.ms_played) for p in export.plays] == [
@@ -90,12 +129,18 @@ def test_extended_entries_keep_ts_as_played_at_and_skip_what_is_not_a_counted_pl
 
 
 def test_account_entries_are_placed_mid_minute_and_kept_apart_within_a_minute():
-    entries = [account("2024-01-31 23:59"), account("2024-01-31 23:59", track="Other"),
-               account("2024-02-01 00:01", ms=5_000), account("2024-02-01 00:02")]
+    entries = [
+        account("2024-01-31 23:59"),
+        account("2024-01-31 23:59", track="Other"),
+        account("2024-02-01 00:01", ms=5_000),
+        account("2024-02-01 00:02"),
+    ]
     export = read(json.dumps(entries).encode(), name="StreamingHistory_music_0.json")
     assert [p.played_at for p in export.plays] == [
-        datetime(2024, 1, 31, 23, 59, 30), datetime(2024, 1, 31, 23, 59, 30, 1000),
-        datetime(2024, 2, 1, 0, 2, 30)]
+        datetime(2024, 1, 31, 23, 59, 30),
+        datetime(2024, 1, 31, 23, 59, 30, 1000),
+        datetime(2024, 2, 1, 0, 2, 30),
+    ]
     assert all(p.track_id is None for p in export.plays)
     assert export.plays[1].names == ("Other", "Band", None)
     assert export.skipped["short"] == 1
@@ -108,33 +153,46 @@ def test_min_ms_played_is_configurable():
 
 
 def test_a_spotify_zip_reads_history_skips_video_and_podcasts_and_ignores_the_rest():
-    data = zipped({
-        "Spotify Extended Streaming History/Streaming_History_Audio_2023_1.json":
-            [extended("2023-06-01T10:00:00Z", TRACK_B)],
-        "Spotify Extended Streaming History/Streaming_History_Audio_2023_0.json":
-            [extended("2023-05-01T10:00:00Z")],
-        "Spotify Extended Streaming History/Streaming_History_Video_2023.json":
-            [extended("2023-05-01T11:00:00Z")],
-        "Spotify Extended Streaming History/ReadMeFirst_ExtendedStreamingHistory.pdf": b"%PDF",
-        "Spotify Account Data/StreamingHistory_music_0.json": [account("2023-07-01 09:00")],
-        "Spotify Account Data/StreamingHistory_podcast_0.json":
-            [{"endTime": "2023-07-01 10:00", "podcastName": "P", "episodeName": "E",
-              "msPlayed": 900_000}],
-        "Spotify Account Data/Userdata.json": {"username": "someone"},
-        "__MACOSX/._Userdata.json": b"\0\0",
-    })
+    data = zipped(
+        {
+            "Spotify Extended Streaming History/Streaming_History_Audio_2023_1.json": [
+                extended("2023-06-01T10:00:00Z", TRACK_B)
+            ],
+            "Spotify Extended Streaming History/Streaming_History_Audio_2023_0.json": [
+                extended("2023-05-01T10:00:00Z")
+            ],
+            "Spotify Extended Streaming History/Streaming_History_Video_2023.json": [
+                extended("2023-05-01T11:00:00Z")
+            ],
+            "Spotify Extended Streaming History/ReadMeFirst_ExtendedStreamingHistory.pdf": b"%PDF",
+            "Spotify Account Data/StreamingHistory_music_0.json": [account("2023-07-01 09:00")],
+            "Spotify Account Data/StreamingHistory_podcast_0.json": [
+                {
+                    "endTime": "2023-07-01 10:00",
+                    "podcastName": "P",
+                    "episodeName": "E",
+                    "msPlayed": 900_000,
+                }
+            ],
+            "Spotify Account Data/Userdata.json": {"username": "someone"},
+            "__MACOSX/._Userdata.json": b"\0\0",
+        }
+    )
     export = read(data)
     # extended files first, in name order, then account data: a fixed order to resume by
     assert [p.played_at.month for p in export.plays] == [5, 6, 7]
     kinds = {f.name.rsplit("/", 1)[1]: f.kind for f in export.files}
-    assert kinds == {"Streaming_History_Audio_2023_0.json": EXTENDED,
-                     "Streaming_History_Audio_2023_1.json": EXTENDED,
-                     "Streaming_History_Video_2023.json": VIDEO,
-                     "StreamingHistory_music_0.json": ACCOUNT,
-                     "StreamingHistory_podcast_0.json": PODCAST}
+    assert kinds == {
+        "Streaming_History_Audio_2023_0.json": EXTENDED,
+        "Streaming_History_Audio_2023_1.json": EXTENDED,
+        "Streaming_History_Video_2023.json": VIDEO,
+        "StreamingHistory_music_0.json": ACCOUNT,
+        "StreamingHistory_podcast_0.json": PODCAST,
+    }
     assert sorted(export.ignored_files) == [
         "Spotify Account Data/Userdata.json",
-        "Spotify Extended Streaming History/ReadMeFirst_ExtendedStreamingHistory.pdf"]
+        "Spotify Extended Streaming History/ReadMeFirst_ExtendedStreamingHistory.pdf",
+    ]
 
 
 def test_a_folder_of_json_files_reads_like_the_zip(tmp_path):
@@ -153,23 +211,32 @@ def test_the_owner_of_an_extended_export_must_be_the_importing_user():
         read(json.dumps(entries).encode(), username="bob")
 
 
-@pytest.mark.parametrize("content, message", [
-    (b"\x89PNG\r\n\x1a\n....", "not JSON text"),
-    (b"{\"endTime\": ", "not valid JSON \\(line 1"),
-    (b"{\"a\": 1}", "not a Spotify streaming history: expected a list"),
-    (b"[1, 2]", "expected a list of streams"),
-    (json.dumps([{"name": "x", "value": 3}]).encode(), "fields name, value"),
-    (json.dumps([extended("2020-01-01T10:00:00Z"), {"ts": "2020-01-02T10:00:00Z"}]).encode(),
-     "entry 2: the field 'ms_played' is missing"),
-    (json.dumps([extended("2020-13-01T10:00:00Z")]).encode(), "not a date and time"),
-    (json.dumps([extended("2031-01-01T10:00:00Z")]).encode(), "out of range"),
-    (json.dumps([extended("1999-01-01T10:00:00Z")]).encode(), "out of range"),
-    (json.dumps([extended("2020-01-01T10:00:00Z", ms=-5)]).encode(), "whole number"),
-    (json.dumps([extended("2020-01-01T10:00:00Z", ms="12")]).encode(), "whole number"),
-    (json.dumps([extended("2020-01-01T10:00:00Z", spotify_track_uri="spotify:album:x")]
-                ).encode(), "not a Spotify track URI"),
-    (json.dumps([account("2020-01-01 10:00", track=None)]).encode(), "must be text"),
-])
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (b"\x89PNG\r\n\x1a\n....", "not JSON text"),
+        (b'{"endTime": ', "not valid JSON \\(line 1"),
+        (b'{"a": 1}', "not a Spotify streaming history: expected a list"),
+        (b"[1, 2]", "expected a list of streams"),
+        (json.dumps([{"name": "x", "value": 3}]).encode(), "fields name, value"),
+        (
+            json.dumps([extended("2020-01-01T10:00:00Z"), {"ts": "2020-01-02T10:00:00Z"}]).encode(),
+            "entry 2: the field 'ms_played' is missing",
+        ),
+        (json.dumps([extended("2020-13-01T10:00:00Z")]).encode(), "not a date and time"),
+        (json.dumps([extended("2031-01-01T10:00:00Z")]).encode(), "out of range"),
+        (json.dumps([extended("1999-01-01T10:00:00Z")]).encode(), "out of range"),
+        (json.dumps([extended("2020-01-01T10:00:00Z", ms=-5)]).encode(), "whole number"),
+        (json.dumps([extended("2020-01-01T10:00:00Z", ms="12")]).encode(), "whole number"),
+        (
+            json.dumps(
+                [extended("2020-01-01T10:00:00Z", spotify_track_uri="spotify:album:x")]
+            ).encode(),
+            "not a Spotify track URI",
+        ),
+        (json.dumps([account("2020-01-01 10:00", track=None)]).encode(), "must be text"),
+    ],
+)
 def test_bad_json_is_refused_with_a_message_naming_the_problem(content, message):
     with pytest.raises(ExportError, match=message):
         read(content, name="history.json")
@@ -211,26 +278,43 @@ def test_the_demo_samples_are_current_and_import_cleanly(tmp_path):
 
     written = write_demo_exports(directory=tmp_path)
     for path in written:
-        assert path.read_bytes() == (DEMO_DIR / path.name).read_bytes(), \
+        assert path.read_bytes() == (DEMO_DIR / path.name).read_bytes(), (
             f"demo/{path.name} is stale: run python -m demo.export"
+        )
     account, extended = (read(DEMO_DIR / p.name) for p in written)
     assert 150 <= len(account.plays) <= 400 and 150 <= len(extended.plays) <= 400
     assert all(p.track_id is None for p in account.plays)
     assert all(p.track_id is not None for p in extended.plays)
     assert extended.skipped["episode"] == 5 and [f.kind for f in account.files] == [
-        PODCAST, ACCOUNT]
+        PODCAST,
+        ACCOUNT,
+    ]
 
 
 def test_both_spotify_zips_inside_one_upload_are_read():
-    inner_extended = zipped({"Spotify Extended Streaming History/Streaming_History_Audio_2023_0"
-                             ".json": [extended("2023-05-01T10:00:00Z")]})
-    inner_account = zipped({"Spotify Account Data/StreamingHistory_music_0.json":
-                            [account("2023-07-01 09:00")]})
-    export = read(zipped({"000/my_spotify_data_extended.zip": inner_extended,
-                          "001/my_spotify_data.zip": inner_account}))
+    inner_extended = zipped(
+        {
+            "Spotify Extended Streaming History/Streaming_History_Audio_2023_0.json": [
+                extended("2023-05-01T10:00:00Z")
+            ]
+        }
+    )
+    inner_account = zipped(
+        {"Spotify Account Data/StreamingHistory_music_0.json": [account("2023-07-01 09:00")]}
+    )
+    export = read(
+        zipped(
+            {
+                "000/my_spotify_data_extended.zip": inner_extended,
+                "001/my_spotify_data.zip": inner_account,
+            }
+        )
+    )
     assert [p.track_id for p in export.plays] == [TRACK_A, None]
-    assert export.files[0].name == ("000/my_spotify_data_extended.zip/Spotify Extended Streaming"
-                                    " History/Streaming_History_Audio_2023_0.json")
+    assert export.files[0].name == (
+        "000/my_spotify_data_extended.zip/Spotify Extended Streaming"
+        " History/Streaming_History_Audio_2023_0.json"
+    )
     bomb = zipped({"Streaming_History_Audio_2020_0.json": b"[" + b" " * 20_000_000 + b"]"})
     with pytest.raises(ExportError, match="zip bomb"):
         read(zipped({"inner.zip": bomb}))

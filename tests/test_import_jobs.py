@@ -3,6 +3,7 @@
 Exports are generated from the sandbox's world (demo/export.py), so their track ids and names
 are the sandbox catalogue's; API plays come from the sandbox over HTTP through the real ETL.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -12,8 +13,13 @@ import zipfile
 import luigi
 import pytest
 
-from demo.export import (ACCOUNT_FOLDER, EXTENDED_FOLDER, account_history, extended_history,
-                         write_zip)
+from demo.export import (
+    ACCOUNT_FOLDER,
+    EXTENDED_FOLDER,
+    account_history,
+    extended_history,
+    write_zip,
+)
 from models.accounts import uploads
 from models.imports import history_import
 from models.imports.history_import import ImportInProgress, create_job, run_job, status_of
@@ -23,8 +29,8 @@ from spotify.sandbox.catalogue import World
 from tests.etl_world import connect_listener, naive, run_etl, truth
 from tests.factories import make_artist, make_track, make_user
 
-START = dt.datetime(2026, 11, 17, tzinfo=dt.timezone.utc)
-END = dt.datetime(2026, 11, 20, 12, tzinfo=dt.timezone.utc)  # the sandbox's clock in tests
+START = dt.datetime(2026, 11, 17, tzinfo=dt.UTC)
+END = dt.datetime(2026, 11, 20, 12, tzinfo=dt.UTC)  # the sandbox's clock in tests
 
 
 @pytest.fixture
@@ -44,25 +50,27 @@ def listener(world):
     return world.listeners[0]
 
 
-def extended_zip(tmp_path, world, listener, start=START, end=END, name="extended.zip",
-                 **options):
+def extended_zip(tmp_path, world, listener, start=START, end=END, name="extended.zip", **options):
     entries = extended_history(world, listener, start, end, **options)
-    return write_zip(tmp_path / name,
-                     {f"{EXTENDED_FOLDER}/Streaming_History_Audio_2026_0.json": entries})
+    return write_zip(
+        tmp_path / name, {f"{EXTENDED_FOLDER}/Streaming_History_Audio_2026_0.json": entries}
+    )
 
 
 def account_zip(tmp_path, world, listener, start=START, end=END, name="account.zip"):
     entries = account_history(world, listener, start, end)
-    return write_zip(tmp_path / name,
-                     {f"{ACCOUNT_FOLDER}/StreamingHistory_music_0.json": entries})
+    return write_zip(tmp_path / name, {f"{ACCOUNT_FOLDER}/StreamingHistory_music_0.json": entries})
 
 
 def world_truth(world, listener, start=START, end=END) -> set:
     """The listener's counted plays as (played_at to the second, track id)."""
-    return {(dt.datetime.fromtimestamp(s.played_at_ms // 1000, dt.timezone.utc)
-             .replace(tzinfo=None), world.tracks[s.track].id)
-            for s in world.plays(listener, int(start.timestamp() * 1000),
-                                 int(end.timestamp() * 1000))}
+    return {
+        (
+            dt.datetime.fromtimestamp(s.played_at_ms // 1000, dt.UTC).replace(tzinfo=None),
+            world.tracks[s.track].id,
+        )
+        for s in world.plays(listener, int(start.timestamp() * 1000), int(end.timestamp() * 1000))
+    }
 
 
 def sandbox_user(sandbox, world, index: int):
@@ -77,15 +85,19 @@ def song_of(world, track_id) -> tuple[str, str]:
 
 
 def stored_plays(user) -> set:
-    return {(p.played_at.replace(microsecond=0), p.track_id)
-            for p in Play.select().where(Play.user == user.id)}
+    return {
+        (p.played_at.replace(microsecond=0), p.track_id)
+        for p in Play.select().where(Play.user == user.id)
+    }
 
 
 def everything(database) -> dict:
     """Every row of every table: what "the database exactly as before" compares."""
     tables = sorted(t for t in database.get_tables() if t != "migratehistory")
-    return {t: sorted(map(repr, database.execute_sql(f'SELECT * FROM "{t}"').fetchall()))
-            for t in tables}
+    return {
+        t: sorted(map(repr, database.execute_sql(f'SELECT * FROM "{t}"').fetchall()))
+        for t in tables
+    }
 
 
 def import_file(user, path, **options):
@@ -93,8 +105,7 @@ def import_file(user, path, **options):
     return run_job(job.id, export=export, **options)
 
 
-def test_extended_history_stores_every_counted_play_with_track_stubs(db, tmp_path, world,
-                                                                       listener):
+def test_extended_history_stores_every_counted_play_with_track_stubs(db, tmp_path, world, listener):
     user = make_user(spotify_id=listener.id)
     path = extended_zip(tmp_path, world, listener, episodes=3)
     job = import_file(user, path)
@@ -110,8 +121,11 @@ def test_extended_history_stores_every_counted_play_with_track_stubs(db, tmp_pat
     assert all(t.metadata_fetched_at is None and t.name for t in stubs)
     assert stubs[0].name == world.track_by_id[stubs[0].id].name
     report = status_of(job)
-    skips = sum(1 for s in world.streams(listener, int(START.timestamp() * 1000),
-                                         int(END.timestamp() * 1000)) if not s.counted)
+    skips = sum(
+        1
+        for s in world.streams(listener, int(START.timestamp() * 1000), int(END.timestamp() * 1000))
+        if not s.counted
+    )
     assert report["skipped_by_reason"] == {"episode": 3, "short": skips}
     assert report["percent"] == 100 and report["entries_done"] == len(expected)
     first = min(at for at, _ in expected)
@@ -130,8 +144,9 @@ def test_importing_the_same_file_twice_adds_nothing(db, tmp_path, world, listene
 
 
 @pytest.mark.parametrize("app_mode", ["extended", "development"])
-def test_import_and_api_plays_of_the_same_listen_are_one_play(db, linked, tmp_path, world,
-                                                              fresh_sandbox, app_mode):
+def test_import_and_api_plays_of_the_same_listen_are_one_play(
+    db, linked, tmp_path, world, fresh_sandbox, app_mode
+):
     """API plays (ms precision) first, then the extended export (seconds) and account data
     (minutes) of the same days: only the plays the API could not show are added."""
     fresh_sandbox.control(app_mode=app_mode)
@@ -160,15 +175,21 @@ def test_import_and_api_plays_of_the_same_listen_are_one_play(db, linked, tmp_pa
     assert account.duplicates == len(expected)
 
 
-def test_one_upload_with_both_kinds_resolves_account_data_from_the_extended_part(db, tmp_path,
-                                                                                   world,
-                                                                                   listener):
+def test_one_upload_with_both_kinds_resolves_account_data_from_the_extended_part(
+    db, tmp_path, world, listener
+):
     user = make_user(spotify_id=listener.id)
-    both = write_zip(tmp_path / "both.zip", {
-        f"{ACCOUNT_FOLDER}/StreamingHistory_music_0.json":
-            account_history(world, listener, START, END),
-        f"{EXTENDED_FOLDER}/Streaming_History_Audio_2026_0.json":
-            extended_history(world, listener, START - dt.timedelta(days=1), END)})
+    both = write_zip(
+        tmp_path / "both.zip",
+        {
+            f"{ACCOUNT_FOLDER}/StreamingHistory_music_0.json": account_history(
+                world, listener, START, END
+            ),
+            f"{EXTENDED_FOLDER}/Streaming_History_Audio_2026_0.json": extended_history(
+                world, listener, START - dt.timedelta(days=1), END
+            ),
+        },
+    )
     job = import_file(user, both)
     assert job.unresolved == 0
     assert job.duplicates == len(world_truth(world, listener))
@@ -213,14 +234,32 @@ def test_account_data_resolves_names_of_stored_tracks_case_insensitively(db, tmp
     band = make_artist(name="The Beatles")
     song = make_track(artists=[band], name="Here Comes the Sun")
     other = make_track(artists=[make_artist(name="Nina Simone")], name="Feeling Good")
-    entries = [{"endTime": "2024-05-01 10:00", "artistName": "the beatles",
-                "trackName": "HERE COMES THE SUN", "msPlayed": 185_000},
-               {"endTime": "2024-05-01 10:04", "artistName": "Nina Simone",
-                "trackName": "Feeling Good", "msPlayed": 170_000},
-               {"endTime": "2024-05-01 10:08", "artistName": "Nobody Known",
-                "trackName": "Lost Song", "msPlayed": 170_000},
-               {"endTime": "2024-05-01 10:12", "artistName": "Nobody Known",
-                "trackName": "Lost Song", "msPlayed": 90_000}]
+    entries = [
+        {
+            "endTime": "2024-05-01 10:00",
+            "artistName": "the beatles",
+            "trackName": "HERE COMES THE SUN",
+            "msPlayed": 185_000,
+        },
+        {
+            "endTime": "2024-05-01 10:04",
+            "artistName": "Nina Simone",
+            "trackName": "Feeling Good",
+            "msPlayed": 170_000,
+        },
+        {
+            "endTime": "2024-05-01 10:08",
+            "artistName": "Nobody Known",
+            "trackName": "Lost Song",
+            "msPlayed": 170_000,
+        },
+        {
+            "endTime": "2024-05-01 10:12",
+            "artistName": "Nobody Known",
+            "trackName": "Lost Song",
+            "msPlayed": 90_000,
+        },
+    ]
     path = tmp_path / "StreamingHistory_music_0.json"
     path.write_text(json.dumps(entries))
     job = import_file(user, path)
@@ -228,23 +267,33 @@ def test_account_data_resolves_names_of_stored_tracks_case_insensitively(db, tmp
     assert job.plays_added == 2 and job.unresolved == 2
     assert [(p.track_id, p.played_at) for p in Play.select().order_by(Play.played_at)] == [
         (song.id, dt.datetime(2024, 5, 1, 10, 0, 30)),
-        (other.id, dt.datetime(2024, 5, 1, 10, 4, 30))]
+        (other.id, dt.datetime(2024, 5, 1, 10, 4, 30)),
+    ]
     assert status_of(job)["unresolved_tracks"] == [
-        {"track": "Lost Song", "artist": "Nobody Known", "plays": 2}]
+        {"track": "Lost Song", "artist": "Nobody Known", "plays": 2}
+    ]
     assert status_of(job)["search_error"] == history_import.NO_SEARCH  # no Spotify grant
 
 
 @pytest.mark.parametrize("app_mode", ["extended", "development"])
-def test_account_data_is_resolved_through_search_in_both_app_modes(db, linked, tmp_path, world,
-                                                                    fresh_sandbox, app_mode):
+def test_account_data_is_resolved_through_search_in_both_app_modes(
+    db, linked, tmp_path, world, fresh_sandbox, app_mode
+):
     fresh_sandbox.control(app_mode=app_mode)
     user, listener = sandbox_user(fresh_sandbox, world, 2)
     start, end = START, START + dt.timedelta(hours=14)
     entries = account_history(world, listener, start, end)
-    entries.append({"endTime": "2026-11-18 09:00", "artistName": "Nobody Known",
-                    "trackName": "Not On Spotify", "msPlayed": 100_000})
-    path = write_zip(tmp_path / "account.zip",
-                     {f"{ACCOUNT_FOLDER}/StreamingHistory_music_0.json": entries})
+    entries.append(
+        {
+            "endTime": "2026-11-18 09:00",
+            "artistName": "Nobody Known",
+            "trackName": "Not On Spotify",
+            "msPlayed": 100_000,
+        }
+    )
+    path = write_zip(
+        tmp_path / "account.zip", {f"{ACCOUNT_FOLDER}/StreamingHistory_music_0.json": entries}
+    )
     client = history_import.client_for(linked, user.id, min_interval=0)
     job, export = create_job(user, path)
     job = run_job(job.id, export=export, client=client)
@@ -258,8 +307,9 @@ def test_account_data_is_resolved_through_search_in_both_app_modes(db, linked, t
     for (at, got), (true_at, true_id) in zip(stored, sorted(expected)):
         assert abs(at - true_at) <= dt.timedelta(seconds=31)
         assert song_of(world, got) == song_of(world, true_id)
-    assert sum(got == true_id for (_, got), (_, true_id) in zip(stored, sorted(expected))) \
-        >= 0.9 * len(expected)
+    assert sum(
+        got == true_id for (_, got), (_, true_id) in zip(stored, sorted(expected))
+    ) >= 0.9 * len(expected)
     # one search per distinct (track, artist), then stored tracks are complete, not stubs
     distinct = {(e["trackName"], e["artistName"]) for e in entries if e["msPlayed"] >= 30_000}
     assert status_of(job)["searches"] == len(distinct)
@@ -281,8 +331,9 @@ BAD_EXPORTS = {
     "zip of other files": "zip-other",
     "zip bomb": "zip-bomb",
     "oversized": "oversized",
-    "timestamp out of range": json.dumps([{"ts": "2099-01-01T00:00:00Z", "ms_played": 60_000,
-                                           "spotify_track_uri": None}]).encode(),
+    "timestamp out of range": json.dumps(
+        [{"ts": "2099-01-01T00:00:00Z", "ms_played": 60_000, "spotify_track_uri": None}]
+    ).encode(),
     "another user's export": "other-user",
     "bad entry after good ones": "bad-late",
 }
@@ -296,11 +347,14 @@ def bad_export(kind, tmp_path, world, listener) -> tuple:
         path.write_bytes(content)
         return path, limits
     if content == "zip-other":
-        return write_zip(tmp_path / "x.zip", {"a/notes.txt": b"hello", "b/cat.jpg": b"\xff"}), \
-            limits
+        return write_zip(
+            tmp_path / "x.zip", {"a/notes.txt": b"hello", "b/cat.jpg": b"\xff"}
+        ), limits
     if content == "zip-bomb":
-        return write_zip(tmp_path / "bomb.zip", {"Streaming_History_Audio_1.json":
-                                                 b"[" + b" " * 30_000_000 + b"]"}), limits
+        return write_zip(
+            tmp_path / "bomb.zip",
+            {"Streaming_History_Audio_1.json": b"[" + b" " * 30_000_000 + b"]"},
+        ), limits
     entries = extended_history(world, listener, START, END)
     if content == "oversized":
         return extended_zip(tmp_path, world, listener), Limits(max_upload_bytes=2_000)
@@ -308,16 +362,20 @@ def bad_export(kind, tmp_path, world, listener) -> tuple:
         entries = extended_history(world, listener, START, END, username="someone.else")
     if content == "bad-late":
         entries[-1]["ms_played"] = "lots"
-    return write_zip(tmp_path / "e.zip", {"Streaming_History_Audio_2026_0.json": entries}), \
-        limits
+    return write_zip(tmp_path / "e.zip", {"Streaming_History_Audio_2026_0.json": entries}), limits
 
 
 @pytest.mark.parametrize("kind", sorted(BAD_EXPORTS))
-def test_bad_input_is_refused_with_a_message_and_changes_nothing(db, tmp_path, world, listener,
-                                                                kind):
+def test_bad_input_is_refused_with_a_message_and_changes_nothing(
+    db, tmp_path, world, listener, kind
+):
     user = make_user(spotify_id=listener.id)
-    import_file(user, extended_zip(tmp_path, world, listener, START,
-                                   START + dt.timedelta(hours=12), name="earlier.zip"))
+    import_file(
+        user,
+        extended_zip(
+            tmp_path, world, listener, START, START + dt.timedelta(hours=12), name="earlier.zip"
+        ),
+    )
     path, limits = bad_export(kind, tmp_path, world, listener)
     before = everything(db)
     with pytest.raises(ExportError) as refused:
@@ -326,8 +384,9 @@ def test_bad_input_is_refused_with_a_message_and_changes_nothing(db, tmp_path, w
     assert everything(db) == before
 
 
-def test_resume_after_an_interruption_continues_where_it_stopped(db, tmp_path, world, listener,
-                                                                  monkeypatch):
+def test_resume_after_an_interruption_continues_where_it_stopped(
+    db, tmp_path, world, listener, monkeypatch
+):
     user = make_user(spotify_id=listener.id)
     path = extended_zip(tmp_path, world, listener)
     job, export = create_job(user, path)
@@ -371,8 +430,9 @@ def test_a_stopped_job_goes_back_to_pending_and_finishes_later(db, tmp_path, wor
     assert done.status == "done" and done.plays_added == job.entries_total
 
 
-def test_a_long_retry_after_pauses_the_job_which_resumes_later(db, linked, tmp_path, world,
-                                                              fresh_sandbox):
+def test_a_long_retry_after_pauses_the_job_which_resumes_later(
+    db, linked, tmp_path, world, fresh_sandbox
+):
     user, listener = sandbox_user(fresh_sandbox, world, 3)
     path = account_zip(tmp_path, world, listener, START, START + dt.timedelta(hours=20))
     client = history_import.client_for(linked, user.id, min_interval=0)
@@ -388,17 +448,22 @@ def test_a_long_retry_after_pauses_the_job_which_resumes_later(db, linked, tmp_p
     client = history_import.client_for(linked, user.id, min_interval=0)
     done = run_job(job.id, client=client)
     assert done.status == "done"
-    assert done.plays_added == len(world_truth(world, listener, START,
-                                               START + dt.timedelta(hours=20)))
+    assert done.plays_added == len(
+        world_truth(world, listener, START, START + dt.timedelta(hours=20))
+    )
 
 
-def test_an_expired_grant_leaves_names_unresolved_and_says_why(db, linked, tmp_path, world,
-                                                              fresh_sandbox):
+def test_an_expired_grant_leaves_names_unresolved_and_says_why(
+    db, linked, tmp_path, world, fresh_sandbox
+):
     user, listener = sandbox_user(fresh_sandbox, world, 4)
     fresh_sandbox.control(revoked=[user.spotify_id])
     client = history_import.client_for(linked, user.id, min_interval=0)
-    job = import_file(user, account_zip(tmp_path, world, listener, START,
-                                        START + dt.timedelta(hours=12)), client=client)
+    job = import_file(
+        user,
+        account_zip(tmp_path, world, listener, START, START + dt.timedelta(hours=12)),
+        client=client,
+    )
     assert job.status == "done" and job.plays_added == 0 and job.unresolved > 0
     assert "Refresh token revoked" in status_of(job)["search_error"]
     assert all(c["status"] != 200 for c in fresh_sandbox.calls("search")["log"])
@@ -429,13 +494,20 @@ def test_several_json_files_are_stored_as_one_zip(tmp_path, world, listener):
     first.write_text(json.dumps(entries[:5]))
     second.write_text(json.dumps(entries[5:]))
     with first.open("rb") as one, second.open("rb") as two:
-        stored = uploads.save_upload(tmp_path / "data", 7, [
-            ("Streaming_History_Audio_2026_0.json", one),
-            ("C:\\Users\\me\\Streaming_History_Audio_2026_1.json", two)])
+        stored = uploads.save_upload(
+            tmp_path / "data",
+            7,
+            [
+                ("Streaming_History_Audio_2026_0.json", one),
+                ("C:\\Users\\me\\Streaming_History_Audio_2026_1.json", two),
+            ],
+        )
     assert stored.parent == tmp_path / "data" / "imports" / "7"
     with zipfile.ZipFile(stored) as archive:
         assert [n.split("/", 1)[1] for n in archive.namelist()] == [
-            "Streaming_History_Audio_2026_0.json", "Streaming_History_Audio_2026_1.json"]
+            "Streaming_History_Audio_2026_0.json",
+            "Streaming_History_Audio_2026_1.json",
+        ]
 
 
 def test_only_finished_uploads_under_the_data_dir_are_forgotten(db, tmp_path, world, listener):

@@ -1,4 +1,5 @@
 """The history import page: upload, progress, report, refusals, other users, CSRF, resume."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -15,12 +16,14 @@ from models.schema.tables import ImportJob, Play, Track
 from spotify.sandbox.catalogue import World
 from tests.factories import make_user
 from tests.test_import_jobs import everything
-from tests.webtools import (app, auth, client, csrf_token, login_as,  # noqa: F401
-                            web_settings)
+from tests.webtools import (
+    csrf_token,
+    login_as,
+    )
 from web import imports
 
-START = dt.datetime(2026, 11, 18, tzinfo=dt.timezone.utc)
-END = dt.datetime(2026, 11, 20, 12, tzinfo=dt.timezone.utc)
+START = dt.datetime(2026, 11, 18, tzinfo=dt.UTC)
+END = dt.datetime(2026, 11, 20, 12, tzinfo=dt.UTC)
 
 
 @pytest.fixture(scope="module")
@@ -64,10 +67,15 @@ def wait_for(client, job_id: int, timeout: float = 30.0) -> dict:
 def test_uploading_the_zip_imports_it_and_shows_the_report(importer, client, auth, world):
     user = auth.login_user(0)
     listener = world.listener_by_id[user.spotify_id]
-    archive = write_zip(importer.config["SETTINGS"].data_dir / "upload.zip", {
-        f"{EXTENDED_FOLDER}/Streaming_History_Audio_2026_0.json":
-            extended_history(world, listener, START, END, episodes=2),
-        f"{EXTENDED_FOLDER}/ReadMeFirst_ExtendedStreamingHistory.pdf": b"%PDF"})
+    archive = write_zip(
+        importer.config["SETTINGS"].data_dir / "upload.zip",
+        {
+            f"{EXTENDED_FOLDER}/Streaming_History_Audio_2026_0.json": extended_history(
+                world, listener, START, END, episodes=2
+            ),
+            f"{EXTENDED_FOLDER}/ReadMeFirst_ExtendedStreamingHistory.pdf": b"%PDF",
+        },
+    )
     page = client.get("/account/import").get_data(as_text=True)
     assert 'enctype="multipart/form-data"' in page and "Import your Spotify history" in page
     response = upload(client, [("my_spotify_data.zip", archive.read_bytes())])
@@ -95,33 +103,44 @@ def test_uploading_the_zip_imports_it_and_shows_the_report(importer, client, aut
     assert Play.select().count() == expected
 
 
-def test_account_data_json_files_resolve_through_search(importer, client, auth, world,
-                                                        fresh_sandbox):
+def test_account_data_json_files_resolve_through_search(
+    importer, client, auth, world, fresh_sandbox
+):
     fresh_sandbox.control(app_mode="development")
     user = auth.login_user(1)
     listener = world.listener_by_id[user.spotify_id]
     entries = account_history(world, listener, START, START + dt.timedelta(hours=20))
     half = len(entries) // 2
-    response = upload(client, [
-        ("StreamingHistory_music_0.json", json.dumps(entries[:half]).encode()),
-        ("StreamingHistory_music_1.json", json.dumps(entries[half:]).encode())])
+    response = upload(
+        client,
+        [
+            ("StreamingHistory_music_0.json", json.dumps(entries[:half]).encode()),
+            ("StreamingHistory_music_1.json", json.dumps(entries[half:]).encode()),
+        ],
+    )
     assert response.status_code == 302
     status = wait_for(client, int(response.headers["Location"].rsplit("/", 1)[1]))
     assert status["status"] == "done" and status["unresolved"] == 0
-    assert status["plays_added"] == counted(world, listener, START,
-                                            START + dt.timedelta(hours=20))
+    assert status["plays_added"] == counted(world, listener, START, START + dt.timedelta(hours=20))
     assert status["searches"] > 0
     assert Track.select().where(Track.metadata_fetched_at.is_null()).count() == 0
 
 
-@pytest.mark.parametrize("name, content, message", [
-    ("history.json", b"not json", "not valid JSON"),
-    ("history.json", json.dumps({"a": 1}).encode(), "not a Spotify streaming history"),
-    ("Streaming_History_Audio_2026.json",
-     json.dumps([{"ts": "2090-01-01T00:00:00Z", "ms_played": 40_000}]).encode(), "out of range"),
-])
-def test_a_bad_upload_is_refused_with_its_message_and_changes_nothing(importer, client, db,
-                                                                      name, content, message):
+@pytest.mark.parametrize(
+    "name, content, message",
+    [
+        ("history.json", b"not json", "not valid JSON"),
+        ("history.json", json.dumps({"a": 1}).encode(), "not a Spotify streaming history"),
+        (
+            "Streaming_History_Audio_2026.json",
+            json.dumps([{"ts": "2090-01-01T00:00:00Z", "ms_played": 40_000}]).encode(),
+            "out of range",
+        ),
+    ],
+)
+def test_a_bad_upload_is_refused_with_its_message_and_changes_nothing(
+    importer, client, db, name, content, message
+):
     login_as(client, make_user())
     before = everything(db)
     response = upload(client, [(name, content)])
@@ -133,8 +152,9 @@ def test_a_bad_upload_is_refused_with_its_message_and_changes_nothing(importer, 
 
 def test_an_upload_of_another_users_export_is_refused(importer, client, db, world):
     login_as(client, make_user(spotify_id="me"))
-    entries = extended_history(world, world.listeners[0], START, END,
-                               username=world.listeners[0].id)
+    entries = extended_history(
+        world, world.listeners[0], START, END, username=world.listeners[0].id
+    )
     response = upload(client, [("endsong_0.json", json.dumps(entries).encode())])
     assert response.status_code == 400
     assert "import your own export" in response.get_data(as_text=True)
@@ -166,9 +186,14 @@ def test_the_upload_needs_a_csrf_token_and_a_login(importer, client, db):
 
 def test_another_users_job_is_not_found(importer, client, db, tmp_path, world):
     owner, intruder = make_user(spotify_id=world.listeners[0].id), make_user()
-    path = write_zip(tmp_path / "x.zip", {"Streaming_History_Audio_2026.json":
-                                          extended_history(world, world.listeners[0], START,
-                                                           END)})
+    path = write_zip(
+        tmp_path / "x.zip",
+        {
+            "Streaming_History_Audio_2026.json": extended_history(
+                world, world.listeners[0], START, END
+            )
+        },
+    )
     job, _ = history_import.create_job(owner, path)
     login_as(client, intruder)
     assert client.get(f"/account/import/{job.id}").status_code == 404
@@ -180,12 +205,16 @@ def test_another_users_job_is_not_found(importer, client, db, tmp_path, world):
     assert ImportJob.get_by_id(job.id).status == "pending" and Play.select().count() == 0
 
 
-def test_an_interrupted_import_can_be_resumed_from_its_page(importer, client, db, tmp_path,
-                                                            world):
+def test_an_interrupted_import_can_be_resumed_from_its_page(importer, client, db, tmp_path, world):
     user = make_user(spotify_id=world.listeners[0].id)
-    path = write_zip(tmp_path / "x.zip", {"Streaming_History_Audio_2026.json":
-                                          extended_history(world, world.listeners[0], START,
-                                                           END)})
+    path = write_zip(
+        tmp_path / "x.zip",
+        {
+            "Streaming_History_Audio_2026.json": extended_history(
+                world, world.listeners[0], START, END
+            )
+        },
+    )
     job, export = history_import.create_job(user, path)
     history_import.run_job(job.id, export=export, chunk_size=10, should_stop=lambda: True)
     assert ImportJob.get_by_id(job.id).entries_done == 10

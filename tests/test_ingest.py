@@ -1,11 +1,22 @@
 """models/ingest/catalogue.py: converters on the sandbox's own JSON, and upserts on both engines."""
+
 from __future__ import annotations
 
 import datetime as dt
 
 from models.ingest import catalogue
-from models.schema.tables import (Album, Artist, ArtistGenre, AudioFeatures, Genre, Play, SyncGap,
-                           Track, TrackArtist, User)
+from models.schema.tables import (
+    Album,
+    Artist,
+    ArtistGenre,
+    AudioFeatures,
+    Genre,
+    Play,
+    SyncGap,
+    Track,
+    TrackArtist,
+    User,
+)
 from tests.etl_world import naive, sandbox_client, truth
 from tests.factories import make_user
 
@@ -23,8 +34,9 @@ def test_converters_keep_what_spotify_sent_and_null_what_it_did_not(fresh_sandbo
     row = catalogue.track_row(track, AT)
     assert row["id"] == track["id"] and row["album"] == track["album"]["id"]
     assert row["popularity"] == track["popularity"] and row["isrc"] == track["external_ids"]["isrc"]
-    assert [link["artist"] for link in catalogue.track_artist_rows(track)] == \
-        [a["id"] for a in track["artists"]]
+    assert [link["artist"] for link in catalogue.track_artist_rows(track)] == [
+        a["id"] for a in track["artists"]
+    ]
     album = catalogue.album_row(track["album"])
     assert album["image_url"].endswith("size=300")  # the 300 px image, not the 640 one
 
@@ -34,14 +46,18 @@ def test_converters_keep_what_spotify_sent_and_null_what_it_did_not(fresh_sandbo
     assert "popularity" not in dev_track
     assert catalogue.track_row(dev_track, AT)["popularity"] is None
     played = catalogue.play_row(dev_items[0])
-    assert played["played_at"] == naive(dt.datetime.fromisoformat(
-        dev_items[0]["played_at"].replace("Z", "+00:00")))
+    assert played["played_at"] == naive(
+        dt.datetime.fromisoformat(dev_items[0]["played_at"].replace("Z", "+00:00"))
+    )
     assert played["ms_played"] == dev_track["duration_ms"]
 
 
 def test_a_local_file_is_not_a_play_and_ids_missing_are_skipped():
-    item = {"track": {"id": None, "name": "my mp3", "is_local": True, "artists": [{"id": None}]},
-            "played_at": "2026-11-20T10:00:00.000Z", "context": None}
+    item = {
+        "track": {"id": None, "name": "my mp3", "is_local": True, "artists": [{"id": None}]},
+        "played_at": "2026-11-20T10:00:00.000Z",
+        "context": None,
+    }
     assert catalogue.play_row(item) is None
     assert catalogue.catalogue_of([item["track"], None], AT).tracks == {}
 
@@ -58,10 +74,12 @@ def test_an_upsert_never_replaces_a_known_value_with_a_missing_one(db, fresh_san
     stored = Track.get_by_id(track["id"])
     assert stored.popularity == track["popularity"] and stored.name == track["name"]
     assert Album.get_by_id(track["album"]["id"]).name == track["album"]["name"]
-    assert [(l.artist_id, l.position) for l in
-            TrackArtist.select().where(TrackArtist.track == track["id"])
-            .order_by(TrackArtist.position)] == \
-        [(a["id"], n) for n, a in enumerate(track["artists"])]
+    assert [
+        (l.artist_id, l.position)
+        for l in TrackArtist.select()
+        .where(TrackArtist.track == track["id"])
+        .order_by(TrackArtist.position)
+    ] == [(a["id"], n) for n, a in enumerate(track["artists"])]
 
 
 def test_artists_details_and_genres_upserted_once_each(db, fresh_sandbox):
@@ -75,8 +93,9 @@ def test_artists_details_and_genres_upserted_once_each(db, fresh_sandbox):
     assert catalogue.artists_lacking_details() == []
     first = found[stubs[0]]
     assert Artist.get_by_id(first["id"]).followers == first["followers"]["total"]
-    genres = sorted(g.name for g in Genre.select().join(ArtistGenre)
-                    .where(ArtistGenre.artist == first["id"]))
+    genres = sorted(
+        g.name for g in Genre.select().join(ArtistGenre).where(ArtistGenre.artist == first["id"])
+    )
     assert genres == sorted(first["genres"])
     # A development-mode answer without genres or popularity keeps what was stored.
     bare = {"id": first["id"], "name": first["name"], "genres": [], "images": []}
@@ -107,9 +126,12 @@ def test_track_stubs_are_completed_but_never_overwrite(db, fresh_sandbox):
     listener_id, items = recent_items(fresh_sandbox)
     known, other = items[0]["track"], items[1]["track"]
     catalogue.upsert_tracks([known])
-    catalogue.ensure_track_stubs([{"id": known["id"], "name": "wrong"},
-                               {"id": other["id"], "name": other["name"],
-                                "artist_name": "x", "album_name": "y"}])
+    catalogue.ensure_track_stubs(
+        [
+            {"id": known["id"], "name": "wrong"},
+            {"id": other["id"], "name": other["name"], "artist_name": "x", "album_name": "y"},
+        ]
+    )
     assert Track.get_by_id(known["id"]).name == known["name"]
     assert catalogue.tracks_lacking_metadata() == [other["id"]]
     catalogue.mark_tracks_unavailable([other["id"]])
@@ -127,8 +149,9 @@ def test_load_is_idempotent_moves_the_cursor_forward_only_and_records_gaps(db, f
     assert older.new_plays == 0 and older.cursor == newest
     assert naive(User.get_by_id(user.id).last_played_at) == newest
     oldest = min(catalogue.parse_played_at(i["played_at"]) for i in items)
-    assert {(naive(p.played_at), p.track_id) for p in Play.select()} == \
-        truth(fresh_sandbox, user, oldest)
+    assert {(naive(p.played_at), p.track_id) for p in Play.select()} == truth(
+        fresh_sandbox, user, oldest
+    )
 
     # 50 plays all newer than the cursor: the plays in between may be lost.
     User.update(last_played_at=oldest - dt.timedelta(days=3)).execute()

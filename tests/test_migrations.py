@@ -1,4 +1,5 @@
 """peewee-migrate owns the schema: the migrations build exactly the models, on both engines."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -20,7 +21,8 @@ def test_migrations_build_every_table(db):
 
 def test_models_and_migrations_do_not_drift(db):
     assert pending_model_changes() == "", (
-        "models/schema/tables.py changed without a migration: run `python -m models.migrate create NAME`")
+        "models/schema/tables.py changed without a migration: run `python -m models.migrate create NAME`"
+    )
 
 
 def test_drift_check_sees_a_new_field(db, monkeypatch):
@@ -41,8 +43,11 @@ def test_every_migration_is_applied(db):
 
 
 def test_first_admin_is_created_once_with_a_hashed_password(db, make_settings):
-    settings = make_settings(FIRST_ADMIN_ID="root", FIRST_ADMIN_EMAIL="admin@example.test",
-                             FIRST_ADMIN_PASSWORD="correct horse battery")
+    settings = make_settings(
+        FIRST_ADMIN_ID="root",
+        FIRST_ADMIN_EMAIL="admin@example.test",
+        FIRST_ADMIN_PASSWORD="correct horse battery",
+    )
     upgrade(settings)
     upgrade(settings)
     admins = list(User.select().where(User.is_admin))
@@ -57,12 +62,24 @@ def test_first_admin_is_created_once_with_a_hashed_password(db, make_settings):
 
 def test_migrate_command_on_a_fresh_sqlite_file(tmp_path):
     """What `make demo` and the Procfile release step run, end to end in a subprocess."""
-    environ = {"SECRET_KEY": "x" * 32, "CLIENT_ID": "c", "CLIENT_SECRET": "s",
-               "DATA_DIR": str(tmp_path), "FIRST_ADMIN_EMAIL": "a@example.test",
-               "FIRST_ADMIN_PASSWORD": "pw-pw-pw", "PATH": "/usr/bin:/bin"}
+    environ = {
+        "SECRET_KEY": "x" * 32,
+        "CLIENT_ID": "c",
+        "CLIENT_SECRET": "s",
+        "DATA_DIR": str(tmp_path),
+        "FIRST_ADMIN_EMAIL": "a@example.test",
+        "FIRST_ADMIN_PASSWORD": "pw-pw-pw",
+        "PATH": "/usr/bin:/bin",
+    }
     for _ in range(2):
-        result = subprocess.run([sys.executable, "-m", "models.migrate"], cwd=PROJECT_DIR,
-                                env=environ, capture_output=True, text=True, timeout=120)
+        result = subprocess.run(
+            [sys.executable, "-m", "models.migrate"],
+            cwd=PROJECT_DIR,
+            env=environ,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert result.returncode == 0, result.stderr
     assert "0 migration(s) applied" in result.stdout
     assert (tmp_path / "spotify_tracker.db").exists()
@@ -73,16 +90,30 @@ def test_migration_040_fills_the_catalogue_summaries_of_plays_already_stored(eng
     """An install upgraded from 030 gets artist, album and features summaries equal to what
     keeping them from the start would have given."""
     from models.schema import crypto
+    from models.schema.db import connect_url
+    from models.schema.db import db as proxy
+    from models.schema.tables import (
+        AlbumDay,
+        AlbumMonth,
+        AlbumTotal,
+        ArtistDay,
+        ArtistMonth,
+        ArtistTotal,
+        FeatureDay,
+        FeatureMonth,
+        FeatureTotal,
+        Play,
+        TrackDay,
+        TrackMonth,
+        TrackTotal,
+    )
     from models.summaries import listening
-    from models.schema.db import connect_url, db as proxy
-    from models.schema.tables import (AlbumDay, AlbumMonth, AlbumTotal, ArtistDay, ArtistMonth,
-                               ArtistTotal, FeatureDay, FeatureMonth, FeatureTotal, Play,
-                               TrackDay, TrackMonth, TrackTotal)
     from tests.conftest import TEST_SECRET_KEY, create_postgres_database, drop_postgres_database
     from tests.factories import make_album, make_artist, make_track, make_user
 
-    url = (f"sqlite:///{tmp_path / 'upgrade.db'}" if engine == "sqlite"
-           else create_postgres_database())
+    url = (
+        f"sqlite:///{tmp_path / 'upgrade.db'}" if engine == "sqlite" else create_postgres_database()
+    )
     database = connect_url(url)
     proxy.initialize(database)
     crypto.configure(TEST_SECRET_KEY)
@@ -92,39 +123,61 @@ def test_migration_040_fills_the_catalogue_summaries_of_plays_already_stored(eng
         user = make_user()
         lead, guest = make_artist(), make_artist()
         album = make_album()
-        tracks = [make_track(artists=[lead, guest], album=album), make_track(artists=[guest]),
-                  make_track()]  # the last: a stub, no artists or album yet
-        database.execute_sql("INSERT INTO audio_features (track_id, status, danceability, "
-                             "tempo, fetched_at) VALUES (%s, 'ok', 0.25, 120.5, %s)"
-                             .replace("%s", database.param),
-                             (tracks[0].id, dt.datetime(2026, 1, 1)))
+        tracks = [
+            make_track(artists=[lead, guest], album=album),
+            make_track(artists=[guest]),
+            make_track(),
+        ]  # the last: a stub, no artists or album yet
+        database.execute_sql(
+            "INSERT INTO audio_features (track_id, status, danceability, "
+            "tempo, fetched_at) VALUES (%s, 'ok', 0.25, 120.5, %s)".replace("%s", database.param),
+            (tracks[0].id, dt.datetime(2026, 1, 1)),
+        )
         cells: dict = {}
         for n in range(30):
             track = tracks[n % 3]
             at = dt.datetime(2025, 12, 25) + dt.timedelta(hours=13 * n)
-            Play.create(user=user, track=track, played_at=at, ms_played=1000 * (n + 1),
-                        source="import")
-            for key in ((TrackTotal, None), (TrackMonth, at.date().replace(day=1)),
-                        (TrackDay, at.date())):
+            Play.create(
+                user=user, track=track, played_at=at, ms_played=1000 * (n + 1), source="import"
+            )
+            for key in (
+                (TrackTotal, None),
+                (TrackMonth, at.date().replace(day=1)),
+                (TrackDay, at.date()),
+            ):
                 cell = cells.setdefault((*key, track.id), [0, 0, at, at])
                 cell[0] += 1
                 cell[1] += 1000 * (n + 1)
                 cell[3] = at
         for (model, bucket, track_id), (plays, ms, first, last) in cells.items():
-            row = dict(user=user.id, track=track_id, plays=plays, ms_played=ms,
-                       first_played_at=first, last_played_at=last)
+            row = dict(
+                user=user.id,
+                track=track_id,
+                plays=plays,
+                ms_played=ms,
+                first_played_at=first,
+                last_played_at=last,
+            )
             if bucket is not None:
                 row["month" if model is TrackMonth else "day"] = bucket
             model.insert(**row).execute()
 
         router().run()
-        catalogue = (ArtistTotal, ArtistMonth, ArtistDay, AlbumTotal, AlbumMonth, AlbumDay,
-                     FeatureTotal, FeatureMonth, FeatureDay)
+        catalogue = (
+            ArtistTotal,
+            ArtistMonth,
+            ArtistDay,
+            AlbumTotal,
+            AlbumMonth,
+            AlbumDay,
+            FeatureTotal,
+            FeatureMonth,
+            FeatureDay,
+        )
         migrated = {model: sorted(model.select().tuples()) for model in catalogue}
         assert ArtistTotal.get(artist=guest.id).plays == 20
         assert ArtistTotal.get(artist=lead.id).lead_plays == 10
-        assert {row.status: row.plays for row in FeatureTotal.select()} == {"ok": 10,
-                                                                          "pending": 20}
+        assert {row.status: row.plays for row in FeatureTotal.select()} == {"ok": 10, "pending": 20}
         listening.rebuild(user.id)
         assert {model: sorted(model.select().tuples()) for model in catalogue} == migrated
     finally:

@@ -1,4 +1,5 @@
 """Constraints that keep the data exact, cascades, and encryption at rest."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -6,10 +7,20 @@ import datetime as dt
 import pytest
 from peewee import IntegrityError
 
-from models.schema.crypto import TokenDecryptionError, configure
-from models.schema.tables import (Artist, AudioFeatures, EtlLog, EtlRun, OAuthToken, Play, SyncGap,
-                           Track, TrackArtist, User)
 from models.accounts.users import delete_user
+from models.schema.crypto import TokenDecryptionError, configure
+from models.schema.tables import (
+    Artist,
+    AudioFeatures,
+    EtlLog,
+    EtlRun,
+    OAuthToken,
+    Play,
+    SyncGap,
+    Track,
+    TrackArtist,
+    User,
+)
 from tests.factories import make_artist, make_play, make_track, make_user
 
 AT = dt.datetime(2026, 3, 1, 12, 0, 0)

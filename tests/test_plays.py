@@ -1,4 +1,5 @@
 """store_plays: the one write path for plays, its deduplication and its summaries."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -6,11 +7,18 @@ import datetime as dt
 import pytest
 
 from models import stats
-from models.periods import parse_period
-from models.ingest.plays import PLAY_TOLERANCE, InvalidPlay, StoreResult, store_plays
-from models.schema.tables import (HourSlot, ListeningSummary, Play, TrackDay, TrackMonth, TrackTotal,
-                           User)
 from models.accounts.users import delete_user
+from models.ingest.plays import PLAY_TOLERANCE, InvalidPlay, StoreResult, store_plays
+from models.periods import parse_period
+from models.schema.tables import (
+    HourSlot,
+    ListeningSummary,
+    Play,
+    TrackDay,
+    TrackMonth,
+    TrackTotal,
+    User,
+)
 from tests.factories import make_track, make_user
 
 AT = dt.datetime(2026, 3, 1, 12, 0, 0)
@@ -28,7 +36,9 @@ def test_stores_new_plays_and_ignores_exact_duplicates(db):
     assert (result.added, result.duplicates) == (0, 2)
     rows = list(Play.select().order_by(Play.played_at).dicts())
     assert [(r["track"], r["played_at"], r["source"]) for r in rows] == [
-        (a.id, AT, "api"), (b.id, AT + dt.timedelta(minutes=4), "api")]
+        (a.id, AT, "api"),
+        (b.id, AT + dt.timedelta(minutes=4), "api"),
+    ]
     assert rows[1]["context_uri"] == "spotify:playlist:x"
 
 
@@ -43,13 +53,23 @@ def test_same_track_within_tolerance_from_the_other_source_is_the_same_play(db):
     store_plays(user.id, [play(a, AT)], "api")
     near = AT + PLAY_TOLERANCE - dt.timedelta(seconds=1)
     far = AT + PLAY_TOLERANCE + dt.timedelta(seconds=1)
-    result = store_plays(user.id, [play(a, near), play(a, AT - dt.timedelta(seconds=3)),
-                                   play(a, far), play(b, AT + dt.timedelta(seconds=2))],
-                         "import")
+    result = store_plays(
+        user.id,
+        [
+            play(a, near),
+            play(a, AT - dt.timedelta(seconds=3)),
+            play(a, far),
+            play(b, AT + dt.timedelta(seconds=2)),
+        ],
+        "import",
+    )
     assert (result.added, result.duplicates) == (2, 2)
     stored = {(p.track_id, p.played_at, p.source) for p in Play.select()}
-    assert stored == {(a.id, AT, "api"), (a.id, far, "import"),
-                      (b.id, AT + dt.timedelta(seconds=2), "import")}
+    assert stored == {
+        (a.id, AT, "api"),
+        (a.id, far, "import"),
+        (b.id, AT + dt.timedelta(seconds=2), "import"),
+    }
 
 
 def test_import_first_then_api_is_deduplicated_too(db):
@@ -62,16 +82,21 @@ def test_import_first_then_api_is_deduplicated_too(db):
 
 def test_rerunning_a_large_batch_adds_nothing_and_summaries_stay_equal(db):
     user, tracks = make_user(timezone="Asia/Kolkata"), [make_track() for _ in range(7)]
-    batch = [play(tracks[i % 7], AT + dt.timedelta(minutes=3 * i), ms=1000 + i)
-             for i in range(12_000)]
+    batch = [
+        play(tracks[i % 7], AT + dt.timedelta(minutes=3 * i), ms=1000 + i) for i in range(12_000)
+    ]
     first = store_plays(user.id, batch, "import")
     assert (first.added, first.duplicates) == (12_000, 0)
-    before = [list(model.select().where(model.user == user.id).tuples())
-              for model in (TrackTotal, TrackDay, TrackMonth, HourSlot, ListeningSummary)]
+    before = [
+        list(model.select().where(model.user == user.id).tuples())
+        for model in (TrackTotal, TrackDay, TrackMonth, HourSlot, ListeningSummary)
+    ]
     again = store_plays(user.id, reversed(batch), "api")
     assert (again.added, again.duplicates) == (0, 12_000)
-    after = [list(model.select().where(model.user == user.id).tuples())
-             for model in (TrackTotal, TrackDay, TrackMonth, HourSlot, ListeningSummary)]
+    after = [
+        list(model.select().where(model.user == user.id).tuples())
+        for model in (TrackTotal, TrackDay, TrackMonth, HourSlot, ListeningSummary)
+    ]
     assert before == after
     summary = ListeningSummary.get(ListeningSummary.user == user.id)
     assert summary.plays == 12_000
@@ -85,11 +110,14 @@ def test_aware_timestamps_are_stored_as_naive_utc(db):
     assert Play.get().played_at == AT
 
 
-@pytest.mark.parametrize("bad, message", [
-    ({"played_at": AT, "ms_played": 1}, "missing key 'track_id'"),
-    ({"track_id": "x", "played_at": "2026-03-01", "ms_played": 1}, "played_at must be"),
-    ({"track_id": "x", "played_at": AT, "ms_played": -5}, "ms_played must be"),
-])
+@pytest.mark.parametrize(
+    "bad, message",
+    [
+        ({"played_at": AT, "ms_played": 1}, "missing key 'track_id'"),
+        ({"track_id": "x", "played_at": "2026-03-01", "ms_played": 1}, "played_at must be"),
+        ({"track_id": "x", "played_at": AT, "ms_played": -5}, "ms_played must be"),
+    ],
+)
 def test_a_malformed_play_stores_nothing(db, bad, message):
     user, a = make_user(), make_track()
     with pytest.raises(InvalidPlay, match=message):
@@ -100,8 +128,9 @@ def test_a_malformed_play_stores_nothing(db, bad, message):
 def test_an_unknown_track_stores_nothing_and_says_so(db):
     user, a = make_user(), make_track()
     with pytest.raises(InvalidPlay, match="unknown track id.*nope"):
-        store_plays(user.id, [play(a, AT), {"track_id": "nope", "played_at": AT,
-                                             "ms_played": 1}], "api")
+        store_plays(
+            user.id, [play(a, AT), {"track_id": "nope", "played_at": AT, "ms_played": 1}], "api"
+        )
     assert Play.select().count() == 0
     assert TrackTotal.select().count() == 0
 
@@ -135,8 +164,8 @@ def test_deleting_a_user_removes_their_summaries_only(db):
 
 
 def test_changing_time_zone_rebuckets_the_summaries(db):
-    from models.periods import PeriodError
     from models.accounts.users import set_timezone
+    from models.periods import PeriodError
 
     user, a = make_user(timezone="UTC"), make_track()
     store_plays(user.id, [play(a, dt.datetime(2026, 3, 1, 23, 30))], "api")

@@ -1,9 +1,10 @@
 """The sandbox keeps Spotify's contract: every answer validated against Spotify's OpenAPI
 description for its path and status, in both app modes, plus the Accounts service's rules."""
+
 from __future__ import annotations
 
 import base64
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlparse
 
 import pytest
@@ -51,18 +52,33 @@ def cases(world: World, now_ms: int):
     return [
         ("/me", "/me", {}, 200, 200),
         ("/me/player/recently-played", "/me/player/recently-played", {"limit": 50}, 200, 200),
-        ("/me/player/recently-played", "/me/player/recently-played",
-         {"limit": 7, "before": now_ms - 86_400_000}, 200, 200),
-        ("/me/player/recently-played", "/me/player/recently-played",
-         {"limit": 5, "after": now_ms - 3 * 86_400_000}, 200, 200),
+        (
+            "/me/player/recently-played",
+            "/me/player/recently-played",
+            {"limit": 7, "before": now_ms - 86_400_000},
+            200,
+            200,
+        ),
+        (
+            "/me/player/recently-played",
+            "/me/player/recently-played",
+            {"limit": 5, "after": now_ms - 3 * 86_400_000},
+            200,
+            200,
+        ),
         ("/me/player/recently-played", "/me/player/recently-played", {"limit": 0}, 400, 400),
         ("/me/player/recently-played", "/me/player/recently-played", {"limit": 51}, 400, 400),
-        ("/me/player/recently-played", "/me/player/recently-played",
-         {"after": 1, "before": 2}, 400, 400),
+        (
+            "/me/player/recently-played",
+            "/me/player/recently-played",
+            {"after": 1, "before": 2},
+            400,
+            400,
+        ),
         ("/audio-features", "/audio-features", {"ids": track.id + "," + UNKNOWN}, 200, 403),
         ("/audio-features", "/audio-features", {"ids": too_many}, 400, 403),
         ("/tracks", "/tracks", {"ids": tracks}, 200, 403),
-        ("/tracks", "/tracks", {"ids": too_many[:51 * 23 - 1]}, 400, 403),
+        ("/tracks", "/tracks", {"ids": too_many[: 51 * 23 - 1]}, 400, 403),
         ("/tracks/{id}", f"/tracks/{track.id}", {}, 200, 200),
         ("/tracks/{id}", f"/tracks/{UNKNOWN}", {}, 404, 404),
         ("/tracks/{id}", "/tracks/not-an-id", {}, 400, 400),
@@ -72,10 +88,14 @@ def cases(world: World, now_ms: int):
         ("/albums", "/albums", {"ids": albums}, 200, 403),
         ("/albums", "/albums", {"ids": ",".join(a.id for a in world.albums[:21])}, 400, 403),
         ("/albums/{id}", f"/albums/{album.id}", {}, 200, 200),
-        ("/search", "/search", {"q": f'track:"{track.name}"', "type": "track", "limit": 20},
-         200, 400),
-        ("/search", "/search", {"q": track.name, "type": "track,artist", "limit": 10},
-         200, 200),
+        (
+            "/search",
+            "/search",
+            {"q": f'track:"{track.name}"', "type": "track", "limit": 20},
+            200,
+            400,
+        ),
+        ("/search", "/search", {"q": track.name, "type": "track,artist", "limit": 10}, 200, 200),
         ("/search", "/search", {"q": artist.name, "type": "artist"}, 200, 200),
         ("/search", "/search", {"type": "track"}, 400, 400),
     ]
@@ -86,7 +106,8 @@ def test_every_answer_matches_the_description(fresh_sandbox, mode, token):
     world = fresh_sandbox.state.world
     checked = 0
     for template, path, params, extended_status, dev_status in cases(
-            world, to_ms(fresh_sandbox.now())):
+        world, to_ms(fresh_sandbox.now())
+    ):
         response = get(fresh_sandbox, path, token, **params)
         expected = dev_status if development else extended_status
         assert response.status_code == expected, (path, params, response.text)
@@ -114,19 +135,29 @@ def test_extended_mode_sends_the_fields_dev_mode_drops(fresh_sandbox, token):
 
 def test_development_mode_empties_some_genres(fresh_sandbox, token):
     fresh_sandbox.control(app_mode="development")
-    genres = [get(fresh_sandbox, f"/artists/{a.id}", token).json()["genres"]
-              for a in fresh_sandbox.state.world.artists[:10]]
+    genres = [
+        get(fresh_sandbox, f"/artists/{a.id}", token).json()["genres"]
+        for a in fresh_sandbox.state.world.artists[:10]
+    ]
     assert 0 < sum(1 for g in genres if not g) < 10
 
 
-@pytest.mark.parametrize("problem,message", [
-    (None, "No token provided"), ("garbage", "Invalid access token"),
-    ("expired", "The access token expired")])
+@pytest.mark.parametrize(
+    "problem,message",
+    [
+        (None, "No token provided"),
+        ("garbage", "Invalid access token"),
+        ("expired", "The access token expired"),
+    ],
+)
 def test_unauthorized_answers(fresh_sandbox, mode, token, problem, message):
     if problem == "expired":
         fresh_sandbox.advance(seconds=3600)
-    response = get(fresh_sandbox, "/me/player/recently-played",
-                   {"garbage": "nope", "expired": token}.get(problem))
+    response = get(
+        fresh_sandbox,
+        "/me/player/recently-played",
+        {"garbage": "nope", "expired": token}.get(problem),
+    )
     assert response.status_code == 401
     assert response.json() == {"error": {"status": 401, "message": message}}
     validate("/me/player/recently-played", 401, response.json(), mode == "development")
@@ -158,16 +189,22 @@ def test_recently_played_paging_semantics(fresh_sandbox, token):
     page = get(fresh_sandbox, "/me/player/recently-played", token, limit=20).json()
     truth = fresh_sandbox.plays(listener, fresh_sandbox.now() - timedelta(days=30))[-50:]
     assert [i["played_at"] for i in page["items"]] == [p["played_at"] for p in truth[::-1][:20]]
-    assert page["cursors"] == {"after": str(truth[-1]["played_at_ms"]),
-                               "before": str(truth[-20]["played_at_ms"])}
-    assert parse_qs(urlparse(page["next"]).query) == {"before": [page["cursors"]["before"]],
-                                                       "limit": ["20"]}
-    after = get(fresh_sandbox, "/me/player/recently-played", token, limit=10,
-                after=truth[4]["played_at_ms"]).json()
+    assert page["cursors"] == {
+        "after": str(truth[-1]["played_at_ms"]),
+        "before": str(truth[-20]["played_at_ms"]),
+    }
+    assert parse_qs(urlparse(page["next"]).query) == {
+        "before": [page["cursors"]["before"]],
+        "limit": ["20"],
+    }
+    after = get(
+        fresh_sandbox, "/me/player/recently-played", token, limit=10, after=truth[4]["played_at_ms"]
+    ).json()
     assert [i["played_at"] for i in after["items"]] == [p["played_at"] for p in truth[5:15]][::-1]
     assert "after=" + after["cursors"]["after"] in after["next"]
-    empty = get(fresh_sandbox, "/me/player/recently-played", token,
-                after=truth[-1]["played_at_ms"]).json()
+    empty = get(
+        fresh_sandbox, "/me/player/recently-played", token, after=truth[-1]["played_at_ms"]
+    ).json()
     assert empty["items"] == [] and empty["cursors"] is None and empty["next"] is None
 
 
@@ -183,7 +220,7 @@ def test_skips_are_streams_but_not_plays(fresh_sandbox):
 
 
 def test_world_is_a_pure_function_of_the_seed():
-    now = to_ms(datetime(2026, 3, 1, 18, tzinfo=timezone.utc))
+    now = to_ms(datetime(2026, 3, 1, 18, tzinfo=UTC))
     one, same, other = World(7, 3), World(7, 3), World(8, 3)
     assert [t.id for t in one.tracks[:20]] == [t.id for t in same.tracks[:20]]
     week = (now - 7 * 86_400_000, now)
@@ -199,8 +236,9 @@ def test_world_is_a_pure_function_of_the_seed():
 def token_post(sandbox, form, auth=(None, None)):
     headers = {}
     if auth[0]:
-        headers["Authorization"] = "Basic " + base64.b64encode(
-            f"{auth[0]}:{auth[1]}".encode()).decode()
+        headers["Authorization"] = (
+            "Basic " + base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode()
+        )
     return requests.post(sandbox.token_url, data=form, headers=headers, timeout=10)
 
 
@@ -209,10 +247,12 @@ def test_token_endpoint_errors(fresh_sandbox):
     answers = {
         "unsupported_grant_type": token_post(fresh_sandbox, {"grant_type": "password"}, good),
         "invalid_request": token_post(fresh_sandbox, {"grant_type": "authorization_code"}, good),
-        "invalid_client": token_post(fresh_sandbox, {"grant_type": "refresh_token",
-                                                     "refresh_token": "x"}, ("nope", "x")),
-        "invalid_grant": token_post(fresh_sandbox, {"grant_type": "refresh_token",
-                                                    "refresh_token": "x"}, good),
+        "invalid_client": token_post(
+            fresh_sandbox, {"grant_type": "refresh_token", "refresh_token": "x"}, ("nope", "x")
+        ),
+        "invalid_grant": token_post(
+            fresh_sandbox, {"grant_type": "refresh_token", "refresh_token": "x"}, good
+        ),
     }
     for error, response in answers.items():
         assert response.status_code == 400
@@ -222,40 +262,62 @@ def test_token_endpoint_errors(fresh_sandbox):
 
 def test_token_answer_fields(fresh_sandbox):
     granted = fresh_sandbox.grant(fresh_sandbox.listeners()[0]["id"])
-    refreshed = token_post(fresh_sandbox, {"grant_type": "refresh_token",
-                                           "refresh_token": granted["refresh_token"]},
-                           (fresh_sandbox.client_id, fresh_sandbox.client_secret)).json()
-    assert set(granted) == {"access_token", "token_type", "scope", "expires_in",
-                            "refresh_token"}
+    refreshed = token_post(
+        fresh_sandbox,
+        {"grant_type": "refresh_token", "refresh_token": granted["refresh_token"]},
+        (fresh_sandbox.client_id, fresh_sandbox.client_secret),
+    ).json()
+    assert set(granted) == {"access_token", "token_type", "scope", "expires_in", "refresh_token"}
     assert refreshed["token_type"] == "Bearer" and refreshed["expires_in"] == 3600
     assert "refresh_token" not in refreshed  # Spotify may omit it: the old one stays valid
 
 
 def authorize_params(sandbox, **overrides):
-    params = {"client_id": sandbox.client_id, "response_type": "code", "redirect_uri": REDIRECT,
-              "state": "s1", "scope": "user-read-recently-played"}
+    params = {
+        "client_id": sandbox.client_id,
+        "response_type": "code",
+        "redirect_uri": REDIRECT,
+        "state": "s1",
+        "scope": "user-read-recently-played",
+    }
     params.update(overrides)
     return params
 
 
 def test_authorize_page_validates_client_and_redirect(fresh_sandbox):
-    page = requests.get(fresh_sandbox.authorize_url, params=authorize_params(fresh_sandbox),
-                        timeout=10)
+    page = requests.get(
+        fresh_sandbox.authorize_url, params=authorize_params(fresh_sandbox), timeout=10
+    )
     assert page.status_code == 200
     assert all(l["id"] in page.text for l in fresh_sandbox.listeners())
-    wrong_client = requests.get(fresh_sandbox.authorize_url, timeout=10,
-                                params=authorize_params(fresh_sandbox, client_id="other"))
+    wrong_client = requests.get(
+        fresh_sandbox.authorize_url,
+        timeout=10,
+        params=authorize_params(fresh_sandbox, client_id="other"),
+    )
     assert wrong_client.status_code == 400 and "INVALID_CLIENT" in wrong_client.text
     other = "http://127.0.0.1:8123/auth/callback"
-    unregistered = requests.get(fresh_sandbox.authorize_url, timeout=10,
-                                params=authorize_params(fresh_sandbox, redirect_uri=other))
+    unregistered = requests.get(
+        fresh_sandbox.authorize_url,
+        timeout=10,
+        params=authorize_params(fresh_sandbox, redirect_uri=other),
+    )
     assert unregistered.status_code == 400 and "redirect URI" in unregistered.text
     fresh_sandbox.register_redirect_uri(other)
-    assert requests.get(fresh_sandbox.authorize_url, timeout=10, params=authorize_params(
-        fresh_sandbox, redirect_uri=other)).status_code == 200
-    plain = requests.get(fresh_sandbox.authorize_url, allow_redirects=False, timeout=10,
-                         params=authorize_params(fresh_sandbox, code_challenge="abc",
-                                                 code_challenge_method="plain"))
+    assert (
+        requests.get(
+            fresh_sandbox.authorize_url,
+            timeout=10,
+            params=authorize_params(fresh_sandbox, redirect_uri=other),
+        ).status_code
+        == 200
+    )
+    plain = requests.get(
+        fresh_sandbox.authorize_url,
+        allow_redirects=False,
+        timeout=10,
+        params=authorize_params(fresh_sandbox, code_challenge="abc", code_challenge_method="plain"),
+    )
     assert plain.status_code == 302
     assert parse_qs(urlparse(plain.headers["Location"]).query)["error"] == ["invalid_request"]
 
@@ -269,16 +331,14 @@ def test_development_mode_admits_five_users(fresh_sandbox):
     with pytest.raises(RuntimeError, match="403"):
         fresh_sandbox.grant(listeners[5])
     form = {**authorize_params(fresh_sandbox), "listener": listeners[6], "decision": "approve"}
-    page = requests.post(fresh_sandbox.authorize_url, data=form, allow_redirects=False,
-                         timeout=10)
+    page = requests.post(fresh_sandbox.authorize_url, data=form, allow_redirects=False, timeout=10)
     assert page.status_code == 403 and "development mode" in page.text
     fresh_sandbox.control(app_mode="extended")
     assert fresh_sandbox.grant(listeners[6])["access_token"]
 
 
 def test_control_rejects_unknown_knobs(fresh_sandbox):
-    response = requests.post(fresh_sandbox.url + "/_sandbox/control", json={"speed": 3},
-                             timeout=10)
+    response = requests.post(fresh_sandbox.url + "/_sandbox/control", json={"speed": 3}, timeout=10)
     assert response.status_code == 400 and "speed" in response.json()["error"]["message"]
 
 
@@ -295,7 +355,10 @@ def test_the_contract_check_itself_can_fail(fresh_sandbox, token):
 
 
 def test_control_rejects_bad_values_without_changing_anything(fresh_sandbox):
-    response = requests.post(fresh_sandbox.url + "/_sandbox/control", timeout=10,
-                             json={"app_mode": "development", "error_rate": 2})
+    response = requests.post(
+        fresh_sandbox.url + "/_sandbox/control",
+        timeout=10,
+        json={"app_mode": "development", "error_rate": 2},
+    )
     assert response.status_code == 400 and "error_rate" in response.json()["error"]["message"]
     assert fresh_sandbox.knobs()["app_mode"] == "extended"

@@ -1,4 +1,5 @@
 """Configuration: defaults, derived values and one clear message per bad setting."""
+
 from __future__ import annotations
 
 import base64
@@ -21,15 +22,24 @@ def test_defaults_use_an_embedded_sqlite_file(tmp_path):
 
 
 def test_app_db_variables_build_a_postgresql_url():
-    loaded = load({**VALID, "APP_DB_CONNECTOR": "postgresql", "APP_DB_USERNAME": "tracker",
-                   "APP_DB_PASSWORD": "p@ss/word", "APP_DB_HOST": "db.example.test",
-                   "APP_DB_PORT": "6543", "APP_DB_DATABASE": "stats"})
+    loaded = load(
+        {
+            **VALID,
+            "APP_DB_CONNECTOR": "postgresql",
+            "APP_DB_USERNAME": "tracker",
+            "APP_DB_PASSWORD": "p@ss/word",
+            "APP_DB_HOST": "db.example.test",
+            "APP_DB_PORT": "6543",
+            "APP_DB_DATABASE": "stats",
+        }
+    )
     assert loaded.database_url == "postgresql://tracker:p%40ss%2Fword@db.example.test:6543/stats"
 
 
 def test_database_url_wins_over_app_db_variables():
-    loaded = load({**VALID, "DATABASE_URL": "postgresql://u@h:5432/d",
-                   "APP_DB_CONNECTOR": "sqlite"})
+    loaded = load(
+        {**VALID, "DATABASE_URL": "postgresql://u@h:5432/d", "APP_DB_CONNECTOR": "sqlite"}
+    )
     assert loaded.database_url == "postgresql://u@h:5432/d"
 
 
@@ -40,15 +50,18 @@ def test_a_missing_required_setting_is_named(name):
         load(environ)
 
 
-@pytest.mark.parametrize("name, value, message", [
-    ("ACCESS_TOKEN_EXPIRE_MINUTES", "soon", "ACCESS_TOKEN_EXPIRE_MINUTES='soon' is invalid"),
-    ("ACCESS_TOKEN_EXPIRE_MINUTES", "-5", "must be a positive whole number"),
-    ("ALGORITHM", "none", "ALGORITHM='none' is invalid"),
-    ("APP_DB_PORT", "99999", "APP_DB_PORT='99999' is invalid"),
-    ("OAUTH_TOKEN_URL", "accounts.spotify.com", "OAUTH_TOKEN_URL='accounts.spotify.com'"),
-    ("APP_DB_CONNECTOR", "oracle", "APP_DB_CONNECTOR='oracle' is invalid"),
-    ("DATABASE_URL", "mysql://x", "DATABASE_URL is invalid"),
-])
+@pytest.mark.parametrize(
+    "name, value, message",
+    [
+        ("ACCESS_TOKEN_EXPIRE_MINUTES", "soon", "ACCESS_TOKEN_EXPIRE_MINUTES='soon' is invalid"),
+        ("ACCESS_TOKEN_EXPIRE_MINUTES", "-5", "must be a positive whole number"),
+        ("ALGORITHM", "none", "ALGORITHM='none' is invalid"),
+        ("APP_DB_PORT", "99999", "APP_DB_PORT='99999' is invalid"),
+        ("OAUTH_TOKEN_URL", "accounts.spotify.com", "OAUTH_TOKEN_URL='accounts.spotify.com'"),
+        ("APP_DB_CONNECTOR", "oracle", "APP_DB_CONNECTOR='oracle' is invalid"),
+        ("DATABASE_URL", "mysql://x", "DATABASE_URL is invalid"),
+    ],
+)
 def test_an_invalid_setting_is_named(name, value, message):
     with pytest.raises(ConfigError, match=message):
         load({**VALID, name: value})

@@ -1,27 +1,43 @@
 """The Spotify client against the sandbox over real HTTP: every endpoint and every fault."""
+
 from __future__ import annotations
 
 import logging
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlparse
 
 import pytest
 import requests
 
 import settings as settings_module
-from spotify.client import (Pacer, SpotifyApp, TokenSet, pkce_pair, played_at_ms)
-from spotify.errors import (BUG, RECONNECT, RETRY_LATER, AudioFeaturesUnavailable,
-                            ClientRejected, RateLimited, ReauthorizationNeeded, SpotifyError,
-                            SpotifyRequestError, SpotifyUnavailable)
+from spotify.client import Pacer, SpotifyApp, TokenSet, pkce_pair, played_at_ms
+from spotify.errors import (
+    BUG,
+    RECONNECT,
+    RETRY_LATER,
+    AudioFeaturesUnavailable,
+    ClientRejected,
+    RateLimited,
+    ReauthorizationNeeded,
+    SpotifyError,
+    SpotifyRequestError,
+    SpotifyUnavailable,
+)
 from tests.conftest import base_environ
 
 
 def make_app(sandbox, **options) -> SpotifyApp:
-    defaults = dict(client_secret=sandbox.client_secret,
-                    authorize_url=sandbox.authorize_url, token_url=sandbox.token_url,
-                    api_url=sandbox.api_url, backoff=0.01, max_retry_wait=2.0,
-                    max_total_wait=5.0, max_retries=3)
+    defaults = dict(
+        client_secret=sandbox.client_secret,
+        authorize_url=sandbox.authorize_url,
+        token_url=sandbox.token_url,
+        api_url=sandbox.api_url,
+        backoff=0.01,
+        max_retry_wait=2.0,
+        max_total_wait=5.0,
+        max_retries=3,
+    )
     defaults.update(options)
     return SpotifyApp(sandbox.client_id, **defaults)
 
@@ -59,11 +75,23 @@ def catalogue_ids(sandbox, kind: str, count: int) -> list[str]:
 
 
 # -- Accounts service ------------------------------------------------------------------------
-def authorize(sandbox, app, listener_id, *, decision="approve", challenge=None,
-              redirect_uri="http://127.0.0.1:5000/auth/callback", state="xyz-state"):
+def authorize(
+    sandbox,
+    app,
+    listener_id,
+    *,
+    decision="approve",
+    challenge=None,
+    redirect_uri="http://127.0.0.1:5000/auth/callback",
+    state="xyz-state",
+):
     """Walk the authorize page as a browser would; returns the redirect's query parameters."""
-    url = app.authorize_url_for(redirect_uri, state, "user-read-private user-read-email "
-                                "user-read-recently-played", code_challenge=challenge)
+    url = app.authorize_url_for(
+        redirect_uri,
+        state,
+        "user-read-private user-read-email user-read-recently-played",
+        code_challenge=challenge,
+    )
     page = requests.get(url, timeout=10)
     assert page.status_code == 200 and 'name="listener"' in page.text
     form = {k: v[0] for k, v in parse_qs(urlparse(url).query).items()}
@@ -79,10 +107,13 @@ def test_code_exchange_then_profile(fresh_sandbox, app, listener):
     answer = authorize(fresh_sandbox, app, listener["id"])
     assert answer["state"] == "xyz-state"
     tokens = app.exchange_code(answer["code"], "http://127.0.0.1:5000/auth/callback")
-    assert tokens.refresh_token and tokens.expires_at > datetime.now(timezone.utc)
+    assert tokens.refresh_token and tokens.expires_at > datetime.now(UTC)
     profile = app.client(tokens).me()
     assert (profile["id"], profile["account_id"], profile["email"]) == (
-        listener["id"], listener["account_id"], listener["email"])
+        listener["id"],
+        listener["account_id"],
+        listener["email"],
+    )
     with pytest.raises(ReauthorizationNeeded) as reused:  # a code works once
         app.exchange_code(answer["code"], "http://127.0.0.1:5000/auth/callback")
     assert reused.value.status == 400 and reused.value.kind == RECONNECT
@@ -95,8 +126,7 @@ def test_pkce_public_client(fresh_sandbox, listener):
     with pytest.raises(ReauthorizationNeeded, match="code_verifier"):
         public.exchange_code(answer["code"], "http://127.0.0.1:5000/auth/callback", "wrong")
     answer = authorize(fresh_sandbox, public, listener["id"], challenge=challenge)
-    tokens = public.exchange_code(answer["code"], "http://127.0.0.1:5000/auth/callback",
-                                  verifier)
+    tokens = public.exchange_code(answer["code"], "http://127.0.0.1:5000/auth/callback", verifier)
     refreshed = public.refresh(tokens.refresh_token)
     assert refreshed.access_token != tokens.access_token
     assert public.client(refreshed).me()["id"] == listener["id"]
@@ -111,15 +141,19 @@ def test_wrong_secret_is_client_rejected(fresh_sandbox, listener):
     answer = authorize(fresh_sandbox, make_app(fresh_sandbox), listener["id"])
     with pytest.raises(ClientRejected) as rejected:
         make_app(fresh_sandbox, client_secret="not-the-secret").exchange_code(
-            answer["code"], "http://127.0.0.1:5000/auth/callback")
+            answer["code"], "http://127.0.0.1:5000/auth/callback"
+        )
     assert rejected.value.status == 400 and "Invalid client secret" in rejected.value.message
 
 
 # -- tokens ----------------------------------------------------------------------------------
 def test_expired_token_is_refreshed_before_the_call(fresh_sandbox, app, listener, saved):
     granted = fresh_sandbox.grant(listener["id"])
-    stale = TokenSet("stale-access-token", granted["refresh_token"],
-                     datetime.now(timezone.utc) - timedelta(minutes=1))
+    stale = TokenSet(
+        "stale-access-token",
+        granted["refresh_token"],
+        datetime.now(UTC) - timedelta(minutes=1),
+    )
     client = app.client(stale, saved.append)
     assert client.me()["id"] == listener["id"]
     assert client.calls == {"token": 1, "me": 1}
@@ -170,8 +204,11 @@ def test_tokens_and_secrets_never_logged(fresh_sandbox, client, caplog):
     caplog.set_level(logging.DEBUG)
     fresh_sandbox.control(expire_tokens=True)
     client.me()
-    secrets_seen = [client.tokens.access_token, client.tokens.refresh_token,
-                    fresh_sandbox.client_secret]
+    secrets_seen = [
+        client.tokens.access_token,
+        client.tokens.refresh_token,
+        fresh_sandbox.client_secret,
+    ]
     text = caplog.text + repr(client.tokens)
     assert "refreshed" in caplog.text
     assert not [s for s in secrets_seen if s in text]
@@ -196,7 +233,7 @@ def test_long_retry_after_raises_without_sleeping(fresh_sandbox, client):
     assert time.monotonic() - started < 1
     error = limited.value
     assert error.retry_after == 7200 and error.kind == RETRY_LATER
-    expected = datetime.now(timezone.utc) + timedelta(hours=2)
+    expected = datetime.now(UTC) + timedelta(hours=2)
     assert abs((error.resume_at - expected).total_seconds()) < 5
     with pytest.raises(RateLimited):  # the app stops calling until resume_at
         client.tracks(catalogue_ids(fresh_sandbox, "tracks", 3))
@@ -268,8 +305,7 @@ def test_recently_played_follows_next_across_the_window(fresh_sandbox, client, l
     assert result.cursor == played_at_ms(result.items[0])
 
 
-def test_recently_played_after_cursor_gets_exactly_the_new_plays(fresh_sandbox, client,
-                                                                 listener):
+def test_recently_played_after_cursor_gets_exactly_the_new_plays(fresh_sandbox, client, listener):
     cursor = client.recently_played().cursor
     synced_at = fresh_sandbox.now()
     fresh_sandbox.advance(hours=9)
@@ -287,15 +323,15 @@ def test_recently_played_reports_a_possible_gap(fresh_sandbox, client, listener)
     fresh_sandbox.advance(days=4)
     result = client.recently_played(after=cursor)
     assert len(result.items) == 50 and result.possible_gap is True
-    missed = fresh_sandbox.plays(listener["id"], datetime.fromtimestamp(
-        (cursor + 1) / 1000, timezone.utc))
+    missed = fresh_sandbox.plays(
+        listener["id"], datetime.fromtimestamp((cursor + 1) / 1000, UTC)
+    )
     assert len(missed) > 50  # there really was more than Spotify could show
 
 
 # -- catalogue reads -------------------------------------------------------------------------
 @pytest.mark.parametrize("kind,size", [("tracks", 50), ("artists", 50), ("albums", 20)])
-def test_batches_fill_the_maximum_and_ask_only_for_wanted_ids(fresh_sandbox, client, kind,
-                                                              size):
+def test_batches_fill_the_maximum_and_ask_only_for_wanted_ids(fresh_sandbox, client, kind, size):
     ids = catalogue_ids(fresh_sandbox, kind, size * 2 + 3)
     asked = ids + ids[:5] + ["0000000000000000000000"]  # duplicates and an unknown id
     found = getattr(client, kind)(asked)
@@ -312,8 +348,7 @@ def test_batches_fill_the_maximum_and_ask_only_for_wanted_ids(fresh_sandbox, cli
 def test_audio_features_in_batches_of_100(fresh_sandbox, client):
     ids = catalogue_ids(fresh_sandbox, "tracks", 230)
     features = client.audio_features(ids)
-    assert [len(batch) for batch in sandbox_ids(fresh_sandbox, "audio_features")] == [100, 100,
-                                                                                       30]
+    assert [len(batch) for batch in sandbox_ids(fresh_sandbox, "audio_features")] == [100, 100, 30]
     assert features[ids[7]]["id"] == ids[7] and 0 <= features[ids[7]]["energy"] <= 1
     assert client.capabilities.audio_features is True
 
@@ -350,11 +385,11 @@ def test_development_mode_is_detected_and_single_reads_used(fresh_sandbox, clien
     assert client.app_mode == "development" and client.capabilities.batch["tracks"] is False
     second = client.tracks(ids[3:])  # asks only for what it is given, one by one
     assert client.calls["tracks"] == 1 and client.calls["track"] == 5 + 5
-    assert [c["path"].rsplit("/", 1)[1] for c in fresh_sandbox.calls("track")["log"]] == \
-        ids[:5] + ids[3:]
+    assert [c["path"].rsplit("/", 1)[1] for c in fresh_sandbox.calls("track")["log"]] == ids[
+        :5
+    ] + ids[3:]
     assert all(t["id"] == i for i, t in {**first, **second}.items())
-    assert all("popularity" not in t and "available_markets" not in t
-               for t in first.values())
+    assert all("popularity" not in t and "available_markets" not in t for t in first.values())
     artists = client.artists(catalogue_ids(fresh_sandbox, "artists", 3))
     assert all("followers" not in a for a in artists.values())
     profile = client.me()
@@ -369,8 +404,7 @@ def test_search_learns_the_development_limit(fresh_sandbox, client):
     assert found["id"] == track.id and client.calls["search"] == 1
     fresh_sandbox.control(app_mode="development")
     assert client.find_track(track.name, artist.name)["id"] == track.id
-    assert [c["query"]["limit"] for c in fresh_sandbox.calls("search")["log"]] == ["20", "20",
-                                                                                    "10"]
+    assert [c["query"]["limit"] for c in fresh_sandbox.calls("search")["log"]] == ["20", "20", "10"]
     assert client.capabilities.search_limit == 10 and client.app_mode == "development"
     client.search_tracks(track.name)
     assert fresh_sandbox.calls("search")["log"][-1]["query"]["limit"] == "10"

@@ -1,4 +1,5 @@
 """A third-party client (spotipy), unchanged, gets from the sandbox what Spotify would give it."""
+
 from __future__ import annotations
 
 import pytest
@@ -10,8 +11,7 @@ pytestmark = pytest.mark.filterwarnings("ignore:You're using `audio_features:Dep
 
 
 def spotipy_client(sandbox, access_token: str) -> spotipy.Spotify:
-    client = spotipy.Spotify(auth=access_token, retries=0, status_retries=0,
-                             requests_timeout=10)
+    client = spotipy.Spotify(auth=access_token, retries=0, status_retries=0, requests_timeout=10)
     client.prefix = sandbox.api_url + "/"  # spotipy's documented base-URL attribute
     return client
 
@@ -21,10 +21,14 @@ def sandbox_oauth(sandbox) -> SpotifyOAuth:
         OAUTH_AUTHORIZE_URL = sandbox.authorize_url
         OAUTH_TOKEN_URL = sandbox.token_url
 
-    return SandboxOAuth(client_id=sandbox.client_id, client_secret=sandbox.client_secret,
-                        redirect_uri="http://127.0.0.1:5000/auth/callback",
-                        scope="user-read-recently-played", open_browser=False,
-                        cache_handler=spotipy.MemoryCacheHandler())
+    return SandboxOAuth(
+        client_id=sandbox.client_id,
+        client_secret=sandbox.client_secret,
+        redirect_uri="http://127.0.0.1:5000/auth/callback",
+        scope="user-read-recently-played",
+        open_browser=False,
+        cache_handler=spotipy.MemoryCacheHandler(),
+    )
 
 
 @pytest.fixture
@@ -54,8 +58,12 @@ def test_extended_mode_reads(fresh_sandbox, sp, listener):
 def test_development_mode_errors_are_spotifys(fresh_sandbox, sp):
     fresh_sandbox.control(app_mode="development")
     track_id = fresh_sandbox.state.world.tracks[0].id
-    for call in (lambda: sp.tracks([track_id]), lambda: sp.artists(["0" * 22]),
-                 lambda: sp.albums(["0" * 22]), lambda: sp.audio_features([track_id])):
+    for call in (
+        lambda: sp.tracks([track_id]),
+        lambda: sp.artists(["0" * 22]),
+        lambda: sp.albums(["0" * 22]),
+        lambda: sp.audio_features([track_id]),
+    ):
         with pytest.raises(spotipy.SpotifyException) as refused:
             call()
         assert refused.value.http_status == 403 and "Forbidden" in refused.value.msg

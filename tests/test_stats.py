@@ -4,6 +4,7 @@ The world has near misses on purpose: a play one second before the period, one e
 end, another user's plays of the same track, and a play at 23:30 UTC, which is already the next
 day in Asia/Kolkata (UTC+5:30).
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -12,10 +13,10 @@ import datetime as dt
 import pytest
 
 from models import stats
-from models.summaries import listening
-from models.periods import Period, parse_period
 from models.ingest.plays import store_plays
+from models.periods import Period, parse_period
 from models.schema.tables import ArtistGenre, AudioFeatures, Genre
+from models.summaries import listening
 from tests.factories import make_album, make_artist, make_track, make_user
 
 NOW = dt.datetime(2026, 11, 26, 12, 0)
@@ -28,7 +29,7 @@ SECOND = dt.timedelta(seconds=1)
 @pytest.fixture(params=["summaries", "raw"])
 def source(request):
     """Run the test against the summaries and against the raw plays."""
-    with (stats.from_raw_plays() if request.param == "raw" else contextlib.nullcontext()):
+    with stats.from_raw_plays() if request.param == "raw" else contextlib.nullcontext():
         yield request.param
 
 
@@ -43,23 +44,36 @@ def world(db):
     a = make_track(name="Alpha", artists=[x, y], album=album, popularity=None)
     b = make_track(name="Beta", artists=[y], album=None)
     unplayed = make_track(name="Gamma", artists=[x])
-    AudioFeatures.create(track=a, status="ok", danceability=0.5, energy=0.25, valence=0.75,
-                         acousticness=0.125, instrumentalness=0.0, speechiness=0.0625,
-                         liveness=0.5, tempo=120.0)
+    AudioFeatures.create(
+        track=a,
+        status="ok",
+        danceability=0.5,
+        energy=0.25,
+        valence=0.75,
+        acousticness=0.125,
+        instrumentalness=0.0,
+        speechiness=0.0625,
+        liveness=0.5,
+        tempo=120.0,
+    )
     AudioFeatures.create(track=b, status="forbidden")
     me, other = make_user(timezone=KOLKATA), make_user(timezone="UTC")
 
     def p(track, at, ms):
         return {"track_id": track.id, "played_at": at, "ms_played": ms}
 
-    store_plays(me.id, [
-        p(b, START - SECOND, 10_000),                  # one second too early
-        p(a, START, 100_000),                          # local 2026-11-20 00:00, a Friday
-        p(a, dt.datetime(2026, 11, 25, 23, 30), 200_000),  # local 2026-11-26 05:00, Thursday
-        p(b, dt.datetime(2026, 11, 22, 10, 0), 50_000),    # local 15:30, Sunday
-        p(b, END - SECOND, 60_000),                    # local 23:59:59 on the last day
-        p(a, END, 70_000),                             # local midnight after the period
-    ], "api")
+    store_plays(
+        me.id,
+        [
+            p(b, START - SECOND, 10_000),  # one second too early
+            p(a, START, 100_000),  # local 2026-11-20 00:00, a Friday
+            p(a, dt.datetime(2026, 11, 25, 23, 30), 200_000),  # local 2026-11-26 05:00, Thursday
+            p(b, dt.datetime(2026, 11, 22, 10, 0), 50_000),  # local 15:30, Sunday
+            p(b, END - SECOND, 60_000),  # local 23:59:59 on the last day
+            p(a, END, 70_000),  # local midnight after the period
+        ],
+        "api",
+    )
     store_plays(other.id, [p(a, START + dt.timedelta(hours=h), 1) for h in range(3)], "api")
     return dict(me=me, other=other, a=a, b=b, x=x, y=y, album=album, unplayed=unplayed)
 
@@ -70,15 +84,23 @@ def week(tz=KOLKATA):
 
 def test_totals(world, source):
     assert stats.totals(world["me"].id, week()) == {
-        "plays": 4, "ms_played": 410_000, "unique_tracks": 2, "unique_artists": 2,
-        "unique_albums": 1}
+        "plays": 4,
+        "ms_played": 410_000,
+        "unique_tracks": 2,
+        "unique_artists": 2,
+        "unique_albums": 1,
+    }
 
 
 def test_totals_in_utc_bucket_the_same_plays_differently(world, source):
     # UTC days 11-20..11-26: the 18:30 play is out, the two late ones are in.
     assert stats.totals(world["me"].id, week("UTC")) == {
-        "plays": 4, "ms_played": 380_000, "unique_tracks": 2, "unique_artists": 2,
-        "unique_albums": 1}
+        "plays": 4,
+        "ms_played": 380_000,
+        "unique_tracks": 2,
+        "unique_artists": 2,
+        "unique_albums": 1,
+    }
 
 
 def test_previous_period_and_all_time(world, source):
@@ -92,31 +114,38 @@ def test_previous_period_and_all_time(world, source):
 def test_top_tracks(world, source):
     rows = stats.top_tracks(world["me"].id, week())
     assert [(r["track_id"], r["plays"], r["ms_played"]) for r in rows] == [
-        (world["a"].id, 2, 300_000), (world["b"].id, 2, 110_000)]
+        (world["a"].id, 2, 300_000),
+        (world["b"].id, 2, 110_000),
+    ]
     alpha = rows[0]
     assert alpha["name"] == "Alpha" and alpha["album_name"] == "Long Player"
     assert alpha["image_url"] == "https://img.test/lp.jpg"
-    assert alpha["artists"] == [{"id": world["x"].id, "name": "Xenia"},
-                                {"id": world["y"].id, "name": "Yann"}]
+    assert alpha["artists"] == [
+        {"id": world["x"].id, "name": "Xenia"},
+        {"id": world["y"].id, "name": "Yann"},
+    ]
     assert alpha["popularity"] is None  # unknown stays unknown
     assert rows[1]["album_id"] is None
     assert [r["track_id"] for r in stats.top_tracks(world["me"].id, week(), 1, 1)] == [
-        world["b"].id]
+        world["b"].id
+    ]
 
 
 def test_top_artists_albums_genres(world, source):
     me = world["me"].id
-    assert [(r["artist_id"], r["plays"], r["ms_played"]) for r in
-            stats.top_artists(me, week())] == [(world["y"].id, 4, 410_000),
-                                               (world["x"].id, 2, 300_000)]
+    assert [
+        (r["artist_id"], r["plays"], r["ms_played"]) for r in stats.top_artists(me, week())
+    ] == [(world["y"].id, 4, 410_000), (world["x"].id, 2, 300_000)]
     albums = stats.top_albums(me, week())
     assert [(r["album_id"], r["plays"], r["name"]) for r in albums] == [
-        (world["album"].id, 2, "Long Player")]
+        (world["album"].id, 2, "Long Player")
+    ]
     assert albums[0]["artists"] == [{"id": world["x"].id, "name": "Xenia"}]
     # Genres come from the lead artist: Alpha (Xenia) is indie and pop, Beta (Yann) is pop.
     assert stats.top_genres(me, week()) == [
         {"genre": "pop", "plays": 4, "ms_played": 410_000, "share": 1.0},
-        {"genre": "indie", "plays": 2, "ms_played": 300_000, "share": 0.5}]
+        {"genre": "indie", "plays": 2, "ms_played": 300_000, "share": 0.5},
+    ]
 
 
 def test_unique_tracks_sort_search_and_pages(world, source):
@@ -145,7 +174,9 @@ def test_unique_artists_and_albums(world, source):
     me = world["me"].id
     artists = stats.unique_artists(me, week(), sort="time", descending=False)
     assert [(r["name"], r["plays"], r["tracks"]) for r in artists.items] == [
-        ("Xenia", 2, 1), ("Yann", 4, 2)]
+        ("Xenia", 2, 1),
+        ("Yann", 4, 2),
+    ]
     assert artists.items[1]["last_played_at"] == END - SECOND
     albums = stats.unique_albums(me, week(), search="long")
     assert [(r["name"], r["plays"]) for r in albums.items] == [("Long Player", 2)]
@@ -162,11 +193,14 @@ def test_listening_series_by_local_day(world, source):
         {"bucket": "2026-11-23", "plays": 0, "ms_played": 0},
         {"bucket": "2026-11-24", "plays": 0, "ms_played": 0},
         {"bucket": "2026-11-25", "plays": 0, "ms_played": 0},
-        {"bucket": "2026-11-26", "plays": 2, "ms_played": 260_000}]
+        {"bucket": "2026-11-26", "plays": 2, "ms_played": 260_000},
+    ]
     weekly = stats.listening_series(world["me"].id, week(), bucket="week")
     # Weeks start on Monday: Friday 20th and Sunday 22nd are one week.
-    assert weekly == [{"bucket": "2026-11-16", "plays": 2, "ms_played": 150_000},
-                      {"bucket": "2026-11-23", "plays": 2, "ms_played": 260_000}]
+    assert weekly == [
+        {"bucket": "2026-11-16", "plays": 2, "ms_played": 150_000},
+        {"bucket": "2026-11-23", "plays": 2, "ms_played": 260_000},
+    ]
 
 
 def test_hours_and_weekday_hour_in_local_time(world, source):
@@ -191,9 +225,17 @@ def test_taste_profile_partial_when_features_are_forbidden(world, source):
 
 
 def test_taste_profile_unavailable_and_no_data(world, source):
-    AudioFeatures.update(status="forbidden", danceability=None, energy=None, valence=None,
-                         acousticness=None, instrumentalness=None, speechiness=None,
-                         liveness=None, tempo=None).execute()
+    AudioFeatures.update(
+        status="forbidden",
+        danceability=None,
+        energy=None,
+        valence=None,
+        acousticness=None,
+        instrumentalness=None,
+        speechiness=None,
+        liveness=None,
+        tempo=None,
+    ).execute()
     listening.rebuild(world["me"].id)  # features edited behind the ETL's back
     profile = stats.taste_profile(world["me"].id, week())
     assert profile["features"] is None and profile["features_status"] == "unavailable"
@@ -206,7 +248,9 @@ def test_history_newest_first(world, source):
     page = stats.history(world["me"].id, limit=2)
     assert page.total == 6
     assert [(r["track_id"], r["played_at"]) for r in page.items] == [
-        (world["a"].id, END), (world["b"].id, END - SECOND)]
+        (world["a"].id, END),
+        (world["b"].id, END - SECOND),
+    ]
     assert page.items[1]["artists"] == [{"id": world["y"].id, "name": "Yann"}]
     in_week = stats.history(world["me"].id, period=week(), limit=10)
     assert in_week.total == 4 and in_week.items[-1]["played_at"] == START

@@ -1,4 +1,5 @@
 """bench/stats.py --small: the benchmark's own code runs end to end on both engines."""
+
 from __future__ import annotations
 
 import re
@@ -11,17 +12,35 @@ from settings import PROJECT_DIR
 
 def test_bench_small_runs_and_reports_the_worst_p95():
     begin = time.monotonic()
-    result = subprocess.run([sys.executable, "bench/stats.py", "--small"], cwd=PROJECT_DIR,
-                            capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "bench/stats.py", "--small"],
+        cwd=PROJECT_DIR,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     elapsed = time.monotonic() - begin
     assert result.returncode == 0, result.stderr[-3000:]
     lines = result.stdout.strip().splitlines()
     assert re.fullmatch(r"worst p95 on PostgreSQL: \d+ ms", lines[-1]), lines[-5:]
     table = result.stdout
-    for statistic in ("totals", "top_tracks", "top_artists", "top_albums", "top_genres",
-                      "unique_tracks", "unique_artists", "unique_albums", "listening_series",
-                      "hours_of_day", "weekday_hour", "taste_profile", "history",
-                      "track_detail", "artist_detail"):
+    for statistic in (
+        "totals",
+        "top_tracks",
+        "top_artists",
+        "top_albums",
+        "top_genres",
+        "unique_tracks",
+        "unique_artists",
+        "unique_albums",
+        "listening_series",
+        "hours_of_day",
+        "weekday_hour",
+        "taste_profile",
+        "history",
+        "track_detail",
+        "artist_detail",
+    ):
         assert re.search(rf"^{statistic}\s", table, re.MULTILINE), statistic
     # Every measured cell has a p50/p95 for both engines and both zones.
     row = next(line for line in lines if line.startswith("top_artists") and " all " in line)

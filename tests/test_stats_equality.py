@@ -5,6 +5,7 @@ batches through ``store_plays`` from both sources (with duplicates), a time-zone
 middle, then random periods: each statistic is computed from the summaries and again with
 ``stats.from_raw_plays()``, and the answers must be equal.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -13,15 +14,31 @@ import random
 import pytest
 
 from models import stats
-from models.summaries import listening
-from models.periods import parse_period
-from models.ingest.plays import store_plays
-from models.ingest.catalogue import mark_audio_features, store_audio_features, upsert_tracks
-from models.schema.tables import (AlbumDay, AlbumMonth, AlbumTotal, ArtistDay, ArtistGenre, ArtistMonth,
-                           ArtistTotal, AudioFeatures, FeatureDay, FeatureMonth, FeatureTotal,
-                           Genre, HourSlot, ListeningSummary, TrackDay, TrackMonth, TrackTotal,
-                           User)
 from models.accounts.users import set_timezone
+from models.ingest.catalogue import mark_audio_features, store_audio_features, upsert_tracks
+from models.ingest.plays import store_plays
+from models.periods import parse_period
+from models.schema.tables import (
+    AlbumDay,
+    AlbumMonth,
+    AlbumTotal,
+    ArtistDay,
+    ArtistGenre,
+    ArtistMonth,
+    ArtistTotal,
+    AudioFeatures,
+    FeatureDay,
+    FeatureMonth,
+    FeatureTotal,
+    Genre,
+    HourSlot,
+    ListeningSummary,
+    TrackDay,
+    TrackMonth,
+    TrackTotal,
+    User,
+)
+from models.summaries import listening
 from tests.factories import make_album, make_artist, make_track, make_user, track_object
 
 SEED = 20261126
@@ -43,11 +60,18 @@ def build_world(rng: random.Random):
         track = make_track(artists=credited, album=rng.choice([*albums, None]))
         status = rng.choice(["ok", "ok", "forbidden", "missing", None])
         if status == "ok":
-            AudioFeatures.create(track=track, status="ok", danceability=rng.random(),
-                                 energy=rng.random(), valence=rng.random(),
-                                 acousticness=rng.random(), instrumentalness=rng.random(),
-                                 speechiness=rng.random(), liveness=rng.random(),
-                                 tempo=rng.uniform(60, 180))
+            AudioFeatures.create(
+                track=track,
+                status="ok",
+                danceability=rng.random(),
+                energy=rng.random(),
+                valence=rng.random(),
+                acousticness=rng.random(),
+                instrumentalness=rng.random(),
+                speechiness=rng.random(),
+                liveness=rng.random(),
+                tempo=rng.uniform(60, 180),
+            )
         elif status:
             AudioFeatures.create(track=track, status=status)
         tracks.append(track)
@@ -56,47 +80,81 @@ def build_world(rng: random.Random):
     stubs = [make_track(name=f"stub {i}") for i in range(6)]
     tracks += stubs
     # Plays at the zones' awkward instants: around DST changes and local midnights.
-    awkward = [dt.datetime(2025, 3, 30, 0, 59, 59), dt.datetime(2025, 3, 30, 1, 0),
-               dt.datetime(2025, 10, 26, 0, 59, 59), dt.datetime(2025, 10, 26, 1, 0),
-               dt.datetime(2025, 3, 9, 5, 29), dt.datetime(2025, 11, 2, 3, 30),
-               dt.datetime(2025, 12, 31, 18, 29, 59), dt.datetime(2025, 12, 31, 18, 30),
-               dt.datetime(2026, 1, 31, 23, 30), dt.datetime(2026, 2, 28, 23, 59, 59)]
+    awkward = [
+        dt.datetime(2025, 3, 30, 0, 59, 59),
+        dt.datetime(2025, 3, 30, 1, 0),
+        dt.datetime(2025, 10, 26, 0, 59, 59),
+        dt.datetime(2025, 10, 26, 1, 0),
+        dt.datetime(2025, 3, 9, 5, 29),
+        dt.datetime(2025, 11, 2, 3, 30),
+        dt.datetime(2025, 12, 31, 18, 29, 59),
+        dt.datetime(2025, 12, 31, 18, 30),
+        dt.datetime(2026, 1, 31, 23, 30),
+        dt.datetime(2026, 2, 28, 23, 59, 59),
+    ]
     users = []
     for zone in ZONES:
         user = make_user(timezone=zone)
         span = int((LAST - FIRST).total_seconds())
-        instants = sorted({FIRST + dt.timedelta(seconds=rng.randrange(span))
-                           for _ in range(500)} | set(awkward))
-        plays = [{"track_id": rng.choice(tracks).id, "played_at": at,
-                  "ms_played": rng.randint(1_000, 300_000)} for at in instants]
+        instants = sorted(
+            {FIRST + dt.timedelta(seconds=rng.randrange(span)) for _ in range(500)} | set(awkward)
+        )
+        plays = [
+            {
+                "track_id": rng.choice(tracks).id,
+                "played_at": at,
+                "ms_played": rng.randint(1_000, 300_000),
+            }
+            for at in instants
+        ]
         rng.shuffle(plays)
         batches = [plays[i::3] for i in range(3)]
         store_plays(user.id, batches[0], "import")
         store_plays(user.id, batches[1] + batches[0][:50], "api")
         users.append(user)
-    upsert_tracks([track_object(stub, rng.sample(artists, rng.choice([1, 2])),
-                                rng.choice(albums)) for stub in stubs[:4]]
-                  + [track_object(tracks[0], [artists[-1], artists[0]], albums[-1])])
+    upsert_tracks(
+        [
+            track_object(stub, rng.sample(artists, rng.choice([1, 2])), rng.choice(albums))
+            for stub in stubs[:4]
+        ]
+        + [track_object(tracks[0], [artists[-1], artists[0]], albums[-1])]
+    )
     # Features arrive after the plays: for the stubs, and for a track Spotify had refused.
     refused = next(t for t in tracks if AudioFeatures.get_or_none(track=t.id) is None)
     mark_audio_features([refused.id], "forbidden")
-    store_audio_features({stub.id: _features(rng) for stub in stubs[:3]} | {stubs[3].id: None}
-                         | {refused.id: _features(rng)})
+    store_audio_features(
+        {stub.id: _features(rng) for stub in stubs[:3]}
+        | {stubs[3].id: None}
+        | {refused.id: _features(rng)}
+    )
     # One user moves (rebuild), then keeps listening (incremental on rebuilt summaries).
     set_timezone(users[0], "America/St_Johns")
     for user, batch in zip(users, [batches[2]] * 3):
-        store_plays(user.id, [{**p, "played_at": p["played_at"] + dt.timedelta(minutes=7)}
-                              for p in batch], "api")
+        store_plays(
+            user.id,
+            [{**p, "played_at": p["played_at"] + dt.timedelta(minutes=7)} for p in batch],
+            "api",
+        )
     return users, tracks, artists
 
 
 def _features(rng: random.Random) -> dict:
     """Audio features as Spotify's GET /audio-features gives them (float4-unfriendly values)."""
-    return {"danceability": rng.random(), "energy": rng.random(), "valence": rng.random(),
-            "acousticness": rng.random(), "instrumentalness": rng.random(),
-            "speechiness": rng.random(), "liveness": rng.random(),
-            "tempo": round(rng.uniform(60, 180), 3), "key": 5, "loudness": -7.5, "mode": 1,
-            "duration_ms": 200_000, "time_signature": 4}
+    return {
+        "danceability": rng.random(),
+        "energy": rng.random(),
+        "valence": rng.random(),
+        "acousticness": rng.random(),
+        "instrumentalness": rng.random(),
+        "speechiness": rng.random(),
+        "liveness": rng.random(),
+        "tempo": round(rng.uniform(60, 180), 3),
+        "key": 5,
+        "loudness": -7.5,
+        "mode": 1,
+        "duration_ms": 200_000,
+        "time_signature": 4,
+    }
 
 
 def random_periods(rng: random.Random, tz: str):
@@ -105,8 +163,7 @@ def random_periods(rng: random.Random, tz: str):
     for _ in range(3):
         first = FIRST.date() + dt.timedelta(days=rng.randrange(900))
         last = first + dt.timedelta(days=rng.choice([0, 1, 30, 75, 200, 400]))
-        periods.append(parse_period(from_=first.isoformat(), to=last.isoformat(), tz=tz,
-                                    now=now))
+        periods.append(parse_period(from_=first.isoformat(), to=last.isoformat(), tz=tz, now=now))
     periods.append(parse_period(from_="2025-02-01", to="2025-11-30", tz=tz, now=now))
     periods.append(parse_period(to="2025-08-14", tz=tz, now=now))  # from the first play
     return periods
@@ -132,8 +189,10 @@ def answers(user_id: int, period, sort: str) -> dict:
 
 
 def details(user_id: int, tracks, artists) -> dict:
-    return {"tracks": [stats.track_detail(user_id, t.id) for t in tracks],
-            "artists": [stats.artist_detail(user_id, a.id) for a in artists]}
+    return {
+        "tracks": [stats.track_detail(user_id, t.id) for t in tracks],
+        "artists": [stats.artist_detail(user_id, a.id) for a in artists],
+    }
 
 
 def test_every_statistic_from_summaries_equals_the_raw_plays(db):
@@ -164,10 +223,25 @@ def test_every_statistic_from_summaries_equals_the_raw_plays(db):
 
 
 def _summary_rows(user_id: int) -> dict:
-    return {model.__name__: sorted(model.select().where(model.user == user_id).tuples())
-            for model in (TrackTotal, TrackDay, TrackMonth, HourSlot, ListeningSummary,
-                          ArtistTotal, ArtistMonth, ArtistDay, AlbumTotal, AlbumMonth, AlbumDay,
-                          FeatureTotal, FeatureMonth, FeatureDay)}
+    return {
+        model.__name__: sorted(model.select().where(model.user == user_id).tuples())
+        for model in (
+            TrackTotal,
+            TrackDay,
+            TrackMonth,
+            HourSlot,
+            ListeningSummary,
+            ArtistTotal,
+            ArtistMonth,
+            ArtistDay,
+            AlbumTotal,
+            AlbumMonth,
+            AlbumDay,
+            FeatureTotal,
+            FeatureMonth,
+            FeatureDay,
+        )
+    }
 
 
 def test_incremental_summaries_equal_a_rebuild_from_raw_plays(db):
@@ -177,7 +251,11 @@ def test_incremental_summaries_equal_a_rebuild_from_raw_plays(db):
         assert incremental["TrackDay"] and incremental["HourSlot"]
         assert incremental["ArtistDay"] and incremental["AlbumTotal"]
         assert {row[1] for row in incremental["FeatureDay"]} == {
-            "ok", "forbidden", "missing", "pending"}
+            "ok",
+            "forbidden",
+            "missing",
+            "pending",
+        }
         listening.rebuild(user.id)
         assert _summary_rows(user.id) == incremental
 
@@ -192,8 +270,7 @@ def test_summaries_follow_a_time_zone_changed_behind_their_back(db):
     with stats.from_raw_plays():
         expected = stats.hours_of_day(user.id, period)
     assert stats.hours_of_day(user.id, period) == expected
-    store_plays(user.id, [{"track_id": tracks[0].id, "played_at": LAST,
-                           "ms_played": 1000}], "api")
+    store_plays(user.id, [{"track_id": tracks[0].id, "played_at": LAST, "ms_played": 1000}], "api")
     assert listening.summary_timezone(user.id) == "Asia/Kolkata"
     with stats.from_raw_plays():
         expected = stats.hours_of_day(user.id, period)

@@ -1,4 +1,5 @@
 """Periods: whole local days in the user's time zone, and errors that name the parameter."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -43,8 +44,7 @@ def test_custom_dates_include_to_and_previous_has_the_same_length():
     period = parse_period(from_="2026-01-10", to="2026-01-19", tz="Europe/Paris", now=NOW)
     assert period.start == dt.datetime(2026, 1, 9, 23) and period.days == 10
     previous = period.previous()
-    assert (previous.first_day, previous.last_day) == (dt.date(2025, 12, 31),
-                                                       dt.date(2026, 1, 9))
+    assert (previous.first_day, previous.last_day) == (dt.date(2025, 12, 31), dt.date(2026, 1, 9))
     assert previous.end == period.start
 
 
@@ -53,15 +53,18 @@ def test_default_range_is_four_weeks():
     assert parse_period(range="", from_="", to="", now=NOW).key == "4w"
 
 
-@pytest.mark.parametrize("kwargs, param", [
-    (dict(range="3d"), "range"),
-    (dict(range="7d", from_="2026-01-01"), "range"),
-    (dict(from_="2026-13-01"), "from"),
-    (dict(from_="yesterday"), "from"),
-    (dict(to="2026-02-30"), "to"),
-    (dict(from_="2026-02-01", to="2026-01-01"), "from"),
-    (dict(tz="Mars/Olympus"), "tz"),
-])
+@pytest.mark.parametrize(
+    "kwargs, param",
+    [
+        (dict(range="3d"), "range"),
+        (dict(range="7d", from_="2026-01-01"), "range"),
+        (dict(from_="2026-13-01"), "from"),
+        (dict(from_="yesterday"), "from"),
+        (dict(to="2026-02-30"), "to"),
+        (dict(from_="2026-02-01", to="2026-01-01"), "from"),
+        (dict(tz="Mars/Olympus"), "tz"),
+    ],
+)
 def test_bad_input_names_the_parameter(kwargs, param):
     with pytest.raises(PeriodError) as caught:
         parse_period(now=NOW, **kwargs)
@@ -71,7 +74,11 @@ def test_bad_input_names_the_parameter(kwargs, param):
 
 def test_offset_spans_follow_dst_to_the_second():
     spans = utc_offset_spans("Europe/Paris", dt.datetime(2025, 1, 1), dt.datetime(2026, 1, 1))
-    assert spans == [(dt.datetime(2025, 3, 30, 1), 3600), (dt.datetime(2025, 10, 26, 1), 7200),
-                     (None, 3600)]
-    assert utc_offset_spans("Asia/Kolkata", dt.datetime(2016, 1, 1),
-                            dt.datetime(2026, 1, 1)) == [(None, 19800)]
+    assert spans == [
+        (dt.datetime(2025, 3, 30, 1), 3600),
+        (dt.datetime(2025, 10, 26, 1), 7200),
+        (None, 3600),
+    ]
+    assert utc_offset_spans("Asia/Kolkata", dt.datetime(2016, 1, 1), dt.datetime(2026, 1, 1)) == [
+        (None, 19800)
+    ]

@@ -1,4 +1,5 @@
 """The account page and its forms: time zone, API token, export, delete, Spotify banners."""
+
 from __future__ import annotations
 
 import csv
@@ -52,7 +53,7 @@ def test_creating_an_api_token_for_me(client, db, web_settings):
 
 def _library():
     artist_a, artist_b = make_artist(name="Ada"), make_artist(name="Bo")
-    album = make_album(name="Night, \"Live\"")
+    album = make_album(name='Night, "Live"')
     return make_track(artists=[artist_a, artist_b], album=album, name="Song, with comma")
 
 
@@ -97,8 +98,13 @@ def _upload(user, folder) -> Path:
     from models.accounts.uploads import save_upload
 
     path = save_upload(folder, user.id, [("my_spotify_data.zip", io.BytesIO(b"PK personal"))])
-    ImportJob.create(user=user, file_name="my_spotify_data.zip", file_path=str(path),
-                     file_sha256="0" * 64, status="done")
+    ImportJob.create(
+        user=user,
+        file_name="my_spotify_data.zip",
+        file_path=str(path),
+        file_sha256="0" * 64,
+        status="done",
+    )
     return path
 
 
@@ -129,8 +135,13 @@ def test_deleting_an_account_leaves_files_an_admin_imported_from(client, db, tmp
     admins_file = tmp_path / "exports" / "my_spotify_data.zip"
     admins_file.parent.mkdir()
     admins_file.write_bytes(b"PK the admin's copy")
-    ImportJob.create(user=me, file_name=admins_file.name, file_path=str(admins_file),
-                     file_sha256="0" * 64, status="done")
+    ImportJob.create(
+        user=me,
+        file_name=admins_file.name,
+        file_path=str(admins_file),
+        file_sha256="0" * 64,
+        status="done",
+    )
     login_as(client, me)
     assert _post(client, "/account/delete", "/account/delete", confirm="delete").status_code == 302
     assert User.get_or_none(User.id == me.id) is None
@@ -150,8 +161,7 @@ def test_reauth_banner_asks_to_log_in_again(client, db):
 
 def test_a_grant_near_six_months_old_is_announced(client, db):
     user = make_user()
-    OAuthToken.create(user=user, refresh_token="r",
-                      granted_at=utcnow() - dt.timedelta(days=175))
+    OAuthToken.create(user=user, refresh_token="r", granted_at=utcnow() - dt.timedelta(days=175))
     login_as(client, user)
     assert 'id="expiry-banner"' in client.get("/account").get_data(as_text=True)
     OAuthToken.update(granted_at=utcnow()).execute()

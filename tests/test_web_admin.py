@@ -1,4 +1,5 @@
 """The admin page: listeners, sync state, re-auth flags, the latest runs and their app mode."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -18,14 +19,19 @@ def test_the_admin_page_is_a_404_for_listeners(client, db):
 
 def test_admin_sees_listeners_sync_state_and_runs(auth, client, db):
     fine = make_user(display_name="Fine Listener", last_synced_at=AT)
-    stale = make_user(display_name="Stale Listener", needs_reauth=True,
-                      reauth_reason="Refresh token expired")
+    stale = make_user(
+        display_name="Stale Listener", needs_reauth=True, reauth_reason="Refresh token expired"
+    )
     track = make_track()
     for minute in range(3):
         make_play(fine, track, AT + dt.timedelta(minutes=minute))
-    run = EtlRun.create(hour=AT, status="done", app_mode="development",
-                        finished_at=AT + dt.timedelta(minutes=1),
-                        summary=json.dumps({"users": 2}))
+    run = EtlRun.create(
+        hour=AT,
+        status="done",
+        app_mode="development",
+        finished_at=AT + dt.timedelta(minutes=1),
+        summary=json.dumps({"users": 2}),
+    )
     EtlRun.create(hour=AT - dt.timedelta(hours=1), status="done", app_mode=None)
     EtlLog.create(run=run, user=fine, step="extract", status="done", new_plays=3)
     EtlLog.create(run=run, user=stale, step="extract", status="needs_reauth")
@@ -49,7 +55,7 @@ def test_admin_page_before_any_run(auth, client, db):
     auth.admin_login()
     text = client.get("/admin").get_data(as_text=True)
     assert "No ETL run recorded yet" in text and "Nobody has logged in" in text
-    assert '>unknown</strong>' in text
+    assert ">unknown</strong>" in text
     assert User.select().where(User.is_admin == True).count() == 1  # noqa: E712
 
 

@@ -1,4 +1,5 @@
 """Logging in: Spotify's authorization code flow against the sandbox, over real HTTP."""
+
 from __future__ import annotations
 
 from urllib.parse import parse_qs, urlparse
@@ -7,8 +8,13 @@ import pytest
 
 from models.schema.tables import OAuthToken, User
 from tests.factories import make_user
-from tests.webtools import (ADMIN_EMAIL, ADMIN_PASSWORD, AuthActions, app, auth, client,  # noqa: F401
-                            code_and_state, web_settings)
+from tests.webtools import (
+    ADMIN_EMAIL,
+    ADMIN_PASSWORD,
+    AuthActions,
+    client,  # noqa: F401
+    code_and_state,
+)
 
 
 def test_login_redirects_to_spotify_with_state_pkce_and_scope(client, web_settings):
@@ -16,8 +22,9 @@ def test_login_redirects_to_spotify_with_state_pkce_and_scope(client, web_settin
     assert response.status_code == 302
     location = urlparse(response.headers["Location"])
     query = {k: v[0] for k, v in parse_qs(location.query).items()}
-    assert f"{location.scheme}://{location.netloc}{location.path}" == \
-        web_settings.oauth_authorize_url
+    assert (
+        f"{location.scheme}://{location.netloc}{location.path}" == web_settings.oauth_authorize_url
+    )
     assert query["client_id"] == web_settings.client_id
     assert query["response_type"] == "code"
     assert query["redirect_uri"] == web_settings.redirect_uri
@@ -39,9 +46,12 @@ def test_login_creates_the_user_stores_the_token_encrypted_and_logs_in(auth, cli
     assert user.needs_reauth is False
     token = OAuthToken.get(OAuthToken.user == user.id)
     assert token.refresh_token and token.access_token
-    raw = db.execute_sql("SELECT refresh_token FROM oauth_token WHERE user_id = %s"
-                         .replace("%s", "?" if db.engine == "sqlite" else "%s"),
-                         (user.id,)).fetchone()[0]
+    raw = db.execute_sql(
+        "SELECT refresh_token FROM oauth_token WHERE user_id = %s".replace(
+            "%s", "?" if db.engine == "sqlite" else "%s"
+        ),
+        (user.id,),
+    ).fetchone()[0]
     assert raw != token.refresh_token and token.refresh_token not in raw  # encrypted at rest
     page = client.get("/account")
     assert page.status_code == 200
@@ -50,8 +60,9 @@ def test_login_creates_the_user_stores_the_token_encrypted_and_logs_in(auth, cli
 
 def test_a_returning_user_is_matched_by_account_id_and_reauth_is_cleared(auth, db):
     first = auth.login_user(0)
-    User.update(needs_reauth=True, reauth_reason="Refresh token expired",
-                spotify_id="renamed-locally").where(User.id == first.id).execute()
+    User.update(
+        needs_reauth=True, reauth_reason="Refresh token expired", spotify_id="renamed-locally"
+    ).where(User.id == first.id).execute()
     response = auth.login(0)
     assert response.status_code == 302
     users = list(User.select().where(User.is_admin == False))  # noqa: E712
@@ -78,8 +89,10 @@ def test_denying_access_shows_a_friendly_page_and_creates_nobody(auth, db):
 def test_a_callback_with_a_forged_state_is_refused(auth, db):
     location = auth.authorize(auth.listener(0)["id"])
     answer = code_and_state(location)
-    response = auth.client.get("/auth/callback", query_string={
-        "code": answer["code"], "state": "forged-" + answer["state"]})
+    response = auth.client.get(
+        "/auth/callback",
+        query_string={"code": answer["code"], "state": "forged-" + answer["state"]},
+    )
     assert response.status_code == 400
     assert "did not match a login started in this browser" in response.get_data(as_text=True)
     assert User.select().where(User.is_admin == False).count() == 0  # noqa: E712
@@ -93,12 +106,15 @@ def test_a_callback_in_another_browser_is_refused(auth, app, db):
     assert User.select().where(User.is_admin == False).count() == 0  # noqa: E712
 
 
-@pytest.mark.parametrize("target, expected", [
-    ("/history?page=2", "/history?page=2"),
-    ("https://evil.example/phish", "/dashboard"),
-    ("//evil.example/phish", "/dashboard"),
-    ("/\\evil.example", "/dashboard"),
-])
+@pytest.mark.parametrize(
+    "target, expected",
+    [
+        ("/history?page=2", "/history?page=2"),
+        ("https://evil.example/phish", "/dashboard"),
+        ("//evil.example/phish", "/dashboard"),
+        ("/\\evil.example", "/dashboard"),
+    ],
+)
 def test_after_login_only_local_next_paths_are_followed(auth, db, target, expected):
     response = auth.login(0, next_path=target)
     location = urlparse(response.headers["Location"])
@@ -107,8 +123,17 @@ def test_after_login_only_local_next_paths_are_followed(auth, db, target, expect
 
 
 def test_pages_need_a_login_and_send_you_to_the_landing_page(client, db):
-    for path in ("/dashboard", "/tracks", "/artists", "/profile", "/history", "/account",
-                 "/admin", "/tracks/abc", "/account/export.csv"):
+    for path in (
+        "/dashboard",
+        "/tracks",
+        "/artists",
+        "/profile",
+        "/history",
+        "/account",
+        "/admin",
+        "/tracks/abc",
+        "/account/export.csv",
+    ):
         response = client.get(path)
         assert response.status_code == 302, path
         location = urlparse(response.headers["Location"])
@@ -140,8 +165,7 @@ def test_admin_logs_in_with_email_and_password(auth, client, db):
 
 
 def test_admin_form_without_csrf_token_is_refused(client, db):
-    response = client.post("/auth/admin", data={"email": ADMIN_EMAIL,
-                                                "password": ADMIN_PASSWORD})
+    response = client.post("/auth/admin", data={"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD})
     assert response.status_code == 400
     assert "This form has expired" in response.get_data(as_text=True)
 
@@ -167,8 +191,15 @@ def test_a_token_answer_without_refresh_token_keeps_the_stored_one(db):
     from models.accounts.users import store_grant
 
     user = make_user()
-    store_grant(user, {"access_token": "a1", "refresh_token": "r1", "expires_in": 3600,
-                       "scope": "user-read-recently-played"})
+    store_grant(
+        user,
+        {
+            "access_token": "a1",
+            "refresh_token": "r1",
+            "expires_in": 3600,
+            "scope": "user-read-recently-played",
+        },
+    )
     store_grant(user, {"access_token": "a2", "expires_in": 3600, "scope": ""})
     token = OAuthToken.get(OAuthToken.user == user.id)
     assert (token.access_token, token.refresh_token) == ("a2", "r1")
@@ -181,8 +212,10 @@ def test_a_spotify_login_cannot_take_over_the_admin(db, web_settings):
 
     admin = ensure_first_admin(web_settings)
     with pytest.raises(AccountConflict):
-        upsert_spotify_user({"id": admin.spotify_id, "display_name": "Mallory"},
-                            {"access_token": "a", "refresh_token": "r", "expires_in": 60})
+        upsert_spotify_user(
+            {"id": admin.spotify_id, "display_name": "Mallory"},
+            {"access_token": "a", "refresh_token": "r", "expires_in": 60},
+        )
     assert User.get_by_id(admin.id).display_name == "Administrator"
 
 
@@ -191,8 +224,11 @@ def test_spotify_unreachable_at_the_token_step_is_a_friendly_page(db, tmp_path, 
     from tests.webtools import web_environ
     from web import create_app
 
-    broken = create_app(settings_module.load(web_environ(
-        db, tmp_path, fresh_sandbox, OAUTH_TOKEN_URL="http://127.0.0.1:9/api/token")))
+    broken = create_app(
+        settings_module.load(
+            web_environ(db, tmp_path, fresh_sandbox, OAUTH_TOKEN_URL="http://127.0.0.1:9/api/token")
+        )
+    )
     actions = AuthActions(broken.test_client(), fresh_sandbox)
     response = actions.callback(actions.authorize(actions.listener(0)["id"]))
     assert response.status_code == 502

@@ -1,4 +1,5 @@
 """The server-drawn SVG charts: values become proportional shapes, and text is escaped."""
+
 from __future__ import annotations
 
 import re
@@ -26,16 +27,18 @@ def test_heatmap_has_a_cell_per_weekday_hour_shaded_by_count():
     matrix = [[0] * 24 for _ in range(7)]
     matrix[0][9], matrix[6][23] = 4, 2
     svg = str(charts.heatmap(matrix, label="When"))
-    cells = re.findall(r'<rect class="(cell[^"]*)"[^>]*fill-opacity="([\d.]+)"><title>([^<]+)<',
-                       svg)
+    cells = re.findall(
+        r'<rect class="(cell[^"]*)"[^>]*fill-opacity="([\d.]+)"><title>([^<]+)<', svg
+    )
     assert len(cells) == 168
     shaded = {title: float(opacity) for css, opacity, title in cells if css == "cell"}
     assert shaded == {"Mon 09:00: 4 plays": 1.0, "Sun 23:00: 2 plays": 0.54}
 
 
 def test_labels_are_escaped():
-    svg = str(charts.hbar_chart([("<script>alert(1)</script>", 0.5, "50%")], label="x & y",
-                                maximum=1.0))
+    svg = str(
+        charts.hbar_chart([("<script>alert(1)</script>", 0.5, "50%")], label="x & y", maximum=1.0)
+    )
     assert "<script>" not in svg and "&lt;script&gt;" in svg
     assert 'aria-label="x &amp; y"' in svg
     bar = re.search(r'<rect class="bar"[^>]* width="([\d.]+)"', svg)

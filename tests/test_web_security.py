@@ -1,4 +1,5 @@
 """Headers, cookie flags, CSRF on every form, log masking, 404 for what is not yours."""
+
 from __future__ import annotations
 
 import logging
@@ -33,8 +34,11 @@ def test_session_cookie_is_httponly_lax_and_secure_behind_https(db, tmp_path, sa
 
     plain = create_app(settings_module.load(web_environ(db, tmp_path, sandbox)))
     assert plain.config["SESSION_COOKIE_SECURE"] is False
-    secure = create_app(settings_module.load(web_environ(
-        db, tmp_path, sandbox, REDIRECT_URI="https://tracker.example/auth/callback")))
+    secure = create_app(
+        settings_module.load(
+            web_environ(db, tmp_path, sandbox, REDIRECT_URI="https://tracker.example/auth/callback")
+        )
+    )
     assert secure.config["SESSION_COOKIE_SECURE"] is True
     response = secure.test_client().get("/auth/login")
     cookie = response.headers["Set-Cookie"]
@@ -63,8 +67,9 @@ def test_a_token_from_another_session_is_refused(app, db):
     from tests.webtools import csrf_token
 
     alice_token = csrf_token(alice_client.get("/account").get_data(as_text=True))
-    response = bob_client.post("/account/timezone", data={"csrf_token": alice_token,
-                                                          "timezone": "Asia/Tokyo"})
+    response = bob_client.post(
+        "/account/timezone", data={"csrf_token": alice_token, "timezone": "Asia/Tokyo"}
+    )
     assert response.status_code == 400
     assert User.get_by_id(bob.id).timezone == "UTC"
 
@@ -77,10 +82,15 @@ def test_unknown_pages_are_a_friendly_404(client, db):
 
 
 def test_log_filter_masks_oauth_secrets():
-    record = logging.LogRecord("werkzeug", logging.INFO, __file__, 1,
-                               '%s - - "%s" %s', ("127.0.0.1",
-                                                  "GET /auth/callback?code=AQBsecret&state=xyz "
-                                                  "HTTP/1.1", "302"), None)
+    record = logging.LogRecord(
+        "werkzeug",
+        logging.INFO,
+        __file__,
+        1,
+        '%s - - "%s" %s',
+        ("127.0.0.1", "GET /auth/callback?code=AQBsecret&state=xyz HTTP/1.1", "302"),
+        None,
+    )
     MaskSecrets().filter(record)
     line = record.getMessage()
     assert "AQBsecret" not in line and "xyz" not in line

@@ -1,5 +1,6 @@
 """Statistics pages through the test client: values on the page, periods, sorting, search,
 pagination, other users' data (404) and withheld fields (unknown, never 0)."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -9,8 +10,7 @@ import pytest
 
 from models.schema.db import utcnow
 from models.schema.tables import ArtistGenre, Genre
-from tests.factories import (make_album, make_artist, make_features, make_play, make_track,
-                             make_user)
+from tests.factories import make_album, make_artist, make_features, make_play, make_track, make_user
 from tests.webtools import app, client, login_as, web_settings  # noqa: F401
 
 
@@ -41,8 +41,16 @@ def world(db):
     make_play(me, old, now - dt.timedelta(days=20))
     make_play(other, strangers, now - dt.timedelta(hours=1))
     make_play(other, hit, now - dt.timedelta(hours=4))
-    return dict(me=me, other=other, hit=hit, duet=duet, old=old, strangers=strangers,
-                artist=artist, guest=guest)
+    return dict(
+        me=me,
+        other=other,
+        hit=hit,
+        duet=duet,
+        old=old,
+        strangers=strangers,
+        artist=artist,
+        guest=guest,
+    )
 
 
 def test_dashboard_shows_my_totals_and_top_lists(client, world):
@@ -77,16 +85,22 @@ def test_the_dashboard_compares_with_the_previous_period(client, world):
     make_play(world["me"], world["old"], utcnow() - dt.timedelta(days=9))
     login_as(client, world["me"])
     html = text_of(client.get("/dashboard", query_string={"range": "7d"}))
-    plays_card = html.split('id="total-plays"')[1].split('</div></div>')[0]
+    plays_card = html.split('id="total-plays"')[1].split("</div></div>")[0]
     assert "+300% vs previous period" in plays_card  # 4 plays against 1
 
 
 def test_custom_dates_and_a_bad_period(client, world):
     login_as(client, world["me"])
     today = utcnow().date()
-    html = text_of(client.get("/dashboard", query_string={
-        "from": (today - dt.timedelta(days=25)).isoformat(),
-        "to": (today - dt.timedelta(days=15)).isoformat()}))
+    html = text_of(
+        client.get(
+            "/dashboard",
+            query_string={
+                "from": (today - dt.timedelta(days=25)).isoformat(),
+                "to": (today - dt.timedelta(days=15)).isoformat(),
+            },
+        )
+    )
     assert value(html, "total-plays") == "1" and "Old Tune" in html
     bad = client.get("/dashboard", query_string={"range": "3y"})
     assert bad.status_code == 400
@@ -117,12 +131,14 @@ def test_unique_tracks_sort_search_and_paginate(client, db):
     rows = re.findall(r">(Song \d\d)</a>", first)
     assert rows[:2] == ["Song 00", "Song 01"] and len(rows) == 50
     assert "Page 1 of 2" in first
-    second = text_of(client.get("/tracks", query_string={"sort": "name", "order": "asc",
-                                                         "page": 2}))
+    second = text_of(
+        client.get("/tracks", query_string={"sort": "name", "order": "asc", "page": 2})
+    )
     assert re.findall(r">(Song \d\d)</a>", second) == ["Song 50", "Song 51", "Song 52"]
     by_plays = text_of(client.get("/tracks", query_string={"sort": "plays"}))
     assert re.search(r">(Song \d\d)</a>", by_plays).group(1) in {
-        f"Song {n:02d}" for n in range(53) if n % 3 == 2}
+        f"Song {n:02d}" for n in range(53) if n % 3 == 2
+    }
     found = text_of(client.get("/tracks", query_string={"q": "song 4"}))
     assert value(found, "result-count").startswith("10 tracks")
     assert client.get("/tracks", query_string={"sort": "popularity"}).status_code == 400
@@ -182,12 +198,28 @@ def test_profile_says_when_audio_features_are_unavailable(client, world):
 
 
 def test_profile_draws_play_weighted_features(client, world):
-    make_features(world["hit"], danceability=0.8, energy=0.5, valence=0.2,
-                  acousticness=0.1, instrumentalness=0.0, speechiness=0.05, liveness=0.1,
-                  tempo=120.0)
-    make_features(world["duet"], danceability=0.4, energy=0.9, valence=0.6,
-                  acousticness=0.3, instrumentalness=0.0, speechiness=0.05, liveness=0.2,
-                  tempo=100.0)
+    make_features(
+        world["hit"],
+        danceability=0.8,
+        energy=0.5,
+        valence=0.2,
+        acousticness=0.1,
+        instrumentalness=0.0,
+        speechiness=0.05,
+        liveness=0.1,
+        tempo=120.0,
+    )
+    make_features(
+        world["duet"],
+        danceability=0.4,
+        energy=0.9,
+        valence=0.6,
+        acousticness=0.3,
+        instrumentalness=0.0,
+        speechiness=0.05,
+        liveness=0.2,
+        tempo=100.0,
+    )
     login_as(client, world["me"])
     html = text_of(client.get("/profile", query_string={"range": "7d"}))
     # 3 plays of "hit" and 1 of "duet": danceability (3*0.8 + 0.4) / 4 = 0.70
@@ -202,7 +234,7 @@ def test_artist_page_shows_my_numbers_and_unknown_followers(client, world):
     assert value(html, "detail-name") == "Aurora Lane"
     assert value(html, "detail-plays") == "4"  # 3 x Morning Song + the duet
     assert value(html, "detail-share") == "80%"
-    assert "Followers on Spotify: <span class=\"unknown\"" in html
+    assert 'Followers on Spotify: <span class="unknown"' in html
     tracks = html.split("Your most played tracks")[1]
     assert tracks.index("Morning Song") < tracks.index("Duet")
 

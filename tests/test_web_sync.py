@@ -1,5 +1,6 @@
 """The web app with the real ETL in between: what a listener and the admin see after a sync,
 on both kinds of Spotify app, and when Spotify stops accepting a user's grant (issue 9)."""
+
 from __future__ import annotations
 
 import re
@@ -23,8 +24,9 @@ def plays_of(user) -> int:
 
 
 @pytest.mark.parametrize("app_mode", ["development", "extended"])
-def test_after_a_sync_pages_show_the_plays_and_admin_the_app_mode(auth, client, db,
-                                                                  web_settings, app_mode):
+def test_after_a_sync_pages_show_the_plays_and_admin_the_app_mode(
+    auth, client, db, web_settings, app_mode
+):
     auth.sandbox.control(app_mode=app_mode)
     user = auth.login_user(0)
     sync(auth, web_settings)
@@ -49,8 +51,9 @@ def test_after_a_sync_pages_show_the_plays_and_admin_the_app_mode(auth, client, 
     assert f'<td class="num">{stored:,}</td>' in row
 
 
-def test_a_revoked_grant_shows_a_banner_and_logging_in_again_clears_it(auth, client, db,
-                                                                      web_settings):
+def test_a_revoked_grant_shows_a_banner_and_logging_in_again_clears_it(
+    auth, client, db, web_settings
+):
     user = auth.login_user(0)
     sync(auth, web_settings)
     stored = plays_of(user)

@@ -4,6 +4,7 @@
 the sandbox's authorize page over HTTP (pick a listener, approve or deny), and back to the app's
 callback, which exchanges the code with the sandbox's token endpoint and reads /v1/me.
 """
+
 from __future__ import annotations
 
 import html
@@ -21,14 +22,21 @@ REDIRECT_URI = "http://127.0.0.1:5000/auth/callback"  # registered in the sandbo
 ADMIN_EMAIL = "admin@example.test"
 ADMIN_PASSWORD = "correct horse battery staple"
 HIDDEN_INPUT = re.compile(r'<input type="hidden" name="([^"]+)" value="([^"]*)">')
-CSRF_INPUT = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"'
-                        r'|name="csrf_token" value="([^"]+)"')
+CSRF_INPUT = re.compile(
+    r'name="csrf_token" type="hidden" value="([^"]+)"'
+    r'|name="csrf_token" value="([^"]+)"'
+)
 
 
 def web_environ(db, tmp_path, sandbox, **extra) -> dict[str, str]:
-    environ = base_environ(DATABASE_URL=db.url, DATA_DIR=str(tmp_path / "data"),
-                           REDIRECT_URI=REDIRECT_URI, FIRST_ADMIN_EMAIL=ADMIN_EMAIL,
-                           FIRST_ADMIN_PASSWORD=ADMIN_PASSWORD, **sandbox.env())
+    environ = base_environ(
+        DATABASE_URL=db.url,
+        DATA_DIR=str(tmp_path / "data"),
+        REDIRECT_URI=REDIRECT_URI,
+        FIRST_ADMIN_EMAIL=ADMIN_EMAIL,
+        FIRST_ADMIN_PASSWORD=ADMIN_PASSWORD,
+        **sandbox.env(),
+    )
     environ.update(extra)
     return environ
 
@@ -69,8 +77,9 @@ class AuthActions:
     def listener(self, index: int = 0) -> dict:
         return self.sandbox.listeners()[index]
 
-    def authorize(self, listener_id: str | None, decision: str = "approve",
-                  next_path: str | None = None):
+    def authorize(
+        self, listener_id: str | None, decision: str = "approve", next_path: str | None = None
+    ):
         """Start a login, answer Spotify's page; return the callback URL Spotify sent back."""
         query = {"next": next_path} if next_path else {}
         start = self.client.get("/auth/login", query_string=query)
@@ -80,8 +89,9 @@ class AuthActions:
         assert page.status_code == 200, page.text
         form = {name: html.unescape(value) for name, value in HIDDEN_INPUT.findall(page.text)}
         form.update(decision=decision, listener=listener_id or "")
-        answer = requests.post(self.sandbox.url + "/authorize", data=form,
-                               allow_redirects=False, timeout=10)
+        answer = requests.post(
+            self.sandbox.url + "/authorize", data=form, allow_redirects=False, timeout=10
+        )
         assert answer.status_code == 302, answer.text
         return answer.headers["Location"]
 
@@ -105,14 +115,20 @@ class AuthActions:
 
     def admin_login(self, email: str = ADMIN_EMAIL, password: str = ADMIN_PASSWORD):
         page = self.client.get("/auth/admin")
-        return self.client.post("/auth/admin", data={
-            "csrf_token": csrf_token(page.get_data(as_text=True)), "email": email,
-            "password": password})
+        return self.client.post(
+            "/auth/admin",
+            data={
+                "csrf_token": csrf_token(page.get_data(as_text=True)),
+                "email": email,
+                "password": password,
+            },
+        )
 
     def logout(self):
         page = self.client.get("/account")
-        return self.client.post("/auth/logout",
-                                data={"csrf_token": csrf_token(page.get_data(as_text=True))})
+        return self.client.post(
+            "/auth/logout", data={"csrf_token": csrf_token(page.get_data(as_text=True))}
+        )
 
 
 @pytest.fixture

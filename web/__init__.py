@@ -4,6 +4,7 @@
 production (Procfile).  Views parse input, check who asks, call ``models`` and render a template:
 no SQL and no Spotify protocol lives here.
 """
+
 from __future__ import annotations
 
 from flask import Flask

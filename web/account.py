@@ -3,22 +3,31 @@
 Each action is a small form (CSRF-checked); the work is in ``models.accounts.users``, ``models.accounts.export``
 and ``models.accounts.api_tokens``, shared with the API and batch.
 """
+
 from __future__ import annotations
 
 from functools import lru_cache
 from zoneinfo import available_timezones
 
-from flask import (Blueprint, Response, abort, current_app, flash, redirect, render_template,
-                   stream_with_context, url_for)
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    stream_with_context,
+    url_for,
+)
 from flask_login import current_user, login_required, logout_user
 from flask_wtf import FlaskForm
 from wtforms import SelectField, StringField
 from wtforms.validators import DataRequired
 
-from models.accounts import api_tokens
-from models.accounts import export
-from models.schema.db import utcnow
+from models.accounts import api_tokens, export
 from models.accounts.users import delete_user, set_timezone
+from models.schema.db import utcnow
 from web.auth import for_listeners_only
 
 bp = Blueprint("account", __name__, url_prefix="/account")
@@ -49,8 +58,10 @@ class DeleteForm(FlaskForm):
 
 
 def render_account(status: int = 200, **context):
-    forms = {"timezone_form": TimezoneForm(timezone=current_user.timezone),
-             "token_form": TokenForm()}
+    forms = {
+        "timezone_form": TimezoneForm(timezone=current_user.timezone),
+        "token_form": TokenForm(),
+    }
     forms.update(context)
     return render_template("account/account.html", **forms), status
 
@@ -79,8 +90,10 @@ def token():
     if not TokenForm().validate_on_submit():
         return render_account(400)
     settings = current_app.config["SETTINGS"]
-    return render_account(api_token=api_tokens.issue(current_user, settings),
-                          api_token_minutes=settings.access_token_expire_minutes)
+    return render_account(
+        api_token=api_tokens.issue(current_user, settings),
+        api_token_minutes=settings.access_token_expire_minutes,
+    )
 
 
 EXPORTS = {  # format: (writer, file name stem, media type)

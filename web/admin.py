@@ -1,5 +1,6 @@
 """The admin page: listeners, their last sync and re-authorisation flags, the latest ETL runs
 with the Spotify app mode each detected.  Anyone but the admin gets a 404."""
+
 from __future__ import annotations
 
 from flask import Blueprint, abort, render_template
@@ -16,6 +17,9 @@ def index():
     if not current_user.is_admin:
         abort(404)
     runs = latest_runs(limit=10)
-    return render_template("admin/index.html", users=users_overview(), runs=runs,
-                           app_mode=next((r["app_mode"] for r in runs
-                                          if r["app_mode"] != "unknown"), "unknown"))
+    return render_template(
+        "admin/index.html",
+        users=users_overview(),
+        runs=runs,
+        app_mode=next((r["app_mode"] for r in runs if r["app_mode"] != "unknown"), "unknown"),
+    )

@@ -5,6 +5,7 @@ the session, verifies ``state`` on the way back and exchanges the code; ``spotif
 reads ``/v1/me``; ``models.accounts.users`` creates or updates the listener and stores the grant
 encrypted.  Every way the round trip can fail ends on a page that says what happened.
 """
+
 from __future__ import annotations
 
 import logging
@@ -12,17 +13,31 @@ from urllib.parse import urlparse
 
 from authlib.integrations.base_client import MismatchingStateError, OAuthError
 from authlib.integrations.flask_client import OAuth
-from flask import (Blueprint, current_app, flash, redirect, render_template, request, session,
-                   url_for)
-from flask_login import (LoginManager, UserMixin, current_user, login_required, login_user,
-                         logout_user)
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_login import (
+    LoginManager,
+    UserMixin,
+    current_user,
+    login_required,
+    login_user,
+    logout_user,
+)
 from flask_wtf import FlaskForm
 from requests import RequestException
 from wtforms import EmailField, PasswordField
 from wtforms.validators import DataRequired
 
-from models.schema.tables import User
 from models.accounts.users import AccountConflict, authenticate_admin, upsert_spotify_user
+from models.schema.tables import User
 from spotify.client import SpotifyApp, TokenSet
 from spotify.errors import SpotifyError
 
@@ -33,7 +48,7 @@ NEXT_KEY = "login_next"
 # What Spotify's ``error`` parameter means, in words a listener understands.
 AUTHORIZE_ERRORS = {
     "access_denied": "You chose not to give Spotify Tracker access. Nothing was stored; you "
-                     "can try again whenever you like.",
+    "can try again whenever you like.",
 }
 
 
@@ -54,7 +69,7 @@ class Account(UserMixin):
         return f"{self.row.id}:{self.row.spotify_id}"
 
     @staticmethod
-    def load(session_id: str) -> "Account | None":
+    def load(session_id: str) -> Account | None:
         row_id, _, spotify_id = session_id.partition(":")
         if not row_id.isdigit() or not spotify_id:
             return None
@@ -78,8 +93,12 @@ def init_app(app, settings) -> None:
         client_secret=settings.client_secret,
         authorize_url=settings.oauth_authorize_url,
         access_token_url=settings.oauth_token_url,
-        client_kwargs={"scope": settings.scope, "code_challenge_method": "S256",
-                       "token_endpoint_auth_method": "client_secret_basic", "timeout": 15},
+        client_kwargs={
+            "scope": settings.scope,
+            "code_challenge_method": "S256",
+            "token_endpoint_auth_method": "client_secret_basic",
+            "timeout": 15,
+        },
     )
     app.extensions["spotify_app"] = SpotifyApp.from_settings(settings)
 
@@ -138,31 +157,41 @@ def callback():
     try:
         token = _spotify().authorize_access_token()
     except MismatchingStateError:
-        return _failed("That login link has expired",
-                       "The answer from Spotify did not match a login started in this browser "
-                       "(it may be old, or was opened in another browser). Please log in again.")
+        return _failed(
+            "That login link has expired",
+            "The answer from Spotify did not match a login started in this browser "
+            "(it may be old, or was opened in another browser). Please log in again.",
+        )
     except OAuthError as exc:
         message = AUTHORIZE_ERRORS.get(exc.error) or (
-            f"Spotify did not let you log in ({exc.error}). Please try again.")
+            f"Spotify did not let you log in ({exc.error}). Please try again."
+        )
         return _failed("Spotify login did not complete", message)
     except RequestException:
         log.warning("Spotify token endpoint unreachable during login")
-        return _failed("Spotify could not be reached",
-                       "We could not reach Spotify to finish logging you in. Please try again "
-                       "in a minute.", 502)
+        return _failed(
+            "Spotify could not be reached",
+            "We could not reach Spotify to finish logging you in. Please try again in a minute.",
+            502,
+        )
     try:
         client = current_app.extensions["spotify_app"].client(TokenSet.from_response(token))
         me = client.me()
     except SpotifyError as exc:
         log.warning("reading /v1/me after login failed: %s", exc)
-        return _failed("Spotify login did not complete",
-                       "Spotify accepted the login but would not tell us who you are. "
-                       "Please try again.", 502)
+        return _failed(
+            "Spotify login did not complete",
+            "Spotify accepted the login but would not tell us who you are. Please try again.",
+            502,
+        )
     try:
         user = upsert_spotify_user(me, token)
     except AccountConflict:
-        return _failed("This Spotify account cannot log in here",
-                       "Its Spotify id is used by this server's admin account.", 409)
+        return _failed(
+            "This Spotify account cannot log in here",
+            "Its Spotify id is used by this server's admin account.",
+            409,
+        )
     session.permanent = True  # stay logged in for SESSION_DAYS, not just this browser session
     login_user(Account(user))
     log.info("user %s logged in with Spotify", user.id)

@@ -5,9 +5,10 @@ Each function takes plain numbers and returns ``Markup``.  Colours come from cla
 (positions, the heat of a cell) are SVG presentation attributes.  Every bar and cell carries a
 ``<title>``, which browsers show as a tooltip and screen readers read out.
 """
+
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 from markupsafe import Markup, escape
 
@@ -19,7 +20,8 @@ def _svg(width: int, height: int, label: str, body: list[str], css: str = "chart
     return Markup(
         f'<svg class="{css}" viewBox="0 0 {width} {height}" role="img" '
         f'aria-label="{escape(label)}" xmlns="http://www.w3.org/2000/svg" '
-        f'preserveAspectRatio="xMidYMid meet">' + "".join(body) + "</svg>")
+        f'preserveAspectRatio="xMidYMid meet">' + "".join(body) + "</svg>"
+    )
 
 
 def _nice_max(value: float) -> float:
@@ -33,10 +35,15 @@ def _nice_max(value: float) -> float:
     return 10 * magnitude
 
 
-def bar_chart(points: Sequence[tuple[str, float]], *, label: str,
-              describe: Callable[[float], str] = "{:g}".format,
-              axis: Callable[[float], str] | None = None, width: int = 720,
-              height: int = 220) -> Markup:
+def bar_chart(
+    points: Sequence[tuple[str, float]],
+    *,
+    label: str,
+    describe: Callable[[float], str] = "{:g}".format,
+    axis: Callable[[float], str] | None = None,
+    width: int = 720,
+    height: int = 220,
+) -> Markup:
     """Vertical bars, one per ``(x label, value)``, in order (a time series).
 
     ``describe`` words a value for tooltips; ``axis`` (default ``describe``) for the short
@@ -46,13 +53,16 @@ def bar_chart(points: Sequence[tuple[str, float]], *, label: str,
     left, bottom, top = 60, 28, 10
     plot_w, plot_h = width - left - 8, height - bottom - top
     peak = _nice_max(max((value for _, value in points), default=0))
-    body = [f'<line class="axis" x1="{left}" y1="{top + plot_h}" x2="{width - 8}" '
-            f'y2="{top + plot_h}"/>']
+    body = [
+        f'<line class="axis" x1="{left}" y1="{top + plot_h}" x2="{width - 8}" y2="{top + plot_h}"/>'
+    ]
     for fraction in (0.5, 1.0):
         y = top + plot_h * (1 - fraction)
-        body.append(f'<line class="grid" x1="{left}" y1="{y:.1f}" x2="{width - 8}" '
-                    f'y2="{y:.1f}"/><text class="tick" x="{left - 6}" y="{y + 4:.1f}" '
-                    f'text-anchor="end">{escape(axis(peak * fraction))}</text>')
+        body.append(
+            f'<line class="grid" x1="{left}" y1="{y:.1f}" x2="{width - 8}" '
+            f'y2="{y:.1f}"/><text class="tick" x="{left - 6}" y="{y + 4:.1f}" '
+            f'text-anchor="end">{escape(axis(peak * fraction))}</text>'
+        )
     count = max(len(points), 1)
     slot = plot_w / count
     every = max(1, round(count / 8))  # at most ~8 x labels, whatever the period
@@ -60,15 +70,21 @@ def bar_chart(points: Sequence[tuple[str, float]], *, label: str,
         bar_h = plot_h * (value / peak) if peak else 0
         bar_w = max(min(slot * 0.76, MAX_BAR_WIDTH), 1)  # a lone month is a bar, not a wall
         x = left + index * slot + (slot - bar_w) / 2
-        body.append(f'<rect class="bar" x="{x:.1f}" y="{top + plot_h - bar_h:.1f}" '
-                    f'width="{bar_w:.1f}" height="{bar_h:.1f}">'
-                    f'<title>{escape(x_label)}: {escape(describe(value))}</title></rect>')
+        body.append(
+            f'<rect class="bar" x="{x:.1f}" y="{top + plot_h - bar_h:.1f}" '
+            f'width="{bar_w:.1f}" height="{bar_h:.1f}">'
+            f"<title>{escape(x_label)}: {escape(describe(value))}</title></rect>"
+        )
         if index % every == 0:
-            body.append(f'<text class="tick" x="{left + (index + 0.5) * slot:.1f}" '
-                        f'y="{height - 8}" text-anchor="middle">{escape(x_label)}</text>')
+            body.append(
+                f'<text class="tick" x="{left + (index + 0.5) * slot:.1f}" '
+                f'y="{height - 8}" text-anchor="middle">{escape(x_label)}</text>'
+            )
     if not points:
-        body.append(f'<text class="empty" x="{width / 2}" y="{height / 2}" '
-                    f'text-anchor="middle">No plays in this period</text>')
+        body.append(
+            f'<text class="empty" x="{width / 2}" y="{height / 2}" '
+            f'text-anchor="middle">No plays in this period</text>'
+        )
     return _svg(width, height, label, body)
 
 
@@ -79,25 +95,36 @@ def heatmap(matrix: Sequence[Sequence[int]], *, label: str) -> Markup:
     peak = max((count for row in matrix for count in row), default=0)
     body = []
     for hour in range(0, 24, 3):
-        body.append(f'<text class="tick" x="{left + hour * cell + cell / 2}" y="12" '
-                    f'text-anchor="middle">{hour:02d}</text>')
+        body.append(
+            f'<text class="tick" x="{left + hour * cell + cell / 2}" y="12" '
+            f'text-anchor="middle">{hour:02d}</text>'
+        )
     for day, row in enumerate(matrix):
         y = top + day * cell
-        body.append(f'<text class="tick" x="{left - 6}" y="{y + cell / 2 + 4}" '
-                    f'text-anchor="end">{WEEKDAYS[day]}</text>')
+        body.append(
+            f'<text class="tick" x="{left - 6}" y="{y + cell / 2 + 4}" '
+            f'text-anchor="end">{WEEKDAYS[day]}</text>'
+        )
         for hour, count in enumerate(row):
             heat = 0.08 + 0.92 * count / peak if peak and count else 0
             css = "cell" if count else "cell none"
             plural = "play" if count == 1 else "plays"
-            body.append(f'<rect class="{css}" x="{left + hour * cell + 1}" y="{y + 1}" '
-                        f'width="{cell - 2}" height="{cell - 2}" rx="3" '
-                        f'fill-opacity="{heat:.2f}"><title>{WEEKDAYS[day]} '
-                        f'{hour:02d}:00: {count} {plural}</title></rect>')
+            body.append(
+                f'<rect class="{css}" x="{left + hour * cell + 1}" y="{y + 1}" '
+                f'width="{cell - 2}" height="{cell - 2}" rx="3" '
+                f'fill-opacity="{heat:.2f}"><title>{WEEKDAYS[day]} '
+                f"{hour:02d}:00: {count} {plural}</title></rect>"
+            )
     return _svg(width, height, label, body, css="chart heatmap")
 
 
-def hbar_chart(items: Sequence[tuple[str, float, str]], *, label: str,
-               maximum: float | None = None, width: int = 460) -> Markup:
+def hbar_chart(
+    items: Sequence[tuple[str, float, str]],
+    *,
+    label: str,
+    maximum: float | None = None,
+    width: int = 460,
+) -> Markup:
     """Horizontal bars for ``(name, value, shown text)``, scaled to ``maximum`` (default the
     largest value): audio features on 0–1, genre shares."""
     row, left, right = 26, 140, 52
@@ -107,12 +134,14 @@ def hbar_chart(items: Sequence[tuple[str, float, str]], *, label: str,
     for index, (name, value, shown) in enumerate(items):
         y = 3 + index * row
         bar_w = (width - left - right) * max(0.0, min(value / peak, 1.0))
-        body.append(f'<text class="tick name" x="{left - 8}" y="{y + row / 2 + 4}" '
-                    f'text-anchor="end">{escape(name)}</text>'
-                    f'<rect class="track-bg" x="{left}" y="{y + 4}" width="{width - left - right}"'
-                    f' height="{row - 8}" rx="4"/>'
-                    f'<rect class="bar" x="{left}" y="{y + 4}" width="{bar_w:.1f}" '
-                    f'height="{row - 8}" rx="4"><title>{escape(name)}: {escape(shown)}</title>'
-                    f'</rect><text class="tick" x="{width - right + 8}" y="{y + row / 2 + 4}">'
-                    f'{escape(shown)}</text>')
+        body.append(
+            f'<text class="tick name" x="{left - 8}" y="{y + row / 2 + 4}" '
+            f'text-anchor="end">{escape(name)}</text>'
+            f'<rect class="track-bg" x="{left}" y="{y + 4}" width="{width - left - right}"'
+            f' height="{row - 8}" rx="4"/>'
+            f'<rect class="bar" x="{left}" y="{y + 4}" width="{bar_w:.1f}" '
+            f'height="{row - 8}" rx="4"><title>{escape(name)}: {escape(shown)}</title>'
+            f'</rect><text class="tick" x="{width - right + 8}" y="{y + row / 2 + 4}">'
+            f"{escape(shown)}</text>"
+        )
     return _svg(width, height, label, body, css="chart hbar")

@@ -1,4 +1,5 @@
 """Error pages: every failure a listener can meet ends on a page that says what to do next."""
+
 from __future__ import annotations
 
 from flask import Flask, render_template
@@ -16,20 +17,28 @@ MESSAGES = {
 
 def render_error(status: int, title: str | None = None, message: str | None = None):
     default_title, default_message = MESSAGES.get(status, MESSAGES[500])
-    return render_template("errors/error.html", status=status, title=title or default_title,
-                           message=message or default_message), status
+    return render_template(
+        "errors/error.html",
+        status=status,
+        title=title or default_title,
+        message=message or default_message,
+    ), status
 
 
 def init_app(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def csrf_refused(_error):
-        return render_error(400, "This form has expired",
-                            "The page was open too long or came from another site. Reload it "
-                            "and submit again; nothing was changed.")
+        return render_error(
+            400,
+            "This form has expired",
+            "The page was open too long or came from another site. Reload it "
+            "and submit again; nothing was changed.",
+        )
 
     @app.errorhandler(HTTPException)
     def http_error(error):
         if error.code and error.code < 400:
             return error
-        return render_error(error.code or 500, None,
-                            error.description if error.code == 400 else None)
+        return render_error(
+            error.code or 500, None, error.description if error.code == 400 else None
+        )

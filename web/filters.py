@@ -3,6 +3,7 @@
 The database holds naive UTC; a listener reads their own time zone (``User.timezone``).  A value
 Spotify did not send (NULL, e.g. popularity for a development-mode app) reads "unknown", never 0.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -12,12 +13,13 @@ from flask import Flask
 from flask_login import current_user
 from markupsafe import Markup
 
-from models.schema.db import utcnow
-from models.periods import RANGE_LABELS
 from models.accounts.users import grant_expires_at
+from models.periods import RANGE_LABELS
+from models.schema.db import utcnow
 
-UNKNOWN = Markup('<span class="unknown" title="Spotify does not give this to this app">'
-                 'unknown</span>')
+UNKNOWN = Markup(
+    '<span class="unknown" title="Spotify does not give this to this app">unknown</span>'
+)
 # Spotify refresh tokens stop working about six months after login: warn a couple of weeks ahead.
 GRANT_WARNING = dt.timedelta(days=14)
 
@@ -37,7 +39,7 @@ def to_local(moment: dt.datetime | str | None) -> dt.datetime | None:
     if isinstance(moment, str):
         moment = dt.datetime.fromisoformat(moment.replace("Z", "+00:00"))
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=dt.timezone.utc)
+        moment = moment.replace(tzinfo=dt.UTC)
     return moment.astimezone(user_zone())
 
 
@@ -72,7 +74,7 @@ def number(value) -> str | Markup:
 
 
 def plays(count) -> str:
-    """"1 play", "1,234 plays"."""
+    """ "1 play", "1,234 plays"."""
     return f"{int(count):,} play" + ("" if count == 1 else "s")
 
 
@@ -87,13 +89,15 @@ def change(current, previous) -> dict | None:
     if current is None or previous is None:
         return None
     if previous == 0:
-        return ({"text": "none in the previous period", "direction": "up"} if current
-                else {"text": "same as the previous period", "direction": "same"})
+        return (
+            {"text": "none in the previous period", "direction": "up"}
+            if current
+            else {"text": "same as the previous period", "direction": "same"}
+        )
     ratio = (current - previous) / previous
     if abs(ratio) < 0.005:
         return {"text": "same as the previous period", "direction": "same"}
-    return {"text": f"{ratio:+.0%} vs previous period", "direction": "up" if ratio > 0
-            else "down"}
+    return {"text": f"{ratio:+.0%} vs previous period", "direction": "up" if ratio > 0 else "down"}
 
 
 def next_sync(user=None, now: dt.datetime | None = None) -> dt.datetime:
@@ -127,5 +131,6 @@ def init_app(app: Flask) -> None:
         """What the banner in ``base.html`` needs on every page."""
         if not current_user.is_authenticated or current_user.is_admin:
             return {}
-        return {"grant_expires": None if current_user.needs_reauth
-                else grant_expires_soon(current_user)}
+        return {
+            "grant_expires": None if current_user.needs_reauth else grant_expires_soon(current_user)
+        }

@@ -5,14 +5,23 @@ blueprint takes the upload, checks who asks, starts the job in a background thre
 its progress.  The pages use no JavaScript (the site's CSP forbids it): a running job's page
 refreshes itself, and ``/status`` answers the same counters as JSON for scripts.
 """
+
 from __future__ import annotations
 
 import logging
 import threading
 from pathlib import PurePosixPath
 
-from flask import (Blueprint, abort, current_app, jsonify, redirect, render_template, request,
-                   url_for)
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from werkzeug.exceptions import RequestEntityTooLarge
@@ -53,9 +62,13 @@ def _own_job(job_id: int):
 def _render_index(status: int = 200, error: str | None = None):
     jobs = history_import.jobs_of(current_user.id)
     # formdata=None: never read the request body here (after a 413 it must stay unread).
-    return render_template("imports/index.html", form=UploadForm(formdata=None), error=error,
-                           jobs=[history_import.status_of(j) for j in jobs],
-                           max_upload_mb=_limits().max_upload_bytes / (1024 * 1024)), status
+    return render_template(
+        "imports/index.html",
+        form=UploadForm(formdata=None),
+        error=error,
+        jobs=[history_import.status_of(j) for j in jobs],
+        max_upload_mb=_limits().max_upload_bytes / (1024 * 1024),
+    ), status
 
 
 @bp.get("")
@@ -74,14 +87,17 @@ def upload():
     try:
         form = UploadForm()
         if not form.validate_on_submit():
-            return _render_index(400, "This form has expired: reload the page and upload "
-                                      "again.")
-        files = [(f.filename or "upload", f.stream) for f in request.files.getlist("export")
-                 if f and f.filename]
+            return _render_index(400, "This form has expired: reload the page and upload again.")
+        files = [
+            (f.filename or "upload", f.stream)
+            for f in request.files.getlist("export")
+            if f and f.filename
+        ]
     except RequestEntityTooLarge:
         limit_mb = _limits().max_upload_bytes / (1024 * 1024)
-        return _render_index(413, f"That upload is larger than the {limit_mb:g} MB an import "
-                                  "may be.")
+        return _render_index(
+            413, f"That upload is larger than the {limit_mb:g} MB an import may be."
+        )
     if not files:
         return _render_index(400, "Choose your export's zip file (or its JSON files) first.")
     settings = current_app.config["SETTINGS"]
@@ -89,8 +105,9 @@ def upload():
     name = ", ".join(PurePosixPath(n.replace("\\", "/")).name for n, _ in files)
     name = name if len(name) <= 200 else f"{len(files)} files"
     try:
-        job, export = history_import.create_job(current_user.row, path,
-                                                file_name=name, limits=_limits())
+        job, export = history_import.create_job(
+            current_user.row, path, file_name=name, limits=_limits()
+        )
     except (ExportError, history_import.ImportInProgress) as exc:
         path.unlink(missing_ok=True)
         code = 409 if isinstance(exc, history_import.ImportInProgress) else 400
@@ -105,10 +122,15 @@ def job(job_id: int):
     found = _own_job(job_id)
     active = found.status in ("pending", "running")
     resumable = not _running_here(found.id) and found.id in {
-        j.id for j in history_import.resumable_jobs() if j.user_id == current_user.id}
-    page = render_template("imports/job.html", job=history_import.status_of(found),
-                           resumable=resumable, form=ResumeForm(),
-                           refreshing=active and not resumable)
+        j.id for j in history_import.resumable_jobs() if j.user_id == current_user.id
+    }
+    page = render_template(
+        "imports/job.html",
+        job=history_import.status_of(found),
+        resumable=resumable,
+        form=ResumeForm(),
+        refreshing=active and not resumable,
+    )
     # The page follows a running job without scripts (the site's CSP allows none).
     return page, 200, {"Refresh": str(REFRESH_SECONDS)} if active and not resumable else {}
 
@@ -138,8 +160,9 @@ def start(app, job_id: int, export=None) -> threading.Thread:
         try:
             user_id = ImportJob.get_by_id(job_id).user_id
             client = history_import.client_for(settings, user_id, interval)
-            ended = history_import.run_job(job_id, client=client, export=export,
-                                           limits=_limits(app))
+            ended = history_import.run_job(
+                job_id, client=client, export=export, limits=_limits(app)
+            )
             uploads.forget_upload(ended, settings.data_dir)
         except Exception:  # run_job marked the job failed; the thread has nobody to tell
             log.exception("import job %s stopped", job_id)
@@ -149,8 +172,7 @@ def start(app, job_id: int, export=None) -> threading.Thread:
 
     if _running_here(job_id):
         return _threads[job_id]
-    thread = _threads[job_id] = threading.Thread(target=work, name=f"import-{job_id}",
-                                                 daemon=True)
+    thread = _threads[job_id] = threading.Thread(target=work, name=f"import-{job_id}", daemon=True)
     thread.start()
     return thread
 

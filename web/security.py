@@ -3,6 +3,7 @@
 The pages use no JavaScript at all, so the Content-Security-Policy forbids every script; charts
 are inline SVG drawn with presentation attributes, which CSP does not treat as inline styles.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -30,16 +31,18 @@ def content_security_policy(settings) -> str:
     api_origin = _origin(settings.spotify_api_url)
     if api_origin.startswith("http://"):
         images.append(api_origin)
-    return "; ".join((
-        "default-src 'self'",
-        "script-src 'none'",
-        "style-src 'self'",
-        f"img-src {' '.join(images)}",
-        "object-src 'none'",
-        "base-uri 'none'",
-        "form-action 'self'",
-        "frame-ancestors 'none'",
-    ))
+    return "; ".join(
+        (
+            "default-src 'self'",
+            "script-src 'none'",
+            "style-src 'self'",
+            f"img-src {' '.join(images)}",
+            "object-src 'none'",
+            "base-uri 'none'",
+            "form-action 'self'",
+            "frame-ancestors 'none'",
+        )
+    )
 
 
 class MaskSecrets(logging.Filter):
@@ -47,9 +50,10 @@ class MaskSecrets(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         if record.args:
-            record.args = tuple(SECRET_QUERY.sub(r"\1=***", a) if isinstance(a, str) else a
-                                for a in (record.args if isinstance(record.args, tuple)
-                                          else (record.args,)))
+            record.args = tuple(
+                SECRET_QUERY.sub(r"\1=***", a) if isinstance(a, str) else a
+                for a in (record.args if isinstance(record.args, tuple) else (record.args,))
+            )
         if isinstance(record.msg, str):
             record.msg = SECRET_QUERY.sub(r"\1=***", record.msg)
         return True

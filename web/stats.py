@@ -4,6 +4,7 @@ and history pages.
 Every number comes from ``models.stats`` (the same functions the JSON API returns), for the
 logged-in user only: a track or artist the user never played is a 404, whoever else played it.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -23,10 +24,22 @@ for_listeners_only(bp)
 
 PAGE_SIZE = 50
 MAX_PAGE = 1_000_000  # 50 million plays
-SORTS = {"plays": "Plays", "time": "Listening time", "first": "First heard",
-         "last": "Last heard", "name": "Name"}
-FEATURES = ("danceability", "energy", "valence", "acousticness", "instrumentalness",
-            "speechiness", "liveness")
+SORTS = {
+    "plays": "Plays",
+    "time": "Listening time",
+    "first": "First heard",
+    "last": "Last heard",
+    "name": "Name",
+}
+FEATURES = (
+    "danceability",
+    "energy",
+    "valence",
+    "acousticness",
+    "instrumentalness",
+    "speechiness",
+    "liveness",
+)
 
 
 @dataclass
@@ -56,8 +69,9 @@ def chosen_period(default: str = "4w") -> PeriodChoice:
     try:
         period = parse_period(range_key, from_, to, tz=tz)
     except PeriodError as exc:
-        return PeriodChoice(parse_period(default, tz=tz), f"{exc.param}: {exc.message}",
-                            {"range": default})
+        return PeriodChoice(
+            parse_period(default, tz=tz), f"{exc.param}: {exc.message}", {"range": default}
+        )
     if period.key == "custom":
         args = {k: v for k, v in (("from", from_), ("to", to)) if v}
     else:
@@ -95,8 +109,10 @@ def listening_chart(series: list[dict], bucket: str):
     unit, per = ("h", 3_600_000) if peak_ms >= 7_200_000 else ("min", 60_000)
     return charts.bar_chart(
         [(bucket_label(point["bucket"], bucket), point["ms_played"] / per) for point in series],
-        label=f"Listening time per {bucket}", axis=lambda v: f"{v:g} {unit}",
-        describe=lambda v: duration(round(v * per)))
+        label=f"Listening time per {bucket}",
+        axis=lambda v: f"{v:g} {unit}",
+        describe=lambda v: duration(round(v * per)),
+    )
 
 
 def has_plays(user_id: int, tz: str) -> bool:
@@ -122,15 +138,20 @@ def dashboard():
     previous = stats.totals(user_id, period.previous()) if period.start is not None else None
     series = stats.listening_series(user_id, period)
     return render_stats(
-        "stats/dashboard.html", choice, period=period, totals=totals, previous=previous,
+        "stats/dashboard.html",
+        choice,
+        period=period,
+        totals=totals,
+        previous=previous,
         top_tracks=stats.top_tracks(user_id, period, limit=10),
         top_artists=stats.top_artists(user_id, period, limit=10),
         top_albums=stats.top_albums(user_id, period, limit=10),
         top_genres=stats.top_genres(user_id, period, limit=10),
         series_chart=listening_chart(series, period.bucket),
         bucket=period.bucket,
-        heatmap=charts.heatmap(stats.weekday_hour(user_id, period),
-                               label="Plays by weekday and hour"),
+        heatmap=charts.heatmap(
+            stats.weekday_hour(user_id, period), label="Plays by weekday and hour"
+        ),
     )
 
 
@@ -145,14 +166,31 @@ def _unique_page(kind: str):
     search = (request.args.get("q") or "").strip()[:200] or None
     page = page_number()
     lister = stats.unique_tracks if kind == "tracks" else stats.unique_artists
-    result = lister(current_user.id, choice.period, sort=sort, descending=order == "desc",
-                    search=search, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
+    result = lister(
+        current_user.id,
+        choice.period,
+        sort=sort,
+        descending=order == "desc",
+        search=search,
+        limit=PAGE_SIZE,
+        offset=(page - 1) * PAGE_SIZE,
+    )
     pages = max(1, -(-result.total // PAGE_SIZE))
     if page > pages:
         abort(404)
-    return render_stats("stats/unique.html", choice, kind=kind, result=result, sort=sort,
-                        order=order, search=search or "", page=page, pages=pages, sorts=SORTS,
-                        endpoint=f"stats.unique_{kind}")
+    return render_stats(
+        "stats/unique.html",
+        choice,
+        kind=kind,
+        result=result,
+        sort=sort,
+        order=order,
+        search=search or "",
+        page=page,
+        pages=pages,
+        sorts=SORTS,
+        endpoint=f"stats.unique_{kind}",
+    )
 
 
 @bp.get("/tracks")
@@ -174,15 +212,28 @@ def profile():
     taste = stats.taste_profile(current_user.id, choice.period)
     feature_chart = None
     if taste["features"]:
-        rows = [(name.capitalize(), taste["features"][name], f"{taste['features'][name]:.2f}")
-                for name in FEATURES if taste["features"].get(name) is not None]
+        rows = [
+            (name.capitalize(), taste["features"][name], f"{taste['features'][name]:.2f}")
+            for name in FEATURES
+            if taste["features"].get(name) is not None
+        ]
         feature_chart = charts.hbar_chart(rows, label="Average audio features", maximum=1.0)
     genres = taste["genres"][:15]
-    genre_chart = charts.hbar_chart(
-        [(g["genre"], g["share"], f"{g['share'] * 100:.0f}%") for g in genres],
-        label="Genre distribution") if genres else None
-    return render_stats("stats/profile.html", choice, taste=taste, feature_chart=feature_chart,
-                        genre_chart=genre_chart)
+    genre_chart = (
+        charts.hbar_chart(
+            [(g["genre"], g["share"], f"{g['share'] * 100:.0f}%") for g in genres],
+            label="Genre distribution",
+        )
+        if genres
+        else None
+    )
+    return render_stats(
+        "stats/profile.html",
+        choice,
+        taste=taste,
+        feature_chart=feature_chart,
+        genre_chart=genre_chart,
+    )
 
 
 def _detail_page(kind: str, detail: dict | None):
@@ -190,8 +241,10 @@ def _detail_page(kind: str, detail: dict | None):
     if detail is None:
         abort(404)
     series = detail.get("series") or []
-    chart = charts.bar_chart([(bucket_label(point["bucket"], "month"), point["plays"])
-                              for point in series], label="Plays per month")
+    chart = charts.bar_chart(
+        [(bucket_label(point["bucket"], "month"), point["plays"]) for point in series],
+        label="Plays per month",
+    )
     return render_template(f"stats/{kind}.html", **{kind: detail}, chart=chart)
 
 
@@ -217,5 +270,10 @@ def history():
     pages = max(1, -(-result.total // PAGE_SIZE))
     if page > pages:
         abort(404)
-    return render_template("stats/history.html", result=result, page=page, pages=pages,
-                           next_sync=next_sync(current_user))
+    return render_template(
+        "stats/history.html",
+        result=result,
+        page=page,
+        pages=pages,
+        next_sync=next_sync(current_user),
+    )

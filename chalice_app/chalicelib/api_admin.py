@@ -3,6 +3,7 @@
 They return what the admin page shows, from the same ``models.accounts.admin`` functions, a page at a
 time.
 """
+
 from __future__ import annotations
 
 from chalice import Blueprint
@@ -21,8 +22,7 @@ def _listing(rows_function, count_function):
     query = Query(request, PAGE_PARAMS)
     page = query.page()
     rows = rows_function(limit=page.limit, offset=page.offset)
-    return page.envelope(query, render.jsonable(rows, render.zone(user.timezone)),
-                         count_function())
+    return page.envelope(query, render.jsonable(rows, render.zone(user.timezone)), count_function())
 
 
 @admin_api.route("/users")

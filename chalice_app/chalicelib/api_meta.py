@@ -1,4 +1,5 @@
 """Endpoints anyone may call: ``/health`` for load balancers and ``/openapi.json``."""
+
 from __future__ import annotations
 
 from chalice import Blueprint, Response
@@ -18,13 +19,17 @@ def health():
         runtime.database().execute_sql("SELECT 1").fetchone()
     except (OperationalError, InterfaceError):
         runtime.discard_connection()
-        return error_response(503, "ServiceUnavailableError", "The database does not answer.",
-                              headers={"Retry-After": "5"})
+        return error_response(
+            503,
+            "ServiceUnavailableError",
+            "The database does not answer.",
+            headers={"Retry-After": "5"},
+        )
     return {"status": "ok", "database": "ok"}
 
 
 @meta_api.route("/openapi.json")
 def openapi():
     path = meta_api.current_request.context.get("path") or "/openapi.json"
-    base_path = path[:-len("/openapi.json")] if path.endswith("/openapi.json") else ""
+    base_path = path[: -len("/openapi.json")] if path.endswith("/openapi.json") else ""
     return Response(body=document(base_path), headers={"Cache-Control": "public, max-age=300"})

@@ -4,6 +4,7 @@ same name in ``models.stats`` (the function the web page calls too) and returns 
 The user is always the token's user (see ``auth.authenticate``); no endpoint takes a user id,
 so one listener's token cannot name another's data.
 """
+
 from __future__ import annotations
 
 from chalice import Blueprint
@@ -19,8 +20,12 @@ stats_api = Blueprint(__name__)
 
 TOP_KINDS = ("tracks", "artists", "albums", "genres")
 # For a top list, the number of distinct items is one of the period's totals.
-TOP_TOTAL_KEY = {"tracks": "unique_tracks", "artists": "unique_artists",
-                 "albums": "unique_albums", "genres": None}
+TOP_TOTAL_KEY = {
+    "tracks": "unique_tracks",
+    "artists": "unique_artists",
+    "albums": "unique_albums",
+    "genres": None,
+}
 SPOTIFY_ID_CHARS = frozenset("0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
 FEATURE_MESSAGES = {
     "ok": "Averages over every play in the period.",
@@ -28,10 +33,10 @@ FEATURE_MESSAGES = {
 }
 MISSING_FEATURES = {
     "forbidden": "Spotify does not give this app audio features (apps in development mode "
-                 "lost them in November 2024), so their averages are unavailable.",
+    "lost them in November 2024), so their averages are unavailable.",
     "missing": "Spotify has no audio features for these tracks.",
     "pending": "Audio features of these tracks have not been fetched yet; the next sync "
-               "fetches them.",
+    "fetches them.",
     None: "Audio features are unavailable.",
 }
 
@@ -68,10 +73,13 @@ def me():
 def spotify_access(user) -> dict:
     """Whether the nightly sync can still read this user's Spotify account."""
     if user.needs_reauth:
-        return {"status": "reauth_required", "reason": user.reauth_reason,
-                "message": "Spotify access must be renewed: log in again on the web app. "
-                           "Statistics stored so far stay available; new plays are not "
-                           "collected until then."}
+        return {
+            "status": "reauth_required",
+            "reason": user.reauth_reason,
+            "message": "Spotify access must be renewed: log in again on the web app. "
+            "Statistics stored so far stay available; new plays are not "
+            "collected until then.",
+        }
     return {"status": "ok", "reason": None, "message": "Spotify access is working."}
 
 
@@ -80,8 +88,10 @@ def history():
     user, tz, query = _ask(*PERIOD_PARAMS, *PAGE_PARAMS)
     period, page = query.period(tz.key, "all"), query.page()
     result = stats.history(user.id, limit=page.limit, offset=page.offset, period=period)
-    return {"period": render.period(period, tz),
-            **page.envelope(query, render.jsonable(result.items, tz), result.total)}
+    return {
+        "period": render.period(period, tz),
+        **page.envelope(query, render.jsonable(result.items, tz), result.total),
+    }
 
 
 def _unique(statistic):
@@ -89,10 +99,21 @@ def _unique(statistic):
     period, page = query.period(tz.key, DEFAULT_RANGE), query.page()
     sort = query.choice("sort", stats.SORT_KEYS, "plays")
     order = query.choice("order", ("asc", "desc"), "asc" if sort == "name" else "desc")
-    result = statistic(user.id, period, sort=sort, descending=order == "desc",
-                       search=query.text("q", allow_empty=True), limit=page.limit, offset=page.offset)
-    return {"period": render.period(period, tz), "sort": sort, "order": order,
-            **page.envelope(query, render.jsonable(result.items, tz), result.total)}
+    result = statistic(
+        user.id,
+        period,
+        sort=sort,
+        descending=order == "desc",
+        search=query.text("q", allow_empty=True),
+        limit=page.limit,
+        offset=page.offset,
+    )
+    return {
+        "period": render.period(period, tz),
+        "sort": sort,
+        "order": order,
+        **page.envelope(query, render.jsonable(result.items, tz), result.total),
+    }
 
 
 @stats_api.route("/me/tracks")
@@ -117,9 +138,12 @@ def _ranked(kind: str, default_limit: int):
     rows = statistic(user.id, period, limit=page.limit + 1, offset=page.offset)
     total_key = TOP_TOTAL_KEY[kind]
     total = stats.totals(user.id, period)[total_key] if total_key else None
-    items = render.jsonable(rows[:page.limit], tz)
-    return {"period": render.period(period, tz), "kind": kind,
-            **page.envelope(query, items, total, has_more=len(rows) > page.limit)}
+    items = render.jsonable(rows[: page.limit], tz)
+    return {
+        "period": render.period(period, tz),
+        "kind": kind,
+        **page.envelope(query, items, total, has_more=len(rows) > page.limit),
+    }
 
 
 @stats_api.route("/me/genres")
@@ -167,9 +191,13 @@ def listening_stats():
     return {
         "period": render.period(period, tz),
         "totals": totals,
-        "previous": None if previous is None else {
-            "period": render.period(previous, tz), "totals": previous_totals,
-            "change": {key: _change(totals[key], previous_totals[key]) for key in totals}},
+        "previous": None
+        if previous is None
+        else {
+            "period": render.period(previous, tz),
+            "totals": previous_totals,
+            "change": {key: _change(totals[key], previous_totals[key]) for key in totals},
+        },
         "series": render.jsonable(stats.listening_series(user.id, period), tz),
         "hours": stats.hours_of_day(user.id, period),
         "weekday_hour": stats.weekday_hour(user.id, period),
@@ -178,8 +206,10 @@ def listening_stats():
 
 def _change(now: int, before: int) -> dict:
     """Absolute and relative change; the relative one is null when there was nothing before."""
-    return {"difference": now - before,
-            "ratio": None if not before else round((now - before) / before, 4)}
+    return {
+        "difference": now - before,
+        "ratio": None if not before else round((now - before) / before, 4),
+    }
 
 
 @stats_api.route("/me/profile")
@@ -187,8 +217,11 @@ def taste_profile():
     user, tz, query = _ask(*PERIOD_PARAMS)
     period = query.period(tz.key, DEFAULT_RANGE)
     profile = stats.taste_profile(user.id, period)
-    return {"period": render.period(period, tz), **render.jsonable(profile, tz),
-            "features_message": features_message(profile)}
+    return {
+        "period": render.period(period, tz),
+        **render.jsonable(profile, tz),
+        "features_message": features_message(profile),
+    }
 
 
 def features_message(profile: dict) -> str:

@@ -9,6 +9,7 @@ everywhere, so :func:`authenticate` checks tokens inside the Lambda, for every r
 :data:`PUBLIC_ROUTES` (deny by default: a new endpoint is protected without opting in).
 The user id comes only from the verified token; a deleted user's token stops working at once.
 """
+
 from __future__ import annotations
 
 from urllib.parse import parse_qs
@@ -18,8 +19,8 @@ from chalice import Blueprint, Response
 from chalicelib import runtime
 from chalicelib.errors import NOT_FOUND_ROUTES, ApiError, Forbidden, Unauthorized
 from models.accounts import api_tokens
-from models.schema.tables import User
 from models.accounts.users import authenticate_admin
+from models.schema.tables import User
 
 # Chalice route patterns that answer without a token (unknown paths answer 404 to anyone).
 PUBLIC_ROUTES = frozenset({"/health", "/openapi.json", "/token", *NOT_FOUND_ROUTES})
@@ -45,12 +46,12 @@ def authenticate(event, get_response):
 
 def user_from_header(header: str | None) -> User:
     if not header:
-        raise Unauthorized("Missing bearer token: send 'Authorization: Bearer <token>'.",
-                           error="")
+        raise Unauthorized("Missing bearer token: send 'Authorization: Bearer <token>'.", error="")
     scheme, _, token = header.strip().partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
-        raise Unauthorized("The Authorization header must be 'Bearer <token>'.",
-                           error="invalid_request")
+        raise Unauthorized(
+            "The Authorization header must be 'Bearer <token>'.", error="invalid_request"
+        )
     runtime.database()
     try:
         return api_tokens.user_of(token.strip(), runtime.settings())
@@ -78,16 +79,16 @@ class TokenError(ApiError):
         super().__init__(description, param=param, error=error, error_description=description)
 
 
-@auth_routes.route("/token", methods=["POST"],
-                   content_types=["application/x-www-form-urlencoded"])
+@auth_routes.route("/token", methods=["POST"], content_types=["application/x-www-form-urlencoded"])
 def token():
     """OAuth2 password grant for the admin account (email and password from FIRST_ADMIN_*)."""
     form = _form(auth_routes.current_request.raw_body)
     if form.get("grant_type") != "password":
         if "grant_type" not in form:
             raise TokenError("invalid_request", "grant_type is required", "grant_type")
-        raise TokenError("unsupported_grant_type", "only grant_type=password is supported",
-                         "grant_type")
+        raise TokenError(
+            "unsupported_grant_type", "only grant_type=password is supported", "grant_type"
+        )
     for name in ("username", "password"):
         if not form.get(name):
             raise TokenError("invalid_request", f"{name} is required", name)
@@ -98,15 +99,19 @@ def token():
     if admin is None:
         raise TokenError("invalid_grant", "wrong email or password")
     settings = runtime.settings()
-    body = {"access_token": api_tokens.issue(admin, settings), "token_type": "bearer",
-            "expires_in": settings.access_token_expire_minutes * 60}
+    body = {
+        "access_token": api_tokens.issue(admin, settings),
+        "token_type": "bearer",
+        "expires_in": settings.access_token_expire_minutes * 60,
+    }
     return Response(body=body, headers={"Cache-Control": "no-store", "Pragma": "no-cache"})
 
 
 def _form(raw_body: bytes | None) -> dict[str, str]:
     try:
-        fields = parse_qs((raw_body or b"").decode("utf-8"), keep_blank_values=True,
-                          strict_parsing=False)
+        fields = parse_qs(
+            (raw_body or b"").decode("utf-8"), keep_blank_values=True, strict_parsing=False
+        )
     except UnicodeDecodeError:
         raise TokenError("invalid_request", "the form must be UTF-8") from None
     return {name: values[-1] for name, values in fields.items()}
@@ -115,4 +120,3 @@ def _form(raw_body: bytes | None) -> dict[str, str]:
 def _plain(text: str) -> bool:
     """No control characters (PostgreSQL refuses NUL in text)."""
     return len(text) <= 320 and all(ch >= " " for ch in text)
-

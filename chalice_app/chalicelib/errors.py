@@ -5,6 +5,7 @@ Chalice's own errors (``NotFoundError``, 405, 415, 500) already answer ``{"Code"
 classes cannot carry.  It subclasses ``ChaliceUnhandledError`` because that is the one kind of
 exception Chalice lets through to middleware instead of turning it into a 500 itself.
 """
+
 from __future__ import annotations
 
 import logging
@@ -28,8 +29,9 @@ ALL_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
 not_found_routes = Blueprint(__name__)
 
 
-def error_response(status: int, code: str, message: str, headers: dict | None = None,
-                   **extra) -> Response:
+def error_response(
+    status: int, code: str, message: str, headers: dict | None = None, **extra
+) -> Response:
     body = {"Code": code, "Message": message}
     body.update({key: value for key, value in extra.items() if value is not None})
     return Response(body=body, status_code=status, headers={**JSON_HEADERS, **(headers or {})})
@@ -41,8 +43,9 @@ class ApiError(ChaliceUnhandledError):
     status = 400
     code = "BadRequestError"
 
-    def __init__(self, message: str, *, param: str | None = None,
-                 headers: dict | None = None, **extra):
+    def __init__(
+        self, message: str, *, param: str | None = None, headers: dict | None = None, **extra
+    ):
         super().__init__(message)
         self.message = message
         self.param = param
@@ -50,8 +53,9 @@ class ApiError(ChaliceUnhandledError):
         self.extra = extra
 
     def response(self) -> Response:
-        return error_response(self.status, self.code, self.message, self.headers,
-                              param=self.param, **self.extra)
+        return error_response(
+            self.status, self.code, self.message, self.headers, param=self.param, **self.extra
+        )
 
 
 class BadParameter(ApiError):
@@ -92,17 +96,22 @@ def handle_errors(event, get_response):
     except (OperationalError, InterfaceError):
         log.exception("database unavailable for %s", event.path)
         runtime.discard_connection()
-        return error_response(503, "ServiceUnavailableError",
-                              "The database is unavailable; try again shortly.",
-                              headers={"Retry-After": "5"})
+        return error_response(
+            503,
+            "ServiceUnavailableError",
+            "The database is unavailable; try again shortly.",
+            headers={"Retry-After": "5"},
+        )
     finally:
         runtime.release()
 
 
 def _unknown_path(**_parts):
     request = not_found_routes.current_request
-    raise NotFound(f"No such endpoint: {request.method} {request.context.get('path', '')}. "
-                   "See /openapi.json for the endpoints.")
+    raise NotFound(
+        f"No such endpoint: {request.method} {request.context.get('path', '')}. "
+        "See /openapi.json for the endpoints."
+    )
 
 
 for _route in NOT_FOUND_ROUTES:

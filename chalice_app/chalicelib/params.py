@@ -5,6 +5,7 @@ value is a :class:`BadParameter`, so a typo (``rnage=7d``) is an error rather th
 ignored filter.  Periods are parsed by ``models.periods`` in the user's time zone, the same
 function the web pages call.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -29,17 +30,19 @@ class Query:
         self.request = request
         raw = request.query_params
         self.values: dict[str, str] = {}
-        for name in (raw.keys() if raw is not None else ()):
+        for name in raw.keys() if raw is not None else ():
             if name not in allowed:
-                raise BadParameter(name, "unknown parameter (allowed: "
-                                   f"{', '.join(allowed) or 'none'})")
+                raise BadParameter(
+                    name, f"unknown parameter (allowed: {', '.join(allowed) or 'none'})"
+                )
             given = raw.getlist(name)
             if len(given) > 1:
                 raise BadParameter(name, "give this parameter once")
             self.values[name] = given[0]
 
-    def text(self, name: str, default: str | None = None, *,
-             allow_empty: bool = False) -> str | None:
+    def text(
+        self, name: str, default: str | None = None, *, allow_empty: bool = False
+    ) -> str | None:
         """The parameter's value; given but empty is an error unless ``allow_empty``."""
         value = self.values.get(name)
         if value == "" and not allow_empty:
@@ -81,9 +84,11 @@ class Query:
             raise BadParameter("to", f"dates before {EPOCH_YEAR} are not supported")
         return period
 
-    def page(self, default_limit: int = 50) -> "PageRequest":
-        return PageRequest(limit=self.integer("limit", default_limit, 1, MAX_LIMIT),
-                           offset=self.integer("offset", 0, 0, MAX_OFFSET))
+    def page(self, default_limit: int = 50) -> PageRequest:
+        return PageRequest(
+            limit=self.integer("limit", default_limit, 1, MAX_LIMIT),
+            offset=self.integer("offset", 0, 0, MAX_OFFSET),
+        )
 
     def link(self, **changes) -> str:
         """This request's path and query with ``changes`` applied (for ``next`` links)."""
@@ -97,12 +102,21 @@ class PageRequest:
     limit: int
     offset: int
 
-    def envelope(self, query: Query, items: list, total: int | None,
-                 has_more: bool | None = None) -> dict:
+    def envelope(
+        self, query: Query, items: list, total: int | None, has_more: bool | None = None
+    ) -> dict:
         """``items`` with their total and the ``next`` link (None on the last page)."""
         if has_more is None:
             has_more = total is not None and self.offset + len(items) < total
-        next_link = query.link(limit=self.limit, offset=self.offset + self.limit) \
-            if has_more and items else None
-        return {"items": items, "total": total, "limit": self.limit, "offset": self.offset,
-                "next": next_link}
+        next_link = (
+            query.link(limit=self.limit, offset=self.offset + self.limit)
+            if has_more and items
+            else None
+        )
+        return {
+            "items": items,
+            "total": total,
+            "limit": self.limit,
+            "offset": self.offset,
+            "next": next_link,
+        }

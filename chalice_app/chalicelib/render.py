@@ -5,6 +5,7 @@ answers ISO 8601 with the user's UTC offset (``2026-03-01T13:00:00+01:00``), so 
 needs no time zone table and still has the exact instant.  ``None`` stays ``null``: a
 popularity Spotify did not give is unknown, never zero.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -23,7 +24,7 @@ def timestamp(value: dt.datetime | None, tz: ZoneInfo) -> str | None:
     if value is None:
         return None
     if value.tzinfo is None:
-        value = value.replace(tzinfo=dt.timezone.utc)
+        value = value.replace(tzinfo=dt.UTC)
     return value.astimezone(tz).isoformat()
 
 
@@ -44,5 +45,4 @@ def jsonable(value, tz: ZoneInfo):
 
 def period(value, tz: ZoneInfo) -> dict:
     """A ``models.periods.Period`` as JSON: key, label, local days, bounds with UTC offset."""
-    return {**value.as_dict(), "start": timestamp(value.start, tz),
-            "end": timestamp(value.end, tz)}
+    return {**value.as_dict(), "start": timestamp(value.start, tz), "end": timestamp(value.end, tz)}

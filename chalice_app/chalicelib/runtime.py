@@ -8,6 +8,7 @@ connection idle for more than :data:`IDLE_CHECK_SECONDS` is pinged first and rep
 died, instead of failing the request.  Tests call :func:`use` with their own settings and
 already connected database.
 """
+
 from __future__ import annotations
 
 import os

@@ -4,6 +4,7 @@ The web account page issues them and the Chalice authorizer verifies them; both 
 module so that issuer, audience and the accepted algorithms are decided in one place.  Decoding
 pins the single configured algorithm, so ``alg: none`` and algorithm-confusion tokens fail.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -20,11 +21,12 @@ class InvalidApiToken(Exception):
     """The token is missing, malformed, forged, expired or for another audience."""
 
 
-def issue(user: User, settings, *, now: dt.datetime | None = None,
-          minutes: int | None = None) -> str:
+def issue(
+    user: User, settings, *, now: dt.datetime | None = None, minutes: int | None = None
+) -> str:
     """A token for the user; it names the Spotify account too (``sid``), because SQLite may
     give a deleted user's id to the next new user and the token must not follow the id."""
-    now = now or dt.datetime.now(dt.timezone.utc)
+    now = now or dt.datetime.now(dt.UTC)
     lifetime = dt.timedelta(minutes=minutes or settings.access_token_expire_minutes)
     claims = {
         "sub": str(user.id),
@@ -41,8 +43,12 @@ def _verified_claims(token: str, settings) -> dict:
     """The token's claims once signature, algorithm, expiry, issuer and audience hold."""
     try:
         claims = jwt.decode(
-            token, settings.secret_key, algorithms=[settings.algorithm], audience=AUDIENCE,
-            issuer=ISSUER, options={"require": ["exp", "iat", "sub", "iss", "aud", "sid"]},
+            token,
+            settings.secret_key,
+            algorithms=[settings.algorithm],
+            audience=AUDIENCE,
+            issuer=ISSUER,
+            options={"require": ["exp", "iat", "sub", "iss", "aud", "sid"]},
         )
         claims["sub"] = int(claims["sub"])
         return claims

@@ -3,13 +3,14 @@
 Both formats stream from one ordered query, so a listener with years of history gets a file
 without the server holding it all in memory.  Tokens and the password hash are never exported.
 """
+
 from __future__ import annotations
 
 import csv
 import datetime as dt
 import io
 import json
-from typing import Iterator
+from collections.abc import Iterator
 from zoneinfo import ZoneInfo
 
 from peewee import JOIN
@@ -17,10 +18,31 @@ from peewee import JOIN
 from models.schema.db import utcnow
 from models.schema.tables import Album, Artist, Play, SyncGap, Track, TrackArtist, User
 
-PROFILE_FIELDS = ("spotify_id", "account_id", "display_name", "email", "country", "product",
-                  "timezone", "created_at", "last_played_at", "last_synced_at", "needs_reauth")
-PLAY_COLUMNS = ("played_at_utc", "played_at_local", "track_id", "track_name", "artists",
-                "album_id", "album_name", "ms_played", "source", "context_uri")
+PROFILE_FIELDS = (
+    "spotify_id",
+    "account_id",
+    "display_name",
+    "email",
+    "country",
+    "product",
+    "timezone",
+    "created_at",
+    "last_played_at",
+    "last_synced_at",
+    "needs_reauth",
+)
+PLAY_COLUMNS = (
+    "played_at_utc",
+    "played_at_local",
+    "track_id",
+    "track_name",
+    "artists",
+    "album_id",
+    "album_name",
+    "ms_played",
+    "source",
+    "context_uri",
+)
 BATCH = 2000
 
 
@@ -29,11 +51,15 @@ def _iso(value) -> str | None:
 
 
 def _artist_names(track_ids: set[str]) -> dict[str, str]:
-    """"A, B" per track, in credit order, for one batch of tracks."""
+    """ "A, B" per track, in credit order, for one batch of tracks."""
     names: dict[str, list[str]] = {}
-    query = (TrackArtist.select(TrackArtist.track, Artist.name)
-             .join(Artist).where(TrackArtist.track.in_(list(track_ids)))
-             .order_by(TrackArtist.track, TrackArtist.position).tuples())
+    query = (
+        TrackArtist.select(TrackArtist.track, Artist.name)
+        .join(Artist)
+        .where(TrackArtist.track.in_(list(track_ids)))
+        .order_by(TrackArtist.track, TrackArtist.position)
+        .tuples()
+    )
     for track_id, name in query:
         names.setdefault(track_id, []).append(name)
     return {track_id: ", ".join(found) for track_id, found in names.items()}
@@ -42,22 +68,50 @@ def _artist_names(track_ids: set[str]) -> dict[str, str]:
 def iter_plays(user: User) -> Iterator[dict]:
     """Every play of ``user``, oldest first, with track, artists and album names."""
     zone = ZoneInfo(user.timezone)
-    query = (Play.select(Play.played_at, Play.ms_played, Play.source, Play.context_uri,
-                         Track.id, Track.name, Album.id, Album.name)
-             .join(Track).join(Album, JOIN.LEFT_OUTER)
-             .where(Play.user == user.id).order_by(Play.played_at).tuples())
+    query = (
+        Play.select(
+            Play.played_at,
+            Play.ms_played,
+            Play.source,
+            Play.context_uri,
+            Track.id,
+            Track.name,
+            Album.id,
+            Album.name,
+        )
+        .join(Track)
+        .join(Album, JOIN.LEFT_OUTER)
+        .where(Play.user == user.id)
+        .order_by(Play.played_at)
+        .tuples()
+    )
     rows: list[tuple] = []
 
     def flush():
         artists = _artist_names({row[4] for row in rows})
-        for played_at, ms_played, source, context_uri, track_id, track_name, album_id, \
-                album_name in rows:
-            local = played_at.replace(tzinfo=dt.timezone.utc).astimezone(zone)
-            yield {"played_at_utc": played_at.isoformat() + "Z",
-                   "played_at_local": local.isoformat(), "track_id": track_id,
-                   "track_name": track_name, "artists": artists.get(track_id, ""),
-                   "album_id": album_id, "album_name": album_name, "ms_played": ms_played,
-                   "source": source, "context_uri": context_uri}
+        for (
+            played_at,
+            ms_played,
+            source,
+            context_uri,
+            track_id,
+            track_name,
+            album_id,
+            album_name,
+        ) in rows:
+            local = played_at.replace(tzinfo=dt.UTC).astimezone(zone)
+            yield {
+                "played_at_utc": played_at.isoformat() + "Z",
+                "played_at_local": local.isoformat(),
+                "track_id": track_id,
+                "track_name": track_name,
+                "artists": artists.get(track_id, ""),
+                "album_id": album_id,
+                "album_name": album_name,
+                "ms_played": ms_played,
+                "source": source,
+                "context_uri": context_uri,
+            }
         rows.clear()
 
     for row in query.iterator():
@@ -88,11 +142,11 @@ def export_csv(user: User) -> Iterator[str]:
 def export_json(user: User) -> Iterator[str]:
     """Everything stored about ``user`` as one JSON document, in chunks:
     ``{"exported_at", "profile", "sync_gaps", "plays": [...]}``."""
-    gaps = [{"gap_start": _iso(gap.gap_start), "gap_end": _iso(gap.gap_end)}
-            for gap in SyncGap.select().where(SyncGap.user == user.id).order_by(
-                SyncGap.gap_start)]
-    head = {"exported_at": utcnow().isoformat() + "Z", "profile": profile(user),
-            "sync_gaps": gaps}
+    gaps = [
+        {"gap_start": _iso(gap.gap_start), "gap_end": _iso(gap.gap_end)}
+        for gap in SyncGap.select().where(SyncGap.user == user.id).order_by(SyncGap.gap_start)
+    ]
+    head = {"exported_at": utcnow().isoformat() + "Z", "profile": profile(user), "sync_gaps": gaps}
     yield json.dumps(head)[:-1] + ', "plays": ['
     for index, play in enumerate(iter_plays(user)):
         yield ("," if index else "") + "\n" + json.dumps(play)

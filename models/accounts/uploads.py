@@ -4,6 +4,7 @@ their import job needs them, and removed with the job's end or the account.
 The rule of which files are ours to delete lives here, below both the import jobs that store
 uploads and the account deletion that removes them.
 """
+
 from __future__ import annotations
 
 import re
@@ -47,8 +48,11 @@ def is_stored_upload(path: str | Path, user_id: int) -> bool:
     """Whether ``path`` is a copy :func:`save_upload` made for ``user_id`` (and so ours to
     delete), not a file of the admin's that the Luigi task was pointed at."""
     path = Path(path)
-    return (path.parent.name == str(user_id) and path.parent.parent.name == "imports"
-            and UPLOAD_NAME.match(path.name) is not None)
+    return (
+        path.parent.name == str(user_id)
+        and path.parent.parent.name == "imports"
+        and UPLOAD_NAME.match(path.name) is not None
+    )
 
 
 def forget_upload(job: ImportJob, data_dir: str | Path) -> bool:

@@ -1,4 +1,5 @@
 """Accounts: the admin created from FIRST_ADMIN_*, passwords, Spotify logins, deleting a user."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -43,8 +44,10 @@ def authenticate_admin(email: str, password: str) -> User | None:
     An unknown email costs one scrypt hash too, so response times do not tell which emails
     have an account.  The web's admin login and the API's password grant both use it.
     """
-    admin = User.get_or_none((User.is_admin == True)  # noqa: E712 (peewee expression)
-                             & (fn.LOWER(User.email) == email.strip().lower()))
+    admin = User.get_or_none(
+        (User.is_admin == True)  # noqa: E712 (peewee expression)
+        & (fn.LOWER(User.email) == email.strip().lower())
+    )
     if admin is None:
         generate_password_hash(password)
         return None
@@ -58,8 +61,13 @@ def delete_user(user: User) -> None:
     Files go only once the rows are gone, so a failed delete leaves the account whole.
     """
     # Only the copies the web page stored: a Luigi job's path is the admin's own file.
-    uploads = [Path(path) for (path,) in ImportJob.select(ImportJob.file_path)
-               .where(ImportJob.user == user.id).tuples() if is_stored_upload(path, user.id)]
+    uploads = [
+        Path(path)
+        for (path,) in ImportJob.select(ImportJob.file_path)
+        .where(ImportJob.user == user.id)
+        .tuples()
+        if is_stored_upload(path, user.id)
+    ]
     with db.atomic():
         User.delete().where(User.id == user.id).execute()
     for upload in uploads:
@@ -155,8 +163,7 @@ GRANT_LIFETIME = dt.timedelta(days=182)
 
 def grant_expires_at(user: User) -> dt.datetime | None:
     """When ``user``'s Spotify grant is expected to stop working (None: no grant stored)."""
-    granted_at = (OAuthToken.select(OAuthToken.granted_at)
-                  .where(OAuthToken.user == user.id).scalar())
+    granted_at = OAuthToken.select(OAuthToken.granted_at).where(OAuthToken.user == user.id).scalar()
     return granted_at + GRANT_LIFETIME if granted_at else None
 
 
@@ -168,8 +175,8 @@ def set_timezone(user: User, timezone: str) -> None:
     transaction (about a few seconds for a million plays).  Raises
     ``models.periods.PeriodError`` (param "tz") for an unknown zone, changing nothing.
     """
-    from models.summaries import listening
     from models.periods import zone
+    from models.summaries import listening
 
     zone(timezone)
     with db.atomic():

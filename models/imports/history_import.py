@@ -15,6 +15,7 @@ files) are resolved by :class:`TrackResolver`: stored tracks first (one query pe
 Spotify's search (``SpotifyClient.find_track``: paced, within a development-mode app's search
 limit), one call per distinct (track, artist) pair, and a hit stored as a full track.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -22,17 +23,23 @@ import json
 import logging
 import time
 from collections import Counter
-from datetime import datetime, timedelta, timezone
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Callable, Iterable
 
 from peewee import chunked, fn
 
-from models.schema.db import utcnow
+from models.imports.privacy_export import (
+    DEFAULT_LIMITS,
+    Export,
+    ExportError,
+    ExportPlay,
+    Limits,
+    read_export,
+)
 from models.ingest.catalogue import ensure_track_stubs, upsert_tracks, write_transaction
 from models.ingest.plays import store_plays
-from models.imports.privacy_export import (DEFAULT_LIMITS, Export, ExportError, ExportPlay, Limits,
-                                   read_export)
+from models.schema.db import utcnow
 from models.schema.tables import Artist, ImportJob, Play, Track, TrackArtist, User
 from spotify.errors import ReauthorizationNeeded, RetryLater, SpotifyError
 
@@ -54,8 +61,10 @@ UNRESOLVED_KEPT = 2_000  # unresolved names remembered in the report (not search
 # history can need thousands of searches, so they are spread out instead of burst.
 SEARCH_INTERVAL = 0.25
 ACTIVE = ("pending", "running", "waiting")
-NO_SEARCH = ("Spotify could not be asked about tracks known only by name (no Spotify login "
-             "for this account, or it needs renewing).")
+NO_SEARCH = (
+    "Spotify could not be asked about tracks known only by name (no Spotify login "
+    "for this account, or it needs renewing)."
+)
 
 
 class ImportInProgress(Exception):
@@ -83,41 +92,62 @@ def _size(path: Path) -> int:
     return path.stat().st_size
 
 
-def create_job(user: User, path: str | Path, *, file_name: str | None = None,
-               limits: Limits = DEFAULT_LIMITS, now: datetime | None = None) -> tuple[ImportJob,
-                                                                                        Export]:
+def create_job(
+    user: User,
+    path: str | Path,
+    *,
+    file_name: str | None = None,
+    limits: Limits = DEFAULT_LIMITS,
+    now: datetime | None = None,
+) -> tuple[ImportJob, Export]:
     """Validate the export at ``path`` for ``user`` and record a pending job for it.
 
     Raises :class:`ExportError` (nothing recorded) for anything that is not a usable export of
     this user's, and :class:`ImportInProgress` if one of theirs is still running.
     """
     path = Path(path)
-    export = read_export(path, username=user.spotify_id, limits=limits, now=now,
-                         name=file_name)
+    export = read_export(path, username=user.spotify_id, limits=limits, now=now, name=file_name)
     summary = export.summary()
     with write_transaction():
         if active_job(user.id) is not None:
-            raise ImportInProgress("An import of yours is not finished yet: wait for it (or "
-                                   "resume it from its page) before starting another.")
+            raise ImportInProgress(
+                "An import of yours is not finished yet: wait for it (or "
+                "resume it from its page) before starting another."
+            )
         job = ImportJob.create(
-            user=user, file_name=file_name or path.name, file_path=str(path.resolve()),
-            file_sha256=file_digest(path), file_size=_size(path),
-            entries_total=len(export.plays), report=json.dumps(summary))
+            user=user,
+            file_name=file_name or path.name,
+            file_path=str(path.resolve()),
+            file_sha256=file_digest(path),
+            file_size=_size(path),
+            entries_total=len(export.plays),
+            report=json.dumps(summary),
+        )
     return job, export
 
 
 def active_job(user_id: int, now: datetime | None = None) -> ImportJob | None:
     """The user's unfinished job that is still alive (a dead ``running`` one does not count)."""
     stale = (now or utcnow()) - STALE_AFTER
-    return (ImportJob.select()
-            .where((ImportJob.user == user_id) & ImportJob.status.in_(ACTIVE)
-                   & ((ImportJob.status != "running") | (ImportJob.updated_at >= stale)))
-            .order_by(ImportJob.id.desc()).first())
+    return (
+        ImportJob.select()
+        .where(
+            (ImportJob.user == user_id)
+            & ImportJob.status.in_(ACTIVE)
+            & ((ImportJob.status != "running") | (ImportJob.updated_at >= stale))
+        )
+        .order_by(ImportJob.id.desc())
+        .first()
+    )
 
 
 def jobs_of(user_id: int, limit: int = 20) -> list[ImportJob]:
-    return list(ImportJob.select().where(ImportJob.user == user_id)
-                .order_by(ImportJob.id.desc()).limit(limit))
+    return list(
+        ImportJob.select()
+        .where(ImportJob.user == user_id)
+        .order_by(ImportJob.id.desc())
+        .limit(limit)
+    )
 
 
 def job_of(user_id: int, job_id: int) -> ImportJob | None:
@@ -127,10 +157,14 @@ def job_of(user_id: int, job_id: int) -> ImportJob | None:
 
 def _may_start(now: datetime):
     """Jobs that may (re)start: pending, waiting past ``resume_at``, running but dead."""
-    return ((ImportJob.status == "pending")
-            | ((ImportJob.status == "waiting")
-               & (ImportJob.resume_at.is_null() | (ImportJob.resume_at <= now)))
-            | ((ImportJob.status == "running") & (ImportJob.updated_at < now - STALE_AFTER)))
+    return (
+        (ImportJob.status == "pending")
+        | (
+            (ImportJob.status == "waiting")
+            & (ImportJob.resume_at.is_null() | (ImportJob.resume_at <= now))
+        )
+        | ((ImportJob.status == "running") & (ImportJob.updated_at < now - STALE_AFTER))
+    )
 
 
 def resumable_jobs(now: datetime | None = None) -> list[ImportJob]:
@@ -143,11 +177,16 @@ def status_of(job: ImportJob) -> dict:
     report = job.report_data
     total = job.entries_total
     return {
-        "id": job.id, "status": job.status, "file_name": job.file_name,
-        "entries_total": total, "entries_done": job.entries_done,
+        "id": job.id,
+        "status": job.status,
+        "file_name": job.file_name,
+        "entries_total": total,
+        "entries_done": job.entries_done,
         "percent": 100 if total == 0 else round(100 * job.entries_done / total, 1),
-        "plays_added": job.plays_added, "duplicates": job.duplicates,
-        "unresolved": job.unresolved, "skipped": report.get("skipped_total", 0),
+        "plays_added": job.plays_added,
+        "duplicates": job.duplicates,
+        "unresolved": job.unresolved,
+        "skipped": report.get("skipped_total", 0),
         "skipped_by_reason": report.get("skipped", {}),
         "first_played_at": report.get("first_played_at"),
         "last_played_at": report.get("last_played_at"),
@@ -164,9 +203,17 @@ def status_of(job: ImportJob) -> dict:
 def _claim(job_id: int, now: datetime) -> bool:
     """Mark the job running if nobody else runs it (one UPDATE, so two workers cannot both win)."""
     with write_transaction():
-        claimed = (ImportJob.update(status="running", updated_at=now, error=None, resume_at=None,
-                                    started_at=fn.COALESCE(ImportJob.started_at, now))
-                   .where((ImportJob.id == job_id) & _may_start(now)).execute())
+        claimed = (
+            ImportJob.update(
+                status="running",
+                updated_at=now,
+                error=None,
+                resume_at=None,
+                started_at=fn.COALESCE(ImportJob.started_at, now),
+            )
+            .where((ImportJob.id == job_id) & _may_start(now))
+            .execute()
+        )
     return claimed == 1
 
 
@@ -180,10 +227,16 @@ class _LostClaim(Exception):
     """Another worker took the job over (ours was presumed dead): stop without writing."""
 
 
-def run_job(job_id: int, *, client=None, export: Export | None = None,
-            chunk_size: int = CHUNK_SIZE, named_chunk_size: int = NAMED_CHUNK_SIZE,
-            should_stop: Callable[[], bool] | None = None,
-            limits: Limits = DEFAULT_LIMITS) -> ImportJob:
+def run_job(
+    job_id: int,
+    *,
+    client=None,
+    export: Export | None = None,
+    chunk_size: int = CHUNK_SIZE,
+    named_chunk_size: int = NAMED_CHUNK_SIZE,
+    should_stop: Callable[[], bool] | None = None,
+    limits: Limits = DEFAULT_LIMITS,
+) -> ImportJob:
     """Import (or resume) job ``job_id``; returns the job as it ended.
 
     ``client`` is a ``spotify.client.SpotifyClient`` for the job's user, used to search for
@@ -212,15 +265,19 @@ def run_job(job_id: int, *, client=None, export: Export | None = None,
         log.warning("import %s was taken over by another worker", job_id)
     except Exception as exc:
         log.exception("import %s failed", job_id)
-        _finish(job_id, status="failed", error=f"Internal error: {type(exc).__name__}",
-                finished_at=utcnow())
+        _finish(
+            job_id,
+            status="failed",
+            error=f"Internal error: {type(exc).__name__}",
+            finished_at=utcnow(),
+        )
         raise
     return ImportJob.get_by_id(job_id)
 
 
 def _naive_utc(moment: datetime) -> datetime:
     if moment.tzinfo is not None:
-        moment = moment.astimezone(timezone.utc).replace(tzinfo=None)
+        moment = moment.astimezone(UTC).replace(tzinfo=None)
     return moment
 
 
@@ -230,8 +287,13 @@ def _reread(job: ImportJob, limits: Limits) -> Export:
         raise ExportError("The uploaded file is no longer stored; upload it again.")
     if file_digest(path) != job.file_sha256:
         raise ExportError("The stored file changed since it was uploaded; upload it again.")
-    export = read_export(path, username=job.user.spotify_id, limits=limits,
-                         name=job.file_name, now=job.created_at + timedelta(days=1))
+    export = read_export(
+        path,
+        username=job.user.spotify_id,
+        limits=limits,
+        name=job.file_name,
+        now=job.created_at + timedelta(days=1),
+    )
     if len(export.plays) != job.entries_total:
         raise ExportError("The stored file no longer reads the same; upload it again.")
     return export
@@ -257,8 +319,9 @@ def _chunks(plays: list[ExportPlay], start: int, size: int, named_size: int):
 
 def _import_chunks(job, export, client, chunk_size, named_chunk_size, should_stop) -> None:
     report = job.report_data
-    resolver = TrackResolver(job.user_id, client, report.get("unresolved_tracks", []),
-                             heartbeat=lambda: _beat(job.id))
+    resolver = TrackResolver(
+        job.user_id, client, report.get("unresolved_tracks", []), heartbeat=lambda: _beat(job.id)
+    )
     resolver.learn(export.plays)
     searches = report.get("searches", 0)
     for start, end in _chunks(export.plays, job.entries_done, chunk_size, named_chunk_size):
@@ -269,11 +332,21 @@ def _import_chunks(job, export, client, chunk_size, named_chunk_size, should_sto
             if track_id is None:
                 unresolved += 1
                 continue
-            rows.append({"track_id": track_id, "played_at": play.played_at,
-                         "ms_played": play.ms_played, "context_uri": None})
+            rows.append(
+                {
+                    "track_id": track_id,
+                    "played_at": play.played_at,
+                    "ms_played": play.ms_played,
+                    "context_uri": None,
+                }
+            )
             if play.track_id is not None and track_id not in stubs:
-                stubs[track_id] = {"id": track_id, "name": play.names[0],
-                                   "artist_name": play.names[1], "album_name": play.names[2]}
+                stubs[track_id] = {
+                    "id": track_id,
+                    "name": play.names[0],
+                    "artist_name": play.names[1],
+                    "album_name": play.names[2],
+                }
         report["unresolved_tracks"] = resolver.unresolved_report()
         report["searches"] = searches + resolver.searches
         if resolver.search_error:
@@ -281,13 +354,22 @@ def _import_chunks(job, export, client, chunk_size, named_chunk_size, should_sto
         with write_transaction():
             ensure_track_stubs(stubs.values())
             stored = store_plays(job.user_id, rows, SOURCE) if rows else None
-            moved = (ImportJob.update(
-                entries_done=end, updated_at=utcnow(), report=json.dumps(report),
-                plays_added=ImportJob.plays_added + (stored.added if stored else 0),
-                duplicates=ImportJob.duplicates + (stored.duplicates if stored else 0),
-                unresolved=ImportJob.unresolved + unresolved)
-                .where((ImportJob.id == job.id) & (ImportJob.entries_done == start)
-                       & (ImportJob.status == "running")).execute())
+            moved = (
+                ImportJob.update(
+                    entries_done=end,
+                    updated_at=utcnow(),
+                    report=json.dumps(report),
+                    plays_added=ImportJob.plays_added + (stored.added if stored else 0),
+                    duplicates=ImportJob.duplicates + (stored.duplicates if stored else 0),
+                    unresolved=ImportJob.unresolved + unresolved,
+                )
+                .where(
+                    (ImportJob.id == job.id)
+                    & (ImportJob.entries_done == start)
+                    & (ImportJob.status == "running")
+                )
+                .execute()
+            )
             if moved != 1:
                 raise _LostClaim()  # rolls the chunk back: the other worker stores it
         if should_stop is not None and end < len(export.plays) and should_stop():
@@ -326,8 +408,13 @@ class TrackResolver:
     job's report so a resumed job does not search for them again.
     """
 
-    def __init__(self, user_id: int, client=None, unresolved: Iterable[dict] = (),
-                 heartbeat: Callable[[], None] | None = None):
+    def __init__(
+        self,
+        user_id: int,
+        client=None,
+        unresolved: Iterable[dict] = (),
+        heartbeat: Callable[[], None] | None = None,
+    ):
         self.user_id = user_id
         self.client = client
         self.heartbeat = heartbeat
@@ -360,8 +447,10 @@ class TrackResolver:
                 self.unresolved_plays.pop(key, None)
 
     def resolve(self, plays: list[ExportPlay]) -> list[str | None]:
-        keys = [None if p.track_id is not None else (_fold(p.names[0]), _fold(p.names[1]))
-                for p in plays]
+        keys = [
+            None if p.track_id is not None else (_fold(p.names[0]), _fold(p.names[1]))
+            for p in plays
+        ]
         wanted = {}
         for play, key in zip(plays, keys):
             if key is not None and key not in self.known:
@@ -372,9 +461,10 @@ class TrackResolver:
                 if key not in self.known:
                     found = self._search(names)
                     self.known[key] = [found] if found else []
-        near = self._stored_near([p for p, k in zip(plays, keys)
-                                  if k is not None and len(self.known[k]) > 1],
-                                 {t for k in keys if k is not None for t in self.known[k]})
+        near = self._stored_near(
+            [p for p, k in zip(plays, keys) if k is not None and len(self.known[k]) > 1],
+            {t for k in keys if k is not None for t in self.known[k]},
+        )
         found = []
         for play, key in zip(plays, keys):
             if key is None:
@@ -402,10 +492,12 @@ class TrackResolver:
         names = sorted({n[0] for n in wanted.values()} | {n[0].lower() for n in wanted.values()})
         candidates: dict[tuple[str, str], list[str]] = {}
         for batch in chunked(names, 400):
-            query = (Track.select(Track.id, Track.name, Artist.name)
-                     .join(TrackArtist, on=TrackArtist.track == Track.id)
-                     .join(Artist, on=Artist.id == TrackArtist.artist)
-                     .where(Track.name.in_(batch) | fn.LOWER(Track.name).in_(batch)))
+            query = (
+                Track.select(Track.id, Track.name, Artist.name)
+                .join(TrackArtist, on=TrackArtist.track == Track.id)
+                .join(Artist, on=Artist.id == TrackArtist.artist)
+                .where(Track.name.in_(batch) | fn.LOWER(Track.name).in_(batch))
+            )
             for track_id, track_name, artist_name in query.tuples():
                 key = (_fold(track_name), _fold(artist_name))
                 if key in wanted and track_id not in candidates.get(key, ()):
@@ -413,11 +505,16 @@ class TrackResolver:
         ambiguous = sorted({t for ids in candidates.values() if len(ids) > 1 for t in ids})
         plays_of = {}
         for batch in chunked(ambiguous, 400):
-            plays_of.update(Play.select(Play.track, fn.COUNT(Play.id))
-                            .where((Play.user == self.user_id) & Play.track.in_(batch))
-                            .group_by(Play.track).tuples())
-        return {key: sorted(ids, key=lambda t: (-plays_of.get(t, 0), t))
-                for key, ids in candidates.items()}
+            plays_of.update(
+                Play.select(Play.track, fn.COUNT(Play.id))
+                .where((Play.user == self.user_id) & Play.track.in_(batch))
+                .group_by(Play.track)
+                .tuples()
+            )
+        return {
+            key: sorted(ids, key=lambda t: (-plays_of.get(t, 0), t))
+            for key, ids in candidates.items()
+        }
 
     def _stored_near(self, plays: list[ExportPlay], track_ids: set[str]) -> dict[str, list]:
         """Stored plays of ``track_ids`` around ``plays``: {track id: [played_at, ...]}."""
@@ -427,9 +524,12 @@ class TrackResolver:
         high = max(p.played_at for p in plays) + NEAR
         near: dict[str, list] = {}
         for batch in chunked(sorted(track_ids), 400):
-            query = (Play.select(Play.track, Play.played_at)
-                     .where((Play.user == self.user_id) & Play.track.in_(batch)
-                            & (Play.played_at >= low) & (Play.played_at <= high)))
+            query = Play.select(Play.track, Play.played_at).where(
+                (Play.user == self.user_id)
+                & Play.track.in_(batch)
+                & (Play.played_at >= low)
+                & (Play.played_at <= high)
+            )
             for track_id, played_at in query.tuples():
                 near.setdefault(track_id, []).append(played_at)
         return near
@@ -483,5 +583,6 @@ def client_for(settings, user_id: int, min_interval: float = SEARCH_INTERVAL):
         return None
     now = utcnow()
     app = SpotifyApp.from_settings(settings, min_interval=min_interval)
-    return app.client(tokens_for_client(token, now),
-                      lambda tokens: save_tokens(user_id, tokens, now))
+    return app.client(
+        tokens_for_client(token, now), lambda tokens: save_tokens(user_id, tokens, now)
+    )

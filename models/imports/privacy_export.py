@@ -23,6 +23,7 @@ API's recently-played list are one play:
   at most 30 s from the API's value, which ``models.ingest.plays.PLAY_TOLERANCE`` covers.  Two plays
   ending in the same minute get 1 ms apart so both survive the unique (user, played_at) key.
 """
+
 from __future__ import annotations
 
 import io
@@ -30,10 +31,10 @@ import json
 import re
 import zipfile
 from collections import Counter
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path, PurePosixPath
-from typing import Callable, Iterator
 
 MIN_MS_PLAYED = 30_000  # Spotify counts a stream as a play from 30 s on
 # Spotify opened to the public in October 2008; earlier timestamps cannot be real plays.
@@ -131,8 +132,10 @@ class Export:
         """JSON-friendly facts about the export for the import report."""
         first, last = self.first_played_at, self.last_played_at
         return {
-            "files": [{"name": f.name, "kind": f.kind, "entries": f.entries, "plays": f.plays}
-                      for f in self.files],
+            "files": [
+                {"name": f.name, "kind": f.kind, "entries": f.entries, "plays": f.plays}
+                for f in self.files
+            ],
             "ignored_files": self.ignored_files[:50],
             "ignored_file_count": len(self.ignored_files),
             "entries": sum(f.entries for f in self.files),
@@ -162,16 +165,22 @@ def file_kind(name: str) -> str | None:
     return None
 
 
-def read_export(source: str | Path | bytes, *, username: str | None = None,
-                limits: Limits = DEFAULT_LIMITS, now: datetime | None = None,
-                min_ms_played: int = MIN_MS_PLAYED, name: str | None = None) -> Export:
+def read_export(
+    source: str | Path | bytes,
+    *,
+    username: str | None = None,
+    limits: Limits = DEFAULT_LIMITS,
+    now: datetime | None = None,
+    min_ms_played: int = MIN_MS_PLAYED,
+    name: str | None = None,
+) -> Export:
     """Read and validate a whole export; raise :class:`ExportError` on anything wrong.
 
     ``source`` is a path (zip, JSON file or folder) or the uploaded bytes; ``name`` is the
     uploaded file's name, used to recognise a bare JSON file's kind.  ``username`` is the
     Spotify id of the user importing: an extended entry naming another user is refused.
     """
-    now = now or datetime.now(timezone.utc).replace(tzinfo=None)
+    now = now or datetime.now(UTC).replace(tzinfo=None)
     members, bare = _members(source, limits, name)
     export = Export()
     history = []
@@ -197,11 +206,13 @@ def read_export(source: str | Path | bytes, *, username: str | None = None,
         info = ExportFile(member.name, kind, entries=len(entries))
         export.files.append(info)
         if kind == EXTENDED:
-            info.plays = _read_extended(member.name, entries, export, username, now,
-                                        min_ms_played, names_cache)
+            info.plays = _read_extended(
+                member.name, entries, export, username, now, min_ms_played, names_cache
+            )
         elif kind == ACCOUNT:
-            info.plays = _read_account(member.name, entries, export, account_plays, now,
-                                       min_ms_played, names_cache)
+            info.plays = _read_account(
+                member.name, entries, export, account_plays, now, min_ms_played, names_cache
+            )
         else:  # a podcast or video file under another name: recognised, skipped
             export.skipped[kind] += len(entries)
     export.plays.extend(_spread_minutes(account_plays))
@@ -216,15 +227,16 @@ def _members(source, limits: Limits, name: str | None) -> tuple[list[_Member], b
             raise ExportError(_too_big("The upload", len(source), limits.max_upload_bytes))
         if zipfile.is_zipfile(io.BytesIO(source)):
             return _zip_members(zipfile.ZipFile(io.BytesIO(source)), limits), False
-        return [_Member(name or "upload.json", len(source), None,
-                        lambda: io.BytesIO(source))], True
+        return [_Member(name or "upload.json", len(source), None, lambda: io.BytesIO(source))], True
     path = Path(source)
     if path.is_dir():
         files = sorted(p for p in path.rglob("*") if p.is_file())
         if len(files) > limits.max_files:
             raise ExportError(f"The folder holds {len(files)} files; an export has far fewer.")
-        return [_Member(str(p.relative_to(path)), p.stat().st_size, None,
-                        lambda p=p: p.open("rb")) for p in files], False
+        return [
+            _Member(str(p.relative_to(path)), p.stat().st_size, None, lambda p=p: p.open("rb"))
+            for p in files
+        ], False
     if not path.is_file():
         raise ExportError(f"{path} does not exist.")
     size = path.stat().st_size
@@ -251,13 +263,13 @@ def _zip_members(archive: zipfile.ZipFile, limits: Limits, prefix: str = "") -> 
         if not prefix and name.lower().endswith(".zip"):
             members.extend(_zip_members(_inner_zip(archive, info, limits), limits, name + "/"))
             continue
-        members.append(_Member(name, info.file_size, info.compress_size,
-                               lambda info=info: archive.open(info)))
+        members.append(
+            _Member(name, info.file_size, info.compress_size, lambda info=info: archive.open(info))
+        )
     return members
 
 
-def _inner_zip(archive: zipfile.ZipFile, info: zipfile.ZipInfo,
-               limits: Limits) -> zipfile.ZipFile:
+def _inner_zip(archive: zipfile.ZipFile, info: zipfile.ZipInfo, limits: Limits) -> zipfile.ZipFile:
     if info.file_size > limits.max_upload_bytes:
         raise ExportError(_too_big(info.filename, info.file_size, limits.max_upload_bytes))
     with archive.open(info) as stream:
@@ -276,8 +288,10 @@ def _check_sizes(members: list[_Member], limits: Limits) -> None:
         if member.compressed_size is not None and member.size > 1024 * 1024:
             ratio = member.size / max(member.compressed_size, 1)
             if ratio > limits.max_ratio:
-                raise ExportError(f"{member.name} would grow {ratio:.0f} times when unzipped; "
-                                  "that is not a Spotify export (a zip bomb?).")
+                raise ExportError(
+                    f"{member.name} would grow {ratio:.0f} times when unzipped; "
+                    "that is not a Spotify export (a zip bomb?)."
+                )
         total += member.size
     if total > limits.max_total_bytes:
         raise ExportError(_too_big("The history files together", total, limits.max_total_bytes))
@@ -298,11 +312,14 @@ def _load_json(member: _Member, limits: Limits) -> list:
     except UnicodeDecodeError:
         raise ExportError(f"{member.name} is not JSON text (it is not UTF-8).") from None
     except json.JSONDecodeError as exc:
-        raise ExportError(f"{member.name} is not valid JSON (line {exc.lineno}, column "
-                          f"{exc.colno}: {exc.msg}).") from None
+        raise ExportError(
+            f"{member.name} is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})."
+        ) from None
     if not isinstance(data, list) or not all(isinstance(e, dict) for e in data):
-        raise ExportError(f"{member.name} is JSON but not a Spotify streaming history: "
-                          "expected a list of streams.")
+        raise ExportError(
+            f"{member.name} is JSON but not a Spotify streaming history: "
+            "expected a list of streams."
+        )
     return data
 
 
@@ -317,11 +334,15 @@ def _content_kind(name: str, kind: str | None, entries: list[dict]) -> str:
         found = PODCAST if "podcastName" in first or "episodeName" in first else ACCOUNT
     else:
         keys = ", ".join(sorted(first)[:8]) or "none"
-        raise ExportError(f"{name} is JSON but not a Spotify streaming history: its entries "
-                          f"have the fields {keys}, not ts/ms_played or endTime/msPlayed.")
+        raise ExportError(
+            f"{name} is JSON but not a Spotify streaming history: its entries "
+            f"have the fields {keys}, not ts/ms_played or endTime/msPlayed."
+        )
     if kind is not None and kind != found and not (kind == ACCOUNT and found == PODCAST):
-        raise ExportError(f"{name} does not hold what its name says: expected "
-                          f"{_kind_label(kind)}, found {_kind_label(found)} entries.")
+        raise ExportError(
+            f"{name} does not hold what its name says: expected "
+            f"{_kind_label(kind)}, found {_kind_label(found)} entries."
+        )
     return found
 
 
@@ -350,8 +371,11 @@ def _read_extended(file_name, entries, export, username, now, min_ms, names_cach
                 played_at = parse_time(ts[:-1])
             except ValueError:
                 pass
-        if played_at is None or played_at.tzinfo is not None or not (
-                earliest <= played_at <= latest):
+        if (
+            played_at is None
+            or played_at.tzinfo is not None
+            or not (earliest <= played_at <= latest)
+        ):
             played_at = _timestamp(ts, f"{file_name}, entry {number}", "ts", now)
         ms_played = entry["ms_played"]
         if type(ms_played) is not int or ms_played < 0:
@@ -396,8 +420,10 @@ def _check_owner(owner, expected, username, export, file_name, number) -> None:
         raise ExportError(f"{file_name}, entry {number}: username is not text.")
     export.usernames.add(owner)
     if expected is not None and owner.casefold() != expected:
-        raise ExportError(f"{file_name} is the export of Spotify user {owner!r}, but you are "
-                          f"signed in as {username!r}: import your own export.")
+        raise ExportError(
+            f"{file_name} is the export of Spotify user {owner!r}, but you are "
+            f"signed in as {username!r}: import your own export."
+        )
 
 
 def _track_id(uri, where: str) -> str | None:
@@ -440,8 +466,9 @@ def _spread_minutes(account_plays) -> Iterator[ExportPlay]:
     for ended, ms_played, names in account_plays:
         offset = offset + 1 if ended == previous else 0
         previous = ended
-        yield ExportPlay(ended + MINUTE_MIDDLE + timedelta(milliseconds=offset), ms_played,
-                         None, names)
+        yield ExportPlay(
+            ended + MINUTE_MIDDLE + timedelta(milliseconds=offset), ms_played, None, names
+        )
 
 
 def _timestamp(value, where: str, key: str, now: datetime) -> datetime:
@@ -453,12 +480,13 @@ def _timestamp(value, where: str, key: str, now: datetime) -> datetime:
         else:
             moment = datetime.fromisoformat(value)
             if moment.tzinfo is not None:
-                moment = moment.astimezone(timezone.utc).replace(tzinfo=None)
+                moment = moment.astimezone(UTC).replace(tzinfo=None)
     except ValueError:
         raise ExportError(f"{where}: {key} {value!r} is not a date and time.") from None
     if moment < EARLIEST_PLAY or moment > now + FUTURE_SLACK:
-        raise ExportError(f"{where}: {key} {value!r} is out of range (before Spotify existed or "
-                          "in the future).")
+        raise ExportError(
+            f"{where}: {key} {value!r} is out of range (before Spotify existed or in the future)."
+        )
     return moment
 
 
@@ -478,13 +506,19 @@ def _mb(size: int) -> str:
 
 
 def _kind_label(kind: str) -> str:
-    return {EXTENDED: "extended streaming history", ACCOUNT: "account-data streaming history",
-            VIDEO: "video history", PODCAST: "podcast history"}[kind]
+    return {
+        EXTENDED: "extended streaming history",
+        ACCOUNT: "account-data streaming history",
+        VIDEO: "video history",
+        PODCAST: "podcast history",
+    }[kind]
 
 
 def _no_history_message(members: list[_Member]) -> str:
     names = ", ".join(m.name for m in members[:5]) or "nothing"
     more = f" and {len(members) - 5} more" if len(members) > 5 else ""
-    return ("No Spotify streaming history found (the upload contains " + names + more + "). "
-            "Upload the zip from Spotify's \"Download your data\" page, or the "
-            "Streaming_History_Audio_*.json / StreamingHistory_music_*.json files inside it.")
+    return (
+        "No Spotify streaming history found (the upload contains " + names + more + "). "
+        'Upload the zip from Spotify\'s "Download your data" page, or the '
+        "Streaming_History_Audio_*.json / StreamingHistory_music_*.json files inside it."
+    )

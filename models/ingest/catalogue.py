@@ -9,19 +9,30 @@ A field Spotify did not send (development-mode apps get no ``popularity``, ``fol
 no ``genres``) becomes NULL, never 0 or "".  An upsert never overwrites a known value with such a
 NULL: ``COALESCE(new, old)``.  Plays are inserted only through ``models.ingest.plays.store_plays``.
 """
+
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Iterable, Iterator, Mapping, Sequence
 
 from peewee import EXCLUDED, JOIN, chunked, fn
 
-from models.summaries import catalogue as catalogue_summaries
 from models.schema.db import db, is_postgresql, is_sqlite, utcnow
-from models.schema.tables import (AUDIO_FEATURE_NAMES, Album, Artist, ArtistGenre, AudioFeatures,
-                           Genre, SyncGap, Track, TrackArtist, User)
+from models.schema.tables import (
+    AUDIO_FEATURE_NAMES,
+    Album,
+    Artist,
+    ArtistGenre,
+    AudioFeatures,
+    Genre,
+    SyncGap,
+    Track,
+    TrackArtist,
+    User,
+)
+from models.summaries import catalogue as catalogue_summaries
 
 CHUNK = 100  # rows per INSERT: well under SQLite's bound-variable limit for our widest table
 IMAGE_WIDTH = 300  # the width pages show; Spotify lists images largest first
@@ -33,13 +44,13 @@ def parse_played_at(text: str) -> dt.datetime:
     """``2026-11-23T21:04:05.123Z`` -> naive UTC datetime (milliseconds kept)."""
     moment = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
     if moment.tzinfo is not None:
-        moment = moment.astimezone(dt.timezone.utc).replace(tzinfo=None)
+        moment = moment.astimezone(dt.UTC).replace(tzinfo=None)
     return moment
 
 
 def to_ms(moment: dt.datetime) -> int:
     """Naive UTC datetime -> Spotify's millisecond cursor."""
-    return round(moment.replace(tzinfo=dt.timezone.utc).timestamp() * 1000)
+    return round(moment.replace(tzinfo=dt.UTC).timestamp() * 1000)
 
 
 def image_url(images: Sequence[Mapping] | None) -> str | None:
@@ -57,11 +68,16 @@ def _total(value: Mapping | None) -> int | None:
 
 
 def album_row(album: Mapping) -> dict:
-    return {"id": album["id"], "name": album.get("name") or album["id"],
-            "album_type": album.get("album_type"), "release_date": album.get("release_date"),
-            "release_date_precision": album.get("release_date_precision"),
-            "total_tracks": album.get("total_tracks"), "image_url": image_url(album.get("images")),
-            "popularity": album.get("popularity")}
+    return {
+        "id": album["id"],
+        "name": album.get("name") or album["id"],
+        "album_type": album.get("album_type"),
+        "release_date": album.get("release_date"),
+        "release_date_precision": album.get("release_date_precision"),
+        "total_tracks": album.get("total_tracks"),
+        "image_url": image_url(album.get("images")),
+        "popularity": album.get("popularity"),
+    }
 
 
 def artist_stub_row(artist: Mapping) -> dict:
@@ -70,31 +86,46 @@ def artist_stub_row(artist: Mapping) -> dict:
 
 
 def artist_detail_row(artist: Mapping, fetched_at: dt.datetime) -> dict:
-    return {"id": artist["id"], "name": artist.get("name") or artist["id"],
-            "popularity": artist.get("popularity"), "followers": _total(artist.get("followers")),
-            "image_url": image_url(artist.get("images")), "details_fetched_at": fetched_at}
+    return {
+        "id": artist["id"],
+        "name": artist.get("name") or artist["id"],
+        "popularity": artist.get("popularity"),
+        "followers": _total(artist.get("followers")),
+        "image_url": image_url(artist.get("images")),
+        "details_fetched_at": fetched_at,
+    }
 
 
 def track_row(track: Mapping, fetched_at: dt.datetime) -> dict:
     album = track.get("album") or {}
-    return {"id": track["id"], "name": track.get("name") or track["id"],
-            "album": album.get("id"), "duration_ms": track.get("duration_ms"),
-            "explicit": track.get("explicit"), "popularity": track.get("popularity"),
-            "isrc": (track.get("external_ids") or {}).get("isrc"),
-            "track_number": track.get("track_number"), "disc_number": track.get("disc_number"),
-            "metadata_fetched_at": fetched_at}
+    return {
+        "id": track["id"],
+        "name": track.get("name") or track["id"],
+        "album": album.get("id"),
+        "duration_ms": track.get("duration_ms"),
+        "explicit": track.get("explicit"),
+        "popularity": track.get("popularity"),
+        "isrc": (track.get("external_ids") or {}).get("isrc"),
+        "track_number": track.get("track_number"),
+        "disc_number": track.get("disc_number"),
+        "metadata_fetched_at": fetched_at,
+    }
 
 
 def track_artist_rows(track: Mapping) -> list[dict]:
-    return [{"track": track["id"], "artist": artist["id"], "position": position}
-            for position, artist in enumerate(_with_ids(track.get("artists")))]
+    return [
+        {"track": track["id"], "artist": artist["id"], "position": position}
+        for position, artist in enumerate(_with_ids(track.get("artists")))
+    ]
 
 
-def audio_features_row(track_id: str, features: Mapping | None,
-                       fetched_at: dt.datetime) -> dict:
+def audio_features_row(track_id: str, features: Mapping | None, fetched_at: dt.datetime) -> dict:
     """Spotify's features object, or ``None`` (Spotify has none for the id) -> status missing."""
-    row = {"track": track_id, "fetched_at": fetched_at,
-           "status": FEATURES_OK if features else FEATURES_MISSING}
+    row = {
+        "track": track_id,
+        "fetched_at": fetched_at,
+        "status": FEATURES_OK if features else FEATURES_MISSING,
+    }
     for name in AUDIO_FEATURE_NAMES:
         row[name] = features.get(name) if features else None
     return row
@@ -110,8 +141,12 @@ def play_row(item: Mapping) -> dict | None:
     if not track.get("id"):
         return None
     context = item.get("context") or {}
-    return {"track_id": track["id"], "played_at": parse_played_at(item["played_at"]),
-            "ms_played": track.get("duration_ms") or 0, "context_uri": context.get("uri")}
+    return {
+        "track_id": track["id"],
+        "played_at": parse_played_at(item["played_at"]),
+        "ms_played": track.get("duration_ms") or 0,
+        "context_uri": context.get("uri"),
+    }
 
 
 def _with_ids(objects: Iterable[Mapping | None] | None) -> Iterator[Mapping]:
@@ -170,8 +205,9 @@ def _coalesce(column):
     return fn.COALESCE(getattr(EXCLUDED, column.column_name), column)
 
 
-def _upsert(model, rows: list[dict], conflict: list, replace: Sequence = (),
-            keep_known: Sequence = ()) -> int:
+def _upsert(
+    model, rows: list[dict], conflict: list, replace: Sequence = (), keep_known: Sequence = ()
+) -> int:
     """INSERT rows; on a key conflict set ``replace`` columns and COALESCE ``keep_known`` ones."""
     if not rows:
         return 0
@@ -189,11 +225,20 @@ def _upsert(model, rows: list[dict], conflict: list, replace: Sequence = (),
 
 
 def upsert_albums(rows: Mapping | Iterable[dict]) -> int:
-    return _upsert(Album, _sorted_rows(rows, "id"), [Album.id],
-                   replace=[Album.name],
-                   keep_known=[Album.album_type, Album.release_date,
-                               Album.release_date_precision, Album.total_tracks,
-                               Album.image_url, Album.popularity])
+    return _upsert(
+        Album,
+        _sorted_rows(rows, "id"),
+        [Album.id],
+        replace=[Album.name],
+        keep_known=[
+            Album.album_type,
+            Album.release_date,
+            Album.release_date_precision,
+            Album.total_tracks,
+            Album.image_url,
+            Album.popularity,
+        ],
+    )
 
 
 def upsert_artist_stubs(rows: Mapping | Iterable[dict]) -> int:
@@ -202,15 +247,30 @@ def upsert_artist_stubs(rows: Mapping | Iterable[dict]) -> int:
 
 
 def upsert_track_rows(rows: Mapping | Iterable[dict]) -> int:
-    return _upsert(Track, _sorted_rows(rows, "id"), [Track.id],
-                   replace=[Track.name, Track.metadata_fetched_at],
-                   keep_known=[Track.album, Track.duration_ms, Track.explicit, Track.popularity,
-                               Track.isrc, Track.track_number, Track.disc_number])
+    return _upsert(
+        Track,
+        _sorted_rows(rows, "id"),
+        [Track.id],
+        replace=[Track.name, Track.metadata_fetched_at],
+        keep_known=[
+            Track.album,
+            Track.duration_ms,
+            Track.explicit,
+            Track.popularity,
+            Track.isrc,
+            Track.track_number,
+            Track.disc_number,
+        ],
+    )
 
 
 def upsert_track_artists(rows: Mapping | Iterable[dict]) -> int:
-    return _upsert(TrackArtist, _sorted_rows(rows, "track", "artist"),
-                   [TrackArtist.track, TrackArtist.artist], replace=[TrackArtist.position])
+    return _upsert(
+        TrackArtist,
+        _sorted_rows(rows, "track", "artist"),
+        [TrackArtist.track, TrackArtist.artist],
+        replace=[TrackArtist.position],
+    )
 
 
 def write_catalogue(catalogue: Catalogue) -> int:
@@ -229,38 +289,50 @@ def write_catalogue(catalogue: Catalogue) -> int:
     return len(catalogue.tracks)
 
 
-def upsert_tracks(track_objects: Iterable[Mapping | None],
-                  fetched_at: dt.datetime | None = None) -> int:
+def upsert_tracks(
+    track_objects: Iterable[Mapping | None], fetched_at: dt.datetime | None = None
+) -> int:
     """Full track objects (from recently played or ``GET /tracks``) with albums and artists."""
     return write_catalogue(catalogue_of(track_objects, fetched_at or utcnow()))
 
 
-def upsert_artists(artist_objects: Iterable[Mapping | None],
-                   fetched_at: dt.datetime | None = None) -> int:
+def upsert_artists(
+    artist_objects: Iterable[Mapping | None], fetched_at: dt.datetime | None = None
+) -> int:
     """Full artist objects: details, and genres replacing what was stored for them."""
     fetched_at = fetched_at or utcnow()
     artists = {a["id"]: a for a in _with_ids(artist_objects)}
     if not artists:
         return 0
     rows = [artist_detail_row(a, fetched_at) for a in artists.values()]
-    genre_names = {a["id"]: sorted({g.strip() for g in a.get("genres") or () if g.strip()})
-                   for a in artists.values()}
+    genre_names = {
+        a["id"]: sorted({g.strip() for g in a.get("genres") or () if g.strip()})
+        for a in artists.values()
+    }
     with write_transaction():
-        _upsert(Artist, _sorted_rows(rows, "id"), [Artist.id],
-                replace=[Artist.name, Artist.details_fetched_at],
-                keep_known=[Artist.popularity, Artist.followers, Artist.image_url])
+        _upsert(
+            Artist,
+            _sorted_rows(rows, "id"),
+            [Artist.id],
+            replace=[Artist.name, Artist.details_fetched_at],
+            keep_known=[Artist.popularity, Artist.followers, Artist.image_url],
+        )
         all_names = sorted({g for names in genre_names.values() for g in names})
         _upsert(Genre, [{"name": g} for g in all_names], [Genre.name])
         genre_ids = {}
         for chunk in chunked(all_names, CHUNK):
-            genre_ids.update(Genre.select(Genre.name, Genre.id)
-                             .where(Genre.name.in_(chunk)).tuples())
+            genre_ids.update(
+                Genre.select(Genre.name, Genre.id).where(Genre.name.in_(chunk)).tuples()
+            )
         with_genres = sorted(a for a, names in genre_names.items() if names)
         for chunk in chunked(with_genres, CHUNK):
             # An empty list from a development-mode app means "not told", not "has none".
             ArtistGenre.delete().where(ArtistGenre.artist.in_(chunk)).execute()
-        _upsert(ArtistGenre, [{"artist": a, "genre": genre_ids[g]} for a in with_genres
-                              for g in genre_names[a]], [ArtistGenre.artist, ArtistGenre.genre])
+        _upsert(
+            ArtistGenre,
+            [{"artist": a, "genre": genre_ids[g]} for a in with_genres for g in genre_names[a]],
+            [ArtistGenre.artist, ArtistGenre.genre],
+        )
     return len(rows)
 
 
@@ -270,13 +342,17 @@ def _mark_fetched(stamp_field, ids: Iterable[str], fetched_at: dt.datetime | Non
     model = stamp_field.model
     with write_transaction():
         for chunk in chunked(ids, CHUNK):
-            (model.update({stamp_field: fetched_at or utcnow()})
-             .where(model._meta.primary_key.in_(chunk) & stamp_field.is_null()).execute())
+            (
+                model.update({stamp_field: fetched_at or utcnow()})
+                .where(model._meta.primary_key.in_(chunk) & stamp_field.is_null())
+                .execute()
+            )
     return len(ids)
 
 
-def mark_artists_unavailable(artist_ids: Iterable[str],
-                             fetched_at: dt.datetime | None = None) -> int:
+def mark_artists_unavailable(
+    artist_ids: Iterable[str], fetched_at: dt.datetime | None = None
+) -> int:
     """Spotify answered null or 404 for these artists: the stub stays, details never come."""
     return _mark_fetched(Artist.details_fetched_at, artist_ids, fetched_at)
 
@@ -287,39 +363,53 @@ def ensure_track_stubs(stubs: Iterable[Mapping]) -> int:
     The export names artist and album but gives no ids, so only the track row is written; the
     ETL's tracks step later reads the track from Spotify and links its album and artists.
     """
-    rows = {s["id"]: {"id": s["id"], "name": s.get("name") or s["id"]} for s in stubs
-            if s.get("id")}
+    rows = {
+        s["id"]: {"id": s["id"], "name": s.get("name") or s["id"]} for s in stubs if s.get("id")
+    }
     return _upsert(Track, _sorted_rows(rows, "id"), [Track.id])
 
 
-def mark_tracks_unavailable(track_ids: Iterable[str],
-                            fetched_at: dt.datetime | None = None) -> int:
+def mark_tracks_unavailable(track_ids: Iterable[str], fetched_at: dt.datetime | None = None) -> int:
     """Spotify has no track for these ids (null or 404): keep the stub, stop asking."""
     return _mark_fetched(Track.metadata_fetched_at, track_ids, fetched_at)
 
 
-def store_audio_features(answers: Mapping[str, Mapping | None],
-                         fetched_at: dt.datetime | None = None) -> dict[str, int]:
+def store_audio_features(
+    answers: Mapping[str, Mapping | None], fetched_at: dt.datetime | None = None
+) -> dict[str, int]:
     """``{track id: features or None}`` -> one row each: status ok, or missing for None."""
     fetched_at = fetched_at or utcnow()
     rows = [audio_features_row(t, features, fetched_at) for t, features in answers.items()]
     with _features_transaction(answers):
-        _upsert(AudioFeatures, _sorted_rows(rows, "track"), [AudioFeatures.track],
-                replace=[AudioFeatures.status, AudioFeatures.fetched_at,
-                         *(getattr(AudioFeatures, n) for n in AUDIO_FEATURE_NAMES)])
+        _upsert(
+            AudioFeatures,
+            _sorted_rows(rows, "track"),
+            [AudioFeatures.track],
+            replace=[
+                AudioFeatures.status,
+                AudioFeatures.fetched_at,
+                *(getattr(AudioFeatures, n) for n in AUDIO_FEATURE_NAMES),
+            ],
+        )
     ok = sum(1 for r in rows if r["status"] == FEATURES_OK)
     return {FEATURES_OK: ok, FEATURES_MISSING: len(rows) - ok}
 
 
-def mark_audio_features(track_ids: Iterable[str], status: str,
-                        fetched_at: dt.datetime | None = None) -> int:
+def mark_audio_features(
+    track_ids: Iterable[str], status: str, fetched_at: dt.datetime | None = None
+) -> int:
     """Rows without features for ``track_ids`` (``forbidden``: the app may not read them)."""
     fetched_at = fetched_at or utcnow()
-    rows = [{"track": t, "status": status, "fetched_at": fetched_at}
-            for t in sorted(set(track_ids))]
+    rows = [
+        {"track": t, "status": status, "fetched_at": fetched_at} for t in sorted(set(track_ids))
+    ]
     with _features_transaction(row["track"] for row in rows):
-        return _upsert(AudioFeatures, rows, [AudioFeatures.track],
-                       replace=[AudioFeatures.status, AudioFeatures.fetched_at])
+        return _upsert(
+            AudioFeatures,
+            rows,
+            [AudioFeatures.track],
+            replace=[AudioFeatures.status, AudioFeatures.fetched_at],
+        )
 
 
 @contextmanager
@@ -346,16 +436,18 @@ def tracks_lacking_features(include_forbidden: bool = True) -> list[str]:
     missing = AudioFeatures.track.is_null()
     if include_forbidden:
         missing |= AudioFeatures.status == FEATURES_FORBIDDEN
-    query = (Track.select(Track.id)
-             .join(AudioFeatures, on=(AudioFeatures.track == Track.id), join_type=JOIN.LEFT_OUTER)
-             .where(missing).order_by(Track.id))
+    query = (
+        Track.select(Track.id)
+        .join(AudioFeatures, on=(AudioFeatures.track == Track.id), join_type=JOIN.LEFT_OUTER)
+        .where(missing)
+        .order_by(Track.id)
+    )
     return [row[0] for row in query.tuples()]
 
 
 def artists_lacking_details() -> list[str]:
     """Artists stored only as stubs: never read from ``/artists``."""
-    query = (Artist.select(Artist.id).where(Artist.details_fetched_at.is_null())
-             .order_by(Artist.id))
+    query = Artist.select(Artist.id).where(Artist.details_fetched_at.is_null()).order_by(Artist.id)
     return [row[0] for row in query.tuples()]
 
 
@@ -378,8 +470,9 @@ class LoadResult:
     gap: tuple[dt.datetime, dt.datetime] | None = None  # plays possibly lost in between
 
 
-def possible_gap(cursor: dt.datetime | None, played: Sequence[dt.datetime]
-                 ) -> tuple[dt.datetime, dt.datetime] | None:
+def possible_gap(
+    cursor: dt.datetime | None, played: Sequence[dt.datetime]
+) -> tuple[dt.datetime, dt.datetime] | None:
     """(cursor, oldest item) when Spotify's whole window is newer than the stored cursor.
 
     Spotify shows only the last 50 plays; if all 50 came after the cursor, plays between the
@@ -392,8 +485,9 @@ def possible_gap(cursor: dt.datetime | None, played: Sequence[dt.datetime]
     return (cursor, oldest) if oldest > cursor else None
 
 
-def load_recently_played(user_id: int, items: Sequence[Mapping],
-                         fetched_at: dt.datetime | None = None) -> LoadResult:
+def load_recently_played(
+    user_id: int, items: Sequence[Mapping], fetched_at: dt.datetime | None = None
+) -> LoadResult:
     """Catalogue upsert, plays, gap record and cursor advance for one user, in one transaction.
 
     ``items`` are recently-played items read after the user's cursor.  The cursor
@@ -414,10 +508,14 @@ def load_recently_played(user_id: int, items: Sequence[Mapping],
         tracks = write_catalogue(catalogue_of((item.get("track") for item in items), fetched_at))
         stored = store_plays(user_id, plays, "api")
         if gap:
-            (SyncGap.insert(user=user_id, gap_start=gap[0], gap_end=gap[1])
-             .on_conflict_ignore().execute())
+            (
+                SyncGap.insert(user=user_id, gap_start=gap[0], gap_end=gap[1])
+                .on_conflict_ignore()
+                .execute()
+            )
         if played and (cursor is None or max(played) > cursor):
             cursor = max(played)
             User.update(last_played_at=cursor).where(User.id == user_id).execute()
-    return LoadResult(new_plays=stored.added, duplicates=stored.duplicates, tracks=tracks,
-                      cursor=cursor, gap=gap)
+    return LoadResult(
+        new_plays=stored.added, duplicates=stored.duplicates, tracks=tracks, cursor=cursor, gap=gap
+    )

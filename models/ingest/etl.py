@@ -17,14 +17,15 @@ What an app may do (batch reads, audio features) is learnt from Spotify's answer
 ``EtlRun.summary["capabilities"]`` with the hour it was learnt; a refusal learnt within the last
 day is believed without asking again, after that Spotify is asked once more.
 """
+
 from __future__ import annotations
 
 import datetime as dt
 import json
 import logging
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Callable, Iterator
 
 from peewee import JOIN
 
@@ -33,8 +34,12 @@ from models.schema.crypto import TokenDecryptionError
 from models.schema.db import is_postgresql, utcnow
 from models.schema.tables import EtlLog, EtlRun, OAuthToken, User
 from spotify.client import Capabilities, SpotifyApp, SpotifyClient, TokenSet
-from spotify.errors import (AudioFeaturesUnavailable, RateLimited, ReauthorizationNeeded,
-                            SpotifyError)
+from spotify.errors import (
+    AudioFeaturesUnavailable,
+    RateLimited,
+    ReauthorizationNeeded,
+    SpotifyError,
+)
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +56,7 @@ def run_hour(moment: dt.datetime | None = None) -> dt.datetime:
     """The hour a run at ``moment`` (default: now, UTC) belongs to, naive UTC."""
     moment = moment or utcnow()
     if moment.tzinfo is not None:
-        moment = moment.astimezone(dt.timezone.utc).replace(tzinfo=None)
+        moment = moment.astimezone(dt.UTC).replace(tzinfo=None)
     return moment.replace(minute=0, second=0, microsecond=0)
 
 
@@ -72,25 +77,40 @@ class StepOutcome:
                 self.calls[endpoint] = self.calls.get(endpoint, 0) + count
 
     def summary(self) -> dict:
-        return {"status": self.status, "new_plays": self.new_plays, "new_rows": self.new_rows,
-                "api_calls": self.calls, "error": self.error}
+        return {
+            "status": self.status,
+            "new_plays": self.new_plays,
+            "new_rows": self.new_rows,
+            "api_calls": self.calls,
+            "error": self.error,
+        }
 
 
 # -- tokens on the run's clock ---------------------------------------------------------------
 def tokens_for_client(token: OAuthToken, now: dt.datetime) -> TokenSet:
     """The stored grant as the client wants it: expiry moved from the run's clock to real time."""
-    real_now = dt.datetime.now(dt.timezone.utc)
-    expires_at = (real_now + (token.expires_at - now) if token.expires_at and token.access_token
-                  else real_now - dt.timedelta(days=1))
-    return TokenSet(access_token=token.access_token or "", refresh_token=token.refresh_token,
-                    expires_at=expires_at, scope=token.scope or "")
+    real_now = dt.datetime.now(dt.UTC)
+    expires_at = (
+        real_now + (token.expires_at - now)
+        if token.expires_at and token.access_token
+        else real_now - dt.timedelta(days=1)
+    )
+    return TokenSet(
+        access_token=token.access_token or "",
+        refresh_token=token.refresh_token,
+        expires_at=expires_at,
+        scope=token.scope or "",
+    )
 
 
 def save_tokens(user_id: int, tokens: TokenSet, now: dt.datetime) -> None:
     """Store refreshed tokens (encrypted by the model), expiry on the run's clock."""
-    remaining = tokens.expires_at - dt.datetime.now(dt.timezone.utc)
-    changes = {OAuthToken.access_token: tokens.access_token,
-               OAuthToken.expires_at: now + remaining, OAuthToken.updated_at: utcnow()}
+    remaining = tokens.expires_at - dt.datetime.now(dt.UTC)
+    changes = {
+        OAuthToken.access_token: tokens.access_token,
+        OAuthToken.expires_at: now + remaining,
+        OAuthToken.updated_at: utcnow(),
+    }
     if tokens.refresh_token:
         changes[OAuthToken.refresh_token] = tokens.refresh_token
     if tokens.scope:
@@ -101,8 +121,9 @@ def save_tokens(user_id: int, tokens: TokenSet, now: dt.datetime) -> None:
 # -- users -----------------------------------------------------------------------------------
 def active_user_ids() -> list[int]:
     """Users the ETL syncs: they granted access and their grant is not known to be dead."""
-    query = (User.select(User.id).join(OAuthToken)
-             .where(User.needs_reauth == False).order_by(User.id))  # noqa: E712 (SQL)
+    query = (
+        User.select(User.id).join(OAuthToken).where(User.needs_reauth == False).order_by(User.id)
+    )
     return [row[0] for row in query.tuples()]
 
 
@@ -114,17 +135,28 @@ def flag_reauth(user_id: int, reason: str) -> None:
 
 def defer_user(user_id: int, until: dt.datetime) -> None:
     log.warning("user %s deferred until %s (Spotify rate limit)", user_id, until.isoformat())
-    (User.update(sync_deferred_until=until)
-     .where((User.id == user_id) & (User.sync_deferred_until.is_null()
-                                    | (User.sync_deferred_until < until))).execute())
+    (
+        User.update(sync_deferred_until=until)
+        .where(
+            (User.id == user_id)
+            & (User.sync_deferred_until.is_null() | (User.sync_deferred_until < until))
+        )
+        .execute()
+    )
 
 
 # -- the run ---------------------------------------------------------------------------------
 class Run:
     """One run (an hour) in one process: its row, its clock, its Spotify app and clients."""
 
-    def __init__(self, settings, hour: dt.datetime, *, app: SpotifyApp | None = None,
-                 call_interval: float = 0.0):
+    def __init__(
+        self,
+        settings,
+        hour: dt.datetime,
+        *,
+        app: SpotifyApp | None = None,
+        call_interval: float = 0.0,
+    ):
         self.settings = settings
         self.hour = run_hour(hour)
         self.now = self.hour
@@ -149,12 +181,15 @@ class Run:
         try:
             token = OAuthToken.get_or_none(OAuthToken.user == user_id)
         except TokenDecryptionError:
-            raise ReauthorizationNeeded("the stored Spotify grant cannot be decrypted "
-                                        "(SECRET_KEY changed)", None, "token") from None
+            raise ReauthorizationNeeded(
+                "the stored Spotify grant cannot be decrypted (SECRET_KEY changed)", None, "token"
+            ) from None
         if token is None:
             return None
-        return self.app.client(tokens_for_client(token, self.now),
-                               lambda tokens: save_tokens(user_id, tokens, self.now))
+        return self.app.client(
+            tokens_for_client(token, self.now),
+            lambda tokens: save_tokens(user_id, tokens, self.now),
+        )
 
     def deferred(self, user: User) -> bool:
         return user.sync_deferred_until is not None and user.sync_deferred_until > self.now
@@ -167,13 +202,25 @@ class Run:
     def record(self, step: str, user_id: int | None, outcome: StepOutcome) -> None:
         """One EtlLog row per (run, user, step): a retried step replaces its earlier row."""
         with catalogue.write_transaction():
-            (EtlLog.delete().where((EtlLog.run == self.row.id) & (EtlLog.step == step)
-                                   & (EtlLog.user.is_null() if user_id is None
-                                      else EtlLog.user == user_id)).execute())
-            EtlLog.create(run=self.row.id, user=user_id, step=step, status=outcome.status,
-                          new_plays=outcome.new_plays, new_rows=outcome.new_rows,
-                          api_calls=json.dumps(outcome.calls, sort_keys=True),
-                          error=outcome.error)
+            (
+                EtlLog.delete()
+                .where(
+                    (EtlLog.run == self.row.id)
+                    & (EtlLog.step == step)
+                    & (EtlLog.user.is_null() if user_id is None else EtlLog.user == user_id)
+                )
+                .execute()
+            )
+            EtlLog.create(
+                run=self.row.id,
+                user=user_id,
+                step=step,
+                status=outcome.status,
+                new_plays=outcome.new_plays,
+                new_rows=outcome.new_rows,
+                api_calls=json.dumps(outcome.calls, sort_keys=True),
+                error=outcome.error,
+            )
 
     def remember_capabilities(self) -> None:
         if self._app is not None:
@@ -196,10 +243,15 @@ def _capability_items(capabilities: Capabilities) -> dict[str, bool]:
 def remembered_capabilities(hour: dt.datetime) -> dict[str, dict]:
     """``{name: {"allowed": bool, "learnt": iso hour}}`` from the latest runs before ``hour``."""
     remembered: dict[str, dict] = {}
-    recent = (EtlRun.select(EtlRun.summary)
-              .where((EtlRun.hour <= hour) & (EtlRun.hour > hour - CAPABILITY_MEMORY)
-                     & EtlRun.summary.is_null(False))
-              .order_by(EtlRun.hour.desc()))
+    recent = (
+        EtlRun.select(EtlRun.summary)
+        .where(
+            (EtlRun.hour <= hour)
+            & (EtlRun.hour > hour - CAPABILITY_MEMORY)
+            & EtlRun.summary.is_null(False)
+        )
+        .order_by(EtlRun.hour.desc())
+    )
     for (summary,) in recent.tuples():
         for name, fact in json.loads(summary).get("capabilities", {}).items():
             remembered.setdefault(name, fact)
@@ -239,8 +291,9 @@ def locked_run(hour: dt.datetime) -> Iterator[EtlRun]:
         yield query.get()
 
 
-def remember_capabilities(hour: dt.datetime, capabilities: Capabilities,
-                          seeded: set[str] = frozenset()) -> None:
+def remember_capabilities(
+    hour: dt.datetime, capabilities: Capabilities, seeded: set[str] = frozenset()
+) -> None:
     """Merge what this process learnt into the run's summary and its ``app_mode``.
 
     A fact Spotify answered in this run is stamped with this hour; one believed from memory
@@ -254,8 +307,7 @@ def remember_capabilities(hour: dt.datetime, capabilities: Capabilities,
         for name, allowed in _capability_items(capabilities).items():
             before = facts.get(name) or previous.get(name)
             believed = name in seeded and before is not None
-            facts[name] = {"allowed": allowed,
-                           "learnt": before["learnt"] if believed else stamp}
+            facts[name] = {"allowed": allowed, "learnt": before["learnt"] if believed else stamp}
         run.summary = json.dumps(summary, sort_keys=True)
         run.app_mode = app_mode_of({**previous, **facts}) or run.app_mode
         run.save()
@@ -278,13 +330,16 @@ def step_errors(run: Run, user_id: int | None, outcome: StepOutcome) -> Iterator
             flag_reauth(user_id, exc.message)
     except RateLimited as exc:
         outcome.status = DEFERRED
-        until = run.defer(user_id, exc) if user_id is not None else \
-            run.now + dt.timedelta(seconds=exc.retry_after)
+        until = (
+            run.defer(user_id, exc)
+            if user_id is not None
+            else run.now + dt.timedelta(seconds=exc.retry_after)
+        )
         outcome.error = f"{exc}; resumes after {until.isoformat()}"
     except SpotifyError as exc:
         log.warning("Spotify error for user %s: %s", user_id, exc)
         outcome.status, outcome.error = FAILED, str(exc)
-    except Exception as exc:  # noqa: BLE001 (kept to this user and step, logged in full)
+    except Exception as exc:
         log.exception("ETL step failed for user %s", user_id)
         outcome.status, outcome.error = BUG, f"{type(exc).__name__}: {exc}"
 
@@ -312,17 +367,22 @@ def _extract(run: Run, user_id: int) -> StepOutcome:
         recent = client.recently_played(after=after)
         outcome.items = recent.items
         outcome.new_rows = len(recent.items)
-        (User.update(last_synced_at=utcnow(), sync_deferred_until=None)
-         .where(User.id == user_id).execute())
+        (
+            User.update(last_synced_at=utcnow(), sync_deferred_until=None)
+            .where(User.id == user_id)
+            .execute()
+        )
     outcome.add_calls(client)
     return outcome
 
 
 def load_user(run: Run, user_id: int, items: list[dict]) -> StepOutcome:
     """Store what the extract read; a rerun of the same items adds nothing."""
-    extracted = (EtlLog.select(EtlLog.status)
-                 .where((EtlLog.run == run.row.id) & (EtlLog.user == user_id)
-                        & (EtlLog.step == "extract")).scalar())
+    extracted = (
+        EtlLog.select(EtlLog.status)
+        .where((EtlLog.run == run.row.id) & (EtlLog.user == user_id) & (EtlLog.step == "extract"))
+        .scalar()
+    )
     if extracted not in (DONE, None):
         outcome = StepOutcome(extracted, error="nothing extracted")
         run.record("load", user_id, outcome)
@@ -332,8 +392,10 @@ def load_user(run: Run, user_id: int, items: list[dict]) -> StepOutcome:
         result = catalogue.load_recently_played(user_id, items)
         outcome.new_plays, outcome.new_rows = result.new_plays, result.tracks
         if result.gap:
-            outcome.error = (f"possible gap: plays between {result.gap[0].isoformat()} and "
-                             f"{result.gap[1].isoformat()} may be missing")
+            outcome.error = (
+                f"possible gap: plays between {result.gap[0].isoformat()} and "
+                f"{result.gap[1].isoformat()} may be missing"
+            )
     run.record("load", user_id, outcome)
     return outcome
 
@@ -341,14 +403,18 @@ def load_user(run: Run, user_id: int, items: list[dict]) -> StepOutcome:
 # -- steps for all users: the catalogue ------------------------------------------------------
 def catalogue_users() -> list[int]:
     """Users whose token may read the catalogue, those synced most recently first."""
-    query = (User.select(User.id).join(OAuthToken)
-             .where(User.needs_reauth == False)  # noqa: E712 (SQL)
-             .order_by(User.last_synced_at.desc(nulls="LAST"), User.id))
+    query = (
+        User.select(User.id)
+        .join(OAuthToken)
+        .where(User.needs_reauth == False)  # noqa: E712 (SQL)
+        .order_by(User.last_synced_at.desc(nulls="LAST"), User.id)
+    )
     return [row[0] for row in query.tuples()]
 
 
-def with_catalogue_client(run: Run, outcome: StepOutcome,
-                          work: Callable[[SpotifyClient], None]) -> None:
+def with_catalogue_client(
+    run: Run, outcome: StepOutcome, work: Callable[[SpotifyClient], None]
+) -> None:
     """Run ``work`` with a healthy user's client; if that grant is dead, flag it, try the next.
 
     Catalogue reads are the app's, not a user's: any user's token will do.  ``work`` stores as
@@ -381,8 +447,9 @@ def _read_batch_size(client: SpotifyClient, kind: str) -> int:
     return CATALOGUE_BATCH
 
 
-def _complete_catalogue(run: Run, step: str, kind: str, ids: list[str],
-                        upsert: Callable, mark_unavailable: Callable) -> StepOutcome:
+def _complete_catalogue(
+    run: Run, step: str, kind: str, ids: list[str], upsert: Callable, mark_unavailable: Callable
+) -> StepOutcome:
     """Read ``ids`` with ``client.<kind>`` (batches, or singles once batches are refused),
     storing every chunk as it comes, so an interrupted step keeps what it read."""
     outcome = StepOutcome()
@@ -390,11 +457,11 @@ def _complete_catalogue(run: Run, step: str, kind: str, ids: list[str],
 
     def fetch(client: SpotifyClient) -> None:
         while remaining:
-            chunk = remaining[:_read_batch_size(client, kind)]
+            chunk = remaining[: _read_batch_size(client, kind)]
             found = getattr(client, kind)(chunk)
             mark_unavailable(k for k, v in found.items() if v is None)
             outcome.new_rows += upsert(v for v in found.values() if v is not None)
-            del remaining[:len(chunk)]
+            del remaining[: len(chunk)]
 
     if ids:
         with_catalogue_client(run, outcome, fetch)
@@ -405,14 +472,26 @@ def _complete_catalogue(run: Run, step: str, kind: str, ids: list[str],
 
 def complete_tracks(run: Run) -> StepOutcome:
     """Tracks that imports left as stubs: read them (with album and artists) once."""
-    return _complete_catalogue(run, "tracks", "tracks", catalogue.tracks_lacking_metadata(),
-                               catalogue.upsert_tracks, catalogue.mark_tracks_unavailable)
+    return _complete_catalogue(
+        run,
+        "tracks",
+        "tracks",
+        catalogue.tracks_lacking_metadata(),
+        catalogue.upsert_tracks,
+        catalogue.mark_tracks_unavailable,
+    )
 
 
 def fetch_artists(run: Run) -> StepOutcome:
     """Details and genres of every artist stored only as a stub, read once."""
-    return _complete_catalogue(run, "artists", "artists", catalogue.artists_lacking_details(),
-                               catalogue.upsert_artists, catalogue.mark_artists_unavailable)
+    return _complete_catalogue(
+        run,
+        "artists",
+        "artists",
+        catalogue.artists_lacking_details(),
+        catalogue.upsert_artists,
+        catalogue.mark_artists_unavailable,
+    )
 
 
 def fetch_features(run: Run) -> StepOutcome:
@@ -440,7 +519,7 @@ def fetch_features(run: Run) -> StepOutcome:
                 log.warning("%s; %d track(s) marked forbidden", outcome.error, len(refused))
                 return
             outcome.new_rows += catalogue.store_audio_features(found)[catalogue.FEATURES_OK]
-            del remaining[:len(chunk)]
+            del remaining[: len(chunk)]
 
     if known_refused:
         catalogue.mark_audio_features(ids, catalogue.FEATURES_FORBIDDEN)
@@ -464,16 +543,18 @@ def finish_run(run: Run) -> dict:
             calls[endpoint] = calls.get(endpoint, 0) + count
         by_status = statuses.setdefault(row.step, {})
         by_status[row.status] = by_status.get(row.status, 0) + 1
-    reauth = (User.select().join(OAuthToken, JOIN.INNER)
-              .where(User.needs_reauth == True).count())  # noqa: E712 (SQL)
-    totals = {"users": len({row.user_id for row in logs if row.user_id is not None}),
-              "new_plays": sum(row.new_plays for row in logs if row.step == "load"),
-              "api_calls": dict(sorted(calls.items())), "steps": statuses,
-              "needs_reauth": reauth,
-              "gaps": sum(1 for row in logs if row.step == "load" and row.status == DONE
-                          and row.error),
-              "bugs": [f"{row.step} (user {row.user_id}): {row.error}" for row in logs
-                       if row.status == BUG]}
+    reauth = User.select().join(OAuthToken, JOIN.INNER).where(User.needs_reauth == True).count()  # noqa: E712 (SQL)
+    totals = {
+        "users": len({row.user_id for row in logs if row.user_id is not None}),
+        "new_plays": sum(row.new_plays for row in logs if row.step == "load"),
+        "api_calls": dict(sorted(calls.items())),
+        "steps": statuses,
+        "needs_reauth": reauth,
+        "gaps": sum(1 for row in logs if row.step == "load" and row.status == DONE and row.error),
+        "bugs": [
+            f"{row.step} (user {row.user_id}): {row.error}" for row in logs if row.status == BUG
+        ],
+    }
     failed = any(row.status in (FAILED, REAUTH, DEFERRED, BUG) for row in logs)
     with locked_run(run.hour) as row:
         summary = row.summary_data

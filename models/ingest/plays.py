@@ -7,21 +7,22 @@ the same track within :data:`PLAY_TOLERANCE` of one already stored (or kept earl
 call) is a duplicate, whichever source came first.  Everything happens in one transaction that
 also updates the summaries (``models.summaries.listening``), so statistics never see half a load.
 """
+
 from __future__ import annotations
 
 import bisect
 import datetime as dt
 from collections import defaultdict
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from operator import itemgetter
-from typing import Iterable, Mapping
 
 from peewee import chunked
 
-from models.summaries import listening
 from models.schema.bulk import insert_rows
 from models.schema.db import db
 from models.schema.tables import PLAY_SOURCES, Play, Track
+from models.summaries import listening
 
 PLAY_TOLERANCE = dt.timedelta(seconds=30)
 """Two plays of one track closer than this are one listen (export vs API clocks differ by
@@ -54,7 +55,7 @@ def _normalise(index: int, play: Mapping) -> tuple[str, dt.datetime, int, str | 
     if not isinstance(played_at, dt.datetime):
         raise InvalidPlay(f"play #{index}: played_at must be a datetime, got {played_at!r}")
     if played_at.tzinfo is not None:
-        played_at = played_at.astimezone(dt.timezone.utc).replace(tzinfo=None)
+        played_at = played_at.astimezone(dt.UTC).replace(tzinfo=None)
     if isinstance(ms_played, bool) or not isinstance(ms_played, int) or ms_played < 0:
         raise InvalidPlay(f"play #{index}: ms_played must be a non-negative integer")
     return track_id, played_at, ms_played, play.get("context_uri")
@@ -66,9 +67,12 @@ class _Seen:
     def __init__(self, user_id: int, lo: dt.datetime, hi: dt.datetime):
         self.instants: set[dt.datetime] = set()
         self.by_track: dict[str, list[dt.datetime]] = defaultdict(list)
-        stored = (Play.select(Play.track, Play.played_at)
-                  .where((Play.user == user_id) & (Play.played_at >= lo) & (Play.played_at <= hi))
-                  .order_by(Play.played_at).tuples())
+        stored = (
+            Play.select(Play.track, Play.played_at)
+            .where((Play.user == user_id) & (Play.played_at >= lo) & (Play.played_at <= hi))
+            .order_by(Play.played_at)
+            .tuples()
+        )
         for track_id, played_at in stored:
             self.add(track_id, played_at)
 
@@ -89,13 +93,16 @@ class _Seen:
 def _check_tracks_exist(track_ids: set[str]) -> None:
     known: set[str] = set()
     for batch in chunked(sorted(track_ids), 500):
-        known.update(track_id for (track_id,) in
-                     Track.select(Track.id).where(Track.id.in_(batch)).tuples())
+        known.update(
+            track_id for (track_id,) in Track.select(Track.id).where(Track.id.in_(batch)).tuples()
+        )
     missing = track_ids - known
     if missing:
         sample = ", ".join(sorted(missing)[:5])
-        raise InvalidPlay(f"{len(missing)} unknown track id(s), e.g. {sample}: store the tracks "
-                          "(or stubs, models.ingest.catalogue.ensure_track_stubs) first")
+        raise InvalidPlay(
+            f"{len(missing)} unknown track id(s), e.g. {sample}: store the tracks "
+            "(or stubs, models.ingest.catalogue.ensure_track_stubs) first"
+        )
 
 
 def store_plays(user_id: int, plays: Iterable[Mapping], source: str) -> StoreResult:
@@ -130,8 +137,14 @@ def store_plays(user_id: int, plays: Iterable[Mapping], source: str) -> StoreRes
     return StoreResult(len(added), len(rows) - len(added))
 
 
-INSERT_COLUMNS = (Play.user, Play.track, Play.played_at, Play.ms_played, Play.context_uri,
-                  Play.source)
+INSERT_COLUMNS = (
+    Play.user,
+    Play.track,
+    Play.played_at,
+    Play.ms_played,
+    Play.context_uri,
+    Play.source,
+)
 
 
 def _insert(rows: list[tuple]) -> None:
@@ -141,8 +154,11 @@ def _insert(rows: list[tuple]) -> None:
     of ``listening.lock_user``, so none can conflict; if one did anyway, the summaries would
     count a play that is not stored, hence the error (the transaction rolls back).
     """
-    inserted = insert_rows(Play, INSERT_COLUMNS, rows, conflict="ON CONFLICT DO NOTHING",
-                           batch=INSERT_CHUNK)
+    inserted = insert_rows(
+        Play, INSERT_COLUMNS, rows, conflict="ON CONFLICT DO NOTHING", batch=INSERT_CHUNK
+    )
     if inserted != len(rows):
-        raise RuntimeError(f"{len(rows) - inserted} play(s) were stored by another writer "
-                           "during this call; nothing was stored, run it again")
+        raise RuntimeError(
+            f"{len(rows) - inserted} play(s) were stored by another writer "
+            "during this call; nothing was stored, run it again"
+        )

@@ -9,9 +9,10 @@ in as one flat parameter list, which is what a bulk insert costs on either engin
 Values go to the driver as they are: naive datetimes, dates, ints, strings (foreign keys as
 ids), the types every caller here already holds.
 """
+
 from __future__ import annotations
 
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 from peewee import Field, chunked
 
@@ -24,16 +25,21 @@ def _quoted(field: Field) -> str:
     return f'"{field.column_name}"'
 
 
-def insert_rows(model, columns: Sequence[Field], rows: Iterable[Sequence], *,
-                conflict: str = "", batch: int = BATCH) -> int:
+def insert_rows(
+    model,
+    columns: Sequence[Field],
+    rows: Iterable[Sequence],
+    *,
+    conflict: str = "",
+    batch: int = BATCH,
+) -> int:
     """INSERT ``rows`` (tuples in ``columns`` order) into ``model``'s table, ``batch`` at a time.
 
     ``conflict`` is the SQL after the VALUES list (``ON CONFLICT ... DO ...``).  Returns the
     number of rows the database reports inserted or updated (both drivers count each row an
     upsert changed, and not the ones ``DO NOTHING`` skipped).
     """
-    head = (f'INSERT INTO "{model._meta.table_name}" ({", ".join(map(_quoted, columns))}) '
-            "VALUES ")
+    head = f'INSERT INTO "{model._meta.table_name}" ({", ".join(map(_quoted, columns))}) VALUES '
     one = "(" + ", ".join([db.param] * len(columns)) + ")"
     tail = f" {conflict}" if conflict else ""
     statements: dict[int, str] = {}
@@ -47,8 +53,13 @@ def insert_rows(model, columns: Sequence[Field], rows: Iterable[Sequence], *,
     return changed
 
 
-def adding_upsert(model, key: Sequence[Field], sums: Sequence[Field],
-                  earliest: Sequence[Field] = (), latest: Sequence[Field] = ()) -> str:
+def adding_upsert(
+    model,
+    key: Sequence[Field],
+    sums: Sequence[Field],
+    earliest: Sequence[Field] = (),
+    latest: Sequence[Field] = (),
+) -> str:
     """The ON CONFLICT clause that adds ``sums`` and keeps the min/max of ``earliest``/``latest``.
 
     SQLite's two-argument MIN/MAX are PostgreSQL's LEAST/GREATEST.
@@ -56,8 +67,10 @@ def adding_upsert(model, key: Sequence[Field], sums: Sequence[Field],
     table = f'"{model._meta.table_name}"'
     least, greatest = ("LEAST", "GREATEST") if is_postgresql() else ("MIN", "MAX")
     sets = [f"{_quoted(f)} = {table}.{_quoted(f)} + EXCLUDED.{_quoted(f)}" for f in sums]
-    sets += [f"{_quoted(f)} = {least}({table}.{_quoted(f)}, EXCLUDED.{_quoted(f)})"
-             for f in earliest]
-    sets += [f"{_quoted(f)} = {greatest}({table}.{_quoted(f)}, EXCLUDED.{_quoted(f)})"
-             for f in latest]
+    sets += [
+        f"{_quoted(f)} = {least}({table}.{_quoted(f)}, EXCLUDED.{_quoted(f)})" for f in earliest
+    ]
+    sets += [
+        f"{_quoted(f)} = {greatest}({table}.{_quoted(f)}, EXCLUDED.{_quoted(f)})" for f in latest
+    ]
     return f"ON CONFLICT ({', '.join(map(_quoted, key))}) DO UPDATE SET {', '.join(sets)}"

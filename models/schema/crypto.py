@@ -5,6 +5,7 @@ Fernet tokens (AES-128-CBC + HMAC-SHA256, from the ``cryptography`` package rath
 hand-rolled crypto) under a key derived from SECRET_KEY.  Rotating SECRET_KEY therefore forces
 users to log in again, which is the safe failure.
 """
+
 from __future__ import annotations
 
 import base64
@@ -43,4 +44,6 @@ def decrypt(stored: str) -> str:
     try:
         return _cipher().decrypt(stored.encode("ascii")).decode()
     except InvalidToken:
-        raise TokenDecryptionError("stored token cannot be decrypted with this SECRET_KEY") from None
+        raise TokenDecryptionError(
+            "stored token cannot be decrypted with this SECRET_KEY"
+        ) from None

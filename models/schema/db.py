@@ -4,6 +4,7 @@ Models are declared against a ``DatabaseProxy`` so that importing them does no I
 (web, API, batch, tests) calls :func:`init` once with the configured URL, as peewee's docs and
 ``playhouse.flask_utils`` do.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -52,4 +53,4 @@ def is_sqlite() -> bool:
 
 def utcnow() -> dt.datetime:
     """Naive UTC: every timestamp in the database is UTC without tzinfo."""
-    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)

@@ -8,6 +8,7 @@ instant, so that pair is what makes re-running any job harmless.
 Every timestamp is naive UTC (see ``models.schema.db.utcnow``).  Fields Spotify may withhold (from
 development-mode apps, or for unknown ids) are nullable: NULL means "not given", never zero.
 """
+
 from __future__ import annotations
 
 import json
@@ -15,10 +16,10 @@ import json
 from peewee import (
     BigAutoField,
     BigIntegerField,
-    DateField,
     BooleanField,
     CharField,
     CompositeKey,
+    DateField,
     DateTimeField,
     FloatField,
     ForeignKeyField,
@@ -166,8 +167,19 @@ class TrackArtist(BaseModel):
 
 
 AUDIO_FEATURE_NAMES = (
-    "danceability", "energy", "key", "loudness", "mode", "speechiness", "acousticness",
-    "instrumentalness", "liveness", "valence", "tempo", "duration_ms", "time_signature",
+    "danceability",
+    "energy",
+    "key",
+    "loudness",
+    "mode",
+    "speechiness",
+    "acousticness",
+    "instrumentalness",
+    "liveness",
+    "valence",
+    "tempo",
+    "duration_ms",
+    "time_signature",
 )
 
 
@@ -179,8 +191,7 @@ class AudioFeatures(BaseModel):
     either way so that a track is asked for once.
     """
 
-    track = ForeignKeyField(Track, primary_key=True, backref="audio_features",
-                            on_delete="CASCADE")
+    track = ForeignKeyField(Track, primary_key=True, backref="audio_features", on_delete="CASCADE")
     status = CharField(max_length=16, default="ok")
     danceability = FloatField(null=True)
     energy = FloatField(null=True)
@@ -291,8 +302,7 @@ class SyncGap(BaseModel):
 class ListeningSummary(BaseModel):
     """Per user: all-time totals, and the time zone the local-time summaries are bucketed in."""
 
-    user = ForeignKeyField(User, primary_key=True, backref="listening_summary",
-                           on_delete="CASCADE")
+    user = ForeignKeyField(User, primary_key=True, backref="listening_summary", on_delete="CASCADE")
     timezone = CharField(max_length=64, default="UTC")
     plays = BigIntegerField(default=0)
     ms_played = BigIntegerField(default=0)
@@ -438,8 +448,16 @@ class AlbumDay(_AlbumSummary):
 
 
 # The audio features of the taste profile (play-weighted averages).
-PROFILE_FEATURES = ("danceability", "energy", "valence", "acousticness", "instrumentalness",
-                    "speechiness", "liveness", "tempo")
+PROFILE_FEATURES = (
+    "danceability",
+    "energy",
+    "valence",
+    "acousticness",
+    "instrumentalness",
+    "speechiness",
+    "liveness",
+    "tempo",
+)
 
 
 class _FeatureSummary(BaseModel):
@@ -497,10 +515,25 @@ class FeatureDay(_FeatureSummary):
         primary_key = CompositeKey("user", "day", "status")
 
 
-CATALOGUE_SUMMARY_TABLES = (ArtistTotal, ArtistMonth, ArtistDay, AlbumTotal, AlbumMonth,
-                            AlbumDay, FeatureTotal, FeatureMonth, FeatureDay)
-SUMMARY_TABLES = (ListeningSummary, TrackTotal, TrackDay, TrackMonth, HourSlot,
-                  *CATALOGUE_SUMMARY_TABLES)
+CATALOGUE_SUMMARY_TABLES = (
+    ArtistTotal,
+    ArtistMonth,
+    ArtistDay,
+    AlbumTotal,
+    AlbumMonth,
+    AlbumDay,
+    FeatureTotal,
+    FeatureMonth,
+    FeatureDay,
+)
+SUMMARY_TABLES = (
+    ListeningSummary,
+    TrackTotal,
+    TrackDay,
+    TrackMonth,
+    HourSlot,
+    *CATALOGUE_SUMMARY_TABLES,
+)
 
 
 IMPORT_STATUSES = ("pending", "running", "waiting", "done", "failed")
@@ -544,6 +577,19 @@ class ImportJob(BaseModel):
 
 
 ALL_TABLES = (
-    User, OAuthToken, Album, Artist, Genre, ArtistGenre, Track, TrackArtist, AudioFeatures,
-    Play, EtlRun, EtlLog, SyncGap, *SUMMARY_TABLES, ImportJob,
+    User,
+    OAuthToken,
+    Album,
+    Artist,
+    Genre,
+    ArtistGenre,
+    Track,
+    TrackArtist,
+    AudioFeatures,
+    Play,
+    EtlRun,
+    EtlLog,
+    SyncGap,
+    *SUMMARY_TABLES,
+    ImportJob,
 )

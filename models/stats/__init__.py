@@ -22,26 +22,47 @@ a hand-made period with odd bounds, a user whose plays bypassed ``store_plays``)
 from the raw plays, bucketed into local time in SQL, which is slower but equally exact.
 ``from_raw_plays()`` forces that path; the tests use it to check the two agree.
 """
+
 from __future__ import annotations
 
 import contextlib
 import contextvars
-import functools
 import datetime as dt
+import functools
 from dataclasses import dataclass, field
 from decimal import Decimal
 
 from peewee import JOIN, SQL, Case, NodeList, Select, Value, fn
 
-from models.summaries.catalogue import MICRO
-from models.schema.db import db, is_postgresql
 from models.periods import Period, add_months, local_date
+from models.schema.db import db, is_postgresql
+from models.schema.tables import (
+    PROFILE_FEATURES,
+    Album,
+    AlbumDay,
+    AlbumMonth,
+    AlbumTotal,
+    Artist,
+    ArtistDay,
+    ArtistGenre,
+    ArtistMonth,
+    ArtistTotal,
+    AudioFeatures,
+    FeatureDay,
+    FeatureMonth,
+    FeatureTotal,
+    Genre,
+    HourSlot,
+    ListeningSummary,
+    Play,
+    Track,
+    TrackArtist,
+    TrackDay,
+    TrackMonth,
+    TrackTotal,
+)
+from models.summaries.catalogue import MICRO
 from models.summaries.listening import LocalTime, play_bounds
-from models.schema.tables import (Album, AlbumDay, AlbumMonth, AlbumTotal, Artist, ArtistDay,
-                           ArtistGenre, ArtistMonth, ArtistTotal, AudioFeatures, Genre, HourSlot,
-                           FeatureDay, FeatureMonth, FeatureTotal, ListeningSummary,
-                           PROFILE_FEATURES, Play, Track, TrackArtist, TrackDay, TrackMonth,
-                           TrackTotal)
 
 SORT_KEYS = ("plays", "time", "first", "last", "name")
 MAX_LIMIT = 1000
@@ -75,11 +96,17 @@ class Page:
         return following if following < self.total else None
 
     def as_dict(self) -> dict:
-        return {"items": self.items, "total": self.total, "limit": self.limit,
-                "offset": self.offset, "next_offset": self.next_offset}
+        return {
+            "items": self.items,
+            "total": self.total,
+            "limit": self.limit,
+            "offset": self.offset,
+            "next_offset": self.next_offset,
+        }
 
 
 # --- small conversions -------------------------------------------------------------------------
+
 
 def _int(value) -> int:
     return 0 if value is None else int(value)
@@ -110,8 +137,10 @@ def _check_page(limit: int, offset: int) -> None:
         raise ValueError(f"offset must be a non-negative integer, got {offset!r}")
 
 
-AGGREGATE_SETTINGS = ("SET LOCAL max_parallel_workers_per_gather = 0; "
-                      "SET LOCAL work_mem = '32MB'; SET LOCAL random_page_cost = 1.1")
+AGGREGATE_SETTINGS = (
+    "SET LOCAL max_parallel_workers_per_gather = 0; "
+    "SET LOCAL work_mem = '32MB'; SET LOCAL random_page_cost = 1.1"
+)
 LOOKUP_SETTINGS = "SET LOCAL max_parallel_workers_per_gather = 0"
 LONG_PERIOD_SETTINGS = "SET LOCAL enable_nestloop = off"
 
@@ -124,6 +153,7 @@ def _tuned(settings: str):
     :func:`_plan` for nested loops.  ``SET LOCAL`` ends with the transaction (the caller's, if
     it holds one).
     """
+
     def decorate(function):
         @functools.wraps(function)
         def run(*args, **kwargs):
@@ -132,7 +162,9 @@ def _tuned(settings: str):
             with db.atomic():
                 db.execute_sql(settings)
                 return function(*args, **kwargs)
+
         return run
+
     return decorate
 
 
@@ -147,22 +179,31 @@ def _select(sources, columns) -> Select:
 
 # --- where the answer comes from ---------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class _Plan:
     """How to read one user's plays over one period: from summaries, or raw."""
 
     user_id: int
     period: Period
-    all_time: bool = False        # per-track rows from TrackTotal
-    summary_days: bool = False    # local buckets (TrackDay/TrackMonth/HourSlot) are usable
+    all_time: bool = False  # per-track rows from TrackTotal
+    summary_days: bool = False  # local buckets (TrackDay/TrackMonth/HourSlot) are usable
     empty: bool = False
 
 
 def _summary_state(user_id: int):
-    return (ListeningSummary.select(ListeningSummary.timezone, ListeningSummary.plays,
-                                    ListeningSummary.ms_played, ListeningSummary.first_played_at,
-                                    ListeningSummary.last_played_at)
-            .where(ListeningSummary.user == user_id).tuples().first())
+    return (
+        ListeningSummary.select(
+            ListeningSummary.timezone,
+            ListeningSummary.plays,
+            ListeningSummary.ms_played,
+            ListeningSummary.first_played_at,
+            ListeningSummary.last_played_at,
+        )
+        .where(ListeningSummary.user == user_id)
+        .tuples()
+        .first()
+    )
 
 
 def _plan(user_id: int, period: Period, aggregate: bool = True) -> _Plan:
@@ -183,8 +224,12 @@ def _plan(user_id: int, period: Period, aggregate: bool = True) -> _Plan:
         if not plays:
             return _Plan(user_id, period, empty=True)
         all_time = period.start is None and period.end > _datetime(last)
-        plan = _Plan(user_id, period, all_time=all_time,
-                     summary_days=timezone == period.tz and (period.whole_days or all_time))
+        plan = _Plan(
+            user_id,
+            period,
+            all_time=all_time,
+            summary_days=timezone == period.tz and (period.whole_days or all_time),
+        )
     if aggregate:
         _prefer_hash_joins(plan)
     return plan
@@ -241,11 +286,12 @@ def _bucket_rows(plan: _Plan, month_model, day_model, columns, where=None):
 
 def _summed(source, spans: bool) -> list:
     """SUM of plays and time over ``source``'s rows, and with ``spans`` their first and last."""
-    columns = [fn.SUM(source.c.plays).alias("plays"),
-               fn.SUM(source.c.ms_played).alias("ms_played")]
+    columns = [fn.SUM(source.c.plays).alias("plays"), fn.SUM(source.c.ms_played).alias("ms_played")]
     if spans:
-        columns += [fn.MIN(source.c.first_played_at).alias("first_played_at"),
-                    fn.MAX(source.c.last_played_at).alias("last_played_at")]
+        columns += [
+            fn.MIN(source.c.first_played_at).alias("first_played_at"),
+            fn.MAX(source.c.last_played_at).alias("last_played_at"),
+        ]
     return columns
 
 
@@ -265,31 +311,47 @@ def _track_columns(model, spans: bool) -> list:
 
 def _per_track_query(plan: _Plan, track_ids, spans: bool):
     if plan.all_time:
-        query = (TrackTotal.select(*_track_columns(TrackTotal, spans))
-                 .where(TrackTotal.user == plan.user_id))
+        query = TrackTotal.select(*_track_columns(TrackTotal, spans)).where(
+            TrackTotal.user == plan.user_id
+        )
         if track_ids is not None:
             query = query.where(TrackTotal.track.in_(track_ids))
         return query
     if not plan.summary_days:
-        columns = [Play.track.alias("track_id"), fn.COUNT(Play.id).alias("plays"),
-                   fn.SUM(Play.ms_played).alias("ms_played")]
+        columns = [
+            Play.track.alias("track_id"),
+            fn.COUNT(Play.id).alias("plays"),
+            fn.SUM(Play.ms_played).alias("ms_played"),
+        ]
         if spans:
-            columns += [fn.MIN(Play.played_at).alias("first_played_at"),
-                        fn.MAX(Play.played_at).alias("last_played_at")]
+            columns += [
+                fn.MIN(Play.played_at).alias("first_played_at"),
+                fn.MAX(Play.played_at).alias("last_played_at"),
+            ]
         query = Play.select(*columns).where(_raw_filter(plan)).group_by(Play.track)
         if track_ids is not None:
             query = query.where(Play.track.in_(track_ids))
         return query
-    rows = _bucket_rows(plan, TrackMonth, TrackDay, lambda model: _track_columns(model, spans),
-                        None if track_ids is None else lambda model: model.track.in_(track_ids))
+    rows = _bucket_rows(
+        plan,
+        TrackMonth,
+        TrackDay,
+        lambda model: _track_columns(model, spans),
+        None if track_ids is None else lambda model: model.track.in_(track_ids),
+    )
     return _select([rows], [rows.c.track_id, *_summed(rows, spans)]).group_by(rows.c.track_id)
 
 
 # Per artist and per album: their summaries (``models.summaries.catalogue``) when the period
 # can be read from summaries; raw plays go through the catalogue's links.
 _ENTITIES = {
-    "artist": (ArtistTotal, ArtistMonth, ArtistDay, "artist_id",
-               ("plays", "ms_played", "lead_plays", "lead_ms_played")),
+    "artist": (
+        ArtistTotal,
+        ArtistMonth,
+        ArtistDay,
+        "artist_id",
+        ("plays", "ms_played", "lead_plays", "lead_ms_played"),
+    ),
     "album": (AlbumTotal, AlbumMonth, AlbumDay, "album_id", ("plays", "ms_played")),
 }
 
@@ -299,9 +361,10 @@ def _linked(kind: str, source, spans: bool) -> Select:
     their artists (one per credit, with the lead's share) or of their album."""
     columns = [source.c.plays, source.c.ms_played]
     if kind == "artist":
-        lead = [Case(None, [(TrackArtist.position == 0, value)], 0).alias(f"lead_{name}")
-                for name, value in (("plays", source.c.plays),
-                                    ("ms_played", source.c.ms_played))]
+        lead = [
+            Case(None, [(TrackArtist.position == 0, value)], 0).alias(f"lead_{name}")
+            for name, value in (("plays", source.c.plays), ("ms_played", source.c.ms_played))
+        ]
         columns = [TrackArtist.artist.alias("artist_id"), *columns, *lead]
     else:
         columns = [Track.album.alias("album_id"), *columns]
@@ -310,8 +373,7 @@ def _linked(kind: str, source, spans: bool) -> Select:
     query = _select([source], columns)
     if kind == "artist":
         return query.join(TrackArtist, on=(TrackArtist.track == source.c.track_id))
-    return (query.join(Track, on=(Track.id == source.c.track_id))
-            .where(Track.album.is_null(False)))
+    return query.join(Track, on=(Track.id == source.c.track_id)).where(Track.album.is_null(False))
 
 
 def _per_entity(plan: _Plan, kind: str, spans: bool = False):
@@ -324,16 +386,21 @@ def _per_entity(plan: _Plan, kind: str, spans: bool = False):
         return [getattr(model, key[:-3]).alias(key), *[getattr(model, n) for n in names]]
 
     if plan.all_time:
-        return (total_model.select(*columns(total_model))
-                .where(total_model.user == plan.user_id).alias(f"per_{kind}"))
+        return (
+            total_model.select(*columns(total_model))
+            .where(total_model.user == plan.user_id)
+            .alias(f"per_{kind}")
+        )
     if not plan.summary_days:
         rows = _linked(kind, _per_track(plan, spans=spans), spans).alias("linked")
     else:
         rows = _bucket_rows(plan, month_model, day_model, columns)
     sums = [fn.SUM(getattr(rows.c, name)).alias(name) for name in counters]
     if spans:
-        sums += [fn.MIN(rows.c.first_played_at).alias("first_played_at"),
-                 fn.MAX(rows.c.last_played_at).alias("last_played_at")]
+        sums += [
+            fn.MIN(rows.c.first_played_at).alias("first_played_at"),
+            fn.MAX(rows.c.last_played_at).alias("last_played_at"),
+        ]
     key_column = getattr(rows.c, key)
     return _select([rows], [key_column, *sums]).group_by(key_column).alias(f"per_{kind}")
 
@@ -347,8 +414,11 @@ def _per_time(plan: _Plan, *keys: str):
             where &= HourSlot.day >= plan.period.first_day
         if not plan.all_time:
             where &= HourSlot.day <= plan.period.last_day
-        query = (HourSlot.select(*columns, fn.SUM(HourSlot.plays).alias("plays"),
-                                 fn.SUM(HourSlot.ms_played).alias("ms_played")).where(where))
+        query = HourSlot.select(
+            *columns,
+            fn.SUM(HourSlot.plays).alias("plays"),
+            fn.SUM(HourSlot.ms_played).alias("ms_played"),
+        ).where(where)
     else:
         bounds = play_bounds(plan.user_id)
         if bounds is None:
@@ -357,8 +427,9 @@ def _per_time(plan: _Plan, *keys: str):
         hi = min(bounds[1], plan.period.end)
         local = LocalTime(Play.played_at, plan.period.tz, lo, max(lo, hi))
         columns = [getattr(local, key).alias(key) for key in keys]
-        query = (Play.select(*columns, fn.COUNT(Play.id).alias("plays"),
-                             fn.SUM(Play.ms_played).alias("ms_played")).where(_raw_filter(plan)))
+        query = Play.select(
+            *columns, fn.COUNT(Play.id).alias("plays"), fn.SUM(Play.ms_played).alias("ms_played")
+        ).where(_raw_filter(plan))
     if keys:
         query = query.group_by(*[SQL(key) for key in keys])
     return list(query.dicts())
@@ -366,15 +437,19 @@ def _per_time(plan: _Plan, *keys: str):
 
 # --- catalogue look-ups for a page of rows -----------------------------------------------------
 
+
 def _artists_of_tracks(track_ids) -> dict[str, list[dict]]:
     """{track_id: [{"id", "name"}, ...]} in credit order, in one query."""
     found: dict[str, list[dict]] = {track_id: [] for track_id in track_ids}
     if not found:
         return found
-    rows = (TrackArtist.select(TrackArtist.track, Artist.id, Artist.name)
-            .join(Artist, on=(Artist.id == TrackArtist.artist))
-            .where(TrackArtist.track.in_(list(found)))
-            .order_by(TrackArtist.track, TrackArtist.position, Artist.name).tuples())
+    rows = (
+        TrackArtist.select(TrackArtist.track, Artist.id, Artist.name)
+        .join(Artist, on=(Artist.id == TrackArtist.artist))
+        .where(TrackArtist.track.in_(list(found)))
+        .order_by(TrackArtist.track, TrackArtist.position, Artist.name)
+        .tuples()
+    )
     for track_id, artist_id, name in rows:
         found[track_id].append({"id": artist_id, "name": name})
     return found
@@ -385,11 +460,15 @@ def _artists_of_albums(album_ids) -> dict[str, list[dict]]:
     found: dict[str, list[dict]] = {album_id: [] for album_id in album_ids if album_id}
     if not found:
         return found
-    rows = (TrackArtist.select(Track.album, Artist.id, Artist.name)
-            .join(Track, on=(Track.id == TrackArtist.track))
-            .join(Artist, on=(Artist.id == TrackArtist.artist), src=TrackArtist)
-            .where(Track.album.in_(list(found)) & (TrackArtist.position == 0))
-            .distinct().order_by(Track.album, Artist.name).tuples())
+    rows = (
+        TrackArtist.select(Track.album, Artist.id, Artist.name)
+        .join(Track, on=(Track.id == TrackArtist.track))
+        .join(Artist, on=(Artist.id == TrackArtist.artist), src=TrackArtist)
+        .where(Track.album.in_(list(found)) & (TrackArtist.position == 0))
+        .distinct()
+        .order_by(Track.album, Artist.name)
+        .tuples()
+    )
     for album_id, artist_id, name in rows:
         found[album_id].append({"id": artist_id, "name": name})
     return found
@@ -415,6 +494,7 @@ def _clean(row: dict) -> dict:
 
 # --- totals ------------------------------------------------------------------------------------
 
+
 @_statistic
 def totals(user_id: int, period: Period) -> dict:
     """``{"plays", "ms_played", "unique_tracks", "unique_artists", "unique_albums"}``."""
@@ -423,11 +503,23 @@ def totals(user_id: int, period: Period) -> dict:
     if plan.empty:
         return result
     pt = _per_track(plan)
-    row = (_select([pt], [fn.COUNT(pt.c.track_id), fn.SUM(pt.c.plays), fn.SUM(pt.c.ms_played),
-                          _count(_per_entity(plan, "artist")), _count(_per_entity(plan, "album"))])
-           .tuples().get())
-    for key, value in zip(("unique_tracks", "plays", "ms_played", "unique_artists",
-                           "unique_albums"), row):
+    row = (
+        _select(
+            [pt],
+            [
+                fn.COUNT(pt.c.track_id),
+                fn.SUM(pt.c.plays),
+                fn.SUM(pt.c.ms_played),
+                _count(_per_entity(plan, "artist")),
+                _count(_per_entity(plan, "album")),
+            ],
+        )
+        .tuples()
+        .get()
+    )
+    for key, value in zip(
+        ("unique_tracks", "plays", "ms_played", "unique_artists", "unique_albums"), row
+    ):
         result[key] = _int(value)
     return result
 
@@ -444,17 +536,24 @@ def _play_total(plan: _Plan) -> int:
 
 # --- top lists ---------------------------------------------------------------------------------
 
+
 def _track_base(*columns):
     """Tracks with their album, plus ``columns`` (from a joined aggregate)."""
-    return (Track.select(Track.id.alias("track_id"), Track.name, Track.album.alias("album_id"),
-                         Album.name.alias("album_name"), Album.image_url, Track.popularity,
-                         *columns)
-            .join(Album, JOIN.LEFT_OUTER, on=(Album.id == Track.album)))
+    return Track.select(
+        Track.id.alias("track_id"),
+        Track.name,
+        Track.album.alias("album_id"),
+        Album.name.alias("album_name"),
+        Album.image_url,
+        Track.popularity,
+        *columns,
+    ).join(Album, JOIN.LEFT_OUTER, on=(Album.id == Track.album))
 
 
 def _artist_base(*columns):
-    return Artist.select(Artist.id.alias("artist_id"), Artist.name, Artist.image_url,
-                         Artist.popularity, *columns)
+    return Artist.select(
+        Artist.id.alias("artist_id"), Artist.name, Artist.image_url, Artist.popularity, *columns
+    )
 
 
 def _album_base(*columns):
@@ -466,8 +565,9 @@ def _with_catalogue(ranked: list[dict], key: str, model, base) -> list[dict]:
     long period's hash-join settings cannot turn 50 look-ups into a scan), in their order."""
     if not ranked:
         return []
-    found = {row[key]: row for row in
-             base().where(model.id.in_([row[key] for row in ranked])).dicts()}
+    found = {
+        row[key]: row for row in base().where(model.id.in_([row[key] for row in ranked])).dicts()
+    }
     rows = []
     for row in ranked:
         row = {**found.get(row[key], {key: row[key]}), **row}
@@ -478,9 +578,13 @@ def _with_catalogue(ranked: list[dict], key: str, model, base) -> list[dict]:
 def _top(aggregate, key: str, model, base, limit: int, offset: int) -> list[dict]:
     """The ``limit`` rows of ``aggregate`` with the most plays, then their catalogue columns."""
     key_column = getattr(aggregate.c, key)
-    ranked = list(_select([aggregate], [key_column, aggregate.c.plays, aggregate.c.ms_played])
-                  .order_by(aggregate.c.plays.desc(), aggregate.c.ms_played.desc(), key_column)
-                  .limit(limit).offset(offset).dicts())
+    ranked = list(
+        _select([aggregate], [key_column, aggregate.c.plays, aggregate.c.ms_played])
+        .order_by(aggregate.c.plays.desc(), aggregate.c.ms_played.desc(), key_column)
+        .limit(limit)
+        .offset(offset)
+        .dicts()
+    )
     return _with_catalogue(ranked, key, model, base)
 
 
@@ -563,18 +667,34 @@ def _genres_query(plan: _Plan, limit: int, offset: int):
     guest's genres would mostly be noise): the artists' ``lead_*`` sums, a few thousand rows.
     """
     per_artist = _per_entity(plan, "artist")
-    per_lead = (_select([per_artist], [per_artist.c.artist_id,
-                                       per_artist.c.lead_plays.alias("plays"),
-                                       per_artist.c.lead_ms_played.alias("ms_played")])
-                .where(per_artist.c.lead_plays > 0).alias("per_lead"))
-    return (_select([per_lead], [
-        Genre.name.alias("genre"), fn.SUM(per_lead.c.plays).alias("plays"),
-        fn.SUM(per_lead.c.ms_played).alias("ms_played")])
+    per_lead = (
+        _select(
+            [per_artist],
+            [
+                per_artist.c.artist_id,
+                per_artist.c.lead_plays.alias("plays"),
+                per_artist.c.lead_ms_played.alias("ms_played"),
+            ],
+        )
+        .where(per_artist.c.lead_plays > 0)
+        .alias("per_lead")
+    )
+    return (
+        _select(
+            [per_lead],
+            [
+                Genre.name.alias("genre"),
+                fn.SUM(per_lead.c.plays).alias("plays"),
+                fn.SUM(per_lead.c.ms_played).alias("ms_played"),
+            ],
+        )
         .join(ArtistGenre, on=(ArtistGenre.artist == per_lead.c.artist_id))
         .join(Genre, on=(Genre.id == ArtistGenre.genre))
         .group_by(Genre.id, Genre.name)
         .order_by(SQL("plays").desc(), Genre.name)
-        .limit(limit).offset(offset))
+        .limit(limit)
+        .offset(offset)
+    )
 
 
 def _with_shares(rows: list[dict], total: int) -> list[dict]:
@@ -584,6 +704,7 @@ def _with_shares(rows: list[dict], total: int) -> list[dict]:
 
 
 # --- unique tracks / artists / albums (sortable, searchable pages) ------------------------------
+
 
 def _check_sort(sort: str) -> None:
     if sort not in SORT_KEYS:
@@ -612,12 +733,14 @@ def _contains(column, term: str):
     ``LOWER(x) LIKE LOWER(y)`` rather than PostgreSQL's ILIKE, which folds case character by
     character and took twice as long over 60k track names."""
     escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return NodeList((fn.LOWER(column), SQL("LIKE"), fn.LOWER(Value(f"%{escaped}%")),
-                     SQL("ESCAPE '\\'")))
+    return NodeList(
+        (fn.LOWER(column), SQL("LIKE"), fn.LOWER(Value(f"%{escaped}%")), SQL("ESCAPE '\\'"))
+    )
 
 
-def _page_request(user_id: int, period: Period, sort: str, search: str | None, limit: int,
-                  offset: int) -> tuple[_Plan, str | None]:
+def _page_request(
+    user_id: int, period: Period, sort: str, search: str | None, limit: int, offset: int
+) -> tuple[_Plan, str | None]:
     """Check a unique-list request (ValueError naming the bad argument); plan and search term."""
     _check_page(limit, offset)
     _check_sort(sort)
@@ -629,8 +752,18 @@ def _page_request(user_id: int, period: Period, sort: str, search: str | None, l
     return plan, _search_term(search)
 
 
-def _unique_page(plan: _Plan, aggregate, key: str, model, base, match, sort: str,
-                 descending: bool, limit: int, offset: int) -> tuple[list[dict], int]:
+def _unique_page(
+    plan: _Plan,
+    aggregate,
+    key: str,
+    model,
+    base,
+    match,
+    sort: str,
+    descending: bool,
+    limit: int,
+    offset: int,
+) -> tuple[list[dict], int]:
     """One sorted page of ``aggregate`` (a subquery: key, plays, ms_played, first/last_played_at)
     with the catalogue columns of ``base()``, and the total row count.
 
@@ -649,11 +782,20 @@ def _unique_page(plan: _Plan, aggregate, key: str, model, base, match, sort: str
         # summary's primary key, cheaper to read again than to materialise
         source = aggregate.cte(f"{aggregate._alias}_rows", materialized=True)
     key_column = getattr(source.c, key)
-    columns = [key_column, source.c.plays, source.c.ms_played, source.c.first_played_at,
-               source.c.last_played_at]
-    primary = {"plays": source.c.plays, "time": source.c.ms_played,
-               "first": source.c.first_played_at, "last": source.c.last_played_at,
-               "name": _name_order(model.name)}[sort]
+    columns = [
+        key_column,
+        source.c.plays,
+        source.c.ms_played,
+        source.c.first_played_at,
+        source.c.last_played_at,
+    ]
+    primary = {
+        "plays": source.c.plays,
+        "time": source.c.ms_played,
+        "first": source.c.first_played_at,
+        "last": source.c.last_played_at,
+        "name": _name_order(model.name),
+    }[sort]
     order = [primary.desc() if descending else primary.asc()]
     if sort != "plays":
         order.append(source.c.plays.desc())
@@ -686,8 +828,15 @@ def _unique_page(plan: _Plan, aggregate, key: str, model, base, match, sort: str
 
 
 @_statistic
-def unique_tracks(user_id: int, period: Period, sort: str = "plays", descending: bool = True,
-                  search: str | None = None, limit: int = 50, offset: int = 0) -> Page:
+def unique_tracks(
+    user_id: int,
+    period: Period,
+    sort: str = "plays",
+    descending: bool = True,
+    search: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> Page:
     """Every track played in the period, one row each: ``{track_id, name, artists, album_id,
     album_name, image_url, popularity, plays, ms_played, first_played_at, last_played_at}``.
 
@@ -700,18 +849,37 @@ def unique_tracks(user_id: int, period: Period, sort: str = "plays", descending:
 
     match = None
     if search:
-        by_artist = (TrackArtist.select(TrackArtist.track)
-                     .join(Artist, on=(Artist.id == TrackArtist.artist))
-                     .where(_contains(Artist.name, search)))
+        by_artist = (
+            TrackArtist.select(TrackArtist.track)
+            .join(Artist, on=(Artist.id == TrackArtist.artist))
+            .where(_contains(Artist.name, search))
+        )
         match = _contains(Track.name, search) | Track.id.in_(by_artist)
-    rows, total = _unique_page(plan, _per_track(plan, spans=True), "track_id", Track,
-                               _track_base, match, sort, descending, limit, offset)
+    rows, total = _unique_page(
+        plan,
+        _per_track(plan, spans=True),
+        "track_id",
+        Track,
+        _track_base,
+        match,
+        sort,
+        descending,
+        limit,
+        offset,
+    )
     return Page(_track_rows(rows), total, limit, offset)
 
 
 @_statistic
-def unique_artists(user_id: int, period: Period, sort: str = "plays", descending: bool = True,
-                   search: str | None = None, limit: int = 50, offset: int = 0) -> Page:
+def unique_artists(
+    user_id: int,
+    period: Period,
+    sort: str = "plays",
+    descending: bool = True,
+    search: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> Page:
     """Every artist played in the period: ``{artist_id, name, image_url, popularity, plays,
     ms_played, first_played_at, last_played_at, tracks}`` (``tracks``: distinct tracks)."""
     plan, search = _page_request(user_id, period, sort, search, limit, offset)
@@ -719,8 +887,18 @@ def unique_artists(user_id: int, period: Period, sort: str = "plays", descending
         return Page([], 0, limit, offset)
 
     match = _contains(Artist.name, search) if search else None
-    rows, total = _unique_page(plan, _artist_totals(plan, spans=True), "artist_id", Artist,
-                               _artist_base, match, sort, descending, limit, offset)
+    rows, total = _unique_page(
+        plan,
+        _artist_totals(plan, spans=True),
+        "artist_id",
+        Artist,
+        _artist_base,
+        match,
+        sort,
+        descending,
+        limit,
+        offset,
+    )
     tracks = _tracks_per_artist(plan, [row["artist_id"] for row in rows])
     for row in rows:
         row["tracks"] = tracks.get(row["artist_id"], 0)
@@ -733,14 +911,25 @@ def _tracks_per_artist(plan: _Plan, artist_ids: list[str]) -> dict[str, int]:
         return {}
     credited = TrackArtist.artist.in_(artist_ids)
     pt = _per_track(plan, TrackArtist.select(TrackArtist.track).where(credited))
-    return dict(_select([pt], [TrackArtist.artist, fn.COUNT(pt.c.track_id)])
-                .join(TrackArtist, on=(TrackArtist.track == pt.c.track_id))
-                .where(credited).group_by(TrackArtist.artist).tuples())
+    return dict(
+        _select([pt], [TrackArtist.artist, fn.COUNT(pt.c.track_id)])
+        .join(TrackArtist, on=(TrackArtist.track == pt.c.track_id))
+        .where(credited)
+        .group_by(TrackArtist.artist)
+        .tuples()
+    )
 
 
 @_statistic
-def unique_albums(user_id: int, period: Period, sort: str = "plays", descending: bool = True,
-                  search: str | None = None, limit: int = 50, offset: int = 0) -> Page:
+def unique_albums(
+    user_id: int,
+    period: Period,
+    sort: str = "plays",
+    descending: bool = True,
+    search: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> Page:
     """Every album played in the period: ``{album_id, name, image_url, artists, plays,
     ms_played, first_played_at, last_played_at}``."""
     plan, search = _page_request(user_id, period, sort, search, limit, offset)
@@ -748,12 +937,23 @@ def unique_albums(user_id: int, period: Period, sort: str = "plays", descending:
         return Page([], 0, limit, offset)
 
     match = _contains(Album.name, search) if search else None
-    rows, total = _unique_page(plan, _album_totals(plan, spans=True), "album_id", Album,
-                               _album_base, match, sort, descending, limit, offset)
+    rows, total = _unique_page(
+        plan,
+        _album_totals(plan, spans=True),
+        "album_id",
+        Album,
+        _album_base,
+        match,
+        sort,
+        descending,
+        limit,
+        offset,
+    )
     return Page(_with_album_artists(rows), total, limit, offset)
 
 
 # --- time: series, hours, weekday × hour -------------------------------------------------------
+
 
 def _bucket_start(day: dt.date, bucket: str) -> dt.date:
     if bucket == "week":
@@ -771,8 +971,9 @@ def _next_bucket(start: dt.date, bucket: str) -> dt.date:
     return start + dt.timedelta(days=1)
 
 
-def _series(per_day: dict[dt.date, list[int]], first: dt.date | None, last: dt.date | None,
-            bucket: str) -> list[dict]:
+def _series(
+    per_day: dict[dt.date, list[int]], first: dt.date | None, last: dt.date | None, bucket: str
+) -> list[dict]:
     """Day totals rolled up into ``bucket``s from ``first`` to ``last``, empty buckets as 0."""
     if bucket not in ("day", "week", "month"):
         raise ValueError(f"bucket must be day, week or month, got {bucket!r}")
@@ -811,8 +1012,10 @@ def listening_series(user_id: int, period: Period, bucket: str | None = None) ->
     plan = _plan(user_id, period)
     if plan.empty:
         return []
-    per_day = {_date(row["day"]): [_int(row["plays"]), _int(row["ms_played"])]
-               for row in _per_time(plan, "day")}
+    per_day = {
+        _date(row["day"]): [_int(row["plays"]), _int(row["ms_played"])]
+        for row in _per_time(plan, "day")
+    }
     first, last = _period_days(period)
     if first is None and not per_day:
         return []
@@ -824,8 +1027,14 @@ def hours_of_day(user_id: int, period: Period) -> list[dict]:
     """24 rows ``{"hour": 0..23 (local), "plays", "ms_played"}``."""
     plan = _plan(user_id, period)
     found = {} if plan.empty else {_int(row["hour"]): row for row in _per_time(plan, "hour")}
-    return [{"hour": hour, "plays": _int(found.get(hour, {}).get("plays")),
-             "ms_played": _int(found.get(hour, {}).get("ms_played"))} for hour in range(24)]
+    return [
+        {
+            "hour": hour,
+            "plays": _int(found.get(hour, {}).get("plays")),
+            "ms_played": _int(found.get(hour, {}).get("ms_played")),
+        }
+        for hour in range(24)
+    ]
 
 
 @_statistic
@@ -841,25 +1050,37 @@ def weekday_hour(user_id: int, period: Period) -> list[list[int]]:
 
 # --- taste profile -----------------------------------------------------------------------------
 
+
 def _features_by_status(plan: _Plan) -> dict[str, dict]:
     """{features status: {"plays", "ms_played", "sum_<feature>" (Σ plays × value, None if no
     value), "n_<feature>" (plays with a value)}} of the period's plays."""
-    counters = ("plays", "ms_played",
-                *(f"{kind}_{name}" for name in PROFILE_FEATURES for kind in ("sum", "n")))
+    counters = (
+        "plays",
+        "ms_played",
+        *(f"{kind}_{name}" for name in PROFILE_FEATURES for kind in ("sum", "n")),
+    )
     if plan.all_time or plan.summary_days:
         # The features summaries, whose sums are in millionths (models.summaries.catalogue).
         def columns(model):
             return [model.status, *[getattr(model, name) for name in counters]]
 
         if plan.all_time:
-            rows = (FeatureTotal.select(*columns(FeatureTotal))
-                    .where(FeatureTotal.user == plan.user_id).alias("parts"))
+            rows = (
+                FeatureTotal.select(*columns(FeatureTotal))
+                .where(FeatureTotal.user == plan.user_id)
+                .alias("parts")
+            )
         else:
             rows = _bucket_rows(plan, FeatureMonth, FeatureDay, columns)
         found = {}
-        for row in (_select([rows], [rows.c.status, *[fn.SUM(getattr(rows.c, name)).alias(name)
-                                                       for name in counters]])
-                    .group_by(rows.c.status).dicts()):
+        for row in (
+            _select(
+                [rows],
+                [rows.c.status, *[fn.SUM(getattr(rows.c, name)).alias(name) for name in counters]],
+            )
+            .group_by(rows.c.status)
+            .dicts()
+        ):
             for name in PROFILE_FEATURES:
                 row[f"sum_{name}"] = Decimal(_int(row[f"sum_{name}"])) / MICRO
             found[row.pop("status")] = row
@@ -869,13 +1090,24 @@ def _features_by_status(plan: _Plan) -> dict[str, dict]:
     for name in PROFILE_FEATURES:
         value = getattr(AudioFeatures, name)
         feature_columns.append(fn.SUM(pt.c.plays * value).alias(f"sum_{name}"))
-        feature_columns.append(fn.SUM(Case(None, [(value.is_null(False), pt.c.plays)], 0))
-                               .alias(f"n_{name}"))
+        feature_columns.append(
+            fn.SUM(Case(None, [(value.is_null(False), pt.c.plays)], 0)).alias(f"n_{name}")
+        )
     status = Case(None, [(AudioFeatures.status.is_null(), "pending")], AudioFeatures.status)
-    rows = (_select([pt], [status.alias("label"), fn.SUM(pt.c.plays).alias("plays"),
-                           fn.SUM(pt.c.ms_played).alias("ms_played"), *feature_columns])
-            .join(AudioFeatures, JOIN.LEFT_OUTER, on=(AudioFeatures.track == pt.c.track_id))
-            .group_by(status).dicts())
+    rows = (
+        _select(
+            [pt],
+            [
+                status.alias("label"),
+                fn.SUM(pt.c.plays).alias("plays"),
+                fn.SUM(pt.c.ms_played).alias("ms_played"),
+                *feature_columns,
+            ],
+        )
+        .join(AudioFeatures, JOIN.LEFT_OUTER, on=(AudioFeatures.track == pt.c.track_id))
+        .group_by(status)
+        .dicts()
+    )
     return {row.pop("label"): row for row in rows}
 
 
@@ -891,8 +1123,13 @@ def taste_profile(user_id: int, period: Period, genres: int = 20) -> dict:
     yet ("pending").
     """
     plan = _plan(user_id, period)
-    result = {"features": None, "features_status": "no_data", "features_reason": None,
-              "coverage": 0.0, "genres": []}
+    result = {
+        "features": None,
+        "features_status": "no_data",
+        "features_reason": None,
+        "coverage": 0.0,
+        "genres": [],
+    }
     if plan.empty:
         return result
     by_status = _features_by_status(plan)
@@ -907,9 +1144,13 @@ def taste_profile(user_id: int, period: Period, genres: int = 20) -> dict:
     if covered:
         result["features"] = {
             # rounded: PostgreSQL keeps features as float4, whose noise is not information
-            name: (round(float(Decimal(ok[f"sum_{name}"]) / Decimal(ok[f"n_{name}"])), 4)
-                   if _int(ok[f"n_{name}"]) else None)
-            for name in PROFILE_FEATURES}
+            name: (
+                round(float(Decimal(ok[f"sum_{name}"]) / Decimal(ok[f"n_{name}"])), 4)
+                if _int(ok[f"n_{name}"])
+                else None
+            )
+            for name in PROFILE_FEATURES
+        }
         result["features_status"] = "ok" if covered == total else "partial"
     else:
         result["features_status"] = "unavailable"
@@ -923,6 +1164,7 @@ def taste_profile(user_id: int, period: Period, genres: int = 20) -> dict:
 
 # --- history -----------------------------------------------------------------------------------
 
+
 @_lookup
 def history(user_id: int, limit: int = 50, offset: int = 0, period: Period | None = None) -> Page:
     """The user's plays, newest first: ``{played_at (naive UTC), track_id, name, artists,
@@ -933,13 +1175,27 @@ def history(user_id: int, limit: int = 50, offset: int = 0, period: Period | Non
         if period.start is not None:
             where &= Play.played_at >= period.start
         where &= Play.played_at < period.end
-    rows = [_clean(row) for row in
-            Play.select(Play.played_at, Play.track.alias("track_id"), Track.name,
-                        Track.album.alias("album_id"), Album.name.alias("album_name"),
-                        Album.image_url, Play.ms_played, Play.context_uri, Play.source)
-            .join(Track, on=(Track.id == Play.track))
-            .join(Album, JOIN.LEFT_OUTER, on=(Album.id == Track.album))
-            .where(where).order_by(Play.played_at.desc()).limit(limit).offset(offset).dicts()]
+    rows = [
+        _clean(row)
+        for row in Play.select(
+            Play.played_at,
+            Play.track.alias("track_id"),
+            Track.name,
+            Track.album.alias("album_id"),
+            Album.name.alias("album_name"),
+            Album.image_url,
+            Play.ms_played,
+            Play.context_uri,
+            Play.source,
+        )
+        .join(Track, on=(Track.id == Play.track))
+        .join(Album, JOIN.LEFT_OUTER, on=(Album.id == Track.album))
+        .where(where)
+        .order_by(Play.played_at.desc())
+        .limit(limit)
+        .offset(offset)
+        .dicts()
+    ]
     plan = _plan(user_id, period or Period(None, dt.datetime.max, "UTC"), aggregate=False)
     if plan.empty:
         total = 0
@@ -953,6 +1209,7 @@ def history(user_id: int, limit: int = 50, offset: int = 0, period: Period | Non
 
 
 # --- track and artist pages --------------------------------------------------------------------
+
 
 def _user_total_plays(user_id: int) -> int:
     state = None if _force_raw.get() else _summary_state(user_id)
@@ -975,20 +1232,27 @@ def _all_time(user_id: int, tz: str | None) -> _Plan:
 def _monthly_series(plan: _Plan, track_ids) -> list[dict]:
     """Plays per local month of the given tracks, all time, zero-filled."""
     if plan.summary_days:
-        rows = (TrackMonth.select(TrackMonth.month.alias("day"),
-                                  fn.SUM(TrackMonth.plays).alias("plays"),
-                                  fn.SUM(TrackMonth.ms_played).alias("ms_played"))
-                .where((TrackMonth.user == plan.user_id) & TrackMonth.track.in_(track_ids))
-                .group_by(TrackMonth.month).tuples())
+        rows = (
+            TrackMonth.select(
+                TrackMonth.month.alias("day"),
+                fn.SUM(TrackMonth.plays).alias("plays"),
+                fn.SUM(TrackMonth.ms_played).alias("ms_played"),
+            )
+            .where((TrackMonth.user == plan.user_id) & TrackMonth.track.in_(track_ids))
+            .group_by(TrackMonth.month)
+            .tuples()
+        )
     else:
         bounds = play_bounds(plan.user_id)
         if bounds is None:
             return []
         local = LocalTime(Play.played_at, plan.period.tz, *bounds)
-        rows = (Play.select(local.month.alias("day"), fn.COUNT(Play.id),
-                            fn.SUM(Play.ms_played))
-                .where((Play.user == plan.user_id) & Play.track.in_(track_ids))
-                .group_by(SQL("day")).tuples())
+        rows = (
+            Play.select(local.month.alias("day"), fn.COUNT(Play.id), fn.SUM(Play.ms_played))
+            .where((Play.user == plan.user_id) & Play.track.in_(track_ids))
+            .group_by(SQL("day"))
+            .tuples()
+        )
     per_month = {_date(day): [_int(plays), _int(ms)] for day, plays, ms in rows}
     if not per_month:
         return []
@@ -1007,13 +1271,26 @@ def track_detail(user_id: int, track_id: str, tz: str | None = None) -> dict | N
     if plan.empty:
         return None
     pt = _per_track(plan, [track_id], spans=True)
-    row = (Track.select(Track.id.alias("track_id"), Track.name, Track.album.alias("album_id"),
-                        Album.name.alias("album_name"), Album.image_url, Track.duration_ms,
-                        Track.popularity, Track.explicit, pt.c.plays, pt.c.ms_played,
-                        pt.c.first_played_at, pt.c.last_played_at)
-           .join(pt, on=(pt.c.track_id == Track.id))
-           .join(Album, JOIN.LEFT_OUTER, on=(Album.id == Track.album), src=Track)
-           .dicts().first())
+    row = (
+        Track.select(
+            Track.id.alias("track_id"),
+            Track.name,
+            Track.album.alias("album_id"),
+            Album.name.alias("album_name"),
+            Album.image_url,
+            Track.duration_ms,
+            Track.popularity,
+            Track.explicit,
+            pt.c.plays,
+            pt.c.ms_played,
+            pt.c.first_played_at,
+            pt.c.last_played_at,
+        )
+        .join(pt, on=(pt.c.track_id == Track.id))
+        .join(Album, JOIN.LEFT_OUTER, on=(Album.id == Track.album), src=Track)
+        .dicts()
+        .first()
+    )
     if row is None or not _int(row["plays"]):
         return None
     _clean(row)
@@ -1025,16 +1302,21 @@ def track_detail(user_id: int, track_id: str, tz: str | None = None) -> dict | N
 
 
 @_lookup
-def artist_detail(user_id: int, artist_id: str, tz: str | None = None,
-                  top: int = 10) -> dict | None:
+def artist_detail(
+    user_id: int, artist_id: str, tz: str | None = None, top: int = 10
+) -> dict | None:
     """One artist as this user heard them, or None if never played (answer 404).
 
     ``{artist_id, name, image_url, popularity, followers, genres: [name], plays, ms_played,
     first_played_at, last_played_at, share, tracks (distinct tracks played), top_tracks:
     [{track_id, name, plays, ms_played}], series: per local month}``.
     """
-    artist = (Artist.select(Artist.id, Artist.name, Artist.image_url, Artist.popularity,
-                            Artist.followers).where(Artist.id == artist_id).dicts().first())
+    artist = (
+        Artist.select(Artist.id, Artist.name, Artist.image_url, Artist.popularity, Artist.followers)
+        .where(Artist.id == artist_id)
+        .dicts()
+        .first()
+    )
     if artist is None:
         return None
     plan = _all_time(user_id, tz)
@@ -1042,34 +1324,76 @@ def artist_detail(user_id: int, artist_id: str, tz: str | None = None,
         return None
     track_ids = TrackArtist.select(TrackArtist.track).where(TrackArtist.artist == artist_id)
     pt = _per_track(plan, track_ids, spans=True)
-    plays, ms_played, first, last, tracks = (_select([pt], [
-        fn.SUM(pt.c.plays), fn.SUM(pt.c.ms_played), fn.MIN(pt.c.first_played_at),
-        fn.MAX(pt.c.last_played_at), fn.COUNT(pt.c.track_id)]).tuples().get())
+    plays, ms_played, first, last, tracks = (
+        _select(
+            [pt],
+            [
+                fn.SUM(pt.c.plays),
+                fn.SUM(pt.c.ms_played),
+                fn.MIN(pt.c.first_played_at),
+                fn.MAX(pt.c.last_played_at),
+                fn.COUNT(pt.c.track_id),
+            ],
+        )
+        .tuples()
+        .get()
+    )
     if not _int(plays):
         return None
     pt = _per_track(plan, track_ids)
-    top_rows = [_clean(row) for row in
-                Track.select(Track.id.alias("track_id"), Track.name, pt.c.plays, pt.c.ms_played)
-                .join(pt, on=(pt.c.track_id == Track.id))
-                .order_by(pt.c.plays.desc(), pt.c.ms_played.desc(), Track.id)
-                .limit(top).dicts()]
-    genres = [name for (name,) in Genre.select(Genre.name).join(
-        ArtistGenre, on=(ArtistGenre.genre == Genre.id))
-        .where(ArtistGenre.artist == artist_id).order_by(Genre.name).tuples()]
+    top_rows = [
+        _clean(row)
+        for row in Track.select(Track.id.alias("track_id"), Track.name, pt.c.plays, pt.c.ms_played)
+        .join(pt, on=(pt.c.track_id == Track.id))
+        .order_by(pt.c.plays.desc(), pt.c.ms_played.desc(), Track.id)
+        .limit(top)
+        .dicts()
+    ]
+    genres = [
+        name
+        for (name,) in Genre.select(Genre.name)
+        .join(ArtistGenre, on=(ArtistGenre.genre == Genre.id))
+        .where(ArtistGenre.artist == artist_id)
+        .order_by(Genre.name)
+        .tuples()
+    ]
     total = _user_total_plays(user_id)
     return {
-        "artist_id": artist["id"], "name": artist["name"], "image_url": artist["image_url"],
-        "popularity": artist["popularity"], "followers": artist["followers"], "genres": genres,
-        "plays": _int(plays), "ms_played": _int(ms_played),
-        "first_played_at": _datetime(first), "last_played_at": _datetime(last),
-        "share": _int(plays) / total if total else 0.0, "tracks": _int(tracks),
-        "top_tracks": top_rows, "series": _monthly_series(plan, track_ids),
+        "artist_id": artist["id"],
+        "name": artist["name"],
+        "image_url": artist["image_url"],
+        "popularity": artist["popularity"],
+        "followers": artist["followers"],
+        "genres": genres,
+        "plays": _int(plays),
+        "ms_played": _int(ms_played),
+        "first_played_at": _datetime(first),
+        "last_played_at": _datetime(last),
+        "share": _int(plays) / total if total else 0.0,
+        "tracks": _int(tracks),
+        "top_tracks": top_rows,
+        "series": _monthly_series(plan, track_ids),
     }
 
 
 __all__ = [
-    "Page", "PROFILE_FEATURES", "SORT_KEYS", "artist_detail", "from_raw_plays", "history",
-    "hours_of_day", "listening_series", "taste_profile", "top_albums", "top_artists",
-    "top_genres", "top_tracks", "totals", "track_detail", "unique_albums", "unique_artists",
-    "unique_tracks", "weekday_hour",
+    "PROFILE_FEATURES",
+    "SORT_KEYS",
+    "Page",
+    "artist_detail",
+    "from_raw_plays",
+    "history",
+    "hours_of_day",
+    "listening_series",
+    "taste_profile",
+    "top_albums",
+    "top_artists",
+    "top_genres",
+    "top_tracks",
+    "totals",
+    "track_detail",
+    "unique_albums",
+    "unique_artists",
+    "unique_tracks",
+    "weekday_hour",
 ]

@@ -33,26 +33,44 @@ links or features would be counted by neither (or both).  Storing plays takes a 
 advisory lock, writing the catalogue an exclusive one, each before any row lock, so they
 serialise without deadlocking on each other (SQLite has one writer at a time anyway).
 """
+
 from __future__ import annotations
 
-from typing import Iterable, Mapping
+from collections.abc import Iterable, Mapping
 
 from peewee import chunked
 
 from models.schema.bulk import adding_upsert, insert_rows
 from models.schema.db import db, is_postgresql
-from models.schema.tables import (PROFILE_FEATURES, AlbumDay, AlbumMonth, AlbumTotal, ArtistDay,
-                           ArtistMonth, ArtistTotal, FeatureDay, FeatureMonth, FeatureTotal)
+from models.schema.tables import (
+    PROFILE_FEATURES,
+    AlbumDay,
+    AlbumMonth,
+    AlbumTotal,
+    ArtistDay,
+    ArtistMonth,
+    ArtistTotal,
+    FeatureDay,
+    FeatureMonth,
+    FeatureTotal,
+)
 
 LOCK_KEY = 0x53_70_54_72  # "SpTr": the pg_advisory lock between plays and catalogue writers
 CHUNK = 500
 
-ARTIST_SUMS = ("plays", "ms_played", "lead_plays", "lead_ms_played", "first_played_at",
-               "last_played_at")
+ARTIST_SUMS = (
+    "plays",
+    "ms_played",
+    "lead_plays",
+    "lead_ms_played",
+    "first_played_at",
+    "last_played_at",
+)
 ALBUM_SUMS = ("plays", "ms_played", "first_played_at", "last_played_at")
 
 
 # --- locks -------------------------------------------------------------------------------------
+
 
 def lock_for_plays() -> None:
     """Call before storing plays: the links and features of tracks cannot change until the
@@ -80,7 +98,9 @@ def links_of(track_ids: Iterable[str]) -> Links:
         rows = db.execute_sql(
             "SELECT t.id, t.album_id, ta.artist_id, ta.position FROM track t "
             "LEFT JOIN track_artist ta ON ta.track_id = t.id "
-            f"WHERE t.id IN ({', '.join([db.param] * len(chunk))})", list(chunk)).fetchall()
+            f"WHERE t.id IN ({', '.join([db.param] * len(chunk))})",
+            list(chunk),
+        ).fetchall()
         for track_id, album_id, artist_id, position in rows:
             artists = found.setdefault(track_id, (set(), album_id))[0]
             if artist_id is not None:
@@ -92,9 +112,15 @@ def _of_summary_track(column: str, track_ids: Iterable[str]) -> list:
     """The distinct ``column`` values of the track summaries of ``track_ids`` (any user)."""
     found: set = set()
     for chunk in chunked(sorted(set(track_ids)), CHUNK):
-        found.update(value for (value,) in db.execute_sql(
-            f"SELECT DISTINCT {column} FROM summary_track WHERE track_id IN ("
-            + ", ".join([db.param] * len(chunk)) + ")", list(chunk)).fetchall())
+        found.update(
+            value
+            for (value,) in db.execute_sql(
+                f"SELECT DISTINCT {column} FROM summary_track WHERE track_id IN ("
+                + ", ".join([db.param] * len(chunk))
+                + ")",
+                list(chunk),
+            ).fetchall()
+        )
     return sorted(found)
 
 
@@ -110,6 +136,7 @@ def _players(track_ids: Iterable[str]) -> list[int]:
 
 
 # --- new plays ---------------------------------------------------------------------------------
+
 
 def _merge(cells: dict, key, cell: list, lead: bool | None = None) -> None:
     """Add a track summary cell [plays, ms, first, last] to an artist or album cell."""
@@ -136,8 +163,9 @@ def _merge(cells: dict, key, cell: list, lead: bool | None = None) -> None:
     row[5] = max(row[5], last)
 
 
-def record(user_id: int, buckets: Mapping[str, Mapping[tuple, list]],
-           totals: Mapping[str, list]) -> None:
+def record(
+    user_id: int, buckets: Mapping[str, Mapping[tuple, list]], totals: Mapping[str, list]
+) -> None:
     """Add the track summary cells just recorded for new plays (``summaries.record_plays``):
     ``buckets`` {"day" | "month": {(local day or month, track): [plays, ms, first, last]}},
     ``totals`` {track: cell}."""
@@ -158,8 +186,14 @@ def record(user_id: int, buckets: Mapping[str, Mapping[tuple, list]],
         _add(_MODELS[(False, bucket)], bucket, ALBUM_SUMS, user_id, album_cells)
 
 
-_MODELS = {(True, None): ArtistTotal, (True, "month"): ArtistMonth, (True, "day"): ArtistDay,
-           (False, None): AlbumTotal, (False, "month"): AlbumMonth, (False, "day"): AlbumDay}
+_MODELS = {
+    (True, None): ArtistTotal,
+    (True, "month"): ArtistMonth,
+    (True, "day"): ArtistDay,
+    (False, None): AlbumTotal,
+    (False, "month"): AlbumMonth,
+    (False, "day"): AlbumDay,
+}
 BUCKETS = (None, "month", "day")
 
 
@@ -171,12 +205,17 @@ def _key_columns(model, bucket: str | None, key) -> list:
 def _conflict_clause(model, bucket: str | None, sums: tuple) -> tuple[list, str]:
     """The key columns of ``model`` and its ON CONFLICT clause adding counters, keeping the
     earliest first and the latest last play."""
-    conflict = _key_columns(model, bucket,
-                            model.artist if hasattr(model, "artist") else model.album)
+    conflict = _key_columns(
+        model, bucket, model.artist if hasattr(model, "artist") else model.album
+    )
     counters = [getattr(model, name) for name in sums if not name.endswith("_played_at")]
-    return conflict, adding_upsert(model, conflict, sums=counters,
-                                   earliest=(model.first_played_at,),
-                                   latest=(model.last_played_at,))
+    return conflict, adding_upsert(
+        model,
+        conflict,
+        sums=counters,
+        earliest=(model.first_played_at,),
+        latest=(model.last_played_at,),
+    )
 
 
 def _add(model, bucket: str | None, sums: tuple, user_id: int, cells: dict) -> None:
@@ -192,6 +231,7 @@ def _add(model, bucket: str | None, sums: tuple, user_id: int, cells: dict) -> N
 
 
 # --- the catalogue changes ---------------------------------------------------------------------
+
 
 def links_changed(track_ids: Iterable[str], before: Links) -> None:
     """Bring the summaries in line after the links of ``track_ids`` were written; ``before``:
@@ -228,12 +268,16 @@ def _sums_sql(artists: bool) -> tuple[str, str]:
     ``ta`` (artists) or tracks ``t`` (albums)."""
     if artists:
         lead = "CASE WHEN ta.position = 0 THEN s.{} ELSE 0 END"
-        return (", ".join(ARTIST_SUMS),
-                f"SUM(s.plays), SUM(s.ms_played), SUM({lead.format('plays')}), "
-                f"SUM({lead.format('ms_played')}), MIN(s.first_played_at), "
-                "MAX(s.last_played_at)")
-    return (", ".join(ALBUM_SUMS),
-            "SUM(s.plays), SUM(s.ms_played), MIN(s.first_played_at), MAX(s.last_played_at)")
+        return (
+            ", ".join(ARTIST_SUMS),
+            f"SUM(s.plays), SUM(s.ms_played), SUM({lead.format('plays')}), "
+            f"SUM({lead.format('ms_played')}), MIN(s.first_played_at), "
+            "MAX(s.last_played_at)",
+        )
+    return (
+        ", ".join(ALBUM_SUMS),
+        "SUM(s.plays), SUM(s.ms_played), MIN(s.first_played_at), MAX(s.last_played_at)",
+    )
 
 
 def _source_sql(artists: bool, bucket: str | None) -> tuple[str, str, str]:
@@ -242,14 +286,21 @@ def _source_sql(artists: bool, bucket: str | None) -> tuple[str, str, str]:
     table = ("summary_artist" if artists else "summary_album") + suffix
     summary = "summary_track" + suffix
     if artists:
-        return table, "ta.artist_id", (f"{summary} s JOIN track_artist ta "
-                                       "ON ta.track_id = s.track_id")
-    return table, "t.album_id", (f"{summary} s JOIN track t ON t.id = s.track_id "
-                                 "AND t.album_id IS NOT NULL")
+        return (
+            table,
+            "ta.artist_id",
+            (f"{summary} s JOIN track_artist ta ON ta.track_id = s.track_id"),
+        )
+    return (
+        table,
+        "t.album_id",
+        (f"{summary} s JOIN track t ON t.id = s.track_id AND t.album_id IS NOT NULL"),
+    )
 
 
-def _insert_select(artists: bool, bucket: str | None, where: str, params: list,
-                   conflict: str = "") -> None:
+def _insert_select(
+    artists: bool, bucket: str | None, where: str, params: list, conflict: str = ""
+) -> None:
     table, key, source = _source_sql(artists, bucket)
     columns, sums = _sums_sql(artists)
     key_column = "artist_id" if artists else "album_id"
@@ -259,7 +310,9 @@ def _insert_select(artists: bool, bucket: str | None, where: str, params: list,
         f"INSERT INTO {table} (user_id{bucket_column}, {key_column}, {columns}) "
         f"SELECT s.user_id{by}, {key}, {sums} FROM {source} WHERE {where} "
         # in key order: appending to the primary key's B-tree is cheaper than random inserts
-        f"GROUP BY s.user_id{by}, {key} ORDER BY s.user_id{by}, {key} {conflict}", params)
+        f"GROUP BY s.user_id{by}, {key} ORDER BY s.user_id{by}, {key} {conflict}",
+        params,
+    )
 
 
 def _of_tracks(bucket: str | None, track_ids: list[str]) -> tuple[str, list]:
@@ -269,16 +322,19 @@ def _of_tracks(bucket: str | None, track_ids: list[str]) -> tuple[str, list]:
     marks = ", ".join([db.param] * len(track_ids))
     if bucket is None:
         return f"s.track_id IN ({marks})", list(track_ids)
-    return (f"s.track_id IN ({marks}) AND s.user_id IN "
-            f"(SELECT p.user_id FROM summary_track p WHERE p.track_id IN ({marks}))",
-            [*track_ids, *track_ids])
+    return (
+        f"s.track_id IN ({marks}) AND s.user_id IN "
+        f"(SELECT p.user_id FROM summary_track p WHERE p.track_id IN ({marks}))",
+        [*track_ids, *track_ids],
+    )
 
 
 def _fold(track_ids: list[str], artists: bool) -> None:
     """Add every user's summaries of tracks that had no artists (or album) until now."""
     for bucket in BUCKETS:
-        _, clause = _conflict_clause(_MODELS[(artists, bucket)], bucket,
-                                     ARTIST_SUMS if artists else ALBUM_SUMS)
+        _, clause = _conflict_clause(
+            _MODELS[(artists, bucket)], bucket, ARTIST_SUMS if artists else ALBUM_SUMS
+        )
         for chunk in chunked(sorted(track_ids), CHUNK):
             _insert_select(artists, bucket, *_of_tracks(bucket, chunk), clause)
 
@@ -297,10 +353,14 @@ def _recompute(user_ids: list[int], artist_ids: set[str], album_ids: set[str]) -
                 params = [*user_chunk, *id_chunk]
                 for bucket in BUCKETS:
                     table = _source_sql(artists, bucket)[0]
-                    db.execute_sql(f"DELETE FROM {table} WHERE user_id IN ({users}) "
-                                   f"AND {key_column} IN ({keys})", params)
-                    _insert_select(artists, bucket,
-                                   f"s.user_id IN ({users}) AND {key} IN ({keys})", params)
+                    db.execute_sql(
+                        f"DELETE FROM {table} WHERE user_id IN ({users}) "
+                        f"AND {key_column} IN ({keys})",
+                        params,
+                    )
+                    _insert_select(
+                        artists, bucket, f"s.user_id IN ({users}) AND {key} IN ({keys})", params
+                    )
 
 
 # --- audio features ----------------------------------------------------------------------------
@@ -308,8 +368,11 @@ def _recompute(user_ids: list[int], artist_ids: set[str], album_ids: set[str]) -
 MICRO = 1_000_000
 PENDING = "pending"  # no features row yet: the ETL has not asked Spotify
 _FEATURE_MODELS = {None: FeatureTotal, "month": FeatureMonth, "day": FeatureDay}
-FEATURE_COUNTERS = ("plays", "ms_played",
-                    *(f"{kind}_{name}" for name in PROFILE_FEATURES for kind in ("sum", "n")))
+FEATURE_COUNTERS = (
+    "plays",
+    "ms_played",
+    *(f"{kind}_{name}" for name in PROFILE_FEATURES for kind in ("sum", "n")),
+)
 
 
 def _micro_sql(column: str) -> str:
@@ -330,13 +393,16 @@ def _features_of(track_ids) -> dict[str, tuple[str, list]]:
     for chunk in chunked(sorted(track_ids), CHUNK):
         rows = db.execute_sql(
             f"SELECT af.track_id, af.status, {columns} FROM audio_features af WHERE "
-            f"af.track_id IN ({', '.join([db.param] * len(chunk))})", list(chunk)).fetchall()
+            f"af.track_id IN ({', '.join([db.param] * len(chunk))})",
+            list(chunk),
+        ).fetchall()
         found.update((row[0], (row[1], list(row[2:]))) for row in rows)
     return found
 
 
-def _record_features(user_id: int, buckets: Mapping[str, Mapping[tuple, list]],
-                     totals: Mapping[str, list]) -> None:
+def _record_features(
+    user_id: int, buckets: Mapping[str, Mapping[tuple, list]], totals: Mapping[str, list]
+) -> None:
     features = _features_of(totals)
     for bucket, cells in (*buckets.items(), (None, {(None, t): c for t, c in totals.items()})):
         sums: dict = {}
@@ -360,8 +426,12 @@ def _record_features(user_id: int, buckets: Mapping[str, Mapping[tuple, list]],
             rows = [(user_id, status, *row) for (_, status), row in sums.items()]
         else:
             rows = [(user_id, when, status, *row) for (when, status), row in sums.items()]
-        insert_rows(model, [*conflict, *counters], rows,
-                    conflict=adding_upsert(model, conflict, sums=counters))
+        insert_rows(
+            model,
+            [*conflict, *counters],
+            rows,
+            conflict=adding_upsert(model, conflict, sums=counters),
+        )
 
 
 def _features_sql(bucket: str | None, where: str, sign: int = 1, conflict: str = "") -> str:
@@ -375,11 +445,13 @@ def _features_sql(bucket: str | None, where: str, sign: int = 1, conflict: str =
     for name in PROFILE_FEATURES:
         sums.append(f"{sign} * COALESCE(SUM(s.plays * {_micro_sql('af.' + name)}), 0)")
         sums.append(f"{sign} * SUM(CASE WHEN af.{name} IS NOT NULL THEN s.plays ELSE 0 END)")
-    return (f"INSERT INTO summary_features{suffix} (user_id{bucket_column}, status, "
-            f"{', '.join(FEATURE_COUNTERS)}) SELECT s.user_id{by}, {status}, {', '.join(sums)} "
-            f"FROM summary_track{suffix} s LEFT JOIN audio_features af "
-            f"ON af.track_id = s.track_id WHERE {where} GROUP BY s.user_id{by}, {status} "
-            f"{conflict}")
+    return (
+        f"INSERT INTO summary_features{suffix} (user_id{bucket_column}, status, "
+        f"{', '.join(FEATURE_COUNTERS)}) SELECT s.user_id{by}, {status}, {', '.join(sums)} "
+        f"FROM summary_track{suffix} s LEFT JOIN audio_features af "
+        f"ON af.track_id = s.track_id WHERE {where} GROUP BY s.user_id{by}, {status} "
+        f"{conflict}"
+    )
 
 
 def features_changing(track_ids: Iterable[str]) -> None:
@@ -397,21 +469,25 @@ def features_changed(track_ids: Iterable[str]) -> None:
         marks = ", ".join([db.param] * len(user_chunk))
         for model in _FEATURE_MODELS.values():
             # a status no play has any more (every "pending" play of a user now "ok")
-            db.execute_sql(f"DELETE FROM {model._meta.table_name} WHERE user_id IN ({marks}) "
-                           "AND plays = 0", list(user_chunk))
+            db.execute_sql(
+                f"DELETE FROM {model._meta.table_name} WHERE user_id IN ({marks}) AND plays = 0",
+                list(user_chunk),
+            )
 
 
 def _shift_features(track_ids: list[str], sign: int) -> None:
     for bucket, model in _FEATURE_MODELS.items():
         conflict = _key_columns(model, bucket, model.status)
-        clause = adding_upsert(model, conflict,
-                               sums=[getattr(model, name) for name in FEATURE_COUNTERS])
+        clause = adding_upsert(
+            model, conflict, sums=[getattr(model, name) for name in FEATURE_COUNTERS]
+        )
         for chunk in chunked(track_ids, CHUNK):
             where, params = _of_tracks(bucket, chunk)
             db.execute_sql(_features_sql(bucket, where, sign, clause), params)
 
 
 # --- rebuilding --------------------------------------------------------------------------------
+
 
 def rebuild(user_id: int, local_only: bool = False) -> None:
     """Fill one user's artist, album and features summaries from their track summaries, in

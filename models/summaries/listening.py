@@ -16,26 +16,43 @@ cascade.  Summaries never hold catalogue facts (artists, albums, genres), which 
 query time; ``models.summaries.catalogue`` keeps the per-artist and per-album sums of these
 rows, and is told of new plays here.
 """
+
 from __future__ import annotations
 
 import datetime as dt
 from bisect import bisect_right
-from typing import Iterable
+from collections.abc import Iterable
 
 from peewee import SQL, Case, Cast, Expression, Value, fn
 
-from models.summaries import catalogue as catalogue_summaries
+from models.periods import utc_offset_spans, zone
 from models.schema.bulk import adding_upsert, insert_rows
 from models.schema.db import db, is_postgresql
-from models.periods import utc_offset_spans, zone
-from models.schema.tables import (AlbumDay, AlbumMonth, AlbumTotal, ArtistDay, ArtistMonth,
-                           ArtistTotal, FeatureDay, FeatureMonth, FeatureTotal, HourSlot,
-                           ListeningSummary, Play, TrackDay, TrackMonth, TrackTotal, User)
+from models.schema.tables import (
+    AlbumDay,
+    AlbumMonth,
+    AlbumTotal,
+    ArtistDay,
+    ArtistMonth,
+    ArtistTotal,
+    FeatureDay,
+    FeatureMonth,
+    FeatureTotal,
+    HourSlot,
+    ListeningSummary,
+    Play,
+    TrackDay,
+    TrackMonth,
+    TrackTotal,
+    User,
+)
+from models.summaries import catalogue as catalogue_summaries
 
 UPSERT_CHUNK = 500
 
 
 # --- local time in SQL -------------------------------------------------------------------------
+
 
 def _sql_instant(instant: dt.datetime):
     """A naive UTC instant as a parameter both engines compare correctly with stored values."""
@@ -72,28 +89,41 @@ class LocalTime:
             self.day = fn.date(local)
             self.hour = Cast(fn.strftime("%H", local), "integer")
             # strftime's %w counts from Sunday; peewee's ``%`` means LIKE, hence Expression.
-            self.weekday = Expression(Cast(fn.strftime("%w", local), "integer") + 6, "%",
-                                      Value(7))
+            self.weekday = Expression(Cast(fn.strftime("%w", local), "integer") + 6, "%", Value(7))
             self.month = fn.strftime("%Y-%m-01", local)
 
 
 def play_bounds(user_id: int) -> tuple[dt.datetime, dt.datetime] | None:
     """The first and last played_at of a user's plays (two index probes), or None."""
-    first = (Play.select(Play.played_at).where(Play.user == user_id)
-             .order_by(Play.played_at).limit(1).scalar())
+    first = (
+        Play.select(Play.played_at)
+        .where(Play.user == user_id)
+        .order_by(Play.played_at)
+        .limit(1)
+        .scalar()
+    )
     if first is None:
         return None
-    last = (Play.select(Play.played_at).where(Play.user == user_id)
-            .order_by(Play.played_at.desc()).limit(1).scalar())
+    last = (
+        Play.select(Play.played_at)
+        .where(Play.user == user_id)
+        .order_by(Play.played_at.desc())
+        .limit(1)
+        .scalar()
+    )
     return first, last
 
 
 # --- the summary state of a user ---------------------------------------------------------------
 
+
 def summary_timezone(user_id: int) -> str | None:
     """The time zone the user's local summaries are bucketed in (None: no summary row yet)."""
-    return (ListeningSummary.select(ListeningSummary.timezone)
-            .where(ListeningSummary.user == user_id).scalar())
+    return (
+        ListeningSummary.select(ListeningSummary.timezone)
+        .where(ListeningSummary.user == user_id)
+        .scalar()
+    )
 
 
 def lock_user(user_id: int) -> str:
@@ -109,10 +139,14 @@ def lock_user(user_id: int) -> str:
     if timezone is None:
         raise ValueError(f"no user with id {user_id}")
     catalogue_summaries.lock_for_plays()
-    (ListeningSummary.insert(user=user_id, timezone=timezone, plays=0, ms_played=0)
-     .on_conflict_ignore().execute())
+    (
+        ListeningSummary.insert(user=user_id, timezone=timezone, plays=0, ms_played=0)
+        .on_conflict_ignore()
+        .execute()
+    )
     query = ListeningSummary.select(ListeningSummary.timezone).where(
-        ListeningSummary.user == user_id)
+        ListeningSummary.user == user_id
+    )
     if is_postgresql():
         query = query.for_update()
     bucketed_in = query.scalar()
@@ -125,15 +159,18 @@ def lock_user(user_id: int) -> str:
 
 # --- incremental maintenance -------------------------------------------------------------------
 
-def _upsert(model, columns: list, rows: list[tuple], conflict: list,
-            with_first_last: bool) -> None:
+
+def _upsert(model, columns: list, rows: list[tuple], conflict: list, with_first_last: bool) -> None:
     """Add ``rows`` (tuples in ``columns`` order) to ``model``'s counters in bulk."""
     if not rows:
         return
     clause = adding_upsert(
-        model, conflict, sums=(model.plays, model.ms_played),
+        model,
+        conflict,
+        sums=(model.plays, model.ms_played),
         earliest=(model.first_played_at,) if with_first_last else (),
-        latest=(model.last_played_at,) if with_first_last else ())
+        latest=(model.last_played_at,) if with_first_last else (),
+    )
     insert_rows(model, columns, rows, conflict=clause, batch=UPSERT_CHUNK)
 
 
@@ -204,33 +241,61 @@ def record_plays(user_id: int, plays: Iterable[tuple[str, dt.datetime, int]], tz
             hour[1] += ms
         ms_sum += ms
 
-    sums = (TrackTotal.plays, TrackTotal.ms_played, TrackTotal.first_played_at,
-            TrackTotal.last_played_at)
-    _upsert(TrackTotal, [TrackTotal.user, TrackTotal.track, *sums],
-            [(user_id, track, *cell) for track, cell in totals.items()],
-            [TrackTotal.user, TrackTotal.track], True)
-    for model, bucket, cells in ((TrackDay, TrackDay.day, days),
-                                 (TrackMonth, TrackMonth.month, months)):
-        _upsert(model, [model.user, bucket, model.track, *(getattr(model, f.name) for f in sums)],
-                [(user_id, *key, *cell) for key, cell in cells.items()],
-                [model.user, bucket, model.track], True)
-    _upsert(HourSlot, [HourSlot.user, HourSlot.day, HourSlot.hour, HourSlot.weekday,
-                       HourSlot.plays, HourSlot.ms_played],
-            [(user_id, day, hour, day.weekday(), n, ms)
-             for (day, hour), (n, ms) in hours.items()],
-            [HourSlot.user, HourSlot.day, HourSlot.hour], False)
+    sums = (
+        TrackTotal.plays,
+        TrackTotal.ms_played,
+        TrackTotal.first_played_at,
+        TrackTotal.last_played_at,
+    )
+    _upsert(
+        TrackTotal,
+        [TrackTotal.user, TrackTotal.track, *sums],
+        [(user_id, track, *cell) for track, cell in totals.items()],
+        [TrackTotal.user, TrackTotal.track],
+        True,
+    )
+    for model, bucket, cells in (
+        (TrackDay, TrackDay.day, days),
+        (TrackMonth, TrackMonth.month, months),
+    ):
+        _upsert(
+            model,
+            [model.user, bucket, model.track, *(getattr(model, f.name) for f in sums)],
+            [(user_id, *key, *cell) for key, cell in cells.items()],
+            [model.user, bucket, model.track],
+            True,
+        )
+    _upsert(
+        HourSlot,
+        [
+            HourSlot.user,
+            HourSlot.day,
+            HourSlot.hour,
+            HourSlot.weekday,
+            HourSlot.plays,
+            HourSlot.ms_played,
+        ],
+        [(user_id, day, hour, day.weekday(), n, ms) for (day, hour), (n, ms) in hours.items()],
+        [HourSlot.user, HourSlot.day, HourSlot.hour],
+        False,
+    )
     catalogue_summaries.record(user_id, {"day": days, "month": months}, totals)
 
     least, greatest = (fn.LEAST, fn.GREATEST) if is_postgresql() else (fn.MIN, fn.MAX)
-    (ListeningSummary.update(
-        plays=ListeningSummary.plays + len(plays),
-        ms_played=ListeningSummary.ms_played + ms_sum,
-        first_played_at=fn.COALESCE(least(ListeningSummary.first_played_at, first), first),
-        last_played_at=fn.COALESCE(greatest(ListeningSummary.last_played_at, last), last),
-    ).where(ListeningSummary.user == user_id).execute())
+    (
+        ListeningSummary.update(
+            plays=ListeningSummary.plays + len(plays),
+            ms_played=ListeningSummary.ms_played + ms_sum,
+            first_played_at=fn.COALESCE(least(ListeningSummary.first_played_at, first), first),
+            last_played_at=fn.COALESCE(greatest(ListeningSummary.last_played_at, last), last),
+        )
+        .where(ListeningSummary.user == user_id)
+        .execute()
+    )
 
 
 # --- rebuilding from the raw plays -------------------------------------------------------------
+
 
 def rebuild(user_id: int, tz: str | None = None, local_only: bool = False) -> None:
     """Recompute the summaries of one user from the raw plays, in one transaction.
@@ -248,55 +313,114 @@ def rebuild(user_id: int, tz: str | None = None, local_only: bool = False) -> No
         zone(tz)
         if local_only and summary_timezone(user_id) is None:
             local_only = False  # nothing summarised yet: the all-time rows are needed too
-        local_models = (TrackDay, TrackMonth, HourSlot, ArtistDay, ArtistMonth, AlbumDay,
-                        AlbumMonth, FeatureDay, FeatureMonth)
+        local_models = (
+            TrackDay,
+            TrackMonth,
+            HourSlot,
+            ArtistDay,
+            ArtistMonth,
+            AlbumDay,
+            AlbumMonth,
+            FeatureDay,
+            FeatureMonth,
+        )
         all_time_models = (TrackTotal, ArtistTotal, AlbumTotal, FeatureTotal, ListeningSummary)
         for model in local_models if local_only else local_models + all_time_models:
             model.delete().where(model.user == user_id).execute()
         if local_only:
-            (ListeningSummary.insert(user=user_id, timezone=tz, plays=0, ms_played=0)
-             .on_conflict(conflict_target=[ListeningSummary.user],
-                          update={ListeningSummary.timezone: tz}).execute())
+            (
+                ListeningSummary.insert(user=user_id, timezone=tz, plays=0, ms_played=0)
+                .on_conflict(
+                    conflict_target=[ListeningSummary.user], update={ListeningSummary.timezone: tz}
+                )
+                .execute()
+            )
         bounds = play_bounds(user_id)
         if bounds is None:
             if not local_only:
-                ListeningSummary.insert(user=user_id, timezone=tz, plays=0,
-                                        ms_played=0).execute()
+                ListeningSummary.insert(user=user_id, timezone=tz, plays=0, ms_played=0).execute()
             return
         local = LocalTime(Play.played_at, tz, *bounds)
         mine = Play.user == user_id
-        per_track = [Play.track, fn.COUNT(Play.id), fn.SUM(Play.ms_played),
-                     fn.MIN(Play.played_at), fn.MAX(Play.played_at)]
-        track_columns = [TrackTotal.track, TrackTotal.plays, TrackTotal.ms_played,
-                         TrackTotal.first_played_at, TrackTotal.last_played_at]
+        per_track = [
+            Play.track,
+            fn.COUNT(Play.id),
+            fn.SUM(Play.ms_played),
+            fn.MIN(Play.played_at),
+            fn.MAX(Play.played_at),
+        ]
+        track_columns = [
+            TrackTotal.track,
+            TrackTotal.plays,
+            TrackTotal.ms_played,
+            TrackTotal.first_played_at,
+            TrackTotal.last_played_at,
+        ]
         user_value = Value(user_id).alias("user_id")
 
         if not local_only:
             TrackTotal.insert_from(
                 Play.select(user_value, *per_track).where(mine).group_by(Play.track),
-                [TrackTotal.user, *track_columns]).execute()
-        for model, bucket, field in ((TrackDay, local.day, TrackDay.day),
-                                     (TrackMonth, local.month, TrackMonth.month)):
+                [TrackTotal.user, *track_columns],
+            ).execute()
+        for model, bucket, field in (
+            (TrackDay, local.day, TrackDay.day),
+            (TrackMonth, local.month, TrackMonth.month),
+        ):
             bucket = bucket.alias("bucket")
             model.insert_from(
-                Play.select(user_value, bucket, *per_track).where(mine)
+                Play.select(user_value, bucket, *per_track)
+                .where(mine)
                 .group_by(SQL("bucket"), Play.track)
                 .order_by(SQL("bucket"), Play.track),  # key order: cheaper B-tree inserts
-                [model.user, field, model.track, model.plays, model.ms_played,
-                 model.first_played_at, model.last_played_at]).execute()
+                [
+                    model.user,
+                    field,
+                    model.track,
+                    model.plays,
+                    model.ms_played,
+                    model.first_played_at,
+                    model.last_played_at,
+                ],
+            ).execute()
         HourSlot.insert_from(
-            Play.select(user_value, local.day.alias("day"), local.hour.alias("hour"),
-                        local.weekday.alias("weekday"), fn.COUNT(Play.id),
-                        fn.SUM(Play.ms_played))
-            .where(mine).group_by(SQL("day"), SQL("hour"), SQL("weekday")),
-            [HourSlot.user, HourSlot.day, HourSlot.hour, HourSlot.weekday, HourSlot.plays,
-             HourSlot.ms_played]).execute()
+            Play.select(
+                user_value,
+                local.day.alias("day"),
+                local.hour.alias("hour"),
+                local.weekday.alias("weekday"),
+                fn.COUNT(Play.id),
+                fn.SUM(Play.ms_played),
+            )
+            .where(mine)
+            .group_by(SQL("day"), SQL("hour"), SQL("weekday")),
+            [
+                HourSlot.user,
+                HourSlot.day,
+                HourSlot.hour,
+                HourSlot.weekday,
+                HourSlot.plays,
+                HourSlot.ms_played,
+            ],
+        ).execute()
         catalogue_summaries.rebuild(user_id, local_only)
         if local_only:
             return
         ListeningSummary.insert_from(
-            Play.select(user_value, Value(tz), fn.COUNT(Play.id), fn.SUM(Play.ms_played),
-                        fn.MIN(Play.played_at), fn.MAX(Play.played_at)).where(mine),
-            [ListeningSummary.user, ListeningSummary.timezone, ListeningSummary.plays,
-             ListeningSummary.ms_played, ListeningSummary.first_played_at,
-             ListeningSummary.last_played_at]).execute()
+            Play.select(
+                user_value,
+                Value(tz),
+                fn.COUNT(Play.id),
+                fn.SUM(Play.ms_played),
+                fn.MIN(Play.played_at),
+                fn.MAX(Play.played_at),
+            ).where(mine),
+            [
+                ListeningSummary.user,
+                ListeningSummary.timezone,
+                ListeningSummary.plays,
+                ListeningSummary.ms_played,
+                ListeningSummary.first_played_at,
+                ListeningSummary.last_played_at,
+            ],
+        ).execute()

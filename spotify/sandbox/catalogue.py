@@ -10,13 +10,14 @@ listeners pick favourites with the same skew. Plays come in sessions (an album f
 track, a playlist, an artist's songs) at the hours a listener is usually active; a track stopped
 before 30 s is a skip, present in the stream log (the privacy export) but not a counted play.
 """
+
 from __future__ import annotations
 
 import bisect
 import hashlib
 import random
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from functools import lru_cache
 
 BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
@@ -24,35 +25,172 @@ DAY_MS = 86_400_000
 COUNTED_PLAY_MS = 30_000  # a track counts once played for more than 30 s
 
 GENRES = (
-    "pop", "dance pop", "indie pop", "synthpop", "electropop", "k-pop", "rock", "indie rock",
-    "alternative rock", "classic rock", "hard rock", "punk", "post-punk", "metal", "hip hop",
-    "rap", "trap", "r&b", "soul", "funk", "disco", "house", "deep house", "techno", "trance",
-    "drum and bass", "dubstep", "ambient", "lo-fi beats", "jazz", "bebop", "smooth jazz", "blues",
-    "country", "folk", "indie folk", "singer-songwriter", "reggae", "dancehall", "latin",
-    "reggaeton", "bossa nova", "afrobeats", "classical", "baroque", "opera", "soundtrack",
-    "chillhop", "shoegaze", "dream pop", "grunge", "emo", "ska", "gospel", "new wave", "edm",
+    "pop",
+    "dance pop",
+    "indie pop",
+    "synthpop",
+    "electropop",
+    "k-pop",
+    "rock",
+    "indie rock",
+    "alternative rock",
+    "classic rock",
+    "hard rock",
+    "punk",
+    "post-punk",
+    "metal",
+    "hip hop",
+    "rap",
+    "trap",
+    "r&b",
+    "soul",
+    "funk",
+    "disco",
+    "house",
+    "deep house",
+    "techno",
+    "trance",
+    "drum and bass",
+    "dubstep",
+    "ambient",
+    "lo-fi beats",
+    "jazz",
+    "bebop",
+    "smooth jazz",
+    "blues",
+    "country",
+    "folk",
+    "indie folk",
+    "singer-songwriter",
+    "reggae",
+    "dancehall",
+    "latin",
+    "reggaeton",
+    "bossa nova",
+    "afrobeats",
+    "classical",
+    "baroque",
+    "opera",
+    "soundtrack",
+    "chillhop",
+    "shoegaze",
+    "dream pop",
+    "grunge",
+    "emo",
+    "ska",
+    "gospel",
+    "new wave",
+    "edm",
 )
 SYLLABLES = (
-    "ka", "lo", "mi", "ra", "ven", "tor", "el", "an", "sa", "ri", "no", "va", "lu", "ze", "ta",
-    "mo", "ne", "ly", "dor", "fi", "ko", "sha", "qui", "bel", "ar", "is", "um", "ro", "de", "ja",
+    "ka",
+    "lo",
+    "mi",
+    "ra",
+    "ven",
+    "tor",
+    "el",
+    "an",
+    "sa",
+    "ri",
+    "no",
+    "va",
+    "lu",
+    "ze",
+    "ta",
+    "mo",
+    "ne",
+    "ly",
+    "dor",
+    "fi",
+    "ko",
+    "sha",
+    "qui",
+    "bel",
+    "ar",
+    "is",
+    "um",
+    "ro",
+    "de",
+    "ja",
 )
 WORDS = (
-    "Midnight", "Echo", "Golden", "River", "Neon", "Heart", "Summer", "Ghost", "Fire", "Silver",
-    "Dream", "Paper", "Ocean", "Static", "Velvet", "Shadow", "Electric", "Wild", "Glass", "Honey",
-    "Thunder", "Lonely", "City", "Lights", "Storm", "Sugar", "Broken", "Dancing", "Morning",
-    "Stars", "Blue", "Empty", "Highway", "Satellite", "Caravan", "Mirror", "Paradise", "Fever",
-    "Orbit", "Winter", "Rain", "Youth", "Garden", "Signal", "Atlas", "Bloom", "Crystal", "Drift",
+    "Midnight",
+    "Echo",
+    "Golden",
+    "River",
+    "Neon",
+    "Heart",
+    "Summer",
+    "Ghost",
+    "Fire",
+    "Silver",
+    "Dream",
+    "Paper",
+    "Ocean",
+    "Static",
+    "Velvet",
+    "Shadow",
+    "Electric",
+    "Wild",
+    "Glass",
+    "Honey",
+    "Thunder",
+    "Lonely",
+    "City",
+    "Lights",
+    "Storm",
+    "Sugar",
+    "Broken",
+    "Dancing",
+    "Morning",
+    "Stars",
+    "Blue",
+    "Empty",
+    "Highway",
+    "Satellite",
+    "Caravan",
+    "Mirror",
+    "Paradise",
+    "Fever",
+    "Orbit",
+    "Winter",
+    "Rain",
+    "Youth",
+    "Garden",
+    "Signal",
+    "Atlas",
+    "Bloom",
+    "Crystal",
+    "Drift",
 )
-FIRST_NAMES = ("Alex", "Sam", "Robin", "Kim", "Noa", "Jules", "Mika", "Ari", "Lou", "Eden",
-               "Rene", "Sasha", "Toni", "Yuri", "Charlie", "Dani")
+FIRST_NAMES = (
+    "Alex",
+    "Sam",
+    "Robin",
+    "Kim",
+    "Noa",
+    "Jules",
+    "Mika",
+    "Ari",
+    "Lou",
+    "Eden",
+    "Rene",
+    "Sasha",
+    "Toni",
+    "Yuri",
+    "Charlie",
+    "Dani",
+)
 COUNTRIES = ("SE", "US", "GB", "DE", "FR", "BR", "JP", "ES", "NL", "MX", "CA", "AU")
 ALBUM_TYPES = ("album", "single", "compilation")
 
 
 def spotify_id(seed: int, kind: str, index: int, length: int = 22) -> str:
     """A base62 id like Spotify's, stable for (seed, kind, index)."""
-    number = int.from_bytes(hashlib.blake2b(f"{seed}:{kind}:{index}".encode(),
-                                            digest_size=32).digest(), "big")
+    number = int.from_bytes(
+        hashlib.blake2b(f"{seed}:{kind}:{index}".encode(), digest_size=32).digest(), "big"
+    )
     chars = []
     for _ in range(length):
         number, rest = divmod(number, 62)
@@ -62,12 +200,12 @@ def spotify_id(seed: int, kind: str, index: int, length: int = 22) -> str:
 
 def to_ms(moment: datetime) -> int:
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
+        moment = moment.replace(tzinfo=UTC)
     return int(moment.timestamp() * 1000)
 
 
 def from_ms(ms: int) -> datetime:
-    return datetime.fromtimestamp(ms / 1000, tz=timezone.utc)
+    return datetime.fromtimestamp(ms / 1000, tz=UTC)
 
 
 def iso_ms(ms: int) -> str:
@@ -153,7 +291,7 @@ def _name(rng: random.Random, parts: int) -> str:
 
 
 def _zipf_weights(count: int, exponent: float = 1.07) -> list[float]:
-    raw = [1.0 / (rank ** exponent) for rank in range(1, count + 1)]
+    raw = [1.0 / (rank**exponent) for rank in range(1, count + 1)]
     total = sum(raw)
     return [value / total for value in raw]
 
@@ -192,9 +330,17 @@ class World:
             if rng.random() < 0.3:
                 name = f"The {name}s"
             popularity = max(1, round(100 * (weights[i] / top) ** 0.22))
-            self.artists.append(Artist(i, spotify_id(self.seed, "artist", i), name, genres,
-                                       popularity, int(40_000_000 * weights[i] / top)
-                                       + rng.randint(50, 5000), weights[i]))
+            self.artists.append(
+                Artist(
+                    i,
+                    spotify_id(self.seed, "artist", i),
+                    name,
+                    genres,
+                    popularity,
+                    int(40_000_000 * weights[i] / top) + rng.randint(50, 5000),
+                    weights[i],
+                )
+            )
         for artist in self.artists:
             for _ in range(rng.choice((1, 2, 2, 3, 3, 4))):
                 self._add_album(rng, artist)
@@ -205,8 +351,11 @@ class World:
         size = rng.randint(8, 15) if album_type != "single" else rng.randint(1, 3)
         year = rng.randint(1965, 2026)
         precision = rng.choices(("day", "month", "year"), (85, 5, 10))[0]
-        release = {"day": f"{year}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}",
-                   "month": f"{year}-{rng.randint(1, 12):02d}", "year": str(year)}[precision]
+        release = {
+            "day": f"{year}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}",
+            "month": f"{year}-{rng.randint(1, 12):02d}",
+            "year": str(year),
+        }[precision]
         artists = (artist.index,)
         if rng.random() < 0.08:
             artists += (rng.randrange(len(self.artists)),)
@@ -215,30 +364,59 @@ class World:
         track_ids = []
         for number in range(1, size + 1):
             t = len(self.tracks)
-            featured = artists + ((rng.randrange(len(self.artists)),) if rng.random() < 0.1
-                                  else ())
-            name = title if album_type == "single" and number == 1 else \
-                " ".join(rng.sample(WORDS, rng.randint(1, 3)))
+            featured = artists + ((rng.randrange(len(self.artists)),) if rng.random() < 0.1 else ())
+            name = (
+                title
+                if album_type == "single" and number == 1
+                else " ".join(rng.sample(WORDS, rng.randint(1, 3)))
+            )
             popularity = max(0, min(100, artist.popularity - rng.randint(0, 35)))
-            self.tracks.append(Track(
-                t, spotify_id(self.seed, "track", t), name, index, tuple(dict.fromkeys(featured)),
-                number, rng.randint(95_000, 390_000), rng.random() < 0.15, popularity,
-                f"SB{self.seed % 100:02d}{year % 100:02d}{t:07d}"))
+            self.tracks.append(
+                Track(
+                    t,
+                    spotify_id(self.seed, "track", t),
+                    name,
+                    index,
+                    tuple(dict.fromkeys(featured)),
+                    number,
+                    rng.randint(95_000, 390_000),
+                    rng.random() < 0.15,
+                    popularity,
+                    f"SB{self.seed % 100:02d}{year % 100:02d}{t:07d}",
+                )
+            )
             track_ids.append(first + number - 1)
-        self.albums.append(Album(
-            index, spotify_id(self.seed, "album", index), title, album_type, artists, release,
-            precision, tuple(track_ids), f"{_name(rng, 2)} Records", f"{index:012d}",
-            max(0, artist.popularity - rng.randint(0, 20))))
+        self.albums.append(
+            Album(
+                index,
+                spotify_id(self.seed, "album", index),
+                title,
+                album_type,
+                artists,
+                release,
+                precision,
+                tuple(track_ids),
+                f"{_name(rng, 2)} Records",
+                f"{index:012d}",
+                max(0, artist.popularity - rng.randint(0, 20)),
+            )
+        )
 
     def audio_features(self, track: Track) -> dict:
         rng = random.Random(f"features:{self.seed}:{track.index}")
         return {
-            "danceability": round(rng.random(), 3), "energy": round(rng.random(), 3),
-            "key": rng.randint(-1, 11), "loudness": round(rng.uniform(-30, 0), 3),
-            "mode": rng.randint(0, 1), "speechiness": round(rng.random() * 0.6, 4),
-            "acousticness": round(rng.random(), 4), "instrumentalness": round(rng.random() ** 3, 4),
-            "liveness": round(rng.random() * 0.8, 4), "valence": round(rng.random(), 3),
-            "tempo": round(rng.uniform(60, 200), 3), "time_signature": rng.choice((3, 4, 4, 4, 5)),
+            "danceability": round(rng.random(), 3),
+            "energy": round(rng.random(), 3),
+            "key": rng.randint(-1, 11),
+            "loudness": round(rng.uniform(-30, 0), 3),
+            "mode": rng.randint(0, 1),
+            "speechiness": round(rng.random() * 0.6, 4),
+            "acousticness": round(rng.random(), 4),
+            "instrumentalness": round(rng.random() ** 3, 4),
+            "liveness": round(rng.random() * 0.8, 4),
+            "valence": round(rng.random(), 3),
+            "tempo": round(rng.uniform(60, 200), 3),
+            "time_signature": rng.choice((3, 4, 4, 4, 5)),
         }
 
     # -- listeners ---------------------------------------------------------------------------
@@ -253,13 +431,20 @@ class World:
                 favourites.append(pick)
         name = f"{rng.choice(FIRST_NAMES)} {_name(rng, 2)}"
         peak = rng.choice((8, 13, 18, 21, 23))
-        hours = tuple(0.15 + 2.0 * max(0.0, 1 - min(abs(h - peak), 24 - abs(h - peak)) / 5)
-                      + (0.0 if 1 <= h <= 6 else 0.5) for h in range(24))
+        hours = tuple(
+            0.15
+            + 2.0 * max(0.0, 1 - min(abs(h - peak), 24 - abs(h - peak)) / 5)
+            + (0.0 if 1 <= h <= 6 else 0.5)
+            for h in range(24)
+        )
         pool = [t for a in favourites for t in self.tracks_by_artist[a]]
         playlists = tuple(
-            (spotify_id(self.seed, f"playlist:{i}", p),
-             tuple(rng.sample(pool, min(len(pool), rng.randint(15, 60)))))
-            for p in range(rng.randint(2, 5)))
+            (
+                spotify_id(self.seed, f"playlist:{i}", p),
+                tuple(rng.sample(pool, min(len(pool), rng.randint(15, 60)))),
+            )
+            for p in range(rng.randint(2, 5))
+        )
         return Listener(
             index=i,
             id=spotify_id(self.seed, "user", i, 28).lower(),
@@ -286,8 +471,9 @@ class World:
         return found
 
     # -- listening history -------------------------------------------------------------------
-    def _session_tracks(self, rng: random.Random, who: Listener) -> tuple[list[int], str | None,
-                                                                            str | None]:
+    def _session_tracks(
+        self, rng: random.Random, who: Listener
+    ) -> tuple[list[int], str | None, str | None]:
         kind = rng.choices(("album", "playlist", "artist", None), (40, 35, 15, 10))[0]
         artist = rng.choices(who.favourites, who.favourite_weights)[0]
         length = rng.randint(3, 16)
@@ -297,8 +483,11 @@ class World:
         if kind == "playlist":
             playlist_id, tracks = rng.choice(who.playlists)
             start = rng.randrange(len(tracks))
-            return [tracks[(start + k) % len(tracks)] for k in range(length)], "playlist", \
-                playlist_id
+            return (
+                [tracks[(start + k) % len(tracks)] for k in range(length)],
+                "playlist",
+                playlist_id,
+            )
         if kind == "artist":
             songs = self.tracks_by_artist[artist]
             ranked = sorted(songs, key=lambda t: -self.tracks[t].popularity)[:10]
@@ -311,8 +500,12 @@ class World:
         who = self.listeners[listener_index]
         rng = random.Random(f"day:{self.seed}:{listener_index}:{day}")
         count = max(0, round(rng.gauss(who.sessions_per_day, 1.5)))
-        starts = sorted(day * DAY_MS + rng.choices(range(24), who.hour_weights)[0] * 3_600_000
-                        + rng.randrange(3_600_000) for _ in range(count))
+        starts = sorted(
+            day * DAY_MS
+            + rng.choices(range(24), who.hour_weights)[0] * 3_600_000
+            + rng.randrange(3_600_000)
+            for _ in range(count)
+        )
         end_of_day = (day + 1) * DAY_MS
         streams: list[Stream] = []
         cursor = day * DAY_MS
@@ -350,8 +543,9 @@ class World:
         """Counted plays (more than 30 s) ending in [start_ms, end_ms), oldest first."""
         return [s for s in self.streams(listener, start_ms, end_ms) if s.counted]
 
-    def last_plays(self, listener: Listener, now_ms: int, count: int = 50,
-                   max_days: int = 120) -> list[Stream]:
+    def last_plays(
+        self, listener: Listener, now_ms: int, count: int = 50, max_days: int = 120
+    ) -> list[Stream]:
         """The ``count`` most recent counted plays at ``now_ms``, newest first."""
         found: list[Stream] = []
         day = now_ms // DAY_MS
@@ -364,8 +558,9 @@ class World:
         return found[:count]
 
     # -- search ------------------------------------------------------------------------------
-    def search_tracks(self, track: str | None, artist: str | None, album: str | None,
-                      words: list[str]) -> list[Track]:
+    def search_tracks(
+        self, track: str | None, artist: str | None, album: str | None, words: list[str]
+    ) -> list[Track]:
         """Tracks matching every given filter (case-insensitive substrings), best first."""
         track_q, artist_q, album_q = (normalise(v) if v else None for v in (track, artist, album))
         word_q = [normalise(w) for w in words if normalise(w)]
@@ -391,8 +586,9 @@ class World:
     def search_artists(self, name: str | None, words: list[str]) -> list[Artist]:
         wanted = [normalise(w) for w in ([name] if name else []) + words if normalise(w)]
         hits = [a for a in self.artists if all(w in normalise(a.name) for w in wanted)]
-        return sorted(hits, key=lambda a: (-(normalise(a.name) == " ".join(wanted)),
-                                           -a.popularity, a.index))
+        return sorted(
+            hits, key=lambda a: (-(normalise(a.name) == " ".join(wanted)), -a.popularity, a.index)
+        )
 
 
 def normalise(text: str) -> str:

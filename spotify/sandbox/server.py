@@ -11,6 +11,7 @@ Time is a sandbox clock (``/_sandbox/clock``): token lifetimes and "what was pla
 it, so tests move hours forward without sleeping. Only the rate-limit window is real time, since
 it is about how fast calls really arrive.
 """
+
 from __future__ import annotations
 
 import base64
@@ -30,13 +31,24 @@ from urllib.parse import urlencode
 
 from flask import Flask, Response, jsonify, redirect, request
 
-from spotify.sandbox.catalogue import (COUNTRIES, Album, Artist, Listener, Stream, Track, World,
-                                       iso_ms, to_ms)
+from spotify.sandbox.catalogue import (
+    COUNTRIES,
+    Album,
+    Artist,
+    Listener,
+    Stream,
+    Track,
+    World,
+    iso_ms,
+    to_ms,
+)
 
 DEFAULT_CLIENT_ID = "sandbox-client-id"
 DEFAULT_CLIENT_SECRET = "sandbox-client-secret"
-DEFAULT_REDIRECT_URIS = ("http://127.0.0.1:5000/auth/callback",
-                         "http://localhost:5000/auth/callback")
+DEFAULT_REDIRECT_URIS = (
+    "http://127.0.0.1:5000/auth/callback",
+    "http://localhost:5000/auth/callback",
+)
 ALL_SCOPES = "user-read-private user-read-email user-read-recently-played user-top-read"
 BATCH_LIMITS = {"tracks": 50, "artists": 50, "albums": 20, "audio_features": 100}
 ID_PATTERN = re.compile(r"^[0-9A-Za-z]{22}$")
@@ -69,8 +81,11 @@ class Knobs:
         unknown = set(changes) - {f.name for f in fields(self)} - {"expire_tokens"}
         if unknown:
             raise ValueError(f"unknown knob(s): {', '.join(sorted(unknown))}")
-        checked = {name: _knob_value(name, value, getattr(defaults, name))
-                   for name, value in changes.items() if name != "expire_tokens"}
+        checked = {
+            name: _knob_value(name, value, getattr(defaults, name))
+            for name, value in changes.items()
+            if name != "expire_tokens"
+        }
         for name, value in checked.items():  # all or nothing
             setattr(self, name, value)
 
@@ -135,10 +150,16 @@ class Grant:
 class SandboxState:
     """All mutable state of one sandbox, behind one lock (the server is threaded)."""
 
-    def __init__(self, world: World, *, app_mode: str = "extended",
-                 client_id: str = DEFAULT_CLIENT_ID, client_secret: str = DEFAULT_CLIENT_SECRET,
-                 redirect_uris: tuple[str, ...] = DEFAULT_REDIRECT_URIS,
-                 clock: Clock | None = None):
+    def __init__(
+        self,
+        world: World,
+        *,
+        app_mode: str = "extended",
+        client_id: str = DEFAULT_CLIENT_ID,
+        client_secret: str = DEFAULT_CLIENT_SECRET,
+        redirect_uris: tuple[str, ...] = DEFAULT_REDIRECT_URIS,
+        clock: Clock | None = None,
+    ):
         self.world = world
         self.client_id = client_id
         self.client_secret = client_secret
@@ -180,11 +201,16 @@ class SandboxState:
 
     def issue(self, grant: Grant, refresh_token: str | None = None) -> dict:
         access = secrets.token_urlsafe(32)
-        self.access_tokens[access] = {"grant": grant,
-                                      "expires_ms": self.clock.now_ms()
-                                      + self.knobs.token_ttl * 1000}
-        body = {"access_token": access, "token_type": "Bearer", "scope": grant.scope,
-                "expires_in": self.knobs.token_ttl}
+        self.access_tokens[access] = {
+            "grant": grant,
+            "expires_ms": self.clock.now_ms() + self.knobs.token_ttl * 1000,
+        }
+        body = {
+            "access_token": access,
+            "token_type": "Bearer",
+            "scope": grant.scope,
+            "expires_in": self.knobs.token_ttl,
+        }
         if refresh_token is None:
             refresh_token = secrets.token_urlsafe(48)
             self.refresh_tokens[refresh_token] = grant
@@ -204,9 +230,16 @@ class SandboxState:
         self.statuses[str(status)] += 1
         if status == 429:
             self.calls["429:" + endpoint] += 1
-        self.log.append({"endpoint": endpoint, "method": request.method, "path": request.path,
-                         "query": request.args.to_dict(), "status": status,
-                         "at": iso_ms(self.clock.now_ms())})
+        self.log.append(
+            {
+                "endpoint": endpoint,
+                "method": request.method,
+                "path": request.path,
+                "query": request.args.to_dict(),
+                "status": status,
+                "at": iso_ms(self.clock.now_ms()),
+            }
+        )
 
     def injected_fault(self) -> tuple[int, str] | None:
         knobs = self.knobs
@@ -233,8 +266,12 @@ class SandboxState:
 
 
 def _server_message(status: int) -> str:
-    return {500: "Server error", 502: "Bad gateway", 503: "Service unavailable",
-            504: "Gateway timeout"}.get(status, "Server error")
+    return {
+        500: "Server error",
+        502: "Bad gateway",
+        503: "Service unavailable",
+        504: "Gateway timeout",
+    }.get(status, "Server error")
 
 
 def api_error(status: int, message: str, headers: dict | None = None) -> Response:
@@ -269,13 +306,23 @@ class Renderer:
         self.extended = extended
 
     def _common(self, kind: str, spotify_id: str) -> dict:
-        return {"id": spotify_id, "type": kind, "uri": f"spotify:{kind}:{spotify_id}",
-                "href": f"{self.api}/{kind}s/{spotify_id}",
-                "external_urls": {"spotify": f"https://open.spotify.com/{kind}/{spotify_id}"}}
+        return {
+            "id": spotify_id,
+            "type": kind,
+            "uri": f"spotify:{kind}:{spotify_id}",
+            "href": f"{self.api}/{kind}s/{spotify_id}",
+            "external_urls": {"spotify": f"https://open.spotify.com/{kind}/{spotify_id}"},
+        }
 
     def images(self, kind: str, spotify_id: str, sizes=(640, 300, 64)) -> list[dict]:
-        return [{"url": f"{self.root}images/{kind}/{spotify_id}.svg?size={size}",
-                 "height": size, "width": size} for size in sizes]
+        return [
+            {
+                "url": f"{self.root}images/{kind}/{spotify_id}.svg?size={size}",
+                "height": size,
+                "width": size,
+            }
+            for size in sizes
+        ]
 
     def markets(self, index: int) -> list[str]:
         return [c for k, c in enumerate(COUNTRIES) if (index + k) % 7 != 0]
@@ -284,8 +331,12 @@ class Renderer:
         return {**self._common("artist", artist.id), "name": artist.name}
 
     def artist(self, artist: Artist) -> dict:
-        body = {**self._common("artist", artist.id), "name": artist.name,
-                "images": self.images("artist", artist.id), "genres": list(artist.genres)}
+        body = {
+            **self._common("artist", artist.id),
+            "name": artist.name,
+            "images": self.images("artist", artist.id),
+            "genres": list(artist.genres),
+        }
         if self.extended:
             body["popularity"] = artist.popularity
             body["followers"] = {"href": None, "total": artist.followers}
@@ -294,22 +345,32 @@ class Renderer:
         return body
 
     def simple_album(self, album: Album) -> dict:
-        body = {**self._common("album", album.id), "name": album.name,
-                "album_type": album.album_type, "total_tracks": len(album.tracks),
-                "release_date": album.release_date,
-                "release_date_precision": album.release_date_precision,
-                "images": self.images("album", album.id),
-                "artists": [self.simple_artist(self.world.artists[a]) for a in album.artists]}
+        body = {
+            **self._common("album", album.id),
+            "name": album.name,
+            "album_type": album.album_type,
+            "total_tracks": len(album.tracks),
+            "release_date": album.release_date,
+            "release_date_precision": album.release_date_precision,
+            "images": self.images("album", album.id),
+            "artists": [self.simple_artist(self.world.artists[a]) for a in album.artists],
+        }
         if self.extended:
             body["available_markets"] = self.markets(album.index)
         return body
 
     def simple_track(self, track: Track) -> dict:
-        body = {**self._common("track", track.id), "name": track.name,
-                "duration_ms": track.duration_ms, "explicit": track.explicit,
-                "track_number": track.track_number, "disc_number": 1, "is_local": False,
-                "preview_url": None,
-                "artists": [self.simple_artist(self.world.artists[a]) for a in track.artists]}
+        body = {
+            **self._common("track", track.id),
+            "name": track.name,
+            "duration_ms": track.duration_ms,
+            "explicit": track.explicit,
+            "track_number": track.track_number,
+            "disc_number": 1,
+            "is_local": False,
+            "preview_url": None,
+            "artists": [self.simple_artist(self.world.artists[a]) for a in track.artists],
+        }
         if self.extended:
             body["available_markets"] = self.markets(track.album)
         return body
@@ -325,61 +386,100 @@ class Renderer:
     def album(self, album: Album) -> dict:
         body = self.simple_album(album)
         items = [self.simple_track(self.world.tracks[t]) for t in album.tracks]
-        body.update({
-            "tracks": {"href": f"{self.api}/albums/{album.id}/tracks?offset=0&limit=50",
-                       "items": items, "limit": 50, "next": None, "offset": 0,
-                       "previous": None, "total": len(items)},
-            "copyrights": [{"text": f"(C) {album.release_date[:4]} {album.label}", "type": "C"}],
-            "external_ids": {"upc": album.upc}, "genres": [], "label": album.label})
+        body.update(
+            {
+                "tracks": {
+                    "href": f"{self.api}/albums/{album.id}/tracks?offset=0&limit=50",
+                    "items": items,
+                    "limit": 50,
+                    "next": None,
+                    "offset": 0,
+                    "previous": None,
+                    "total": len(items),
+                },
+                "copyrights": [
+                    {"text": f"(C) {album.release_date[:4]} {album.label}", "type": "C"}
+                ],
+                "external_ids": {"upc": album.upc},
+                "genres": [],
+                "label": album.label,
+            }
+        )
         if self.extended:
             body["popularity"] = album.popularity
         return body
 
     def audio_features(self, track: Track) -> dict:
-        return {**self.world.audio_features(track), "id": track.id, "type": "audio_features",
-                "uri": f"spotify:track:{track.id}", "duration_ms": track.duration_ms,
-                "track_href": f"{self.api}/tracks/{track.id}",
-                "analysis_url": f"{self.api}/audio-analysis/{track.id}"}
+        return {
+            **self.world.audio_features(track),
+            "id": track.id,
+            "type": "audio_features",
+            "uri": f"spotify:track:{track.id}",
+            "duration_ms": track.duration_ms,
+            "track_href": f"{self.api}/tracks/{track.id}",
+            "analysis_url": f"{self.api}/audio-analysis/{track.id}",
+        }
 
     def me(self, who: Listener, scope: str) -> dict:
-        body = {"id": who.id, "account_id": who.account_id, "display_name": who.display_name,
-                "images": self.images("user", who.id, (300, 64)), "type": "user",
-                "uri": f"spotify:user:{who.id}", "href": f"{self.api}/users/{who.id}",
-                "external_urls": {"spotify": f"https://open.spotify.com/user/{who.id}"}}
+        body = {
+            "id": who.id,
+            "account_id": who.account_id,
+            "display_name": who.display_name,
+            "images": self.images("user", who.id, (300, 64)),
+            "type": "user",
+            "uri": f"spotify:user:{who.id}",
+            "href": f"{self.api}/users/{who.id}",
+            "external_urls": {"spotify": f"https://open.spotify.com/user/{who.id}"},
+        }
         if self.extended:
             body["followers"] = {"href": None, "total": who.followers}
             if "user-read-email" in scope:
                 body["email"] = who.email
             if "user-read-private" in scope:
-                body.update(country=who.country, product=who.product,
-                            explicit_content={"filter_enabled": False, "filter_locked": False})
+                body.update(
+                    country=who.country,
+                    product=who.product,
+                    explicit_content={"filter_enabled": False, "filter_locked": False},
+                )
         return body
 
     def play(self, stream: Stream) -> dict:
         context = None
         if stream.context_type:
             kind, spotify_id = stream.context_type, stream.context_id
-            context = {"type": kind, "uri": f"spotify:{kind}:{spotify_id}",
-                       "href": f"{self.api}/{kind}s/{spotify_id}",
-                       "external_urls": {"spotify": f"https://open.spotify.com/{kind}/"
-                                                    f"{spotify_id}"}}
-        return {"track": self.track(self.world.tracks[stream.track]),
-                "played_at": iso_ms(stream.played_at_ms), "context": context}
+            context = {
+                "type": kind,
+                "uri": f"spotify:{kind}:{spotify_id}",
+                "href": f"{self.api}/{kind}s/{spotify_id}",
+                "external_urls": {"spotify": f"https://open.spotify.com/{kind}/{spotify_id}"},
+            }
+        return {
+            "track": self.track(self.world.tracks[stream.track]),
+            "played_at": iso_ms(stream.played_at_ms),
+            "context": context,
+        }
 
 
 def ground_truth(world: World, stream: Stream) -> dict:
     """A stream as the test helper reports it (flat, with names for import tests)."""
     track = world.tracks[stream.track]
-    return {"played_at": iso_ms(stream.played_at_ms), "played_at_ms": stream.played_at_ms,
-            "track_id": track.id, "track_name": track.name, "ms_played": stream.ms_played,
-            "artist_names": [world.artists[a].name for a in track.artists],
-            "album_name": world.albums[track.album].name,
-            "context_uri": (f"spotify:{stream.context_type}:{stream.context_id}"
-                            if stream.context_type else None)}
+    return {
+        "played_at": iso_ms(stream.played_at_ms),
+        "played_at_ms": stream.played_at_ms,
+        "track_id": track.id,
+        "track_name": track.name,
+        "ms_played": stream.ms_played,
+        "artist_names": [world.artists[a].name for a in track.artists],
+        "album_name": world.albums[track.album].name,
+        "context_uri": (
+            f"spotify:{stream.context_type}:{stream.context_id}" if stream.context_type else None
+        ),
+    }
 
 
-def _int_arg(name: str, default: int | None, low: int, high: int | None,
-             message: str) -> int | None:
+def _int_arg(
+    name: str, default: int | None, low: int, high: int | None, message: str
+) -> int | None:
     raw = request.args.get(name)
     if raw is None or raw == "":
         return default
@@ -425,10 +525,12 @@ def _parse_query(q: str) -> tuple[dict[str, str], list[str]]:
 
 def _svg(key: str) -> str:
     digest = hashlib.sha1(key.encode()).hexdigest()
-    return (f'<svg xmlns="http://www.w3.org/2000/svg" width="64" height="64" viewBox="0 0 2 2">'
-            f'<rect width="2" height="2" fill="#{digest[:6]}"/>'
-            f'<rect width="1" height="1" fill="#{digest[6:12]}"/>'
-            f'<rect x="1" y="1" width="1" height="1" fill="#{digest[12:18]}"/></svg>')
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="64" height="64" viewBox="0 0 2 2">'
+        f'<rect width="2" height="2" fill="#{digest[:6]}"/>'
+        f'<rect width="1" height="1" fill="#{digest[6:12]}"/>'
+        f'<rect x="1" y="1" width="1" height="1" fill="#{digest[12:18]}"/></svg>'
+    )
 
 
 AUTHORIZE_PAGE = """<!doctype html>
@@ -447,9 +549,11 @@ AUTHORIZE_PAGE = """<!doctype html>
 
 
 def _page(title: str, message: str, status: int) -> Response:
-    body = (f"<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>"
-            f"{html.escape(title)}</title></head><body><h1>{html.escape(title)}</h1>"
-            f"<p class=\"error\">{html.escape(message)}</p></body></html>")
+    body = (
+        f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>'
+        f"{html.escape(title)}</title></head><body><h1>{html.escape(title)}</h1>"
+        f'<p class="error">{html.escape(message)}</p></body></html>'
+    )
     return Response(body, status=status, mimetype="text/html")
 
 
@@ -464,6 +568,7 @@ def create_app(state: SandboxState) -> Flask:
 
     def web_api(endpoint: str, scope: str | None = None):
         """Wraps a Web API view: faults, rate limit, bearer auth, JSON errors, accounting."""
+
         def decorate(view):
             @wraps(view)
             def wrapper(*args, **kwargs):
@@ -471,7 +576,9 @@ def create_app(state: SandboxState) -> Flask:
                     response = _answer(view, endpoint, scope, args, kwargs)
                     state.record(endpoint, response.status_code)
                     return response
+
             return wrapper
+
         return decorate
 
     def _answer(view, endpoint, scope, args, kwargs) -> Response:
@@ -512,17 +619,22 @@ def create_app(state: SandboxState) -> Flask:
         answer["state"] = params.get("state", "")
         target = params["redirect_uri"]
         joiner = "&" if "?" in target else "?"
-        return redirect(target + joiner + urlencode({k: v for k, v in answer.items()
-                                                      if v is not None}))
+        return redirect(
+            target + joiner + urlencode({k: v for k, v in answer.items() if v is not None})
+        )
 
     def authorize_redirect_problem(params) -> Response | None:
         if params.get("response_type") != "code":
             return back(params, error="unsupported_response_type")
         method = params.get("code_challenge_method")
         if (method or params.get("code_challenge")) and (
-                method != "S256" or not params.get("code_challenge")):
-            return back(params, error="invalid_request",
-                        error_description="code_challenge_method must be S256")
+            method != "S256" or not params.get("code_challenge")
+        ):
+            return back(
+                params,
+                error="invalid_request",
+                error_description="code_challenge_method must be S256",
+            )
         return None
 
     @app.get("/authorize")
@@ -535,13 +647,19 @@ def create_app(state: SandboxState) -> Flask:
                 return problem
         hidden = "\n".join(
             f'<input type="hidden" name="{html.escape(k)}" value="{html.escape(v)}">'
-            for k, v in params.items())
+            for k, v in params.items()
+        )
         options = "".join(
             f'<option value="{l.id}">{html.escape(l.display_name)} ({l.id})</option>'
-            for l in world.listeners)
-        return AUTHORIZE_PAGE.format(client=html.escape(state.client_id), action="/authorize",
-                                     scopes=html.escape(params.get("scope", "")),
-                                     hidden=hidden, options=options)
+            for l in world.listeners
+        )
+        return AUTHORIZE_PAGE.format(
+            client=html.escape(state.client_id),
+            action="/authorize",
+            scopes=html.escape(params.get("scope", "")),
+            hidden=hidden,
+            options=options,
+        )
 
     @app.post("/authorize")
     def authorize_decision():
@@ -556,14 +674,21 @@ def create_app(state: SandboxState) -> Flask:
             if who is None:
                 return _page("Error", "Unknown listener", 400)
             if not state.may_authorize(who.id):
-                return _page("Error", "You are not allowed to use this app: it is in "
-                             "development mode and has reached its user limit.", 403)
+                return _page(
+                    "Error",
+                    "You are not allowed to use this app: it is in "
+                    "development mode and has reached its user limit.",
+                    403,
+                )
             state.authorize(who.id)
             code = secrets.token_urlsafe(24)
             state.codes[code] = {
-                "listener": who.id, "redirect_uri": params["redirect_uri"],
-                "scope": params.get("scope", ""), "challenge": params.get("code_challenge"),
-                "expires_ms": state.clock.now_ms() + CODE_LIFETIME_MS}
+                "listener": who.id,
+                "redirect_uri": params["redirect_uri"],
+                "scope": params.get("scope", ""),
+                "challenge": params.get("code_challenge"),
+                "expires_ms": state.clock.now_ms() + CODE_LIFETIME_MS,
+            }
         return back(params, code=code)
 
     def client_credentials() -> tuple[str | None, str | None]:
@@ -589,8 +714,9 @@ def create_app(state: SandboxState) -> Flask:
         if not grant_type:
             return token_error("invalid_request", "grant_type must be provided")
         if grant_type not in ("authorization_code", "refresh_token"):
-            return token_error("unsupported_grant_type",
-                               f"grant_type parameter is invalid: {grant_type}")
+            return token_error(
+                "unsupported_grant_type", f"grant_type parameter is invalid: {grant_type}"
+            )
         client_id, secret = client_credentials()
         if client_id != state.client_id:
             return token_error("invalid_client", "Invalid client")
@@ -661,12 +787,20 @@ def create_app(state: SandboxState) -> Flask:
         if page:
             cursors = {"after": str(page[0].played_at_ms), "before": str(page[-1].played_at_ms)}
             if more:
-                cursor = ({"after": cursors["after"]} if after is not None
-                          else {"before": cursors["before"]})
+                cursor = (
+                    {"after": cursors["after"]}
+                    if after is not None
+                    else {"before": cursors["before"]}
+                )
                 next_url = f"{base}?{urlencode({**cursor, 'limit': limit})}"
         render = renderer()
-        return {"items": [render.play(s) for s in page], "next": next_url, "cursors": cursors,
-                "limit": limit, "href": request.url}
+        return {
+            "items": [render.play(s) for s in page],
+            "next": next_url,
+            "cursors": cursors,
+            "limit": limit,
+            "href": request.url,
+        }
 
     def batch_read(kind: str, lookup: dict, render_one):
         if kind != "audio_features" and not state.extended:
@@ -689,6 +823,7 @@ def create_app(state: SandboxState) -> Flask:
 
     def catalogue_routes(kind: str, single: str, lookup: dict, render_name: str) -> None:
         """``/v1/<kind>?ids=`` (batch, refused in development mode) and ``/v1/<kind>/<id>``."""
+
         def batch(who, grant):
             return batch_read(kind, lookup, getattr(renderer(), render_name))
 
@@ -712,23 +847,31 @@ def create_app(state: SandboxState) -> Flask:
         types = [t for t in request.args.get("type", "").split(",") if t]
         if not types:
             raise ApiError(400, "Missing parameter type")
-        if any(t not in ("album", "artist", "playlist", "track", "show", "episode",
-                         "audiobook") for t in types):
+        if any(
+            t not in ("album", "artist", "playlist", "track", "show", "episode", "audiobook")
+            for t in types
+        ):
             raise ApiError(400, "Bad search type field")
-        limit = _int_arg("limit", 5 if not state.extended else 20, 1,
-                         50 if state.extended else 10, "Invalid limit")
+        limit = _int_arg(
+            "limit",
+            5 if not state.extended else 20,
+            1,
+            50 if state.extended else 10,
+            "Invalid limit",
+        )
         offset = _int_arg("offset", 0, 0, 1000, "Invalid offset")
         filters, words = _parse_query(q)
         render = renderer()
         body = {}
         for kind in types:
             if kind == "track":
-                hits = world.search_tracks(filters.get("track"), filters.get("artist"),
-                                           filters.get("album"), words)
-                items = [render.track(t) for t in hits[offset:offset + limit]]
+                hits = world.search_tracks(
+                    filters.get("track"), filters.get("artist"), filters.get("album"), words
+                )
+                items = [render.track(t) for t in hits[offset : offset + limit]]
             elif kind == "artist":
                 hits = world.search_artists(filters.get("artist"), words)
-                items = [render.artist(a) for a in hits[offset:offset + limit]]
+                items = [render.artist(a) for a in hits[offset : offset + limit]]
             else:  # the sandbox has no other kinds of things: honest empty results
                 hits, items = [], []
             body[kind + "s"] = _paging(q, kind, items, len(hits), limit, offset)
@@ -736,12 +879,20 @@ def create_app(state: SandboxState) -> Flask:
 
     def _paging(q, kind, items, total, limit, offset):
         def page_url(at):
-            return (f"{request.host_url}v1/search?"
-                    f"{urlencode({'q': q, 'type': kind, 'offset': at, 'limit': limit})}")
-        return {"href": page_url(offset), "items": items, "limit": limit, "offset": offset,
-                "total": total,
-                "next": page_url(offset + limit) if offset + limit < total else None,
-                "previous": page_url(max(0, offset - limit)) if offset > 0 else None}
+            return (
+                f"{request.host_url}v1/search?"
+                f"{urlencode({'q': q, 'type': kind, 'offset': at, 'limit': limit})}"
+            )
+
+        return {
+            "href": page_url(offset),
+            "items": items,
+            "limit": limit,
+            "offset": offset,
+            "total": total,
+            "next": page_url(offset + limit) if offset + limit < total else None,
+            "previous": page_url(max(0, offset - limit)) if offset > 0 else None,
+        }
 
     @app.get("/images/<kind>/<key>.svg")
     def image(kind, key):
@@ -764,11 +915,13 @@ def create_app(state: SandboxState) -> Flask:
 
 def _ignore_trailing_slash(wsgi_app):
     """Spotify answers /v1/me/ like /v1/me (spotipy, for one, always adds the slash)."""
+
     def middleware(environ, start_response):
         path = environ.get("PATH_INFO", "")
         if path.startswith("/v1/") and len(path) > 4 and path.endswith("/"):
             environ["PATH_INFO"] = path.rstrip("/")
         return wsgi_app(environ, start_response)
+
     return middleware
 
 
@@ -803,8 +956,9 @@ def _control_routes(app: Flask, state: SandboxState) -> None:
                 body = request.get_json(silent=True) or {}
                 try:
                     if "set" in body:
-                        state.clock.set(to_ms(datetime.fromisoformat(
-                            str(body["set"]).replace("Z", "+00:00"))))
+                        state.clock.set(
+                            to_ms(datetime.fromisoformat(str(body["set"]).replace("Z", "+00:00")))
+                        )
                     if "advance" in body:
                         state.clock.advance(float(body["advance"]))
                 except ValueError as exc:
@@ -818,8 +972,14 @@ def _control_routes(app: Flask, state: SandboxState) -> None:
             log = list(state.log)
             if request.args.get("endpoint"):
                 log = [c for c in log if c["endpoint"] == request.args["endpoint"]]
-            return jsonify({"calls": dict(state.calls), "statuses": dict(state.statuses),
-                            "rate_limited": state.statuses.get("429", 0), "log": log})
+            return jsonify(
+                {
+                    "calls": dict(state.calls),
+                    "statuses": dict(state.statuses),
+                    "rate_limited": state.statuses.get("429", 0),
+                    "log": log,
+                }
+            )
 
     @app.post("/_sandbox/reset")
     def reset():
@@ -830,7 +990,7 @@ def _control_routes(app: Flask, state: SandboxState) -> None:
     def redirect_uris():
         uri = (request.get_json(silent=True) or {}).get("uri")
         if not isinstance(uri, str) or not uri.startswith(("http://", "https://")):
-            return bad("send {\"uri\": \"http(s)://...\"}")
+            return bad('send {"uri": "http(s)://..."}')
         with state.lock:
             state.redirect_uris.add(uri)
             return jsonify({"redirect_uris": sorted(state.redirect_uris)})
@@ -843,20 +1003,34 @@ def _control_routes(app: Flask, state: SandboxState) -> None:
             if who is None:
                 return bad("unknown listener")
             if not state.may_authorize(who.id):
-                return token_error("access_denied", "The app is in development mode and has "
-                                   "reached its user limit", 403)
+                return token_error(
+                    "access_denied",
+                    "The app is in development mode and has reached its user limit",
+                    403,
+                )
             state.authorize(who.id)
             scope = body.get("scope") or ALL_SCOPES
             state.calls["grant"] += 1
-            return jsonify(state.issue(Grant(who.id, state.client_id, scope,
-                                             state.clock.now_ms())))
+            return jsonify(state.issue(Grant(who.id, state.client_id, scope, state.clock.now_ms())))
 
     @app.get("/_sandbox/listeners")
     def listeners():
-        return jsonify({"listeners": [
-            {"id": l.id, "account_id": l.account_id, "display_name": l.display_name,
-             "email": l.email, "country": l.country, "product": l.product,
-             "authorized": l.id in state.authorized} for l in world.listeners]})
+        return jsonify(
+            {
+                "listeners": [
+                    {
+                        "id": l.id,
+                        "account_id": l.account_id,
+                        "display_name": l.display_name,
+                        "email": l.email,
+                        "country": l.country,
+                        "product": l.product,
+                        "authorized": l.id in state.authorized,
+                    }
+                    for l in world.listeners
+                ]
+            }
+        )
 
     @app.get("/_sandbox/listeners/<key>/plays")
     def plays(key):
@@ -865,22 +1039,35 @@ def _control_routes(app: Flask, state: SandboxState) -> None:
             return api_error(404, "unknown listener")
         try:
             start = to_ms(datetime.fromisoformat(request.args["from"].replace("Z", "+00:00")))
-            end = (to_ms(datetime.fromisoformat(request.args["to"].replace("Z", "+00:00")))
-                   if request.args.get("to") else state.clock.now_ms() + 1)
+            end = (
+                to_ms(datetime.fromisoformat(request.args["to"].replace("Z", "+00:00")))
+                if request.args.get("to")
+                else state.clock.now_ms() + 1
+            )
         except (KeyError, ValueError):
             return bad("give from=ISO and optionally to=ISO")
         if request.args.get("skips") in ("1", "true"):
             found = world.streams(who, start, end)
         else:
             found = world.plays(who, start, end)
-        return jsonify({"listener": who.id, "from": iso_ms(start), "to": iso_ms(end),
-                        "plays": [ground_truth(world, s) for s in found]})
+        return jsonify(
+            {
+                "listener": who.id,
+                "from": iso_ms(start),
+                "to": iso_ms(end),
+                "plays": [ground_truth(world, s) for s in found],
+            }
+        )
 
 
-def make_state(seed: int = 42, listeners: int = 8, app_mode: str = "extended",
-               start: datetime | None = None, frozen: bool = False,
-               **kwargs) -> SandboxState:
-    return SandboxState(World(seed, listeners), app_mode=app_mode,
-                        clock=Clock(start, frozen), **kwargs)
-
-
+def make_state(
+    seed: int = 42,
+    listeners: int = 8,
+    app_mode: str = "extended",
+    start: datetime | None = None,
+    frozen: bool = False,
+    **kwargs,
+) -> SandboxState:
+    return SandboxState(
+        World(seed, listeners), app_mode=app_mode, clock=Clock(start, frozen), **kwargs
+    )

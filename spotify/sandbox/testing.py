@@ -3,18 +3,24 @@
 Helpers go over HTTP like any other client, so a test exercises the same paths a person running
 ``python -m spotify.sandbox`` would.
 """
+
 from __future__ import annotations
 
 import threading
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import requests
 from werkzeug.serving import WSGIRequestHandler, make_server
 
-from spotify.sandbox.server import (DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET,
-                                    DEFAULT_REDIRECT_URIS, create_app, make_state)
+from spotify.sandbox.server import (
+    DEFAULT_CLIENT_ID,
+    DEFAULT_CLIENT_SECRET,
+    DEFAULT_REDIRECT_URIS,
+    create_app,
+    make_state,
+)
 
-TEST_CLOCK_START = datetime(2026, 11, 20, 12, 0, tzinfo=timezone.utc)
+TEST_CLOCK_START = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 
 
 class _QuietHandler(WSGIRequestHandler):
@@ -31,27 +37,44 @@ class SandboxServer:
     test calls :meth:`advance` or :meth:`set_clock`, so every run sees the same plays.
     """
 
-    def __init__(self, *, seed: int = 42, listeners: int = 8, app_mode: str = "extended",
-                 client_id: str = DEFAULT_CLIENT_ID, client_secret: str = DEFAULT_CLIENT_SECRET,
-                 redirect_uris: tuple[str, ...] = DEFAULT_REDIRECT_URIS,
-                 clock_start: datetime = TEST_CLOCK_START, frozen: bool = True):
+    def __init__(
+        self,
+        *,
+        seed: int = 42,
+        listeners: int = 8,
+        app_mode: str = "extended",
+        client_id: str = DEFAULT_CLIENT_ID,
+        client_secret: str = DEFAULT_CLIENT_SECRET,
+        redirect_uris: tuple[str, ...] = DEFAULT_REDIRECT_URIS,
+        clock_start: datetime = TEST_CLOCK_START,
+        frozen: bool = True,
+    ):
         self.client_id = client_id
         self.client_secret = client_secret
-        self.state = make_state(seed, listeners, app_mode, start=clock_start, frozen=frozen,
-                                client_id=client_id, client_secret=client_secret,
-                                redirect_uris=redirect_uris)
+        self.state = make_state(
+            seed,
+            listeners,
+            app_mode,
+            start=clock_start,
+            frozen=frozen,
+            client_id=client_id,
+            client_secret=client_secret,
+            redirect_uris=redirect_uris,
+        )
         self._server = None
         self._thread = None
         self._http = requests.Session()
         self.url = ""
 
     # -- lifecycle ---------------------------------------------------------------------------
-    def start(self) -> "SandboxServer":
-        self._server = make_server("127.0.0.1", 0, create_app(self.state), threaded=True,
-                                   request_handler=_QuietHandler)
+    def start(self) -> SandboxServer:
+        self._server = make_server(
+            "127.0.0.1", 0, create_app(self.state), threaded=True, request_handler=_QuietHandler
+        )
         self.url = f"http://127.0.0.1:{self._server.server_port}"
-        self._thread = threading.Thread(target=self._server.serve_forever,
-                                        name="sandbox-spotify", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, name="sandbox-spotify", daemon=True
+        )
         self._thread.start()
         return self
 
@@ -63,7 +86,7 @@ class SandboxServer:
             self._server = None
         self._http.close()
 
-    def __enter__(self) -> "SandboxServer":
+    def __enter__(self) -> SandboxServer:
         return self.start()
 
     def __exit__(self, *exc) -> None:
@@ -84,9 +107,13 @@ class SandboxServer:
 
     def env(self) -> dict[str, str]:
         """Environment variables that point Spotify Tracker (settings.load) at this sandbox."""
-        return {"OAUTH_AUTHORIZE_URL": self.authorize_url, "OAUTH_TOKEN_URL": self.token_url,
-                "SPOTIFY_API_URL": self.api_url, "CLIENT_ID": self.client_id,
-                "CLIENT_SECRET": self.client_secret}
+        return {
+            "OAUTH_AUTHORIZE_URL": self.authorize_url,
+            "OAUTH_TOKEN_URL": self.token_url,
+            "SPOTIFY_API_URL": self.api_url,
+            "CLIENT_ID": self.client_id,
+            "CLIENT_SECRET": self.client_secret,
+        }
 
     # -- control -----------------------------------------------------------------------------
     def _post(self, path: str, body: dict | None = None) -> dict:
@@ -108,8 +135,9 @@ class SandboxServer:
     def knobs(self) -> dict:
         return self._get("/_sandbox/control")
 
-    def advance(self, seconds: float = 0, *, minutes: float = 0, hours: float = 0,
-                days: float = 0) -> datetime:
+    def advance(
+        self, seconds: float = 0, *, minutes: float = 0, hours: float = 0, days: float = 0
+    ) -> datetime:
         total = seconds + 60 * minutes + 3600 * hours + 86400 * days
         return _moment(self._post("/_sandbox/clock", {"advance": total}))
 
@@ -135,8 +163,9 @@ class SandboxServer:
     def listeners(self) -> list[dict]:
         return self._get("/_sandbox/listeners")["listeners"]
 
-    def plays(self, listener_id: str, start: datetime, end: datetime | None = None, *,
-              skips: bool = False) -> list[dict]:
+    def plays(
+        self, listener_id: str, start: datetime, end: datetime | None = None, *, skips: bool = False
+    ) -> list[dict]:
         """Ground truth: the listener's counted plays ending in [start, end), oldest first."""
         params = {"from": start.isoformat()}
         if end is not None:

@@ -4,6 +4,7 @@ The app runs in a werkzeug server thread on a free port; its REDIRECT_URI is tha
 callback, registered in the sandbox like a redirect URI in a Spotify app's dashboard.
 Screenshots go to ``test-artifacts/`` (gitignored) for a person to look at.
 """
+
 from __future__ import annotations
 
 import shutil
@@ -18,8 +19,14 @@ import settings as settings_module
 from tests.webtools import web_environ
 
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
 
@@ -37,8 +44,9 @@ def live_app(db, tmp_path, fresh_sandbox):
 
     server = make_server("127.0.0.1", 0, lambda environ, start: [], threaded=True)
     url = f"http://127.0.0.1:{server.server_port}"
-    settings = settings_module.load(web_environ(db, tmp_path, fresh_sandbox,
-                                                REDIRECT_URI=f"{url}/auth/callback"))
+    settings = settings_module.load(
+        web_environ(db, tmp_path, fresh_sandbox, REDIRECT_URI=f"{url}/auth/callback")
+    )
     fresh_sandbox.register_redirect_uri(settings.redirect_uri)
     app = create_app(settings)
     ensure_first_admin(settings)
@@ -63,8 +71,12 @@ def browser(tmp_path):
     profile = tmp_path / "chromium-profile"
     with sync_playwright() as playwright:
         context = playwright.chromium.launch_persistent_context(
-            str(profile), executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS,
-            viewport={"width": 1280, "height": 900})
+            str(profile),
+            executable_path=CHROMIUM,
+            headless=True,
+            args=CHROMIUM_ARGS,
+            viewport={"width": 1280, "height": 900},
+        )
         context.set_default_timeout(10_000)
         try:
             yield context

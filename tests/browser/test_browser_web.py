@@ -1,5 +1,6 @@
 """The web app in a real browser: log in through the sandbox's authorize page, run the ETL,
 read the dashboard, change the period, open a track page, and use it on a phone."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -29,7 +30,7 @@ def sync_days(live_app, sandbox, days: int) -> None:
     One run per sandbox day is enough (a sandbox listener plays fewer than 50 tracks a day,
     Spotify's window), and keeps the test short; the clock is moved, never slept.
     """
-    now = dt.datetime.now(dt.timezone.utc).replace(minute=0, second=0, microsecond=0)
+    now = dt.datetime.now(dt.UTC).replace(minute=0, second=0, microsecond=0)
     for day in range(days - 1, -1, -1):
         moment = now - dt.timedelta(days=day)
         sandbox.set_clock(moment)
@@ -40,17 +41,27 @@ def sync_days(live_app, sandbox, days: int) -> None:
 @pytest.fixture
 def sandbox_now(fresh_sandbox):
     """The sandbox clock at the real time (pages count "the last 4 weeks" from now)."""
-    fresh_sandbox.set_clock(dt.datetime.now(dt.timezone.utc))
+    fresh_sandbox.set_clock(dt.datetime.now(dt.UTC))
     return fresh_sandbox
 
 
 def test_log_in_sync_and_read_the_dashboard(live_app, sandbox_now, browser, screenshot):
     page = browser.new_page()
     problems = []  # console errors on our pages (a CSP refusal shows here) and failed loads
-    page.on("console", lambda message: problems.append(f"{page.url}: {message.text}")
-            if message.type == "error" and page.url.startswith(live_app.url) else None)
-    page.on("response", lambda response: problems.append(f"{response.status} {response.url}")
-            if response.status >= 400 else None)
+    page.on(
+        "console",
+        lambda message: (
+            problems.append(f"{page.url}: {message.text}")
+            if message.type == "error" and page.url.startswith(live_app.url)
+            else None
+        ),
+    )
+    page.on(
+        "response",
+        lambda response: (
+            problems.append(f"{response.status} {response.url}") if response.status >= 400 else None
+        ),
+    )
 
     log_in(page, live_app)
     assert page.url == live_app.url + "/dashboard"
@@ -91,8 +102,12 @@ def test_log_in_sync_and_read_the_dashboard(live_app, sandbox_now, browser, scre
     assert int(page.inner_text("#detail-plays")) >= 1
     screenshot(page, "03-track")
 
-    for path, name in (("/tracks?sort=last", "06-tracks"), ("/profile", "07-profile"),
-                       ("/history", "08-history"), ("/account", "09-account")):
+    for path, name in (
+        ("/tracks?sort=last", "06-tracks"),
+        ("/profile", "07-profile"),
+        ("/history", "08-history"),
+        ("/account", "09-account"),
+    ):
         page.goto(live_app.url + path)
         screenshot(page, name)
     assert page.locator("#spotify dd").first.inner_text().endswith("@sandbox.example")
