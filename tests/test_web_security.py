@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import csv
+import datetime as dt
+import io
 import logging
 
 from models.schema.tables import User
-from tests.factories import make_user
+from tests.factories import make_play, make_track, make_user
 from tests.webtools import login_as, web_environ
 from web.security import MaskSecrets
 
@@ -121,3 +124,53 @@ def test_a_session_of_a_deleted_user_does_not_log_in_whoever_gets_the_id_next(cl
     response = client.get("/account")
     assert response.status_code == 302
     assert "Someone Else" not in client.get("/dashboard").get_data(as_text=True)
+
+
+def test_log_filter_keeps_gunicorns_dict_of_values_and_masks_them():
+    """gunicorn's access log calls ``info(format, {"h": ..., "r": ...})``: the record's args
+    are a dict, and the masked record must still format (no logging error, nothing unmasked)."""
+    stream = io.StringIO()
+    logger = logging.getLogger("test.gunicorn.access")
+    logger.propagate = False
+    handler = logging.StreamHandler(stream)
+    logger.addHandler(handler)
+    logger.addFilter(MaskSecrets())
+    try:
+        logger.warning(
+            '%(h)s "%(r)s" %(s)s',
+            {
+                "h": "127.0.0.1",
+                "r": "GET /auth/callback?code=AQBsecret&state=xyz HTTP/1.1",
+                "s": "302",
+            },
+        )
+    finally:
+        logger.removeHandler(handler)
+    line = stream.getvalue()
+    assert line == '127.0.0.1 "GET /auth/callback?code=***&state=*** HTTP/1.1" 302\n'
+
+
+def test_every_response_to_a_logged_in_listener_is_not_cached(client, db):
+    me = make_user()
+    track = make_track(name="Song")
+    make_play(me, track, dt.datetime(2026, 3, 1, 12))
+    assert "no-store" not in client.get("/static/style.css").headers.get("Cache-Control", "")
+    login_as(client, me)
+    for path in ("/account/export.csv", "/account/export.json", "/dashboard", "/static/style.css"):
+        response = client.get(path)
+        response.get_data()  # the exports stream: read them within the request
+        assert response.status_code == 200, path
+        assert response.headers["Cache-Control"] == "no-store", path
+
+
+def test_csv_export_neutralises_spreadsheet_formulas(client, db):
+    me = make_user()
+    at = dt.datetime(2026, 3, 1, 12)
+    names = ['=HYPERLINK("http://evil.example","x")', "+1", "-2", "@SUM(A1)", "\tTab", "Plain"]
+    for offset, name in enumerate(names):
+        make_play(me, make_track(name=name), at + dt.timedelta(minutes=5 * offset))
+    login_as(client, me)
+    rows = list(csv.DictReader(io.StringIO(client.get("/account/export.csv").get_data(True))))
+    assert [row["track_name"] for row in rows] == ["'" + n for n in names[:-1]] + ["Plain"]
+    exported = client.get("/account/export.json").get_json()
+    assert names[0] in {play["track_name"] for play in exported["plays"]}  # JSON keeps names

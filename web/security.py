@@ -12,6 +12,7 @@ import re
 from urllib.parse import urlparse
 
 from flask import Flask
+from flask_login import current_user
 from flask_wtf.csrf import CSRFProtect
 
 csrf = CSRFProtect()
@@ -45,17 +46,23 @@ def content_security_policy(settings) -> str:
     )
 
 
+def _masked(value):
+    return SECRET_QUERY.sub(r"\1=***", value) if isinstance(value, str) else value
+
+
 class MaskSecrets(logging.Filter):
-    """Hide OAuth codes, states and tokens in log lines (werkzeug logs the callback's URL)."""
+    """Hide OAuth codes, states and tokens in log lines (werkzeug logs the callback's URL).
+
+    A record's ``args`` keep their shape: gunicorn's access log formats with a dict of values
+    (``%(r)s``), so a dict stays a dict, a tuple a tuple.
+    """
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if record.args:
-            record.args = tuple(
-                SECRET_QUERY.sub(r"\1=***", a) if isinstance(a, str) else a
-                for a in (record.args if isinstance(record.args, tuple) else (record.args,))
-            )
-        if isinstance(record.msg, str):
-            record.msg = SECRET_QUERY.sub(r"\1=***", record.msg)
+        if isinstance(record.args, dict):
+            record.args = {key: _masked(value) for key, value in record.args.items()}
+        elif record.args:
+            record.args = tuple(_masked(value) for value in record.args)
+        record.msg = _masked(record.msg)
         return True
 
 
@@ -84,8 +91,10 @@ def init_app(app: Flask, settings) -> None:
         response.headers["Cross-Origin-Opener-Policy"] = "same-origin"
         if secure:
             response.headers["Strict-Transport-Security"] = "max-age=31536000"
-        if response.mimetype == "text/html":
-            response.headers.setdefault("Cache-Control", "no-store")
+        if response.mimetype == "text/html" or current_user.is_authenticated:
+            # Pages, exports and the import status are personal: no cache (a shared proxy, the
+            # browser's disk) may keep them.  Static files for anonymous visitors may be cached.
+            response.headers["Cache-Control"] = "no-store"
         return response
 
     masker = MaskSecrets()
