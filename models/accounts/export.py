@@ -125,13 +125,26 @@ def profile(user: User) -> dict:
     return {name: _iso(getattr(user, name)) for name in PROFILE_FIELDS}
 
 
+# A cell a spreadsheet would run as a formula (OWASP's "CSV injection"): track and artist names
+# are anyone's text, so such a cell is written with a leading apostrophe, shown but not run.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(value):
+    """``value`` as a spreadsheet shows it without evaluating it."""
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
+    return value
+
+
 def export_csv(user: User) -> Iterator[str]:
-    """The plays as CSV text chunks, header first (one row per play)."""
+    """The plays as CSV text chunks, header first (one row per play), every text cell
+    :func:`spreadsheet_safe` (the JSON export keeps names exactly as they are)."""
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=PLAY_COLUMNS, lineterminator="\n")
     writer.writeheader()
     for count, play in enumerate(iter_plays(user), 1):
-        writer.writerow(play)
+        writer.writerow({key: spreadsheet_safe(value) for key, value in play.items()})
         if count % 500 == 0:
             yield buffer.getvalue()
             buffer.seek(0)
