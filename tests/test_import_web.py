@@ -16,10 +16,14 @@ from models.schema.tables import ImportJob, Play, Track
 from spotify.sandbox.catalogue import World
 from tests.factories import make_user
 from tests.test_import_jobs import everything
-from tests.webtools import (
+from tests.webtools import (  # noqa: F401 (app, auth, client, web_settings: fixtures)
+    app,
+    auth,
+    client,
     csrf_token,
     login_as,
-    )
+    web_settings,
+)
 from web import imports
 
 START = dt.datetime(2026, 11, 18, tzinfo=dt.UTC)

@@ -8,12 +8,15 @@ import pytest
 
 from models.schema.tables import OAuthToken, User
 from tests.factories import make_user
-from tests.webtools import (
+from tests.webtools import (  # noqa: F401 (app, auth, client, web_settings: fixtures)
     ADMIN_EMAIL,
     ADMIN_PASSWORD,
     AuthActions,
-    client,  # noqa: F401
+    app,
+    auth,
+    client,
     code_and_state,
+    web_settings,
 )
 
 
@@ -188,7 +191,7 @@ def test_the_oauth_code_never_reaches_the_log(auth, caplog, db):
 
 
 def test_a_token_answer_without_refresh_token_keeps_the_stored_one(db):
-    from models.accounts.users import store_grant
+    from models.accounts.grants import store as store_grant
 
     user = make_user()
     store_grant(

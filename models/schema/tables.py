@@ -458,6 +458,17 @@ PROFILE_FEATURES = (
     "liveness",
     "tempo",
 )
+# Why a profile lacks audio features, by ``models.stats.taste_profile``'s ``features_reason``:
+# the words the profile page and the API's ``features_message`` both show.
+FEATURES_EXPLAINED = {
+    "forbidden": "Spotify does not give this app audio features (danceability, energy, tempo…): "
+    "it stopped giving them to apps in development mode, without extended access, in November "
+    "2024, so their averages are unavailable. Genres still work.",
+    "missing": "Spotify has no audio features for these tracks.",
+    "pending": "Audio features of these tracks have not been fetched yet; the next hourly sync "
+    "fetches them.",
+    None: "Audio features are unavailable.",
+}
 
 
 class _FeatureSummary(BaseModel):
