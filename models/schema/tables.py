@@ -156,6 +156,12 @@ class Track(BaseModel):
 
 
 class TrackArtist(BaseModel):
+    """An artist credited on a track, in Spotify's order; the first (``LEAD_POSITION``) leads.
+
+    The lead artist's genres are the track's (a featured guest's would mostly be noise) and an
+    album's artists are its tracks' leads: summaries, statistics and SQL all use the constant.
+    """
+
     track = ForeignKeyField(Track, backref="artist_links", on_delete="CASCADE")
     artist = ForeignKeyField(Artist, backref="track_links", on_delete="CASCADE")
     position = IntegerField(default=0)
@@ -164,6 +170,9 @@ class TrackArtist(BaseModel):
         table_name = "track_artist"
         primary_key = CompositeKey("track", "artist")
         indexes = ((("artist",), False),)
+
+
+LEAD_POSITION = 0  # TrackArtist.position of a track's lead artist
 
 
 AUDIO_FEATURE_NAMES = (
