@@ -100,7 +100,10 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("CLIENT_ID", None, help="Client ID of your Spotify app (or the sandbox's)."),
     Variable("CLIENT_SECRET", None, help="Client secret of your Spotify app.", secret=True),
     Variable(
-        "B64_CLIENT", "", help="base64(CLIENT_ID:CLIENT_SECRET); derived if empty.", secret=True
+        "B64_CLIENT",
+        "",
+        help="Accepted for compatibility only: base64(CLIENT_ID:CLIENT_SECRET), checked if set.",
+        secret=True,
     ),
     Variable("OAUTH_AUTHORIZE_URL", SPOTIFY_AUTHORIZE_URL, _url, "Spotify authorize page."),
     Variable("OAUTH_TOKEN_URL", SPOTIFY_TOKEN_URL, _url, "Spotify token endpoint."),
@@ -141,7 +144,6 @@ class Settings:
     access_token_expire_minutes: int
     client_id: str
     client_secret: str = field(repr=False)
-    b64_client: str = field(repr=False)
     oauth_authorize_url: str
     oauth_token_url: str
     spotify_api_url: str
@@ -217,17 +219,20 @@ def load(
         database_url = database_url_from(values)
     except ValueError as exc:
         raise ConfigError(f"DATABASE_URL is invalid: {exc}") from None
-    b64_client = (
-        values["B64_CLIENT"]
-        or base64.b64encode(f"{values['CLIENT_ID']}:{values['CLIENT_SECRET']}".encode()).decode()
-    )
+    # The original system's name for the Basic credentials.  Both token paths (authlib at login,
+    # spotify.client on refresh) derive them from CLIENT_ID/CLIENT_SECRET, so a B64_CLIENT that
+    # says otherwise would mean one of the two uses other credentials: refuse it.
+    derived = base64.b64encode(f"{values['CLIENT_ID']}:{values['CLIENT_SECRET']}".encode()).decode()
+    if values["B64_CLIENT"] and values["B64_CLIENT"] != derived:
+        raise ConfigError(
+            "B64_CLIENT does not match CLIENT_ID and CLIENT_SECRET (or leave it empty)"
+        )
     fields = dict(
         secret_key=values["SECRET_KEY"],
         algorithm=values["ALGORITHM"],
         access_token_expire_minutes=values["ACCESS_TOKEN_EXPIRE_MINUTES"],
         client_id=values["CLIENT_ID"],
         client_secret=values["CLIENT_SECRET"],
-        b64_client=b64_client,
         oauth_authorize_url=values["OAUTH_AUTHORIZE_URL"],
         oauth_token_url=values["OAUTH_TOKEN_URL"],
         spotify_api_url=values["SPOTIFY_API_URL"],

@@ -14,7 +14,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from models.schema.db import utcnow
+from models.schema.db import naive_utc, utcnow
 
 RANGE_DAYS = {"7d": 7, "4w": 28}
 RANGE_MONTHS = {"6m": 6, "12m": 12}
@@ -46,14 +46,26 @@ def zone(tz: str) -> ZoneInfo:
         raise PeriodError("tz", f"unknown time zone {tz!r}") from None
 
 
+def display_zone(tz: str | None) -> ZoneInfo:
+    """The zone to show a user's stored times in: theirs, or UTC when it is empty or unknown.
+
+    Unlike :func:`zone` this never fails: a zone name stored long ago may vanish from a newer
+    tzdata, and a page or an API answer must still render (in UTC, which is still exact).  The
+    web's filters and the API's renderer both use it, so both fall back the same way.
+    """
+    try:
+        return zone(tz or "UTC")
+    except PeriodError:
+        return ZoneInfo("UTC")
+
+
 def local_midnight_utc(day: dt.date, tz: str) -> dt.datetime:
     """The naive UTC instant at which ``day`` begins in ``tz``.
 
     Midnight exists on every day of every current zone except a few historical DST starts; for
     those, zoneinfo's fold=0 reading (the instant before the gap, shifted) is used consistently.
     """
-    local = dt.datetime.combine(day, dt.time(0), tzinfo=zone(tz))
-    return local.astimezone(dt.UTC).replace(tzinfo=None)
+    return naive_utc(dt.datetime.combine(day, dt.time(0), tzinfo=zone(tz)))
 
 
 def local_date(instant: dt.datetime, tz: str) -> dt.date:

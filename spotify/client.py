@@ -6,28 +6,26 @@ Two objects, because Spotify limits and classifies *apps*, not users:
   base URLs and credentials, one pooled ``requests.Session``, the :class:`Pacer` spacing calls
   (Spotify counts the rate limit per app over a rolling 30 s window), the :class:`Capabilities`
   learnt at run time (development or extended mode, never configured), the "blocked until" time
-  after a long 429, and call counters. It also does the token exchanges.
+  after a long 429, and call counters. It also refreshes tokens; the login's authorization
+  code exchange is the web's, through authlib.
 * :class:`SpotifyClient` is one user's view: a :class:`TokenSet` and a callback that receives
   refreshed tokens (the caller stores them, encrypted; this module never touches the database).
 
-Pointing the app at the sandbox is only a matter of its three URLs (see ``from_settings``).
+Pointing the app at the sandbox is only a matter of its URLs (see ``from_settings``).
 Errors follow the taxonomy in :mod:`spotify.errors`. Tokens and secrets never reach the logs.
 """
 
 from __future__ import annotations
 
 import base64
-import hashlib
 import logging
 import random
-import secrets
 import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from urllib.parse import urlencode
 
 import requests
 
@@ -40,16 +38,15 @@ from spotify.errors import (
     SpotifyRequestError,
     SpotifyUnavailable,
 )
+from spotify.recent import possible_gap
 
 log = logging.getLogger(__name__)
 
-SPOTIFY_AUTHORIZE_URL = "https://accounts.spotify.com/authorize"
 SPOTIFY_TOKEN_URL = "https://accounts.spotify.com/api/token"
 SPOTIFY_API_URL = "https://api.spotify.com/v1"
 TRANSIENT_STATUSES = frozenset({500, 502, 503, 504})
 BATCH_SIZES = {"tracks": 50, "artists": 50, "albums": 20, "audio_features": 100}
 SINGLE_OF = {"tracks": "track", "artists": "artist", "albums": "album"}
-RECENT_WINDOW = 50  # Spotify shows only the last 50 plays
 DEV_SEARCH_LIMIT = 10
 
 
@@ -62,13 +59,6 @@ def mask(secret: str | None) -> str:
     if not secret:
         return "<none>"
     return secret[:4] + "…" if len(secret) > 12 else "…"
-
-
-def pkce_pair() -> tuple[str, str]:
-    """A PKCE ``(code_verifier, code_challenge)`` pair for ``code_challenge_method=S256``."""
-    verifier = secrets.token_urlsafe(64)
-    digest = hashlib.sha256(verifier.encode()).digest()
-    return verifier, base64.urlsafe_b64encode(digest).decode().rstrip("=")
 
 
 def played_at_ms(item: dict) -> int:
@@ -193,7 +183,9 @@ class Capabilities:
     """What this app may do, learnt from Spotify's answers (never from configuration).
 
     ``batch[kind]`` is True once a batch read of tracks/artists/albums worked, False once one
-    answered 403 (a development-mode app: single reads from then on).
+    answered 403 (a development-mode app: single reads from then on).  :meth:`facts` and
+    :meth:`from_facts` are the flat ``{name: allowed}`` form a caller keeps between processes
+    (the ETL's run log), so :attr:`app_mode` judges remembered and fresh answers alike.
     """
 
     batch: dict[str, bool] = field(default_factory=dict)
@@ -202,20 +194,39 @@ class Capabilities:
 
     @property
     def app_mode(self) -> str:
-        """``"development"``, ``"extended"`` or ``"unknown"`` (no batch read tried yet)."""
+        """``"development"``, ``"extended"`` or ``"unknown"`` (nothing telling learnt yet).
+
+        The one rule: any refused batch read, or a search limited to development mode's 10,
+        means development mode; an accepted batch read means extended.  Audio features tell
+        nothing (Spotify closed them to most extended apps too).
+        """
         if False in self.batch.values() or self.search_limit == DEV_SEARCH_LIMIT:
             return "development"
         if True in self.batch.values():
             return "extended"
         return "unknown"
 
-    def as_dict(self) -> dict:
-        return {
-            "app_mode": self.app_mode,
-            "batch": dict(self.batch),
-            "audio_features": self.audio_features,
-            "search_limit": self.search_limit,
-        }
+    def facts(self) -> dict[str, bool]:
+        """``{"batch.<kind>" | "audio_features" | "search.wide": allowed}`` for what is known."""
+        known = {f"batch.{kind}": allowed for kind, allowed in self.batch.items()}
+        if self.audio_features is not None:
+            known["audio_features"] = self.audio_features
+        if self.search_limit is not None:
+            known["search.wide"] = self.search_limit > DEV_SEARCH_LIMIT
+        return known
+
+    @classmethod
+    def from_facts(cls, facts: dict[str, bool]) -> Capabilities:
+        """The inverse of :meth:`facts` (unknown names are ignored)."""
+        capabilities = cls()
+        for name, allowed in facts.items():
+            if name.startswith("batch."):
+                capabilities.batch[name.split(".", 1)[1]] = allowed
+            elif name == "audio_features":
+                capabilities.audio_features = allowed
+            elif name == "search.wide" and not allowed:
+                capabilities.search_limit = DEV_SEARCH_LIMIT
+        return capabilities
 
 
 @dataclass
@@ -235,8 +246,8 @@ class Usage:
 class RecentlyPlayed:
     """Plays newer than the cursor, newest first, and what the ETL needs to record a gap.
 
-    ``possible_gap``: Spotify showed its whole 50-play window and all of it is newer than the
-    cursor, so plays in between may be lost. ``cursor``: the newest ``played_at`` in ms (the
+    ``possible_gap``: the rule of :func:`spotify.recent.possible_gap` (a full window newer than
+    the cursor, or a full window on a first sync). ``cursor``: the newest ``played_at`` in ms (the
     ``after`` to use next time), or the given ``after`` when nothing new came.
     """
 
@@ -254,7 +265,6 @@ class SpotifyApp:
         client_id: str,
         client_secret: str = "",
         *,
-        authorize_url: str = SPOTIFY_AUTHORIZE_URL,
         token_url: str = SPOTIFY_TOKEN_URL,
         api_url: str = SPOTIFY_API_URL,
         min_interval: float = 0.0,
@@ -268,7 +278,6 @@ class SpotifyApp:
     ):
         self.client_id = client_id
         self.client_secret = client_secret
-        self.authorize_url = authorize_url
         self.token_url = token_url
         self.api_url = api_url.rstrip("/")
         self.pacer = Pacer.for_app(client_id, min_interval)
@@ -285,11 +294,10 @@ class SpotifyApp:
 
     @classmethod
     def from_settings(cls, settings, **options) -> SpotifyApp:
-        """From :class:`settings.Settings` (its client id/secret and the three Spotify URLs)."""
+        """From :class:`settings.Settings` (its client id/secret, token and API URLs)."""
         return cls(
             settings.client_id,
             settings.client_secret,
-            authorize_url=settings.oauth_authorize_url,
             token_url=settings.oauth_token_url,
             api_url=settings.spotify_api_url,
             **options,
@@ -304,41 +312,6 @@ class SpotifyApp:
         self.session.close()
 
     # -- Accounts service --------------------------------------------------------------------
-    def authorize_url_for(
-        self,
-        redirect_uri: str,
-        state: str,
-        scope: str,
-        *,
-        code_challenge: str | None = None,
-        show_dialog: bool = False,
-    ) -> str:
-        params = {
-            "client_id": self.client_id,
-            "response_type": "code",
-            "redirect_uri": redirect_uri,
-            "state": state,
-            "scope": scope,
-        }
-        if code_challenge:
-            params.update(code_challenge_method="S256", code_challenge=code_challenge)
-        if show_dialog:
-            params["show_dialog"] = "true"
-        return f"{self.authorize_url}?{urlencode(params)}"
-
-    def exchange_code(
-        self,
-        code: str,
-        redirect_uri: str,
-        code_verifier: str | None = None,
-        usage: Usage | None = None,
-    ) -> TokenSet:
-        """The authorization code for tokens (Basic auth; PKCE ``code_verifier`` if given)."""
-        form = {"grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri}
-        if code_verifier:
-            form["code_verifier"] = code_verifier
-        return TokenSet.from_response(self._token_request(form, usage))
-
     def refresh(self, refresh_token: str, usage: Usage | None = None) -> TokenSet:
         """New tokens; raises :class:`ReauthorizationNeeded` on ``invalid_grant``."""
         body = self._token_request(
@@ -567,7 +540,7 @@ class SpotifyClient:
         ordered = sorted(items.values(), key=played_at_ms, reverse=True)
         if after is not None:  # never trust a page to respect the cursor
             ordered = [item for item in ordered if played_at_ms(item) > after]
-        gap = len(ordered) >= RECENT_WINDOW and (after is None or played_at_ms(ordered[-1]) > after)
+        gap = possible_gap(after, [played_at_ms(item) for item in ordered]) is not None
         cursor = played_at_ms(ordered[0]) if ordered else after
         return RecentlyPlayed(ordered, gap, cursor, pages)
 

@@ -1,19 +1,18 @@
 """One error taxonomy for everything Spotify answers, so batch and web act on kinds, not codes.
 
-Every error raised by :mod:`spotify.client` is a :class:`SpotifyError` and carries ``kind``,
-one of four answers to "what should the caller do now?":
+Every error raised by :mod:`spotify.client` is a :class:`SpotifyError`; its class answers "what
+should the caller do now?", and callers ask with ``except``/``isinstance``:
 
-``retry_later``  (:class:`RetryLater`: :class:`RateLimited`, :class:`SpotifyUnavailable`)
+:class:`RetryLater` (:class:`RateLimited`, :class:`SpotifyUnavailable`)
     Nothing is wrong with the user or the request; Spotify is busy or down. A batch job stops
     calling, keeps what it stored, and the next run picks up (``resume_at`` says when).
-``reconnect``    (:class:`ReauthorizationNeeded`)
+:class:`ReauthorizationNeeded`
     The user's grant is gone (revoked, or the refresh token expired after ~6 months). Flag the
     user, ask them to log in again, keep serving their stored statistics.
-``user_visible`` (:class:`SpotifyError` itself, :class:`AudioFeaturesUnavailable`,
-    :class:`ClientRejected`)
+:class:`SpotifyError` itself, :class:`AudioFeaturesUnavailable`, :class:`ClientRejected`
     Spotify refused something for a reason a person can act on or must be told about: the app is
     not allowed (403), a resource does not exist (404), the app's id/secret/redirect URI are wrong.
-``bug``          (:class:`SpotifyRequestError`)
+:class:`SpotifyRequestError`
     Spotify says our request is malformed (400 on the Web API, ``invalid_request`` or
     ``unsupported_grant_type`` on the token endpoint). Retrying will not help; fix the code.
 """
@@ -22,16 +21,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-RETRY_LATER = "retry_later"
-RECONNECT = "reconnect"
-USER_VISIBLE = "user_visible"
-BUG = "bug"
-
 
 class SpotifyError(Exception):
     """Spotify answered with an error; ``status`` and ``message`` are Spotify's own."""
-
-    kind = USER_VISIBLE
 
     def __init__(self, message: str, status: int | None = None, endpoint: str | None = None):
         super().__init__(message)
@@ -48,7 +40,6 @@ class SpotifyError(Exception):
 class RetryLater(SpotifyError):
     """Transient: try again later. ``resume_at`` (UTC) is the earliest sensible retry, if known."""
 
-    kind = RETRY_LATER
     resume_at: datetime | None = None
 
 
@@ -68,8 +59,6 @@ class SpotifyUnavailable(RetryLater):
 class ReauthorizationNeeded(SpotifyError):
     """The refresh token is no longer accepted (``invalid_grant``): the user must log in again."""
 
-    kind = RECONNECT
-
 
 class AudioFeaturesUnavailable(SpotifyError):
     """403 on /audio-features: this app may not read features (closed since Nov 2024)."""
@@ -81,5 +70,3 @@ class ClientRejected(SpotifyError):
 
 class SpotifyRequestError(SpotifyError):
     """Spotify calls our request malformed; a bug on our side, never retried."""
-
-    kind = BUG

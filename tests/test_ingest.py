@@ -143,12 +143,16 @@ def test_load_is_idempotent_moves_the_cursor_forward_only_and_records_gaps(db, f
     user = make_user(spotify_id=listener_id)
     first = catalogue.load_recently_played(user.id, items)
     newest = max(catalogue.parse_played_at(i["played_at"]) for i in items)
-    assert first.new_plays == len(items) == 50 and first.cursor == newest and first.gap is None
+    oldest = min(catalogue.parse_played_at(i["played_at"]) for i in items)
+    assert first.new_plays == len(items) == 50 and first.cursor == newest
+    # A first sync that sees a full window: the plays before it are for the export import.
+    assert first.gap == (catalogue.HISTORY_BEGINS, oldest)
+    assert [(naive(g.gap_start), naive(g.gap_end)) for g in SyncGap.select()] == [first.gap]
+    SyncGap.delete().execute()
     assert catalogue.load_recently_played(user.id, items).new_plays == 0
     older = catalogue.load_recently_played(user.id, items[10:])
     assert older.new_plays == 0 and older.cursor == newest
     assert naive(User.get_by_id(user.id).last_played_at) == newest
-    oldest = min(catalogue.parse_played_at(i["played_at"]) for i in items)
     assert {(naive(p.played_at), p.track_id) for p in Play.select()} == truth(
         fresh_sandbox, user, oldest
     )

@@ -18,7 +18,14 @@ def test_defaults_use_an_embedded_sqlite_file(tmp_path):
     assert loaded.algorithm == "HS256"
     assert loaded.scope == "user-read-private user-read-email user-read-recently-played"
     assert loaded.spotify_api_url == "https://api.spotify.com/v1"
-    assert loaded.b64_client == base64.b64encode(b"abc:def").decode()
+    assert not hasattr(loaded, "b64_client")  # accepted for compatibility, never used
+
+
+def test_b64_client_is_accepted_only_when_it_matches_the_client_credentials():
+    matching = base64.b64encode(b"abc:def").decode()
+    assert load({**VALID, "B64_CLIENT": matching}).client_id == "abc"
+    with pytest.raises(ConfigError, match="B64_CLIENT"):
+        load({**VALID, "B64_CLIENT": base64.b64encode(b"abc:other").decode()})
 
 
 def test_app_db_variables_build_a_postgresql_url():

@@ -47,7 +47,7 @@ def test_creating_an_api_token_for_me(client, db, web_settings):
     assert response.status_code == 200
     text = response.get_data(as_text=True)
     token = text.split('<code class="token" id="api-token">')[1].split("</code>")[0]
-    assert api_tokens.verify(token, web_settings) == user.id
+    assert api_tokens.user_of(token, web_settings).id == user.id
     assert f"valid for {web_settings.access_token_expire_minutes} minutes" in text
 
 

@@ -182,7 +182,7 @@ def test_the_oauth_code_never_reaches_the_log(auth, caplog, db):
 
 
 def test_a_token_answer_without_refresh_token_keeps_the_stored_one(db):
-    from models.accounts.users import store_grant
+    from models.accounts.grants import store as store_grant
 
     user = make_user()
     store_grant(

@@ -13,9 +13,10 @@ from flask import Flask
 from flask_login import current_user
 from markupsafe import Markup
 
-from models.accounts.users import grant_expires_at
-from models.periods import RANGE_LABELS
+from models.accounts import grants
+from models.periods import RANGE_LABELS, display_zone
 from models.schema.db import utcnow
+from models.schema.tables import FEATURES_EXPLAINED
 
 UNKNOWN = Markup(
     '<span class="unknown" title="Spotify does not give this to this app">unknown</span>'
@@ -25,11 +26,7 @@ GRANT_WARNING = dt.timedelta(days=14)
 
 
 def user_zone() -> ZoneInfo:
-    name = getattr(current_user, "timezone", None) or "UTC"
-    try:
-        return ZoneInfo(name)
-    except (KeyError, ValueError):
-        return ZoneInfo("UTC")
+    return display_zone(getattr(current_user, "timezone", None))
 
 
 def to_local(moment: dt.datetime | str | None) -> dt.datetime | None:
@@ -112,7 +109,7 @@ def next_sync(user=None, now: dt.datetime | None = None) -> dt.datetime:
 
 def grant_expires_soon(user, now: dt.datetime | None = None) -> dt.datetime | None:
     """When the user's Spotify grant will stop working, if that is within the warning window."""
-    expires = grant_expires_at(user)
+    expires = grants.expires_at(user)
     return expires if expires and expires - (now or utcnow()) < GRANT_WARNING else None
 
 
@@ -125,6 +122,7 @@ def init_app(app: Flask) -> None:
     app.add_template_global(change)
     app.add_template_global(UNKNOWN, "UNKNOWN")
     app.add_template_global(RANGE_LABELS, "PERIOD_RANGES")
+    app.add_template_global(FEATURES_EXPLAINED, "FEATURES_EXPLAINED")
 
     @app.context_processor
     def account_state():

@@ -15,6 +15,7 @@ from flask_login import current_user, login_required
 
 from models import stats
 from models.periods import Period, PeriodError, parse_period
+from models.schema.tables import PROFILE_FEATURES
 from web import charts
 from web.auth import for_listeners_only
 from web.filters import duration, next_sync
@@ -24,22 +25,17 @@ for_listeners_only(bp)
 
 PAGE_SIZE = 50
 MAX_PAGE = 1_000_000  # 50 million plays
-SORTS = {
+# How each of ``models.stats.SORT_KEYS`` (the one list of sorts) reads in the picker.
+SORT_LABELS = {
     "plays": "Plays",
     "time": "Listening time",
     "first": "First heard",
     "last": "Last heard",
     "name": "Name",
 }
-FEATURES = (
-    "danceability",
-    "energy",
-    "valence",
-    "acousticness",
-    "instrumentalness",
-    "speechiness",
-    "liveness",
-)
+SORTS = {key: SORT_LABELS[key] for key in stats.SORT_KEYS}
+# The profile's chart: the features measured from 0 to 1 (tempo, in BPM, is shown beside it).
+CHART_FEATURES = tuple(name for name in PROFILE_FEATURES if name != "tempo")
 
 
 @dataclass
@@ -214,7 +210,7 @@ def profile():
     if taste["features"]:
         rows = [
             (name.capitalize(), taste["features"][name], f"{taste['features'][name]:.2f}")
-            for name in FEATURES
+            for name in CHART_FEATURES
             if taste["features"].get(name) is not None
         ]
         feature_chart = charts.hbar_chart(rows, label="Average audio features", maximum=1.0)

@@ -12,6 +12,7 @@ from chalicelib import render
 from chalicelib.auth import require_admin
 from chalicelib.params import PAGE_PARAMS, Query
 from models.accounts import admin
+from models.periods import display_zone
 
 admin_api = Blueprint(__name__)
 
@@ -22,7 +23,9 @@ def _listing(rows_function, count_function):
     query = Query(request, PAGE_PARAMS)
     page = query.page()
     rows = rows_function(limit=page.limit, offset=page.offset)
-    return page.envelope(query, render.jsonable(rows, render.zone(user.timezone)), count_function())
+    return page.envelope(
+        query, render.jsonable(rows, display_zone(user.timezone)), count_function()
+    )
 
 
 @admin_api.route("/users")

@@ -14,7 +14,8 @@ from chalicelib.auth import current_user
 from chalicelib.errors import NotFound
 from chalicelib.params import PAGE_PARAMS, PERIOD_PARAMS, Query
 from models import stats
-from models.periods import DEFAULT_RANGE
+from models.periods import DEFAULT_RANGE, display_zone
+from models.schema.tables import FEATURES_EXPLAINED
 
 stats_api = Blueprint(__name__)
 
@@ -31,21 +32,13 @@ FEATURE_MESSAGES = {
     "ok": "Averages over every play in the period.",
     "no_data": "No plays in this period.",
 }
-MISSING_FEATURES = {
-    "forbidden": "Spotify does not give this app audio features (apps in development mode "
-    "lost them in November 2024), so their averages are unavailable.",
-    "missing": "Spotify has no audio features for these tracks.",
-    "pending": "Audio features of these tracks have not been fetched yet; the next sync "
-    "fetches them.",
-    None: "Audio features are unavailable.",
-}
 
 
 def _ask(*params: str):
     """The user, their time zone and the query string, checked against ``params``."""
     request = stats_api.current_request
     user = current_user(request)
-    return user, render.zone(user.timezone), Query(request, params)
+    return user, display_zone(user.timezone), Query(request, params)
 
 
 @stats_api.route("/me")
@@ -229,7 +222,7 @@ def features_message(profile: dict) -> str:
     status = profile["features_status"]
     if status in FEATURE_MESSAGES:
         return FEATURE_MESSAGES[status]
-    why = MISSING_FEATURES.get(profile.get("features_reason"), MISSING_FEATURES[None])
+    why = FEATURES_EXPLAINED.get(profile.get("features_reason"), FEATURES_EXPLAINED[None])
     if status == "partial":
         return f"Averages over the plays whose tracks have audio features (see coverage). {why}"
     return why

@@ -13,13 +13,6 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 
-def zone(name: str | None) -> ZoneInfo:
-    try:
-        return ZoneInfo(name or "UTC")
-    except (KeyError, ValueError):
-        return ZoneInfo("UTC")
-
-
 def timestamp(value: dt.datetime | None, tz: ZoneInfo) -> str | None:
     if value is None:
         return None

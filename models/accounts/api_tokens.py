@@ -58,11 +58,6 @@ def _verified_claims(token: str, settings) -> dict:
         raise InvalidApiToken(f"invalid token: {exc}") from None
 
 
-def verify(token: str, settings) -> int:
-    """The user id the token was issued to; raises :class:`InvalidApiToken` otherwise."""
-    return _verified_claims(token, settings)["sub"]
-
-
 def user_of(token: str, settings) -> User:
     """The account a valid token was issued to; refused when that account is gone, even if a
     newer account now has the same id."""

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 
 from peewee import fn
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from models.accounts import grants
 from models.accounts.uploads import is_stored_upload
 from models.schema.db import db, utcnow
-from models.schema.tables import ImportJob, OAuthToken, User
+from models.schema.tables import ImportJob, User
 
 
 def ensure_first_admin(settings) -> User | None:
@@ -108,7 +108,7 @@ def upsert_spotify_user(me: dict, token: dict, *, now=None) -> User:
     """Create or update the listener from ``/v1/me`` and store their grant; one transaction.
 
     ``token`` is the token endpoint's answer (``access_token``, ``refresh_token``,
-    ``expires_in``, ``scope``).  Both tokens are stored encrypted (``OAuthToken``).  Logging in
+    ``expires_in``, ``scope``), stored by ``models.accounts.grants``.  Logging in
     is how a user repairs an expired or revoked grant, so it clears ``needs_reauth``.  Profile
     fields a development-mode app is not sent (email, country, product) keep what we stored
     rather than being overwritten with nothing; a new user gets NULL for them, never "".
@@ -130,41 +130,8 @@ def upsert_spotify_user(me: dict, token: dict, *, now=None) -> User:
         user.needs_reauth = False
         user.reauth_reason = None
         user.save()
-        store_grant(user, token, now=now)
+        grants.store(user, token, now=now)
     return user
-
-
-def store_grant(user: User, token: dict, *, now=None) -> None:
-    """Save a fresh login's tokens for ``user`` (encrypted), keeping a refresh token we have
-    when the answer omits one (Spotify may, and then the old one stays valid)."""
-    now = now or utcnow()
-    existing = OAuthToken.get_or_none(OAuthToken.user == user.id)
-    refresh_token = token.get("refresh_token") or (existing.refresh_token if existing else None)
-    if not refresh_token:
-        raise ValueError("Spotify returned no refresh token and none is stored")
-    expires_in = token.get("expires_in")
-    fields = dict(
-        access_token=token.get("access_token"),
-        refresh_token=refresh_token,
-        expires_at=now + dt.timedelta(seconds=int(expires_in)) if expires_in else None,
-        scope=token.get("scope") or "",
-        granted_at=now,
-        updated_at=now,
-    )
-    if existing is None:
-        OAuthToken.create(user=user.id, **fields)
-    else:
-        OAuthToken.update(**fields).where(OAuthToken.user == user.id).execute()
-
-
-# Spotify refresh tokens stop working about six months after the login that issued them.
-GRANT_LIFETIME = dt.timedelta(days=182)
-
-
-def grant_expires_at(user: User) -> dt.datetime | None:
-    """When ``user``'s Spotify grant is expected to stop working (None: no grant stored)."""
-    granted_at = OAuthToken.select(OAuthToken.granted_at).where(OAuthToken.user == user.id).scalar()
-    return granted_at + GRANT_LIFETIME if granted_at else None
 
 
 def set_timezone(user: User, timezone: str) -> None:

@@ -24,11 +24,12 @@ import logging
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from peewee import chunked, fn
 
+from models.accounts import grants
 from models.imports.privacy_export import (
     DEFAULT_LIMITS,
     Export,
@@ -39,7 +40,7 @@ from models.imports.privacy_export import (
 )
 from models.ingest.catalogue import ensure_track_stubs, upsert_tracks, write_transaction
 from models.ingest.plays import store_plays
-from models.schema.db import utcnow
+from models.schema.db import naive_utc, utcnow
 from models.schema.tables import Artist, ImportJob, Play, Track, TrackArtist, User
 from spotify.errors import ReauthorizationNeeded, RetryLater, SpotifyError
 
@@ -256,7 +257,7 @@ def run_job(
             export = _reread(job, limits)
         _import_chunks(job, export, client, chunk_size, named_chunk_size, should_stop)
     except RetryLater as exc:
-        resume_at = _naive_utc(exc.resume_at) if exc.resume_at else utcnow() + RETRY_DEFAULT
+        resume_at = naive_utc(exc.resume_at) if exc.resume_at else utcnow() + RETRY_DEFAULT
         log.info("import %s waits for Spotify until %s", job_id, resume_at)
         _finish(job_id, status="waiting", resume_at=resume_at, error=str(exc))
     except ExportError as exc:
@@ -273,12 +274,6 @@ def run_job(
         )
         raise
     return ImportJob.get_by_id(job_id)
-
-
-def _naive_utc(moment: datetime) -> datetime:
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(UTC).replace(tzinfo=None)
-    return moment
 
 
 def _reread(job: ImportJob, limits: Limits) -> Export:
@@ -553,9 +548,7 @@ class TrackResolver:
             self.search_error = str(exc)
             log.warning("search stopped for user %s: %s", self.user_id, exc)
             if isinstance(exc, ReauthorizationNeeded):
-                from models.ingest.etl import flag_reauth
-
-                flag_reauth(self.user_id, exc.message)
+                grants.flag_reauth(self.user_id, exc.message)
             return None
         if track is None:
             return None
@@ -569,20 +562,14 @@ class TrackResolver:
 
 
 def client_for(settings, user_id: int, min_interval: float = SEARCH_INTERVAL):
-    """A Spotify client for the user's stored grant, or None (no grant, or it is dead).
+    """A Spotify client for the user's stored grant (``models.accounts.grants``), or None: no
+    grant, the user must log in again, or the grant cannot be decrypted (the user is flagged).
 
-    Uses the ETL's token handling (``models.ingest.etl``): refreshed tokens are stored encrypted.
+    The import searches Spotify at its own pace (``min_interval``), so it has its own app.
     """
-    from models.ingest.etl import save_tokens, tokens_for_client
-    from models.schema.tables import OAuthToken
-    from spotify.client import SpotifyApp
+    from spotify.client import SpotifyApp  # loads requests: only when a client is wanted
 
-    user = User.get_by_id(user_id)
-    token = OAuthToken.get_or_none(OAuthToken.user == user_id)
-    if token is None or user.needs_reauth:
+    try:
+        return grants.client(SpotifyApp.from_settings(settings, min_interval=min_interval), user_id)
+    except grants.GrantLost:
         return None
-    now = utcnow()
-    app = SpotifyApp.from_settings(settings, min_interval=min_interval)
-    return app.client(
-        tokens_for_client(token, now), lambda tokens: save_tokens(user_id, tokens, now)
-    )

@@ -33,12 +33,15 @@ import zipfile
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path, PurePosixPath
+
+from models.ingest.catalogue import HISTORY_BEGINS
+from models.schema.db import naive_utc, utcnow
 
 MIN_MS_PLAYED = 30_000  # Spotify counts a stream as a play from 30 s on
 # Spotify opened to the public in October 2008; earlier timestamps cannot be real plays.
-EARLIEST_PLAY = datetime(2008, 1, 1)
+EARLIEST_PLAY = HISTORY_BEGINS
 FUTURE_SLACK = timedelta(days=1)  # clocks of phones that played offline drift a little
 MINUTE_MIDDLE = timedelta(seconds=30)
 TRACK_URI = re.compile(r"^spotify:track:([0-9A-Za-z]{22})$")
@@ -180,7 +183,7 @@ def read_export(
     uploaded file's name, used to recognise a bare JSON file's kind.  ``username`` is the
     Spotify id of the user importing: an extended entry naming another user is refused.
     """
-    now = now or datetime.now(UTC).replace(tzinfo=None)
+    now = now or utcnow()
     members, bare = _members(source, limits, name)
     export = Export()
     history = []
@@ -478,9 +481,7 @@ def _timestamp(value, where: str, key: str, now: datetime) -> datetime:
         if value.endswith("Z"):  # the usual form: parse as naive UTC, the fast path
             moment = datetime.fromisoformat(value[:-1])
         else:
-            moment = datetime.fromisoformat(value)
-            if moment.tzinfo is not None:
-                moment = moment.astimezone(UTC).replace(tzinfo=None)
+            moment = naive_utc(datetime.fromisoformat(value))
     except ValueError:
         raise ExportError(f"{where}: {key} {value!r} is not a date and time.") from None
     if moment < EARLIEST_PLAY or moment > now + FUTURE_SLACK:

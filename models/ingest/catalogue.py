@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 from peewee import EXCLUDED, JOIN, chunked, fn
 
-from models.schema.db import db, is_postgresql, is_sqlite, utcnow
+from models.schema.db import db, is_postgresql, is_sqlite, naive_utc, utcnow
 from models.schema.tables import (
     AUDIO_FEATURE_NAMES,
     Album,
@@ -33,6 +33,7 @@ from models.schema.tables import (
     User,
 )
 from models.summaries import catalogue as catalogue_summaries
+from spotify.recent import possible_gap
 
 CHUNK = 100  # rows per INSERT: well under SQLite's bound-variable limit for our widest table
 IMAGE_WIDTH = 300  # the width pages show; Spotify lists images largest first
@@ -42,10 +43,7 @@ FEATURES_OK, FEATURES_MISSING, FEATURES_FORBIDDEN = "ok", "missing", "forbidden"
 # -- converters: Spotify JSON -> rows (no I/O) -----------------------------------------------
 def parse_played_at(text: str) -> dt.datetime:
     """``2026-11-23T21:04:05.123Z`` -> naive UTC datetime (milliseconds kept)."""
-    moment = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(dt.UTC).replace(tzinfo=None)
-    return moment
+    return naive_utc(dt.datetime.fromisoformat(text.replace("Z", "+00:00")))
 
 
 def to_ms(moment: dt.datetime) -> int:
@@ -458,7 +456,8 @@ def tracks_lacking_metadata() -> list[str]:
 
 
 # -- one user's recently played page(s) ------------------------------------------------------
-RECENT_WINDOW = 50  # Spotify shows only a user's last 50 plays
+# Before Spotify opened to anyone: a gap starting here is "since the account began".
+HISTORY_BEGINS = dt.datetime(2008, 1, 1)
 
 
 @dataclass(frozen=True)
@@ -467,22 +466,8 @@ class LoadResult:
     duplicates: int
     tracks: int  # track rows written (new or refreshed)
     cursor: dt.datetime | None  # the user's last_played_at after the load
-    gap: tuple[dt.datetime, dt.datetime] | None = None  # plays possibly lost in between
-
-
-def possible_gap(
-    cursor: dt.datetime | None, played: Sequence[dt.datetime]
-) -> tuple[dt.datetime, dt.datetime] | None:
-    """(cursor, oldest item) when Spotify's whole window is newer than the stored cursor.
-
-    Spotify shows only the last 50 plays; if all 50 came after the cursor, plays between the
-    cursor and the oldest of them may have been missed.  No cursor (a first sync) is no gap:
-    older history is what the export import is for.
-    """
-    if cursor is None or len(played) < RECENT_WINDOW:
-        return None
-    oldest = min(played)
-    return (cursor, oldest) if oldest > cursor else None
+    # plays possibly missing (``spotify.recent.possible_gap``); start HISTORY_BEGINS: first sync
+    gap: tuple[dt.datetime, dt.datetime] | None = None
 
 
 def load_recently_played(
@@ -505,6 +490,8 @@ def load_recently_played(
             query = query.for_update()
         cursor = query.scalar()
         gap = possible_gap(cursor, played)
+        if gap:
+            gap = (gap[0] or HISTORY_BEGINS, gap[1])
         tracks = write_catalogue(catalogue_of((item.get("track") for item in items), fetched_at))
         stored = store_plays(user_id, plays, "api")
         if gap:

@@ -29,11 +29,11 @@ from dataclasses import dataclass, field
 
 from peewee import JOIN
 
+from models.accounts import grants
 from models.ingest import catalogue
-from models.schema.crypto import TokenDecryptionError
-from models.schema.db import is_postgresql, utcnow
+from models.schema.db import is_postgresql, naive_utc, utcnow
 from models.schema.tables import EtlLog, EtlRun, OAuthToken, User
-from spotify.client import Capabilities, SpotifyApp, SpotifyClient, TokenSet
+from spotify.client import BATCH_SIZES, Capabilities, SpotifyApp, SpotifyClient
 from spotify.errors import (
     AudioFeaturesUnavailable,
     RateLimited,
@@ -44,8 +44,6 @@ from spotify.errors import (
 log = logging.getLogger(__name__)
 
 CAPABILITY_MEMORY = dt.timedelta(hours=24)
-FEATURES_BATCH = 100
-CATALOGUE_BATCH = 50  # GET /tracks?ids= and /artists?ids= maximum
 SINGLE_READS_PER_STORE = 10  # development mode: store every few single reads
 
 DONE, DEFERRED, REAUTH, FAILED, SKIPPED = "done", "deferred", "reauth", "error", "skipped"
@@ -54,10 +52,7 @@ BUG = "bug"  # not Spotify's doing: bad data or our code; the run goes on, then 
 
 def run_hour(moment: dt.datetime | None = None) -> dt.datetime:
     """The hour a run at ``moment`` (default: now, UTC) belongs to, naive UTC."""
-    moment = moment or utcnow()
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(dt.UTC).replace(tzinfo=None)
-    return moment.replace(minute=0, second=0, microsecond=0)
+    return naive_utc(moment or utcnow()).replace(minute=0, second=0, microsecond=0)
 
 
 @dataclass
@@ -86,38 +81,6 @@ class StepOutcome:
         }
 
 
-# -- tokens on the run's clock ---------------------------------------------------------------
-def tokens_for_client(token: OAuthToken, now: dt.datetime) -> TokenSet:
-    """The stored grant as the client wants it: expiry moved from the run's clock to real time."""
-    real_now = dt.datetime.now(dt.UTC)
-    expires_at = (
-        real_now + (token.expires_at - now)
-        if token.expires_at and token.access_token
-        else real_now - dt.timedelta(days=1)
-    )
-    return TokenSet(
-        access_token=token.access_token or "",
-        refresh_token=token.refresh_token,
-        expires_at=expires_at,
-        scope=token.scope or "",
-    )
-
-
-def save_tokens(user_id: int, tokens: TokenSet, now: dt.datetime) -> None:
-    """Store refreshed tokens (encrypted by the model), expiry on the run's clock."""
-    remaining = tokens.expires_at - dt.datetime.now(dt.UTC)
-    changes = {
-        OAuthToken.access_token: tokens.access_token,
-        OAuthToken.expires_at: now + remaining,
-        OAuthToken.updated_at: utcnow(),
-    }
-    if tokens.refresh_token:
-        changes[OAuthToken.refresh_token] = tokens.refresh_token
-    if tokens.scope:
-        changes[OAuthToken.scope] = tokens.scope
-    OAuthToken.update(changes).where(OAuthToken.user == user_id).execute()
-
-
 # -- users -----------------------------------------------------------------------------------
 def active_user_ids() -> list[int]:
     """Users the ETL syncs: they granted access and their grant is not known to be dead."""
@@ -125,12 +88,6 @@ def active_user_ids() -> list[int]:
         User.select(User.id).join(OAuthToken).where(User.needs_reauth == False).order_by(User.id)
     )
     return [row[0] for row in query.tuples()]
-
-
-def flag_reauth(user_id: int, reason: str) -> None:
-    """The refresh token is refused: the user must log in again; their data stays."""
-    log.warning("user %s must log in to Spotify again: %s", user_id, reason)
-    User.update(needs_reauth=True, reauth_reason=reason).where(User.id == user_id).execute()
 
 
 def defer_user(user_id: int, until: dt.datetime) -> None:
@@ -173,23 +130,12 @@ class Run:
         return self._app
 
     def client_for(self, user_id: int) -> SpotifyClient | None:
-        """The user's client, or None without a stored grant.
-
-        A grant that cannot be decrypted (SECRET_KEY changed) is as good as revoked: raises
-        :class:`ReauthorizationNeeded` so the user is asked to log in again.
-        """
+        """The user's client on the run's clock (``models.accounts.grants``), or None without
+        a usable grant; one that cannot be decrypted raises :class:`ReauthorizationNeeded`."""
         try:
-            token = OAuthToken.get_or_none(OAuthToken.user == user_id)
-        except TokenDecryptionError:
-            raise ReauthorizationNeeded(
-                "the stored Spotify grant cannot be decrypted (SECRET_KEY changed)", None, "token"
-            ) from None
-        if token is None:
-            return None
-        return self.app.client(
-            tokens_for_client(token, self.now),
-            lambda tokens: save_tokens(user_id, tokens, self.now),
-        )
+            return grants.client(self.app, user_id, now=self.now)
+        except grants.GrantLost as exc:
+            raise ReauthorizationNeeded(str(exc), None, "token") from None
 
     def deferred(self, user: User) -> bool:
         return user.sync_deferred_until is not None and user.sync_deferred_until > self.now
@@ -233,13 +179,6 @@ def start_run(hour: dt.datetime) -> EtlRun:
 
 
 # -- capabilities remembered between runs ----------------------------------------------------
-def _capability_items(capabilities: Capabilities) -> dict[str, bool]:
-    known = {f"batch.{kind}": allowed for kind, allowed in capabilities.batch.items()}
-    if capabilities.audio_features is not None:
-        known["audio_features"] = capabilities.audio_features
-    return known
-
-
 def remembered_capabilities(hour: dt.datetime) -> dict[str, dict]:
     """``{name: {"allowed": bool, "learnt": iso hour}}`` from the latest runs before ``hour``."""
     remembered: dict[str, dict] = {}
@@ -275,10 +214,10 @@ def seed_capabilities(capabilities: Capabilities, hour: dt.datetime) -> set[str]
 
 
 def app_mode_of(facts: dict[str, dict]) -> str | None:
-    batch = [fact["allowed"] for name, fact in facts.items() if name.startswith("batch.")]
-    if False in batch:
-        return "development"
-    return "extended" if batch else None
+    """The app's mode by ``Capabilities.app_mode`` (the one rule, in ``spotify``) from stored
+    facts; None while they tell nothing, so a run keeps the mode it already recorded."""
+    mode = Capabilities.from_facts({name: fact["allowed"] for name, fact in facts.items()}).app_mode
+    return None if mode == "unknown" else mode
 
 
 @contextmanager
@@ -304,7 +243,7 @@ def remember_capabilities(
     with locked_run(hour) as run:
         summary = run.summary_data
         facts = summary.setdefault("capabilities", {})
-        for name, allowed in _capability_items(capabilities).items():
+        for name, allowed in capabilities.facts().items():
             before = facts.get(name) or previous.get(name)
             believed = name in seeded and before is not None
             facts[name] = {"allowed": allowed, "learnt": before["learnt"] if believed else stamp}
@@ -327,7 +266,7 @@ def step_errors(run: Run, user_id: int | None, outcome: StepOutcome) -> Iterator
     except ReauthorizationNeeded as exc:
         outcome.status, outcome.error = REAUTH, str(exc)
         if user_id is not None:
-            flag_reauth(user_id, exc.message)
+            grants.flag_reauth(user_id, exc.message)
     except RateLimited as exc:
         outcome.status = DEFERRED
         until = (
@@ -391,7 +330,12 @@ def load_user(run: Run, user_id: int, items: list[dict]) -> StepOutcome:
     with step_errors(run, user_id, outcome):
         result = catalogue.load_recently_played(user_id, items)
         outcome.new_plays, outcome.new_rows = result.new_plays, result.tracks
-        if result.gap:
+        if result.gap and result.gap[0] == catalogue.HISTORY_BEGINS:
+            outcome.error = (
+                f"possible gap: plays before {result.gap[1].isoformat()} are beyond Spotify's "
+                "last 50 (a first sync); importing the privacy export brings them"
+            )
+        elif result.gap:
             outcome.error = (
                 f"possible gap: plays between {result.gap[0].isoformat()} and "
                 f"{result.gap[1].isoformat()} may be missing"
@@ -429,9 +373,11 @@ def with_catalogue_client(
             with step_errors(run, None, outcome):
                 try:
                     client = run.client_for(user_id)
+                    if client is None:  # flagged by another worker since the list was read
+                        continue
                     work(client)
                 except ReauthorizationNeeded as exc:
-                    flag_reauth(user_id, exc.message)
+                    grants.flag_reauth(user_id, exc.message)
                     continue
             return
         finally:
@@ -444,7 +390,7 @@ def _read_batch_size(client: SpotifyClient, kind: str) -> int:
     """Endpoint maximum for batch reads; a few ids at a time once they are single reads."""
     if client.capabilities.batch.get(kind) is False:
         return SINGLE_READS_PER_STORE
-    return CATALOGUE_BATCH
+    return BATCH_SIZES[kind]
 
 
 def _complete_catalogue(
@@ -509,7 +455,7 @@ def fetch_features(run: Run) -> StepOutcome:
 
     def fetch(client: SpotifyClient) -> None:
         while remaining:
-            chunk = remaining[:FEATURES_BATCH]
+            chunk = remaining[: BATCH_SIZES["audio_features"]]
             try:
                 found = client.audio_features(chunk)
             except AudioFeaturesUnavailable as exc:

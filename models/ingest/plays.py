@@ -20,7 +20,7 @@ from operator import itemgetter
 from peewee import chunked
 
 from models.schema.bulk import insert_rows
-from models.schema.db import db
+from models.schema.db import db, naive_utc
 from models.schema.tables import PLAY_SOURCES, Play, Track
 from models.summaries import listening
 
@@ -54,8 +54,7 @@ def _normalise(index: int, play: Mapping) -> tuple[str, dt.datetime, int, str | 
         raise InvalidPlay(f"play #{index}: track_id must be a non-empty string")
     if not isinstance(played_at, dt.datetime):
         raise InvalidPlay(f"play #{index}: played_at must be a datetime, got {played_at!r}")
-    if played_at.tzinfo is not None:
-        played_at = played_at.astimezone(dt.UTC).replace(tzinfo=None)
+    played_at = naive_utc(played_at)
     if isinstance(ms_played, bool) or not isinstance(ms_played, int) or ms_played < 0:
         raise InvalidPlay(f"play #{index}: ms_played must be a non-negative integer")
     return track_id, played_at, ms_played, play.get("context_uri")

@@ -54,3 +54,11 @@ def is_sqlite() -> bool:
 def utcnow() -> dt.datetime:
     """Naive UTC: every timestamp in the database is UTC without tzinfo."""
     return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+def naive_utc(moment: dt.datetime) -> dt.datetime:
+    """``moment`` as the database keeps it: an aware instant converted to UTC and stripped of
+    its tzinfo; a naive one is taken to be UTC already and returned as it is."""
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(dt.UTC).replace(tzinfo=None)
+    return moment

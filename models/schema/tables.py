@@ -156,6 +156,12 @@ class Track(BaseModel):
 
 
 class TrackArtist(BaseModel):
+    """An artist credited on a track, in Spotify's order; the first (``LEAD_POSITION``) leads.
+
+    The lead artist's genres are the track's (a featured guest's would mostly be noise) and an
+    album's artists are its tracks' leads: summaries, statistics and SQL all use the constant.
+    """
+
     track = ForeignKeyField(Track, backref="artist_links", on_delete="CASCADE")
     artist = ForeignKeyField(Artist, backref="track_links", on_delete="CASCADE")
     position = IntegerField(default=0)
@@ -164,6 +170,9 @@ class TrackArtist(BaseModel):
         table_name = "track_artist"
         primary_key = CompositeKey("track", "artist")
         indexes = ((("artist",), False),)
+
+
+LEAD_POSITION = 0  # TrackArtist.position of a track's lead artist
 
 
 AUDIO_FEATURE_NAMES = (
@@ -458,6 +467,17 @@ PROFILE_FEATURES = (
     "liveness",
     "tempo",
 )
+# Why a profile lacks audio features, by ``models.stats.taste_profile``'s ``features_reason``:
+# the words the profile page and the API's ``features_message`` both show.
+FEATURES_EXPLAINED = {
+    "forbidden": "Spotify does not give this app audio features (danceability, energy, tempo…): "
+    "it stopped giving them to apps in development mode, without extended access, in November "
+    "2024, so their averages are unavailable. Genres still work.",
+    "missing": "Spotify has no audio features for these tracks.",
+    "pending": "Audio features of these tracks have not been fetched yet; the next hourly sync "
+    "fetches them.",
+    None: "Audio features are unavailable.",
+}
 
 
 class _FeatureSummary(BaseModel):

@@ -37,6 +37,7 @@ from peewee import JOIN, SQL, Case, NodeList, Select, Value, fn
 from models.periods import Period, add_months, local_date
 from models.schema.db import db, is_postgresql
 from models.schema.tables import (
+    LEAD_POSITION,
     PROFILE_FEATURES,
     Album,
     AlbumDay,
@@ -110,10 +111,6 @@ class Page:
 
 def _int(value) -> int:
     return 0 if value is None else int(value)
-
-
-def _float(value) -> float | None:
-    return None if value is None else float(value)
 
 
 def _date(value) -> dt.date:
@@ -362,7 +359,7 @@ def _linked(kind: str, source, spans: bool) -> Select:
     columns = [source.c.plays, source.c.ms_played]
     if kind == "artist":
         lead = [
-            Case(None, [(TrackArtist.position == 0, value)], 0).alias(f"lead_{name}")
+            Case(None, [(TrackArtist.position == LEAD_POSITION, value)], 0).alias(f"lead_{name}")
             for name, value in (("plays", source.c.plays), ("ms_played", source.c.ms_played))
         ]
         columns = [TrackArtist.artist.alias("artist_id"), *columns, *lead]
@@ -464,7 +461,7 @@ def _artists_of_albums(album_ids) -> dict[str, list[dict]]:
         TrackArtist.select(Track.album, Artist.id, Artist.name)
         .join(Track, on=(Track.id == TrackArtist.track))
         .join(Artist, on=(Artist.id == TrackArtist.artist), src=TrackArtist)
-        .where(Track.album.in_(list(found)) & (TrackArtist.position == 0))
+        .where(Track.album.in_(list(found)) & (TrackArtist.position == LEAD_POSITION))
         .distinct()
         .order_by(Track.album, Artist.name)
         .tuples()

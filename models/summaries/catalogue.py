@@ -43,6 +43,7 @@ from peewee import chunked
 from models.schema.bulk import adding_upsert, insert_rows
 from models.schema.db import db, is_postgresql
 from models.schema.tables import (
+    LEAD_POSITION,
     PROFILE_FEATURES,
     AlbumDay,
     AlbumMonth,
@@ -104,7 +105,7 @@ def links_of(track_ids: Iterable[str]) -> Links:
         for track_id, album_id, artist_id, position in rows:
             artists = found.setdefault(track_id, (set(), album_id))[0]
             if artist_id is not None:
-                artists.add((artist_id, position == 0))
+                artists.add((artist_id, position == LEAD_POSITION))
     return {track: (frozenset(artists), album) for track, (artists, album) in found.items()}
 
 
@@ -267,7 +268,7 @@ def _sums_sql(artists: bool) -> tuple[str, str]:
     """(column list, SELECT expressions) of the sums, over track summaries ``s`` and links
     ``ta`` (artists) or tracks ``t`` (albums)."""
     if artists:
-        lead = "CASE WHEN ta.position = 0 THEN s.{} ELSE 0 END"
+        lead = f"CASE WHEN ta.position = {LEAD_POSITION} THEN s.{{}} ELSE 0 END"
         return (
             ", ".join(ARTIST_SUMS),
             f"SUM(s.plays), SUM(s.ms_played), SUM({lead.format('plays')}), "

@@ -1,0 +1,139 @@
+"""A user's Spotify grant: the one module that stores, loads, refreshes and gives it up.
+
+The web login stores a fresh grant (:func:`store`); the ETL and the history import get a client
+for it (:func:`client`), whose refreshed tokens come back through :func:`saver`; a grant Spotify
+no longer accepts, or one that cannot be decrypted any more (SECRET_KEY changed), flags the user
+to log in again (:func:`flag_reauth`) and keeps their data.  So "a Spotify client for this
+user" means the same thing in every shell.
+
+This module ships to Lambda with the rest of ``models/`` and must not import ``spotify`` or
+``requests`` (see tests/test_api_package.py): the caller passes its ``spotify.client.SpotifyApp``,
+and the tokens travel as the plain dict ``TokenSet.from_dict`` takes, read back from any object
+with a ``TokenSet``'s attributes.
+
+Times: a caller may keep its own clock (the ETL's run hour, so a rerun of an old hour or a test
+on the sandbox clock agrees on what "now" is).  ``expires_at`` is stored on that clock and
+moved to real time for the client, which compares it with the wall clock.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable
+
+from models.schema.crypto import TokenDecryptionError
+from models.schema.db import db, utcnow
+from models.schema.tables import OAuthToken, User
+
+log = logging.getLogger(__name__)
+
+# Spotify refresh tokens stop working about six months after the login that issued them.
+GRANT_LIFETIME = dt.timedelta(days=182)
+UNDECRYPTABLE = "the stored Spotify grant cannot be decrypted (SECRET_KEY changed)"
+
+
+class GrantLost(Exception):
+    """The stored grant can never be used again; the user is already flagged to log in."""
+
+
+def store(user: User, token: dict, *, now: dt.datetime | None = None) -> None:
+    """Save a fresh login's tokens for ``user`` (encrypted), keeping a refresh token we have
+    when the answer omits one (Spotify may, and then the old one stays valid).
+
+    ``token`` is the token endpoint's answer (``access_token``, ``refresh_token``,
+    ``expires_in``, ``scope``).  ``granted_at`` restarts the grant's six months.
+    """
+    now = now or utcnow()
+    with db.atomic():
+        existing = OAuthToken.get_or_none(OAuthToken.user == user.id)
+        refresh_token = token.get("refresh_token") or (existing.refresh_token if existing else None)
+        if not refresh_token:
+            raise ValueError("Spotify returned no refresh token and none is stored")
+        expires_in = token.get("expires_in")
+        fields = {
+            "access_token": token.get("access_token"),
+            "refresh_token": refresh_token,
+            "expires_at": now + dt.timedelta(seconds=int(expires_in)) if expires_in else None,
+            "scope": token.get("scope") or "",
+            "granted_at": now,
+            "updated_at": now,
+        }
+        if existing is None:
+            OAuthToken.create(user=user.id, **fields)
+        else:
+            OAuthToken.update(**fields).where(OAuthToken.user == user.id).execute()
+
+
+def load(user_id: int, *, now: dt.datetime | None = None) -> dict | None:
+    """The stored grant as the client takes it, or None when none is stored.
+
+    ``expires_at`` is moved from the caller's clock ``now`` to real time; a grant without an
+    access token reads as expired, so the client refreshes before its first call.  A grant that
+    cannot be decrypted is as good as revoked: the user is flagged and :class:`GrantLost` raised.
+    """
+    now = now or utcnow()
+    try:
+        token = OAuthToken.get_or_none(OAuthToken.user == user_id)
+    except TokenDecryptionError:
+        flag_reauth(user_id, UNDECRYPTABLE)
+        raise GrantLost(UNDECRYPTABLE) from None
+    if token is None:
+        return None
+    real_now = dt.datetime.now(dt.UTC)
+    if token.expires_at and token.access_token:
+        expires_at = real_now + (token.expires_at - now)
+    else:
+        expires_at = real_now - dt.timedelta(days=1)
+    return {
+        "access_token": token.access_token or "",
+        "refresh_token": token.refresh_token,
+        "expires_at": expires_at,
+        "scope": token.scope or "",
+    }
+
+
+def saver(user_id: int, *, now: dt.datetime | None = None) -> Callable[[object], None]:
+    """The client's ``on_tokens`` callback: store refreshed tokens, expiry on the clock ``now``.
+
+    A refresh answer may omit the refresh token or the scope; the stored ones stay then.
+    """
+    clock = now
+
+    def save(tokens) -> None:
+        remaining = tokens.expires_at - dt.datetime.now(dt.UTC)
+        changes = {
+            OAuthToken.access_token: tokens.access_token,
+            OAuthToken.expires_at: (clock or utcnow()) + remaining,
+            OAuthToken.updated_at: utcnow(),
+        }
+        if tokens.refresh_token:
+            changes[OAuthToken.refresh_token] = tokens.refresh_token
+        if tokens.scope:
+            changes[OAuthToken.scope] = tokens.scope
+        OAuthToken.update(changes).where(OAuthToken.user == user_id).execute()
+
+    return save
+
+
+def client(app, user_id: int, *, now: dt.datetime | None = None):
+    """A ``spotify.client.SpotifyClient`` of ``app`` for the user's grant, or None when no grant
+    is stored or the user must log in again first; :class:`GrantLost` if it cannot be read."""
+    if User.select(User.needs_reauth).where(User.id == user_id).scalar():
+        return None
+    tokens = load(user_id, now=now)
+    if tokens is None:
+        return None
+    return app.client(tokens, saver(user_id, now=now))
+
+
+def flag_reauth(user_id: int, reason: str) -> None:
+    """The grant is refused or unreadable: the user must log in again; their data stays."""
+    log.warning("user %s must log in to Spotify again: %s", user_id, reason)
+    User.update(needs_reauth=True, reauth_reason=reason).where(User.id == user_id).execute()
+
+
+def expires_at(user: User) -> dt.datetime | None:
+    """When ``user``'s Spotify grant is expected to stop working (None: no grant stored)."""
+    granted_at = OAuthToken.select(OAuthToken.granted_at).where(OAuthToken.user == user.id).scalar()
+    return granted_at + GRANT_LIFETIME if granted_at else None
