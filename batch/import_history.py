@@ -2,12 +2,16 @@
 
 ``luigi --module batch ImportHistory --user <spotify id or user id> --path <export>``: for large
 exports and for admins, imports a Spotify privacy export (zip, JSON file or folder) for one user
-with ``models.imports.history_import``, the same code as the web page.  The database work commits chunk
-by chunk; the target (the job's report) is written last, so a run that was killed or told by
-Spotify to wait is simply run again and resumes where it stopped.
+with ``models.imports.history_import``, the same code as the web page.  The database work
+commits chunk by chunk; the target (the job's report) is written last, so a run that was killed
+or told by Spotify to wait is simply run again and resumes where it stopped.
 
-``luigi --module batch ResumeImports``: finishes the jobs that stopped (the web server
-restarted mid-import, or Spotify's Retry-After has passed); cron can run it with the ETL.
+``luigi --module batch ResumeImports``: finishes the jobs that stopped (a worker died
+mid-import, or Spotify's Retry-After has passed); cron can run it with the ETL.
+
+Both run the worker's code (``models.jobs.queue`` with ``history_import.work_slice``) in this
+process, so an import runs the same way wherever it runs, and a worker process
+(``python -m batch.worker``) never takes the same job at the same time.
 """
 
 from __future__ import annotations
@@ -19,8 +23,8 @@ import luigi
 
 from batch import runtime
 from batch.base import RunHourParameter
-from models.accounts import uploads
 from models.imports import history_import
+from models.jobs import queue
 from models.schema.tables import ImportJob, User
 
 
@@ -69,15 +73,16 @@ class ImportHistory(luigi.Task):
             .order_by(ImportJob.id.desc())
             .first()
         )
-        export = None
         if job is None:
             try:
-                job, export = history_import.create_job(user, self.path)
+                job, _ = history_import.create_job(user, self.path)
             except (history_import.ExportError, history_import.ImportInProgress) as exc:
                 raise ImportFailed(str(exc)) from None
-        job = history_import.run_job(
-            job.id, export=export, client=history_import.client_for(settings, user.id)
+        row = history_import.queue_job(job.id)
+        queue.run_until_idle(
+            {history_import.KIND: history_import.work_slice}, settings, only=row.id
         )
+        job = ImportJob.get_by_id(job.id)
         if job.status == "waiting":
             raise ImportFailed(
                 f"Spotify asked to wait until {job.resume_at} UTC: run this "
@@ -102,11 +107,11 @@ class ResumeImports(luigi.Task):
 
     def run(self):
         settings = runtime.current_settings()
-        outcome = {}
-        for job in history_import.resumable_jobs():
-            ended = history_import.run_job(
-                job.id, client=history_import.client_for(settings, job.user_id)
-            )
-            uploads.forget_upload(ended, settings.data_dir)
-            outcome[str(job.id)] = ended.status
+        jobs = [job.id for job in history_import.resumable_jobs()]
+        for job_id in jobs:
+            history_import.queue_job(job_id)
+        queue.run_until_idle({history_import.KIND: history_import.work_slice}, settings)
+        outcome = {
+            str(job.id): job.status for job in ImportJob.select().where(ImportJob.id.in_(jobs))
+        }
         runtime.write_json(self.output(), {"jobs": outcome})

@@ -3,7 +3,8 @@
 It starts the sandbox Spotify, migrates the embedded SQLite database, connects a few sandbox
 listeners, imports a sample privacy export, replays the last days' hourly ETL runs against the
 sandbox clock so the pages have data, and then serves the web app, the JSON API (``chalice
-local``) and the Luigi scheduler, running the ETL every hour through it like cron would.
+local``), the background worker (``python -m batch.worker``: the imports started on the page)
+and the Luigi scheduler, running the ETL every hour through it like cron would.
 Ctrl-C stops everything.
 
 Nothing here is special to the demo except the seeding: every part runs with the same
@@ -127,7 +128,7 @@ class Services:
             try:
                 requests.get(url, timeout=2)
                 return
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):  # still booting (a busy machine)
                 time.sleep(0.3)
         raise SystemExit(f"{name} did not answer at {url} within {timeout:.0f} s")
 
@@ -154,8 +155,9 @@ def seed(args, environ: dict[str, str], sandbox_url: str, start: dt.datetime) ->
     import models
     import settings as settings_module
     from batch import SpotifyEtl
+    from batch.worker import run_until_idle
     from models.accounts.users import upsert_spotify_user
-    from models.imports.history_import import client_for, create_job, run_job
+    from models.imports.history_import import create_job
     from models.schema.tables import Play, User
     from spotify.client import SpotifyApp, TokenSet
 
@@ -176,8 +178,8 @@ def seed(args, environ: dict[str, str], sandbox_url: str, start: dt.datetime) ->
     first = users[0]
     if not Play.select().where(Play.user == first.id).exists():
         for path in SAMPLE_EXPORTS[:1]:
-            job, export = create_job(first, path, file_name=path.name)
-            run_job(job.id, client=client_for(settings, first.id), export=export)
+            create_job(first, path, file_name=path.name)  # queued, as the page does
+        run_until_idle(settings)  # what the worker does
 
     now = dt.datetime.now(dt.UTC).replace(minute=0, second=0, microsecond=0)
     # The current hour is left for the first run through the scheduler.
@@ -300,6 +302,7 @@ def main(argv=None) -> int:
                 "web:create_app()",
             ],
         )
+        services.start("worker", [sys.executable, "-m", "batch.worker"])
         services.start(
             "api",
             [
@@ -337,6 +340,7 @@ Spotify Tracker is running on the sandbox Spotify:
   Import          sample exports to upload on the account page: {
                 ", ".join(str(p.relative_to(PROJECT_DIR)) for p in SAMPLE_EXPORTS)
             }
+  Worker          runs the imports started on the page (python -m batch.worker)
   JSON API        {api_url}  (create a token on the account page, then)
                   curl -H "Authorization: Bearer $TOKEN" "{api_url}/me/stats?range=4w"
   Luigi scheduler {scheduler_url}  (the ETL runs hourly through it)
@@ -348,6 +352,8 @@ Ctrl-C stops everything.""",
         )
         if args.smoke:
             check_services(web_url, api_url, scheduler_url)
+            worker = dict(services.processes)["worker"]
+            assert worker.poll() is None, f"the worker stopped; see {log_dir / 'worker.log'}"
             print("Smoke check passed: every service answered.", flush=True)
             return 0
         while True:

@@ -1,5 +1,5 @@
-"""The import page in a real browser: both sample zips of demo/ picked at once, imported, the
-page following the job by itself until the report shows."""
+"""The import page in a real browser: both sample zips of demo/ picked at once, queued, run by
+the worker, the page following the job by itself until the report shows."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from demo.export import DEMO_DIR
 from models.schema.tables import ImportJob, Play, User
 from tests.browser.conftest import browser, live_app, screenshot  # noqa: F401
 from tests.browser.test_browser_web import log_in
+from tests.workertools import run_worker_until_idle
 
 pytestmark = [pytest.mark.browser, pytest.mark.parametrize("db", ["sqlite"], indirect=True)]
 
@@ -16,7 +17,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.parametrize("db", ["sqlite"], ind
 def test_import_both_sample_exports_from_the_account_page(
     live_app, fresh_sandbox, browser, screenshot
 ):
-    live_app.app.config["IMPORT_SEARCH_INTERVAL"] = 0
     page = browser.new_page()
     problems = []  # console errors on our pages (a CSP refusal shows here)
     page.on(
@@ -38,6 +38,8 @@ def test_import_both_sample_exports_from_the_account_page(
     )
     page.click("#import-form button[type=submit]")
     page.wait_for_url("**/account/import/*")
+    page.wait_for_selector("#import-status[data-status=pending]")  # queued for the worker
+    run_worker_until_idle(live_app.settings)
     page.wait_for_selector("#import-status[data-status=done]", timeout=30_000)
     user = User.get(User.is_admin == False)  # noqa: E712
     job = ImportJob.get(ImportJob.user == user.id)

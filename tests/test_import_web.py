@@ -5,19 +5,18 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
-import time
 
 import pytest
 
 from demo.export import EXTENDED_FOLDER, account_history, extended_history, write_zip
 from models.imports import history_import
 from models.imports.privacy_export import Limits
-from models.schema.tables import ImportJob, Play, Track
+from models.schema.tables import ImportJob, Job, Play, Track
 from spotify.sandbox.catalogue import World
 from tests.factories import make_user
 from tests.test_import_jobs import everything
 from tests.webtools import csrf_token, login_as
-from web import imports
+from tests.workertools import run_worker_until_idle
 
 START = dt.datetime(2026, 11, 18, tzinfo=dt.UTC)
 END = dt.datetime(2026, 11, 20, 12, tzinfo=dt.UTC)
@@ -30,7 +29,6 @@ def world():
 
 @pytest.fixture
 def importer(app):
-    app.config["IMPORT_SEARCH_INTERVAL"] = 0
     return app
 
 
@@ -48,17 +46,10 @@ def upload(client, files, token=None):
     return client.post("/account/import", data=data, content_type="multipart/form-data")
 
 
-def wait_for(client, job_id: int, timeout: float = 30.0) -> dict:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        status = client.get(f"/account/import/{job_id}/status").get_json()
-        if status["status"] in ("done", "failed", "waiting"):
-            thread = imports._threads.get(job_id)
-            if thread is not None:  # let it finish its clean-up too
-                thread.join(timeout=10)
-            return status
-        time.sleep(0.05)
-    raise AssertionError(f"import {job_id} did not finish: {status}")
+def wait_for(client, job_id: int) -> dict:
+    """Run the worker (the web process only queues the job) and read the job's status."""
+    run_worker_until_idle(client.application.config["SETTINGS"])
+    return client.get(f"/account/import/{job_id}/status").get_json()
 
 
 def test_uploading_the_zip_imports_it_and_shows_the_report(importer, client, auth, world):
@@ -78,6 +69,13 @@ def test_uploading_the_zip_imports_it_and_shows_the_report(importer, client, aut
     response = upload(client, [("my_spotify_data.zip", archive.read_bytes())])
     assert response.status_code == 302
     job_id = int(response.headers["Location"].rstrip("/").rsplit("/", 1)[1])
+    # the web process only queued it: pending, the page follows it until a worker runs it
+    queued = client.get(f"/account/import/{job_id}")
+    assert queued.headers["Refresh"] == "2" and 'data-status="pending"' in queued.get_data(
+        as_text=True
+    )
+    assert 'id="resume"' not in queued.get_data(as_text=True)
+    assert Play.select().count() == 0
     status = wait_for(client, job_id)
     expected = counted(world, listener)
     assert status["status"] == "done"
@@ -216,6 +214,10 @@ def test_an_interrupted_import_can_be_resumed_from_its_page(importer, client, db
     history_import.run_job(job.id, export=export, chunk_size=10, should_stop=lambda: True)
     assert ImportJob.get_by_id(job.id).entries_done == 10
     login_as(client, user)
+    # queued for a worker: nothing to resume by hand
+    assert 'id="resume"' not in client.get(f"/account/import/{job.id}").get_data(as_text=True)
+    # the queue gave up on it (its workers kept failing): now the listener may resume it
+    Job.update(state="failed").where(Job.target == str(job.id)).execute()
     page = client.get(f"/account/import/{job.id}")
     text = page.get_data(as_text=True)
     assert 'id="resume"' in text and "Refresh" not in page.headers

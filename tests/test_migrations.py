@@ -184,3 +184,62 @@ def test_migration_040_fills_the_catalogue_summaries_of_plays_already_stored(eng
         database.close()
         if engine == "postgresql":
             drop_postgres_database(url)
+
+
+@pytest.mark.parametrize("engine", ["sqlite", "postgresql"])
+def test_migration_050_queues_the_unfinished_imports_as_a_fresh_install_would(engine, tmp_path):
+    """An install upgraded from 040 has the queue, with one row per unfinished import equal to
+    the row ``history_import.queue_job`` makes on a fresh build; finished imports get none."""
+    from models.imports import history_import
+    from models.schema import crypto
+    from models.schema.db import connect_url
+    from models.schema.db import db as proxy
+    from models.schema.tables import ImportJob, Job
+    from tests.conftest import TEST_SECRET_KEY, create_postgres_database, drop_postgres_database
+    from tests.factories import make_user
+
+    url = (
+        f"sqlite:///{tmp_path / 'upgrade.db'}" if engine == "sqlite" else create_postgres_database()
+    )
+    database = connect_url(url)
+    proxy.initialize(database)
+    crypto.configure(TEST_SECRET_KEY)
+    try:
+        database.connect()
+        router().run("040_catalogue_summaries")
+        user = make_user()
+        resume_at = dt.datetime(2026, 12, 1, 15, 30)
+        jobs = {
+            status: ImportJob.create(
+                user=user,
+                status=status,
+                file_name=f"{status}.zip",
+                file_path=f"/data/imports/{status}.zip",
+                file_sha256="0" * 64,
+                resume_at=resume_at if status == "waiting" else None,
+            ).id
+            for status in ("pending", "running", "waiting", "done", "failed")
+        }
+        router().run()
+        assert pending_model_changes() == ""
+
+        def rows():
+            return sorted(
+                (job.kind, job.target, job.payload_data, job.priority, job.state, job.attempts)
+                for job in Job.select()
+            )
+
+        migrated = rows()
+        assert Job.get(Job.target == str(jobs["waiting"])).run_after == resume_at
+        Job.delete().execute()
+        for status in ("pending", "running", "waiting"):
+            waiting = status == "waiting"
+            history_import.queue_job(jobs[status], run_after=resume_at if waiting else None)
+        assert migrated == rows()
+        assert {target for _, target, *_ in migrated} == {
+            str(jobs[s]) for s in ("pending", "running", "waiting")
+        }
+    finally:
+        database.close()
+        if engine == "postgresql":
+            drop_postgres_database(url)

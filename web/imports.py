@@ -1,15 +1,15 @@
 """The history import page: upload a Spotify privacy export, watch it import, read the report.
 
-The work is in ``models.imports.history_import`` (shared with the Luigi task ``ImportHistory``): this
-blueprint takes the upload, checks who asks, starts the job in a background thread and shows
-its progress.  The pages use no JavaScript (the site's CSP forbids it): a running job's page
-refreshes itself, and ``/status`` answers the same counters as JSON for scripts.
+The work is in ``models.imports.history_import`` (shared with the Luigi task ``ImportHistory``):
+this blueprint takes the upload, checks who asks, records the job (which queues it) and shows
+its progress.  A worker process (``python -m batch.worker``) runs it, never this one, so a
+restart of the web server does not interrupt an import.  The pages use no JavaScript (the
+site's CSP forbids it): a running job's page refreshes itself, and ``/status`` answers the
+same counters as JSON for scripts.
 """
 
 from __future__ import annotations
 
-import logging
-import threading
 from pathlib import PurePosixPath
 
 from flask import (
@@ -26,17 +26,13 @@ from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from werkzeug.exceptions import RequestEntityTooLarge
 
-import models
 from models.accounts import uploads
 from models.imports import history_import
 from models.imports.privacy_export import DEFAULT_LIMITS, ExportError
-from models.schema.tables import ImportJob
 from web.security import csrf
 
 bp = Blueprint("imports", __name__, url_prefix="/account/import")
-log = logging.getLogger(__name__)
 REFRESH_SECONDS = 2
-_threads: dict[int, threading.Thread] = {}  # jobs this process is running, by id
 
 
 class UploadForm(FlaskForm):
@@ -47,9 +43,9 @@ class ResumeForm(FlaskForm):
     """A POST with a CSRF token resumes an interrupted import."""
 
 
-def _limits(app=None):
+def _limits():
     """Size limits of an upload; tests set ``IMPORT_LIMITS`` to small ones."""
-    return (app or current_app).config.get("IMPORT_LIMITS", DEFAULT_LIMITS)
+    return current_app.config.get("IMPORT_LIMITS", DEFAULT_LIMITS)
 
 
 def _own_job(job_id: int):
@@ -105,14 +101,11 @@ def upload():
     name = ", ".join(PurePosixPath(n.replace("\\", "/")).name for n, _ in files)
     name = name if len(name) <= 200 else f"{len(files)} files"
     try:
-        job, export = history_import.create_job(
-            current_user.row, path, file_name=name, limits=_limits()
-        )
+        job, _ = history_import.create_job(current_user.row, path, file_name=name, limits=_limits())
     except (ExportError, history_import.ImportInProgress) as exc:
         path.unlink(missing_ok=True)
         code = 409 if isinstance(exc, history_import.ImportInProgress) else 400
         return _render_index(code, str(exc))
-    start(current_app._get_current_object(), job.id, export)
     return redirect(url_for("imports.job", job_id=job.id))
 
 
@@ -121,7 +114,9 @@ def upload():
 def job(job_id: int):
     found = _own_job(job_id)
     active = found.status in ("pending", "running")
-    resumable = not _running_here(found.id) and found.id in {
+    # Resuming is for a job that could go on but that no worker has queued (its queue row
+    # failed); a queued one only needs a worker.
+    resumable = not history_import.is_queued(found.id) and found.id in {
         j.id for j in history_import.resumable_jobs() if j.user_id == current_user.id
     }
     page = render_template(
@@ -145,38 +140,6 @@ def job_status(job_id: int):
 @login_required
 def resume(job_id: int):
     found = _own_job(job_id)
-    if ResumeForm().validate_on_submit():
-        start(current_app._get_current_object(), found.id)
+    if ResumeForm().validate_on_submit() and found.status in history_import.ACTIVE:
+        history_import.queue_job(found.id)
     return redirect(url_for("imports.job", job_id=found.id))
-
-
-def start(app, job_id: int, export=None) -> threading.Thread:
-    """Run the job in a background thread with its own database connection."""
-    settings = app.config["SETTINGS"]
-    interval = app.config.get("IMPORT_SEARCH_INTERVAL", history_import.SEARCH_INTERVAL)
-
-    def work():
-        models.db.connect(reuse_if_open=True)
-        try:
-            user_id = ImportJob.get_by_id(job_id).user_id
-            client = history_import.client_for(settings, user_id, interval)
-            ended = history_import.run_job(
-                job_id, client=client, export=export, limits=_limits(app)
-            )
-            uploads.forget_upload(ended, settings.data_dir)
-        except Exception:  # run_job marked the job failed; the thread has nobody to tell
-            log.exception("import job %s stopped", job_id)
-        finally:
-            if not models.db.is_closed():
-                models.db.close()
-
-    if _running_here(job_id):
-        return _threads[job_id]
-    thread = _threads[job_id] = threading.Thread(target=work, name=f"import-{job_id}", daemon=True)
-    thread.start()
-    return thread
-
-
-def _running_here(job_id: int) -> bool:
-    thread = _threads.get(job_id)
-    return thread is not None and thread.is_alive()

@@ -1,13 +1,18 @@
 """Importing a Spotify privacy export for one user: a resumable job, chunk by chunk.
 
-``models.imports.privacy_export`` reads and validates the files; this module stores what they hold.
-:func:`create_job` validates the whole export before it records anything, so bad input leaves
-the database exactly as it was.  :func:`run_job` then works through the export's counted plays
-in a fixed order, one chunk per transaction: the chunk's track stubs, its plays (through
-``models.ingest.plays.store_plays``, the only writer of plays, which recognises a play already stored
-by the API or an earlier import) and the job's progress counters commit together.  A job that
-is interrupted (process killed, Spotify's long Retry-After) resumes at the first chunk not
+``models.imports.privacy_export`` reads and validates the files; this module stores what they
+hold.  :func:`create_job` validates the whole export before it records anything, so bad input
+leaves the database exactly as it was.  :func:`run_job` then works through the export's counted
+plays in a fixed order, one chunk per transaction: the chunk's track stubs, its plays (through
+``models.ingest.plays.store_plays``, the only writer of plays, which recognises a play already
+stored by the API or an earlier import) and the job's progress counters commit together.  A job
+that is interrupted (process killed, Spotify's long Retry-After) resumes at the first chunk not
 committed, and is ``done`` only once every chunk is.
+
+Jobs run in a worker process, never in the web process: :func:`create_job` queues the job
+(``models.jobs.queue``, kind :data:`KIND`) in the transaction that records it, and the worker
+runs :func:`work_slice`, which imports until the job ends or a more urgent job is waiting, then
+re-queues it.  The Luigi tasks ``ImportHistory`` and ``ResumeImports`` run the same handler.
 
 Plays with a track id (extended history) are stored at once with a track stub; the ETL's
 tracks step fills in the rest in batches.  Plays known only by names (account data, local
@@ -29,7 +34,7 @@ from pathlib import Path
 
 from peewee import chunked, fn
 
-from models.accounts import grants
+from models.accounts import grants, uploads
 from models.imports.privacy_export import (
     DEFAULT_LIMITS,
     Export,
@@ -40,13 +45,15 @@ from models.imports.privacy_export import (
 )
 from models.ingest.catalogue import ensure_track_stubs, upsert_tracks, write_transaction
 from models.ingest.plays import store_plays
+from models.jobs import queue
 from models.schema.db import naive_utc, utcnow
-from models.schema.tables import Artist, ImportJob, Play, Track, TrackArtist, User
+from models.schema.tables import Artist, ImportJob, Job, Play, Track, TrackArtist, User
 from spotify.errors import ReauthorizationNeeded, RetryLater, SpotifyError
 
 log = logging.getLogger(__name__)
 
 SOURCE = "import"
+KIND = "import"  # the queue's kind of an import job
 # Plays with track ids per transaction.  Each SQLite commit past 1,000 WAL pages checkpoints,
 # rewriting the same index pages again: 5,000 a chunk spent 0.5 s of a 100k import committing.
 CHUNK_SIZE = 25_000
@@ -103,8 +110,10 @@ def create_job(
 ) -> tuple[ImportJob, Export]:
     """Validate the export at ``path`` for ``user`` and record a pending job for it.
 
-    Raises :class:`ExportError` (nothing recorded) for anything that is not a usable export of
-    this user's, and :class:`ImportInProgress` if one of theirs is still running.
+    The job is queued for a worker in the same transaction, so no job is ever recorded that
+    no worker will run.  Raises :class:`ExportError` (nothing recorded) for anything that is
+    not a usable export of this user's, and :class:`ImportInProgress` if one of theirs is
+    still running.
     """
     path = Path(path)
     export = read_export(path, username=user.spotify_id, limits=limits, now=now, name=file_name)
@@ -124,7 +133,40 @@ def create_job(
             entries_total=len(export.plays),
             report=json.dumps(summary),
         )
+        queue_job(job.id)
     return job, export
+
+
+def queue_job(job_id: int, run_after: datetime | None = None) -> Job:
+    """Queue the import for a worker (again): a listener waits for it."""
+    return queue.enqueue(KIND, job_id, priority=queue.LISTENER_WAITING, run_after=run_after)
+
+
+def is_queued(job_id: int) -> bool:
+    """Whether a worker has the job queued or running (the page offers no resume then)."""
+    return queue.active(KIND, job_id) is not None
+
+
+def work_slice(work: queue.Slice, *, search_interval: float = SEARCH_INTERVAL):
+    """The queue's handler: import until the job ends or another job should go first.
+
+    Returns ``queue.Again`` while the job is unfinished: at once after yielding, at
+    ``resume_at`` when Spotify asked to wait, and, when another process holds the job, at the
+    moment its heartbeat would be stale (a live holder finishes it; a dead one is taken over).
+    """
+    job = ImportJob.get_or_none(ImportJob.id == int(work.job.target))
+    if job is None:  # deleted with its account
+        return None
+    client = client_for(work.settings, job.user_id, search_interval)
+    ended = run_job(job.id, client=client, should_stop=work.should_yield)
+    uploads.forget_upload(ended, work.settings.data_dir)
+    if ended.status == "pending":
+        return queue.Again()
+    if ended.status == "waiting":
+        return queue.Again(at=ended.resume_at)
+    if ended.status == "running":
+        return queue.Again(at=max(ended.updated_at + STALE_AFTER, utcnow()))
+    return None
 
 
 def active_job(user_id: int, now: datetime | None = None) -> ImportJob | None:

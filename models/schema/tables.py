@@ -596,6 +596,44 @@ class ImportJob(BaseModel):
         return json.loads(self.report) if self.report else {}
 
 
+JOB_STATES = ("queued", "running", "done", "failed")
+
+
+class Job(BaseModel):
+    """One piece of background work, shared by the worker processes (``models.jobs.queue``).
+
+    The listener-facing record of the work (an ``ImportJob`` with its progress) stays where it
+    is; this row is only how workers divide the work: what kind, about what (``target``: an
+    import job's id, a user's id), how urgent (``priority``, lower first), not before
+    ``run_after`` (Spotify's Retry-After, a retry's backoff), and who holds it (``claimed_by``,
+    ``heartbeat_at``: a running row whose heartbeat is stale belonged to a dead worker).
+    """
+
+    kind = CharField(max_length=32)
+    target = CharField(max_length=128)
+    payload = TextField(default="{}")
+    priority = SmallIntegerField(default=100)
+    state = CharField(max_length=16, default="queued")
+    run_after = DateTimeField(default=utcnow)
+    claimed_by = CharField(max_length=128, null=True)
+    heartbeat_at = DateTimeField(null=True)
+    attempts = IntegerField(default=0)  # claims since the job last made progress
+    last_error = TextField(null=True)
+    created_at = DateTimeField(default=utcnow)
+    finished_at = DateTimeField(null=True)
+
+    class Meta:
+        table_name = "job"
+        indexes = (
+            (("state", "priority", "run_after"), False),
+            (("kind", "target"), False),
+        )
+
+    @property
+    def payload_data(self) -> dict:
+        return json.loads(self.payload) if self.payload else {}
+
+
 ALL_TABLES = (
     User,
     OAuthToken,
@@ -612,4 +650,5 @@ ALL_TABLES = (
     SyncGap,
     *SUMMARY_TABLES,
     ImportJob,
+    Job,
 )
