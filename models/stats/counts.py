@@ -1,7 +1,7 @@
 """Totals of a period: plays, listening time and how many distinct tracks, artists and albums.
 
-One query: the distinct artists and albums are counted as subqueries of the same select as the
-per-track sums, so the dashboard's five numbers cost one round trip.
+One SELECT: the distinct artists and albums are counted in subqueries of the select that sums
+the per-track rows, so the dashboard's five numbers cost one round trip, not three.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """When the user listens: the series over a period, the hours of the day, weekday x hour.
 
-All three read the per-local-time sums (``HourSlot``, or raw plays bucketed in the period's
-zone), so they agree with each other and with the totals to the play.
+All three read the same per-local-time sums (``sources.per_time``: ``HourSlot``, or the raw
+plays bucketed in the period's zone), so a period's hours add up to its series.
 """
 
 from __future__ import annotations

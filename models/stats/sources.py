@@ -7,7 +7,8 @@ written here once and every page and endpoint follows it.  These base queries fe
 
 - *per track* (track_id, plays, ms_played, first_played_at, last_played_at), one row a track;
 - *per artist* and *per album* (the same sums, and the lead artist's share for genres);
-- *per audio-features status* (plays and play-weighted feature sums, for the taste profile);
+- *per audio-features status* (plays and play-weighted feature sums), kept in ``taste.py``,
+  the taste profile being its only reader, on the same plan and ``bucket_rows``;
 - *per local time* (day, hour, weekday, plays, ms_played).
 
 They are read from the summaries (``models.summaries.listening``, ``models.summaries.catalogue``)
