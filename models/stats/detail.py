@@ -1,0 +1,182 @@
+"""The track and artist pages: one track or artist as this user heard them, over all time.
+
+They take no period (a detail page is all time, in the user's zone) and answer None for what
+the user never played, so the shells answer 404 without a second look-up.
+"""
+
+from __future__ import annotations
+
+from peewee import JOIN, SQL, fn
+
+from models.schema.tables import (
+    Album,
+    Artist,
+    ArtistGenre,
+    Genre,
+    Play,
+    Track,
+    TrackArtist,
+    TrackMonth,
+)
+from models.stats.sources import (
+    Plan,
+    all_time_plan,
+    as_date,
+    as_datetime,
+    as_int,
+    clean,
+    lookup,
+    per_track,
+    select_from,
+    series_of,
+    user_total_plays,
+    with_track_artists,
+)
+from models.summaries.listening import LocalTime, play_bounds
+
+
+def _monthly_series(plan: Plan, track_ids) -> list[dict]:
+    """Plays per local month of the given tracks, all time, zero-filled."""
+    if plan.summary_days:
+        rows = (
+            TrackMonth.select(
+                TrackMonth.month.alias("day"),
+                fn.SUM(TrackMonth.plays).alias("plays"),
+                fn.SUM(TrackMonth.ms_played).alias("ms_played"),
+            )
+            .where((TrackMonth.user == plan.user_id) & TrackMonth.track.in_(track_ids))
+            .group_by(TrackMonth.month)
+            .tuples()
+        )
+    else:
+        bounds = play_bounds(plan.user_id)
+        if bounds is None:
+            return []
+        local = LocalTime(Play.played_at, plan.period.tz, *bounds)
+        rows = (
+            Play.select(local.month.alias("day"), fn.COUNT(Play.id), fn.SUM(Play.ms_played))
+            .where((Play.user == plan.user_id) & Play.track.in_(track_ids))
+            .group_by(SQL("day"))
+            .tuples()
+        )
+    per_month = {as_date(day): [as_int(plays), as_int(ms)] for day, plays, ms in rows}
+    if not per_month:
+        return []
+    return series_of(per_month, None, None, "month")
+
+
+@lookup
+def track_detail(user_id: int, track_id: str, tz: str | None = None) -> dict | None:
+    """One track as this user heard it, or None if they never played it (answer 404).
+
+    ``{track_id, name, artists, album_id, album_name, image_url, duration_ms, popularity,
+    explicit, plays, ms_played, first_played_at, last_played_at, share (of all the user's
+    plays), series: [{"bucket", "plays", "ms_played"}] per local month}``.
+    """
+    plan = all_time_plan(user_id, tz)
+    if plan.empty:
+        return None
+    pt = per_track(plan, [track_id], spans=True)
+    row = (
+        Track.select(
+            Track.id.alias("track_id"),
+            Track.name,
+            Track.album.alias("album_id"),
+            Album.name.alias("album_name"),
+            Album.image_url,
+            Track.duration_ms,
+            Track.popularity,
+            Track.explicit,
+            pt.c.plays,
+            pt.c.ms_played,
+            pt.c.first_played_at,
+            pt.c.last_played_at,
+        )
+        .join(pt, on=(pt.c.track_id == Track.id))
+        .join(Album, JOIN.LEFT_OUTER, on=(Album.id == Track.album), src=Track)
+        .dicts()
+        .first()
+    )
+    if row is None or not as_int(row["plays"]):
+        return None
+    clean(row)
+    with_track_artists([row])
+    total = user_total_plays(user_id)
+    row["share"] = row["plays"] / total if total else 0.0
+    row["series"] = _monthly_series(plan, [track_id])
+    return row
+
+
+@lookup
+def artist_detail(
+    user_id: int, artist_id: str, tz: str | None = None, top: int = 10
+) -> dict | None:
+    """One artist as this user heard them, or None if never played (answer 404).
+
+    ``{artist_id, name, image_url, popularity, followers, genres: [name], plays, ms_played,
+    first_played_at, last_played_at, share, tracks (distinct tracks played), top_tracks:
+    [{track_id, name, plays, ms_played}], series: per local month}``.
+    """
+    artist = (
+        Artist.select(Artist.id, Artist.name, Artist.image_url, Artist.popularity, Artist.followers)
+        .where(Artist.id == artist_id)
+        .dicts()
+        .first()
+    )
+    if artist is None:
+        return None
+    plan = all_time_plan(user_id, tz)
+    if plan.empty:
+        return None
+    track_ids = TrackArtist.select(TrackArtist.track).where(TrackArtist.artist == artist_id)
+    pt = per_track(plan, track_ids, spans=True)
+    plays, ms_played, first, last, tracks = (
+        select_from(
+            [pt],
+            [
+                fn.SUM(pt.c.plays),
+                fn.SUM(pt.c.ms_played),
+                fn.MIN(pt.c.first_played_at),
+                fn.MAX(pt.c.last_played_at),
+                fn.COUNT(pt.c.track_id),
+            ],
+        )
+        .tuples()
+        .get()
+    )
+    if not as_int(plays):
+        return None
+    pt = per_track(plan, track_ids)
+    top_rows = [
+        clean(row)
+        for row in Track.select(Track.id.alias("track_id"), Track.name, pt.c.plays, pt.c.ms_played)
+        .join(pt, on=(pt.c.track_id == Track.id))
+        .order_by(pt.c.plays.desc(), pt.c.ms_played.desc(), Track.id)
+        .limit(top)
+        .dicts()
+    ]
+    genres = [
+        name
+        for (name,) in Genre.select(Genre.name)
+        .join(ArtistGenre, on=(ArtistGenre.genre == Genre.id))
+        .where(ArtistGenre.artist == artist_id)
+        .order_by(Genre.name)
+        .tuples()
+    ]
+    total = user_total_plays(user_id)
+    return {
+        "artist_id": artist["id"],
+        "name": artist["name"],
+        "image_url": artist["image_url"],
+        "popularity": artist["popularity"],
+        "followers": artist["followers"],
+        "genres": genres,
+        "plays": as_int(plays),
+        "ms_played": as_int(ms_played),
+        "first_played_at": as_datetime(first),
+        "last_played_at": as_datetime(last),
+        "share": as_int(plays) / total if total else 0.0,
+        "tracks": as_int(tracks),
+        "top_tracks": top_rows,
+        "series": _monthly_series(plan, track_ids),
+    }
