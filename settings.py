@@ -60,6 +60,12 @@ def _url(value: str) -> str:
     return value.rstrip("/")
 
 
+def _metrics_token(value: str) -> str:
+    if len(value) < 16:
+        raise ValueError("must be at least 16 random characters")
+    return value
+
+
 def _connector(value: str) -> str:
     if value not in ("postgresql", "postgres", "sqlite"):
         raise ValueError("must be postgresql or sqlite")
@@ -132,6 +138,13 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("FIRST_ADMIN_ID", "admin", help="Id of the admin account created on migrate."),
     Variable("FIRST_ADMIN_EMAIL", "", help="Admin login email; empty: no admin account."),
     Variable("FIRST_ADMIN_PASSWORD", "", help="Admin password (stored hashed only).", secret=True),
+    Variable(
+        "METRICS_TOKEN",
+        "",
+        _metrics_token,
+        "Bearer token Prometheus sends to scrape /metrics; empty: /metrics is off (404).",
+        secret=True,
+    ),
 )
 
 
@@ -154,6 +167,7 @@ class Settings:
     first_admin_id: str
     first_admin_email: str
     first_admin_password: str = field(repr=False)
+    metrics_token: str = field(repr=False)
 
     @property
     def is_sqlite(self) -> bool:
@@ -243,6 +257,7 @@ def load(
         first_admin_id=values["FIRST_ADMIN_ID"],
         first_admin_email=values["FIRST_ADMIN_EMAIL"],
         first_admin_password=values["FIRST_ADMIN_PASSWORD"],
+        metrics_token=values["METRICS_TOKEN"],
     )
     fields.update(overrides)
     settings = Settings(**fields)

@@ -30,8 +30,10 @@ LAYERS = (
     "models.summaries",
     "models.accounts",
     "models.ingest",
+    "models.jobs",
     "models.imports",
     "models.stats",
+    "models.operations",
     "models.migrate",
 )
 SHELLS = ("models", "web", "batch", "chalice_app", "chalicelib")
@@ -88,6 +90,16 @@ def upward_imports(root: Path) -> list[str]:
 
 def test_no_package_of_models_imports_one_above_it():
     assert upward_imports(ROOT / "models") == []
+
+
+def test_every_module_of_models_has_its_place_in_the_layering():
+    """A module outside every layer would escape the check above."""
+    unplaced = [
+        module_name(path)
+        for path in sorted((ROOT / "models").rglob("*.py"))
+        if module_name(path) != "models" and layer_of(module_name(path)) is None
+    ]
+    assert unplaced == []
 
 
 def test_the_layering_check_sees_an_upward_import_even_inside_a_function(tmp_path, monkeypatch):

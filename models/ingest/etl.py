@@ -10,8 +10,9 @@ old hour and a test driving the sandbox clock all agree on what "now" is.  Every
   longer decryptable) flags that user, a long Retry-After defers the work to a later run (never
   sleeps), other Spotify failures are logged; any other failure is logged as a ``bug`` that
   fails the run's last task; none of them stops another user or step (``step_errors``);
-* writes what it did to ``EtlLog`` (new plays, rows, calls per endpoint, error), replacing the
-  row of an earlier attempt of the same step, so a rerun leaves one row per (run, user, step).
+* writes what it did to ``EtlLog`` (new plays, rows, calls and 429s per endpoint, error),
+  replacing the row of an earlier attempt of the same step, so a rerun leaves one row per
+  (run, user, step).
 
 What an app may do (batch reads, audio features) is learnt from Spotify's answers and kept in
 ``EtlRun.summary["capabilities"]`` with the hour it was learnt; a refusal learnt within the last
@@ -63,6 +64,7 @@ class StepOutcome:
     new_plays: int = 0
     new_rows: int = 0
     calls: dict = field(default_factory=dict)
+    rate_limited: dict = field(default_factory=dict)  # 429 answers per endpoint, among calls
     error: str | None = None
     items: list = field(default_factory=list)  # extract: the raw recently-played items
 
@@ -70,6 +72,8 @@ class StepOutcome:
         if client is not None:
             for endpoint, count in client.calls.items():
                 self.calls[endpoint] = self.calls.get(endpoint, 0) + count
+            for endpoint, count in client.usage.throttled.items():
+                self.rate_limited[endpoint] = self.rate_limited.get(endpoint, 0) + count
 
     def summary(self) -> dict:
         return {
@@ -77,6 +81,7 @@ class StepOutcome:
             "new_plays": self.new_plays,
             "new_rows": self.new_rows,
             "api_calls": self.calls,
+            "rate_limited": self.rate_limited,
             "error": self.error,
         }
 
@@ -165,6 +170,7 @@ class Run:
                 new_plays=outcome.new_plays,
                 new_rows=outcome.new_rows,
                 api_calls=json.dumps(outcome.calls, sort_keys=True),
+                rate_limited=json.dumps(outcome.rate_limited, sort_keys=True),
                 error=outcome.error,
             )
 
@@ -483,10 +489,13 @@ def finish_run(run: Run) -> dict:
     """Totals of the run's log into ``EtlRun.summary``; status ``done`` or ``partial``."""
     logs = list(EtlLog.select().where(EtlLog.run == run.row.id))
     calls: dict[str, int] = {}
+    rate_limited: dict[str, int] = {}
     statuses: dict[str, dict[str, int]] = {}
     for row in logs:
         for endpoint, count in row.api_calls_data.items():
             calls[endpoint] = calls.get(endpoint, 0) + count
+        for endpoint, count in row.rate_limited_data.items():
+            rate_limited[endpoint] = rate_limited.get(endpoint, 0) + count
         by_status = statuses.setdefault(row.step, {})
         by_status[row.status] = by_status.get(row.status, 0) + 1
     reauth = User.select().join(OAuthToken, JOIN.INNER).where(User.needs_reauth == True).count()  # noqa: E712 (SQL)
@@ -494,6 +503,7 @@ def finish_run(run: Run) -> dict:
         "users": len({row.user_id for row in logs if row.user_id is not None}),
         "new_plays": sum(row.new_plays for row in logs if row.step == "load"),
         "api_calls": dict(sorted(calls.items())),
+        "rate_limited": dict(sorted(rate_limited.items())),
         "steps": statuses,
         "needs_reauth": reauth,
         "gaps": sum(1 for row in logs if row.step == "load" and row.status == DONE and row.error),

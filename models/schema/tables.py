@@ -273,6 +273,8 @@ class EtlLog(BaseModel):
     new_plays = IntegerField(default=0)
     new_rows = IntegerField(default=0)
     api_calls = TextField(default="{}")
+    # 429 answers per endpoint (each also counted in api_calls): the figures /metrics reports
+    rate_limited = TextField(default="{}")
     error = TextField(null=True)
     created_at = DateTimeField(default=utcnow)
 
@@ -283,6 +285,10 @@ class EtlLog(BaseModel):
     @property
     def api_calls_data(self) -> dict:
         return json.loads(self.api_calls) if self.api_calls else {}
+
+    @property
+    def rate_limited_data(self) -> dict:
+        return json.loads(self.rate_limited) if self.rate_limited else {}
 
 
 class SyncGap(BaseModel):
