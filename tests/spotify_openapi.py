@@ -125,6 +125,7 @@ def download(url: str, target: Path) -> None:
     try:
         with os.fdopen(handle, "wb") as out:
             out.write(data)
+        os.chmod(temporary, 0o644)  # mkstemp makes it private; it is a public document
         os.replace(temporary, target)
     except BaseException:
         os.unlink(temporary)

@@ -128,6 +128,7 @@ def test_downloads_once_into_the_cache_and_the_tests_read_it(clone, serve, pinne
     cached = spotify_openapi.cached_path(clone)
     assert cached.parent == clone / ".cache"
     assert cached.read_bytes() == pinned
+    assert cached.stat().st_mode & 0o777 == 0o644
     assert str(cached) in first.stdout
     assert served.requests == 1
     assert [p.name for p in cached.parent.iterdir()] == [cached.name]  # no .part left behind
