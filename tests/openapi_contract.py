@@ -1,7 +1,9 @@
 """Validate sandbox answers against Spotify's OpenAPI description (read, never copied).
 
-The description lives outside the repository (SPOTIFY_OPENAPI_PATH, default
-``<repo>/../shared/spotify-openapi.yml``). Two documented adjustments are applied:
+The description lives outside the repository: ``tests/spotify_openapi.py`` finds it
+(SPOTIFY_OPENAPI_PATH, ``<repo>/../shared/spotify-openapi.yml``, or the copy ``make test``
+downloaded into ``.cache/``); without one, every test that validates fails with that module's
+message on how to provide it. These documented adjustments are applied:
 * development mode: the fields spotify-api.md lists as gone for such apps (all marked
   ``deprecated`` in the description) may be absent, so they are dropped from ``required``;
 * batch reads: Spotify documents ``null`` in place of an unknown id, which the description's
@@ -17,16 +19,16 @@ from __future__ import annotations
 
 import copy
 import os
+from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
 
+import pytest
 import yaml
 from openapi_schema_validator import OAS30Validator, oas30_format_checker
 
-REPO = Path(__file__).resolve().parent.parent
-SPEC_PATH = Path(
-    os.environ.get("SPOTIFY_OPENAPI_PATH", REPO.parent / "shared" / "spotify-openapi.yml")
-)
+from tests import spotify_openapi
+
 NULLABLE_ITEMS = {
     "ManyTracks": "tracks",
     "ManyArtists": "artists",
@@ -57,8 +59,21 @@ ERROR_RESPONSE = {
 
 @lru_cache(maxsize=1)
 def spec() -> dict:
-    with open(SPEC_PATH, encoding="utf-8") as handle:
-        return yaml.safe_load(handle)
+    return load_spec()
+
+
+def load_spec(repo: Path = spotify_openapi.REPO, environ: Mapping[str, str] = os.environ) -> dict:
+    """The parsed description; without one, the calling test fails with how to provide it."""
+    try:
+        path = spotify_openapi.find(repo, environ)
+    except spotify_openapi.Unavailable as missing:
+        message = str(missing)
+    else:
+        with open(path, encoding="utf-8") as handle:
+            return yaml.safe_load(handle)
+    # The message is the whole story: a traceback (or, failing inside the except clause, the
+    # same message twice as a chained exception) would only bury it.
+    pytest.fail(message, pytrace=False)
 
 
 def _walk(node):
