@@ -7,11 +7,11 @@ from datetime import datetime
 
 from werkzeug.serving import run_simple
 
-from spotify.sandbox.server import (
+from spotify.sandbox.server import create_app
+from spotify.sandbox.state import (
     DEFAULT_CLIENT_ID,
     DEFAULT_CLIENT_SECRET,
     DEFAULT_REDIRECT_URIS,
-    create_app,
     make_state,
 )
 

@@ -12,11 +12,11 @@ from datetime import UTC, datetime
 import requests
 from werkzeug.serving import WSGIRequestHandler, make_server
 
-from spotify.sandbox.server import (
+from spotify.sandbox.server import create_app
+from spotify.sandbox.state import (
     DEFAULT_CLIENT_ID,
     DEFAULT_CLIENT_SECRET,
     DEFAULT_REDIRECT_URIS,
-    create_app,
     make_state,
 )
 
@@ -129,7 +129,7 @@ class SandboxServer:
         return response.json()
 
     def control(self, **knobs) -> dict:
-        """Change knobs (see ``spotify.sandbox.server.Knobs``); returns all knob values."""
+        """Change knobs (see ``spotify.sandbox.state.Knobs``); returns all knob values."""
         return self._post("/_sandbox/control", knobs)
 
     def knobs(self) -> dict:
