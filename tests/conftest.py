@@ -19,6 +19,9 @@ import settings as settings_module
 from models.schema.db import connect_url
 from models.schema.db import db as database_proxy
 
+# Fixture modules: their fixtures reach every test through here, never by importing them.
+pytest_plugins = ["tests.webtools", "tests.api_support", "tests.etl_world"]
+
 TEST_SECRET_KEY = "test-secret-key-that-is-long-enough"
 POSTGRES_ADMIN_URL = os.environ.get(
     "TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"

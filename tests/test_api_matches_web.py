@@ -13,13 +13,9 @@ from contextlib import contextmanager
 import pytest
 from flask import template_rendered
 
-from tests.api_support import api  # noqa: F401  (fixture)
 from tests.factories import make_play, make_user
 from tests.test_api_stats import WEEK, World
-from tests.webtools import (
-    csrf_token,
-    login_as,
-    )
+from tests.webtools import csrf_token, login_as
 
 
 @contextmanager

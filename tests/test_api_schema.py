@@ -23,7 +23,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from tests.api_support import WsgiGateway, api, load_app  # noqa: F401  (api: fixture)
+from tests.api_support import WsgiGateway, load_app
 from tests.factories import make_album, make_artist, make_play, make_track, make_user
 
 CHECKS = [

@@ -17,7 +17,6 @@ import datetime as dt
 import pytest
 
 from models.schema.tables import ArtistGenre, Genre
-from tests.api_support import api  # noqa: F401  (fixture)
 from tests.factories import make_album, make_artist, make_features, make_play, make_track, make_user
 
 WEEK = "from=2026-03-01&to=2026-03-07"

@@ -9,7 +9,6 @@ import luigi
 from models.schema.tables import Artist, AudioFeatures, EtlLog, EtlRun, SyncGap, Track, User
 from tests.etl_world import (
     connect_listeners,
-    etl,  # noqa: F401 (the fixture)
     naive,
     run_etl,
     snapshot,

@@ -20,7 +20,6 @@ from models.schema.tables import (
 from tests.etl_world import (
     connect_listener,
     connect_listeners,
-    etl,  # noqa: F401 (the fixture)
     naive,
     run_etl,
     stored,

@@ -21,7 +21,6 @@ from settings import PROJECT_DIR
 from tests.conftest import TEST_SECRET_KEY, empty_all_tables
 from tests.etl_world import (
     connect_listeners,
-    etl,  # noqa: F401 (the fixture)
     naive,
     run_etl,
     snapshot,

@@ -323,9 +323,7 @@ def test_recently_played_reports_a_possible_gap(fresh_sandbox, client, listener)
     fresh_sandbox.advance(days=4)
     result = client.recently_played(after=cursor)
     assert len(result.items) == 50 and result.possible_gap is True
-    missed = fresh_sandbox.plays(
-        listener["id"], datetime.fromtimestamp((cursor + 1) / 1000, UTC)
-    )
+    missed = fresh_sandbox.plays(listener["id"], datetime.fromtimestamp((cursor + 1) / 1000, UTC))
     assert len(missed) > 50  # there really was more than Spotify could show
 
 
