@@ -356,6 +356,27 @@ def test_authorize_page_validates_client_and_redirect(fresh_sandbox):
     assert parse_qs(urlparse(plain.headers["Location"]).query)["error"] == ["invalid_request"]
 
 
+def test_authorize_page_names_the_app_the_account_and_the_scopes_in_plain_words(fresh_sandbox):
+    scope = "user-read-email user-read-recently-played playlist-read-private"
+    page = requests.get(
+        fresh_sandbox.authorize_url,
+        params=authorize_params(fresh_sandbox, scope=scope),
+        timeout=10,
+    ).text
+    assert 'Allow <strong class="app-name">Spotify Tracker</strong>' in page
+    assert '<select id="listener" name="listener">' in page
+    first = fresh_sandbox.listeners()[0]
+    assert f'<option value="{first["id"]}">{first["display_name"]} ({first["id"]})' in page
+    assert "View your Spotify account data" in page and "Your email address" in page
+    assert "View your activity on Spotify" in page
+    assert "Content you have recently played" in page
+    assert "subscription type" not in page  # user-read-private was not asked for
+    assert "Your top artists" not in page
+    assert "<li>playlist-read-private</li>" in page  # a scope without words is still named
+    assert 'id="approve">Agree</button>' in page and 'id="deny">Cancel</button>' in page
+    assert "<link" not in page and "<script" not in page  # styled inline, nothing to fetch
+
+
 def test_development_mode_admits_five_users(fresh_sandbox):
     fresh_sandbox.control(app_mode="development")
     listeners = [who["id"] for who in fresh_sandbox.listeners()]

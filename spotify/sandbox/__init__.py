@@ -7,7 +7,8 @@ OAUTH_TOKEN_URL and SPOTIFY_API_URL at it is the only change from production.
 Run it::
 
     python -m spotify.sandbox --port 8900 [--seed N] [--listeners N]
-        [--app-mode extended|development] [--redirect-uri URI ...] [--clock ISO] [--frozen]
+        [--app-mode extended|development] [--app-name NAME] [--redirect-uri URI ...]
+        [--clock ISO] [--frozen]
 
 Default client id/secret: ``sandbox-client-id`` / ``sandbox-client-secret``; registered redirect
 URIs: http://127.0.0.1:5000/auth/callback and http://localhost:5000/auth/callback (add more
@@ -20,8 +21,10 @@ blueprints), ``accounts.py`` (/authorize, /api/token), ``web_api.py`` (/v1 and t
 ``render.py`` (Spotify's JSON objects), ``control.py`` (/_sandbox), ``errors.py`` (the error
 bodies), ``testing.py`` (thread runner and helpers for tests), ``__main__.py`` (the CLI).
 
-Authorize page (for browser tests): ``select#listener`` picks the listener, ``button#approve``
-("Agree") and ``button#deny`` ("Cancel") answer.
+Authorize page: a consent page like Spotify's, naming the app (``--app-name``, default
+"Spotify Tracker") and the scopes asked for in plain words. For browser tests,
+``select#listener`` picks the listener, ``button#approve`` ("Agree") and ``button#deny``
+("Cancel") answer.
 
 Control endpoints (JSON):
 

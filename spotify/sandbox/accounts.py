@@ -25,19 +25,100 @@ CODE_LIFETIME_MS = 600_000
 
 bp = Blueprint("accounts", __name__)
 
+# What the consent page says for each scope, grouped under its headings as Spotify's page
+# groups them; what every grant shows (the public profile) comes first.
+SCOPE_WORDS = {
+    "View your Spotify account data": (
+        (
+            None,
+            "Your name and username, your profile picture, how many followers you have on "
+            "Spotify and your public playlists",
+        ),
+        ("user-read-email", "Your email address"),
+        (
+            "user-read-private",
+            "Your Spotify subscription type, account country and your "
+            "settings for explicit content filtering",
+        ),
+    ),
+    "View your activity on Spotify": (
+        ("user-read-recently-played", "Content you have recently played"),
+        ("user-top-read", "Your top artists and content"),
+    ),
+}
+
 AUTHORIZE_PAGE = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Sandbox Spotify - Authorize</title></head>
-<body><main>
-<h1>Sandbox Spotify</h1>
-<p><strong>{client}</strong> wants to access your account: {scopes}</p>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Authorize {app} - Sandbox Spotify</title>
+<style>
+body {{ margin: 0; background: #121212; color: #fff; font: 15px/1.5 system-ui, -apple-system,
+  "Segoe UI", Helvetica, Arial, sans-serif; }}
+header {{ padding: 24px 32px; display: flex; align-items: center; gap: 10px; font-weight: 700;
+  font-size: 20px; }}
+header small {{ font-weight: 400; color: #a7a7a7; font-size: 13px; }}
+main {{ max-width: 480px; margin: 0 auto 48px; background: #fff; color: #121212;
+  border-radius: 12px; padding: 32px 36px; }}
+h1 {{ font-size: 24px; margin: 0 0 20px; line-height: 1.25; }}
+label {{ display: block; font-weight: 700; font-size: 13px; margin-bottom: 6px; }}
+select {{ width: 100%; padding: 10px 12px; font: inherit; border: 1px solid #878787;
+  border-radius: 4px; background: #fff; }}
+.account {{ padding-bottom: 20px; border-bottom: 1px solid #e0e0e0; }}
+h2 {{ font-size: 16px; margin: 22px 0 6px; }}
+ul {{ margin: 0; padding-left: 20px; color: #404040; }}
+li {{ margin: 4px 0; }}
+.fine {{ color: #6a6a6a; font-size: 13px; margin-top: 22px; }}
+.actions {{ display: flex; gap: 12px; margin-top: 24px; }}
+button {{ flex: 1; font: inherit; font-weight: 700; padding: 12px 0; border-radius: 500px;
+  cursor: pointer; border: 1px solid #878787; background: #fff; color: #121212; }}
+button#approve {{ background: #1ed760; border-color: #1ed760; }}
+button:hover {{ transform: scale(1.03); }}
+</style></head>
+<body>
+<header><svg width="32" height="32" viewBox="0 0 32 32" aria-hidden="true">
+<circle cx="16" cy="16" r="16" fill="#1ed760"/><path d="M8 12c5-1.6 11-1.2 16 1.4M9 16.5c4.2-1.2
+ 9-.9 13 1.2M10 20.6c3.4-.9 7-.7 10 .9" stroke="#121212" stroke-width="2.2" fill="none"
+ stroke-linecap="round"/></svg>Sandbox Spotify <small>a local stand-in for Spotify</small></header>
+<main>
 <form method="post" action="{action}">
 {hidden}
+<h1>Allow <strong class="app-name">{app}</strong> to access your Spotify account?</h1>
+<div class="account">
 <label for="listener">Log in as</label>
 <select id="listener" name="listener">{options}</select>
-<button type="submit" name="decision" value="approve" id="approve">Agree</button>
+</div>
+<p>You agree that {app} will be able to:</p>
+{scopes}
+<p class="fine">You can remove this access at any time on your Spotify account page.
+{app} (client ID <code>{client}</code>) will send you back to <code>{redirect}</code>.</p>
+<div class="actions">
 <button type="submit" name="decision" value="deny" id="deny">Cancel</button>
+<button type="submit" name="decision" value="approve" id="approve">Agree</button>
+</div>
 </form></main></body></html>
 """
+
+
+def scopes_in_words(scope: str) -> str:
+    """The scopes asked for, as the consent page's headed lists (HTML); a scope the sandbox
+    has no words for is listed by its name, so nothing asked for goes unmentioned."""
+    asked = scope.split()
+    sections = []
+    known = set()
+    for heading, lines in SCOPE_WORDS.items():
+        items = [words for name, words in lines if name is None or name in asked]
+        known.update(name for name, _ in lines)
+        if items:
+            sections.append((heading, items))
+    others = [name for name in asked if name not in known]
+    if others:
+        sections.append(("Other access", others))
+    return "\n".join(
+        f"<h2>{html.escape(heading)}</h2><ul>"
+        + "".join(f"<li>{html.escape(item)}</li>" for item in items)
+        + "</ul>"
+        for heading, items in sections
+    )
 
 
 # -- the authorize page ----------------------------------------------------------------------
@@ -92,9 +173,11 @@ def authorize_page():
         for who in state.world.listeners
     )
     return AUTHORIZE_PAGE.format(
+        app=html.escape(state.app_name),
         client=html.escape(state.client_id),
+        redirect=html.escape(params["redirect_uri"]),
         action="/authorize",
-        scopes=html.escape(params.get("scope", "")),
+        scopes=scopes_in_words(params.get("scope", "")),
         hidden=hidden,
         options=options,
     )
