@@ -77,7 +77,7 @@ def complete_catalogue(world: World) -> tuple[float, int]:
     summaries up to date.  Returns the seconds it took and the tracks completed."""
     from models.ingest import catalogue
     from models.schema.tables import Track
-    from spotify.sandbox.server import Renderer
+    from spotify.sandbox.render import Renderer
 
     renderer = Renderer(world, "http://sandbox.invalid/", extended=True)
     tracks = [

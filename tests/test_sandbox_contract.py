@@ -4,6 +4,7 @@ description for its path and status, in both app modes, plus the Accounts servic
 from __future__ import annotations
 
 import base64
+from collections import Counter, defaultdict
 from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlparse
 
@@ -11,7 +12,7 @@ import pytest
 import requests
 from jsonschema import ValidationError
 
-from spotify.sandbox.catalogue import World, to_ms
+from spotify.sandbox.catalogue import World, normalise, to_ms
 from tests.openapi_contract import DEV_MODE_ABSENT, validate
 
 UNKNOWN = "0000000000000000000000"
@@ -208,6 +209,39 @@ def test_recently_played_paging_semantics(fresh_sandbox, token):
     assert empty["items"] == [] and empty["cursors"] is None and empty["next"] is None
 
 
+def test_plain_words_search_ranks_the_exact_track_name_first(fresh_sandbox, mode, token):
+    """Spotify puts a track named exactly like the words first, ahead of more popular tracks
+    that merely contain them; among several of that name, the most popular leads."""
+    world = fresh_sandbox.state.world
+    name_of = [normalise(t.name) for t in world.tracks]
+    names = Counter(name_of)
+    carrying = defaultdict(set)  # word -> indexes of the tracks whose name has it
+    for index, name in enumerate(name_of):
+        for word in name.split():
+            carrying[word].add(index)
+
+    def more_popular_containing(track):
+        containing = set.intersection(*(carrying[w] for w in name_of[track.index].split()))
+        return [
+            world.tracks[i]
+            for i in containing
+            if world.tracks[i].popularity > track.popularity and name_of[i] != name_of[track.index]
+        ]
+
+    unique = [t for t in world.tracks if names[name_of[t.index]] == 1]
+    track = max(unique, key=lambda t: len(more_popular_containing(t)))
+    assert len(more_popular_containing(track)) >= 5  # popularity alone keeps it off the page
+    found = get(fresh_sandbox, "/search", token, q=track.name.lower(), type="track", limit=5)
+    assert [t["id"] for t in found.json()["tracks"]["items"]][:1] == [track.id]
+
+    shared = max(names, key=names.get)  # a name many tracks carry
+    top = get(fresh_sandbox, "/search", token, q=shared, type="track", limit=5).json()
+    exact = sorted(
+        (t for t in world.tracks if name_of[t.index] == shared), key=lambda t: -t.popularity
+    )
+    assert [t["id"] for t in top["tracks"]["items"]] == [t.id for t in exact[:5]]
+
+
 def test_skips_are_streams_but_not_plays(fresh_sandbox):
     listener = fresh_sandbox.listeners()[2]["id"]
     start = fresh_sandbox.now() - timedelta(days=7)
@@ -289,7 +323,7 @@ def test_authorize_page_validates_client_and_redirect(fresh_sandbox):
         fresh_sandbox.authorize_url, params=authorize_params(fresh_sandbox), timeout=10
     )
     assert page.status_code == 200
-    assert all(l["id"] in page.text for l in fresh_sandbox.listeners())
+    assert all(who["id"] in page.text for who in fresh_sandbox.listeners())
     wrong_client = requests.get(
         fresh_sandbox.authorize_url,
         timeout=10,
@@ -322,9 +356,30 @@ def test_authorize_page_validates_client_and_redirect(fresh_sandbox):
     assert parse_qs(urlparse(plain.headers["Location"]).query)["error"] == ["invalid_request"]
 
 
+def test_authorize_page_names_the_app_the_account_and_the_scopes_in_plain_words(fresh_sandbox):
+    scope = "user-read-email user-read-recently-played playlist-read-private"
+    page = requests.get(
+        fresh_sandbox.authorize_url,
+        params=authorize_params(fresh_sandbox, scope=scope),
+        timeout=10,
+    ).text
+    assert 'Allow <strong class="app-name">Spotify Tracker</strong>' in page
+    assert '<select id="listener" name="listener">' in page
+    first = fresh_sandbox.listeners()[0]
+    assert f'<option value="{first["id"]}">{first["display_name"]} ({first["id"]})' in page
+    assert "View your Spotify account data" in page and "Your email address" in page
+    assert "View your activity on Spotify" in page
+    assert "Content you have recently played" in page
+    assert "subscription type" not in page  # user-read-private was not asked for
+    assert "Your top artists" not in page
+    assert "<li>playlist-read-private</li>" in page  # a scope without words is still named
+    assert 'id="approve">Agree</button>' in page and 'id="deny">Cancel</button>' in page
+    assert "<link" not in page and "<script" not in page  # styled inline, nothing to fetch
+
+
 def test_development_mode_admits_five_users(fresh_sandbox):
     fresh_sandbox.control(app_mode="development")
-    listeners = [l["id"] for l in fresh_sandbox.listeners()]
+    listeners = [who["id"] for who in fresh_sandbox.listeners()]
     for listener in listeners[:5]:
         fresh_sandbox.grant(listener)
     fresh_sandbox.grant(listeners[0])  # someone already admitted may log in again

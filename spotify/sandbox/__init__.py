@@ -7,22 +7,28 @@ OAUTH_TOKEN_URL and SPOTIFY_API_URL at it is the only change from production.
 Run it::
 
     python -m spotify.sandbox --port 8900 [--seed N] [--listeners N]
-        [--app-mode extended|development] [--redirect-uri URI ...] [--clock ISO] [--frozen]
+        [--app-mode extended|development] [--app-name NAME] [--redirect-uri URI ...]
+        [--clock ISO] [--frozen]
 
 Default client id/secret: ``sandbox-client-id`` / ``sandbox-client-secret``; registered redirect
 URIs: http://127.0.0.1:5000/auth/callback and http://localhost:5000/auth/callback (add more
 with ``--redirect-uri`` or ``POST /_sandbox/redirect_uris {"uri": ...}``). From the CLI the
 clock follows real time; tests use :class:`spotify.sandbox.testing.SandboxServer` (frozen clock).
 
-Modules: ``catalogue.py`` (the seeded world: catalogue, listeners, plays), ``server.py`` (the
-Flask app), ``testing.py`` (thread runner and helpers for tests), ``__main__.py`` (the CLI).
+Modules: ``catalogue.py`` (the seeded world: catalogue, listeners, plays), ``state.py`` (knobs,
+clock, grants and tokens of one run), ``server.py`` (``create_app(state)``, which registers the
+blueprints), ``accounts.py`` (/authorize, /api/token), ``web_api.py`` (/v1 and the images),
+``render.py`` (Spotify's JSON objects), ``control.py`` (/_sandbox), ``errors.py`` (the error
+bodies), ``testing.py`` (thread runner and helpers for tests), ``__main__.py`` (the CLI).
 
-Authorize page (for browser tests): ``select#listener`` picks the listener, ``button#approve``
-("Agree") and ``button#deny`` ("Cancel") answer.
+Authorize page: a consent page like Spotify's, naming the app (``--app-name``, default
+"Spotify Tracker") and the scopes asked for in plain words. For browser tests,
+``select#listener`` picks the listener, ``button#approve`` ("Agree") and ``button#deny``
+("Cancel") answer.
 
 Control endpoints (JSON):
 
-* ``GET|POST /_sandbox/control``: knobs (see ``server.Knobs``): ``app_mode``, ``rate_limit``,
+* ``GET|POST /_sandbox/control``: knobs (see ``state.Knobs``): ``app_mode``, ``rate_limit``,
   ``rate_window``, ``retry_after``, ``error_rate``, ``error_statuses``, ``fail_next``,
   ``fail_status``, ``token_ttl``, ``refresh_token_lifetime``, ``rotate_refresh_tokens``,
   ``audio_features``, ``max_users``, ``revoked``; and the action ``expire_tokens: true``.

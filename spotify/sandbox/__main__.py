@@ -7,11 +7,12 @@ from datetime import datetime
 
 from werkzeug.serving import run_simple
 
-from spotify.sandbox.server import (
+from spotify.sandbox.server import create_app
+from spotify.sandbox.state import (
+    DEFAULT_APP_NAME,
     DEFAULT_CLIENT_ID,
     DEFAULT_CLIENT_SECRET,
     DEFAULT_REDIRECT_URIS,
-    create_app,
     make_state,
 )
 
@@ -27,6 +28,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--app-mode", choices=("extended", "development"), default="extended")
     parser.add_argument("--client-id", default=DEFAULT_CLIENT_ID)
     parser.add_argument("--client-secret", default=DEFAULT_CLIENT_SECRET)
+    parser.add_argument(
+        "--app-name", default=DEFAULT_APP_NAME, help="the app's name on the authorize page"
+    )
     parser.add_argument(
         "--redirect-uri",
         action="append",
@@ -50,6 +54,7 @@ def main(argv: list[str] | None = None) -> None:
         frozen=args.frozen,
         client_id=args.client_id,
         client_secret=args.client_secret,
+        app_name=args.app_name,
         redirect_uris=DEFAULT_REDIRECT_URIS + tuple(args.redirect_uri),
     )
     print(

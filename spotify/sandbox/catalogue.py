@@ -561,7 +561,12 @@ class World:
     def search_tracks(
         self, track: str | None, artist: str | None, album: str | None, words: list[str]
     ) -> list[Track]:
-        """Tracks matching every given filter (case-insensitive substrings), best first."""
+        """Tracks matching every given filter (case-insensitive substrings), best first.
+
+        Best is Spotify's order: a track whose name is exactly the ``track:`` filter (or, with
+        no filter, exactly the plain words) comes before more popular tracks that only contain
+        them, and so does an artist named exactly like the ``artist:`` filter; then popularity.
+        """
         track_q, artist_q, album_q = (normalise(v) if v else None for v in (track, artist, album))
         word_q = [normalise(w) for w in words if normalise(w)]
         hits = []
@@ -578,7 +583,9 @@ class World:
             haystack = " ".join([name, album_name, *artist_names])
             if any(w not in haystack for w in word_q):
                 continue
-            exact = (track_q == name) + (artist_q in artist_names if artist_q else 0)
+            exact = (name == (track_q or " ".join(word_q))) + (
+                artist_q in artist_names if artist_q else 0
+            )
             hits.append((-exact, -t.popularity, t.index, t))
         hits.sort(key=lambda h: h[:3])
         return [h[3] for h in hits]

@@ -12,11 +12,12 @@ from datetime import UTC, datetime
 import requests
 from werkzeug.serving import WSGIRequestHandler, make_server
 
-from spotify.sandbox.server import (
+from spotify.sandbox.server import create_app
+from spotify.sandbox.state import (
+    DEFAULT_APP_NAME,
     DEFAULT_CLIENT_ID,
     DEFAULT_CLIENT_SECRET,
     DEFAULT_REDIRECT_URIS,
-    create_app,
     make_state,
 )
 
@@ -45,6 +46,7 @@ class SandboxServer:
         app_mode: str = "extended",
         client_id: str = DEFAULT_CLIENT_ID,
         client_secret: str = DEFAULT_CLIENT_SECRET,
+        app_name: str = DEFAULT_APP_NAME,
         redirect_uris: tuple[str, ...] = DEFAULT_REDIRECT_URIS,
         clock_start: datetime = TEST_CLOCK_START,
         frozen: bool = True,
@@ -59,6 +61,7 @@ class SandboxServer:
             frozen=frozen,
             client_id=client_id,
             client_secret=client_secret,
+            app_name=app_name,
             redirect_uris=redirect_uris,
         )
         self._server = None
@@ -129,7 +132,7 @@ class SandboxServer:
         return response.json()
 
     def control(self, **knobs) -> dict:
-        """Change knobs (see ``spotify.sandbox.server.Knobs``); returns all knob values."""
+        """Change knobs (see ``spotify.sandbox.state.Knobs``); returns all knob values."""
         return self._post("/_sandbox/control", knobs)
 
     def knobs(self) -> dict:
