@@ -6,7 +6,6 @@ import datetime as dt
 import json
 
 from models.schema.tables import EtlLog, EtlRun
-from tests.api_support import api  # noqa: F401  (fixture)
 from tests.factories import make_play, make_track, make_user
 
 AT = dt.datetime(2026, 3, 1, 12, 0, 0)

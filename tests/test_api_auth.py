@@ -11,8 +11,7 @@ import pytest
 from werkzeug.security import generate_password_hash
 
 from models.accounts.users import delete_user
-from tests.api_support import api  # noqa: F401  (fixture)
-from tests.conftest import TEST_SECRET_KEY
+from tests.environment import TEST_SECRET_KEY
 from tests.factories import make_user
 
 ADMIN_EMAIL = "admin@example.test"
@@ -130,9 +129,7 @@ def test_a_deleted_users_token_does_not_follow_a_reused_id(api, db):
 
 def test_expired_message_says_expired(api):
     user = make_user()
-    token = api.token(
-        user, now=dt.datetime.now(dt.UTC) - dt.timedelta(hours=2), minutes=60
-    )
+    token = api.token(user, now=dt.datetime.now(dt.UTC) - dt.timedelta(hours=2), minutes=60)
     _assert_401(api.get("/me", token=token), "expired")
 
 

@@ -10,8 +10,7 @@ import luigi
 import pytest
 
 from models.schema.tables import Play
-from tests.api_support import api  # noqa: F401  (fixture)
-from tests.etl_world import connect_listener, etl, naive, run_etl  # noqa: F401  (fixture)
+from tests.etl_world import connect_listener, naive, run_etl
 
 
 @pytest.mark.parametrize("app_mode", ["development", "extended"])

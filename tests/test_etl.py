@@ -7,15 +7,7 @@ import datetime as dt
 import luigi
 
 from models.schema.tables import Artist, AudioFeatures, EtlLog, EtlRun, SyncGap, Track, User
-from tests.etl_world import (
-    connect_listeners,
-    etl,  # noqa: F401 (the fixture)
-    naive,
-    run_etl,
-    snapshot,
-    stored,
-    truth,
-)
+from tests.etl_world import connect_listeners, naive, run_etl, snapshot, stored, truth
 
 HOUR = dt.timedelta(hours=1)
 

@@ -14,12 +14,9 @@ from models.imports import history_import
 from models.imports.privacy_export import Limits
 from models.schema.tables import ImportJob, Play, Track
 from spotify.sandbox.catalogue import World
+from tests.environment import everything
 from tests.factories import make_user
-from tests.test_import_jobs import everything
-from tests.webtools import (
-    csrf_token,
-    login_as,
-    )
+from tests.webtools import csrf_token, login_as
 from web import imports
 
 START = dt.datetime(2026, 11, 18, tzinfo=dt.UTC)

@@ -12,7 +12,7 @@ from models.accounts import api_tokens
 from models.schema.db import utcnow
 from models.schema.tables import ImportJob, OAuthToken, Play, User
 from tests.factories import make_album, make_artist, make_play, make_track, make_user
-from tests.webtools import app, client, csrf_token, login_as, web_settings  # noqa: F401
+from tests.webtools import csrf_token, login_as
 
 AT = dt.datetime(2026, 3, 1, 23, 30)
 

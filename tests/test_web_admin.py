@@ -7,7 +7,7 @@ import json
 
 from models.schema.tables import EtlLog, EtlRun, User
 from tests.factories import make_play, make_track, make_user
-from tests.webtools import app, auth, client, login_as, web_settings  # noqa: F401
+from tests.webtools import login_as
 
 AT = dt.datetime(2026, 11, 20, 10, 0)
 

@@ -8,13 +8,7 @@ import pytest
 
 from models.schema.tables import OAuthToken, User
 from tests.factories import make_user
-from tests.webtools import (
-    ADMIN_EMAIL,
-    ADMIN_PASSWORD,
-    AuthActions,
-    client,  # noqa: F401
-    code_and_state,
-)
+from tests.webtools import ADMIN_EMAIL, ADMIN_PASSWORD, AuthActions, code_and_state
 
 
 def test_login_redirects_to_spotify_with_state_pkce_and_scope(client, web_settings):

@@ -6,7 +6,7 @@ import logging
 
 from models.schema.tables import User
 from tests.factories import make_user
-from tests.webtools import app, client, login_as, web_environ, web_settings  # noqa: F401
+from tests.webtools import login_as, web_environ
 from web.security import MaskSecrets
 
 FORMS = [  # (page that shows the form, where it posts, valid fields without the token)

@@ -11,7 +11,7 @@ import pytest
 from models.schema.db import utcnow
 from models.schema.tables import ArtistGenre, Genre
 from tests.factories import make_album, make_artist, make_features, make_play, make_track, make_user
-from tests.webtools import app, client, login_as, web_settings  # noqa: F401
+from tests.webtools import login_as
 
 
 def text_of(response) -> str:

@@ -10,7 +10,6 @@ import pytest
 
 from models.schema.tables import Play, Track, User
 from tests.etl_world import naive, run_etl
-from tests.webtools import app, auth, client, web_settings  # noqa: F401
 
 
 def sync(auth, web_settings):
