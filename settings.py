@@ -14,6 +14,7 @@ import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote, urlparse
 
 PROJECT_DIR = Path(__file__).resolve().parent
@@ -221,7 +222,8 @@ def load(
         values["B64_CLIENT"]
         or base64.b64encode(f"{values['CLIENT_ID']}:{values['CLIENT_SECRET']}".encode()).decode()
     )
-    fields = dict(
+    # Each value has the type its Variable's parser returns, which only that table knows.
+    fields: dict[str, Any] = dict(
         secret_key=values["SECRET_KEY"],
         algorithm=values["ALGORITHM"],
         access_token_expire_minutes=values["ACCESS_TOKEN_EXPIRE_MINUTES"],
