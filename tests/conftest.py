@@ -4,6 +4,11 @@ Every database test runs twice: on SQLite (a file) and on the real PostgreSQL se
 (127.0.0.1:5432, or TEST_POSTGRES_URL).  Each engine gets one database per test session, built
 by running ``migrations/``, so the migrations themselves are exercised on both engines; tables
 are emptied before each test, not after, so a failed test leaves its rows to inspect.
+
+Where things live: fixtures here and in the helper modules registered below
+(``pytest_plugins``), which no test imports; plain helpers in modules a test may import
+(``tests.environment``, ``tests.factories``, ``tests.week_world``, the helpers of the plugin
+modules); never one ``test_*.py`` imported by another.
 """
 
 from __future__ import annotations
