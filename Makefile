@@ -1,10 +1,10 @@
-# The two commands README promises: `make demo` and `make test`.
+# The two commands README promises: `make demo` and `make test`; `make lint` checks the code.
 PYTHON ?= python3.11
 VENV ?= .venv
 BIN := $(VENV)/bin
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: demo test install install-dev browser openapi migrate clean
+.PHONY: demo test lint install install-dev browser openapi migrate clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,15 @@ openapi:
 
 test: install-dev browser openapi
 	$(BIN)/python -m pytest -n 2 --dist loadfile -q
+
+# ruff's rules and mypy's files are configured in pyproject.toml. All three checks run, so one
+# run reports every finding; any finding fails.
+lint: install-dev
+	@status=0; \
+	$(BIN)/ruff check . || status=1; \
+	$(BIN)/ruff format --check . || status=1; \
+	$(BIN)/mypy || status=1; \
+	exit $$status
 
 # .cache/ (the downloaded OpenAPI description) stays: it is checked, and fetching it needs a network.
 clean:

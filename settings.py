@@ -14,6 +14,7 @@ import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote, urlparse
 
 PROJECT_DIR = Path(__file__).resolve().parent
@@ -241,7 +242,8 @@ def load(
         raise ConfigError(
             "B64_CLIENT does not match CLIENT_ID and CLIENT_SECRET (or leave it empty)"
         )
-    fields = dict(
+    # Each value has the type its Variable's parser returns, which only that table knows.
+    fields: dict[str, Any] = dict(
         secret_key=values["SECRET_KEY"],
         algorithm=values["ALGORITHM"],
         access_token_expire_minutes=values["ACCESS_TOKEN_EXPIRE_MINUTES"],

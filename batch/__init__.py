@@ -28,7 +28,7 @@ class SpotifyEtl(luigi.WrapperTask):
     """One ETL run: every user's plays, then the catalogue they need; and history imports that
     were interrupted or told to wait by Spotify go on, so cron needs only this one line."""
 
-    hour = RunHourParameter(default=None)
+    hour = RunHourParameter()
 
     def requires(self):
         return [FinishRun(hour=self.hour), ResumeImports(hour=self.hour)]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import luigi
 
 from batch import runtime
@@ -11,6 +13,11 @@ from models.ingest.etl import run_hour
 class RunHourParameter(luigi.DateHourParameter):
     """The run's date-hour (UTC); no value means the current hour, computed when parsed."""
 
+    def __init__(self, default: dt.datetime | None = None, **kwargs):
+        # None is the default that normalize() turns into the current hour; luigi's types allow
+        # a default of the parameter's own type only, but it hands any default to normalize().
+        super().__init__(default=default, **kwargs)  # type: ignore[arg-type]
+
     def normalize(self, value):
         return super().normalize(run_hour() if value is None else value)
 
@@ -18,7 +25,7 @@ class RunHourParameter(luigi.DateHourParameter):
 class EtlTask(luigi.Task):
     """A task of one run: ``hour`` names the run, and the target lives in its directory."""
 
-    hour = RunHourParameter(default=None)
+    hour = RunHourParameter()
 
     def run_context(self):
         return runtime.run_for(self.hour)
@@ -28,7 +35,8 @@ class EtlTask(luigi.Task):
 
 
 class AllUsersStep(EtlTask):
-    """A step for all users at once: one ``models.ingest.etl`` function, its outcome as the target."""
+    """A step for all users at once: one ``models.ingest.etl`` function, its outcome as the
+    target."""
 
     step = ""  # the target's name: <run dir>/<step>.json
 

@@ -24,6 +24,7 @@ import os
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -53,7 +54,7 @@ def generate(plays: int, world: World) -> tuple[list[list[dict]], str, int]:
             keep.append(stream)
         days.append(list(reversed(keep)))
         day -= 1
-    entries = []
+    entries: list[dict] = []
     for number, streams in enumerate(reversed(days)):
         entries.extend(extended_entry(world, s, country=listener.country) for s in streams)
         if number % 50 == 0 and streams:  # now and then a podcast episode, skipped by import
@@ -62,9 +63,9 @@ def generate(plays: int, world: World) -> tuple[list[list[dict]], str, int]:
     return files, listener.id, counted
 
 
-def postgres_database() -> tuple[str, callable]:
+def postgres_database() -> tuple[str, Callable[[], None]]:
     """A fresh database on the tests' server (TEST_POSTGRES_URL), dropped after the run."""
-    from tests.conftest import create_postgres_database, drop_postgres_database
+    from tests.environment import create_postgres_database, drop_postgres_database
 
     url = create_postgres_database()
     return url, lambda: drop_postgres_database(url)
@@ -165,8 +166,8 @@ def main(argv=None) -> int:
     world = World()
     started = time.perf_counter()
     files, spotify_id, counted = generate(args.plays, world)
-    with tempfile.TemporaryDirectory(prefix="bench-import-") as folder:
-        folder = Path(folder)
+    with tempfile.TemporaryDirectory(prefix="bench-import-") as folder_name:
+        folder = Path(folder_name)
         export_path = write_zip(
             folder / "my_spotify_data.zip",
             {

@@ -11,6 +11,7 @@ development mode. Nothing is asserted: these are numbers to compare between chan
 from __future__ import annotations
 
 import argparse
+import contextlib
 import time
 
 from spotify.client import SpotifyApp, TokenSet
@@ -33,7 +34,9 @@ def world_figures(listeners: int) -> None:
     )
     end = to_ms(TEST_CLOCK_START)
     start = end - 30 * 86_400_000
-    plays, seconds = timed(lambda: sum(len(world.plays(l, start, end)) for l in world.listeners))
+    plays, seconds = timed(
+        lambda: sum(len(world.plays(who, start, end)) for who in world.listeners)
+    )
     print(
         f"history: {plays} plays over 30 days x {listeners} listeners generated in "
         f"{seconds * 1000:.0f} ms ({listeners * 30 / seconds:.0f} listener-days/s)"
@@ -42,50 +45,54 @@ def world_figures(listeners: int) -> None:
 
 def client_figures(listeners: int, tracks: int, min_interval: float) -> None:
     for mode in ("extended", "development"):
-        with SandboxServer(listeners=listeners, app_mode=mode) as sandbox:
-            app = SpotifyApp(
-                sandbox.client_id,
-                sandbox.client_secret,
-                token_url=sandbox.token_url,
-                api_url=sandbox.api_url,
-                min_interval=min_interval,
-            )
-            clients = [
-                app.client(TokenSet.from_response(sandbox.grant(l["id"])))
-                for l in sandbox.listeners()[: listeners if mode == "extended" else 5]
+        mode_figures(mode, listeners, tracks, min_interval)
+
+
+def mode_figures(mode: str, listeners: int, tracks: int, min_interval: float) -> None:
+    with SandboxServer(listeners=listeners, app_mode=mode) as sandbox:
+        app = SpotifyApp(
+            sandbox.client_id,
+            sandbox.client_secret,
+            token_url=sandbox.token_url,
+            api_url=sandbox.api_url,
+            min_interval=min_interval,
+        )
+        clients = [
+            app.client(TokenSet.from_response(sandbox.grant(listener["id"])))
+            for listener in sandbox.listeners()[: listeners if mode == "extended" else 5]
+        ]
+        cursors, seconds = timed(lambda: [c.recently_played().cursor for c in clients])
+        print(
+            f"{mode}: first sync of {len(clients)} listeners: "
+            f"{sum(c.calls['recently_played'] for c in clients)} calls, {seconds:.2f} s"
+        )
+        sandbox.advance(hours=6)
+        _, seconds = timed(
+            lambda: [
+                c.recently_played(after=cursor) for c, cursor in zip(clients, cursors, strict=True)
             ]
-            cursors, seconds = timed(lambda: [c.recently_played().cursor for c in clients])
-            print(
-                f"{mode}: first sync of {len(clients)} listeners: "
-                f"{sum(c.calls['recently_played'] for c in clients)} calls, {seconds:.2f} s"
+        )
+        print(f"{mode}: incremental sync after 6 h: {seconds:.2f} s")
+        world = sandbox.state.world
+        reader = clients[0]
+        before = sum(app.usage.calls.values())
+        ids = [t.id for t in world.tracks[:tracks]]
+        _, seconds = timed(
+            lambda: (
+                reader.tracks(ids),
+                reader.artists([a.id for a in world.artists[:tracks]]),
+                reader.albums([a.id for a in world.albums[:tracks]]),
             )
-            sandbox.advance(hours=6)
-            _, seconds = timed(
-                lambda: [c.recently_played(after=cursor) for c, cursor in zip(clients, cursors)]
-            )
-            print(f"{mode}: incremental sync after 6 h: {seconds:.2f} s")
-            world = sandbox.state.world
-            reader = clients[0]
-            before = sum(app.usage.calls.values())
-            ids = [t.id for t in world.tracks[:tracks]]
-            _, seconds = timed(
-                lambda: (
-                    reader.tracks(ids),
-                    reader.artists([a.id for a in world.artists[:tracks]]),
-                    reader.albums([a.id for a in world.albums[:tracks]]),
-                )
-            )
-            try:
-                reader.audio_features(ids)
-            except AudioFeaturesUnavailable:
-                pass
-            used = sum(app.usage.calls.values()) - before
-            print(
-                f"{mode}: {tracks} tracks + artists + albums + features: {used} calls "
-                f"({dict(sorted(reader.calls.items()))}), {seconds:.2f} s, "
-                f"app mode detected: {reader.app_mode}, 429s: {app.usage.rate_limited}"
-            )
-            app.close()
+        )
+        with contextlib.suppress(AudioFeaturesUnavailable):
+            reader.audio_features(ids)
+        used = sum(app.usage.calls.values()) - before
+        print(
+            f"{mode}: {tracks} tracks + artists + albums + features: {used} calls "
+            f"({dict(sorted(reader.calls.items()))}), {seconds:.2f} s, "
+            f"app mode detected: {reader.app_mode}, 429s: {app.usage.rate_limited}"
+        )
+        app.close()
 
 
 def main() -> None:

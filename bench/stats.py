@@ -33,16 +33,17 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-PROJECT_DIR = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(PROJECT_DIR))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from models import stats
-from models.accounts.users import set_timezone  # noqa: E402
-from models.periods import parse_period  # noqa: E402
+from models.accounts.users import set_timezone
+from models.periods import parse_period
 from models.schema import crypto
-from models.schema.db import connect_url, db, is_postgresql  # noqa: E402
+from models.schema.db import connect_url, db, is_postgresql
 from models.schema.tables import User
-from models.summaries import listening  # noqa: E402
+from models.summaries import listening
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
 
 BENCH_SECRET = "bench-secret-key-0123456789-abcdef"
 PERIODS = ("7d", "4w", "12m", "all")
@@ -167,7 +168,7 @@ def play_rows(user_id: int, count: int, years: int, tracks: int, rng: random.Ran
     seen: set[int] = set()
     start = NOW - dt.timedelta(days=days)
     start_epoch = int(start.replace(tzinfo=dt.UTC).timestamp())
-    rows = []
+    rows: list[tuple] = []
     # The user's taste drifts: the popularity ranking is rotated by year.
     while len(rows) < count:
         day = rng.randrange(days)
@@ -222,7 +223,7 @@ def bulk_insert(table: str, rows: list[tuple]) -> None:
     """COPY on PostgreSQL, one executemany on SQLite."""
     columns = COLUMNS[table]
     if table == "audio_features":
-        rows = [row + (NOW,) for row in rows]
+        rows = [(*row, NOW) for row in rows]
     if not rows:
         return
     connection = db.connection()
@@ -443,31 +444,28 @@ def bench_settings(url: str):
 
 
 def shell_requests(url: str, user_id: int, tz: str):
-    """(name, call) for a few requests through the Flask app and the Chalice app, if present."""
+    """(name, call) for a few requests through the Flask app and the Chalice app."""
+    from web import create_app
+
     calls = []
-    try:
-        from web import create_app
-    except ImportError:
-        create_app = None
-    if create_app is not None:
-        app = create_app(bench_settings(url))
-        app.config.update(WTF_CSRF_ENABLED=False)
-        web_client = app.test_client()
-        user = User.get_by_id(user_id)
-        # flask-login's session id: the web app's loader takes "id:spotify_id" (or a plain id).
-        for session_id in (f"{user.id}:{user.spotify_id}", str(user.id)):
-            with web_client.session_transaction() as session:
-                session["_user_id"] = session_id
-                session["_fresh"] = True
-            if web_client.get("/dashboard?range=7d").status_code == 200:
-                break
-        for path in (
-            "/dashboard?range=all",
-            "/dashboard?range=12m",
-            "/tracks?range=all",
-            "/profile?range=all",
-        ):
-            calls.append((f"flask GET {path}", _checked(lambda path=path: web_client.get(path))))
+    app = create_app(bench_settings(url))
+    app.config.update(WTF_CSRF_ENABLED=False)
+    web_client = app.test_client()
+    user = User.get_by_id(user_id)
+    # flask-login's session id: the web app's loader takes "id:spotify_id" (or a plain id).
+    for session_id in (f"{user.id}:{user.spotify_id}", str(user.id)):
+        with web_client.session_transaction() as session:
+            session["_user_id"] = session_id
+            session["_fresh"] = True
+        if web_client.get("/dashboard?range=7d").status_code == 200:
+            break
+    for path in (
+        "/dashboard?range=all",
+        "/dashboard?range=12m",
+        "/tracks?range=all",
+        "/profile?range=all",
+    ):
+        calls.append((f"flask GET {path}", _checked(lambda path=path: web_client.get(path))))
     chalice_dir = PROJECT_DIR / "chalice_app"
     if (chalice_dir / "app.py").exists():
         for key, value in {
@@ -532,7 +530,7 @@ def engine_database(engine: str, workdir: Path):
     from models.migrate import router
 
     if engine == "postgresql":
-        from tests.conftest import create_postgres_database, drop_postgres_database
+        from tests.environment import create_postgres_database, drop_postgres_database
 
         url = create_postgres_database()
     else:
@@ -611,7 +609,7 @@ def report(results: list[tuple]) -> float | None:
                 line += f"{'' if cell is None else f'{cell[0]:.1f}/{cell[1]:.1f}':>17} "
         print(line.rstrip())
     print()
-    worst = {}
+    worst: dict[str, tuple] = {}  # {engine: (p95 ms, statistic, key, zone)}
     for engine, tz, name, key, _, p95 in results:
         if key == "e2e":
             continue

@@ -18,10 +18,12 @@ import os
 import sys
 from pathlib import Path
 
-CONFIG_PATH = Path(__file__).resolve().parent / ".chalice" / "config.json"
-sys.path.append(str(CONFIG_PATH.parent.parent / "vendor"))
+# the core as the Lambda package has it (vendor/ links to the repository's packages)
+sys.path.append(str(Path(__file__).resolve().parent / "vendor"))
 
-import settings  # noqa: E402
+import settings
+
+CONFIG_PATH = Path(__file__).resolve().parent / ".chalice" / "config.json"
 
 
 def configure(stage: str, environ=os.environ, config_path: Path = CONFIG_PATH) -> dict:

@@ -46,7 +46,7 @@ def extended_entry(
     """One entry of ``Streaming_History_Audio_*.json`` (``username`` only in older files)."""
     track = world.tracks[stream.track]
     rng = random.Random(stream.played_at_ms)
-    entry = {"ts": _utc(stream.played_at_ms).strftime("%Y-%m-%dT%H:%M:%SZ")}
+    entry: dict[str, object] = {"ts": _utc(stream.played_at_ms).strftime("%Y-%m-%dT%H:%M:%SZ")}
     if username is not None:
         entry["username"] = username
     done = stream.ms_played >= track.duration_ms
@@ -158,8 +158,8 @@ def account_history(world: World, listener: Listener, start: datetime, end: date
     return [account_entry(world, s) for s in streams(world, listener, start, end)]
 
 
-def write_zip(path: Path, files: dict[str, list | bytes]) -> Path:
-    """A zip like Spotify's: ``{member name: entries (or raw bytes)}``, deflated, fixed dates."""
+def write_zip(path: Path, files: dict[str, list | dict | bytes]) -> Path:
+    """A zip like Spotify's: ``{member name: JSON (or raw bytes)}``, deflated, fixed dates."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         for name, content in files.items():

@@ -147,11 +147,12 @@ class Period:
         """
         if self.start is None:
             return Period(self.end, self.end, self.tz, "Nothing before all time", "previous")
-        if not self.whole_days:
+        days = self.days  # None unless made of whole local days (all time returned above)
+        if self.first_day is None or days is None:
             length = self.end - self.start
             return Period(self.start - length, self.start, self.tz, "Previous period", "previous")
         last = self.first_day - dt.timedelta(days=1)
-        first = last - dt.timedelta(days=self.days - 1)
+        first = last - dt.timedelta(days=days - 1)
         return Period.of_days(first, last, self.tz, "previous", "Previous period")
 
     def contains(self, instant: dt.datetime) -> bool:
@@ -235,8 +236,8 @@ def utc_offset_spans(
     info = zone(tz)
 
     def offset(instant: dt.datetime) -> int:
-        aware = instant.replace(tzinfo=dt.UTC).astimezone(info)
-        return int(aware.utcoffset().total_seconds())
+        local = instant.replace(tzinfo=dt.UTC).astimezone(info).replace(tzinfo=None)
+        return int((local - instant).total_seconds())
 
     spans: list[tuple[dt.datetime | None, int]] = []
     current = offset(lo)

@@ -168,8 +168,9 @@ class ChaliceLocal:
             if not key.startswith(("APP_DB_", "DATABASE_URL"))
         }
         env.update(environ)
-        # A file, not a pipe: a full pipe would block the server's request log.
-        self.log = tempfile.TemporaryFile()
+        # A file, not a pipe: a full pipe would block the server's request log.  It lives as long
+        # as the server and is closed by stop(), so no with-block can hold it.
+        self.log = tempfile.TemporaryFile()  # noqa: SIM115
         self.process = subprocess.Popen(
             [
                 str(CHALICE_BIN),

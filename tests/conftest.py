@@ -4,93 +4,32 @@ Every database test runs twice: on SQLite (a file) and on the real PostgreSQL se
 (127.0.0.1:5432, or TEST_POSTGRES_URL).  Each engine gets one database per test session, built
 by running ``migrations/``, so the migrations themselves are exercised on both engines; tables
 are emptied before each test, not after, so a failed test leaves its rows to inspect.
+
+Where things live: fixtures here and in the helper modules registered below
+(``pytest_plugins``), which no test imports; plain helpers in modules a test may import
+(``tests.environment``, ``tests.factories``, ``tests.week_world``, the helpers of the plugin
+modules); never one ``test_*.py`` imported by another.
 """
 
 from __future__ import annotations
 
-import os
-import uuid
-
-import psycopg2
 import pytest
-from psycopg2 import sql
 
 import settings as settings_module
 from models.schema.db import connect_url
 from models.schema.db import db as database_proxy
-
-# Fixture modules: their fixtures reach every test through here, never by importing them.
-pytest_plugins = ["tests.webtools", "tests.api_support", "tests.etl_world"]
-
-TEST_SECRET_KEY = "test-secret-key-that-is-long-enough"
-POSTGRES_ADMIN_URL = os.environ.get(
-    "TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+from tests.environment import (
+    ENGINES,
+    TEST_SECRET_KEY,
+    base_environ,
+    create_postgres_database,
+    drop_postgres_database,
+    empty_all_tables,
+    migrated_database,
 )
-ENGINES = ("sqlite", "postgresql")
 
-
-def base_environ(**extra: str) -> dict[str, str]:
-    """A complete, valid environment for ``settings.load`` in tests."""
-    environ = {
-        "SECRET_KEY": TEST_SECRET_KEY,
-        "CLIENT_ID": "test-client-id",
-        "CLIENT_SECRET": "test-client-secret",
-    }
-    environ.update(extra)
-    return environ
-
-
-def _postgres_url(name: str) -> str:
-    return POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
-
-
-def _admin_execute(statement) -> None:
-    connection = psycopg2.connect(POSTGRES_ADMIN_URL)
-    connection.autocommit = True
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute(statement)
-    finally:
-        connection.close()
-
-
-def create_postgres_database() -> str:
-    """A new, empty PostgreSQL database for this test process; returns its URL."""
-    name = f"st_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
-    try:
-        _admin_execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    except psycopg2.OperationalError as exc:
-        pytest.exit(f"PostgreSQL is not reachable at {POSTGRES_ADMIN_URL}: {exc}", returncode=3)
-    return _postgres_url(name)
-
-
-def drop_postgres_database(url: str) -> None:
-    name = url.rsplit("/", 1)[1]
-    _admin_execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
-
-
-def migrated_database(url: str):
-    """Connect the shared proxy to ``url`` and run every migration on it."""
-    from models.migrate import router
-
-    database = connect_url(url)
-    database_proxy.initialize(database)
-    router().run()
-    return database
-
-
-def empty_all_tables(database) -> None:
-    tables = [t for t in database.get_tables() if t != "migratehistory"]
-    if not tables:
-        return
-    if database.__class__.__name__.startswith("Postgres"):
-        quoted = ", ".join(f'"{t}"' for t in tables)
-        database.execute_sql(f"TRUNCATE {quoted} RESTART IDENTITY CASCADE")
-    else:
-        database.execute_sql("PRAGMA foreign_keys = OFF")
-        for table in tables:
-            database.execute_sql(f'DELETE FROM "{table}"')
-        database.execute_sql("PRAGMA foreign_keys = ON")
+# The fixtures of the helper modules, for every test without importing them.
+pytest_plugins = ["tests.webtools", "tests.api_support", "tests.etl_world"]
 
 
 @pytest.fixture(scope="session")

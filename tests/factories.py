@@ -85,8 +85,8 @@ def make_play(user, track, at: dt.datetime, **overrides) -> Play:
 
 
 def make_features(track, status: str = "ok", **values) -> None:
-    """Audio features of a track, written as the ETL writes them (``models.ingest.catalogue``), so the
-    summaries of plays already stored follow; ``values`` as in Spotify's features object."""
+    """Audio features of a track, written as the ETL writes them (``models.ingest.catalogue``), so
+    the summaries of plays already stored follow; ``values`` as in Spotify's features object."""
     from models.ingest import catalogue
 
     if status == "ok":

@@ -11,7 +11,7 @@ import pytest
 from werkzeug.security import generate_password_hash
 
 from models.accounts.users import delete_user
-from tests.conftest import TEST_SECRET_KEY
+from tests.environment import TEST_SECRET_KEY
 from tests.factories import make_user
 
 ADMIN_EMAIL = "admin@example.test"

@@ -13,7 +13,7 @@ from werkzeug.security import generate_password_hash
 
 from models.accounts import api_tokens
 from tests.api_support import ChaliceLocal
-from tests.conftest import base_environ
+from tests.environment import base_environ
 from tests.factories import make_play, make_track, make_user
 
 AT = dt.datetime(2026, 3, 1, 12, 0, 0)

@@ -1,7 +1,7 @@
 """The API and the web pages show the same numbers for the same user and period.
 
 The pages' numbers are read from what Flask handed their templates (``template_rendered``),
-the API's from its JSON, for the hand-computed world of test_api_stats.py and a listener in
+the API's from its JSON, for the hand-computed world of week_world.py and a listener in
 another time zone, on SQLite and PostgreSQL.
 """
 
@@ -14,8 +14,8 @@ import pytest
 from flask import template_rendered
 
 from tests.factories import make_play, make_user
-from tests.test_api_stats import WEEK, World
 from tests.webtools import csrf_token, login_as
+from tests.week_world import WEEK, World
 
 
 @contextmanager

@@ -18,7 +18,7 @@ import zipfile
 import pytest
 
 from tests.api_support import CHALICE_DIR, ROOT, load_app
-from tests.conftest import base_environ
+from tests.environment import base_environ
 
 WHEELHOUSE = ROOT / "build" / "wheelhouse"
 

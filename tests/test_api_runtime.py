@@ -13,7 +13,7 @@ from chalice.test import Client
 import settings as settings_module
 from models.schema.db import db as database_proxy
 from tests.api_support import Api, load_app, runtime
-from tests.conftest import POSTGRES_ADMIN_URL, base_environ, empty_all_tables
+from tests.environment import POSTGRES_ADMIN_URL, base_environ, empty_all_tables
 from tests.factories import make_user
 
 

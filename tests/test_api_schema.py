@@ -1,9 +1,10 @@
 """Property-based: schemathesis drives every operation of /openapi.json, in-process.
 
 Requests go through Chalice's own local API Gateway (``WsgiGateway``), on PostgreSQL (which
-refuses what SQLite lets pass: NUL characters, integers beyond 64 bits), with a valid token for a listener who has plays, an unknown-genre artist and no
-audio features.  Every answer must be a non-5xx whose status, headers and body the document
-describes.  Example counts are small: this runs in the normal suite.
+refuses what SQLite lets pass: NUL characters, integers beyond 64 bits), with a valid token for a
+listener who has plays, an unknown-genre artist and no audio features.  Every answer must be a
+non-5xx whose status, headers and body the document describes.  Example counts are small: this
+runs in the normal suite.
 """
 
 from __future__ import annotations
@@ -77,5 +78,5 @@ refusals.config.generation.update(modes=[schemathesis.GenerationMode.NEGATIVE])
 def test_invalid_requests_are_refused_as_documented(case, listener_token):
     case.call_and_validate(
         headers={"Authorization": f"Bearer {listener_token}"},
-        checks=CHECKS + [negative_data_rejection],
+        checks=[*CHECKS, negative_data_rejection],
     )

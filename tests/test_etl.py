@@ -8,14 +8,7 @@ import luigi
 
 from models.ingest import catalogue
 from models.schema.tables import Artist, AudioFeatures, EtlLog, EtlRun, SyncGap, Track, User
-from tests.etl_world import (
-    connect_listeners,
-    naive,
-    run_etl,
-    snapshot,
-    stored,
-    truth,
-)
+from tests.etl_world import connect_listeners, naive, run_etl, snapshot, stored, truth
 
 HOUR = dt.timedelta(hours=1)
 

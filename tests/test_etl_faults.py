@@ -17,14 +17,7 @@ from models.schema.tables import (
     Track,
     User,
 )
-from tests.etl_world import (
-    connect_listener,
-    connect_listeners,
-    naive,
-    run_etl,
-    stored,
-    truth,
-)
+from tests.etl_world import connect_listener, connect_listeners, naive, run_etl, stored, truth
 
 HOUR = dt.timedelta(hours=1)
 

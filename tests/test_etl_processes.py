@@ -18,13 +18,8 @@ import pytest
 
 from models.schema.tables import EtlLog, EtlRun, Play, User
 from settings import PROJECT_DIR
-from tests.conftest import TEST_SECRET_KEY, empty_all_tables
-from tests.etl_world import (
-    connect_listeners,
-    naive,
-    run_etl,
-    snapshot,
-)
+from tests.environment import TEST_SECRET_KEY, empty_all_tables
+from tests.etl_world import connect_listeners, naive, run_etl, snapshot
 
 USERS = 5
 

@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import luigi
 import pytest
@@ -54,7 +55,7 @@ def test_the_task_imports_once_and_a_rerun_changes_nothing(db, settings, export_
     assert result.status.name == "SUCCESS"
     assert Play.select().where(Play.user == user.id).count() == counted
     task = ImportHistory(user=spotify_id, path=str(path))
-    report = json.loads(open(task.output().path).read())
+    report = json.loads(Path(task.output().path).read_text())
     assert report["status"] == "done" and report["plays_added"] == counted
     # the target exists: luigi sees the task complete and does not import again
     assert build(user=spotify_id, path=str(path)).status.name == "SUCCESS"
@@ -116,7 +117,7 @@ def test_the_command_line_imports_and_exits_non_zero_on_bad_input(tmp_path, expo
         "--local-scheduler",
     ]
     done = subprocess.run(
-        command + ["--path", str(path)],
+        [*command, "--path", str(path)],
         cwd=PROJECT_DIR,
         env=environ,
         capture_output=True,
@@ -128,7 +129,7 @@ def test_the_command_line_imports_and_exits_non_zero_on_bad_input(tmp_path, expo
     bad = tmp_path / "notes.json"
     bad.write_text('{"not": "an export"}')
     refused = subprocess.run(
-        command + ["--path", str(bad)],
+        [*command, "--path", str(bad)],
         cwd=PROJECT_DIR,
         env=environ,
         capture_output=True,

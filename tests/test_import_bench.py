@@ -17,6 +17,6 @@ def test_the_import_benchmark_runs_small(capsys):
     printed = capsys.readouterr().out
     assert "1,500 counted plays" in printed
     for engine in ("sqlite", "postgresql"):
-        line = next(l for l in printed.splitlines() if l.startswith(engine))
+        line = next(row for row in printed.splitlines() if row.startswith(engine))
         assert line.split()[1] == "1,500"
     assert "worst ratio import/executemany:" in printed.splitlines()[-1]

@@ -207,7 +207,7 @@ def test_a_folder_of_json_files_reads_like_the_zip(tmp_path):
 def test_the_owner_of_an_extended_export_must_be_the_importing_user():
     entries = [extended("2020-01-01T10:00:00Z", username="alice")]
     assert read(json.dumps(entries).encode(), username="ALICE").usernames == {"alice"}
-    with pytest.raises(ExportError, match="export of Spotify user 'alice'.*signed in as 'bob'"):
+    with pytest.raises(ExportError, match=r"export of Spotify user 'alice'.*signed in as 'bob'"):
         read(json.dumps(entries).encode(), username="bob")
 
 
@@ -250,7 +250,7 @@ def test_a_file_whose_name_and_content_disagree_is_refused():
 
 def test_a_zip_without_streaming_history_is_refused():
     data = zipped({"photos/cat.jpg": b"\xff\xd8\xff", "notes.txt": b"hello"})
-    with pytest.raises(ExportError, match="No Spotify streaming history found.*cat.jpg"):
+    with pytest.raises(ExportError, match=r"No Spotify streaming history found.*cat\.jpg"):
         read(data)
 
 
@@ -259,7 +259,7 @@ def test_a_zip_bomb_is_refused_from_its_declared_sizes():
     assert len(bomb) < 100_000
     with pytest.raises(ExportError, match="zip bomb"):
         read(bomb)
-    with pytest.raises(ExportError, match="more than the 1.0 MB"):
+    with pytest.raises(ExportError, match=r"more than the 1\.0 MB"):
         read(bomb, limits=Limits(max_file_bytes=1024 * 1024, max_ratio=10_000))
 
 

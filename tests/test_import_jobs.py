@@ -1,4 +1,5 @@
-"""Importing a privacy export into the database (models.imports.history_import), on SQLite and PostgreSQL.
+"""Importing a privacy export into the database (models.imports.history_import), on SQLite and
+PostgreSQL.
 
 Exports are generated from the sandbox's world (demo/export.py), so their track ids and names
 are the sandbox catalogue's; API plays come from the sandbox over HTTP through the real ETL.
@@ -26,6 +27,7 @@ from models.imports.history_import import ImportInProgress, create_job, run_job,
 from models.imports.privacy_export import ExportError, Limits
 from models.schema.tables import ImportJob, Play, Track, User
 from spotify.sandbox.catalogue import World
+from tests.environment import everything
 from tests.etl_world import connect_listener, naive, run_etl, truth
 from tests.factories import make_artist, make_track, make_user
 
@@ -88,15 +90,6 @@ def stored_plays(user) -> set:
     return {
         (p.played_at.replace(microsecond=0), p.track_id)
         for p in Play.select().where(Play.user == user.id)
-    }
-
-
-def everything(database) -> dict:
-    """Every row of every table: what "the database exactly as before" compares."""
-    tables = sorted(t for t in database.get_tables() if t != "migratehistory")
-    return {
-        t: sorted(map(repr, database.execute_sql(f'SELECT * FROM "{t}"').fetchall()))
-        for t in tables
     }
 
 
@@ -304,11 +297,11 @@ def test_account_data_is_resolved_through_search_in_both_app_modes(
     # two songs of that name), at most 30 s from when it really ended
     stored = sorted((p.played_at, p.track_id) for p in Play.select())
     assert len(stored) == len(expected)
-    for (at, got), (true_at, true_id) in zip(stored, sorted(expected)):
+    for (at, got), (true_at, true_id) in zip(stored, sorted(expected), strict=True):
         assert abs(at - true_at) <= dt.timedelta(seconds=31)
         assert song_of(world, got) == song_of(world, true_id)
     assert sum(
-        got == true_id for (_, got), (_, true_id) in zip(stored, sorted(expected))
+        got == true_id for (_, got), (_, true_id) in zip(stored, sorted(expected), strict=True)
     ) >= 0.9 * len(expected)
     # one search per distinct (track, artist), then stored tracks are complete, not stubs
     distinct = {(e["trackName"], e["artistName"]) for e in entries if e["msPlayed"] >= 30_000}

@@ -13,8 +13,8 @@ from models.imports import history_import
 from models.imports.privacy_export import Limits
 from models.schema.tables import ImportJob, Job, Play, Track
 from spotify.sandbox.catalogue import World
+from tests.environment import everything
 from tests.factories import make_user
-from tests.test_import_jobs import everything
 from tests.webtools import csrf_token, login_as
 from tests.workertools import run_worker_until_idle
 

@@ -75,8 +75,8 @@ def test_an_upsert_never_replaces_a_known_value_with_a_missing_one(db, fresh_san
     assert stored.popularity == track["popularity"] and stored.name == track["name"]
     assert Album.get_by_id(track["album"]["id"]).name == track["album"]["name"]
     assert [
-        (l.artist_id, l.position)
-        for l in TrackArtist.select()
+        (link.artist_id, link.position)
+        for link in TrackArtist.select()
         .where(TrackArtist.track == track["id"])
         .order_by(TrackArtist.position)
     ] == [(a["id"], n) for n, a in enumerate(track["artists"])]
@@ -123,7 +123,7 @@ def test_features_rows_ok_missing_and_forbidden(db, fresh_sandbox):
 
 
 def test_track_stubs_are_completed_but_never_overwrite(db, fresh_sandbox):
-    listener_id, items = recent_items(fresh_sandbox)
+    _listener_id, items = recent_items(fresh_sandbox)
     known, other = items[0]["track"], items[1]["track"]
     catalogue.upsert_tracks([known])
     catalogue.ensure_track_stubs(

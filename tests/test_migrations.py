@@ -21,7 +21,8 @@ def test_migrations_build_every_table(db):
 
 def test_models_and_migrations_do_not_drift(db):
     assert pending_model_changes() == "", (
-        "models/schema/tables.py changed without a migration: run `python -m models.migrate create NAME`"
+        "models/schema/tables.py changed without a migration: "
+        "run `python -m models.migrate create NAME`"
     )
 
 
@@ -108,7 +109,7 @@ def test_migration_040_fills_the_catalogue_summaries_of_plays_already_stored(eng
         TrackTotal,
     )
     from models.summaries import listening
-    from tests.conftest import TEST_SECRET_KEY, create_postgres_database, drop_postgres_database
+    from tests.environment import TEST_SECRET_KEY, create_postgres_database, drop_postgres_database
     from tests.factories import make_album, make_artist, make_track, make_user
 
     url = (

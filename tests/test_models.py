@@ -86,7 +86,7 @@ def test_token_encrypted_under_another_secret_is_refused(db):
     OAuthToken.create(user=user, refresh_token="AQD-plain-refresh")
     configure("a-different-secret-key-entirely")
     with pytest.raises(TokenDecryptionError):
-        OAuthToken.get(OAuthToken.user == user).refresh_token
+        _ = OAuthToken.get(OAuthToken.user == user).refresh_token
 
 
 def test_audio_features_marker_keeps_values_null(db):

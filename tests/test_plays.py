@@ -127,7 +127,7 @@ def test_a_malformed_play_stores_nothing(db, bad, message):
 
 def test_an_unknown_track_stores_nothing_and_says_so(db):
     user, a = make_user(), make_track()
-    with pytest.raises(InvalidPlay, match="unknown track id.*nope"):
+    with pytest.raises(InvalidPlay, match=r"unknown track id.*nope"):
         store_plays(
             user.id, [play(a, AT), {"track_id": "nope", "played_at": AT, "ms_played": 1}], "api"
         )

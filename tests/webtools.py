@@ -16,7 +16,7 @@ import requests
 
 import settings as settings_module
 from models.schema.tables import User
-from tests.conftest import base_environ
+from tests.environment import base_environ
 
 REDIRECT_URI = "http://127.0.0.1:5000/auth/callback"  # registered in the sandbox by default
 ADMIN_EMAIL = "admin@example.test"

@@ -1,7 +1,7 @@
 """The account page: time zone, API tokens, "download my data", deleting the account.
 
-Each action is a small form (CSRF-checked); the work is in ``models.accounts.users``, ``models.accounts.export``
-and ``models.accounts.api_tokens``, shared with the API and batch.
+Each action is a small form (CSRF-checked); the work is in ``models.accounts.users``,
+``models.accounts.export`` and ``models.accounts.api_tokens``, shared with the API and batch.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """The administrator's endpoints: listeners and ETL runs (403 for anyone else).
 
-They return what the admin page shows, from the same ``models.accounts.admin`` functions, a page at a
-time.
+They return what the admin page shows, from the same ``models.accounts.admin`` functions, a
+page at a time.
 """
 
 from __future__ import annotations

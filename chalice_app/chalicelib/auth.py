@@ -107,13 +107,13 @@ def token():
     return Response(body=body, headers={"Cache-Control": "no-store", "Pragma": "no-cache"})
 
 
-def _form(raw_body: bytes | None) -> dict[str, str]:
+def _form(raw_body: str | bytes | None) -> dict[str, str]:
+    """The form's fields; chalice types the raw body as text or bytes."""
     try:
-        fields = parse_qs(
-            (raw_body or b"").decode("utf-8"), keep_blank_values=True, strict_parsing=False
-        )
+        text = raw_body.decode("utf-8") if isinstance(raw_body, bytes) else raw_body or ""
     except UnicodeDecodeError:
         raise TokenError("invalid_request", "the form must be UTF-8") from None
+    fields = parse_qs(text, keep_blank_values=True, strict_parsing=False)
     return {name: values[-1] for name, values in fields.items()}
 
 

@@ -11,6 +11,7 @@ already connected database.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 
@@ -75,10 +76,9 @@ def release() -> None:
 def discard_connection() -> None:
     """Forget a connection that failed, so the next request opens a fresh one."""
     if _database is not None:
-        try:
+        # a dead connection may fail to close; peewee has forgotten it either way
+        with contextlib.suppress(OperationalError, InterfaceError):
             _database.close()
-        except (OperationalError, InterfaceError):
-            pass  # a dead connection may fail to close; peewee has forgotten it either way
 
 
 def _alive(database) -> bool:

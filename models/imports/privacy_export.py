@@ -26,6 +26,7 @@ API's recently-played list are one play:
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import re
@@ -34,7 +35,9 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 from pathlib import Path, PurePosixPath
+from typing import IO
 
 from models.ingest.catalogue import HISTORY_BEGINS
 from models.schema.db import naive_utc, utcnow
@@ -157,7 +160,11 @@ class _Member:
     name: str
     size: int
     compressed_size: int | None
-    open: Callable[[], io.BufferedIOBase]
+    open: Callable[[], IO[bytes]]
+
+
+def _open_binary(path: Path) -> IO[bytes]:
+    return path.open("rb")
 
 
 def file_kind(name: str) -> str | None:
@@ -237,7 +244,7 @@ def _members(source, limits: Limits, name: str | None) -> tuple[list[_Member], b
         if len(files) > limits.max_files:
             raise ExportError(f"The folder holds {len(files)} files; an export has far fewer.")
         return [
-            _Member(str(p.relative_to(path)), p.stat().st_size, None, lambda p=p: p.open("rb"))
+            _Member(str(p.relative_to(path)), p.stat().st_size, None, partial(_open_binary, p))
             for p in files
         ], False
     if not path.is_file():
@@ -267,7 +274,7 @@ def _zip_members(archive: zipfile.ZipFile, limits: Limits, prefix: str = "") -> 
             members.extend(_zip_members(_inner_zip(archive, info, limits), limits, name + "/"))
             continue
         members.append(
-            _Member(name, info.file_size, info.compress_size, lambda info=info: archive.open(info))
+            _Member(name, info.file_size, info.compress_size, partial(archive.open, info))
         )
     return members
 
@@ -370,10 +377,8 @@ def _read_extended(file_name, entries, export, username, now, min_ms, names_cach
         ts = entry["ts"]
         played_at = None
         if type(ts) is str and ts[-1:] == "Z":
-            try:
+            with contextlib.suppress(ValueError):
                 played_at = parse_time(ts[:-1])
-            except ValueError:
-                pass
         if (
             played_at is None
             or played_at.tzinfo is not None
@@ -443,9 +448,9 @@ def _read_account(file_name, entries, export, account_plays, now, min_ms, names_
     counted = 0
     for number, entry in enumerate(entries, 1):
         where = f"{file_name}, entry {number}"
-        for key in ("endTime", "msPlayed", "artistName", "trackName"):
-            if key not in entry:
-                raise ExportError(f"{where}: the field {key!r} is missing.")
+        for field_name in ("endTime", "msPlayed", "artistName", "trackName"):
+            if field_name not in entry:
+                raise ExportError(f"{where}: the field {field_name!r} is missing.")
         ended = _timestamp(entry["endTime"], where, "endTime", now)
         ms_played = _ms(entry["msPlayed"], where, "msPlayed")
         artist_name, track_name = entry["artistName"], entry["trackName"]

@@ -398,10 +398,9 @@ def mark_audio_features(
 ) -> int:
     """Rows without features for ``track_ids`` (``forbidden``: the app may not read them)."""
     fetched_at = fetched_at or utcnow()
-    rows = [
-        {"track": t, "status": status, "fetched_at": fetched_at} for t in sorted(set(track_ids))
-    ]
-    with _features_transaction(row["track"] for row in rows):
+    ids = sorted(set(track_ids))
+    rows = [{"track": t, "status": status, "fetched_at": fetched_at} for t in ids]
+    with _features_transaction(ids):
         return _upsert(
             AudioFeatures,
             rows,

@@ -390,7 +390,7 @@ def _micro_sql(column: str) -> str:
 def _features_of(track_ids) -> dict[str, tuple[str, list]]:
     """{track: (status, [value in millionths or None per profile feature])} of stored rows."""
     columns = ", ".join(_micro_sql(f"af.{name}") for name in PROFILE_FEATURES)
-    found = {}
+    found: dict[str, tuple[str, list]] = {}
     for chunk in chunked(sorted(track_ids), CHUNK):
         rows = db.execute_sql(
             f"SELECT af.track_id, af.status, {columns} FROM audio_features af WHERE "

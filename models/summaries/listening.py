@@ -9,9 +9,10 @@ stored play also adds to (see ``models.schema.tables``):
   whole months plus the days at either end);
 - ``HourSlot``: per local day and hour (series, hours of the day, weekday × hour).
 
-They change only here: :func:`record_plays` in the transaction of ``models.ingest.plays.store_plays``,
-and :func:`rebuild` (a user's time zone changed, or plays were loaded in bulk by the benchmark),
-which recomputes them from the raw plays in one transaction.  Rows go with the user by FK
+They change only here: :func:`record_plays` in the transaction of
+``models.ingest.plays.store_plays``, and :func:`rebuild` (a user's time zone changed, or plays
+were loaded in bulk by the benchmark), which recomputes them from the raw plays in one
+transaction.  Rows go with the user by FK
 cascade.  Summaries never hold catalogue facts (artists, albums, genres), which are joined at
 query time; ``models.summaries.catalogue`` keeps the per-artist and per-album sums of these
 rows, and is told of new plays here.
@@ -65,7 +66,12 @@ def offset_seconds_sql(field, spans: list[tuple[dt.datetime | None, int]]):
     """SQL for the UTC offset (seconds) at ``field``, from ``periods.utc_offset_spans``."""
     if len(spans) == 1:
         return Value(spans[0][1])
-    whens = [(field < _sql_instant(until), Value(seconds)) for until, seconds in spans[:-1]]
+    # every span but the last has an end (``until``), so the filter drops nothing
+    whens = [
+        (field < _sql_instant(until), Value(seconds))
+        for until, seconds in spans[:-1]
+        if until is not None
+    ]
     return Case(None, whens, Value(spans[-1][1]))
 
 
@@ -151,8 +157,8 @@ def lock_user(user_id: int) -> str:
         query = query.for_update()
     bucketed_in = query.scalar()
     if bucketed_in != timezone:
-        # User.timezone changed without models.accounts.users.set_timezone: catch up now, so new plays
-        # are bucketed like the old ones (statistics read raw plays until this happens).
+        # User.timezone changed without models.accounts.users.set_timezone: catch up now, so new
+        # plays are bucketed like the old ones (statistics read raw plays until this happens).
         rebuild(user_id, timezone, local_only=True)
     return timezone
 
@@ -301,8 +307,8 @@ def rebuild(user_id: int, tz: str | None = None, local_only: bool = False) -> No
     """Recompute the summaries of one user from the raw plays, in one transaction.
 
     ``tz`` (default: the user's time zone) becomes the zone of the local buckets.  Used when a
-    user changes time zone (``models.accounts.users.set_timezone``, with ``local_only``: the all-time
-    rows do not depend on the zone and stay as they are) and after bulk loads that bypass
+    user changes time zone (``models.accounts.users.set_timezone``, with ``local_only``: the
+    all-time rows do not depend on the zone and stay as they are) and after bulk loads that bypass
     ``store_plays`` (the benchmark).  Runs as a handful of INSERT ... SELECT ... GROUP BY.
     """
     with db.atomic():

@@ -9,19 +9,10 @@ import luigi
 import pytest
 
 from models.schema.tables import Play, User
+from tests.browser.pages import log_in
 from tests.etl_world import run_etl
 
 pytestmark = [pytest.mark.browser, pytest.mark.parametrize("db", ["sqlite"], indirect=True)]
-
-
-def log_in(page, live_app, listener_index: int = 0):
-    """Landing page → Spotify's (sandbox) authorize page → approve → back in the app."""
-    page.goto(live_app.url + "/")
-    page.click("#login")
-    page.wait_for_url("**/authorize?**")
-    page.select_option("#listener", index=listener_index)
-    page.click("#approve")
-    page.wait_for_url(live_app.url + "/**")
 
 
 def sync_days(live_app, sandbox, days: int) -> None:

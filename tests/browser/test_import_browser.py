@@ -7,8 +7,7 @@ import pytest
 
 from demo.export import DEMO_DIR
 from models.schema.tables import ImportJob, Play, User
-from tests.browser.conftest import browser, live_app, screenshot  # noqa: F401
-from tests.browser.test_browser_web import log_in
+from tests.browser.pages import log_in
 from tests.workertools import run_worker_until_idle
 
 pytestmark = [pytest.mark.browser, pytest.mark.parametrize("db", ["sqlite"], indirect=True)]
