@@ -105,15 +105,16 @@ class Services:
         self.processes: list[tuple[str, subprocess.Popen]] = []
 
     def start(self, name: str, command: list[str], cwd: Path = PROJECT_DIR) -> None:
-        log = open(self.log_dir / f"{name}.log", "ab")
-        process = subprocess.Popen(
-            command,
-            cwd=cwd,
-            env=self.environ,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+        # The child writes to its own copy of the file descriptor; ours closes at once.
+        with open(self.log_dir / f"{name}.log", "ab") as log:
+            process = subprocess.Popen(
+                command,
+                cwd=cwd,
+                env=self.environ,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
         self.processes.append((name, process))
 
     def wait_for(self, name: str, url: str, timeout: float = 60) -> None:

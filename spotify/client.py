@@ -26,6 +26,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import ClassVar
 
 import requests
 
@@ -141,7 +142,7 @@ class Pacer:
     Use :meth:`for_app` so every client of one Spotify app in the process shares one pacer.
     """
 
-    _registry: dict[str, Pacer] = {}
+    _registry: ClassVar[dict[str, Pacer]] = {}
     _registry_lock = threading.Lock()
 
     def __init__(
@@ -582,7 +583,8 @@ class SpotifyClient:
                     raise AudioFeaturesUnavailable(exc.message, 403, "audio_features") from None
                 raise
             self.capabilities.audio_features = True
-            found.update(zip(chunk, body.get("audio_features") or []))
+            # Spotify answers one object (or null) per id asked, in order.
+            found.update(zip(chunk, body.get("audio_features") or [], strict=False))
         return found
 
     def search_tracks(self, query: str, limit: int | None = None) -> list[dict]:
@@ -637,7 +639,7 @@ class SpotifyClient:
                 log.info("Spotify refused batch %s (development-mode app): single reads", kind)
                 break
             self.capabilities.batch[kind] = True
-            found.update(zip(chunk, body.get(kind) or []))
+            found.update(zip(chunk, body.get(kind) or [], strict=False))
         single = SINGLE_OF[kind]
         for spotify_id in wanted:
             if spotify_id not in found:

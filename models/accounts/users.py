@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 from peewee import fn
@@ -72,10 +73,8 @@ def delete_user(user: User) -> None:
         User.delete().where(User.id == user.id).execute()
     for upload in uploads:
         upload.unlink(missing_ok=True)
-        try:
-            upload.parent.rmdir()  # the user's upload folder, once empty
-        except OSError:
-            pass
+        with contextlib.suppress(OSError):  # the user's upload folder, once empty
+            upload.parent.rmdir()
 
 
 class AccountConflict(Exception):

@@ -365,7 +365,7 @@ def _import_chunks(job, export, client, chunk_size, named_chunk_size, should_sto
         chunk = export.plays[start:end]
         track_ids = resolver.resolve(chunk)
         rows, stubs, unresolved = [], {}, 0
-        for play, track_id in zip(chunk, track_ids):
+        for play, track_id in zip(chunk, track_ids, strict=True):
             if track_id is None:
                 unresolved += 1
                 continue
@@ -489,7 +489,7 @@ class TrackResolver:
             for p in plays
         ]
         wanted = {}
-        for play, key in zip(plays, keys):
+        for play, key in zip(plays, keys, strict=True):
             if key is not None and key not in self.known:
                 wanted.setdefault(key, play.names)
         if wanted:
@@ -499,11 +499,15 @@ class TrackResolver:
                     found = self._search(names)
                     self.known[key] = [found] if found else []
         near = self._stored_near(
-            [p for p, k in zip(plays, keys) if k is not None and len(self.known[k]) > 1],
+            [
+                p
+                for p, k in zip(plays, keys, strict=True)
+                if k is not None and len(self.known[k]) > 1
+            ],
             {t for k in keys if k is not None for t in self.known[k]},
         )
         found = []
-        for play, key in zip(plays, keys):
+        for play, key in zip(plays, keys, strict=True):
             if key is None:
                 found.append(play.track_id)
                 continue

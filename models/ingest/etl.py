@@ -90,7 +90,7 @@ class StepOutcome:
 def active_user_ids() -> list[int]:
     """Users the ETL syncs: they granted access and their grant is not known to be dead."""
     query = (
-        User.select(User.id).join(OAuthToken).where(User.needs_reauth == False).order_by(User.id)
+        User.select(User.id).join(OAuthToken).where(User.needs_reauth == False).order_by(User.id)  # noqa: E712 (SQL)
     )
     return [row[0] for row in query.tuples()]
 

@@ -465,7 +465,7 @@ class World:
         """By id, account_id or 0-based index (as text)."""
         found = self.listener_by_id.get(key)
         if found is None:
-            found = next((l for l in self.listeners if l.account_id == key), None)
+            found = next((who for who in self.listeners if who.account_id == key), None)
         if found is None and key.isdigit() and int(key) < len(self.listeners):
             found = self.listeners[int(key)]
         return found
