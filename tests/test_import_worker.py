@@ -65,6 +65,8 @@ def kill(process: subprocess.Popen) -> None:
     if process.poll() is None:
         os.killpg(process.pid, signal.SIGKILL)
     process.wait(timeout=10)
+    if process.stderr is not None:
+        process.stderr.close()
 
 
 def log_in(http: requests.Session, url: str, listener_id: str) -> None:

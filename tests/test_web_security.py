@@ -154,13 +154,14 @@ def test_every_response_to_a_logged_in_listener_is_not_cached(client, db):
     me = make_user()
     track = make_track(name="Song")
     make_play(me, track, dt.datetime(2026, 3, 1, 12))
-    assert "no-store" not in client.get("/static/style.css").headers.get("Cache-Control", "")
+    with client.get("/static/style.css") as anonymous:
+        assert "no-store" not in anonymous.headers.get("Cache-Control", "")
     login_as(client, me)
     for path in ("/account/export.csv", "/account/export.json", "/dashboard", "/static/style.css"):
-        response = client.get(path)
-        response.get_data()  # the exports stream: read them within the request
-        assert response.status_code == 200, path
-        assert response.headers["Cache-Control"] == "no-store", path
+        with client.get(path) as response:
+            response.get_data()  # the exports stream: read them within the request
+            assert response.status_code == 200, path
+            assert response.headers["Cache-Control"] == "no-store", path
 
 
 def test_csv_export_neutralises_spreadsheet_formulas(client, db):
