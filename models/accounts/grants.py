@@ -7,9 +7,9 @@ to log in again (:func:`flag_reauth`) and keeps their data.  So "a Spotify clien
 user" means the same thing in every shell.
 
 This module ships to Lambda with the rest of ``models/`` and must not import ``spotify`` or
-``requests`` (see tests/test_api_package.py): the caller passes its ``spotify.client.SpotifyApp``,
-and the tokens travel as the plain dict ``TokenSet.from_dict`` takes, read back from any object
-with a ``TokenSet``'s attributes.
+``requests`` (tests/test_layers.py walks the API's imports): the caller passes its
+``spotify.client.SpotifyApp``, and the tokens travel as the plain dict ``TokenSet.from_dict``
+takes, read back from any object with a ``TokenSet``'s attributes.
 
 Times: a caller may keep its own clock (the ETL's run hour, so a rerun of an old hour or a test
 on the sandbox clock agrees on what "now" is).  ``expires_at`` is stored on that clock and
