@@ -92,13 +92,8 @@ def load(user_id: int, *, now: dt.datetime | None = None) -> dict | None:
     cannot be decrypted is as good as revoked: the user is flagged and :class:`GrantLost` raised.
     """
     now = now or utcnow()
-    stored = (
-        OAuthToken.select(OAuthToken, _ciphertext(OAuthToken.access_token).alias("stored_access"))
-        .select_extend(_ciphertext(OAuthToken.refresh_token).alias("stored_refresh"))
-        .where(OAuthToken.user == user_id)
-    )
     try:
-        token = stored.get_or_none()
+        token = _with_ciphertexts(user_id).get_or_none()
     except TokenDecryptionError:
         flag_reauth(user_id, UNDECRYPTABLE)
         raise GrantLost(UNDECRYPTABLE) from None
@@ -116,6 +111,15 @@ def load(user_id: int, *, now: dt.datetime | None = None) -> dict | None:
         "expires_at": expires_at,
         "scope": token.scope or "",
     }
+
+
+def _with_ciphertexts(user_id: int):
+    """The user's grant, decrypted, and as stored (``stored_access``, ``stored_refresh``)."""
+    return (
+        OAuthToken.select(OAuthToken, _ciphertext(OAuthToken.access_token).alias("stored_access"))
+        .select_extend(_ciphertext(OAuthToken.refresh_token).alias("stored_refresh"))
+        .where(OAuthToken.user == user_id)
+    )
 
 
 def _ciphertext(field):
