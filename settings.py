@@ -24,6 +24,8 @@ SPOTIFY_TOKEN_URL = "https://accounts.spotify.com/api/token"
 SPOTIFY_API_URL = "https://api.spotify.com/v1"
 DEFAULT_SCOPE = "user-read-private user-read-email user-read-recently-played"
 ALGORITHMS = ("HS256", "HS384", "HS512")
+SECRET_KEY_LENGTH = 32  # the minimum for SECRET_KEY
+LEGACY_SECRET_KEY_LENGTH = 16  # the minimum before keys were derived: old keys may be this short
 
 
 class ConfigError(ValueError):
@@ -67,6 +69,16 @@ def _metrics_token(value: str) -> str:
     return value
 
 
+def _fallbacks(value: str) -> tuple[str, ...]:
+    keys = tuple(key.strip() for key in value.split(","))
+    if any(len(key) < LEGACY_SECRET_KEY_LENGTH for key in keys):
+        raise ValueError(
+            f"each old key must be at least {LEGACY_SECRET_KEY_LENGTH} characters "
+            "(separate them with commas, no empty entries)"
+        )
+    return keys
+
+
 def _connector(value: str) -> str:
     if value not in ("postgresql", "postgres", "sqlite"):
         raise ValueError("must be postgresql or sqlite")
@@ -98,8 +110,15 @@ VARIABLES: tuple[Variable, ...] = (
     Variable(
         "SECRET_KEY",
         None,
-        help="Signs sessions and API tokens; derives the key that "
-        "encrypts stored Spotify refresh tokens. Long and random.",
+        help="The secret every key derives from (session and API token signing, stored "
+        "token encryption). At least 32 random characters.",
+        secret=True,
+    ),
+    Variable(
+        "SECRET_KEY_FALLBACKS",
+        "",
+        _fallbacks,
+        "Old SECRET_KEY values, comma-separated, still accepted for reading while you rotate.",
         secret=True,
     ),
     Variable("ALGORITHM", "HS256", _algorithm, "JWT signing algorithm for API tokens."),
@@ -154,6 +173,7 @@ class Settings:
     """The parsed configuration. Build it with :func:`load`; tests pass overrides."""
 
     secret_key: str = field(repr=False)
+    secret_key_fallbacks: tuple[str, ...] = field(repr=False)
     algorithm: str
     access_token_expire_minutes: int
     client_id: str
@@ -245,6 +265,7 @@ def load(
     # Each value has the type its Variable's parser returns, which only that table knows.
     fields: dict[str, Any] = dict(
         secret_key=values["SECRET_KEY"],
+        secret_key_fallbacks=values["SECRET_KEY_FALLBACKS"] or (),
         algorithm=values["ALGORITHM"],
         access_token_expire_minutes=values["ACCESS_TOKEN_EXPIRE_MINUTES"],
         client_id=values["CLIENT_ID"],
@@ -263,6 +284,21 @@ def load(
     )
     fields.update(overrides)
     settings = Settings(**fields)
-    if len(settings.secret_key) < 16:
-        raise ConfigError("SECRET_KEY is too short: use at least 16 random characters")
+    _check_secret_key(settings.secret_key)
     return settings
+
+
+def _check_secret_key(secret_key: str) -> None:
+    """Refuse a short SECRET_KEY, saying how to replace it without logging anyone out.
+
+    Installs from before the 32-character minimum may have a shorter key; they rotate it (the
+    old key moves to SECRET_KEY_FALLBACKS, where it stays readable) instead of starting on it.
+    """
+    if len(secret_key) < SECRET_KEY_LENGTH:
+        raise ConfigError(
+            f"SECRET_KEY is too short ({len(secret_key)} characters): use at least "
+            f"{SECRET_KEY_LENGTH} random characters. To replace a key in use without logging "
+            "anyone out, move it to SECRET_KEY_FALLBACKS and set a new SECRET_KEY "
+            '(python -c "import secrets; print(secrets.token_urlsafe(48))"); see '
+            "README, Rotating SECRET_KEY"
+        )

@@ -31,7 +31,7 @@ _inherited: list = []  # databases of a parent process: referenced forever, neve
 
 def use(settings) -> None:
     """Run this process's tasks with ``settings`` (tests, benchmarks); keeps a connected db."""
-    crypto.configure(settings.secret_key)
+    crypto.configure(settings.secret_key, settings.secret_key_fallbacks)
     if db.obj is None:
         models.init(settings)
     _process.update(pid=os.getpid(), settings=settings, runs={})

@@ -35,7 +35,7 @@ from models.schema.db import connect_url, db
 from spotify.sandbox.catalogue import DAY_MS, World
 
 FILE_ENTRIES = 15_000  # Spotify splits the history into files of about 12 MB
-SECRET = "bench-secret-key-0123456789"
+SECRET = "bench-secret-key-0123456789-abcdef"
 
 
 def generate(plays: int, world: World) -> tuple[list[list[dict]], str, int]:

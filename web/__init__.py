@@ -11,6 +11,7 @@ from flask import Flask
 
 import models
 import settings as settings_module
+from models.schema import crypto
 
 
 def create_app(settings=None) -> Flask:
@@ -18,8 +19,14 @@ def create_app(settings=None) -> Flask:
     if settings is None:
         settings = settings_module.load()
     app = Flask(__name__)
+    # Sessions are signed with their own key derived from SECRET_KEY; cookies signed before a
+    # rotation (or before keys were derived) stay valid through Flask's SECRET_KEY_FALLBACKS.
+    session_key, *old_session_keys = crypto.verifying_keys(
+        crypto.SESSION_SIGNING, settings.secret_key, settings.secret_key_fallbacks
+    )
     app.config.from_mapping(
-        SECRET_KEY=settings.secret_key,
+        SECRET_KEY=session_key,
+        SECRET_KEY_FALLBACKS=old_session_keys,
         SETTINGS=settings,
         MAX_CONTENT_LENGTH=1024 * 1024,
     )

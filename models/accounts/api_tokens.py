@@ -1,8 +1,10 @@
-"""Bearer tokens for the JSON API: JWTs signed with SECRET_KEY / ALGORITHM.
+"""Bearer tokens for the JSON API: JWTs signed with a key derived from SECRET_KEY / ALGORITHM.
 
 The web account page issues them and the Chalice authorizer verifies them; both call this
 module so that issuer, audience and the accepted algorithms are decided in one place.  Decoding
 pins the single configured algorithm, so ``alg: none`` and algorithm-confusion tokens fail.
+Tokens signed before a rotation (``SECRET_KEY_FALLBACKS``) or before keys were derived (the raw
+SECRET_KEY) still verify until they expire; see ``models.schema.crypto``.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import datetime as dt
 
 import jwt
 
+from models.schema import crypto
 from models.schema.tables import User
 
 ISSUER = "spotify-tracker"
@@ -36,20 +39,35 @@ def issue(
         "iat": int(now.timestamp()),
         "exp": int((now + lifetime).timestamp()),
     }
-    return jwt.encode(claims, settings.secret_key, algorithm=settings.algorithm)
+    key = crypto.signing_key(crypto.API_TOKEN_SIGNING, settings.secret_key)
+    return jwt.encode(claims, key, algorithm=settings.algorithm)
 
 
 def _verified_claims(token: str, settings) -> dict:
-    """The token's claims once signature, algorithm, expiry, issuer and audience hold."""
+    """The token's claims once signature, algorithm, expiry, issuer and audience hold.
+
+    PyJWT checks one key per call: each accepted key is tried in turn, newest first, until one
+    verifies the signature; any other fault refuses the token at once.
+    """
+    keys = crypto.verifying_keys(
+        crypto.API_TOKEN_SIGNING, settings.secret_key, settings.secret_key_fallbacks
+    )
     try:
-        claims = jwt.decode(
-            token,
-            settings.secret_key,
-            algorithms=[settings.algorithm],
-            audience=AUDIENCE,
-            issuer=ISSUER,
-            options={"require": ["exp", "iat", "sub", "iss", "aud", "sid"]},
-        )
+        for key in keys:
+            try:
+                claims = jwt.decode(
+                    token,
+                    key,
+                    algorithms=[settings.algorithm],
+                    audience=AUDIENCE,
+                    issuer=ISSUER,
+                    options={"require": ["exp", "iat", "sub", "iss", "aud", "sid"]},
+                )
+                break
+            except jwt.InvalidSignatureError:
+                continue
+        else:
+            raise jwt.InvalidSignatureError("Signature verification failed")
         claims["sub"] = int(claims["sub"])
         return claims
     except jwt.ExpiredSignatureError:

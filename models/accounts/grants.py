@@ -2,9 +2,10 @@
 
 The web login stores a fresh grant (:func:`store`); the ETL and the history import get a client
 for it (:func:`client`), whose refreshed tokens come back through :func:`saver`; a grant Spotify
-no longer accepts, or one that cannot be decrypted any more (SECRET_KEY changed), flags the user
-to log in again (:func:`flag_reauth`) and keeps their data.  So "a Spotify client for this
-user" means the same thing in every shell.
+no longer accepts, or one that cannot be decrypted any more (SECRET_KEY changed with no
+fallback), flags the user to log in again (:func:`flag_reauth`) and keeps their data; the next
+login overwrites it.  A grant read with an old key is re-encrypted under the current one.  So
+"a Spotify client for this user" means the same thing in every shell.
 
 This module ships to Lambda with the rest of ``models/`` and must not import ``spotify`` or
 ``requests`` (tests/test_layers.py walks the API's imports): the caller passes its
@@ -22,6 +23,9 @@ import datetime as dt
 import logging
 from collections.abc import Callable
 
+from peewee import Value, fn
+
+from models.schema import crypto
 from models.schema.crypto import TokenDecryptionError
 from models.schema.db import db, utcnow
 from models.schema.tables import OAuthToken, User
@@ -42,12 +46,16 @@ def store(user: User, token: dict, *, now: dt.datetime | None = None) -> None:
     when the answer omits one (Spotify may, and then the old one stays valid).
 
     ``token`` is the token endpoint's answer (``access_token``, ``refresh_token``,
-    ``expires_in``, ``scope``).  ``granted_at`` restarts the grant's six months.
+    ``expires_in``, ``scope``).  ``granted_at`` restarts the grant's six months.  A stored
+    grant that cannot be decrypted any more is overwritten: logging in is how its user repairs
+    it, so it must never stand in the way.
     """
     now = now or utcnow()
     with db.atomic():
-        existing = OAuthToken.get_or_none(OAuthToken.user == user.id)
-        refresh_token = token.get("refresh_token") or (existing.refresh_token if existing else None)
+        exists = OAuthToken.select().where(OAuthToken.user == user.id).exists()
+        refresh_token = token.get("refresh_token") or (
+            _stored_refresh_token(user) if exists else None
+        )
         if not refresh_token:
             raise ValueError("Spotify returned no refresh token and none is stored")
         expires_in = token.get("expires_in")
@@ -59,10 +67,21 @@ def store(user: User, token: dict, *, now: dt.datetime | None = None) -> None:
             "granted_at": now,
             "updated_at": now,
         }
-        if existing is None:
+        if not exists:
             OAuthToken.create(user=user.id, **fields)
         else:
             OAuthToken.update(**fields).where(OAuthToken.user == user.id).execute()
+
+
+def _stored_refresh_token(user: User) -> str | None:
+    """The stored refresh token, or None when it cannot be decrypted (SECRET_KEY changed)."""
+    try:
+        return (
+            OAuthToken.select(OAuthToken.refresh_token).where(OAuthToken.user == user.id).scalar()
+        )
+    except TokenDecryptionError:
+        log.warning("user %s: the stored grant cannot be decrypted; replacing it", user.id)
+        return None
 
 
 def load(user_id: int, *, now: dt.datetime | None = None) -> dict | None:
@@ -74,12 +93,13 @@ def load(user_id: int, *, now: dt.datetime | None = None) -> dict | None:
     """
     now = now or utcnow()
     try:
-        token = OAuthToken.get_or_none(OAuthToken.user == user_id)
+        token = _with_ciphertexts(user_id).get_or_none()
     except TokenDecryptionError:
         flag_reauth(user_id, UNDECRYPTABLE)
         raise GrantLost(UNDECRYPTABLE) from None
     if token is None:
         return None
+    _reencrypt_if_old(token)
     real_now = dt.datetime.now(dt.UTC)
     if token.expires_at and token.access_token:
         expires_at = real_now + (token.expires_at - now)
@@ -91,6 +111,41 @@ def load(user_id: int, *, now: dt.datetime | None = None) -> dict | None:
         "expires_at": expires_at,
         "scope": token.scope or "",
     }
+
+
+def _with_ciphertexts(user_id: int):
+    """The user's grant, decrypted, and as stored (``stored_access``, ``stored_refresh``)."""
+    return (
+        OAuthToken.select(OAuthToken, _ciphertext(OAuthToken.access_token).alias("stored_access"))
+        .select_extend(_ciphertext(OAuthToken.refresh_token).alias("stored_refresh"))
+        .where(OAuthToken.user == user_id)
+    )
+
+
+def _ciphertext(field):
+    """``field`` as stored, not decrypted (peewee converts a function's value unless told not)."""
+    return fn.COALESCE(field, None).coerce(False)
+
+
+def _reencrypt_if_old(token: OAuthToken) -> None:
+    """Write a grant read with an old key (a SECRET_KEY_FALLBACKS entry, or the derivation from
+    before keys were derived per purpose) again under the current key, so the old keys can be
+    dropped once every grant has been used.  Only if the row is still what was read: a
+    refresh or a login writing meanwhile wins and is already under the current key."""
+    stored = [token.stored_access, token.stored_refresh]
+    if all(value is None or crypto.is_current(value) for value in stored):
+        return
+    OAuthToken.update(access_token=token.access_token, refresh_token=token.refresh_token).where(
+        (OAuthToken.user == token.user_id)
+        & _still(OAuthToken.access_token, token.stored_access)
+        & _still(OAuthToken.refresh_token, token.stored_refresh)
+    ).execute()
+    log.info("user %s: stored grant re-encrypted under the current SECRET_KEY", token.user_id)
+
+
+def _still(field, ciphertext: str | None):
+    """The column still holds ``ciphertext`` (compared as stored: no encryption of the value)."""
+    return field.is_null() if ciphertext is None else field == Value(ciphertext, converter=False)
 
 
 def saver(user_id: int, *, now: dt.datetime | None = None) -> Callable[[object], None]:
