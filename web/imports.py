@@ -1,7 +1,7 @@
 """The history import page: upload a Spotify privacy export, watch it import, read the report.
 
-The work is in ``models.imports.history_import`` (shared with the Luigi task ``ImportHistory``): this
-blueprint takes the upload, checks who asks, starts the job in a background thread and shows
+The work is in ``models.imports.history_import`` (shared with the Luigi task ``ImportHistory``):
+this blueprint takes the upload, checks who asks, starts the job in a background thread and shows
 its progress.  The pages use no JavaScript (the site's CSP forbids it): a running job's page
 refreshes itself, and ``/status`` answers the same counters as JSON for scripts.
 """
@@ -31,9 +31,11 @@ from models.accounts import uploads
 from models.imports import history_import
 from models.imports.privacy_export import DEFAULT_LIMITS, ExportError
 from models.schema.tables import ImportJob
+from web.auth import for_listeners_only
 from web.security import csrf
 
 bp = Blueprint("imports", __name__, url_prefix="/account/import")
+for_listeners_only(bp)  # the admin has no plays of its own to import
 log = logging.getLogger(__name__)
 REFRESH_SECONDS = 2
 _threads: dict[int, threading.Thread] = {}  # jobs this process is running, by id
