@@ -38,18 +38,20 @@ def migrate(migrator: Migrator, database: pw.Database, *, fake=False):
 
         class Meta:
             table_name = "login_failure"
-            indexes = [(('last_failed_at',), False)]
+            indexes = ((('last_failed_at',), False),)
 
     @migrator.create_model
     class LoginSession(pw.Model):
         key_hash = pw.CharField(max_length=64, primary_key=True)
-        user = pw.ForeignKeyField(column_name='user_id', field='id', model=migrator.orm['user'], on_delete='CASCADE')
+        user = pw.ForeignKeyField(
+            column_name='user_id', field='id', model=migrator.orm['user'], on_delete='CASCADE'
+        )
         created_at = pw.DateTimeField()
         expires_at = pw.DateTimeField()
 
         class Meta:
             table_name = "login_session"
-            indexes = [(('expires_at',), False)]
+            indexes = ((('expires_at',), False),)
 
     @migrator.create_model
     class OAuthState(pw.Model):
@@ -59,7 +61,7 @@ def migrate(migrator: Migrator, database: pw.Database, *, fake=False):
 
         class Meta:
             table_name = "oauth_state"
-            indexes = [(('expires_at',), False)]
+            indexes = ((('expires_at',), False),)
 
 
 def _user_ids_never_reused_on_sqlite(database):
