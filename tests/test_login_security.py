@@ -350,3 +350,10 @@ def test_two_browsers_log_in_independently(auth, app, db):
     other.login_user(0)
     auth.logout()
     assert other.client.get("/account").status_code == 200
+
+
+def test_logging_in_again_replaces_this_browsers_session(auth, db):
+    auth.login_user(0)
+    auth.login_user(0)  # as "Renew Spotify access" does
+    assert LoginSession.select().count() == 1
+    assert auth.client.get("/account").status_code == 200

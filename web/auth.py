@@ -118,7 +118,7 @@ class StateCache:
         now = utcnow()
         OAuthState.delete().where(OAuthState.expires_at < now).execute()
         expires_at = now + dt.timedelta(seconds=expires_in or 3600)
-        OAuthState.insert(key=key[:200], value=value, expires_at=expires_at).on_conflict(
+        OAuthState.insert(key=key, value=value, expires_at=expires_at).on_conflict(
             conflict_target=[OAuthState.key],
             update={OAuthState.value: value, OAuthState.expires_at: expires_at},
         ).execute()
@@ -134,7 +134,10 @@ def client_address() -> str | None:
 
 
 def _start_session(account_row: User, lifetime: dt.timedelta) -> None:
-    """Log in on a clean session: nothing from before (an old CSRF token) carries over."""
+    """Log in on a clean session: nothing from before (an old CSRF token, a session of this
+    browser's, as when a listener logs in again to renew Spotify access) carries over."""
+    if current_user.is_authenticated:
+        sessions.end(current_user.session_key)
     session.clear()
     g.pop("csrf_token", None)  # flask-wtf caches the request's token here
     login_user(Account(account_row, sessions.start(account_row, lifetime)))
