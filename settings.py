@@ -26,6 +26,10 @@ DEFAULT_SCOPE = "user-read-private user-read-email user-read-recently-played"
 ALGORITHMS = ("HS256", "HS384", "HS512")
 SECRET_KEY_LENGTH = 32  # the minimum for SECRET_KEY
 LEGACY_SECRET_KEY_LENGTH = 16  # the minimum before keys were derived: old keys may be this short
+# An API token lives at most 30 days: a leaked one must not open an account for years.
+MAX_TOKEN_MINUTES = 30 * 24 * 60
+# The admin's password guards every listener's data; scrypt makes each guess dear, length too.
+MIN_ADMIN_PASSWORD_LENGTH = 12
 
 
 class ConfigError(ValueError):
@@ -41,6 +45,26 @@ def _positive_int(value: str) -> int:
     if number <= 0:
         raise ValueError("must be a positive whole number")
     return number
+
+
+def _token_minutes(value: str) -> int:
+    number = _positive_int(value)
+    if number > MAX_TOKEN_MINUTES:
+        raise ValueError(f"must be at most {MAX_TOKEN_MINUTES} (30 days)")
+    return number
+
+
+def _proxy_count(value: str) -> int:
+    number = int(value)
+    if not 0 <= number <= 5:
+        raise ValueError("must be the number of reverse proxies in front of the web app (0-5)")
+    return number
+
+
+def _admin_password(value: str) -> str:
+    if len(value) < MIN_ADMIN_PASSWORD_LENGTH:
+        raise ValueError(f"must be at least {MIN_ADMIN_PASSWORD_LENGTH} characters long")
+    return value
 
 
 def _port(value: str) -> int:
@@ -122,7 +146,12 @@ VARIABLES: tuple[Variable, ...] = (
         secret=True,
     ),
     Variable("ALGORITHM", "HS256", _algorithm, "JWT signing algorithm for API tokens."),
-    Variable("ACCESS_TOKEN_EXPIRE_MINUTES", "60", _positive_int, "Lifetime of an API token."),
+    Variable(
+        "ACCESS_TOKEN_EXPIRE_MINUTES",
+        "60",
+        _token_minutes,
+        "Lifetime of an API token, in minutes (at most 43200, 30 days).",
+    ),
     Variable("CLIENT_ID", None, help="Client ID of your Spotify app (or the sandbox's)."),
     Variable("CLIENT_SECRET", None, help="Client secret of your Spotify app.", secret=True),
     Variable(
@@ -157,7 +186,20 @@ VARIABLES: tuple[Variable, ...] = (
     ),
     Variable("FIRST_ADMIN_ID", "admin", help="Id of the admin account created on migrate."),
     Variable("FIRST_ADMIN_EMAIL", "", help="Admin login email; empty: no admin account."),
-    Variable("FIRST_ADMIN_PASSWORD", "", help="Admin password (stored hashed only).", secret=True),
+    Variable(
+        "FIRST_ADMIN_PASSWORD",
+        "",
+        _admin_password,
+        "Admin password (stored hashed only), at least 12 characters.",
+        secret=True,
+    ),
+    Variable(
+        "TRUSTED_PROXIES",
+        "0",
+        _proxy_count,
+        "How many reverse proxies in front of the web app set X-Forwarded-For; 0: none, the "
+        "client address is the connection's.",
+    ),
     Variable(
         "METRICS_TOKEN",
         "",
@@ -189,6 +231,7 @@ class Settings:
     first_admin_email: str
     first_admin_password: str = field(repr=False)
     metrics_token: str = field(repr=False)
+    trusted_proxies: int = 0
 
     @property
     def is_sqlite(self) -> bool:
@@ -281,6 +324,7 @@ def load(
         first_admin_email=values["FIRST_ADMIN_EMAIL"],
         first_admin_password=values["FIRST_ADMIN_PASSWORD"],
         metrics_token=values["METRICS_TOKEN"],
+        trusted_proxies=values["TRUSTED_PROXIES"],
     )
     fields.update(overrides)
     settings = Settings(**fields)

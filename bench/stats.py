@@ -36,6 +36,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from models import stats
+from models.accounts import sessions
 from models.accounts.users import set_timezone
 from models.periods import parse_period
 from models.schema import crypto
@@ -452,13 +453,10 @@ def shell_requests(url: str, user_id: int, tz: str):
     app.config.update(WTF_CSRF_ENABLED=False)
     web_client = app.test_client()
     user = User.get_by_id(user_id)
-    # flask-login's session id: the web app's loader takes "id:spotify_id" (or a plain id).
-    for session_id in (f"{user.id}:{user.spotify_id}", str(user.id)):
-        with web_client.session_transaction() as session:
-            session["_user_id"] = session_id
-            session["_fresh"] = True
-        if web_client.get("/dashboard?range=7d").status_code == 200:
-            break
+    # flask-login's session id is the key of a server-side session (models.accounts.sessions).
+    with web_client.session_transaction() as session:
+        session["_user_id"] = sessions.start(user, dt.timedelta(hours=1))
+        session["_fresh"] = True
     for path in (
         "/dashboard?range=all",
         "/dashboard?range=12m",

@@ -129,7 +129,9 @@ class Services:
             try:
                 requests.get(url, timeout=2)
                 return
-            except (requests.ConnectionError, requests.Timeout):  # still booting (a busy machine)
+            except (requests.ConnectionError, requests.Timeout):
+                # gunicorn's master accepts connections before its workers have booted: on a
+                # busy machine the first answer may take longer than one try waits.
                 time.sleep(0.3)
         raise SystemExit(f"{name} did not answer at {url} within {timeout:.0f} s")
 

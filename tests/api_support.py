@@ -21,8 +21,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from chalice.config import Config
-from chalice.local import LocalGateway, LocalGatewayException
 from chalice.test import Client
 
 from models.accounts import api_tokens
@@ -111,43 +109,12 @@ def api(db, settings):
     runtime().use(None)
 
 
-class WsgiGateway:
-    """The Chalice app as a WSGI application, through Chalice's own local API Gateway.
-
-    Lets schemathesis drive the API in-process (``schemathesis.openapi.from_wsgi``) with the
-    same routing, middleware and error handling that ``chalice local`` has.
-    """
-
-    def __init__(self, app):
-        self.gateway = LocalGateway(app, Config())
-
-    def __call__(self, environ, start_response):
-        path = environ.get("PATH_INFO", "/")
-        if environ.get("QUERY_STRING"):
-            path += "?" + environ["QUERY_STRING"]
-        headers = {
-            key[5:].replace("_", "-").lower(): value
-            for key, value in environ.items()
-            if key.startswith("HTTP_")
-        }
-        if environ.get("CONTENT_TYPE"):
-            headers["content-type"] = environ["CONTENT_TYPE"]
-        length = int(environ.get("CONTENT_LENGTH") or 0)
-        body = environ["wsgi.input"].read(length) if length else b""
-        try:
-            response = self.gateway.handle_request(environ["REQUEST_METHOD"], path, headers, body)
-            status, out_headers = response["statusCode"], dict(response["headers"])
-            payload = response["body"] or b""
-            for name, values in (response.get("multiValueHeaders") or {}).items():
-                out_headers[name] = ", ".join(values)
-        except LocalGatewayException as exc:
-            status, out_headers, payload = exc.CODE, dict(exc.headers), exc.body or b""
-        if isinstance(payload, str):
-            payload = payload.encode()
-        if not any(key.lower() == "content-type" for key in out_headers):
-            out_headers["Content-Type"] = "application/json"  # as chalice local and API Gateway
-        start_response(f"{status} X", [(key, str(value)) for key, value in out_headers.items()])
-        return [payload]
+def WsgiGateway(app):
+    """The Chalice app as a WSGI application: the production adapter of ``chalice_app/wsgi.py``
+    (Chalice's local API Gateway), so schemathesis drives the same routing, middleware and
+    error handling that gunicorn serves."""
+    load_app()
+    return importlib.import_module("wsgi").ApiGateway(app)
 
 
 def free_port() -> int:

@@ -13,6 +13,20 @@ from models.schema.tables import ALL_TABLES, User
 from settings import PROJECT_DIR
 
 
+def _user_of_an_old_schema(database, spotify_id: str = "old-listener") -> User:
+    """A listener row in a database migrated only part of the way, whose ``user`` table lacks
+    columns the model has now (so ``make_user`` cannot write it)."""
+    database.execute_sql(
+        'INSERT INTO "user" (spotify_id, display_name, is_admin, timezone, created_at, '
+        "needs_reauth) VALUES (%s, %s, %s, 'UTC', %s, %s)".replace("%s", database.param),
+        (spotify_id, "Old Listener", False, dt.datetime(2025, 1, 1), False),
+    )
+    (user_id,) = database.execute_sql(
+        'SELECT id FROM "user" WHERE spotify_id = %s'.replace("%s", database.param), (spotify_id,)
+    ).fetchone()
+    return User(id=user_id, spotify_id=spotify_id)
+
+
 def test_migrations_build_every_table(db):
     tables = set(db.get_tables())
     assert {model._meta.table_name for model in ALL_TABLES} <= tables
@@ -69,7 +83,7 @@ def test_migrate_command_on_a_fresh_sqlite_file(tmp_path):
         "CLIENT_SECRET": "s",
         "DATA_DIR": str(tmp_path),
         "FIRST_ADMIN_EMAIL": "a@example.test",
-        "FIRST_ADMIN_PASSWORD": "pw-pw-pw",
+        "FIRST_ADMIN_PASSWORD": "pw-pw-pw-pw-pw",
         "PATH": "/usr/bin:/bin",
     }
     for _ in range(2):
@@ -110,7 +124,7 @@ def test_migration_040_fills_the_catalogue_summaries_of_plays_already_stored(eng
     )
     from models.summaries import listening
     from tests.environment import TEST_SECRET_KEY, create_postgres_database, drop_postgres_database
-    from tests.factories import make_album, make_artist, make_track, make_user
+    from tests.factories import make_album, make_artist, make_track
 
     url = (
         f"sqlite:///{tmp_path / 'upgrade.db'}" if engine == "sqlite" else create_postgres_database()
@@ -121,7 +135,7 @@ def test_migration_040_fills_the_catalogue_summaries_of_plays_already_stored(eng
     try:
         database.connect()
         router().run("030_import_job")
-        user = make_user()
+        user = _user_of_an_old_schema(database)
         lead, guest = make_artist(), make_artist()
         album = make_album()
         tracks = [
@@ -187,6 +201,29 @@ def test_migration_040_fills_the_catalogue_summaries_of_plays_already_stored(eng
             drop_postgres_database(url)
 
 
+def _schema(database) -> list[tuple]:
+    """Everything a schema is made of, comparable between two databases of one engine."""
+    if database.__class__.__name__.startswith("Sqlite"):
+        return database.execute_sql(
+            "SELECT type, name, tbl_name, sql FROM sqlite_master "
+            "WHERE name NOT IN ('sqlite_sequence', 'migratehistory') ORDER BY type, name"
+        ).fetchall()
+    columns = database.execute_sql(
+        "SELECT table_name, column_name, data_type, is_nullable, column_default "
+        "FROM information_schema.columns WHERE table_schema = 'public' "
+        "AND table_name != 'migratehistory' ORDER BY table_name, column_name"
+    ).fetchall()
+    indexes = database.execute_sql(
+        "SELECT tablename, indexname, indexdef FROM pg_indexes WHERE schemaname = 'public' "
+        "AND tablename != 'migratehistory' ORDER BY tablename, indexname"
+    ).fetchall()
+    constraints = database.execute_sql(
+        "SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid) FROM pg_constraint "
+        "WHERE connamespace = 'public'::regnamespace ORDER BY 1, 2"
+    ).fetchall()
+    return [*columns, *indexes, *constraints]
+
+
 @pytest.mark.parametrize("engine", ["sqlite", "postgresql"])
 def test_migration_050_queues_the_unfinished_imports_as_a_fresh_install_would(engine, tmp_path):
     """An install upgraded from 040 has the queue, with one row per unfinished import equal to
@@ -196,8 +233,7 @@ def test_migration_050_queues_the_unfinished_imports_as_a_fresh_install_would(en
     from models.schema.db import connect_url
     from models.schema.db import db as proxy
     from models.schema.tables import ImportJob, Job
-    from tests.conftest import TEST_SECRET_KEY, create_postgres_database, drop_postgres_database
-    from tests.factories import make_user
+    from tests.environment import TEST_SECRET_KEY, create_postgres_database, drop_postgres_database
 
     url = (
         f"sqlite:///{tmp_path / 'upgrade.db'}" if engine == "sqlite" else create_postgres_database()
@@ -208,7 +244,7 @@ def test_migration_050_queues_the_unfinished_imports_as_a_fresh_install_would(en
     try:
         database.connect()
         router().run("040_catalogue_summaries")
-        user = make_user()
+        user = _user_of_an_old_schema(database)
         resume_at = dt.datetime(2026, 12, 1, 15, 30)
         jobs = {
             status: ImportJob.create(
@@ -244,3 +280,75 @@ def test_migration_050_queues_the_unfinished_imports_as_a_fresh_install_would(en
         database.close()
         if engine == "postgresql":
             drop_postgres_database(url)
+
+
+@pytest.mark.parametrize("engine", ["sqlite", "postgresql"])
+def test_migration_060_keeps_every_row_and_ids_are_never_reused(engine, tmp_path):
+    """An install upgraded from 040 (with listeners, plays, grants) ends with the schema a
+    fresh build has; on SQLite the user table's rebuild cascades nothing away, and a deleted
+    newest user's id is not given to the next sign-up."""
+    from models.accounts import sessions
+    from models.accounts.users import delete_user
+    from models.schema import crypto
+    from models.schema.db import connect_url
+    from models.schema.db import db as proxy
+    from models.schema.tables import LoginSession, OAuthToken, Play
+    from tests.environment import TEST_SECRET_KEY, create_postgres_database, drop_postgres_database
+    from tests.factories import make_track, make_user
+
+    def new_url(name):
+        if engine == "sqlite":
+            return f"sqlite:///{tmp_path / name}"
+        return create_postgres_database()
+
+    fresh_url, url = new_url("fresh.db"), new_url("upgrade.db")
+    crypto.configure(TEST_SECRET_KEY)
+    fresh = connect_url(fresh_url)
+    database = connect_url(url)
+    try:
+        proxy.initialize(fresh)
+        fresh.connect()
+        router().run()
+        fresh_schema = _schema(fresh)
+        fresh.close()
+
+        proxy.initialize(database)
+        database.connect()
+        router().run("040_catalogue_summaries")
+        listeners = [_user_of_an_old_schema(database, f"old-{n}") for n in range(3)]
+        track = make_track()
+        for n, listener in enumerate(listeners):
+            database.execute_sql(
+                "INSERT INTO play (user_id, track_id, played_at, ms_played, source) "
+                "VALUES (%s, %s, %s, %s, 'import')".replace("%s", database.param),
+                (listener.id, track.id, dt.datetime(2026, 1, 1, n), 1000),
+            )
+            database.execute_sql(
+                "INSERT INTO oauth_token (user_id, refresh_token, scope, granted_at, updated_at) "
+                "VALUES (%s, %s, '', %s, %s)".replace("%s", database.param),
+                (
+                    listener.id,
+                    crypto.encrypt("refresh"),
+                    dt.datetime(2026, 1, 1),
+                    dt.datetime(2026, 1, 1),
+                ),
+            )
+
+        router().run()
+        assert _schema(database) == fresh_schema
+        assert [user.id for user in User.select().order_by(User.id)] == [u.id for u in listeners]
+        assert {user.token_epoch for user in User.select()} == {0}
+        assert Play.select().count() == 3 and OAuthToken.select().count() == 3
+        if engine == "sqlite":  # the rebuild turned foreign keys back on
+            assert database.execute_sql("PRAGMA foreign_keys").fetchone()[0] == 1
+
+        newest = User.get_by_id(listeners[-1].id)
+        sessions.start(newest, dt.timedelta(hours=1))
+        delete_user(newest)  # cascades through the rebuilt table's foreign keys
+        assert Play.select().count() == 2 and LoginSession.select().count() == 0
+        assert make_user().id > newest.id
+    finally:
+        database.close()
+        if engine == "postgresql":
+            drop_postgres_database(url)
+            drop_postgres_database(fresh_url)

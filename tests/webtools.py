@@ -143,8 +143,10 @@ def code_and_state(location: str) -> dict:
 def login_as(client, user) -> None:
     """Put ``user`` in the test client's session, as flask-login does after a login (for page
     tests; the real login through the sandbox is tested in test_web_auth.py)."""
-    from web.auth import Account
+    import datetime as dt
+
+    from models.accounts import sessions
 
     with client.session_transaction() as session:
-        session["_user_id"] = Account(user).get_id()
+        session["_user_id"] = sessions.start(user, dt.timedelta(days=1))
         session["_fresh"] = True

@@ -1,7 +1,8 @@
-"""The account page: time zone, API tokens, "download my data", deleting the account.
+"""The account page: time zone, API tokens, "download my data", logging out everywhere,
+revoking API tokens, deleting the account.
 
-Each action is a small form (CSRF-checked); the work is in ``models.accounts.users``,
-``models.accounts.export`` and ``models.accounts.api_tokens``, shared with the API and batch.
+Each action is a small form (CSRF-checked); the work is in ``models.accounts`` (``users``,
+``export``, ``api_tokens``, ``sessions``), shared with the API and batch.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from flask import (
     flash,
     redirect,
     render_template,
+    session,
     stream_with_context,
     url_for,
 )
@@ -25,7 +27,7 @@ from flask_wtf import FlaskForm
 from wtforms import SelectField, StringField
 from wtforms.validators import DataRequired
 
-from models.accounts import api_tokens, export
+from models.accounts import api_tokens, export, sessions
 from models.accounts.users import delete_user, set_timezone
 from models.schema.db import utcnow
 from web.auth import for_listeners_only
@@ -53,6 +55,10 @@ class TokenForm(FlaskForm):
     """No fields: a POST with a CSRF token creates a new API token."""
 
 
+class ActionForm(FlaskForm):
+    """No fields: a CSRF-checked POST (log out everywhere, revoke all API tokens)."""
+
+
 class DeleteForm(FlaskForm):
     confirm = StringField(f'Type "{DELETE_WORD}" to confirm', validators=[DataRequired()])
 
@@ -61,6 +67,7 @@ def render_account(status: int = 200, **context):
     forms = {
         "timezone_form": TimezoneForm(timezone=current_user.timezone),
         "token_form": TokenForm(),
+        "action_form": ActionForm(),
     }
     forms.update(context)
     return render_template("account/account.html", **forms), status
@@ -96,6 +103,30 @@ def token():
     )
 
 
+@bp.post("/tokens/revoke")
+@login_required
+def revoke_tokens():
+    """Every API token issued so far stops working; the web sessions go on."""
+    if not ActionForm().validate_on_submit():
+        return render_account(400)
+    api_tokens.revoke_all(current_user.row)
+    flash("Every API token made so far no longer works.", "info")
+    return redirect(url_for("account.index"))
+
+
+@bp.post("/sessions/end")
+@login_required
+def end_sessions():
+    """Log out of every browser, this one included (API tokens stay: they are revoked apart)."""
+    if not ActionForm().validate_on_submit():
+        return render_account(400)
+    sessions.end_all(current_user.row)
+    logout_user()
+    session.clear()
+    flash("You are logged out everywhere.", "info")
+    return redirect(url_for("stats.index"))
+
+
 EXPORTS = {  # format: (writer, file name stem, media type)
     "csv": (export.export_csv, "spotify-tracker-plays", "text/csv"),
     "json": (export.export_json, "spotify-tracker", "application/json"),
@@ -121,8 +152,9 @@ def delete():
     form = DeleteForm()
     if form.validate_on_submit():
         if form.confirm.data.strip().lower() == DELETE_WORD:
-            delete_user(current_user.row)
+            delete_user(current_user.row)  # its sessions go by cascade, and tokens with the row
             logout_user()
+            session.clear()
             flash("Your account and all your listening data were deleted.", "info")
             return redirect(url_for("stats.index"))
         form.confirm.errors.append(f'Type "{DELETE_WORD}" to delete your account.')

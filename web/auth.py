@@ -1,13 +1,20 @@
 """Logging in: listeners with Spotify (authorization code + PKCE), the admin with a password.
 
-authlib's Flask client builds the authorize redirect, keeps ``state`` and the PKCE verifier in
-the session, verifies ``state`` on the way back and exchanges the code; ``spotify.client`` then
-reads ``/v1/me``; ``models.accounts.users`` creates or updates the listener and stores the grant
-encrypted.  Every way the round trip can fail ends on a page that says what happened.
+authlib's Flask client builds the authorize redirect, verifies ``state`` on the way back and
+exchanges the code; ``spotify.client`` then reads ``/v1/me``; ``models.accounts.users`` creates
+or updates the listener and stores the grant encrypted.  Every way the round trip can fail ends
+on a page that says what happened, in our words only (``?error=`` is anyone's to write).
+
+What stays off the cookie: the PKCE verifier and state data live in the database
+(:class:`StateCache`, authlib's cache-backed state), one pending login per browser; the login
+itself is a server-side session (``models.accounts.sessions``) whose random key is all the
+cookie holds, so logging out ends it even for a copied cookie.  Logging in starts a fresh
+session (new CSRF token).  Admin password attempts are limited (``models.accounts.throttle``).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from urllib.parse import urlparse
 
@@ -17,6 +24,7 @@ from flask import (
     Blueprint,
     current_app,
     flash,
+    g,
     redirect,
     render_template,
     request,
@@ -36,20 +44,34 @@ from requests import RequestException
 from wtforms import EmailField, PasswordField
 from wtforms.validators import DataRequired
 
-from models.accounts.users import AccountConflict, authenticate_admin, upsert_spotify_user
-from models.schema.tables import User
+from models.accounts import sessions, throttle
+from models.accounts.users import AccountConflict, upsert_spotify_user
+from models.schema.db import utcnow
+from models.schema.tables import OAuthState, User
 from spotify.client import SpotifyApp, TokenSet
 from spotify.errors import SpotifyError
+from web.security import SESSION_DAYS
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
 log = logging.getLogger(__name__)
 NEXT_KEY = "login_next"
+STATE_PREFIX = "_state_spotify_"  # authlib's session keys of a pending login
+ADMIN_SESSION = dt.timedelta(hours=12)  # the admin's session also ends with the browser
 
-# What Spotify's ``error`` parameter means, in words a listener understands.
+# What Spotify's ``error`` values mean, in words a listener understands.  Anything else in
+# ``?error=`` gets GENERIC_ERROR: the page never repeats what the URL said.
 AUTHORIZE_ERRORS = {
     "access_denied": "You chose not to give Spotify Tracker access. Nothing was stored; you "
     "can try again whenever you like.",
+    "invalid_grant": "The login took too long or was already used. Please log in again.",
+    "server_error": "Spotify had a problem on its side. Please try again in a minute.",
+    "temporarily_unavailable": "Spotify is busy right now. Please try again in a minute.",
+    "invalid_scope": "This server asks Spotify for permissions Spotify does not offer; tell "
+    "whoever runs it.",
+    "unauthorized_client": "Spotify does not accept this server's app; tell whoever runs it.",
+    "invalid_client": "Spotify does not accept this server's app; tell whoever runs it.",
 }
+GENERIC_ERROR = "Spotify did not let you log in. Please try again."
 
 
 class Account(UserMixin):
@@ -58,23 +80,22 @@ class Account(UserMixin):
     Attribute reads fall through to the row, so ``current_user.timezone`` works in views and
     templates; ``current_user.row`` is the ``User`` to hand to ``models`` functions.
 
-    The session names the row by id *and* Spotify id: SQLite may give a deleted user's id to
-    the next new user, and a browser still logged in as the deleted user must not become them.
+    flask-login's "user id" in the cookie is the key of a ``models.accounts.sessions`` row,
+    looked up on every request: once the row is gone (logout, "log out everywhere", account
+    deleted, expired) the cookie logs nobody in, copied or not.
     """
 
-    def __init__(self, row: User):
+    def __init__(self, row: User, session_key: str):
         self.row = row
+        self.session_key = session_key
 
     def get_id(self) -> str:
-        return f"{self.row.id}:{self.row.spotify_id}"
+        return self.session_key
 
     @staticmethod
-    def load(session_id: str) -> Account | None:
-        row_id, _, spotify_id = session_id.partition(":")
-        if not row_id.isdigit() or not spotify_id:
-            return None
-        row = User.get_or_none((User.id == int(row_id)) & (User.spotify_id == spotify_id))
-        return Account(row) if row is not None else None
+    def load(session_key: str) -> Account | None:
+        row = sessions.user_of(session_key)
+        return Account(row, session_key) if row is not None else None
 
     def __getattr__(self, name):
         return getattr(self.row, name)
@@ -85,8 +106,45 @@ class AdminLoginForm(FlaskForm):
     password = PasswordField("Password", validators=[DataRequired()])
 
 
+class StateCache:
+    """authlib's cache interface over ``OAuthState``: a pending login's data stays on the
+    server (encrypted), and the session keeps only authlib's marker of the ``state``."""
+
+    def get(self, key: str):
+        row = OAuthState.get_or_none(OAuthState.key == key)
+        return row.value if row is not None and row.expires_at > utcnow() else None
+
+    def set(self, key: str, value: str, expires_in: int | None = None) -> None:
+        now = utcnow()
+        OAuthState.delete().where(OAuthState.expires_at < now).execute()
+        expires_at = now + dt.timedelta(seconds=expires_in or 3600)
+        OAuthState.insert(key=key, value=value, expires_at=expires_at).on_conflict(
+            conflict_target=[OAuthState.key],
+            update={OAuthState.value: value, OAuthState.expires_at: expires_at},
+        ).execute()
+
+    def delete(self, key: str) -> None:
+        OAuthState.delete().where(OAuthState.key == key).execute()
+
+
+def client_address() -> str | None:
+    """The client's address: the connection's, or what ``TRUSTED_PROXIES`` proxies said
+    (``web.security`` installs werkzeug's ProxyFix for exactly that many)."""
+    return request.remote_addr
+
+
+def _start_session(account_row: User, lifetime: dt.timedelta) -> None:
+    """Log in on a clean session: nothing from before (an old CSRF token, a session of this
+    browser's, as when a listener logs in again to renew Spotify access) carries over."""
+    if current_user.is_authenticated:
+        sessions.end(current_user.session_key)
+    session.clear()
+    g.pop("csrf_token", None)  # flask-wtf caches the request's token here
+    login_user(Account(account_row, sessions.start(account_row, lifetime)))
+
+
 def init_app(app, settings) -> None:
-    oauth = OAuth(app)
+    oauth = OAuth(app, cache=StateCache())
     oauth.register(
         "spotify",
         client_id=settings.client_id,
@@ -141,7 +199,15 @@ def _failed(title: str, message: str, status: int = 400):
 
 @bp.get("/login")
 def login():
-    """Send the browser to Spotify's authorize page (state + PKCE S256 kept in the session)."""
+    """Send the browser to Spotify's authorize page (state + PKCE S256 kept server-side).
+
+    One pending login per browser: starting another forgets the last, so the cookie does not
+    grow with every click on "Log in".
+    """
+    cache = StateCache()
+    for key in [key for key in session if key.startswith(STATE_PREFIX)]:
+        session.pop(key)
+        cache.delete(key)
     target = safe_next(request.args.get("next"))
     if target:
         session[NEXT_KEY] = target
@@ -163,10 +229,10 @@ def callback():
             "(it may be old, or was opened in another browser). Please log in again.",
         )
     except OAuthError as exc:
-        message = AUTHORIZE_ERRORS.get(exc.error) or (
-            f"Spotify did not let you log in ({exc.error}). Please try again."
-        )
-        return _failed("Spotify login did not complete", message)
+        known = AUTHORIZE_ERRORS.get(str(exc.error))
+        if known is None:
+            log.info("Spotify login ended with an unknown error value %r", str(exc.error)[:64])
+        return _failed("Spotify login did not complete", known or GENERIC_ERROR)
     except RequestException:
         log.warning("Spotify token endpoint unreachable during login")
         return _failed(
@@ -192,19 +258,27 @@ def callback():
             "Its Spotify id is used by this server's admin account.",
             409,
         )
+    target = safe_next(session.pop(NEXT_KEY, None))
+    _start_session(user, dt.timedelta(days=SESSION_DAYS))
     session.permanent = True  # stay logged in for SESSION_DAYS, not just this browser session
-    login_user(Account(user))
     log.info("user %s logged in with Spotify", user.id)
-    return redirect(safe_next(session.pop(NEXT_KEY, None)) or url_for("stats.dashboard"))
+    return redirect(target or url_for("stats.dashboard"))
 
 
 @bp.route("/admin", methods=("GET", "POST"))
 def admin_login():
     form = AdminLoginForm()
     if form.validate_on_submit():
-        admin = authenticate_admin(form.email.data, form.password.data)
+        try:
+            admin = throttle.authenticate_admin_limited(
+                form.email.data, form.password.data, client_address()
+            )
+        except throttle.TooManyFailedLogins as exc:
+            flash(f"Too many failed logins. Try again in {exc.resets_in} seconds.", "error")
+            page = render_template("auth/admin_login.html", form=form)
+            return page, 429, {"Retry-After": str(exc.resets_in)}
         if admin is not None:
-            login_user(Account(admin))  # the admin's session ends with the browser
+            _start_session(admin, ADMIN_SESSION)  # and it ends with the browser
             return redirect(url_for("admin.index"))
         flash("Wrong email or password.", "error")
         return render_template("auth/admin_login.html", form=form), 401
@@ -215,7 +289,9 @@ def admin_login():
 @bp.post("/logout")
 @login_required
 def logout():
-    """A POST (CSRF-checked by ``web.security``), so no other site can log you out."""
+    """A POST (CSRF-checked by ``web.security``), so no other site can log you out.  The
+    session's row goes, so a copy of the cookie is worth nothing after."""
+    sessions.end(current_user.session_key)
     logout_user()
     session.clear()
     flash("You are logged out.", "info")

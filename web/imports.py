@@ -29,9 +29,11 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from models.accounts import uploads
 from models.imports import history_import
 from models.imports.privacy_export import DEFAULT_LIMITS, ExportError
+from web.auth import for_listeners_only
 from web.security import csrf
 
 bp = Blueprint("imports", __name__, url_prefix="/account/import")
+for_listeners_only(bp)  # the admin has no plays of its own to import
 REFRESH_SECONDS = 2
 
 

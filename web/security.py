@@ -1,4 +1,5 @@
-"""Browser-facing protections in one place: CSRF, cookie flags, security headers, log masking.
+"""Browser-facing protections in one place: CSRF, cookie flags, security headers, log masking,
+and which client address to believe.
 
 The pages use no JavaScript at all, so the Content-Security-Policy forbids every script; charts
 are inline SVG drawn with presentation attributes, which CSP does not treat as inline styles.
@@ -14,6 +15,7 @@ from urllib.parse import urlparse
 from flask import Flask
 from flask_login import current_user
 from flask_wtf.csrf import CSRFProtect
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 csrf = CSRFProtect()
 SESSION_DAYS = 30  # how long a listener stays logged in on one browser
@@ -80,6 +82,11 @@ def init_app(app: Flask, settings) -> None:
         WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session that holds it
     )
     csrf.init_app(app)
+    if settings.trusted_proxies:
+        # Believe X-Forwarded-For/-Proto only as far back as our own proxies wrote it: any
+        # client can send the header, so its leftmost entries are theirs to invent.
+        count = settings.trusted_proxies
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count)
     policy = content_security_policy(settings)
 
     @app.after_request

@@ -7,7 +7,12 @@ Gateway idiom for 401) escapes as a Python exception locally; only a missing hea
 with API Gateway's own body.  The API promises 401 with its JSON error for every refused token,
 everywhere, so :func:`authenticate` checks tokens inside the Lambda, for every route except
 :data:`PUBLIC_ROUTES` (deny by default: a new endpoint is protected without opting in).
-The user id comes only from the verified token; a deleted user's token stops working at once.
+The user id comes only from the verified token; a deleted user's token stops working at once,
+and so does every token of a user who revoked them (``models.accounts.api_tokens``).
+
+``POST /token`` guesses are limited like the web's admin login (``models.accounts.throttle``),
+per account and per client address; the address is API Gateway's ``identity.sourceIp`` (its
+own view of the connection, not a header a client writes).
 """
 
 from __future__ import annotations
@@ -18,8 +23,7 @@ from chalice import Blueprint, Response
 
 from chalicelib import runtime
 from chalicelib.errors import NOT_FOUND_ROUTES, ApiError, Forbidden, Unauthorized
-from models.accounts import api_tokens
-from models.accounts.users import authenticate_admin
+from models.accounts import api_tokens, throttle
 from models.schema.tables import User
 
 # Chalice route patterns that answer without a token (unknown paths answer 404 to anyone).
@@ -70,6 +74,23 @@ def require_admin(request) -> User:
     return user
 
 
+class TooManyAttempts(ApiError):
+    """429: this account or address failed too often; ``Retry-After`` says when to come back."""
+
+    status = 429
+    code = "TooManyRequestsError"
+
+    def __init__(self, resets_in: int):
+        super().__init__(
+            f"Too many failed logins: try again in {resets_in} seconds.",
+            headers={"Retry-After": str(resets_in)},
+        )
+
+
+def source_ip(request) -> str | None:
+    return (request.context.get("identity") or {}).get("sourceIp")
+
+
 class TokenError(ApiError):
     """RFC 6749 section 5.2 error, with the OAuth ``error`` field clients look for."""
 
@@ -82,7 +103,8 @@ class TokenError(ApiError):
 @auth_routes.route("/token", methods=["POST"], content_types=["application/x-www-form-urlencoded"])
 def token():
     """OAuth2 password grant for the admin account (email and password from FIRST_ADMIN_*)."""
-    form = _form(auth_routes.current_request.raw_body)
+    request = auth_routes.current_request
+    form = _form(request.raw_body)
     if form.get("grant_type") != "password":
         if "grant_type" not in form:
             raise TokenError("invalid_request", "grant_type is required", "grant_type")
@@ -95,7 +117,12 @@ def token():
     if not _plain(form["username"]):
         raise TokenError("invalid_request", "username must be an email address", "username")
     runtime.database()
-    admin = authenticate_admin(form["username"], form["password"])
+    try:
+        admin = throttle.authenticate_admin_limited(
+            form["username"], form["password"], source_ip(request)
+        )
+    except throttle.TooManyFailedLogins as exc:
+        raise TooManyAttempts(exc.resets_in) from None
     if admin is None:
         raise TokenError("invalid_grant", "wrong email or password")
     settings = runtime.settings()

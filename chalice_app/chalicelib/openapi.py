@@ -516,6 +516,10 @@ PATHS = {
                     "Missing field, unsupported grant or wrong credentials.", "TokenError"
                 ),
                 "415": _error("The body is not a form."),
+                "429": {
+                    **_error("Too many failed logins from this address or for this account."),
+                    "headers": {"Retry-After": {"schema": {"type": "integer"}}},
+                },
                 "503": UNAVAILABLE,
             },
         }

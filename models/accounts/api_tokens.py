@@ -1,5 +1,10 @@
 """Bearer tokens for the JSON API: JWTs signed with a key derived from SECRET_KEY / ALGORITHM.
 
+A token names its account by id, Spotify id and the account's ``token_epoch`` (claim ``tep``);
+"revoke all API tokens" raises the epoch, so every token issued before stops working at once
+while the listener's web sessions go on (and logging out leaves their scripts running).  A
+lifetime never exceeds ``settings.MAX_TOKEN_MINUTES``.
+
 The web account page issues them and the Chalice authorizer verifies them; both call this
 module so that issuer, audience and the accepted algorithms are decided in one place.  Decoding
 pins the single configured algorithm, so ``alg: none`` and algorithm-confusion tokens fail.
@@ -15,6 +20,7 @@ import jwt
 
 from models.schema import crypto
 from models.schema.tables import User
+from settings import MAX_TOKEN_MINUTES
 
 ISSUER = "spotify-tracker"
 AUDIENCE = "spotify-tracker-api"
@@ -30,10 +36,12 @@ def issue(
     """A token for the user; it names the Spotify account too (``sid``), because SQLite may
     give a deleted user's id to the next new user and the token must not follow the id."""
     now = now or dt.datetime.now(dt.UTC)
-    lifetime = dt.timedelta(minutes=minutes or settings.access_token_expire_minutes)
+    minutes = min(minutes or settings.access_token_expire_minutes, MAX_TOKEN_MINUTES)
+    lifetime = dt.timedelta(minutes=minutes)
     claims = {
         "sub": str(user.id),
         "sid": user.spotify_id,
+        "tep": user.token_epoch,
         "iss": ISSUER,
         "aud": AUDIENCE,
         "iat": int(now.timestamp()),
@@ -61,7 +69,7 @@ def _verified_claims(token: str, settings) -> dict:
                     algorithms=[settings.algorithm],
                     audience=AUDIENCE,
                     issuer=ISSUER,
-                    options={"require": ["exp", "iat", "sub", "iss", "aud", "sid"]},
+                    options={"require": ["exp", "iat", "sub", "iss", "aud", "sid", "tep"]},
                 )
                 break
             except jwt.InvalidSignatureError:
@@ -83,4 +91,12 @@ def user_of(token: str, settings) -> User:
     user = User.get_or_none(User.id == claims["sub"])
     if user is None or user.spotify_id != claims["sid"]:
         raise InvalidApiToken("the token's account no longer exists")
+    if claims["tep"] != user.token_epoch:
+        raise InvalidApiToken("the token was revoked")
     return user
+
+
+def revoke_all(user: User) -> None:
+    """End every API token issued to ``user`` so far (tokens issued later work)."""
+    User.update(token_epoch=User.token_epoch + 1).where(User.id == user.id).execute()
+    user.token_epoch = User.get_by_id(user.id).token_epoch

@@ -14,6 +14,8 @@ from __future__ import annotations
 import json
 
 from peewee import (
+    SQL,
+    AutoField,
     BigAutoField,
     BigIntegerField,
     BooleanField,
@@ -25,7 +27,9 @@ from peewee import (
     ForeignKeyField,
     IntegerField,
     Model,
+    NodeList,
     SmallIntegerField,
+    SqliteDatabase,
     TextField,
 )
 
@@ -48,9 +52,27 @@ class BaseModel(Model):
         database = db
 
 
+class NeverReusedIdField(AutoField):
+    """An auto-incrementing id that SQLite never hands out twice (``AUTOINCREMENT``).
+
+    Without it SQLite gives the next row ``max(id) + 1``, so deleting the newest user frees its
+    id for the next sign-up, and anything naming that id (an old API token, a session) would
+    name the newcomer.  PostgreSQL's sequences never go back, so it is a plain ``SERIAL`` there.
+    Migration 060 rebuilds the SQLite table; peewee-migrate sees an ordinary ``AutoField``.
+    """
+
+    def ddl(self, ctx):
+        node = super().ddl(ctx)
+        database = self.model._meta.database
+        if isinstance(getattr(database, "obj", database), SqliteDatabase):
+            return NodeList((node, SQL("AUTOINCREMENT")))
+        return node
+
+
 class User(BaseModel):
     """A listener (logged in with Spotify) or the admin (email and password)."""
 
+    id = NeverReusedIdField()
     spotify_id = CharField(max_length=128, unique=True)
     # Spotify's stable account id (2026); returning users are matched by it when present.
     account_id = CharField(max_length=128, null=True, unique=True)
@@ -70,6 +92,8 @@ class User(BaseModel):
     reauth_reason = TextField(null=True)
     # Set when Spotify asked us to wait longer than a run may sleep (429 with a long Retry-After).
     sync_deferred_until = DateTimeField(null=True)
+    # Raised by "revoke all API tokens": a token carries the value it was issued under.
+    token_epoch = IntegerField(default=0)
 
     def __str__(self):
         return self.display_name or self.spotify_id
@@ -640,6 +664,48 @@ class Job(BaseModel):
         return json.loads(self.payload) if self.payload else {}
 
 
+class LoginSession(BaseModel):
+    """One logged-in browser (``models.accounts.sessions``).  The cookie holds a random key;
+    only its SHA-256 is stored, so logging out (or out everywhere) deletes the row and a copied
+    cookie names nothing any more."""
+
+    key_hash = CharField(max_length=64, primary_key=True)
+    user = ForeignKeyField(User, backref="login_sessions", on_delete="CASCADE")
+    created_at = DateTimeField(default=utcnow)
+    expires_at = DateTimeField()
+
+    class Meta:
+        table_name = "login_session"
+        indexes = ((("expires_at",), False),)
+
+
+class LoginFailure(BaseModel):
+    """Failed password logins counted per key, an account (``account:<email>``) or a client
+    address (``address:<ip>``), for the back-off of ``models.accounts.throttle``."""
+
+    key = CharField(max_length=400, primary_key=True)
+    failures = IntegerField(default=0)
+    last_failed_at = DateTimeField()
+
+    class Meta:
+        table_name = "login_failure"
+        indexes = ((("last_failed_at",), False),)
+
+
+class OAuthState(BaseModel):
+    """A pending Spotify login's ``state`` data (the PKCE verifier, the redirect URI), kept
+    here rather than in the readable session cookie; authlib reads it through
+    ``web.auth.StateCache``.  Encrypted like the grants, and deleted once the login returns."""
+
+    key = CharField(max_length=200, primary_key=True)
+    value = EncryptedTextField()
+    expires_at = DateTimeField()
+
+    class Meta:
+        table_name = "oauth_state"
+        indexes = ((("expires_at",), False),)
+
+
 ALL_TABLES = (
     User,
     OAuthToken,
@@ -657,4 +723,7 @@ ALL_TABLES = (
     *SUMMARY_TABLES,
     ImportJob,
     Job,
+    LoginSession,
+    LoginFailure,
+    OAuthState,
 )
