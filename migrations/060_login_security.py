@@ -3,7 +3,9 @@
 - ``login_session``: one row per logged-in browser, so logging out (or out everywhere) ends a
   session for good, even for a copied cookie (``models.accounts.sessions``).
 - ``user.token_epoch``: "revoke all API tokens" raises it; a token names the epoch it was issued
-  under (``models.accounts.api_tokens``).
+  under (``models.accounts.api_tokens``; a token from before has none and counts as epoch 0).
+- ``user.legacy_cookies``: on for the accounts that exist now, so their session cookies from
+  before server-side sessions still log in (and become sessions) until their first logout.
 - ``login_failure``: failed password logins per account and per client address, for the
   back-off (``models.accounts.throttle``).
 - ``oauth_state``: a pending Spotify login's state and PKCE verifier, out of the session cookie.
@@ -19,6 +21,9 @@ ID_COLUMN = '"id" INTEGER NOT NULL PRIMARY KEY'
 
 def migrate(migrator: Migrator, database: pw.Database, *, fake=False):
     token_epoch = pw.IntegerField(default=0)
+    # Accounts that exist now keep their session cookies until they first log out; new ones
+    # never had any (models.accounts.sessions.upgrade_legacy).
+    legacy_cookies = pw.BooleanField(default=False)
     if isinstance(getattr(database, "obj", database), pw.SqliteDatabase):
         if not fake:
             _user_ids_never_reused_on_sqlite(database)
@@ -27,8 +32,12 @@ def migrate(migrator: Migrator, database: pw.Database, *, fake=False):
         # ``user`` would cascade-delete every play.  SQLite adds this column in place.
         migrator.orm["user"]._meta.add_field("token_epoch", token_epoch)
         migrator.sql('ALTER TABLE "user" ADD COLUMN "token_epoch" INTEGER NOT NULL DEFAULT 0')
+        migrator.orm["user"]._meta.add_field("legacy_cookies", legacy_cookies)
+        migrator.sql('ALTER TABLE "user" ADD COLUMN "legacy_cookies" INTEGER NOT NULL DEFAULT 0')
+        migrator.sql('UPDATE "user" SET "legacy_cookies" = 1')
     else:
-        migrator.add_fields('user', token_epoch=token_epoch)
+        migrator.add_fields("user", token_epoch=token_epoch, legacy_cookies=legacy_cookies)
+        migrator.sql('UPDATE "user" SET "legacy_cookies" = TRUE')
 
     @migrator.create_model
     class LoginFailure(pw.Model):
@@ -38,20 +47,20 @@ def migrate(migrator: Migrator, database: pw.Database, *, fake=False):
 
         class Meta:
             table_name = "login_failure"
-            indexes = ((('last_failed_at',), False),)
+            indexes = ((("last_failed_at",), False),)
 
     @migrator.create_model
     class LoginSession(pw.Model):
         key_hash = pw.CharField(max_length=64, primary_key=True)
         user = pw.ForeignKeyField(
-            column_name='user_id', field='id', model=migrator.orm['user'], on_delete='CASCADE'
+            column_name="user_id", field="id", model=migrator.orm["user"], on_delete="CASCADE"
         )
         created_at = pw.DateTimeField()
         expires_at = pw.DateTimeField()
 
         class Meta:
             table_name = "login_session"
-            indexes = ((('expires_at',), False),)
+            indexes = ((("expires_at",), False),)
 
     @migrator.create_model
     class OAuthState(pw.Model):
@@ -61,7 +70,7 @@ def migrate(migrator: Migrator, database: pw.Database, *, fake=False):
 
         class Meta:
             table_name = "oauth_state"
-            indexes = ((('expires_at',), False),)
+            indexes = ((("expires_at",), False),)
 
 
 def _user_ids_never_reused_on_sqlite(database):
@@ -112,7 +121,7 @@ def _user_ids_never_reused_on_sqlite(database):
 
 
 def rollback(migrator: Migrator, database: pw.Database, *, fake=False):
-    migrator.remove_model('oauth_state')
-    migrator.remove_model('login_session')
-    migrator.remove_model('login_failure')
-    migrator.remove_fields('user', 'token_epoch')
+    migrator.remove_model("oauth_state")
+    migrator.remove_model("login_session")
+    migrator.remove_model("login_failure")
+    migrator.remove_fields("user", "token_epoch", "legacy_cookies")

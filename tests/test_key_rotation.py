@@ -9,6 +9,8 @@ signing sessions and JWTs, the SHA-256 derivation encrypting grants.
 
 from __future__ import annotations
 
+import datetime as dt
+
 import jwt
 import pytest
 from chalice.test import Client
@@ -18,14 +20,14 @@ from flask.sessions import SecureCookieSessionInterface
 from peewee import Value
 
 import settings as settings_module
-from models.accounts import api_tokens, grants
+from models.accounts import api_tokens, grants, sessions
 from models.schema import crypto
 from models.schema.tables import OAuthToken, User
 from settings import ConfigError
 from spotify.client import SpotifyApp
 from tests.api_support import load_app, runtime
 from tests.factories import make_user
-from tests.webtools import AuthActions, web_environ
+from tests.webtools import AuthActions, csrf_token, web_environ
 
 OLD_KEY = "the-old-secret-key-of-this-install-0123"
 NEW_KEY = "the-new-secret-key-after-rotation-456789"
@@ -41,12 +43,16 @@ def web_app(db, tmp_path, sandbox, **environ):
     return app
 
 
-def cookie_signed_with(key, user: User) -> str:
-    """A logged-in session cookie for ``user`` signed with ``key``, the way Flask signs one."""
+def cookie_signed_with(key, user: User, *, legacy: bool = False) -> str:
+    """A logged-in session cookie for ``user`` signed with ``key``, the way Flask signs one:
+    naming a server-side session, or (``legacy``) the user as cookies did before those."""
     signer = Flask("elsewhere")
     signer.secret_key = key
     serializer = SecureCookieSessionInterface().get_signing_serializer(signer)
-    return serializer.dumps({"_user_id": f"{user.id}:{user.spotify_id}", "_fresh": True})
+    session_id = (
+        f"{user.id}:{user.spotify_id}" if legacy else sessions.start(user, dt.timedelta(days=1))
+    )
+    return serializer.dumps({"_user_id": session_id, "_fresh": True})
 
 
 def account_page(app, cookie: str):
@@ -142,10 +148,11 @@ def test_after_rotating_old_sessions_tokens_and_grants_still_work(db, tmp_path, 
 def test_pre_upgrade_sessions_and_tokens_signed_with_the_raw_key_still_verify(
     db, tmp_path, fresh_sandbox
 ):
-    user = make_user()
+    user = make_user(legacy_cookies=True)  # an account from before migration 060
     app = web_app(db, tmp_path, fresh_sandbox, SECRET_KEY=NEW_KEY)
     settings = app.config["SETTINGS"]
-    page = account_page(app, cookie_signed_with(NEW_KEY, user))
+    legacy_cookie = cookie_signed_with(NEW_KEY, user, legacy=True)
+    page = account_page(app, legacy_cookie)
     assert page.status_code == 200 and user.display_name in page.get_data(as_text=True)
     claims = jwt.decode(api_tokens.issue(user, settings), options={"verify_signature": False})
     legacy_token = jwt.encode(claims, NEW_KEY, algorithm="HS256")
@@ -254,3 +261,26 @@ def test_fallbacks_are_comma_separated_and_may_be_as_short_as_the_old_minimum(ma
     for bad in ("fifteen-chars-x", f"{OLD_KEY},,{SHORT_OLD_KEY}"):
         with pytest.raises(ConfigError, match=r"^SECRET_KEY_FALLBACKS=\(hidden\) is invalid"):
             make_settings(SECRET_KEY=NEW_KEY, SECRET_KEY_FALLBACKS=bad)
+
+
+def test_a_pre_upgrade_cookie_becomes_a_session_and_dies_with_the_first_logout(
+    db, tmp_path, fresh_sandbox
+):
+    """Upgrading logs nobody out, and revocation still holds: the old cookie works only until
+    its user logs out anywhere; an account made since never honours such a cookie."""
+    before = make_user(legacy_cookies=True)
+    since = make_user()
+    app = web_app(db, tmp_path, fresh_sandbox, SECRET_KEY=NEW_KEY)
+    legacy_cookie = cookie_signed_with(NEW_KEY, before, legacy=True)
+    client = app.test_client()
+    client.set_cookie(COOKIE, legacy_cookie)
+    assert client.get("/account").status_code == 200
+    upgraded = client.get_cookie(COOKIE).value
+    assert upgraded != legacy_cookie  # the browser now holds a server-side session
+    assert client.get("/account").status_code == 200
+    assert account_page(app, legacy_cookie).status_code == 200  # a copy, until a logout
+    token = csrf_token(client.get("/account").get_data(as_text=True))
+    response = client.post("/auth/logout", data={"csrf_token": token})
+    assert response.status_code in (302, 303)
+    assert account_page(app, legacy_cookie).status_code == 302
+    assert account_page(app, cookie_signed_with(NEW_KEY, since, legacy=True)).status_code == 302

@@ -95,7 +95,14 @@ class Account(UserMixin):
     @staticmethod
     def load(session_key: str) -> Account | None:
         row = sessions.user_of(session_key)
-        return Account(row, session_key) if row is not None else None
+        if row is not None:
+            return Account(row, session_key)
+        upgraded = sessions.upgrade_legacy(session_key, dt.timedelta(days=SESSION_DAYS))
+        if upgraded is None:
+            return None
+        row, new_key = upgraded
+        session["_user_id"] = new_key  # the browser gets the new cookie with this answer
+        return Account(row, new_key)
 
     def __getattr__(self, name):
         return getattr(self.row, name)

@@ -94,6 +94,9 @@ class User(BaseModel):
     sync_deferred_until = DateTimeField(null=True)
     # Raised by "revoke all API tokens": a token carries the value it was issued under.
     token_epoch = IntegerField(default=0)
+    # A session cookie from before server-side sessions may still log in (accounts that existed
+    # at migration 060, until their first logout): ``models.accounts.sessions.upgrade_legacy``.
+    legacy_cookies = BooleanField(default=False)
 
     def __str__(self):
         return self.display_name or self.spotify_id
