@@ -11,6 +11,7 @@ import os
 import tracemalloc
 import zipfile
 from datetime import datetime
+from pathlib import Path
 
 import pytest
 
@@ -333,10 +334,8 @@ def write_blocks(stream, size: int, block: bytes) -> None:
         size -= len(block)
 
 
-@pytest.fixture(scope="module")
-def nested_bomb(tmp_path_factory):
+def write_nested_bomb(folder) -> Path:
     """The review's bomb: four inner zips each holding 40 MiB of zeros, small on disk."""
-    folder = tmp_path_factory.mktemp("bomb")
     inner = folder / "inner.zip"
     with (
         zipfile.ZipFile(inner, "w", zipfile.ZIP_STORED) as archive,
@@ -349,6 +348,11 @@ def nested_bomb(tmp_path_factory):
             archive.write(inner, f"{number}/my_spotify_data.zip")
     inner.unlink()
     return bomb
+
+
+@pytest.fixture(scope="module")
+def nested_bomb(tmp_path_factory):
+    return write_nested_bomb(tmp_path_factory.mktemp("bomb"))
 
 
 def peak_memory(read_it) -> tuple[object, int]:
