@@ -157,7 +157,8 @@ def test_a_bad_upload_is_refused_by_the_worker_with_its_message_and_stores_nothi
     checking = client.get(f"/account/import/{job_id}")
     assert 'data-status="checking"' in checking.get_data(as_text=True)
     assert checking.headers["Refresh"] == "2"
-    assert client.get(f"/account/import/{job_id}/status").get_json()["status"] == "checking"
+    at_once = client.get(f"/account/import/{job_id}/status").get_json()
+    assert at_once["status"] == "checking" and at_once["percent"] == 0
     status = wait_for(client, job_id)
     assert status["status"] == "refused" and message in status["error"]
     assert status["plays_added"] == 0 and status["finished_at"] is not None

@@ -257,7 +257,7 @@ def status_of(job: ImportJob) -> dict:
         "file_name": job.file_name,
         "entries_total": total,
         "entries_done": job.entries_done,
-        "percent": 100 if total == 0 else round(100 * job.entries_done / total, 1),
+        "percent": _percent(job),
         "plays_added": job.plays_added,
         "duplicates": job.duplicates,
         "unresolved": job.unresolved,
@@ -273,6 +273,14 @@ def status_of(job: ImportJob) -> dict:
         "created_at": job.created_at.isoformat(),
         "finished_at": job.finished_at.isoformat() if job.finished_at else None,
     }
+
+
+def _percent(job: ImportJob) -> float:
+    if job.status in ("checking", "refused"):  # no count of plays yet, or none to come
+        return 0
+    if job.entries_total == 0:
+        return 100
+    return round(100 * job.entries_done / job.entries_total, 1)
 
 
 def _claim(job_id: int, now: datetime) -> bool:
