@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import tracemalloc
 import zipfile
 from datetime import datetime
 
@@ -22,6 +24,7 @@ from models.imports.privacy_export import (
     file_kind,
     read_export,
 )
+from tests.zip_bombs import MIB, write_blocks, write_nested_bomb
 
 NOW = datetime(2026, 11, 20, 12, 0)
 TRACK_A = "4uLU6hMCjMI75M1A2tKUQC"
@@ -318,3 +321,102 @@ def test_both_spotify_zips_inside_one_upload_are_read():
     bomb = zipped({"Streaming_History_Audio_2020_0.json": b"[" + b" " * 20_000_000 + b"]"})
     with pytest.raises(ExportError, match="zip bomb"):
         read(zipped({"inner.zip": bomb}))
+
+
+# -- zips inside the upload: the same limits, counted in the total, never held in memory --------
+@pytest.fixture(scope="module")
+def nested_bomb(tmp_path_factory):
+    return write_nested_bomb(tmp_path_factory.mktemp("bomb"))
+
+
+def peak_memory(read_it) -> tuple[object, int]:
+    """What ``read_it()`` returns or raises, and the peak of Python memory it allocated."""
+    tracemalloc.start()
+    try:
+        try:
+            outcome = read_it()
+        except ExportError as exc:
+            outcome = exc
+        return outcome, tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def test_inner_zips_of_zeros_are_refused_as_a_bomb_without_inflating_them(nested_bomb):
+    assert nested_bomb.stat().st_size < 1 * MIB
+    refused, peak = peak_memory(lambda: read(nested_bomb))
+    assert isinstance(refused, ExportError) and "zip bomb" in str(refused)
+    assert "0/my_spotify_data.zip would grow" in str(refused)
+    assert peak < 8 * MIB, f"reading the bomb took {peak / MIB:.0f} MiB"
+
+
+def test_an_inner_zip_whose_own_ratio_is_over_the_limit_is_refused():
+    """The inner zip's members are stored (ratio 1): only the inner zip itself inflates."""
+    entries = [extended(f"2020-01-{1 + i % 28:02d}T10:00:00Z") for i in range(6_000)]
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as archive:
+        archive.writestr("Streaming_History_Audio_2020_0.json", json.dumps(entries))
+    inner = buffer.getvalue()
+    assert len(inner) > 1 * MIB
+    upload = zipped({"my_spotify_data.zip": inner})
+    with zipfile.ZipFile(io.BytesIO(upload)) as archive:
+        info = archive.getinfo("my_spotify_data.zip")
+    ratio = info.file_size / info.compress_size
+    with pytest.raises(ExportError, match=r"my_spotify_data.zip would grow .* zip bomb"):
+        read(upload, limits=Limits(max_ratio=int(ratio) - 1))
+    assert len(read(upload, limits=Limits(max_ratio=int(ratio) + 1)).plays) == 6_000
+
+
+def test_what_inner_zips_inflate_to_counts_toward_the_total():
+    history = json.dumps([extended("2020-01-01T10:00:00Z")] * 200).encode()
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr(
+            "Spotify Extended Streaming History/Streaming_History_Audio_2020.json", history
+        )
+        archive.writestr("ReadMeFirst.pdf", os.urandom(2 * MIB), zipfile.ZIP_STORED)
+    inner = buffer.getvalue()
+    upload = zipped({"my_spotify_data.zip": inner})
+    total = len(inner) + len(history)  # the inner zip as inflated, then its history file
+    with pytest.raises(ExportError, match=r"Unzipped, the export is .* more than the"):
+        read(upload, limits=Limits(max_total_bytes=total - 1))
+    assert len(read(upload, limits=Limits(max_total_bytes=total)).plays) == 200
+    # the inner zip alone over the total is refused before it is inflated
+    with pytest.raises(ExportError, match="Unzipped, the export"):
+        read(upload, limits=Limits(max_total_bytes=len(inner) - 1))
+
+
+def test_an_inner_zip_is_spooled_to_disk_not_read_into_memory(tmp_path):
+    """A large (incompressible, so not a bomb) inner zip costs no memory, and leaves no file."""
+    inner = tmp_path / "inner.zip"
+    with zipfile.ZipFile(inner, "w", zipfile.ZIP_STORED) as archive:
+        archive.writestr(
+            "Spotify Account Data/StreamingHistory_music_0.json",
+            json.dumps([account("2023-07-01 09:00")]),
+        )
+        with archive.open("Spotify Account Data/ReadMeFirst.pdf", "w") as out:
+            write_blocks(out, 24 * MIB, os.urandom(MIB))
+    upload = tmp_path / "upload.zip"
+    with zipfile.ZipFile(upload, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.write(inner, "my_spotify_data.zip")
+    open_files = len(os.listdir("/proc/self/fd"))
+    export, peak = peak_memory(lambda: read(upload))
+    assert [p.names for p in export.plays] == [("Song", "Band", None)]
+    assert export.ignored_files == ["my_spotify_data.zip/Spotify Account Data/ReadMeFirst.pdf"]
+    assert peak < 8 * MIB, f"reading the export took {peak / MIB:.0f} MiB"
+    assert len(os.listdir("/proc/self/fd")) == open_files  # the spool and the zips are closed
+
+
+def test_a_zip_in_a_zip_in_spotifys_folder_layout_is_read():
+    inner = zipped(
+        {
+            "Spotify Extended Streaming History/Streaming_History_Audio_2023_0.json": [
+                extended("2023-05-01T10:00:00Z"),
+                extended("2023-05-01T11:00:00Z", track_id=TRACK_B),
+            ],
+            "Spotify Extended Streaming History/ReadMeFirst_ExtendedStreamingHistory.pdf": b"%PDF",
+        }
+    )
+    export = read(zipped({"my_spotify_data/my_spotify_data.zip": inner}))
+    assert [p.track_id for p in export.plays] == [TRACK_A, TRACK_B]
+    assert export.files[0].name.startswith("my_spotify_data/my_spotify_data.zip/Spotify Extended")

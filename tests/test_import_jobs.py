@@ -377,6 +377,66 @@ def test_bad_input_is_refused_with_a_message_and_changes_nothing(
     assert everything(db) == before
 
 
+def but_the_jobs(rows: dict) -> dict:
+    """``everything(db)`` without the import's own job and queue rows."""
+    return {t: r for t, r in rows.items() if t not in ("import_job", "job")}
+
+
+@pytest.mark.parametrize("kind", sorted(BAD_EXPORTS))
+def test_an_accepted_upload_is_checked_first_and_a_bad_one_is_refused_storing_nothing(
+    db, tmp_path, world, listener, kind
+):
+    """What the page does: record the job unread; the worker's check refuses it, no play in."""
+    user = make_user(spotify_id=listener.id)
+    import_file(
+        user,
+        extended_zip(
+            tmp_path, world, listener, START, START + dt.timedelta(hours=12), name="earlier.zip"
+        ),
+    )
+    path, limits = bad_export(kind, tmp_path, world, listener)
+    before = everything(db)
+    job = history_import.accept_upload(user, path, file_name="upload")
+    assert job.status == "checking" and job.entries_total == 0
+    assert history_import.is_queued(job.id)
+    with pytest.raises(ImportInProgress):  # a file being checked is an unfinished import
+        history_import.accept_upload(user, path)
+    ended = run_job(job.id, limits=limits)
+    assert ended.status == "refused" and len(ended.error) > 20 and ended.finished_at
+    assert ended.entries_done == 0 and ended.plays_added == 0
+    assert status_of(ended)["error"] == ended.error
+    assert but_the_jobs(everything(db)) == but_the_jobs(before)
+    assert history_import.active_job(user.id) is None and not history_import.resumable_jobs()
+
+
+def test_an_accepted_upload_that_reads_well_is_imported_by_the_same_run(
+    db, tmp_path, world, listener
+):
+    user = make_user(spotify_id=listener.id)
+    job = history_import.accept_upload(user, extended_zip(tmp_path, world, listener))
+    done = run_job(job.id, chunk_size=40)
+    assert done.status == "done" and done.entries_total == done.entries_done > 40
+    assert done.report_data["plays"] == done.entries_total
+    assert stored_plays(user) == world_truth(world, listener)
+
+
+def test_a_check_is_not_taken_twice_and_a_dead_checker_is_taken_over(db, tmp_path, world, listener):
+    user = make_user(spotify_id=listener.id)
+    job = history_import.accept_upload(user, extended_zip(tmp_path, world, listener))
+    now = history_import.utcnow()
+    # another worker started checking it a moment ago: this one leaves it alone
+    ImportJob.update(started_at=now, updated_at=now).where(ImportJob.id == job.id).execute()
+    left = run_job(job.id)
+    assert left.status == "checking" and Play.select().count() == 0
+    assert not history_import.resumable_jobs()
+    # that worker died (no heartbeat for STALE_AFTER): the next run checks and imports
+    stale = now - history_import.STALE_AFTER - dt.timedelta(seconds=1)
+    ImportJob.update(updated_at=stale).where(ImportJob.id == job.id).execute()
+    assert [j.id for j in history_import.resumable_jobs()] == [job.id]
+    assert run_job(job.id).status == "done"
+    assert stored_plays(user) == world_truth(world, listener)
+
+
 def test_resume_after_an_interruption_continues_where_it_stopped(
     db, tmp_path, world, listener, monkeypatch
 ):

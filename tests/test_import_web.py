@@ -17,6 +17,7 @@ from tests.environment import everything
 from tests.factories import make_user
 from tests.webtools import csrf_token, login_as
 from tests.workertools import run_worker_until_idle
+from tests.zip_bombs import write_nested_bomb
 
 START = dt.datetime(2026, 11, 18, tzinfo=dt.UTC)
 END = dt.datetime(2026, 11, 20, 12, tzinfo=dt.UTC)
@@ -69,9 +70,10 @@ def test_uploading_the_zip_imports_it_and_shows_the_report(importer, client, aut
     response = upload(client, [("my_spotify_data.zip", archive.read_bytes())])
     assert response.status_code == 302
     job_id = int(response.headers["Location"].rstrip("/").rsplit("/", 1)[1])
-    # the web process only queued it: pending, the page follows it until a worker runs it
+    # the web process only queued it, unread: checking, the page follows it until a worker
+    # has checked and imported it
     queued = client.get(f"/account/import/{job_id}")
-    assert queued.headers["Refresh"] == "2" and 'data-status="pending"' in queued.get_data(
+    assert queued.headers["Refresh"] == "2" and 'data-status="checking"' in queued.get_data(
         as_text=True
     )
     assert 'id="resume"' not in queued.get_data(as_text=True)
@@ -121,6 +123,15 @@ def test_account_data_json_files_resolve_through_search(
     assert Track.select().where(Track.metadata_fetched_at.is_null()).count() == 0
 
 
+def job_id_of(response) -> int:
+    return int(response.headers["Location"].rstrip("/").rsplit("/", 1)[1])
+
+
+def but_the_jobs(rows: dict) -> dict:
+    """``everything(db)`` without the import's own job and queue rows."""
+    return {t: r for t, r in rows.items() if t not in ("import_job", "job")}
+
+
 @pytest.mark.parametrize(
     "name, content, message",
     [
@@ -133,15 +144,30 @@ def test_account_data_json_files_resolve_through_search(
         ),
     ],
 )
-def test_a_bad_upload_is_refused_with_its_message_and_changes_nothing(
+def test_a_bad_upload_is_refused_by_the_worker_with_its_message_and_stores_nothing(
     importer, client, db, name, content, message
 ):
     login_as(client, make_user())
     before = everything(db)
     response = upload(client, [(name, content)])
-    assert response.status_code == 400
-    assert message in response.get_data(as_text=True)
-    assert everything(db) == before
+    # the request stores the file and queues the job without reading it
+    assert response.status_code == 302
+    job_id = job_id_of(response)
+    assert response.headers["Location"].endswith(f"/account/import/{job_id}")
+    checking = client.get(f"/account/import/{job_id}")
+    assert 'data-status="checking"' in checking.get_data(as_text=True)
+    assert checking.headers["Refresh"] == "2"
+    at_once = client.get(f"/account/import/{job_id}/status").get_json()
+    assert at_once["status"] == "checking" and at_once["percent"] == 0
+    status = wait_for(client, job_id)
+    assert status["status"] == "refused" and message in status["error"]
+    assert status["plays_added"] == 0 and status["finished_at"] is not None
+    page = client.get(f"/account/import/{job_id}")
+    text = page.get_data(as_text=True)
+    assert 'data-status="refused"' in text and message in text and "Refresh" not in page.headers
+    assert 'id="resume"' not in text
+    assert but_the_jobs(everything(db)) == but_the_jobs(before)
+    assert Job.get(Job.target == str(job_id)).state == "done"
     assert not list((importer.config["SETTINGS"].data_dir / "imports").rglob("*.json"))
 
 
@@ -151,9 +177,41 @@ def test_an_upload_of_another_users_export_is_refused(importer, client, db, worl
         world, world.listeners[0], START, END, username=world.listeners[0].id
     )
     response = upload(client, [("endsong_0.json", json.dumps(entries).encode())])
-    assert response.status_code == 400
-    assert "import your own export" in response.get_data(as_text=True)
-    assert ImportJob.select().count() == 0 and Play.select().count() == 0
+    assert response.status_code == 302
+    status = wait_for(client, job_id_of(response))
+    assert status["status"] == "refused" and "import your own export" in status["error"]
+    assert Play.select().count() == 0 and Track.select().count() == 0
+
+
+def test_a_nested_zip_bomb_upload_is_refused_by_the_worker(importer, client, db, tmp_path):
+    """The review's bomb through the page: the request answers at once, the worker refuses."""
+    login_as(client, make_user())
+    bomb = write_nested_bomb(tmp_path)
+    response = upload(client, [("my_spotify_data.zip", bomb.read_bytes())])
+    assert response.status_code == 302
+    status = wait_for(client, job_id_of(response))
+    assert status["status"] == "refused" and "zip bomb" in status["error"]
+    assert Play.select().count() == 0
+    assert not list((importer.config["SETTINGS"].data_dir / "imports").rglob("*.zip"))
+
+
+def test_an_export_zipped_inside_a_zip_imports(importer, client, auth, world, tmp_path):
+    """Spotify's layout (a folder in the zip), zipped once more: still an export."""
+    user = auth.login_user(0)
+    listener = world.listener_by_id[user.spotify_id]
+    inner = write_zip(
+        tmp_path / "my_spotify_data.zip",
+        {
+            f"{EXTENDED_FOLDER}/Streaming_History_Audio_2026_0.json": extended_history(
+                world, listener, START, END
+            )
+        },
+    )
+    outer = write_zip(tmp_path / "download.zip", {"my_spotify_data.zip": inner.read_bytes()})
+    response = upload(client, [("download.zip", outer.read_bytes())])
+    status = wait_for(client, job_id_of(response))
+    assert status["status"] == "done" and status["entries_total"] > 0
+    assert status["plays_added"] == counted(world, listener) == Play.select().count()
 
 
 def test_an_oversized_upload_is_refused_before_it_is_read(importer, client, db):

@@ -129,12 +129,12 @@ def test_an_import_started_on_the_page_survives_killing_the_web_server(served, t
 
     kill(web)  # a deploy, a crash: SIGKILL, nothing gets to clean up
     job = ImportJob.get_by_id(job_id)
-    assert job.status == "pending" and Play.select().count() == 0
+    assert job.status == "checking" and Play.select().count() == 0
     assert Job.get(Job.target == str(job_id)).state == "queued"
 
     processes.append(start_web(environ, port))
     status = http.get(f"{url}/account/import/{job_id}/status").json()
-    assert status["status"] == "pending"
+    assert status["status"] == "checking"
     worker = subprocess.run(
         [sys.executable, "-m", "batch.worker", "--until-idle", "--search-interval", "0"],
         cwd=PROJECT_DIR,

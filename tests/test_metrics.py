@@ -155,11 +155,13 @@ def test_figures_equal_the_database_after_runs_with_a_revoked_grant_and_429s(
     assert run.summary_data["rate_limited"] == {k: n for k, n in limited.items() if n}
 
     assert by_label(figures, "import_jobs", "status") == {
+        "checking": 0,
         "pending": 1,
         "running": 0,
         "waiting": 0,
         "done": 2,
         "failed": 1,
+        "refused": 0,
     }
 
 

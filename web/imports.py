@@ -1,9 +1,12 @@
 """The history import page: upload a Spotify privacy export, watch it import, read the report.
 
 The work is in ``models.imports.history_import`` (shared with the Luigi task ``ImportHistory``):
-this blueprint takes the upload, checks who asks, records the job (which queues it) and shows
-its progress.  A worker process (``python -m batch.worker``) runs it, never this one, so a
-restart of the web server does not interrupt an import.  The pages use no JavaScript (the
+this blueprint takes the upload, checks who asks, stores the file under the upload's own size
+limit and records the job (which queues it), then shows its progress.  It never reads the
+export: a worker process (``python -m batch.worker``) checks the file (the job is "checking";
+a file that is not a usable export ends "refused" with its message on the job's page) and
+imports it, never this one, so neither a hostile zip nor a restart of the web server touches
+this process's work.  The pages use no JavaScript (the
 site's CSP forbids it): a running job's page refreshes itself, and ``/status`` answers the
 same counters as JSON for scripts.
 """
@@ -28,7 +31,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from models.accounts import uploads
 from models.imports import history_import
-from models.imports.privacy_export import DEFAULT_LIMITS, ExportError
+from models.imports.privacy_export import DEFAULT_LIMITS
 from web.auth import for_listeners_only
 from web.security import csrf
 
@@ -46,7 +49,8 @@ class ResumeForm(FlaskForm):
 
 
 def _limits():
-    """Size limits of an upload; tests set ``IMPORT_LIMITS`` to small ones."""
+    """Size limits of an upload; tests set ``IMPORT_LIMITS`` to small ones.  Only the upload's
+    own size (``max_upload_bytes``) is checked here; the worker checks the rest."""
     return current_app.config.get("IMPORT_LIMITS", DEFAULT_LIMITS)
 
 
@@ -103,11 +107,11 @@ def upload():
     name = ", ".join(PurePosixPath(n.replace("\\", "/")).name for n, _ in files)
     name = name if len(name) <= 200 else f"{len(files)} files"
     try:
-        job, _ = history_import.create_job(current_user.row, path, file_name=name, limits=_limits())
-    except (ExportError, history_import.ImportInProgress) as exc:
+        job = history_import.accept_upload(current_user.row, path, file_name=name)
+    except history_import.ImportInProgress as exc:
         path.unlink(missing_ok=True)
-        code = 409 if isinstance(exc, history_import.ImportInProgress) else 400
-        return _render_index(code, str(exc))
+        return _render_index(409, str(exc))
+    # Whether the file is a usable export, the job's page says once the worker has checked it.
     return redirect(url_for("imports.job", job_id=job.id))
 
 
@@ -115,7 +119,7 @@ def upload():
 @login_required
 def job(job_id: int):
     found = _own_job(job_id)
-    active = found.status in ("pending", "running")
+    active = found.status in ("checking", "pending", "running")
     # Resuming is for a job that could go on but that no worker has queued (its queue row
     # failed); a queued one only needs a worker.
     resumable = not history_import.is_queued(found.id) and found.id in {

@@ -56,10 +56,10 @@ def is_stored_upload(path: str | Path, user_id: int) -> bool:
 
 
 def forget_upload(job: ImportJob, data_dir: str | Path) -> bool:
-    """Delete the stored copy of an upload once its job is over (done or failed): the plays are
-    stored, and a listener's export should not stay on the server.  Files outside
+    """Delete the stored copy of an upload once its job is over (done, failed or refused): the
+    plays are stored, and a listener's export should not stay on the server.  Files outside
     ``data_dir/imports`` (an admin's path given to the Luigi task) are never touched."""
-    if job.status not in ("done", "failed"):
+    if job.status not in ("done", "failed", "refused"):
         return False
     uploads = (Path(data_dir) / "imports").resolve()
     path = Path(job.file_path).resolve()

@@ -1,15 +1,20 @@
 """Importing a Spotify privacy export for one user: a resumable job, chunk by chunk.
 
 ``models.imports.privacy_export`` reads and validates the files; this module stores what they
-hold.  :func:`create_job` validates the whole export before it records anything, so bad input
-leaves the database exactly as it was.  :func:`run_job` then works through the export's counted
+hold.  No play is stored before the whole export is valid, so bad input adds nothing.  An
+upload from the web page is recorded at once by :func:`accept_upload` as a job that is
+``checking`` (the request never reads the export: a large or hostile zip costs the worker, not
+the web process); the worker validates it first and either marks it ``refused``, with the
+message the listener sees, or goes on importing.  :func:`create_job`, for callers that run the
+import themselves (the Luigi task, the demo), validates before it records anything, so a
+refused export leaves no job.  :func:`run_job` then works through the export's counted
 plays in a fixed order, one chunk per transaction: the chunk's track stubs, its plays (through
 ``models.ingest.plays.store_plays``, the only writer of plays, which recognises a play already
 stored by the API or an earlier import) and the job's progress counters commit together.  A job
 that is interrupted (process killed, Spotify's long Retry-After) resumes at the first chunk not
 committed, and is ``done`` only once every chunk is.
 
-Jobs run in a worker process, never in the web process: :func:`create_job` queues the job
+Jobs run in a worker process, never in the web process: both functions queue the job
 (``models.jobs.queue``, kind :data:`KIND`) in the transaction that records it, and the worker
 runs :func:`work_slice`, which imports until the job ends or a more urgent job is waiting, then
 re-queues it.  The Luigi tasks ``ImportHistory`` and ``ResumeImports`` run the same handler.
@@ -32,7 +37,7 @@ from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from peewee import chunked, fn
+from peewee import Case, chunked, fn
 
 from models.accounts import grants, uploads
 from models.imports.privacy_export import (
@@ -68,7 +73,7 @@ UNRESOLVED_KEPT = 2_000  # unresolved names remembered in the report (not search
 # Seconds between searches: Spotify limits an app over a rolling 30 s window, and an account-data
 # history can need thousands of searches, so they are spread out instead of burst.
 SEARCH_INTERVAL = 0.25
-ACTIVE = ("pending", "running", "waiting")
+ACTIVE = ("checking", "pending", "running", "waiting")
 NO_SEARCH = (
     "Spotify could not be asked about tracks known only by name (no Spotify login "
     "for this account, or it needs renewing)."
@@ -100,6 +105,17 @@ def _size(path: Path) -> int:
     return path.stat().st_size
 
 
+def accept_upload(user: User, path: str | Path, *, file_name: str | None = None) -> ImportJob:
+    """Record a job that is ``checking`` the stored upload at ``path``, and queue it.
+
+    What the web page calls: the export is not read here (only hashed, to know it again), so
+    the request answers at once whatever the file holds; the worker validates it before it
+    stores a play (:func:`run_job`), and a refused file ends the job ``refused`` with its
+    message.  Raises :class:`ImportInProgress` if an import of the user's is unfinished.
+    """
+    return _record(user, Path(path), file_name, status="checking")
+
+
 def create_job(
     user: User,
     path: str | Path,
@@ -110,14 +126,28 @@ def create_job(
 ) -> tuple[ImportJob, Export]:
     """Validate the export at ``path`` for ``user`` and record a pending job for it.
 
-    The job is queued for a worker in the same transaction, so no job is ever recorded that
-    no worker will run.  Raises :class:`ExportError` (nothing recorded) for anything that is
-    not a usable export of this user's, and :class:`ImportInProgress` if one of theirs is
+    For callers that run the import in their own process (the Luigi task, the demo, tests):
+    the export is read here.  Raises :class:`ExportError` (nothing recorded) for anything that
+    is not a usable export of this user's, and :class:`ImportInProgress` if one of theirs is
     still running.
     """
     path = Path(path)
     export = read_export(path, username=user.spotify_id, limits=limits, now=now, name=file_name)
-    summary = export.summary()
+    job = _record(
+        user,
+        path,
+        file_name,
+        status="pending",
+        entries_total=len(export.plays),
+        report=json.dumps(export.summary()),
+    )
+    return job, export
+
+
+def _record(user: User, path: Path, file_name: str | None, **fields) -> ImportJob:
+    """The job row and its queue row in one transaction: no job is ever recorded that no
+    worker will run."""
+    digest, size = file_digest(path), _size(path)
     with write_transaction():
         if active_job(user.id) is not None:
             raise ImportInProgress(
@@ -128,13 +158,12 @@ def create_job(
             user=user,
             file_name=file_name or path.name,
             file_path=str(path.resolve()),
-            file_sha256=file_digest(path),
-            file_size=_size(path),
-            entries_total=len(export.plays),
-            report=json.dumps(summary),
+            file_sha256=digest,
+            file_size=size,
+            **fields,
         )
         queue_job(job.id)
-    return job, export
+    return job
 
 
 def queue_job(job_id: int, run_after: datetime | None = None) -> Job:
@@ -164,7 +193,7 @@ def work_slice(work: queue.Slice, *, search_interval: float = SEARCH_INTERVAL):
         return queue.Again()
     if ended.status == "waiting":
         return queue.Again(at=ended.resume_at)
-    if ended.status == "running":
+    if ended.status in ("checking", "running"):  # another process holds it
         return queue.Again(at=max(ended.updated_at + STALE_AFTER, utcnow()))
     return None
 
@@ -199,14 +228,17 @@ def job_of(user_id: int, job_id: int) -> ImportJob | None:
 
 
 def _may_start(now: datetime):
-    """Jobs that may (re)start: pending, waiting past ``resume_at``, running but dead."""
+    """Jobs that may (re)start: pending, waiting past ``resume_at``, running but dead, and
+    checking if nobody started the check or its checker died."""
+    stale = ImportJob.updated_at < now - STALE_AFTER
     return (
         (ImportJob.status == "pending")
+        | ((ImportJob.status == "checking") & (ImportJob.started_at.is_null() | stale))
         | (
             (ImportJob.status == "waiting")
             & (ImportJob.resume_at.is_null() | (ImportJob.resume_at <= now))
         )
-        | ((ImportJob.status == "running") & (ImportJob.updated_at < now - STALE_AFTER))
+        | ((ImportJob.status == "running") & stale)
     )
 
 
@@ -225,7 +257,7 @@ def status_of(job: ImportJob) -> dict:
         "file_name": job.file_name,
         "entries_total": total,
         "entries_done": job.entries_done,
-        "percent": 100 if total == 0 else round(100 * job.entries_done / total, 1),
+        "percent": _percent(job),
         "plays_added": job.plays_added,
         "duplicates": job.duplicates,
         "unresolved": job.unresolved,
@@ -243,12 +275,23 @@ def status_of(job: ImportJob) -> dict:
     }
 
 
+def _percent(job: ImportJob) -> float:
+    if job.status in ("checking", "refused"):  # no count of plays yet, or none to come
+        return 0
+    if job.entries_total == 0:
+        return 100
+    return round(100 * job.entries_done / job.entries_total, 1)
+
+
 def _claim(job_id: int, now: datetime) -> bool:
-    """Mark the job running if nobody else runs it (one UPDATE, so two workers cannot both win)."""
+    """Mark the job running if nobody else runs it (one UPDATE, so two workers cannot both win).
+
+    A job being checked stays ``checking`` (the page says so) until its file is found valid.
+    """
     with write_transaction():
         claimed = (
             ImportJob.update(
-                status="running",
+                status=Case(ImportJob.status, [("checking", "checking")], "running"),
                 updated_at=now,
                 error=None,
                 resume_at=None,
@@ -287,6 +330,10 @@ def run_job(
     the file when the caller just validated it.  ``should_stop`` is asked between chunks: a
     stopped job goes back to ``pending`` and resumes from where it stopped.
 
+    A ``checking`` job (an upload from the page) reads and validates its file first: a file
+    that is not a usable export ends ``refused`` with the message for the listener, nothing
+    stored; a valid one goes on at once with the export just read.
+
     Ends ``done``; ``waiting`` when Spotify asked us to stop calling (``resume_at`` says until
     when); ``failed`` if the stored file is gone or changed.  Unexpected errors mark the job
     ``failed`` and propagate.
@@ -294,8 +341,12 @@ def run_job(
     if not _claim(job_id, utcnow()):
         return ImportJob.get_by_id(job_id)
     job = ImportJob.get_by_id(job_id)
+    checking = job.status == "checking"
     try:
-        if export is None:
+        if checking:
+            export = _check(job, limits)
+            job = ImportJob.get_by_id(job_id)
+        elif export is None:
             export = _reread(job, limits)
         _import_chunks(job, export, client, chunk_size, named_chunk_size, should_stop)
     except RetryLater as exc:
@@ -303,7 +354,8 @@ def run_job(
         log.info("import %s waits for Spotify until %s", job_id, resume_at)
         _finish(job_id, status="waiting", resume_at=resume_at, error=str(exc))
     except ExportError as exc:
-        _finish(job_id, status="failed", error=str(exc), finished_at=utcnow())
+        status = "refused" if checking else "failed"
+        _finish(job_id, status=status, error=str(exc), finished_at=utcnow())
     except _LostClaim:
         log.warning("import %s was taken over by another worker", job_id)
     except Exception as exc:
@@ -318,22 +370,48 @@ def run_job(
     return ImportJob.get_by_id(job_id)
 
 
+def _check(job: ImportJob, limits: Limits) -> Export:
+    """Validate a ``checking`` job's upload (what the page's request once did) and record what
+    it holds; the job is then ``running``, under this worker's claim."""
+    export = _read_stored(job, limits, now=job.created_at)
+    with write_transaction():
+        moved = (
+            ImportJob.update(
+                status="running",
+                entries_total=len(export.plays),
+                report=json.dumps(export.summary()),
+                updated_at=utcnow(),
+            )
+            .where((ImportJob.id == job.id) & (ImportJob.status == "checking"))
+            .execute()
+        )
+    if moved != 1:
+        raise _LostClaim()
+    return export
+
+
 def _reread(job: ImportJob, limits: Limits) -> Export:
+    # A day later than the check's "now": an entry valid then is valid now.
+    export = _read_stored(job, limits, now=job.created_at + timedelta(days=1))
+    if len(export.plays) != job.entries_total:
+        raise ExportError("The stored file no longer reads the same; upload it again.")
+    return export
+
+
+def _read_stored(job: ImportJob, limits: Limits, now: datetime) -> Export:
     path = Path(job.file_path)
     if not path.exists():
         raise ExportError("The uploaded file is no longer stored; upload it again.")
     if file_digest(path) != job.file_sha256:
         raise ExportError("The stored file changed since it was uploaded; upload it again.")
-    export = read_export(
+    return read_export(
         path,
         username=job.user.spotify_id,
         limits=limits,
         name=job.file_name,
-        now=job.created_at + timedelta(days=1),
+        now=now,
+        heartbeat=lambda: _beat(job.id),
     )
-    if len(export.plays) != job.entries_total:
-        raise ExportError("The stored file no longer reads the same; upload it again.")
-    return export
 
 
 def _chunks(plays: list[ExportPlay], start: int, size: int, named_size: int):

@@ -30,12 +30,13 @@ import contextlib
 import io
 import json
 import re
+import tempfile
 import zipfile
+import zlib
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from functools import partial
 from pathlib import Path, PurePosixPath
 from typing import IO
 
@@ -76,14 +77,17 @@ class Limits:
     """How much an upload may hold; checked before anything is decompressed or parsed.
 
     A year of extended history is one or two files of about 12 MB (roughly 15,000 streams
-    each), so these leave room for decades of listening while refusing zip bombs.
+    each), so these leave room for decades of listening while refusing zip bombs.  A zip inside
+    the upload (Spotify's two zips uploaded as one) is held to the same rules as a history
+    file, with the upload's size as its own limit, and what it inflates to counts toward the
+    total: nesting buys a bomb nothing.
     """
 
-    max_upload_bytes: int = 256 * 1024 * 1024  # the zip or JSON as uploaded
+    max_upload_bytes: int = 256 * 1024 * 1024  # the zip or JSON as uploaded; also an inner zip
     max_file_bytes: int = 64 * 1024 * 1024  # one history file, uncompressed
-    max_total_bytes: int = 1024 * 1024 * 1024  # all history files, uncompressed
+    max_total_bytes: int = 1024 * 1024 * 1024  # inner zips and history files, uncompressed
     max_ratio: int = 100  # uncompressed / compressed, per file (JSON reaches ~15)
-    max_files: int = 5_000  # members of a zip, of any kind
+    max_files: int = 5_000  # members of a zip and of the zips inside it, of any kind
 
 
 DEFAULT_LIMITS = Limits()
@@ -183,15 +187,25 @@ def read_export(
     now: datetime | None = None,
     min_ms_played: int = MIN_MS_PLAYED,
     name: str | None = None,
+    heartbeat: Callable[[], None] | None = None,
 ) -> Export:
     """Read and validate a whole export; raise :class:`ExportError` on anything wrong.
 
     ``source`` is a path (zip, JSON file or folder) or the uploaded bytes; ``name`` is the
     uploaded file's name, used to recognise a bare JSON file's kind.  ``username`` is the
     Spotify id of the user importing: an extended entry naming another user is refused.
+    ``heartbeat`` is called before each history file is read (a worker shows it is alive).
+
+    Memory stays at about one history file: a zip inside the upload is spooled to an anonymous
+    temporary file, not held in memory, and every spool is gone when this returns or raises.
     """
     now = now or utcnow()
-    members, bare = _members(source, limits, name)
+    with contextlib.ExitStack() as opened:
+        return _read(source, username, limits, now, min_ms_played, name, heartbeat, opened)
+
+
+def _read(source, username, limits, now, min_ms_played, name, heartbeat, opened) -> Export:
+    members, bare, inflated = _members(source, limits, name, opened)
     export = Export()
     history = []
     for member in members:
@@ -204,13 +218,15 @@ def read_export(
             export.ignored_files.append(member.name)
     if not history and not export.files:
         raise ExportError(_no_history_message(members))
-    _check_sizes([m for m, _ in history], limits)
+    _check_sizes([m for m, _ in history], limits, inflated)
     # Extended files first (they carry ids), each kind in name order: a stable order the
     # resumable import relies on.
     history.sort(key=lambda mk: (mk[1] != EXTENDED, mk[0].name))
     account_plays: list[tuple[datetime, int, tuple]] = []
     names_cache: dict[tuple, tuple] = {}
     for member, kind in history:
+        if heartbeat is not None:
+            heartbeat()
         entries = _load_json(member, limits)
         kind = _content_kind(member.name, kind, entries)
         info = ExportFile(member.name, kind, entries=len(entries))
@@ -230,81 +246,140 @@ def read_export(
 
 
 # -- where the files come from ---------------------------------------------------------------
-def _members(source, limits: Limits, name: str | None) -> tuple[list[_Member], bool]:
-    """The files to consider, and whether the upload is one bare file (not zip or folder)."""
+def _members(
+    source, limits: Limits, name: str | None, opened: contextlib.ExitStack
+) -> tuple[list[_Member], bool, int]:
+    """The files to consider, whether the upload is one bare file (not zip or folder), and the
+    bytes its inner zips inflated to (they count toward the total)."""
     if isinstance(source, (bytes, bytearray)):
         if len(source) > limits.max_upload_bytes:
             raise ExportError(_too_big("The upload", len(source), limits.max_upload_bytes))
         if zipfile.is_zipfile(io.BytesIO(source)):
-            return _zip_members(zipfile.ZipFile(io.BytesIO(source)), limits), False
-        return [_Member(name or "upload.json", len(source), None, lambda: io.BytesIO(source))], True
+            return _ZipReader(limits, opened).read(zipfile.ZipFile(io.BytesIO(source)))
+        return (
+            [_Member(name or "upload.json", len(source), None, lambda: io.BytesIO(source))],
+            True,
+            0,
+        )
     path = Path(source)
     if path.is_dir():
         files = sorted(p for p in path.rglob("*") if p.is_file())
         if len(files) > limits.max_files:
             raise ExportError(f"The folder holds {len(files)} files; an export has far fewer.")
-        return [
-            _Member(str(p.relative_to(path)), p.stat().st_size, None, partial(_open_binary, p))
+        members = [
+            _Member(str(p.relative_to(path)), p.stat().st_size, None, lambda p=p: p.open("rb"))
             for p in files
-        ], False
+        ]
+        return members, False, 0
     if not path.is_file():
         raise ExportError(f"{path} does not exist.")
     size = path.stat().st_size
     if size > limits.max_upload_bytes:
         raise ExportError(_too_big(path.name, size, limits.max_upload_bytes))
     if zipfile.is_zipfile(path):
-        return _zip_members(zipfile.ZipFile(path), limits), False
-    return [_Member(name or path.name, size, None, lambda: path.open("rb"))], True
+        return _ZipReader(limits, opened).read(opened.enter_context(zipfile.ZipFile(path)))
+    return [_Member(name or path.name, size, None, lambda: path.open("rb"))], True, 0
 
 
-def _zip_members(archive: zipfile.ZipFile, limits: Limits, prefix: str = "") -> list[_Member]:
-    """The files of a zip; a zip inside it (both of Spotify's zips uploaded at once are
-    stored as one) is opened too, one level deep, under the same limits."""
-    infos = [i for i in archive.infolist() if not i.is_dir()]
-    if len(infos) > limits.max_files:
-        raise ExportError(f"The zip holds {len(infos)} files; a Spotify export has far fewer.")
-    members = []
-    for info in infos:
-        name = prefix + info.filename
-        if info.filename.startswith("__MACOSX/"):
-            continue  # Finder's resource forks, not part of the export
-        if info.flag_bits & 0x1 and (file_kind(name) or name.lower().endswith(".zip")):
-            raise ExportError(f"{name} is encrypted in the zip; upload it unencrypted.")
-        if not prefix and name.lower().endswith(".zip"):
-            members.extend(_zip_members(_inner_zip(archive, info, limits), limits, name + "/"))
-            continue
-        members.append(
-            _Member(name, info.file_size, info.compress_size, partial(archive.open, info))
-        )
-    return members
+class _ZipReader:
+    """The members of a zip and of the zips inside it, under one budget.
 
+    A zip inside the upload (both of Spotify's zips uploaded as one, or a zip zipped again) is
+    opened too, one level deep.  It is checked like a history file before a byte is inflated
+    (declared size, compression ratio), inflated in blocks into an anonymous temporary file
+    (never into memory), and what it inflates to counts toward ``max_total_bytes`` as it comes.
+    The spools close with ``opened``.
+    """
 
-def _inner_zip(archive: zipfile.ZipFile, info: zipfile.ZipInfo, limits: Limits) -> zipfile.ZipFile:
-    if info.file_size > limits.max_upload_bytes:
-        raise ExportError(_too_big(info.filename, info.file_size, limits.max_upload_bytes))
-    with archive.open(info) as stream:
-        data = stream.read(limits.max_upload_bytes + 1)
-    if len(data) > limits.max_upload_bytes or not zipfile.is_zipfile(io.BytesIO(data)):
-        raise ExportError(f"{info.filename} is not a zip file that can be read.")
-    return zipfile.ZipFile(io.BytesIO(data))
+    def __init__(self, limits: Limits, opened: contextlib.ExitStack):
+        self.limits = limits
+        self.opened = opened
+        self.inflated = 0  # bytes the inner zips inflated to
+        self.files = 0  # members seen, inner zips' included
 
+    def read(self, archive: zipfile.ZipFile) -> tuple[list[_Member], bool, int]:
+        members = self.members(archive)
+        return members, False, self.inflated
 
-def _check_sizes(members: list[_Member], limits: Limits) -> None:
-    """Refuse zip bombs from the sizes the archive declares, before inflating a byte."""
-    total = 0
-    for member in members:
-        if member.size > limits.max_file_bytes:
-            raise ExportError(_too_big(member.name, member.size, limits.max_file_bytes))
-        if member.compressed_size is not None and member.size > 1024 * 1024:
-            ratio = member.size / max(member.compressed_size, 1)
-            if ratio > limits.max_ratio:
-                raise ExportError(
-                    f"{member.name} would grow {ratio:.0f} times when unzipped; "
-                    "that is not a Spotify export (a zip bomb?)."
+    def members(self, archive: zipfile.ZipFile, prefix: str = "") -> list[_Member]:
+        infos = [i for i in archive.infolist() if not i.is_dir()]
+        self.files += len(infos)
+        if self.files > self.limits.max_files:
+            raise ExportError(f"The zip holds {self.files} files; a Spotify export has far fewer.")
+        members = []
+        for info in infos:
+            name = prefix + info.filename
+            if info.filename.startswith("__MACOSX/"):
+                continue  # Finder's resource forks, not part of the export
+            if info.flag_bits & 0x1 and (file_kind(name) or name.lower().endswith(".zip")):
+                raise ExportError(f"{name} is encrypted in the zip; upload it unencrypted.")
+            if not prefix and name.lower().endswith(".zip"):
+                members.extend(self.members(self._inner_zip(archive, info, name), name + "/"))
+                continue
+            members.append(
+                _Member(
+                    name, info.file_size, info.compress_size, lambda info=info: archive.open(info)
                 )
+            )
+        return members
+
+    def _inner_zip(
+        self, archive: zipfile.ZipFile, info: zipfile.ZipInfo, name: str
+    ) -> zipfile.ZipFile:
+        limits = self.limits
+        _check_member(name, info.file_size, info.compress_size, limits.max_upload_bytes, limits)
+        self.inflated += info.file_size
+        if self.inflated > limits.max_total_bytes:
+            raise ExportError(
+                _too_big("Unzipped, the export", self.inflated, limits.max_total_bytes)
+            )
+        spool = _spool(self.opened)
+        copied = 0
+        try:
+            with archive.open(info) as stream:
+                while block := stream.read(1 << 20):
+                    copied += len(block)
+                    if copied > info.file_size:  # more than it declared: stop here
+                        raise ExportError(_too_big(name, copied, info.file_size))
+                    spool.write(block)
+            spool.seek(0)
+            if not zipfile.is_zipfile(spool):
+                raise ExportError(f"{name} is not a zip file that can be read.")
+            return self.opened.enter_context(zipfile.ZipFile(spool))
+        except (zipfile.BadZipFile, zlib.error, OSError, EOFError) as exc:
+            raise ExportError(f"{name} cannot be read from the zip: {exc}") from None
+
+
+def _spool(opened: contextlib.ExitStack):
+    """An anonymous temporary file (no name on disk), closed and gone with ``opened``."""
+    return opened.enter_context(tempfile.TemporaryFile())
+
+
+def _check_member(name: str, size: int, compressed: int | None, limit: int, limits: Limits):
+    """One file's declared size against ``limit``, and its compression ratio (a zip bomb
+    inflates thousands of times; JSON about 15), before a byte of it is inflated."""
+    if size > limit:
+        raise ExportError(_too_big(name, size, limit))
+    if compressed is not None and size > 1024 * 1024:
+        ratio = size / max(compressed, 1)
+        if ratio > limits.max_ratio:
+            raise ExportError(
+                f"{name} would grow {ratio:.0f} times when unzipped; "
+                "that is not a Spotify export (a zip bomb?)."
+            )
+
+
+def _check_sizes(members: list[_Member], limits: Limits, inflated: int = 0) -> None:
+    """Refuse zip bombs from the sizes the archive declares, before inflating a byte of the
+    history files; ``inflated`` is what the inner zips already took, counted in the total."""
+    total = inflated
+    for member in members:
+        _check_member(
+            member.name, member.size, member.compressed_size, limits.max_file_bytes, limits
+        )
         total += member.size
     if total > limits.max_total_bytes:
-        raise ExportError(_too_big("The history files together", total, limits.max_total_bytes))
+        raise ExportError(_too_big("Unzipped, the export", total, limits.max_total_bytes))
 
 
 def _load_json(member: _Member, limits: Limits) -> list:
@@ -377,8 +452,10 @@ def _read_extended(file_name, entries, export, username, now, min_ms, names_cach
         ts = entry["ts"]
         played_at = None
         if type(ts) is str and ts[-1:] == "Z":
-            with contextlib.suppress(ValueError):
+            try:  # the fast path; a try costs less than contextlib.suppress in this loop
                 played_at = parse_time(ts[:-1])
+            except ValueError:
+                played_at = None
         if (
             played_at is None
             or played_at.tzinfo is not None

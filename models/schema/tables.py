@@ -589,7 +589,7 @@ SUMMARY_TABLES = (
 )
 
 
-IMPORT_STATUSES = ("pending", "running", "waiting", "done", "failed")
+IMPORT_STATUSES = ("checking", "pending", "running", "waiting", "done", "failed", "refused")
 
 
 class ImportJob(BaseModel):
@@ -599,6 +599,8 @@ class ImportJob(BaseModel):
     advances ``entries_done`` in the same transaction as the chunk's plays: after a crash the
     next run starts at the first chunk not committed, and a half import is never ``done``.
     ``waiting`` means Spotify asked us to stop calling (search) until ``resume_at``.
+    An upload from the page starts ``checking`` (the worker validates the file first) and ends
+    ``refused``, with the message in ``error``, if it is not a usable export.
     """
 
     user = ForeignKeyField(User, backref="import_jobs", on_delete="CASCADE")

@@ -37,7 +37,7 @@ def test_import_both_sample_exports_from_the_account_page(
     )
     page.click("#import-form button[type=submit]")
     page.wait_for_url("**/account/import/*")
-    page.wait_for_selector("#import-status[data-status=pending]")  # queued for the worker
+    page.wait_for_selector("#import-status[data-status=checking]")  # queued for the worker
     run_worker_until_idle(live_app.settings)
     page.wait_for_selector("#import-status[data-status=done]", timeout=30_000)
     user = User.get(User.is_admin == False)  # noqa: E712
