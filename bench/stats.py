@@ -41,7 +41,7 @@ from models.accounts.users import set_timezone
 from models.periods import parse_period
 from models.schema import crypto
 from models.schema.db import connect_url, db, is_postgresql
-from models.schema.tables import User
+from models.schema.tables import PROFILE_FEATURES, User
 from models.summaries import listening
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
@@ -143,12 +143,16 @@ def catalogue(size: Size, rng: random.Random) -> dict[str, list[tuple]]:
                 (
                     track_id,
                     "ok",
-                    *(round(rng.random(), 3) for _ in range(7)),
-                    round(rng.uniform(60, 180), 1),
+                    *(
+                        round(rng.uniform(60, 180), 1)
+                        if name == "tempo"
+                        else round(rng.random(), 3)
+                        for name in PROFILE_FEATURES
+                    ),
                 )
             )
         elif roll < 0.8:
-            features.append((track_id, "forbidden", *[None] * 8))
+            features.append((track_id, "forbidden", *[None] * len(PROFILE_FEATURES)))
     return dict(
         genre=genres,
         artist=artists,
@@ -203,19 +207,8 @@ COLUMNS = {
     "artist_genre": ("artist_id", "genre_id"),
     "track": ("id", "name", "album_id", "duration_ms", "popularity"),
     "track_artist": ("track_id", "artist_id", "position"),
-    "audio_features": (
-        "track_id",
-        "status",
-        "danceability",
-        "energy",
-        "valence",
-        "acousticness",
-        "instrumentalness",
-        "speechiness",
-        "liveness",
-        "tempo",
-        "fetched_at",
-    ),
+    # only the features the taste profile reads: the ones its benchmark needs
+    "audio_features": ("track_id", "status", *PROFILE_FEATURES, "fetched_at"),
     "play": ("user_id", "track_id", "played_at", "ms_played", "context_uri", "source"),
 }
 

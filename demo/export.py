@@ -46,34 +46,22 @@ def extended_entry(
     """One entry of ``Streaming_History_Audio_*.json`` (``username`` only in older files)."""
     track = world.tracks[stream.track]
     rng = random.Random(stream.played_at_ms)
-    entry: dict[str, object] = {"ts": _utc(stream.played_at_ms).strftime("%Y-%m-%dT%H:%M:%SZ")}
-    if username is not None:
-        entry["username"] = username
+    entry = extended_entry_template(stream.played_at_ms, stream.ms_played, username=username)
     done = stream.ms_played >= track.duration_ms
     entry.update(
         {
             "platform": rng.choice(PLATFORMS),
-            "ms_played": stream.ms_played,
             "conn_country": country,
             "ip_addr": f"192.0.2.{rng.randrange(1, 255)}",
             "master_metadata_track_name": track.name,
             "master_metadata_album_artist_name": world.artists[track.artists[0]].name,
             "master_metadata_album_album_name": world.albums[track.album].name,
             "spotify_track_uri": f"spotify:track:{track.id}",
-            "episode_name": None,
-            "episode_show_name": None,
-            "spotify_episode_uri": None,
-            "audiobook_title": None,
-            "audiobook_uri": None,
-            "audiobook_chapter_uri": None,
-            "audiobook_chapter_title": None,
             "reason_start": "trackdone" if rng.random() < 0.8 else "clickrow",
             "reason_end": "trackdone" if done else rng.choice(("fwdbtn", "endplay", "logout")),
             "shuffle": rng.random() < 0.3,
             "skipped": not done,
-            "offline": False,
             "offline_timestamp": stream.played_at_ms // 1000 - stream.ms_played // 1000,
-            "incognito_mode": False,
         }
     )
     return entry
@@ -92,9 +80,13 @@ def episode_entry(ended_ms: int, ms_played: int) -> dict:
     return entry
 
 
-def extended_entry_template(ended_ms: int, ms_played: int) -> dict:
-    return {
-        "ts": _utc(ended_ms).strftime("%Y-%m-%dT%H:%M:%SZ"),
+def extended_entry_template(ended_ms: int, ms_played: int, *, username: str | None = None) -> dict:
+    """Every field of an extended-history entry in Spotify's order, media fields null: what a
+    track entry or an episode entry then fills in."""
+    entry: dict[str, object] = {"ts": _utc(ended_ms).strftime("%Y-%m-%dT%H:%M:%SZ")}
+    if username is not None:
+        entry["username"] = username
+    return entry | {
         "platform": "android",
         "ms_played": ms_played,
         "conn_country": "SE",

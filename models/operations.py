@@ -157,6 +157,12 @@ def _gauge(name: str, documentation: str, value: float | None = None, labels=())
     return family
 
 
+def _moment_gauge(name: str, documentation: str, moment: dt.datetime | None):
+    """A gauge of a moment in Unix seconds; no sample when there is no such moment (absent
+    rather than 0, which a dashboard would read as 1970)."""
+    return _gauge(name, documentation, None if moment is None else _seconds(moment))
+
+
 class OperationsCollector:
     """A prometheus_client collector: :func:`read_figures` as metric families, on each scrape.
 
@@ -179,26 +185,22 @@ class OperationsCollector:
             "Listeners the ETL syncs who have had no successful sync yet.",
             figures.never_synced,
         )
-        oldest = _gauge(
+        yield _moment_gauge(
             "oldest_sync_timestamp_seconds",
             "The least recent successful sync among the listeners the ETL syncs (absent: none).",
+            figures.oldest_sync_at,
         )
-        if figures.oldest_sync_at is not None:
-            oldest.add_metric([], _seconds(figures.oldest_sync_at))
-        yield oldest
         jobs = _gauge("import_jobs", "History import jobs by state.", labels=["status"])
         for status, count in figures.import_jobs.items():
             jobs.add_metric([status], count)
         yield jobs
 
     def _runs(self, figures: Figures) -> Iterator[Metric]:
-        success = _gauge(
+        yield _moment_gauge(
             "etl_last_success_timestamp_seconds",
             "When the newest ETL run that ended done (every step fine) finished.",
+            figures.last_success_at,
         )
-        if figures.last_success_at is not None:
-            success.add_metric([], _seconds(figures.last_success_at))
-        yield success
         run = figures.last_run
         hour = _gauge("etl_last_run_hour_timestamp_seconds", "The hour the newest ETL run is for.")
         started = _gauge("etl_last_run_start_timestamp_seconds", "When the newest run started.")

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import json
 
-from models.schema.tables import Album, Artist, Play, Track, TrackArtist, User
+from models.schema.tables import Album, Artist, EtlRun, Play, Track, TrackArtist, User
 
 _serial = itertools.count(1)
 
@@ -107,3 +108,13 @@ def track_object(track, artists, album) -> dict:
         "album": {"id": album.id, "name": album.name, "artists": []},
         "artists": [{"id": artist.id, "name": artist.name} for artist in artists],
     }
+
+
+def make_run(hour: dt.datetime, summary: dict | None = None, **overrides) -> EtlRun:
+    """An ETL run of ``hour`` that ended done a minute later; ``summary`` a dict, stored as JSON
+    text the way the ETL stores it."""
+    fields = dict(hour=hour, status="done", finished_at=hour + dt.timedelta(minutes=1))
+    if summary is not None:
+        fields["summary"] = json.dumps(summary, sort_keys=True)
+    fields.update(overrides)
+    return EtlRun.create(**fields)

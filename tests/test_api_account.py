@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 
-from models.schema.tables import EtlLog, EtlRun
-from tests.factories import make_play, make_track, make_user
+from models.schema.tables import EtlLog
+from tests.factories import make_play, make_run, make_track, make_user
 
 AT = dt.datetime(2026, 3, 1, 12, 0, 0)
 
@@ -82,14 +81,10 @@ def test_users_lists_listeners_with_their_play_counts(api):
 def test_etl_runs_newest_first_with_step_counts(api):
     admin = make_user(is_admin=True)
     listener = make_user()
-    old = EtlRun.create(
-        hour=AT,
-        status="done",
-        app_mode="extended",
-        finished_at=AT + dt.timedelta(minutes=2),
-        summary=json.dumps({"new_plays": 12}),
+    old = make_run(AT, {"new_plays": 12}, app_mode="extended")
+    new = make_run(
+        AT + dt.timedelta(hours=1), status="failed", app_mode="development", finished_at=None
     )
-    new = EtlRun.create(hour=AT + dt.timedelta(hours=1), status="failed", app_mode="development")
     EtlLog.create(run=old, user=listener, step="extract", status="done", new_plays=12)
     EtlLog.create(run=old, user=listener, step="features", status="done")
     EtlLog.create(run=new, user=listener, step="extract", status="failed", error="boom")

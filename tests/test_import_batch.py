@@ -105,37 +105,25 @@ def test_the_command_line_imports_and_exits_non_zero_on_bad_input(tmp_path, expo
         (spotify_id,),
     )
     database.commit()
-    command = [
-        sys.executable,
-        "-m",
-        "luigi",
-        "--module",
-        "batch",
-        "ImportHistory",
-        "--user",
-        spotify_id,
-        "--local-scheduler",
-    ]
-    done = subprocess.run(
-        [*command, "--path", str(path)],
-        cwd=PROJECT_DIR,
-        env=environ,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+
+    command = [sys.executable, "-m", "luigi", "--module", "batch", "ImportHistory"]
+
+    def import_history(file) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [*command, "--user", spotify_id, "--local-scheduler", "--path", str(file)],
+            cwd=PROJECT_DIR,
+            env=environ,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+
+    done = import_history(path)
     assert done.returncode == 0, done.stderr[-2000:]
     assert database.execute("SELECT COUNT(*) FROM play").fetchone()[0] == counted
     bad = tmp_path / "notes.json"
     bad.write_text('{"not": "an export"}')
-    refused = subprocess.run(
-        [*command, "--path", str(bad)],
-        cwd=PROJECT_DIR,
-        env=environ,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    refused = import_history(bad)
     assert refused.returncode != 0
     assert "not a Spotify streaming history" in refused.stderr + refused.stdout
     assert database.execute("SELECT COUNT(*) FROM play").fetchone()[0] == counted

@@ -5,12 +5,18 @@ from __future__ import annotations
 import datetime as dt
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 
 from models.migrate import pending_model_changes, router, upgrade
-from models.schema.tables import ALL_TABLES, User
+from models.schema import crypto
+from models.schema.db import connect_url
+from models.schema.db import db as proxy
+from models.schema.tables import ALL_TABLES, CATALOGUE_SUMMARY_TABLES, User
 from settings import PROJECT_DIR
+from tests.environment import TEST_SECRET_KEY, create_postgres_database, drop_postgres_database
 
 
 def _user_of_an_old_schema(database, spotify_id: str = "old-listener") -> User:
@@ -100,32 +106,10 @@ def test_migrate_command_on_a_fresh_sqlite_file(tmp_path):
     assert (tmp_path / "spotify_tracker.db").exists()
 
 
-@pytest.mark.parametrize("engine", ["sqlite", "postgresql"])
-def test_migration_040_fills_the_catalogue_summaries_of_plays_already_stored(engine, tmp_path):
-    """An install upgraded from 030 gets artist, album and features summaries equal to what
-    keeping them from the start would have given."""
-    from models.schema import crypto
-    from models.schema.db import connect_url
-    from models.schema.db import db as proxy
-    from models.schema.tables import (
-        AlbumDay,
-        AlbumMonth,
-        AlbumTotal,
-        ArtistDay,
-        ArtistMonth,
-        ArtistTotal,
-        FeatureDay,
-        FeatureMonth,
-        FeatureTotal,
-        Play,
-        TrackDay,
-        TrackMonth,
-        TrackTotal,
-    )
-    from models.summaries import listening
-    from tests.environment import TEST_SECRET_KEY, create_postgres_database, drop_postgres_database
-    from tests.factories import make_album, make_artist, make_track
-
+@contextmanager
+def upgrading(engine: str, tmp_path, migration: str) -> Iterator:
+    """A fresh database of ``engine`` migrated up to ``migration`` only, as an install that is
+    about to be upgraded; closed (and on PostgreSQL dropped) afterwards."""
     url = (
         f"sqlite:///{tmp_path / 'upgrade.db'}" if engine == "sqlite" else create_postgres_database()
     )
@@ -134,7 +118,30 @@ def test_migration_040_fills_the_catalogue_summaries_of_plays_already_stored(eng
     crypto.configure(TEST_SECRET_KEY)
     try:
         database.connect()
-        router().run("030_import_job")
+        router().run(migration)
+        yield database
+    finally:
+        database.close()
+        if engine == "postgresql":
+            drop_postgres_database(url)
+
+
+@pytest.mark.parametrize("engine", ["sqlite", "postgresql"])
+def test_migration_040_fills_the_catalogue_summaries_of_plays_already_stored(engine, tmp_path):
+    """An install upgraded from 030 gets artist, album and features summaries equal to what
+    keeping them from the start would have given."""
+    from models.schema.tables import (
+        ArtistTotal,
+        FeatureTotal,
+        Play,
+        TrackDay,
+        TrackMonth,
+        TrackTotal,
+    )
+    from models.summaries import listening
+    from tests.factories import make_album, make_artist, make_track
+
+    with upgrading(engine, tmp_path, "030_import_job") as database:
         user = _user_of_an_old_schema(database)
         lead, guest = make_artist(), make_artist()
         album = make_album()
@@ -178,27 +185,13 @@ def test_migration_040_fills_the_catalogue_summaries_of_plays_already_stored(eng
             model.insert(**row).execute()
 
         router().run()
-        catalogue = (
-            ArtistTotal,
-            ArtistMonth,
-            ArtistDay,
-            AlbumTotal,
-            AlbumMonth,
-            AlbumDay,
-            FeatureTotal,
-            FeatureMonth,
-            FeatureDay,
-        )
+        catalogue = CATALOGUE_SUMMARY_TABLES  # all of them: one added later is compared too
         migrated = {model: sorted(model.select().tuples()) for model in catalogue}
         assert ArtistTotal.get(artist=guest.id).plays == 20
         assert ArtistTotal.get(artist=lead.id).lead_plays == 10
         assert {row.status: row.plays for row in FeatureTotal.select()} == {"ok": 10, "pending": 20}
         listening.rebuild(user.id)
         assert {model: sorted(model.select().tuples()) for model in catalogue} == migrated
-    finally:
-        database.close()
-        if engine == "postgresql":
-            drop_postgres_database(url)
 
 
 def _schema(database) -> list[tuple]:
@@ -229,21 +222,9 @@ def test_migration_050_queues_the_unfinished_imports_as_a_fresh_install_would(en
     """An install upgraded from 040 has the queue, with one row per unfinished import equal to
     the row ``history_import.queue_job`` makes on a fresh build; finished imports get none."""
     from models.imports import history_import
-    from models.schema import crypto
-    from models.schema.db import connect_url
-    from models.schema.db import db as proxy
     from models.schema.tables import ImportJob, Job
-    from tests.environment import TEST_SECRET_KEY, create_postgres_database, drop_postgres_database
 
-    url = (
-        f"sqlite:///{tmp_path / 'upgrade.db'}" if engine == "sqlite" else create_postgres_database()
-    )
-    database = connect_url(url)
-    proxy.initialize(database)
-    crypto.configure(TEST_SECRET_KEY)
-    try:
-        database.connect()
-        router().run("040_catalogue_summaries")
+    with upgrading(engine, tmp_path, "040_catalogue_summaries") as database:
         user = _user_of_an_old_schema(database)
         resume_at = dt.datetime(2026, 12, 1, 15, 30)
         jobs = {
@@ -276,10 +257,6 @@ def test_migration_050_queues_the_unfinished_imports_as_a_fresh_install_would(en
         assert {target for _, target, *_ in migrated} == {
             str(jobs[s]) for s in ("pending", "running", "waiting")
         }
-    finally:
-        database.close()
-        if engine == "postgresql":
-            drop_postgres_database(url)
 
 
 @pytest.mark.parametrize("engine", ["sqlite", "postgresql"])

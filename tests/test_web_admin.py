@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 
-from models.schema.tables import EtlLog, EtlRun, User
-from tests.factories import make_play, make_track, make_user
+from models.schema.tables import EtlLog, User
+from tests.factories import make_play, make_run, make_track, make_user
 from tests.webtools import login_as
 
 AT = dt.datetime(2026, 11, 20, 10, 0)
@@ -25,14 +24,8 @@ def test_admin_sees_listeners_sync_state_and_runs(auth, client, db):
     track = make_track()
     for minute in range(3):
         make_play(fine, track, AT + dt.timedelta(minutes=minute))
-    run = EtlRun.create(
-        hour=AT,
-        status="done",
-        app_mode="development",
-        finished_at=AT + dt.timedelta(minutes=1),
-        summary=json.dumps({"users": 2}),
-    )
-    EtlRun.create(hour=AT - dt.timedelta(hours=1), status="done", app_mode=None)
+    run = make_run(AT, {"users": 2}, app_mode="development")
+    make_run(AT - dt.timedelta(hours=1), app_mode=None, finished_at=None)
     EtlLog.create(run=run, user=fine, step="extract", status="done", new_plays=3)
     EtlLog.create(run=run, user=stale, step="extract", status="needs_reauth")
 

@@ -65,10 +65,15 @@ def _total(value: Mapping | None) -> int | None:
     return value.get("total") if isinstance(value, Mapping) else None
 
 
+def _named_row(item: Mapping) -> dict:
+    """The id and name of any Spotify object as a row: the ``name`` columns are NOT NULL and an
+    object may come with no name or an empty one, so the id stands in for it."""
+    return {"id": item["id"], "name": item.get("name") or item["id"]}
+
+
 def album_row(album: Mapping) -> dict:
     return {
-        "id": album["id"],
-        "name": album.get("name") or album["id"],
+        **_named_row(album),
         "album_type": album.get("album_type"),
         "release_date": album.get("release_date"),
         "release_date_precision": album.get("release_date_precision"),
@@ -80,13 +85,12 @@ def album_row(album: Mapping) -> dict:
 
 def artist_stub_row(artist: Mapping) -> dict:
     """A simplified artist (inside a track or album): id and name; details come later."""
-    return {"id": artist["id"], "name": artist.get("name") or artist["id"]}
+    return _named_row(artist)
 
 
 def artist_detail_row(artist: Mapping, fetched_at: dt.datetime) -> dict:
     return {
-        "id": artist["id"],
-        "name": artist.get("name") or artist["id"],
+        **_named_row(artist),
         "popularity": artist.get("popularity"),
         "followers": _total(artist.get("followers")),
         "image_url": image_url(artist.get("images")),
@@ -97,8 +101,7 @@ def artist_detail_row(artist: Mapping, fetched_at: dt.datetime) -> dict:
 def track_row(track: Mapping, fetched_at: dt.datetime) -> dict:
     album = track.get("album") or {}
     return {
-        "id": track["id"],
-        "name": track.get("name") or track["id"],
+        **_named_row(track),
         "album": album.get("id"),
         "duration_ms": track.get("duration_ms"),
         "explicit": track.get("explicit"),
@@ -361,9 +364,7 @@ def ensure_track_stubs(stubs: Iterable[Mapping]) -> int:
     The export names artist and album but gives no ids, so only the track row is written; the
     ETL's tracks step later reads the track from Spotify and links its album and artists.
     """
-    rows = {
-        s["id"]: {"id": s["id"], "name": s.get("name") or s["id"]} for s in stubs if s.get("id")
-    }
+    rows = {s["id"]: _named_row(s) for s in stubs if s.get("id")}
     return _upsert(Track, _sorted_rows(rows, "id"), [Track.id])
 
 

@@ -29,6 +29,7 @@ from models.stats.sources import (
     per_track,
     select_from,
     series_of,
+    track_columns,
     user_total_plays,
     with_track_artists,
 )
@@ -79,11 +80,7 @@ def track_detail(user_id: int, track_id: str, tz: str | None = None) -> dict | N
     pt = per_track(plan, [track_id], spans=True)
     row = (
         Track.select(
-            Track.id.alias("track_id"),
-            Track.name,
-            Track.album.alias("album_id"),
-            Album.name.alias("album_name"),
-            Album.image_url,
+            *track_columns(),
             Track.duration_ms,
             Track.popularity,
             Track.explicit,

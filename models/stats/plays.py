@@ -19,6 +19,7 @@ from models.stats.sources import (
     lookup,
     plan_for,
     play_total,
+    track_columns,
     user_total_plays,
     with_track_artists,
 )
@@ -38,11 +39,7 @@ def history(user_id: int, limit: int = 50, offset: int = 0, period: Period | Non
         clean(row)
         for row in Play.select(
             Play.played_at,
-            Play.track.alias("track_id"),
-            Track.name,
-            Track.album.alias("album_id"),
-            Album.name.alias("album_name"),
-            Album.image_url,
+            *track_columns(),
             Play.ms_played,
             Play.context_uri,
             Play.source,

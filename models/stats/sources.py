@@ -632,17 +632,24 @@ def clean(row: dict) -> dict:
     return row
 
 
-def track_base(*columns):
-    """Tracks with their album, plus ``columns`` (from a joined aggregate)."""
-    return Track.select(
+def track_columns() -> list:
+    """The fields every track row carries, whichever statistic returns it (the list, a detail
+    page, the history): ``track_id, name, album_id, album_name, image_url``; the query joins
+    ``Album`` LEFT OUTER on ``Track.album`` (a stub track has no album yet)."""
+    return [
         Track.id.alias("track_id"),
         Track.name,
         Track.album.alias("album_id"),
         Album.name.alias("album_name"),
         Album.image_url,
-        Track.popularity,
-        *columns,
-    ).join(Album, JOIN.LEFT_OUTER, on=(Album.id == Track.album))
+    ]
+
+
+def track_base(*columns):
+    """Tracks with their album, plus ``columns`` (from a joined aggregate)."""
+    return Track.select(*track_columns(), Track.popularity, *columns).join(
+        Album, JOIN.LEFT_OUTER, on=(Album.id == Track.album)
+    )
 
 
 def artist_base(*columns):

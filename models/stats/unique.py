@@ -7,6 +7,10 @@ search, and only its own rows are then looked up.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
 from peewee import SQL, NodeList, Value, fn
 
 from models.periods import Period
@@ -62,42 +66,32 @@ def _contains(column, term: str):
     )
 
 
-def _page_request(
-    user_id: int, period: Period, sort: str, search: str | None, limit: int, offset: int
-) -> tuple[Plan, str | None]:
-    """Check a unique-list request (ValueError naming the bad argument); plan and search term."""
-    check_page(limit, offset)
-    check_sort(sort)
-    plan = plan_for(user_id, period, aggregate=False)
-    if not (sort == "name" and plan.all_time):
-        # all time by name: PostgreSQL walks the tracks' name index (migration 040) and probes
-        # the user's track summaries, 150 look-ups instead of hashing 50k rows
-        prefer_hash_joins(plan)
-    return plan, _search_term(search)
+@dataclass(frozen=True)
+class _Kind:
+    """What tells the unique lists apart; the steps of a request are the same for all three."""
+
+    key: str  # the aggregate's key column and the rows' id field
+    model: type  # the catalogue table: its ``name`` sorts, ``match`` searches it
+    base: Callable  # the catalogue columns of a row, as ``track_base``
+    aggregate: Callable[[Plan], Any]  # per-key plays, time and first/last play of the period
+    match: Callable[[str], Any]  # the search condition for a term
+    finish: Callable[[Plan, list[dict]], list[dict]]  # what a page's rows gain after the lookup
 
 
 def _unique_page(
-    plan: Plan,
-    aggregate,
-    key: str,
-    model,
-    base,
-    match,
-    sort: str,
-    descending: bool,
-    limit: int,
-    offset: int,
+    plan: Plan, kind: _Kind, match, sort: str, descending: bool, limit: int, offset: int
 ) -> tuple[list[dict], int]:
-    """One sorted page of ``aggregate`` (a subquery: key, plays, ms_played, first/last_played_at)
-    with the catalogue columns of ``base()``, and the total row count.
+    """One sorted page of the kind's aggregate (a subquery: key, plays, ms_played,
+    first/last_played_at) with the catalogue columns of its ``base()``, and the total row count.
 
-    ``match`` is a search condition on the catalogue ``model``, or None.  The page is ranked and
-    counted first (joining the catalogue only when sorting by name or searching), then only its
-    rows are looked up: a page of 60k all-time tracks costs a sort, not 60k look-ups.  The
+    ``match`` is a search condition on the kind's catalogue ``model``, or None.  The page is
+    ranked and counted first (joining the catalogue only when sorting by name or searching), then
+    only its rows are looked up: a page of 60k all-time tracks costs a sort, not 60k look-ups.  The
     count is a window over the joined rows when the catalogue is joined anyway (searching,
     or a period by name), else a count of the aggregate, computed once for both (a window
     would hold every row of the period; all time by name walks an index and stops early).
     """
+    aggregate, key, model, base = kind.aggregate(plan), kind.key, kind.model, kind.base
     joined = sort == "name" or match is not None
     windowed = match is not None or (sort == "name" and not plan.all_time)
     source = aggregate
@@ -151,82 +145,48 @@ def _unique_page(
     return with_catalogue(ranked, key, model, base), total
 
 
-@statistic
-def unique_tracks(
+def _unique(
+    kind: _Kind,
     user_id: int,
     period: Period,
-    sort: str = "plays",
-    descending: bool = True,
-    search: str | None = None,
-    limit: int = 50,
-    offset: int = 0,
+    sort: str,
+    descending: bool,
+    search: str | None,
+    limit: int,
+    offset: int,
 ) -> Page:
-    """Every track played in the period, one row each: ``{track_id, name, artists, album_id,
-    album_name, image_url, popularity, plays, ms_played, first_played_at, last_played_at}``.
-
-    ``sort``: plays | time | first | last | name; ``search`` matches the track's name or one of
-    its artists' names, case-insensitively.
-    """
-    plan, search = _page_request(user_id, period, sort, search, limit, offset)
+    """One page of a unique list (ValueError naming a bad argument)."""
+    check_page(limit, offset)
+    check_sort(sort)
+    plan = plan_for(user_id, period, aggregate=False)
+    if not (sort == "name" and plan.all_time):
+        # all time by name: PostgreSQL walks the tracks' name index (migration 040) and probes
+        # the user's track summaries, 150 look-ups instead of hashing 50k rows
+        prefer_hash_joins(plan)
+    search = _search_term(search)
     if plan.empty:
         return Page([], 0, limit, offset)
+    match = kind.match(search) if search else None
+    rows, total = _unique_page(plan, kind, match, sort, descending, limit, offset)
+    return Page(kind.finish(plan, rows), total, limit, offset)
 
-    match = None
-    if search:
-        by_artist = (
-            TrackArtist.select(TrackArtist.track)
-            .join(Artist, on=(Artist.id == TrackArtist.artist))
-            .where(_contains(Artist.name, search))
-        )
-        match = _contains(Track.name, search) | Track.id.in_(by_artist)
-    rows, total = _unique_page(
-        plan,
-        per_track(plan, spans=True),
-        "track_id",
-        Track,
-        track_base,
-        match,
-        sort,
-        descending,
-        limit,
-        offset,
+
+def _track_match(search: str):
+    """The track's name or one of its artists' names contains the term."""
+    by_artist = (
+        TrackArtist.select(TrackArtist.track)
+        .join(Artist, on=(Artist.id == TrackArtist.artist))
+        .where(_contains(Artist.name, search))
     )
-    return Page(with_track_artists(rows), total, limit, offset)
+    return _contains(Track.name, search) | Track.id.in_(by_artist)
 
 
-@statistic
-def unique_artists(
-    user_id: int,
-    period: Period,
-    sort: str = "plays",
-    descending: bool = True,
-    search: str | None = None,
-    limit: int = 50,
-    offset: int = 0,
-) -> Page:
-    """Every artist played in the period: ``{artist_id, name, image_url, popularity, plays,
-    ms_played, first_played_at, last_played_at, tracks}`` (``tracks``: distinct tracks)."""
-    plan, search = _page_request(user_id, period, sort, search, limit, offset)
-    if plan.empty:
-        return Page([], 0, limit, offset)
-
-    match = _contains(Artist.name, search) if search else None
-    rows, total = _unique_page(
-        plan,
-        artist_totals(plan, spans=True),
-        "artist_id",
-        Artist,
-        artist_base,
-        match,
-        sort,
-        descending,
-        limit,
-        offset,
-    )
+def _with_tracks_per_artist(plan: Plan, rows: list[dict]) -> list[dict]:
+    """Each artist row gains ``tracks``: distinct tracks of the artist played in the period."""
     tracks = _tracks_per_artist(plan, [row["artist_id"] for row in rows])
     for row in rows:
         row["tracks"] = tracks.get(row["artist_id"], 0)
-    return Page(rows, total, limit, offset)
+    return rows
 
 
 def _tracks_per_artist(plan: Plan, artist_ids: list[str]) -> dict[str, int]:
@@ -244,6 +204,66 @@ def _tracks_per_artist(plan: Plan, artist_ids: list[str]) -> dict[str, int]:
     )
 
 
+_TRACKS = _Kind(
+    "track_id",
+    Track,
+    track_base,
+    lambda plan: per_track(plan, spans=True),
+    _track_match,
+    lambda plan, rows: with_track_artists(rows),
+)
+_ARTISTS = _Kind(
+    "artist_id",
+    Artist,
+    artist_base,
+    lambda plan: artist_totals(plan, spans=True),
+    lambda search: _contains(Artist.name, search),
+    _with_tracks_per_artist,
+)
+_ALBUMS = _Kind(
+    "album_id",
+    Album,
+    album_base,
+    lambda plan: album_totals(plan, spans=True),
+    lambda search: _contains(Album.name, search),
+    lambda plan, rows: with_album_artists(rows),
+)
+
+
+@statistic
+def unique_tracks(
+    user_id: int,
+    period: Period,
+    sort: str = "plays",
+    descending: bool = True,
+    search: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> Page:
+    """Every track played in the period, one row each: ``{track_id, name, artists, album_id,
+    album_name, image_url, popularity, plays, ms_played, first_played_at, last_played_at}``.
+
+    ``sort``: plays | time | first | last | name; ``search`` matches the track's name or one of
+    its artists' names, case-insensitively.
+    """
+    return _unique(_TRACKS, user_id, period, sort, descending, search, limit, offset)
+
+
+@statistic
+def unique_artists(
+    user_id: int,
+    period: Period,
+    sort: str = "plays",
+    descending: bool = True,
+    search: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> Page:
+    """Every artist played in the period: ``{artist_id, name, image_url, popularity, plays,
+    ms_played, first_played_at, last_played_at, tracks}`` (``tracks``: distinct tracks)."""
+    return _unique(_ARTISTS, user_id, period, sort, descending, search, limit, offset)
+
+
 @statistic
 def unique_albums(
     user_id: int,
@@ -256,21 +276,4 @@ def unique_albums(
 ) -> Page:
     """Every album played in the period: ``{album_id, name, image_url, artists, plays,
     ms_played, first_played_at, last_played_at}``."""
-    plan, search = _page_request(user_id, period, sort, search, limit, offset)
-    if plan.empty:
-        return Page([], 0, limit, offset)
-
-    match = _contains(Album.name, search) if search else None
-    rows, total = _unique_page(
-        plan,
-        album_totals(plan, spans=True),
-        "album_id",
-        Album,
-        album_base,
-        match,
-        sort,
-        descending,
-        limit,
-        offset,
-    )
-    return Page(with_album_artists(rows), total, limit, offset)
+    return _unique(_ALBUMS, user_id, period, sort, descending, search, limit, offset)

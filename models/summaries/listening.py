@@ -50,6 +50,15 @@ from models.schema.tables import (
 from models.summaries import catalogue as catalogue_summaries
 
 UPSERT_CHUNK = 500
+# The order both writers of HourSlot give its values in: the incremental upsert and the rebuild.
+_HOUR_SLOT_COLUMNS = (
+    HourSlot.user,
+    HourSlot.day,
+    HourSlot.hour,
+    HourSlot.weekday,
+    HourSlot.plays,
+    HourSlot.ms_played,
+)
 
 
 # --- local time in SQL -------------------------------------------------------------------------
@@ -273,14 +282,7 @@ def record_plays(user_id: int, plays: Iterable[tuple[str, dt.datetime, int]], tz
         )
     _upsert(
         HourSlot,
-        [
-            HourSlot.user,
-            HourSlot.day,
-            HourSlot.hour,
-            HourSlot.weekday,
-            HourSlot.plays,
-            HourSlot.ms_played,
-        ],
+        list(_HOUR_SLOT_COLUMNS),
         [(user_id, day, hour, day.weekday(), n, ms) for (day, hour), (n, ms) in hours.items()],
         [HourSlot.user, HourSlot.day, HourSlot.hour],
         False,
@@ -400,14 +402,7 @@ def rebuild(user_id: int, tz: str | None = None, local_only: bool = False) -> No
             )
             .where(mine)
             .group_by(SQL("day"), SQL("hour"), SQL("weekday")),
-            [
-                HourSlot.user,
-                HourSlot.day,
-                HourSlot.hour,
-                HourSlot.weekday,
-                HourSlot.plays,
-                HourSlot.ms_played,
-            ],
+            list(_HOUR_SLOT_COLUMNS),
         ).execute()
         catalogue_summaries.rebuild(user_id, local_only)
         if local_only:

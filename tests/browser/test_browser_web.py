@@ -9,7 +9,7 @@ import luigi
 import pytest
 
 from models.schema.tables import Play, User
-from tests.browser.pages import log_in
+from tests.browser.pages import console_errors, log_in
 from tests.etl_world import run_etl
 
 pytestmark = [pytest.mark.browser, pytest.mark.parametrize("db", ["sqlite"], indirect=True)]
@@ -38,15 +38,7 @@ def sandbox_now(fresh_sandbox):
 
 def test_log_in_sync_and_read_the_dashboard(live_app, sandbox_now, browser, screenshot):
     page = browser.new_page()
-    problems = []  # console errors on our pages (a CSP refusal shows here) and failed loads
-    page.on(
-        "console",
-        lambda message: (
-            problems.append(f"{page.url}: {message.text}")
-            if message.type == "error" and page.url.startswith(live_app.url)
-            else None
-        ),
-    )
+    problems = console_errors(page, live_app)  # and failed loads:
     page.on(
         "response",
         lambda response: (

@@ -7,7 +7,7 @@ import pytest
 
 from demo.export import DEMO_DIR
 from models.schema.tables import ImportJob, Play, User
-from tests.browser.pages import log_in
+from tests.browser.pages import console_errors, log_in
 from tests.workertools import run_worker_until_idle
 
 pytestmark = [pytest.mark.browser, pytest.mark.parametrize("db", ["sqlite"], indirect=True)]
@@ -17,15 +17,7 @@ def test_import_both_sample_exports_from_the_account_page(
     live_app, fresh_sandbox, browser, screenshot
 ):
     page = browser.new_page()
-    problems = []  # console errors on our pages (a CSP refusal shows here)
-    page.on(
-        "console",
-        lambda message: (
-            problems.append(f"{page.url}: {message.text}")
-            if message.type == "error" and page.url.startswith(live_app.url)
-            else None
-        ),
-    )
+    problems = console_errors(page, live_app)
     log_in(page, live_app, listener_index=0)  # the listener the samples were made for
     page.goto(live_app.url + "/account")
     page.click("a[href='/account/import']")
