@@ -74,9 +74,11 @@ def _last_run() -> LastRun | None:
     run = EtlRun.select().order_by(EtlRun.hour.desc()).first()
     if run is None:
         return None
+    hour, started_at = _moment(run.hour), _moment(run.started_at)
+    assert hour is not None and started_at is not None  # NOT NULL columns
     last = LastRun(
-        hour=_moment(run.hour),
-        started_at=_moment(run.started_at),
+        hour=hour,
+        started_at=started_at,
         finished_at=_moment(run.finished_at),
         status=run.status,
         app_mode=run.app_mode or "unknown",

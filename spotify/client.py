@@ -106,14 +106,20 @@ class TokenSet:
             token_type=body.get("token_type", "Bearer"),
         )
 
+    @property
+    def _expiry(self) -> datetime:
+        """``expires_at`` as ``__post_init__`` left it: always set, always aware."""
+        assert self.expires_at is not None  # only the constructor's argument may be None
+        return self.expires_at
+
     def expired(self, now: datetime | None = None, leeway: float = 60.0) -> bool:
-        return (now or utcnow()) >= self.expires_at - timedelta(seconds=leeway)
+        return (now or utcnow()) >= self._expiry - timedelta(seconds=leeway)
 
     def to_dict(self) -> dict:
         return {
             "access_token": self.access_token,
             "refresh_token": self.refresh_token,
-            "expires_at": self.expires_at.isoformat(),
+            "expires_at": self._expiry.isoformat(),
             "scope": self.scope,
             "token_type": self.token_type,
         }
@@ -132,7 +138,7 @@ class TokenSet:
         return (
             f"TokenSet(access_token={mask(self.access_token)!r}, "
             f"refresh_token={mask(self.refresh_token)!r}, "
-            f"expires_at={self.expires_at.isoformat()!r}, scope={self.scope!r})"
+            f"expires_at={self._expiry.isoformat()!r}, scope={self.scope!r})"
         )
 
 

@@ -7,14 +7,17 @@ apply the same one: the client to what it just read, the load to the cursor it h
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import TypeVar
 
 RECENT_WINDOW = 50  # Spotify shows only a listener's last 50 plays
 
-Instant = TypeVar("Instant")  # ms since the epoch, or datetimes: the same kind throughout
+Instant = TypeVar("Instant", int, datetime)  # ms since the epoch, or datetimes: one kind throughout
 
 
-def possible_gap(after: Instant | None, played: Sequence[Instant]) -> tuple | None:
+def possible_gap(
+    after: Instant | None, played: Sequence[Instant]
+) -> tuple[Instant | None, Instant] | None:
     """``(after, oldest shown)`` when plays older than what Spotify showed may be missing.
 
     Spotify shows the last 50 plays.  When all 50 it showed are newer than the cursor

@@ -120,9 +120,10 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(percent)
     app.add_template_filter(plays)
     app.add_template_global(change)
-    app.add_template_global(UNKNOWN, "UNKNOWN")
-    app.add_template_global(RANGE_LABELS, "PERIOD_RANGES")
-    app.add_template_global(FEATURES_EXPLAINED, "FEATURES_EXPLAINED")
+    # Constants, not functions: add_template_global is typed for callables.
+    app.jinja_env.globals.update(
+        UNKNOWN=UNKNOWN, PERIOD_RANGES=RANGE_LABELS, FEATURES_EXPLAINED=FEATURES_EXPLAINED
+    )
 
     @app.context_processor
     def account_state():

@@ -179,18 +179,19 @@ def listening_stats():
     user, tz, query = _ask(*PERIOD_PARAMS)
     period = query.period(tz.key, DEFAULT_RANGE)
     totals = stats.totals(user.id, period)
-    previous = period.previous() if period.start is not None else None
-    previous_totals = stats.totals(user.id, previous) if previous is not None else None
-    return {
-        "period": render.period(period, tz),
-        "totals": totals,
-        "previous": None
-        if previous is None
-        else {
+    comparison = None
+    if period.start is not None:
+        previous = period.previous()
+        previous_totals = stats.totals(user.id, previous)
+        comparison = {
             "period": render.period(previous, tz),
             "totals": previous_totals,
             "change": {key: _change(totals[key], previous_totals[key]) for key in totals},
-        },
+        }
+    return {
+        "period": render.period(period, tz),
+        "totals": totals,
+        "previous": comparison,
         "series": render.jsonable(stats.listening_series(user.id, period), tz),
         "hours": stats.hours_of_day(user.id, period),
         "weekday_hour": stats.weekday_hour(user.id, period),

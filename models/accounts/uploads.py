@@ -11,14 +11,16 @@ import re
 import shutil
 import uuid
 import zipfile
+from collections.abc import Sequence
 from pathlib import Path, PurePosixPath
+from typing import IO
 
 from models.schema.tables import ImportJob
 
 UPLOAD_NAME = re.compile(r"^[0-9a-f]{32}\.(zip|json)$")  # how save_upload names its copies
 
 
-def save_upload(data_dir: str | Path, user_id: int, files: list[tuple[str, object]]) -> Path:
+def save_upload(data_dir: str | Path, user_id: int, files: Sequence[tuple[str, IO[bytes]]]) -> Path:
     """Store uploaded file(s) under ``data_dir/imports/<user>/`` for the job to (re)read.
 
     ``files`` are (file name, readable binary stream).  One file is kept as it came; several

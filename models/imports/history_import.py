@@ -566,7 +566,7 @@ class TrackResolver:
             None if p.track_id is not None else (_fold(p.names[0]), _fold(p.names[1]))
             for p in plays
         ]
-        wanted = {}
+        wanted: dict[tuple[str, str], tuple[str, str, str | None]] = {}
         for play, key in zip(plays, keys, strict=True):
             if key is not None and key not in self.known:
                 wanted.setdefault(key, play.names)
@@ -584,19 +584,19 @@ class TrackResolver:
             ],
             {t for k in keys if k is not None for t in self.known[k]},
         )
-        found = []
+        resolved: list[str | None] = []
         for play, key in zip(plays, keys, strict=True):
             if key is None:
-                found.append(play.track_id)
+                resolved.append(play.track_id)
                 continue
             candidates = self.known[key]
             if not candidates:
                 entry = self.unresolved_plays.setdefault(key, [play.names[0], play.names[1], 0])
                 entry[2] += 1
-                found.append(None)
+                resolved.append(None)
             else:
-                found.append(_closest(play.played_at, candidates, near))
-        return found
+                resolved.append(_closest(play.played_at, candidates, near))
+        return resolved
 
     def unresolved_report(self) -> list[dict]:
         items = sorted(self.unresolved_plays.values(), key=lambda e: (-e[2], e[1], e[0]))

@@ -489,9 +489,8 @@ def load_recently_played(
         if is_postgresql():  # two loads of one user (two run hours) take turns
             query = query.for_update()
         cursor = query.scalar()
-        gap = possible_gap(cursor, played)
-        if gap:
-            gap = (gap[0] or HISTORY_BEGINS, gap[1])
+        possible = possible_gap(cursor, played)
+        gap = (possible[0] or HISTORY_BEGINS, possible[1]) if possible else None
         tracks = write_catalogue(catalogue_of((item.get("track") for item in items), fetched_at))
         stored = store_plays(user_id, plays, "api")
         if gap:

@@ -25,6 +25,7 @@ import datetime as dt
 import json
 import logging
 from collections.abc import Callable, Iterator
+from collections.abc import Set as AbstractSet
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -237,7 +238,7 @@ def locked_run(hour: dt.datetime) -> Iterator[EtlRun]:
 
 
 def remember_capabilities(
-    hour: dt.datetime, capabilities: Capabilities, seeded: set[str] = frozenset()
+    hour: dt.datetime, capabilities: Capabilities, seeded: AbstractSet[str] = frozenset()
 ) -> None:
     """Merge what this process learnt into the run's summary and its ``app_mode``.
 
@@ -251,8 +252,11 @@ def remember_capabilities(
         facts = summary.setdefault("capabilities", {})
         for name, allowed in capabilities.facts().items():
             before = facts.get(name) or previous.get(name)
-            believed = name in seeded and before is not None
-            facts[name] = {"allowed": allowed, "learnt": before["learnt"] if believed else stamp}
+            believed = before if name in seeded else None  # the fact, believed from memory
+            facts[name] = {
+                "allowed": allowed,
+                "learnt": believed["learnt"] if believed is not None else stamp,
+            }
         run.summary = json.dumps(summary, sort_keys=True)
         run.app_mode = app_mode_of({**previous, **facts}) or run.app_mode
         run.save()

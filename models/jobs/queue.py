@@ -39,6 +39,7 @@ from datetime import datetime, timedelta
 from models.ingest.catalogue import write_transaction
 from models.schema.db import db, is_postgresql, utcnow
 from models.schema.tables import Job
+from settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +66,7 @@ class Slice:
 
     job: Job
     worker: str
-    settings: object
+    settings: Settings  # the worker's; the queue only hands it on
     kinds: tuple[str, ...]
     yields: bool = True  # False when the caller runs only this job (``run_until_idle(only=)``)
     stopping: threading.Event | None = None  # the worker was told to stop (SIGTERM)

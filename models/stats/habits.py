@@ -13,7 +13,7 @@ from models.stats.sources import as_date, as_int, per_time, plan_for, series_of,
 
 
 def _period_days(period: Period) -> tuple[dt.date | None, dt.date]:
-    if period.whole_days:
+    if period.last_day is not None:  # period.whole_days
         return period.first_day, period.last_day
     first = local_date(period.start, period.tz) if period.start else None
     return first, local_date(period.end - dt.timedelta(microseconds=1), period.tz)

@@ -228,7 +228,9 @@ def plan_for(user_id: int, period: Period, aggregate: bool = True) -> Plan:
         timezone, plays, _, _, last = state
         if not plays:
             return Plan(user_id, period, empty=True)
-        all_time = period.start is None and period.end > as_datetime(last)
+        last_at = as_datetime(last)
+        assert last_at is not None  # a summary that counts plays has a last one
+        all_time = period.start is None and period.end > last_at
         plan = Plan(
             user_id,
             period,

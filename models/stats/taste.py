@@ -8,6 +8,7 @@ never zeros.
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import TypedDict
 
 from peewee import JOIN, Case, fn
 
@@ -32,6 +33,16 @@ from models.stats.sources import (
     with_shares,
 )
 from models.summaries.catalogue import MICRO
+
+
+class TasteProfile(TypedDict):
+    """What :func:`taste_profile` answers; its docstring says what each value means."""
+
+    features: dict[str, float | None] | None
+    features_status: str
+    features_reason: str | None
+    coverage: float
+    genres: list[dict]
 
 
 def _features_by_status(plan: Plan) -> dict[str, dict]:
@@ -95,7 +106,7 @@ def _features_by_status(plan: Plan) -> dict[str, dict]:
 
 
 @statistic
-def taste_profile(user_id: int, period: Period, genres: int = 20) -> dict:
+def taste_profile(user_id: int, period: Period, genres: int = 20) -> TasteProfile:
     """Play-weighted average audio features and the genre distribution.
 
     ``{"features": {name: average} | None, "features_status": "ok" | "partial" | "unavailable"
@@ -106,7 +117,7 @@ def taste_profile(user_id: int, period: Period, genres: int = 20) -> dict:
     yet ("pending").
     """
     plan = plan_for(user_id, period)
-    result = {
+    result: TasteProfile = {
         "features": None,
         "features_status": "no_data",
         "features_reason": None,
@@ -124,7 +135,7 @@ def taste_profile(user_id: int, period: Period, genres: int = 20) -> dict:
     ok = by_status.get("ok")
     covered = as_int(ok["plays"]) if ok else 0
     result["coverage"] = covered / total
-    if covered:
+    if ok and covered:  # covered is 0 without ok
         result["features"] = {
             # rounded: PostgreSQL keeps features as float4, whose noise is not information
             name: (

@@ -15,7 +15,8 @@ import html
 import secrets
 from urllib.parse import urlencode
 
-from flask import Blueprint, Response, jsonify, redirect, request
+from flask import Blueprint, jsonify, redirect, request
+from werkzeug.wrappers import Response  # what redirect() returns; jsonify() a subclass
 
 from spotify.sandbox.errors import error_page, token_error
 from spotify.sandbox.state import Grant, SandboxState, current_state
@@ -104,7 +105,7 @@ def scopes_in_words(scope: str) -> str:
     has no words for is listed by its name, so nothing asked for goes unmentioned."""
     asked = scope.split()
     sections = []
-    known = set()
+    known: set[str | None] = set()
     for heading, lines in SCOPE_WORDS.items():
         items = [words for name, words in lines if name is None or name in asked]
         known.update(name for name, _ in lines)

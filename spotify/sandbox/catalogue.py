@@ -356,7 +356,7 @@ class World:
             "month": f"{year}-{rng.randint(1, 12):02d}",
             "year": str(year),
         }[precision]
-        artists = (artist.index,)
+        artists: tuple[int, ...] = (artist.index,)
         if rng.random() < 0.08:
             artists += (rng.randrange(len(self.artists)),)
         first = len(self.tracks)

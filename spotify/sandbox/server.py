@@ -18,16 +18,31 @@ Views find the state with :func:`spotify.sandbox.state.current_state`.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
 from flask import Flask, request
 
 from spotify.sandbox import accounts, control, web_api
 from spotify.sandbox.errors import api_error, error_page
 from spotify.sandbox.state import EXTENSION, SandboxState
 
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIEnvironment
+
+
+class _SandboxFlask(Flask):
+    def wsgi_app(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        """Spotify answers /v1/me/ like /v1/me (spotipy, for one, always adds the slash)."""
+        path = environ.get("PATH_INFO", "")
+        if path.startswith("/v1/") and len(path) > 4 and path.endswith("/"):
+            environ["PATH_INFO"] = path.rstrip("/")
+        return super().wsgi_app(environ, start_response)
+
 
 def create_app(state: SandboxState) -> Flask:
     """The sandbox as a Flask app around ``state`` (see :mod:`spotify.sandbox.testing`)."""
-    app = Flask("spotify.sandbox")
+    app = _SandboxFlask("spotify.sandbox")
     app.extensions[EXTENSION] = state
     app.register_blueprint(accounts.bp)
     app.register_blueprint(web_api.bp)
@@ -35,7 +50,6 @@ def create_app(state: SandboxState) -> Flask:
     app.register_blueprint(control.bp)
     app.register_error_handler(404, _not_found)
     app.register_error_handler(405, _not_allowed)
-    app.wsgi_app = _ignore_trailing_slash(app.wsgi_app)
     return app
 
 
@@ -48,15 +62,3 @@ def _not_found(_error):
 
 def _not_allowed(_error):
     return api_error(405, "Method not allowed")
-
-
-def _ignore_trailing_slash(wsgi_app):
-    """Spotify answers /v1/me/ like /v1/me (spotipy, for one, always adds the slash)."""
-
-    def middleware(environ, start_response):
-        path = environ.get("PATH_INFO", "")
-        if path.startswith("/v1/") and len(path) > 4 and path.endswith("/"):
-            environ["PATH_INFO"] = path.rstrip("/")
-        return wsgi_app(environ, start_response)
-
-    return middleware

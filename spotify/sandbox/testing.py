@@ -10,7 +10,7 @@ import threading
 from datetime import UTC, datetime
 
 import requests
-from werkzeug.serving import WSGIRequestHandler, make_server
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from spotify.sandbox.server import create_app
 from spotify.sandbox.state import (
@@ -64,29 +64,28 @@ class SandboxServer:
             app_name=app_name,
             redirect_uris=redirect_uris,
         )
-        self._server = None
-        self._thread = None
+        self._running: tuple[BaseWSGIServer, threading.Thread] | None = None  # while started
         self._http = requests.Session()
         self.url = ""
 
     # -- lifecycle ---------------------------------------------------------------------------
     def start(self) -> SandboxServer:
-        self._server = make_server(
+        server = make_server(
             "127.0.0.1", 0, create_app(self.state), threaded=True, request_handler=_QuietHandler
         )
-        self.url = f"http://127.0.0.1:{self._server.server_port}"
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, name="sandbox-spotify", daemon=True
-        )
-        self._thread.start()
+        self.url = f"http://127.0.0.1:{server.server_port}"
+        thread = threading.Thread(target=server.serve_forever, name="sandbox-spotify", daemon=True)
+        self._running = (server, thread)
+        thread.start()
         return self
 
     def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._thread.join(timeout=5)
-            self._server = None
+        if self._running is not None:
+            server, thread = self._running
+            server.shutdown()
+            server.server_close()
+            thread.join(timeout=5)
+            self._running = None
         self._http.close()
 
     def __enter__(self) -> SandboxServer:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import re
 from functools import wraps
+from typing import overload
 from urllib.parse import urlencode
 
 from flask import Blueprint, Response, jsonify, request
@@ -201,16 +202,18 @@ def search(who: Listener, grant: Grant):
     body = {}
     for kind in types:
         if kind == "track":
-            hits = state.world.search_tracks(
+            tracks = state.world.search_tracks(
                 filters.get("track"), filters.get("artist"), filters.get("album"), words
             )
-            items = [render.track(t) for t in hits[offset : offset + limit]]
+            total = len(tracks)
+            items = [render.track(t) for t in tracks[offset : offset + limit]]
         elif kind == "artist":
-            hits = state.world.search_artists(filters.get("artist"), words)
-            items = [render.artist(a) for a in hits[offset : offset + limit]]
+            artists = state.world.search_artists(filters.get("artist"), words)
+            total = len(artists)
+            items = [render.artist(a) for a in artists[offset : offset + limit]]
         else:  # the sandbox has no other kinds of things: honest empty results
-            hits, items = [], []
-        body[kind + "s"] = _paging(q, kind, items, len(hits), limit, offset)
+            total, items = 0, []
+        body[kind + "s"] = _paging(q, kind, items, total, limit, offset)
     return body
 
 
@@ -244,9 +247,15 @@ def _parse_query(q: str) -> tuple[dict[str, str], list[str]]:
 
 
 # -- parameters ------------------------------------------------------------------------------
+@overload
+def _int_arg(name: str, default: int, low: int, high: int | None, message: str) -> int: ...
+@overload
+def _int_arg(name: str, default: None, low: int, high: int | None, message: str) -> int | None: ...
 def _int_arg(
     name: str, default: int | None, low: int, high: int | None, message: str
 ) -> int | None:
+    """The query argument ``name`` as an int in ``low..high``, else ``default``: an int
+    whenever ``default`` is one."""
     raw = request.args.get(name)
     if raw is None or raw == "":
         return default
