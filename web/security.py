@@ -86,7 +86,8 @@ def init_app(app: Flask, settings) -> None:
         # Believe X-Forwarded-For/-Proto only as far back as our own proxies wrote it: any
         # client can send the header, so its leftmost entries are theirs to invent.
         count = settings.trusted_proxies
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count)
+        # Flask's documented way to wrap its WSGI app; mypy sees a method being replaced.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count)  # type: ignore[method-assign]
     policy = content_security_policy(settings)
 
     @app.after_request

@@ -37,6 +37,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 from pathlib import Path, PurePosixPath
 from typing import IO
 
@@ -267,7 +268,7 @@ def _members(
         if len(files) > limits.max_files:
             raise ExportError(f"The folder holds {len(files)} files; an export has far fewer.")
         members = [
-            _Member(str(p.relative_to(path)), p.stat().st_size, None, lambda p=p: p.open("rb"))
+            _Member(str(p.relative_to(path)), p.stat().st_size, None, partial(_open_binary, p))
             for p in files
         ]
         return members, False, 0
@@ -317,9 +318,7 @@ class _ZipReader:
                 members.extend(self.members(self._inner_zip(archive, info, name), name + "/"))
                 continue
             members.append(
-                _Member(
-                    name, info.file_size, info.compress_size, lambda info=info: archive.open(info)
-                )
+                _Member(name, info.file_size, info.compress_size, partial(archive.open, info))
             )
         return members
 

@@ -109,7 +109,8 @@ def decrypt(stored: str) -> str:
 
 def is_current(stored: str) -> bool:
     """True when ``stored`` is encrypted under the current key (False: re-encrypt it)."""
-    _cipher()
+    _cipher()  # refuses before configure() was called, so _current is set
+    assert _current is not None
     try:
         _current.decrypt(stored.encode("ascii"))
     except InvalidToken:

@@ -71,7 +71,9 @@ class _Kind:
     """What tells the unique lists apart; the steps of a request are the same for all three."""
 
     key: str  # the aggregate's key column and the rows' id field
-    model: type  # the catalogue table: its ``name`` sorts, ``match`` searches it
+    model: (
+        Any  # the catalogue table (a peewee model class): its ``name`` sorts, ``match`` searches it
+    )
     base: Callable  # the catalogue columns of a row, as ``track_base``
     aggregate: Callable[[Plan], Any]  # per-key plays, time and first/last play of the period
     match: Callable[[str], Any]  # the search condition for a term
