@@ -358,10 +358,9 @@ def bad_export(kind, tmp_path, world, listener) -> tuple:
     return write_zip(tmp_path / "e.zip", {"Streaming_History_Audio_2026_0.json": entries}), limits
 
 
-@pytest.mark.parametrize("kind", sorted(BAD_EXPORTS))
-def test_bad_input_is_refused_with_a_message_and_changes_nothing(
-    db, tmp_path, world, listener, kind
-):
+def bad_export_after_an_import(db, tmp_path, world, listener, kind):
+    """A listener with twelve hours imported, a bad export of ``kind`` for them, its limits,
+    and every table's rows before the bad export is tried."""
     user = make_user(spotify_id=listener.id)
     import_file(
         user,
@@ -370,7 +369,14 @@ def test_bad_input_is_refused_with_a_message_and_changes_nothing(
         ),
     )
     path, limits = bad_export(kind, tmp_path, world, listener)
-    before = everything(db)
+    return user, path, limits, everything(db)
+
+
+@pytest.mark.parametrize("kind", sorted(BAD_EXPORTS))
+def test_bad_input_is_refused_with_a_message_and_changes_nothing(
+    db, tmp_path, world, listener, kind
+):
+    user, path, limits, before = bad_export_after_an_import(db, tmp_path, world, listener, kind)
     with pytest.raises(ExportError) as refused:
         create_job(user, path, limits=limits)
     assert len(str(refused.value)) > 20
@@ -387,15 +393,7 @@ def test_an_accepted_upload_is_checked_first_and_a_bad_one_is_refused_storing_no
     db, tmp_path, world, listener, kind
 ):
     """What the page does: record the job unread; the worker's check refuses it, no play in."""
-    user = make_user(spotify_id=listener.id)
-    import_file(
-        user,
-        extended_zip(
-            tmp_path, world, listener, START, START + dt.timedelta(hours=12), name="earlier.zip"
-        ),
-    )
-    path, limits = bad_export(kind, tmp_path, world, listener)
-    before = everything(db)
+    user, path, limits, before = bad_export_after_an_import(db, tmp_path, world, listener, kind)
     job = history_import.accept_upload(user, path, file_name="upload")
     assert job.status == "checking" and job.entries_total == 0
     assert history_import.is_queued(job.id)
