@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 
 from peewee import EXCLUDED, JOIN, chunked, fn
 
+from models.ingest import provisional
 from models.schema.db import db, is_postgresql, is_sqlite, naive_utc, utcnow
 from models.schema.tables import (
     AUDIO_FEATURE_NAMES,
@@ -285,8 +286,15 @@ def write_catalogue(catalogue: Catalogue) -> int:
         upsert_albums(catalogue.albums)
         upsert_artist_stubs(catalogue.artists)
         upsert_track_rows(catalogue.tracks)
+        # Spotify's artists replace the provisional ones an export gave (models.ingest.provisional);
+        # its album replaced the provisional one in the track upsert.
+        provisional.unlink({track for track, _ in catalogue.links})
         upsert_track_artists(catalogue.links)
         catalogue_summaries.links_changed(catalogue.tracks, before)
+        provisional.drop_orphans(
+            (artist for artists, _ in before.values() for artist, _ in artists),
+            (album for _, album in before.values()),
+        )
     return len(catalogue.tracks)
 
 
@@ -361,11 +369,17 @@ def mark_artists_unavailable(
 def ensure_track_stubs(stubs: Iterable[Mapping]) -> int:
     """Tracks known only by id and name (history imports): inserted if new, never overwritten.
 
-    The export names artist and album but gives no ids, so only the track row is written; the
-    ETL's tracks step later reads the track from Spotify and links its album and artists.
+    The export names the album's artist and the album but gives no ids: a stub Spotify has not
+    described yet is linked to provisional ones (``models.ingest.provisional``), so its plays
+    count for them at once; the ETL's tracks step later reads the track from Spotify and its
+    album and artists take their place.  Call in the transaction that stores the plays, before.
     """
-    rows = {s["id"]: _named_row(s) for s in stubs if s.get("id")}
-    return _upsert(Track, _sorted_rows(rows, "id"), [Track.id])
+    stubs = [s for s in stubs if s.get("id")]
+    rows = {s["id"]: _named_row(s) for s in stubs}
+    with write_transaction():
+        written = _upsert(Track, _sorted_rows(rows, "id"), [Track.id])
+        provisional.link_stubs(stubs)
+    return written
 
 
 def mark_tracks_unavailable(track_ids: Iterable[str], fetched_at: dt.datetime | None = None) -> int:
@@ -437,7 +451,7 @@ def tracks_lacking_features(include_forbidden: bool = True) -> list[str]:
     query = (
         Track.select(Track.id)
         .join(AudioFeatures, on=(AudioFeatures.track == Track.id), join_type=JOIN.LEFT_OUTER)
-        .where(missing)
+        .where(missing & ~Track.is_local)
         .order_by(Track.id)
     )
     return [row[0] for row in query.tuples()]
@@ -445,13 +459,21 @@ def tracks_lacking_features(include_forbidden: bool = True) -> list[str]:
 
 def artists_lacking_details() -> list[str]:
     """Artists stored only as stubs: never read from ``/artists``."""
-    query = Artist.select(Artist.id).where(Artist.details_fetched_at.is_null()).order_by(Artist.id)
+    query = (
+        Artist.select(Artist.id)
+        .where(Artist.details_fetched_at.is_null() & ~Artist.provisional)
+        .order_by(Artist.id)
+    )
     return [row[0] for row in query.tuples()]
 
 
 def tracks_lacking_metadata() -> list[str]:
-    """Track stubs (from imports) never read from ``/tracks``."""
-    query = Track.select(Track.id).where(Track.metadata_fetched_at.is_null()).order_by(Track.id)
+    """Track stubs (from imports) never read from ``/tracks``; local files are not Spotify's."""
+    query = (
+        Track.select(Track.id)
+        .where(Track.metadata_fetched_at.is_null() & ~Track.is_local)
+        .order_by(Track.id)
+    )
     return [row[0] for row in query.tuples()]
 
 
