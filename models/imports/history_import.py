@@ -60,7 +60,7 @@ from models.ingest.provisional import fold as _fold
 from models.jobs import queue
 from models.schema.db import naive_utc, utcnow
 from models.schema.tables import Artist, ImportJob, Job, Play, Track, TrackArtist, User
-from spotify.errors import ReauthorizationNeeded, RetryLater, SpotifyError
+from spotify.errors import RateLimited, ReauthorizationNeeded, RetryLater, SpotifyError
 
 log = logging.getLogger(__name__)
 
@@ -258,6 +258,7 @@ def status_of(job: ImportJob) -> dict:
     """What the page and its polling endpoint show: counters, percentage, report when done."""
     report = job.report_data
     total = job.entries_total
+    direct = report.get("direct", total)  # jobs from before the two parts: all direct
     return {
         "id": job.id,
         "status": job.status,
@@ -265,6 +266,13 @@ def status_of(job: ImportJob) -> dict:
         "entries_total": total,
         "entries_done": job.entries_done,
         "percent": _percent(job),
+        # the two parts: streams stored as they are, then name-only plays searched for
+        "direct_total": direct,
+        "direct_done": min(job.entries_done, direct),
+        "named_total": total - direct,
+        "named_done": max(job.entries_done - direct, 0),
+        "kept": report.get("kept", {}),
+        "kinds": report.get("kinds", {}),
         "plays_added": job.plays_added,
         "duplicates": job.duplicates,
         "unresolved": job.unresolved,
@@ -359,7 +367,7 @@ def run_job(
     except RetryLater as exc:
         resume_at = naive_utc(exc.resume_at) if exc.resume_at else utcnow() + RETRY_DEFAULT
         log.info("import %s waits for Spotify until %s", job_id, resume_at)
-        _finish(job_id, status="waiting", resume_at=resume_at, error=str(exc))
+        _finish(job_id, status="waiting", resume_at=resume_at, error=wait_message(exc, resume_at))
     except ExportError as exc:
         status = "refused" if checking else "failed"
         _finish(job_id, status=status, error=str(exc), finished_at=utcnow())
@@ -375,6 +383,21 @@ def run_job(
         )
         raise
     return ImportJob.get_by_id(job_id)
+
+
+def wait_message(exc: RetryLater, resume_at: datetime) -> str:
+    """What a paused import tells the listener: what happened, and when it goes on."""
+    when = f"{resume_at:%Y-%m-%d %H:%M} UTC"
+    if isinstance(exc, RateLimited):
+        what = f"Spotify asked us to wait (Retry-After {exc.retry_after:.0f} s) until {when}"
+    elif exc.status is None:
+        what = f"No connection to Spotify ({exc.message}); trying again at {when}"
+    else:
+        what = f"Spotify is unavailable (HTTP {exc.status}); trying again at {when}"
+    return (
+        f"{what}. Only the plays known by name alone wait for it: everything else is stored. "
+        "The import goes on by itself."
+    )
 
 
 def _check(job: ImportJob, limits: Limits) -> Export:
@@ -725,7 +748,7 @@ class TrackResolver:
             # Not worth failing the import over: the rest stays unresolved and the report says
             # why.  A dead grant also flags the user, as the ETL does, so the site asks them to
             # log in again.
-            self.search_error = str(exc)
+            self.search_error = f"Spotify refused: {exc}"
             log.warning("search stopped for user %s: %s", self.user_id, exc)
             if isinstance(exc, ReauthorizationNeeded):
                 grants.flag_reauth(self.user_id, exc.message)

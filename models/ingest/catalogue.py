@@ -134,7 +134,8 @@ def audio_features_row(track_id: str, features: Mapping | None, fetched_at: dt.d
 
 
 def play_row(item: Mapping) -> dict | None:
-    """One recently-played item -> the dict ``store_plays`` takes; None for local files.
+    """One recently-played item -> the dict ``store_plays`` takes; None for local files
+    (:func:`local_file`).
 
     Spotify does not say how long a recently-played track ran, only that it counted (> 30 s),
     so ``ms_played`` is the track's duration, the same figure Spotify's own recap uses.
@@ -148,6 +149,23 @@ def play_row(item: Mapping) -> dict | None:
         "played_at": parse_played_at(item["played_at"]),
         "ms_played": track.get("duration_ms") or 0,
         "context_uri": context.get("uri"),
+    }
+
+
+def local_file(item: Mapping) -> tuple[tuple[str, str, str | None], dict] | None:
+    """A recently-played item of a local file -> ((track, artist, album) names, the play dict
+    without its track id); None for any other item.  Spotify gives local files no id: they are
+    kept by their names (``models.ingest.streams``), never looked up."""
+    track = item.get("track") or {}
+    if not track.get("is_local") or not (track.get("name") or "").strip():
+        return None
+    artists = [a for a in track.get("artists") or () if a and a.get("name")]
+    album = (track.get("album") or {}).get("name")
+    names = (track["name"].strip(), artists[0]["name"].strip() if artists else "", album or None)
+    return names, {
+        "played_at": parse_played_at(item["played_at"]),
+        "ms_played": track.get("duration_ms") or 0,
+        "context_uri": (item.get("context") or {}).get("uri"),
     }
 
 
@@ -501,10 +519,12 @@ def load_recently_played(
     (``User.last_played_at``) moves to the newest item only with the plays stored, and never
     backwards, so loading old or repeated items is harmless.
     """
+    from models.ingest import streams
     from models.ingest.plays import store_plays
 
     fetched_at = fetched_at or utcnow()
     plays = [p for p in (play_row(item) for item in items) if p is not None]
+    local = [found for found in (local_file(item) for item in items) if found is not None]
     played = [parse_played_at(item["played_at"]) for item in items]
     with write_transaction():
         query = User.select(User.last_played_at).where(User.id == user_id)
@@ -514,6 +534,9 @@ def load_recently_played(
         possible = possible_gap(cursor, played)
         gap = (possible[0] or HISTORY_BEGINS, possible[1]) if possible else None
         tracks = write_catalogue(catalogue_of((item.get("track") for item in items), fetched_at))
+        if local:
+            local_ids = streams.ensure_local_tracks(user_id, {names for names, _ in local})
+            plays += [{**play, "track_id": local_ids[names]} for names, play in local]
         stored = store_plays(user_id, plays, "api")
         if gap:
             (
