@@ -146,8 +146,15 @@ def run_engine(
             calls += len(tracks_lacking_metadata())
         kept = (ShortStream.select().count(), EpisodePlay.select().count())
         complete_seconds, completed = complete_catalogue(world)
-        columns = ("user_id", "track_id", "played_at", "ms_played", "context_uri", "source")
-        columns += HOW_YOU_LISTEN
+        columns = (
+            "user_id",
+            "track_id",
+            "played_at",
+            "ms_played",
+            "context_uri",
+            "source",
+            *HOW_YOU_LISTEN,
+        )
         rows = list(
             Play.select(*(getattr(Play, c.removesuffix("_id")) for c in columns))
             .order_by(Play.played_at)
