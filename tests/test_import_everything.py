@@ -45,6 +45,8 @@ from models.schema.tables import (
     ChapterPlay,
     Episode,
     EpisodePlay,
+    ImportJob,
+    Job,
     ListeningSummary,
     LocalTrack,
     Play,
@@ -57,6 +59,7 @@ from models.summaries import listening
 from spotify.sandbox.catalogue import World, to_ms
 from tests.etl_world import connect_listener, run_etl
 from tests.factories import make_user
+from tests.workertools import run_worker_until_idle
 
 START = dt.datetime(2026, 11, 18, tzinfo=dt.UTC)
 END = dt.datetime(2026, 11, 19, 6, tzinfo=dt.UTC)
@@ -357,22 +360,31 @@ def test_an_extended_history_uploaded_while_spotify_is_down_is_stored_at_once(
         paused.error.startswith("No connection to Spotify") and "goes on by itself" in paused.error
     )
     assert paused.resume_at > dt.datetime.utcnow()
-    # the worker's queue holds it until then: no process sleeps through the wait
-    queued = history_import.queue.active(history_import.KIND, job.id)
-    assert queued is not None
+    # the worker hands it back to the queue until then: no process sleeps through the wait
+    assert run_worker_until_idle(linked) == 1
+    queued = Job.get(Job.target == str(job.id))
+    assert queued.state == "queued" and queued.run_after == paused.resume_at
+    assert run_worker_until_idle(linked) == 0
 
     # Spotify answers again, but soon asks to wait four hours: the job says so and pauses
     fresh_sandbox.control(rate_limit=3, retry_after=4 * 3600)
-    history_import.ImportJob.update(resume_at=dt.datetime.utcnow()).execute()
-    client = history_import.client_for(linked, user.id, min_interval=0)
-    limited = run_job(job.id, export=export, client=client, named_chunk_size=1)
-    assert limited.status == "waiting"
-    assert "Retry-After 14400 s" in limited.error and "Spotify asked us to wait" in limited.error
+    due = dt.datetime.utcnow() - dt.timedelta(seconds=1)
+    ImportJob.update(resume_at=due).execute()
+    Job.update(run_after=due).execute()
+    assert run_worker_until_idle(linked) == 1
+    limited = ImportJob.get_by_id(job.id)
+    assert (
+        limited.status == "waiting" and Play.select().count() == id_plays
+    )  # its chunk rolled back
+    assert "Spotify asked us to wait (Retry-After 14400 s)" in limited.error
     assert limited.resume_at > dt.datetime.utcnow() + dt.timedelta(hours=3)
+    assert Job.get(Job.target == str(job.id)).run_after == limited.resume_at
     fresh_sandbox.control(rate_limit=None, retry_after=None)
-    history_import.ImportJob.update(resume_at=dt.datetime.utcnow()).execute()
-    client = history_import.client_for(linked, user.id, min_interval=0)
-    done = run_job(job.id, client=client)
+    due = dt.datetime.utcnow() - dt.timedelta(seconds=1)
+    ImportJob.update(resume_at=due).execute()
+    Job.update(run_after=due).execute()
+    run_worker_until_idle(linked)
+    done = ImportJob.get_by_id(job.id)
     assert done.status == "done" and status_of(done)["named_done"] == status_of(done)["named_total"]
     assert Play.select().count() == id_plays + len(
         [e for e in account_history(world, listener, *later) if e["msPlayed"] >= 30_000]
