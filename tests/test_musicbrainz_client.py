@@ -66,6 +66,20 @@ def test_recordings_by_isrcs_ask_100_per_call_and_tell_known_from_unknown(mb):
     assert len(isrcs) > 200 and mb.answered()["search:recording"] == 3
 
 
+def test_more_results_than_a_page_are_followed_by_offset(mb):
+    world = mb.world
+    shared = [i for i, keys in world.recordings_by_isrc.items() if len(keys) > 1][:100]
+    results = sum(len(world.recordings_by_isrc[i]) for i in shared)
+    assert len(shared) == 100 and results >= 200
+    found = client_for(mb).recordings_by_isrcs(shared)
+    assert {i: {r.id for r in recs} for i, recs in found.found.items()} == {
+        i: set(world.recordings_by_isrc[i]) for i in shared
+    }
+    assert mb.answered() == {"search:recording": math.ceil(results / 100)}
+    offsets = [e["query"].split("offset=")[1].split("&")[0] for e in mb.calls()["log"]]
+    assert offsets[:2] == ["0", "100"]
+
+
 def test_a_recording_answer_carries_what_a_matcher_needs(mb):
     world = mb.world
     track = next(t for t in world.spotify.tracks if world.track_kinds[t.id] == "isrc")
@@ -222,6 +236,11 @@ def test_a_malformed_answer_fails_its_entities_only(mb):
     assert len(partial.failed) == 1 and len(partial.found) == len(isrcs) - 1
     (failure,) = partial.failed.values()
     assert "malformed" in failure.reason and failure.key in isrcs
+    mb.control(malformed_next=1, malformed="bad-entity")
+    artists = list(world.artists)[:5]  # the broken one cannot be told: none is "unknown"
+    unsure = client_for(mb).artists_by_ids(artists)
+    assert len(unsure.found) == 4 and len(unsure.failed) == 1 and not unsure.unknown
+    assert "unreadable" in next(iter(unsure.failed.values())).reason
     mb.control(malformed_next=1, malformed="no-list")
     empty = client_for(mb).release_groups_by_ids(list(world.release_groups)[:3])
     assert len(empty.failed) == 3 and not empty.found and not empty.unknown
