@@ -17,7 +17,7 @@ from subprocess import PIPE
 import pytest
 
 from musicbrainz.client import MusicBrainzClient, spotify_artist_url
-from musicbrainz.errors import Bug, RetryLater
+from musicbrainz.errors import Bug, GiveUp, RetryLater
 from musicbrainz.pacing import LocalPacer
 from musicbrainz.sandbox.world import HOMONYM, NAME_ONLY, mbid
 
@@ -157,6 +157,16 @@ def test_search_by_names_finds_the_one_and_shows_the_homonyms(mb):
     same_title = [c for c in candidates if c.title == twin.name]
     assert len({c.artist_ids[0] for c in same_title}) == 2
     assert {c.artist_credits[0].artist_name for c in same_title} == {name}
+
+
+def test_an_unusable_search_answer_gives_up_naming_the_query(mb):
+    mb.control(malformed_next=1, malformed="not-json")
+    with pytest.raises(GiveUp) as gave_up:
+        client_for(mb).search_recordings('Odd "Title" (Live)', "Some - Artist", 200_000)
+    assert gave_up.value.key.startswith('recording:"Odd \\"Title\\" \\(Live\\)"')
+    assert "not JSON" in gave_up.value.reason
+    # the escaped query is one the search understands (and finds nothing for)
+    assert client_for(mb).search_recordings('Odd "Title" (Live)', "Some - Artist") == []
 
 
 def test_the_user_agent_names_the_app_its_version_and_the_contact(mb):
