@@ -269,7 +269,7 @@ def test_one_process_keeps_the_pace(mb):
     log = mb.calls()["log"]
     assert [e["status"] for e in log] == [200] * 12
     assert min(gaps(log)) >= mb.rate_window * (1 - mb.rate_slack)
-    assert log[-1]["at"] - log[0]["at"] >= 11 * mb.client_interval * 0.95
+    assert log[-1]["at"] - log[0]["at"] >= 11 * mb.client_interval * 0.9
 
 
 CALLER = """
