@@ -23,6 +23,7 @@ from peewee import (
     CompositeKey,
     DateField,
     DateTimeField,
+    DoubleField,
     FloatField,
     ForeignKeyField,
     IntegerField,
@@ -863,6 +864,22 @@ class OAuthState(BaseModel):
         indexes = ((("expires_at",), False),)
 
 
+# -- MusicBrainz pacing (issue 15): one row per remote service whose rate limit is per machine --
+class RateLimit(BaseModel):
+    """When the next request to a remote service may start, shared by every process.
+
+    MusicBrainz allows one request per second per source address, so the Luigi workers and the
+    background worker take turns through this row (``models.schema.pacing.DatabasePacer``).
+    ``next_at`` is in seconds since the epoch, the one clock every process shares.
+    """
+
+    service = CharField(max_length=40, primary_key=True)
+    next_at = DoubleField(default=0.0)  # epoch seconds: float4 would round them to minutes
+
+    class Meta:
+        table_name = "rate_limit"
+
+
 ALL_TABLES = (
     User,
     OAuthToken,
@@ -891,4 +908,5 @@ ALL_TABLES = (
     LoginSession,
     LoginFailure,
     OAuthState,
+    RateLimit,
 )
