@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 from peewee import JOIN
 
+from models.accounts import sharing
 from models.schema.db import utcnow
 from models.schema.tables import Album, Artist, Play, SyncGap, Track, TrackArtist, User
 
@@ -154,12 +155,17 @@ def export_csv(user: User) -> Iterator[str]:
 
 def export_json(user: User) -> Iterator[str]:
     """Everything stored about ``user`` as one JSON document, in chunks:
-    ``{"exported_at", "profile", "sync_gaps", "plays": [...]}``."""
+    ``{"exported_at", "profile", "sync_gaps", "sharing", "plays": [...]}``."""
     gaps = [
         {"gap_start": _iso(gap.gap_start), "gap_end": _iso(gap.gap_end)}
         for gap in SyncGap.select().where(SyncGap.user == user.id).order_by(SyncGap.gap_start)
     ]
-    head = {"exported_at": utcnow().isoformat() + "Z", "profile": profile(user), "sync_gaps": gaps}
+    head = {
+        "exported_at": utcnow().isoformat() + "Z",
+        "profile": profile(user),
+        "sync_gaps": gaps,
+        "sharing": sharing.export_of(user),  # settings and public links (never their keys)
+    }
     yield json.dumps(head)[:-1] + ', "plays": ['
     for index, play in enumerate(iter_plays(user)):
         yield ("," if index else "") + "\n" + json.dumps(play)
