@@ -95,7 +95,7 @@ def init_app(app: Flask, settings) -> None:
         response.headers.setdefault("Content-Security-Policy", policy)
         response.headers["X-Content-Type-Options"] = "nosniff"
         response.headers["X-Frame-Options"] = "DENY"
-        response.headers["Referrer-Policy"] = "same-origin"
+        response.headers.setdefault("Referrer-Policy", "same-origin")  # public links: none
         response.headers["Cross-Origin-Opener-Policy"] = "same-origin"
         if secure:
             response.headers["Strict-Transport-Security"] = "max-age=31536000"
