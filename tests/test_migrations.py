@@ -329,3 +329,56 @@ def test_migration_060_keeps_every_row_and_ids_are_never_reused(engine, tmp_path
         if engine == "postgresql":
             drop_postgres_database(url)
             drop_postgres_database(fresh_url)
+
+
+@pytest.mark.parametrize("engine", ["sqlite", "postgresql"])
+def test_migration_090_adds_sharing_keeping_every_row_private_by_default(engine, tmp_path):
+    """An install at 060 with listeners and plays, migrated to the newest, has the schema of a
+    fresh build (whatever other migrations come before or after 090), every row still there,
+    nobody shared, and the sharing tables cascade with the account."""
+    from models.accounts import sharing
+    from models.accounts.users import delete_user
+    from models.schema.tables import Play, PublicLink, SharingSettings
+
+    fresh_url = (
+        f"sqlite:///{tmp_path / 'fresh.db'}" if engine == "sqlite" else create_postgres_database()
+    )
+    fresh = connect_url(fresh_url)
+    try:
+        proxy.initialize(fresh)
+        fresh.connect()
+        router().run()
+        fresh_schema = _schema(fresh)
+        fresh.close()
+        with upgrading(engine, tmp_path, "060_login_security") as database:
+            from tests.factories import make_track
+
+            # the user table as 060 left it (a later migration may add columns the model has)
+            for n in range(2):
+                database.execute_sql(
+                    'INSERT INTO "user" (spotify_id, is_admin, timezone, created_at, needs_reauth,'
+                    " token_epoch, legacy_cookies) VALUES (%s, %s, 'UTC', %s, %s, 0, %s)".replace(
+                        "%s", database.param
+                    ),
+                    (f"old-{n}", False, dt.datetime(2025, 1, 1), False, True),
+                )
+            listeners = list(User.select(User.id).order_by(User.id))
+            track = make_track()
+            for n, listener in enumerate(listeners):
+                database.execute_sql(
+                    "INSERT INTO play (user_id, track_id, played_at, ms_played, source) "
+                    "VALUES (%s, %s, %s, %s, 'api')".replace("%s", database.param),
+                    (listener.id, track.id, dt.datetime(2026, 1, 1, n), 1000),
+                )
+            router().run()
+            assert _schema(database) == fresh_schema
+            assert Play.select().count() == 2 and sharing.visible_ids() == set()
+            owner = User.get_by_id(listeners[0].id)
+            sharing.update(owner, True, ["all"], ["totals"])
+            sharing.create_link(owner, ["all"], ["totals"])
+            delete_user(owner)
+            assert SharingSettings.select().count() == PublicLink.select().count() == 0
+            assert Play.select().count() == 1
+    finally:
+        if engine == "postgresql":
+            drop_postgres_database(fresh_url)
