@@ -199,48 +199,83 @@ def _grouped(stacked, count: int):
     ).group_by(stacked.c.item)
 
 
-def _overlap(kind: str, plans) -> float:
-    """Σ over items both played of the smaller share: 0 (nothing shared) .. 1 (the same)."""
+def _as_rows(kind: str, rows, count: int, score) -> list[dict]:
+    """Grouped rows as ``{key, plays: [...], shares: [...], score}``, listeners in order."""
+    return [
+        {
+            KEYS[kind]: row["item"],
+            "plays": [as_int(row[f"plays_{m}"]) for m in range(count)],
+            "shares": [float(row[f"share_{m}"] or 0.0) for m in range(count)],
+            "score": float(score(row)),
+        }
+        for row in rows
+    ]
+
+
+def _named(kind: str, rows: list[dict]) -> list[dict]:
+    """``rows`` with the catalogue's names (and a track's artists), in two or three look-ups
+    by primary key however many lists the rows come from."""
+    key = KEYS[kind]
+    model, base = (Track, track_base) if kind == "track" else (Artist, artist_base)
+    found = with_catalogue([{key: row[key]} for row in rows], key, model, base)
+    merged = [{**shown, **row} for shown, row in zip(found, rows, strict=True)]
+    return with_track_artists(merged) if kind == "track" else merged
+
+
+def _compared(kind: str, plans) -> tuple[float, list[dict], list[dict], list[dict]]:
+    """Two listeners' overlap of ``kind`` (Σ of the smaller share over the items both played)
+    and their top shared, only-first and only-second items, in one query: the grouped rows
+    ranked within "both" / "only 0" / "only 1" (by the smaller share, which for an item only
+    one played is their share: their plays' order), the overlap summed over all of them."""
     stacked = _members(kind, plans)
     if stacked is None:
-        return 0.0
-    shared = _grouped(stacked, len(plans)).having(fn.COUNT(stacked.c.member) == len(plans))
-    inner = shared.alias("shared")
-    value = select_from([inner], [fn.SUM(inner.c.least)]).scalar()
-    return float(value or 0.0)
+        return 0.0, [], [], []
+    grouped = _grouped(stacked, 2).alias("grouped")
+    both = grouped.c.members == 2
+    ranked = select_from(
+        [grouped],
+        [
+            SQL('"grouped".*'),
+            fn.SUM(Case(None, [(both, grouped.c.least)], 0)).over().alias("overlap"),
+            fn.ROW_NUMBER()
+            .over(
+                partition_by=[Case(None, [(both, -1)], grouped.c.first_member)],
+                order_by=[grouped.c.least.desc(), grouped.c.item],
+            )
+            .alias("position"),
+        ],
+    ).alias("ranked")
+    rows = list(
+        select_from([ranked], [SQL('"ranked".*')])
+        .where(ranked.c.position <= LIST_SIZE)
+        .order_by(ranked.c.position)
+        .dicts()
+    )
+    overlap = float(rows[0]["overlap"] or 0.0) if rows else 0.0
+    lists: list[list[dict]] = [[], [], []]
+    for row in rows:
+        lists[0 if row["members"] == 2 else 1 + int(row["first_member"])].append(row)
+    named = _named(kind, [r for part in lists for r in _as_rows(kind, part, 2, _least)])
+    sizes = [len(part) for part in lists]
+    shared, only_first = named[: sizes[0]], named[sizes[0] : sizes[0] + sizes[1]]
+    return overlap, shared, only_first, named[sizes[0] + sizes[1] :]
 
 
-def _ranked(kind: str, plans, *, everyone: bool, only_member=None, order="least", limit=10):
-    """Items every listener played (``everyone``), or only listener ``only_member`` played,
-    best first, with the catalogue's names."""
+def _least(row) -> float:
+    return row["least"]
+
+
+def _ranked(kind: str, plans, *, order: str, limit: int) -> list[dict]:
+    """The items every listener played, by the smallest share (``least``) or the average."""
     stacked = _members(kind, plans)
     if stacked is None:
         return []
     count = len(plans)
-    grouped = _grouped(stacked, count)
-    if everyone:
-        grouped = grouped.having(fn.COUNT(stacked.c.member) == count)
-        rank = SQL("least") if order == "least" else SQL("share_sum")
-    else:
-        grouped = grouped.having(
-            (fn.COUNT(stacked.c.member) == 1) & (fn.MIN(stacked.c.member) == only_member)
-        )
-        rank = SQL("plays")
+    grouped = _grouped(stacked, count).having(fn.COUNT(stacked.c.member) == count)
+    rank = SQL("least") if order == "least" else SQL("share_sum")
     rows = list(grouped.order_by(rank.desc(), stacked.c.item).limit(limit).dicts())
-    key = KEYS[kind]
-    ranked = [
-        {
-            key: row["item"],
-            "plays": [as_int(row[f"plays_{m}"]) for m in range(count)],
-            "shares": [float(row[f"share_{m}"] or 0.0) for m in range(count)],
-            "score": float(row["least"] if order == "least" else row["share_sum"] / count),
-        }
-        for row in rows
-    ]
-    model, base = (Track, track_base) if kind == "track" else (Artist, artist_base)
-    found = with_catalogue([{key: row[key]} for row in ranked], key, model, base)
-    merged = [{**shown, **row} for shown, row in zip(found, ranked, strict=True)]
-    return with_track_artists(merged) if kind == "track" else merged
+    score = _least if order == "least" else (lambda row: row["share_sum"] / count)
+    return _named(kind, _as_rows(kind, rows, count, score))
 
 
 def _genres_compared(plans_users, period: Period):
@@ -269,14 +304,16 @@ def _genres_compared(plans_users, period: Period):
 def affinity_between(you: User, them: User, period: Period) -> dict:
     """The affinity of two listeners over ``period`` (no visibility check: see :func:`affinity`)."""
     plans = [plan_for(you.id, period), plan_for(them.id, period)]
-    artists = _overlap("artist", plans)
-    tracks = _overlap("track", plans)
-    score = round(100 * (ARTIST_WEIGHT * artists + TRACK_WEIGHT * tracks))
     lists: dict = {}
+    overlaps = {}
     for kind in ("artist", "track"):
-        lists[f"shared_{kind}s"] = _ranked(kind, plans, everyone=True, limit=LIST_SIZE)
-        lists[f"only_you_{kind}s"] = _ranked(kind, plans, everyone=False, only_member=0)
-        lists[f"only_them_{kind}s"] = _ranked(kind, plans, everyone=False, only_member=1)
+        overlap, shared, only_you, only_them = _compared(kind, plans)
+        overlaps[kind] = overlap
+        lists[f"shared_{kind}s"] = shared
+        lists[f"only_you_{kind}s"] = only_you
+        lists[f"only_them_{kind}s"] = only_them
+    artists, tracks = overlaps["artist"], overlaps["track"]
+    score = round(100 * (ARTIST_WEIGHT * artists + TRACK_WEIGHT * tracks))
     return {
         "you": _who(you),
         "them": _who(them),
@@ -314,8 +351,8 @@ def blend_of(members: list[User], period: Period, mode: str = "average") -> dict
         "members": [_who(member) for member in members],
         "period": period,
         "mode": mode,
-        "tracks": _ranked("track", plans, everyone=True, order=order, limit=25),
-        "artists": _ranked("artist", plans, everyone=True, order=order, limit=25),
+        "tracks": _ranked("track", plans, order=order, limit=25),
+        "artists": _ranked("artist", plans, order=order, limit=25),
     }
 
 
