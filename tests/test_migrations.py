@@ -217,6 +217,21 @@ def _schema(database) -> list[tuple]:
     return [*columns, *indexes, *constraints]
 
 
+def _fresh_schema(engine: str, tmp_path) -> list[tuple]:
+    """The schema every migration builds on an empty database of ``engine``."""
+    url = f"sqlite:///{tmp_path / 'fresh.db'}" if engine == "sqlite" else create_postgres_database()
+    database = connect_url(url)
+    try:
+        proxy.initialize(database)
+        database.connect()
+        router().run()
+        return _schema(database)
+    finally:
+        database.close()
+        if engine == "postgresql":
+            drop_postgres_database(url)
+
+
 @pytest.mark.parametrize("engine", ["sqlite", "postgresql"])
 def test_migration_050_queues_the_unfinished_imports_as_a_fresh_install_would(engine, tmp_path):
     """An install upgraded from 040 has the queue, with one row per unfinished import equal to
@@ -278,17 +293,11 @@ def test_migration_060_keeps_every_row_and_ids_are_never_reused(engine, tmp_path
             return f"sqlite:///{tmp_path / name}"
         return create_postgres_database()
 
-    fresh_url, url = new_url("fresh.db"), new_url("upgrade.db")
     crypto.configure(TEST_SECRET_KEY)
-    fresh = connect_url(fresh_url)
+    fresh_schema = _fresh_schema(engine, tmp_path)
+    url = new_url("upgrade.db")
     database = connect_url(url)
     try:
-        proxy.initialize(fresh)
-        fresh.connect()
-        router().run()
-        fresh_schema = _schema(fresh)
-        fresh.close()
-
         proxy.initialize(database)
         database.connect()
         router().run("040_catalogue_summaries")
@@ -328,7 +337,6 @@ def test_migration_060_keeps_every_row_and_ids_are_never_reused(engine, tmp_path
         database.close()
         if engine == "postgresql":
             drop_postgres_database(url)
-            drop_postgres_database(fresh_url)
 
 
 @pytest.mark.parametrize("engine", ["sqlite", "postgresql"])
@@ -340,45 +348,33 @@ def test_migration_090_adds_sharing_keeping_every_row_private_by_default(engine,
     from models.accounts.users import delete_user
     from models.schema.tables import Play, PublicLink, SharingSettings
 
-    fresh_url = (
-        f"sqlite:///{tmp_path / 'fresh.db'}" if engine == "sqlite" else create_postgres_database()
-    )
-    fresh = connect_url(fresh_url)
-    try:
-        proxy.initialize(fresh)
-        fresh.connect()
-        router().run()
-        fresh_schema = _schema(fresh)
-        fresh.close()
-        with upgrading(engine, tmp_path, "060_login_security") as database:
-            from tests.factories import make_track
+    fresh_schema = _fresh_schema(engine, tmp_path)
+    with upgrading(engine, tmp_path, "060_login_security") as database:
+        from tests.factories import make_track
 
-            # the user table as 060 left it (a later migration may add columns the model has)
-            for n in range(2):
-                database.execute_sql(
-                    'INSERT INTO "user" (spotify_id, is_admin, timezone, created_at, needs_reauth,'
-                    " token_epoch, legacy_cookies) VALUES (%s, %s, 'UTC', %s, %s, 0, %s)".replace(
-                        "%s", database.param
-                    ),
-                    (f"old-{n}", False, dt.datetime(2025, 1, 1), False, True),
-                )
-            listeners = list(User.select(User.id).order_by(User.id))
-            track = make_track()
-            for n, listener in enumerate(listeners):
-                database.execute_sql(
-                    "INSERT INTO play (user_id, track_id, played_at, ms_played, source) "
-                    "VALUES (%s, %s, %s, %s, 'api')".replace("%s", database.param),
-                    (listener.id, track.id, dt.datetime(2026, 1, 1, n), 1000),
-                )
-            router().run()
-            assert _schema(database) == fresh_schema
-            assert Play.select().count() == 2 and sharing.visible_ids() == set()
-            owner = User.get_by_id(listeners[0].id)
-            sharing.update(owner, True, ["all"], ["totals"])
-            sharing.create_link(owner, ["all"], ["totals"])
-            delete_user(owner)
-            assert SharingSettings.select().count() == PublicLink.select().count() == 0
-            assert Play.select().count() == 1
-    finally:
-        if engine == "postgresql":
-            drop_postgres_database(fresh_url)
+        # the user table as 060 left it (a later migration may add columns the model has)
+        for n in range(2):
+            database.execute_sql(
+                'INSERT INTO "user" (spotify_id, is_admin, timezone, created_at, needs_reauth,'
+                " token_epoch, legacy_cookies) VALUES (%s, %s, 'UTC', %s, %s, 0, %s)".replace(
+                    "%s", database.param
+                ),
+                (f"old-{n}", False, dt.datetime(2025, 1, 1), False, True),
+            )
+        listeners = list(User.select(User.id).order_by(User.id))
+        track = make_track()
+        for n, listener in enumerate(listeners):
+            database.execute_sql(
+                "INSERT INTO play (user_id, track_id, played_at, ms_played, source) "
+                "VALUES (%s, %s, %s, %s, 'api')".replace("%s", database.param),
+                (listener.id, track.id, dt.datetime(2026, 1, 1, n), 1000),
+            )
+        router().run()
+        assert _schema(database) == fresh_schema
+        assert Play.select().count() == 2 and sharing.visible_ids() == set()
+        owner = User.get_by_id(listeners[0].id)
+        sharing.update(owner, True, ["all"], ["totals"])
+        sharing.create_link(owner, ["all"], ["totals"])
+        delete_user(owner)
+        assert SharingSettings.select().count() == PublicLink.select().count() == 0
+        assert Play.select().count() == 1
