@@ -156,3 +156,22 @@ def test_public_links_are_rate_limited_per_link_and_address(client, db, monkeypa
     assert 1 <= int(refused.headers["Retry-After"]) <= 60
     # the same address guessing keys is counted too
     assert client.get("/s/guess").status_code == 429
+
+
+def test_access_logs_never_show_a_public_links_key():
+    import logging
+
+    from web.security import MaskSecrets
+
+    record = logging.LogRecord(
+        "gunicorn.access",
+        logging.INFO,
+        __file__,
+        1,
+        '%s - - "%s" %s',
+        ("127.0.0.1", "GET /s/Zk3_secret-Key?range=all HTTP/1.1", "200"),
+        None,
+    )
+    MaskSecrets().filter(record)
+    line = record.getMessage()
+    assert "Zk3_secret-Key" not in line and "GET /s/***?range=all" in line
