@@ -25,7 +25,7 @@ import functools
 from peewee import SQL, Case, fn
 
 from models.accounts import sharing
-from models.periods import RANGE_KEYS, RANGE_LABELS, Period, parse_period
+from models.periods import RANGE_KEYS, RANGE_LABELS, Period, PeriodError, parse_period
 from models.schema.tables import Artist, Track, User
 from models.stats.counts import totals
 from models.stats.sources import (
@@ -137,12 +137,11 @@ KEYS = {"track": "track_id", "artist": "artist_id"}
 
 
 def _rows_of(kind: str, plan, only: str | None = None):
-    """Per-item rows (key, plays, ms_played) of one listener's plan."""
+    """Per-item rows (key, plays, ms_played) of one listener's plan; ``only`` narrows the
+    per-track rows at their source (the per-artist rows are narrowed by :func:`_members`)."""
     if kind == "track":
-        rows = per_track(plan, track_ids=None if only is None else [only])
-    else:
-        rows = artist_totals(plan)
-    return rows
+        return per_track(plan, track_ids=None if only is None else [only])
+    return artist_totals(plan)
 
 
 def _members(kind: str, plans, only: str | None = None):
@@ -376,7 +375,7 @@ def blend(viewer: User, listener_ids, range_key: str | None = None, mode: str = 
 # --- on this instance --------------------------------------------------------------------------
 
 
-def _sharing_users(viewer: User) -> list[User]:
+def _sharing_users() -> list[User]:
     ids = sharing.visible_ids()
     return list(User.select().where(User.id.in_(list(ids))).order_by(User.id)) if ids else []
 
@@ -411,8 +410,11 @@ def top_listeners(viewer: User, kind: str, item_id: str, range_key: str | None =
     in the viewer's zone; ``item`` is None (and the list empty) when none of them did."""
     if kind not in KEYS:
         raise sharing.SharingError("kind", "must be track or artist")
-    period = period_among(RANGE_KEYS, range_key or "all", viewer.timezone or "UTC")
-    users = _sharing_users(viewer)
+    try:
+        period = parse_period(range_key or "all", tz=viewer.timezone or "UTC")
+    except PeriodError as exc:
+        raise sharing.SharingError(exc.param, exc.message) from None
+    users = _sharing_users()
     listeners = _listeners_of(kind, item_id, users, period) if users else []
     item = None
     if listeners:
@@ -451,5 +453,5 @@ def _minutes_of(users: list[User], period: Period) -> list[dict]:
 def weekly_board(viewer: User) -> dict:
     """Minutes listened over the last 7 days (the viewer's zone) by each listener who shares."""
     period = parse_period("7d", tz=viewer.timezone or "UTC")
-    users = _sharing_users(viewer)
+    users = _sharing_users()
     return {"period": period, "board": _minutes_of(users, period) if users else []}
