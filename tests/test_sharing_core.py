@@ -28,7 +28,13 @@ def world(db):
     return World()
 
 
-def test_a_listener_is_private_until_they_opt_in(world):
+def test_a_private_listener_looks_unknown_until_they_opt_in(world):
+    errors = []
+    for listener_id in (world.bob.id, 10**9, -1, "x"):
+        with pytest.raises(together.NotShared) as caught:
+            together.listener_profile(world.ada, listener_id, "all")
+        errors.append(str(caught.value))
+    assert len(set(errors)) == 1
     assert sharing.settings_of(world.ada.id).visible is False
     assert sharing.visible_ids() == set()
     with pytest.raises(together.NotShared):
@@ -40,15 +46,6 @@ def test_a_listener_is_private_until_they_opt_in(world):
     sharing.update(world.ada, False, ALL, ["totals"])
     with pytest.raises(together.NotShared):
         together.listener_profile(world.bob, world.ada.id, "all")
-
-
-def test_an_unknown_and_a_private_listener_raise_the_same(world):
-    errors = []
-    for listener_id in (world.bob.id, 10**9, -1, "x"):
-        with pytest.raises(together.NotShared) as caught:
-            together.listener_profile(world.ada, listener_id, "all")
-        errors.append(str(caught.value))
-    assert len(set(errors)) == 1
 
 
 def test_a_profile_shows_only_the_chosen_periods_and_sections(world):
@@ -154,7 +151,7 @@ def test_the_weekly_board_counts_minutes_of_the_last_seven_days(world):
     ]
 
 
-def test_public_links_are_stored_hashed_revocable_and_expire(world):
+def test_public_links_are_stored_hashed_revocable_expire_and_are_limited(world):
     now = dt.datetime(2026, 3, 10, 12)
     link, key = sharing.create_link(world.ada, ["all"], ["tracks"], 7, now=now)
     assert key not in PublicLink.get_by_id(link.id).key_hash
@@ -167,16 +164,14 @@ def test_public_links_are_stored_hashed_revocable_and_expire(world):
     with pytest.raises(sharing.SharingError) as caught:
         sharing.create_link(world.ada, ["all"], ["tracks"], 0, now=now)
     assert caught.value.param == "expires_in_days"
-
-
-def test_the_link_limit_counts_every_request_of_the_minute(world):
+    # the limit: every request of the minute counts, per link and per address
     now = dt.datetime(2026, 3, 10, 12, 0, 30)
     keys = ["link:1", sharing.address_limit_key("192.0.2.7")]
     for _ in range(sharing.LINK_LIMIT):
         sharing.count_request(keys, now=now)
-    with pytest.raises(sharing.LinkRateLimited) as caught:
+    with pytest.raises(sharing.LinkRateLimited) as limited:
         sharing.count_request(keys, now=now)
-    assert caught.value.resets_in == 30
+    assert limited.value.resets_in == 30
     sharing.count_request(keys, now=now + dt.timedelta(minutes=1))  # a new minute
 
 
