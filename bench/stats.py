@@ -3,7 +3,8 @@
 Builds a synthetic but realistic database directly with bulk inserts (COPY on PostgreSQL, one
 executemany transaction on SQLite): one heavy listener with a million plays over ten years
 (60k tracks, 15k artists, 25k albums, Zipf-skewed popularity, a daily rhythm) and 50 other
-users with 20k plays each, so filtering by user is real.  Summaries are then built from the raw
+users with 20k plays each, so filtering by user is real (and the heavy listener's affinity with
+one of them, and a blend of five, are measured too).  Summaries are then built from the raw
 plays by ``models.summaries.listening.rebuild``, the same code a time-zone change runs.
 
 For each engine, each time zone (UTC, then Asia/Kolkata after ``set_timezone``), each statistic
@@ -42,6 +43,7 @@ from models.periods import parse_period
 from models.schema import crypto
 from models.schema.db import connect_url, db, is_postgresql
 from models.schema.tables import PROFILE_FEATURES, User
+from models.stats import together
 from models.summaries import listening
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
@@ -345,12 +347,30 @@ def statistic_calls(user_id: int, tz: str):
         for key in PERIODS:
             period = parse_period(key, tz=tz, now=NOW)
             yield name, key, (lambda call=call, period=period: call(period))
+    yield from together_calls(user_id, tz)
     if top_track:
         track_id = top_track[0]["track_id"]
         yield "track_detail", "-", lambda: stats.track_detail(user_id, track_id)
     if top_artist:
         artist_id = top_artist[0]["artist_id"]
         yield "artist_detail", "-", lambda: stats.artist_detail(user_id, artist_id)
+
+
+TOGETHER_PERIODS = ("12m", "all")
+
+
+def together_calls(user_id: int, tz: str):
+    """Affinity of the heavy listener with another, and a blend of five, 12 months and all
+    time (issue 18): the core functions behind the Together pages and the API, visibility
+    checks aside (one primary-key read each)."""
+    heavy = User.get_by_id(user_id)
+    others = list(User.select().where(User.id != user_id).order_by(User.id).limit(4))
+    if not others:
+        return
+    for key in TOGETHER_PERIODS:
+        period = parse_period(key, tz=tz, now=NOW)
+        yield "affinity", key, lambda p=period: together.affinity_between(heavy, others[0], p)
+        yield "blend5", key, lambda p=period: together.blend_of([heavy, *others], p, "least")
 
 
 # --- query plans --------------------------------------------------------------------------------
@@ -363,6 +383,8 @@ PLANNED = (
     "weekday_hour",
     "taste_profile",
     "artist_detail",
+    "affinity",
+    "blend5",
 )
 
 

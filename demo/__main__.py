@@ -161,7 +161,7 @@ def run(command: list[str], environ: dict[str, str]) -> None:
     subprocess.run(command, cwd=PROJECT_DIR, env=environ, check=True)
 
 
-def seed(args, environ: dict[str, str], sandbox_url: str, start: dt.datetime) -> None:
+def seed(args, environ: dict[str, str], sandbox_url: str, start: dt.datetime) -> list:
     """Connect listeners, import a sample export, replay the last hours' ETL runs."""
     os.environ.update(environ)
     import luigi
@@ -223,6 +223,26 @@ def seed(args, environ: dict[str, str], sandbox_url: str, start: dt.datetime) ->
         f"({', '.join(str(u) for u in User.select().where(~User.is_admin))})",
         flush=True,
     )
+    return users
+
+
+def share_listeners(users: list, web_url: str) -> str | None:
+    """The first two listeners share with each other (so they see their affinity and a blend)
+    and the first has a public link; the link's key is shown once, so each start makes a new
+    one and revokes the last.  Returns the link's URL."""
+    from models.accounts import sharing
+    from models.periods import RANGE_KEYS
+    from models.schema.tables import SHARING_SECTIONS
+
+    if len(users) < 2:
+        return None
+    for user in users[:2]:
+        sharing.update(user, True, RANGE_KEYS, SHARING_SECTIONS)
+    for link in sharing.links_of(users[0].id):
+        sharing.revoke_link(users[0].id, link.id)
+    _, key = sharing.create_link(users[0], ["4w", "all"], ["totals", "artists", "tracks"])
+    print(f"  {users[0]} and {users[1]} share their listening; {users[0]} has a public link")
+    return f"{web_url}/s/{key}"
 
 
 def check_services(web_url: str, api_url: str, scheduler_url: str) -> None:
@@ -299,7 +319,8 @@ def main(argv=None) -> int:
             f"{args.backfill_hours} hourly ETL runs)...",
             flush=True,
         )
-        seed(args, environ, sandbox_url, start)
+        users = seed(args, environ, sandbox_url, start)
+        public_link = share_listeners(users, web_url)
 
         services.start(
             "scheduler",
@@ -369,6 +390,8 @@ Spotify Tracker is running on the sandbox Spotify:
                 ", ".join(str(p.relative_to(PROJECT_DIR)) for p in SAMPLE_EXPORTS)
             }
   Worker          runs the imports started on the page (python -m batch.worker)
+  Together        {web_url}/together: the first two listeners share, so each sees
+                  their affinity and a blend; a public link (no login): {public_link}
   JSON API        {api_url}  (create a token on the account page, then)
                   curl -H "Authorization: Bearer $TOKEN" "{api_url}/me/stats?range=4w"
   Luigi scheduler {scheduler_url}  (the ETL runs hourly through it)
@@ -381,6 +404,9 @@ Ctrl-C stops everything.""",
         )
         if args.smoke:
             check_services(web_url, api_url, scheduler_url)
+            if public_link:
+                shown = requests.get(public_link, timeout=10)
+                assert shown.status_code == 200 and "noindex" in shown.text, shown.status_code
             worker = dict(services.processes)["worker"]
             assert worker.poll() is None, f"the worker stopped; see {log_dir / 'worker.log'}"
             print("Smoke check passed: every service answered.", flush=True)

@@ -42,6 +42,7 @@ def test_demo_starts_every_service_with_data(tmp_path):
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert "Smoke check passed" in result.stdout
     assert "3 listeners connected" in result.stdout
+    assert "has a public link" in result.stdout and "/s/" in result.stdout
     plays = int(result.stdout.split("listeners connected, ")[1].split(" plays")[0])
     assert plays > 100
     assert f"http://127.0.0.1:{ports[1]}" in result.stdout

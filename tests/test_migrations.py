@@ -249,6 +249,21 @@ def _schema(database) -> list[tuple]:
     return [*columns, *indexes, *constraints]
 
 
+def _fresh_schema(engine: str, tmp_path) -> list[tuple]:
+    """The schema every migration builds on an empty database of ``engine``."""
+    url = f"sqlite:///{tmp_path / 'fresh.db'}" if engine == "sqlite" else create_postgres_database()
+    database = connect_url(url)
+    try:
+        proxy.initialize(database)
+        database.connect()
+        router().run()
+        return _schema(database)
+    finally:
+        database.close()
+        if engine == "postgresql":
+            drop_postgres_database(url)
+
+
 @pytest.mark.parametrize("engine", ["sqlite", "postgresql"])
 def test_migration_050_queues_the_unfinished_imports_as_a_fresh_install_would(engine, tmp_path):
     """An install upgraded from 040 has the queue, with one row per unfinished import equal to
@@ -295,31 +310,10 @@ def test_migration_050_queues_the_unfinished_imports_as_a_fresh_install_would(en
 def fresh_and_upgrading(engine: str, tmp_path, migration: str) -> Iterator[tuple]:
     """The schema of a fresh build of ``engine``, and a database migrated up to ``migration``
     only (the install about to be upgraded, current in the block): ``(database, schema)``."""
-
-    def new_url(name):
-        if engine == "sqlite":
-            return f"sqlite:///{tmp_path / name}"
-        return create_postgres_database()
-
-    fresh_url, url = new_url("fresh.db"), new_url("upgrade.db")
     crypto.configure(TEST_SECRET_KEY)
-    fresh = connect_url(fresh_url)
-    database = connect_url(url)
-    try:
-        proxy.initialize(fresh)
-        fresh.connect()
-        router().run()
-        fresh_schema = _schema(fresh)
-        fresh.close()
-        proxy.initialize(database)
-        database.connect()
-        router().run(migration)
+    fresh_schema = _fresh_schema(engine, tmp_path)
+    with upgrading(engine, tmp_path, migration) as database:
         yield database, fresh_schema
-    finally:
-        database.close()
-        if engine == "postgresql":
-            drop_postgres_database(url)
-            drop_postgres_database(fresh_url)
 
 
 @pytest.mark.parametrize("engine", ["sqlite", "postgresql"])
@@ -453,3 +447,41 @@ def test_migration_065_adds_the_pacing_table_and_keeps_every_row(engine, tmp_pat
         assert RateLimit.select().count() == 0
         assert DatabasePacer(interval=1.0, clock=lambda: 5000.5).reserve(5) == 0.0
         assert RateLimit.get_by_id("musicbrainz").next_at == 5001.5  # sub-second precision
+
+
+@pytest.mark.parametrize("engine", ["sqlite", "postgresql"])
+def test_migration_090_adds_sharing_keeping_every_row_private_by_default(engine, tmp_path):
+    """An install at 060 with listeners and plays, migrated to the newest, has the schema of a
+    fresh build (whatever other migrations come before or after 090), every row still there,
+    nobody shared, and the sharing tables cascade with the account."""
+    from models.accounts import sharing
+    from models.accounts.users import delete_user
+    from models.schema.tables import Play, PublicLink, SharingSettings
+
+    with fresh_and_upgrading(engine, tmp_path, "060_login_security") as (database, fresh_schema):
+        # the user table as 060 left it (a later migration may add columns the model has)
+        for n in range(2):
+            database.execute_sql(
+                'INSERT INTO "user" (spotify_id, is_admin, timezone, created_at, needs_reauth,'
+                " token_epoch, legacy_cookies) VALUES (%s, %s, 'UTC', %s, %s, 0, %s)".replace(
+                    "%s", database.param
+                ),
+                (f"old-{n}", False, dt.datetime(2025, 1, 1), False, True),
+            )
+        listeners = list(User.select(User.id).order_by(User.id))
+        track = _old_track(database, 0)
+        for n, listener in enumerate(listeners):
+            database.execute_sql(
+                "INSERT INTO play (user_id, track_id, played_at, ms_played, source) "
+                "VALUES (%s, %s, %s, %s, 'api')".replace("%s", database.param),
+                (listener.id, track, dt.datetime(2026, 1, 1, n), 1000),
+            )
+        router().run()
+        assert _schema(database) == fresh_schema
+        assert Play.select().count() == 2 and sharing.visible_ids() == set()
+        owner = User.get_by_id(listeners[0].id)
+        sharing.update(owner, True, ["all"], ["totals"])
+        sharing.create_link(owner, ["all"], ["totals"])
+        delete_user(owner)
+        assert SharingSettings.select().count() == PublicLink.select().count() == 0
+        assert Play.select().count() == 1

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import html
 import re
+from contextlib import contextmanager
 from urllib.parse import parse_qs, urlparse
 
 import pytest
 import requests
+from flask import template_rendered
 
 import settings as settings_module
 from models.schema.tables import User
@@ -150,3 +152,18 @@ def login_as(client, user) -> None:
     with client.session_transaction() as session:
         session["_user_id"] = sessions.start(user, dt.timedelta(days=1))
         session["_fresh"] = True
+
+
+@contextmanager
+def page_context(web_app):
+    """The context of the template the page renders."""
+    rendered = []
+
+    def record(sender, template, context, **extra):
+        rendered.append(context)
+
+    template_rendered.connect(record, web_app)
+    try:
+        yield rendered
+    finally:
+        template_rendered.disconnect(record, web_app)

@@ -44,13 +44,15 @@ def create_app(settings=None) -> Flask:
 
     filters.init_app(app)
 
-    from web import account, admin, errors, imports, metrics, stats
+    from web import account, admin, errors, imports, metrics, sharing, stats
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(stats.bp)
     app.register_blueprint(account.bp)
     app.register_blueprint(imports.bp)
     app.register_blueprint(admin.bp)
+    app.register_blueprint(sharing.bp)  # listening together (issue 18)
+    app.register_blueprint(sharing.public)
     metrics.init_app(app)
     errors.init_app(app)
     _database_per_request(app)

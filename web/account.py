@@ -31,6 +31,7 @@ from models.accounts import api_tokens, export, sessions
 from models.accounts.users import delete_user, set_timezone
 from models.schema.db import utcnow
 from web.auth import for_listeners_only
+from web.sharing_forms import account_section
 
 bp = Blueprint("account", __name__, url_prefix="/account")
 for_listeners_only(bp)
@@ -68,6 +69,7 @@ def render_account(status: int = 200, **context):
         "timezone_form": TimezoneForm(timezone=current_user.timezone),
         "token_form": TokenForm(),
         "action_form": ActionForm(),
+        **account_section(),
     }
     forms.update(context)
     return render_template("account/account.html", **forms), status

@@ -22,6 +22,8 @@ SESSION_DAYS = 30  # how long a listener stays logged in on one browser
 # Spotify's image CDNs are https; the sandbox serves its pictures from its own (http) origin.
 IMAGE_SOURCES = ("'self'", "data:", "https:")
 SECRET_QUERY = re.compile(r"\b(code|state|access_token|refresh_token|code_verifier)=[^&\s\"]+")
+# A public link's key is its whole credential (``web.sharing``): access logs show ``/s/***``.
+PUBLIC_LINK_PATH = re.compile(r"(/s/)[^/?\s\"]+")
 
 
 def _origin(url: str) -> str:
@@ -49,7 +51,9 @@ def content_security_policy(settings) -> str:
 
 
 def _masked(value):
-    return SECRET_QUERY.sub(r"\1=***", value) if isinstance(value, str) else value
+    if not isinstance(value, str):
+        return value
+    return PUBLIC_LINK_PATH.sub(r"\1***", SECRET_QUERY.sub(r"\1=***", value))
 
 
 class MaskSecrets(logging.Filter):
@@ -95,7 +99,7 @@ def init_app(app: Flask, settings) -> None:
         response.headers.setdefault("Content-Security-Policy", policy)
         response.headers["X-Content-Type-Options"] = "nosniff"
         response.headers["X-Frame-Options"] = "DENY"
-        response.headers["Referrer-Policy"] = "same-origin"
+        response.headers.setdefault("Referrer-Policy", "same-origin")  # public links: none
         response.headers["Cross-Origin-Opener-Policy"] = "same-origin"
         if secure:
             response.headers["Strict-Transport-Security"] = "max-age=31536000"

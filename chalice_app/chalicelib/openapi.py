@@ -11,6 +11,7 @@ from copy import deepcopy
 
 from chalicelib.params import MAX_LIMIT, MAX_OFFSET, MAX_TEXT
 from models.periods import DEFAULT_RANGE, RANGE_KEYS
+from models.schema.tables import SHARING_SECTIONS
 from models.stats import SORT_KEYS
 
 VERSION = "1.0.0"
@@ -624,6 +625,301 @@ PATHS = {
     },
 }
 
+# --- Listening together (issue 18): chalicelib/api_sharing.py ---------------------------------
+
+LISTENER = _object(
+    {"id": {"type": "integer"}, "name": {"type": "string"}, "image_url": NULLABLE_TEXT}
+)
+RANGE_LIST = _array({"enum": list(RANGE_KEYS)}, uniqueItems=True)
+SECTION_LIST = _array({"enum": list(SHARING_SECTIONS)}, uniqueItems=True)
+COMPARED = {
+    "type": "object",
+    "properties": {
+        "track_id": {"type": "string"},
+        "artist_id": {"type": "string"},
+        "genre": {"type": "string"},
+        "name": {"type": "string"},
+        "plays": {**_array(COUNT), "description": "Each listener's plays, in listing order."},
+        "shares": {
+            **_array(SHARE),
+            "description": "The part of each listener's listening it holds.",
+        },
+        "score": {"type": "number", "minimum": 0, "description": "What the list is ranked by."},
+    },
+    "required": ["plays", "shares", "score"],
+}
+SCHEMAS.update(
+    {
+        "Listener": LISTENER,
+        "PublicLink": _object(
+            {
+                "id": {"type": "integer"},
+                "created_at": TIMESTAMP,
+                "expires_at": {**NULLABLE_TIMESTAMP, "description": "null: until revoked."},
+                "periods": RANGE_LIST,
+                "sections": SECTION_LIST,
+            }
+        ),
+        "Sharing": _object(
+            {
+                "visible": {
+                    "type": "boolean",
+                    "description": "Visible to the other listeners of this instance.",
+                },
+                "periods": RANGE_LIST,
+                "sections": SECTION_LIST,
+                "public_links": _array(_ref("PublicLink")),
+            }
+        ),
+        "SharingListeners": _object(
+            {
+                "you_share": {"type": "boolean"},
+                "items": _array(
+                    _object(
+                        {
+                            "id": {"type": "integer"},
+                            "name": {"type": "string"},
+                            "image_url": NULLABLE_TEXT,
+                            "periods": RANGE_LIST,
+                        }
+                    )
+                ),
+            }
+        ),
+        "SharedProfile": _object(
+            {
+                "period": _ref("Period"),
+                "listener": LISTENER,
+                "periods": {**RANGE_LIST, "description": "The periods this listener shares."},
+                "sections": SECTION_LIST,
+                "totals": _ref("Totals"),
+                "artists": _array(_ref("ArtistRow")),
+                "tracks": _array(_ref("TrackRow")),
+                "albums": _array(_ref("AlbumRow")),
+                "genres": _array(_ref("GenreRow")),
+            },
+            required=["period", "listener", "periods", "sections"],
+        ),
+        "Affinity": _object(
+            {
+                "period": _ref("Period"),
+                "periods": {**RANGE_LIST, "description": "The periods both of you share."},
+                "you": LISTENER,
+                "them": LISTENER,
+                "score": {"type": "integer", "minimum": 0, "maximum": 100},
+                "artist_overlap": {"type": "number", "minimum": 0},
+                "track_overlap": {"type": "number", "minimum": 0},
+                "shared_artists": _array(COMPARED),
+                "shared_tracks": _array(COMPARED),
+                "shared_genres": _array(COMPARED),
+                "only_you_artists": _array(COMPARED),
+                "only_you_tracks": _array(COMPARED),
+                "only_them_artists": _array(COMPARED),
+                "only_them_tracks": _array(COMPARED),
+            }
+        ),
+        "Blend": _object(
+            {
+                "period": _ref("Period"),
+                "periods": {**RANGE_LIST, "description": "The periods every member shares."},
+                "members": _array(LISTENER, description="You first."),
+                "mode": {"enum": ["average", "least"]},
+                "tracks": _array(COMPARED),
+                "artists": _array(COMPARED),
+            }
+        ),
+        "TopListeners": _object(
+            {
+                "period": _ref("Period"),
+                "kind": {"enum": ["track", "artist"]},
+                "item": {"type": "object", "properties": {"name": {"type": "string"}}},
+                "listeners": _array(
+                    _object({"listener": LISTENER, "plays": COUNT, "ms_played": COUNT})
+                ),
+            }
+        ),
+        "WeeklyBoard": _object(
+            {
+                "period": _ref("Period"),
+                "board": _array(
+                    _object(
+                        {
+                            "listener": LISTENER,
+                            "plays": COUNT,
+                            "ms_played": COUNT,
+                            "minutes": COUNT,
+                        }
+                    )
+                ),
+            }
+        ),
+    }
+)
+SHARING_PARAMETERS: dict[str, dict] = {
+    "shared_range": {
+        "name": "range",
+        "in": "query",
+        "schema": {"enum": list(RANGE_KEYS)},
+        "description": "One of the periods every listener involved shares (default: the "
+        "first of them), in your time zone.",
+    },
+    "with": {
+        "name": "with",
+        "in": "query",
+        "required": True,
+        "schema": {"type": "string", "pattern": "^[0-9]{1,10}(,[0-9]{1,10}){0,9}$"},
+        "description": "The ids of the listeners to blend with (at most four), comma-separated.",
+    },
+    "mode": {
+        "name": "mode",
+        "in": "query",
+        "schema": {"enum": ["average", "least"]},
+        "description": "Rank by everyone's average share (default) or by the least share.",
+    },
+    "listener_range": {
+        "name": "range",
+        "in": "query",
+        "schema": {"enum": list(RANGE_KEYS)},
+        "description": "A period ending today in your time zone (default all).",
+    },
+}
+PARAMETERS.update(SHARING_PARAMETERS)
+NOT_SHARED = _error("No such listener shares here (unknown and private look the same).")
+SHARING_FORBIDDEN = _error(
+    "The token is the administrator's (not a listener), or comparing needs you to share too."
+)
+LISTENER_ID = {"type": "string", "pattern": "^[0-9]{1,10}$"}
+
+
+def _sharing(summary: str, schema: dict, params=(), *, path=None, not_found=False) -> dict:
+    operation = _operation(summary, schema, params, tag="sharing")
+    operation["responses"]["403"] = SHARING_FORBIDDEN
+    if not_found:
+        operation["responses"]["404"] = NOT_SHARED
+    if path is not None:
+        operation["parameters"] = [_path_param(*path), *operation["parameters"]]
+    return operation
+
+
+def _json_body(schema: dict) -> dict:
+    return {"required": True, "content": {"application/json": {"schema": schema}}}
+
+
+def _changing(summary: str, schema: dict, body: dict, status: str = "200") -> dict:
+    operation = _sharing(summary, schema)
+    operation["requestBody"] = _json_body(body)
+    operation["responses"]["400"] = _error("The body is not valid; `param` names the field.")
+    if status != "200":
+        operation["responses"][status] = operation["responses"].pop("200")
+    return operation
+
+
+def _revoking() -> dict:
+    operation = _sharing(
+        "Revoke a public link: it answers 404 at once.",
+        {},
+        path=("link_id", LISTENER_ID),
+    )
+    del operation["responses"]["200"]
+    operation["responses"]["204"] = {"description": "Revoked.", "headers": REAUTH_HEADER_DOC}
+    operation["responses"]["404"] = _error("You have no such public link.")
+    return operation
+
+
+PATHS.update(
+    {
+        "/me/sharing": {
+            "get": _sharing("Your sharing settings and live public links.", _ref("Sharing")),
+            "put": _changing(
+                "Choose whether the other listeners see you, over which periods and sections.",
+                _ref("Sharing"),
+                _object(
+                    {
+                        "visible": {"type": "boolean"},
+                        "periods": RANGE_LIST,
+                        "sections": SECTION_LIST,
+                    }
+                ),
+            ),
+        },
+        "/me/sharing/links": {
+            "post": _changing(
+                "Make a public link; its key is in this answer only.",
+                _object(
+                    {
+                        **SCHEMAS["PublicLink"]["properties"],
+                        "key": {"type": "string"},
+                        "path": {"type": "string", "description": "On the web app."},
+                    }
+                ),
+                _object(
+                    {
+                        "periods": RANGE_LIST,
+                        "sections": SECTION_LIST,
+                        "expires_in_days": _nullable("integer", minimum=1, maximum=366),
+                    },
+                    required=["periods", "sections"],
+                ),
+                status="201",
+            )
+        },
+        "/me/sharing/links/{link_id}": {"delete": _revoking()},
+        "/listeners": {
+            "get": _sharing("The listeners who share their listening.", _ref("SharingListeners"))
+        },
+        "/listeners/{listener_id}": {
+            "get": _sharing(
+                "A listener's shared profile: only the periods and sections they chose.",
+                _ref("SharedProfile"),
+                ["shared_range"],
+                path=("listener_id", LISTENER_ID),
+                not_found=True,
+            )
+        },
+        "/listeners/{listener_id}/affinity": {
+            "get": _sharing(
+                "Your affinity with a listener (both share): score, shared and own items.",
+                _ref("Affinity"),
+                ["shared_range"],
+                path=("listener_id", LISTENER_ID),
+                not_found=True,
+            )
+        },
+        "/blend": {
+            "get": _sharing(
+                "The tracks and artists you and up to four listeners who share all played.",
+                _ref("Blend"),
+                ["with", "shared_range", "mode"],
+                not_found=True,
+            )
+        },
+        "/instance/tracks/{track_id}/listeners": {
+            "get": _sharing(
+                "Who among the listeners who share played a track most.",
+                _ref("TopListeners"),
+                ["listener_range"],
+                path=("track_id", SPOTIFY_ID),
+                not_found=True,
+            )
+        },
+        "/instance/artists/{artist_id}/listeners": {
+            "get": _sharing(
+                "Who among the listeners who share played an artist most.",
+                _ref("TopListeners"),
+                ["listener_range"],
+                path=("artist_id", SPOTIFY_ID),
+                not_found=True,
+            )
+        },
+        "/instance/weekly": {
+            "get": _sharing(
+                "Minutes listened in the last 7 days by each listener who shares.",
+                _ref("WeeklyBoard"),
+            )
+        },
+    }
+)
+
 DOCUMENT = {
     "openapi": "3.1.0",
     "info": {
@@ -637,7 +933,13 @@ DOCUMENT = {
         'Every error is JSON: {"Code", "Message"}, with `param` on a 400.',
     },
     "security": [{"bearer": []}],
-    "tags": [{"name": "statistics"}, {"name": "admin"}, {"name": "auth"}, {"name": "meta"}],
+    "tags": [
+        {"name": "statistics"},
+        {"name": "sharing"},
+        {"name": "admin"},
+        {"name": "auth"},
+        {"name": "meta"},
+    ],
     "paths": PATHS,
     "components": {
         "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}},

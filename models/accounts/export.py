@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 from peewee import JOIN
 
+from models.accounts import sharing
 from models.schema.db import utcnow
 from models.schema.tables import (
     HOW_YOU_LISTEN,
@@ -270,13 +271,18 @@ def _json_list(key: str, items: Iterator[dict]) -> Iterator[str]:
 
 def export_json(user: User) -> Iterator[str]:
     """Everything stored about ``user`` as one JSON document, in chunks: ``{"exported_at",
-    "profile", "sync_gaps", "plays": [...], "short_streams": [...], "episode_plays": [...],
-    "chapter_plays": [...]}``."""
+    "profile", "sync_gaps", "sharing", "plays": [...], "short_streams": [...],
+    "episode_plays": [...], "chapter_plays": [...]}``."""
     gaps = [
         {"gap_start": _iso(gap.gap_start), "gap_end": _iso(gap.gap_end)}
         for gap in SyncGap.select().where(SyncGap.user == user.id).order_by(SyncGap.gap_start)
     ]
-    head = {"exported_at": utcnow().isoformat() + "Z", "profile": profile(user), "sync_gaps": gaps}
+    head = {
+        "exported_at": utcnow().isoformat() + "Z",
+        "profile": profile(user),
+        "sync_gaps": gaps,
+        "sharing": sharing.export_of(user),  # settings and public links (never their keys)
+    }
     yield json.dumps(head)[:-1]
     yield from _json_list("plays", iter_plays(user))
     yield from _json_list("short_streams", iter_short_streams(user))

@@ -878,6 +878,56 @@ class RateLimit(BaseModel):
 
     class Meta:
         table_name = "rate_limit"
+# --- Sharing (issue 18): opt-in profiles, public links and their rate limit ------------------
+# Off by default: a listener without a ``SharingSettings`` row (or with ``visible`` off) never
+# appears to anyone but themselves and the admin (``models.accounts.sharing``).
+SHARING_SECTIONS = ("totals", "artists", "tracks", "albums", "genres")
+
+
+class SharingSettings(BaseModel):
+    """What one listener shows the other listeners of this instance.  ``periods`` and
+    ``sections`` are comma-separated range keys (``models.periods.RANGE_KEYS``) and
+    :data:`SHARING_SECTIONS`."""
+
+    user = ForeignKeyField(User, primary_key=True, backref="sharing", on_delete="CASCADE")
+    visible = BooleanField(default=False)
+    periods = CharField(max_length=64, default="4w,12m,all")
+    sections = CharField(max_length=64, default="totals,artists,tracks,albums,genres")
+    updated_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        table_name = "sharing_settings"
+        indexes = ((("visible",), False),)
+
+
+class PublicLink(BaseModel):
+    """A read-only link to one listener's chosen profile, for anyone who has it.  Only the
+    SHA-256 of its random key is stored (like ``LoginSession``); revoking deletes the row."""
+
+    key_hash = CharField(max_length=64, unique=True)
+    user = ForeignKeyField(User, backref="public_links", on_delete="CASCADE")
+    periods = CharField(max_length=64)
+    sections = CharField(max_length=64)
+    created_at = DateTimeField(default=utcnow)
+    expires_at = DateTimeField(null=True)  # NULL: until revoked
+
+    class Meta:
+        table_name = "public_link"
+        indexes = ((("user",), False),)
+
+
+class LinkHit(BaseModel):
+    """Requests to public links in one minute, per key (``link:<id>`` or ``address:<ip>``),
+    counted in the database so the limit holds for every process together."""
+
+    key = CharField(max_length=200)
+    minute = DateTimeField()
+    hits = IntegerField(default=0)
+
+    class Meta:
+        table_name = "link_hit"
+        primary_key = CompositeKey("key", "minute")
+        indexes = ((("minute",), False),)
 
 
 ALL_TABLES = (
@@ -909,4 +959,7 @@ ALL_TABLES = (
     LoginFailure,
     OAuthState,
     RateLimit,
+    SharingSettings,
+    PublicLink,
+    LinkHit,
 )

@@ -14,7 +14,10 @@ come from: summaries or raw plays, and what the families share):
 - ``habits``: ``listening_series``, ``hours_of_day``, ``weekday_hour``;
 - ``taste``: ``taste_profile``;
 - ``plays``: ``history``;
-- ``detail``: ``track_detail``, ``artist_detail``.
+- ``detail``: ``track_detail``, ``artist_detail``;
+- ``together``: listening together (shared profiles, affinity, blends, boards), imported as
+  ``from models.stats import together``: each function there takes the viewer and applies
+  ``models.accounts.sharing``'s rule of who may be seen.
 
 The shells call them through this package (``from models import stats; stats.top_tracks(...)``),
 which is why no module is named like a function: ``models.stats.totals`` is the function.
