@@ -16,7 +16,16 @@ from zoneinfo import ZoneInfo
 from peewee import JOIN
 
 from models.schema.db import utcnow
-from models.schema.tables import Album, Artist, Play, SyncGap, Track, TrackArtist, User
+from models.schema.tables import (
+    Album,
+    Artist,
+    ListeningSession,
+    Play,
+    SyncGap,
+    Track,
+    TrackArtist,
+    User,
+)
 
 PROFILE_FIELDS = (
     "spotify_id",
@@ -152,14 +161,36 @@ def export_csv(user: User) -> Iterator[str]:
     yield buffer.getvalue()
 
 
+def _sessions(user: User) -> Iterator[dict]:
+    """The user's listening sessions (``models.summaries.sessions``), oldest first."""
+    query = (
+        ListeningSession.select()
+        .where(ListeningSession.user == user.id)
+        .order_by(ListeningSession.started_at)
+    )
+    for row in query.iterator():
+        yield {
+            "started_at": _iso(row.started_at),
+            "last_played_at": _iso(row.last_played_at),
+            "length_ms": row.length_ms,
+            "plays": row.plays,
+            "ms_played": row.ms_played,
+        }
+
+
 def export_json(user: User) -> Iterator[str]:
     """Everything stored about ``user`` as one JSON document, in chunks:
-    ``{"exported_at", "profile", "sync_gaps", "plays": [...]}``."""
+    ``{"exported_at", "profile", "sync_gaps", "listening_sessions", "plays": [...]}``."""
     gaps = [
         {"gap_start": _iso(gap.gap_start), "gap_end": _iso(gap.gap_end)}
         for gap in SyncGap.select().where(SyncGap.user == user.id).order_by(SyncGap.gap_start)
     ]
-    head = {"exported_at": utcnow().isoformat() + "Z", "profile": profile(user), "sync_gaps": gaps}
+    head = {
+        "exported_at": utcnow().isoformat() + "Z",
+        "profile": profile(user),
+        "sync_gaps": gaps,
+        "listening_sessions": list(_sessions(user)),
+    }
     yield json.dumps(head)[:-1] + ', "plays": ['
     for index, play in enumerate(iter_plays(user)):
         yield ("," if index else "") + "\n" + json.dumps(play)
