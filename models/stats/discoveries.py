@@ -1,0 +1,156 @@
+"""Discoveries: the first-ever play of each track and artist, new ones per month, what a
+period discovered, and artists worth rediscovering.
+
+First plays come from the all-time summaries (``TrackTotal``/``ArtistTotal.first_played_at``,
+kept as the minimum by every write, so an old history imported later moves them back exactly),
+or from the raw plays on the raw path: ``sources.per_track``/``per_entity`` with ``spans``.
+An artist's first play is the first play of any track crediting them.
+
+Rediscover: an artist in your top 20 (by plays) of an earlier local calendar year whom you
+have not played in the last :data:`REDISCOVER_MONTHS` months.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from peewee import SQL, fn
+
+from models.periods import Period, add_months, local_date, local_midnight_utc
+from models.schema.db import utcnow
+from models.schema.tables import Artist, Track
+from models.stats.sources import (
+    all_time_plan,
+    artist_base,
+    as_date,
+    as_datetime,
+    as_int,
+    per_entity,
+    per_track,
+    plan_for,
+    select_from,
+    statistic,
+    track_base,
+    with_catalogue,
+    with_track_artists,
+)
+from models.stats.top import top_artists
+from models.summaries.listening import LocalTime, play_bounds
+
+REDISCOVER_MONTHS = 6
+REDISCOVER_TOP = 20
+# Discoveries mean little until the history reaches back: fewer months than this since the
+# first play, and the pages say an imported history makes them meaningful.
+YOUNG_HISTORY_MONTHS = 3
+_KINDS = {"track": "track_id", "artist": "artist_id"}
+
+
+def first_plays(user_id: int, tz: str, kind: str):
+    """Subquery ``(track_id | artist_id, plays, ms_played, first_played_at, ...)``, all time."""
+    plan = all_time_plan(user_id, tz)
+    if kind == "track":
+        return per_track(plan, spans=True)
+    return per_entity(plan, "artist", spans=True)
+
+
+def _first_in(source, period: Period):
+    where = source.c.first_played_at < period.end
+    if period.start is not None:
+        where &= source.c.first_played_at >= period.start
+    return where
+
+
+@statistic
+def discoveries_per_month(user_id: int, tz: str) -> list[dict]:
+    """``[{"bucket": "YYYY-MM-01", "tracks", "artists"}]``: how many tracks and artists were
+    first played in each local month, from the first play's month to the last, zeros kept."""
+    bounds = play_bounds(user_id)
+    if bounds is None:
+        return []
+    counted: dict[dt.date, dict] = {}
+    for kind, key in _KINDS.items():
+        source = first_plays(user_id, tz, kind)
+        month = LocalTime(source.c.first_played_at, tz, *bounds).month.alias("month")
+        query = select_from([source], [month, fn.COUNT(getattr(source.c, key))]).group_by(
+            SQL("month")
+        )
+        for bucket, n in query.tuples():
+            counted.setdefault(as_date(bucket), {"tracks": 0, "artists": 0})[kind + "s"] = n
+    first = local_date(bounds[0], tz).replace(day=1)
+    last = local_date(bounds[1], tz).replace(day=1)
+    series = []
+    while first <= last:
+        cell = counted.get(first, {"tracks": 0, "artists": 0})
+        series.append({"bucket": first.isoformat(), **cell})
+        first = add_months(first, 1)
+    return series
+
+
+@statistic
+def discovered(user_id: int, period: Period, limit: int = 5) -> dict:
+    """What the period discovered: ``{"tracks": n, "artists": n, "top_tracks": [...],
+    "top_artists": [...]}``, the tops being the discoveries most played in the period."""
+    result: dict = {"tracks": 0, "artists": 0, "top_tracks": [], "top_artists": []}
+    plan = plan_for(user_id, period)
+    if plan.empty:
+        return result
+    for kind, key in _KINDS.items():
+        source = first_plays(user_id, period.tz, kind)
+        new = select_from([source], [getattr(source.c, key)]).where(_first_in(source, period))
+        result[kind + "s"] = as_int(select_from([new.alias("new")], [fn.COUNT(SQL("*"))]).scalar())
+        played = per_track(plan) if kind == "track" else per_entity(plan, "artist")
+        column = getattr(played.c, key)
+        ranked = list(
+            select_from([played], [column, played.c.plays, played.c.ms_played])
+            .where(column.in_(new))
+            .order_by(played.c.plays.desc(), played.c.ms_played.desc(), column)
+            .limit(limit)
+            .dicts()
+        )
+        if kind == "track":
+            result["top_tracks"] = with_track_artists(
+                with_catalogue(ranked, key, Track, track_base)
+            )
+        else:
+            result["top_artists"] = with_catalogue(ranked, key, Artist, artist_base)
+    return result
+
+
+def history_months(user_id: int, now: dt.datetime | None = None) -> int | None:
+    """Whole months between the first play and ``now`` (None without plays)."""
+    bounds = play_bounds(user_id)
+    if bounds is None:
+        return None
+    first, today = bounds[0].date(), (now or utcnow()).date()
+    return (today.year - first.year) * 12 + today.month - first.month - (today.day < first.day)
+
+
+@statistic
+def rediscover(user_id: int, tz: str, now: dt.datetime | None = None) -> list[dict]:
+    """Artists in your top 20 of an earlier local calendar year, not played in the last six
+    months: ``[{"artist_id", "name", "image_url", "years": [{"year", "rank"}], "plays",
+    "last_played_at"}]``, most played (all time) first."""
+    bounds = play_bounds(user_id)
+    if bounds is None:
+        return []
+    today = local_date(now or utcnow(), tz)
+    cutoff = local_midnight_utc(add_months(today, -REDISCOVER_MONTHS), tz)
+    years: dict[str, list[dict]] = {}
+    for year in range(local_date(bounds[0], tz).year, today.year):
+        period = Period.of_days(dt.date(year, 1, 1), dt.date(year, 12, 31), tz, "year")
+        for rank, row in enumerate(top_artists(user_id, period, limit=REDISCOVER_TOP), 1):
+            years.setdefault(row["artist_id"], []).append({"year": year, "rank": rank})
+    if not years:
+        return []
+    source = first_plays(user_id, tz, "artist")
+    quiet = list(
+        select_from([source], [source.c.artist_id, source.c.plays, source.c.last_played_at])
+        .where(source.c.artist_id.in_(list(years)) & (source.c.last_played_at < cutoff))
+        .order_by(source.c.plays.desc(), source.c.artist_id)
+        .dicts()
+    )
+    rows = with_catalogue(quiet, "artist_id", Artist, artist_base)
+    for row in rows:
+        row["years"] = years[row["artist_id"]]
+        row["last_played_at"] = as_datetime(row["last_played_at"])
+    return rows
