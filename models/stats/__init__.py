@@ -30,7 +30,7 @@ from models.stats.detail import artist_detail, track_detail
 from models.stats.discoveries import discovered, discoveries_per_month, rediscover
 from models.stats.habits import hours_of_day, listening_series, weekday_hour
 from models.stats.plays import history
-from models.stats.review import year_before, year_in_review, year_period
+from models.stats.review import review_period, year_before, year_in_review, year_period
 from models.stats.sessions import session_stats
 from models.stats.sources import SORT_KEYS, Page, from_raw_plays
 from models.stats.taste import taste_profile
@@ -50,6 +50,7 @@ __all__ = [
     "hours_of_day",
     "listening_series",
     "rediscover",
+    "review_period",
     "session_stats",
     "streaks",
     "taste_profile",

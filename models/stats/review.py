@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 
-from models.periods import Period, PeriodError, local_date, zone
+from models.periods import Period, PeriodError, local_date, parse_period, zone
 from models.schema.db import utcnow
 from models.stats.calendar_days import days_with_plays, longest_run
 from models.stats.counts import totals
@@ -36,6 +36,25 @@ def year_period(year: int, tz: str, now: dt.datetime | None = None) -> Period:
     if year == today.year:
         return Period.of_days(dt.date(year, 1, 1), today, tz, "year", f"{year} so far")
     return Period.of_days(dt.date(year, 1, 1), last, tz, "year", str(year))
+
+
+def review_period(
+    year: str | None, from_: str | None, to: str | None, tz: str, now: dt.datetime | None = None
+) -> Period:
+    """The period a request for a review asks for: ``year`` (default this year, so far), or a
+    custom ``from``/``to`` (local dates; ``to`` defaults to today).  Raises
+    :class:`PeriodError` naming the parameter at fault."""
+    if year and (from_ or to):
+        raise PeriodError("year", "give either year or from/to, not both")
+    if from_ or to:
+        if not from_:
+            raise PeriodError("from", "a custom period needs its first day")
+        return parse_period(None, from_, to, tz=tz, now=now)
+    if not year:
+        return year_period(local_date(now or utcnow(), tz).year, tz, now)
+    if not year.strip().isdigit():
+        raise PeriodError("year", f"expected a year such as 2025, got {year!r}")
+    return year_period(int(year), tz, now)
 
 
 def _a_year_earlier(day: dt.date) -> dt.date:
