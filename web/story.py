@@ -7,6 +7,8 @@ Every figure comes from ``models.stats`` (the functions the API's ``/me/story`` 
 
 from __future__ import annotations
 
+import datetime as dt
+
 from flask import Blueprint, Response, render_template, request, url_for
 from flask_login import current_user, login_required
 
@@ -91,7 +93,13 @@ def review():
         image_svg=url_for("story.review_image", fmt="svg", **args),
         image_png=url_for("story.review_image", fmt="png", **args),
         this_year_plays=first["plays"],
+        month_name=month_name,
     ), (400 if error else 200)
+
+
+def month_name(key: str) -> str:
+    """ "2025-03" as "March 2025"."""
+    return dt.date.fromisoformat(key + "-01").strftime("%B %Y")
 
 
 @bp.get("/review.<any(svg, png):fmt>")

@@ -55,6 +55,7 @@ def discoveries_chart(series: Sequence[dict], kind: str) -> Markup:
         [(dt.date.fromisoformat(p["bucket"]).strftime("%b %Y"), p[kind]) for p in series],
         label=f"New {kind} per month",
         describe=lambda v: f"{v:g} new {kind}",
+        axis="{:g}".format,
     )
 
 
@@ -63,4 +64,5 @@ def sessions_chart(per_week: Sequence[dict]) -> Markup:
         [(f"wk {p['bucket'][5:]}", p["sessions"]) for p in per_week],
         label="Listening sessions per week",
         describe=lambda v: f"{v:g} sessions",
+        axis="{:g}".format,
     )

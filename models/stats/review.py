@@ -85,6 +85,8 @@ def _best(sums: dict, label) -> dict | None:
 
 
 def _figures(user_id: int, period: Period, top: int) -> dict:
+    """Every figure of the review; with ``top`` 0 (the year before) no top lists, whose
+    comparison nobody reads, and only the one top discovery."""
     plan = plan_for(user_id, period)
     days = days_with_plays(user_id, period)
     months: dict = defaultdict(lambda: [0, 0])
@@ -102,14 +104,20 @@ def _figures(user_id: int, period: Period, top: int) -> dict:
         }
     )
     sessions = longest_sessions(user_id, period, 1)
-    found = discovered(user_id, period, limit=top)
+    found = discovered(user_id, period, limit=top or 1)
+    tops = {
+        f"top_{kind}": function(user_id, period, limit=top) if top else []
+        for kind, function in (
+            ("tracks", top_tracks),
+            ("artists", top_artists),
+            ("albums", top_albums),
+            ("genres", top_genres),
+        )
+    }
     return {
         "period": period.as_dict(),
         "totals": totals(user_id, period),
-        "top_tracks": top_tracks(user_id, period, limit=top),
-        "top_artists": top_artists(user_id, period, limit=top),
-        "top_albums": top_albums(user_id, period, limit=top),
-        "top_genres": top_genres(user_id, period, limit=top),
+        **tops,
         "top_month": _best({k: tuple(v) for k, v in months.items()}, lambda d: d.strftime("%Y-%m")),
         "top_weekday": _best({k: tuple(v) for k, v in weekdays.items()}, lambda d: WEEKDAYS[d]),
         "top_day": _best(days, lambda d: d.isoformat()),
@@ -124,8 +132,9 @@ def _figures(user_id: int, period: Period, top: int) -> dict:
 @statistic
 def year_in_review(user_id: int, period: Period, top: int = TOP) -> dict:
     """Every figure of the review for ``period`` (whole local days), and ``"previous"``: the
-    same figures for the same span a year earlier.  Listening times are in ms; the "top"
-    month, weekday, day and hour are those with the most listening time (ties: more plays)."""
+    same figures for the same span a year earlier (its top lists left empty).  Listening
+    times are in ms; the "top" month, weekday, day and hour are those with the most listening
+    time (ties: more plays)."""
     review = _figures(user_id, period, top)
-    review["previous"] = _figures(user_id, year_before(period), top)
+    review["previous"] = _figures(user_id, year_before(period), 0)
     return review
