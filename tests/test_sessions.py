@@ -120,7 +120,15 @@ def test_a_backlogged_user_gets_sessions_from_the_worker_job_and_deletion_remove
     assert not SessionBacklog.select().exists()
     check(user.id)
     assert len(stored_sessions(user.id)) == 5
+    import json
+
+    from models.accounts.export import export_json
     from models.accounts.users import delete_user
+
+    exported = json.loads("".join(export_json(user)))["listening_sessions"]
+    assert [(s["started_at"], s["plays"]) for s in exported] == [
+        (p["played_at"].isoformat(), 1) for p in plays
+    ]
 
     delete_user(user)
     assert ListeningSession.select().count() == 0

@@ -4,7 +4,6 @@ downloads as SVG and PNG, empty and "being built" states, bad input, and nobody 
 from __future__ import annotations
 
 import datetime as dt
-import re
 
 import pytest
 
@@ -13,17 +12,7 @@ from models.ingest.plays import store_plays
 from models.jobs import sessions as session_jobs
 from models.schema.db import utcnow
 from tests.factories import make_artist, make_track, make_user
-from tests.webtools import login_as
-
-
-def text_of(response) -> str:
-    return response.get_data(as_text=True)
-
-
-def value(html: str, element_id: str) -> str:
-    match = re.search(rf'id="{element_id}"[^>]*>([^<]*)<', html)
-    assert match, f"#{element_id} not on the page"
-    return match.group(1).strip()
+from tests.webtools import login_as, text_of, value
 
 
 @pytest.fixture

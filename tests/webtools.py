@@ -150,3 +150,14 @@ def login_as(client, user) -> None:
     with client.session_transaction() as session:
         session["_user_id"] = sessions.start(user, dt.timedelta(days=1))
         session["_fresh"] = True
+
+
+def text_of(response) -> str:
+    return response.get_data(as_text=True)
+
+
+def value(page_html: str, element_id: str) -> str:
+    """The text of the element with ``element_id`` in a rendered page."""
+    match = re.search(rf'id="{element_id}"[^>]*>([^<]*)<', page_html)
+    assert match, f"#{element_id} not on the page"
+    return match.group(1).strip()

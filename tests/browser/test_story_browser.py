@@ -6,25 +6,13 @@ from __future__ import annotations
 
 import datetime as dt
 
-import luigi
 import pytest
 
 from models import stats
 from models.schema.tables import User
-from tests.browser.pages import console_errors, log_in
-from tests.etl_world import run_etl
+from tests.browser.pages import console_errors, log_in, sync_days
 
 pytestmark = [pytest.mark.browser, pytest.mark.parametrize("db", ["sqlite"], indirect=True)]
-
-
-def sync_days(live_app, sandbox, days: int) -> None:
-    """One ETL run per sandbox day, ending at the current hour (the clock moves, never sleeps)."""
-    now = dt.datetime.now(dt.UTC).replace(minute=0, second=0, microsecond=0)
-    for day in range(days - 1, -1, -1):
-        moment = now - dt.timedelta(days=day)
-        sandbox.set_clock(moment)
-        result = run_etl(live_app.settings, moment.replace(tzinfo=None))
-        assert result.status == luigi.LuigiStatusCode.SUCCESS, result.summary_text
 
 
 def no_sideways_scroll(page) -> bool:
