@@ -615,6 +615,11 @@ def run_engine(
     return results
 
 
+# Not one statistic but a page's worth of them: judged by the targets of pages (issue 17: the
+# review's image ≤ 300 ms p95 with its figures), not by the worst single statistic's.
+COMPOSITES = {"year_in_review": "a page's", "review_image": "300 ms"}
+
+
 def report(results: list[tuple]) -> float | None:
     print()
     print(
@@ -638,12 +643,20 @@ def report(results: list[tuple]) -> float | None:
     print()
     worst: dict[str, tuple] = {}  # {engine: (p95 ms, statistic, key, zone)}
     for engine, tz, name, key, _, p95 in results:
-        if key == "e2e":
+        if key == "e2e" or name in COMPOSITES:
             continue
         if p95 > worst.get(engine, (0,))[0]:
             worst[engine] = (p95, name, key, tz)
     for engine, (p95, name, key, tz) in worst.items():
         print(f"worst p95 on {engine}: {p95:.0f} ms ({name}, {key}, {tz})")
+    for name, target in COMPOSITES.items():
+        measured = [r for r in results if r[2] == name]
+        if measured:
+            slowest = max(measured, key=lambda r: r[5])
+            print(
+                f"slowest {name} p95: {slowest[5]:.0f} ms on {slowest[0]} "
+                f"({slowest[3]}, {slowest[1]}; target {target})"
+            )
     e2e = [r for r in results if r[3] == "e2e"]
     if e2e:
         slowest = max(e2e, key=lambda r: r[5])
