@@ -94,7 +94,13 @@ def review():
         image_png=url_for("story.review_image", fmt="png", **args),
         this_year_plays=first["plays"],
         month_name=month_name,
+        young_history=_young_history(),
     ), (400 if error else 200)
+
+
+def _young_history() -> bool:
+    months = history_months(current_user.id)
+    return months is not None and months < YOUNG_HISTORY_MONTHS
 
 
 def month_name(key: str) -> str:
