@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import datetime as dt
 
-from peewee import SQL, fn
+from peewee import SQL, Cast, Value, fn
 
 from models.periods import Period, add_months, local_date, local_midnight_utc
-from models.schema.db import utcnow
-from models.schema.tables import Artist, Track
+from models.schema.db import is_postgresql, utcnow
+from models.schema.tables import Artist, ArtistMonth, Track
 from models.stats.sources import (
     all_time_plan,
     artist_base,
@@ -34,7 +34,6 @@ from models.stats.sources import (
     with_catalogue,
     with_track_artists,
 )
-from models.stats.top import top_artists
 from models.summaries.listening import LocalTime, play_bounds
 
 REDISCOVER_MONTHS = 6
@@ -125,6 +124,67 @@ def history_months(user_id: int, now: dt.datetime | None = None) -> int | None:
     return (today.year - first.year) * 12 + today.month - first.month - (today.day < first.day)
 
 
+def _ranked(rows) -> list:
+    """Rank artist rows (year, artist_id, plays, ms_played) within each year as the top lists
+    do: plays, then time, then id."""
+    rank = fn.ROW_NUMBER().over(
+        partition_by=[rows.c.year],
+        order_by=[rows.c.plays.desc(), rows.c.ms_played.desc(), rows.c.artist_id],
+    )
+    numbered = select_from([rows], [rows.c.year, rows.c.artist_id, rank.alias("rank")]).alias(
+        "numbered"
+    )
+    return list(
+        select_from([numbered], [numbered.c.year, numbered.c.artist_id, numbered.c.rank])
+        .where(numbered.c.rank <= REDISCOVER_TOP)
+        .tuples()
+    )
+
+
+def _yearly_top_artists(user_id: int, tz: str, first: int, before: int) -> dict:
+    """{artist_id: [{"year", "rank"}]} of every local year ``first`` <= year < ``before`` in
+    whose top 20 the artist was.  From the summaries, one query over the artist months (each
+    whole local year is twelve of them); on the raw path, each year's per-artist sums."""
+    found: dict[str, list[dict]] = {}
+    if first >= before:
+        return found
+    if all_time_plan(user_id, tz).summary_days:
+        if is_postgresql():
+            year = Cast(fn.date_part("year", ArtistMonth.month), "integer")
+        else:
+            year = Cast(fn.strftime("%Y", ArtistMonth.month), "INTEGER")
+        per_year = (
+            ArtistMonth.select(
+                year.alias("year"),
+                ArtistMonth.artist.alias("artist_id"),
+                fn.SUM(ArtistMonth.plays).alias("plays"),
+                fn.SUM(ArtistMonth.ms_played).alias("ms_played"),
+            )
+            .where((ArtistMonth.user == user_id) & (ArtistMonth.month < dt.date(before, 1, 1)))
+            .group_by(SQL("year"), ArtistMonth.artist)
+            .alias("per_year")
+        )
+        ranked = _ranked(per_year)
+    else:
+        ranked = []
+        for number in range(first, before):
+            period = Period.of_days(dt.date(number, 1, 1), dt.date(number, 12, 31), tz, "year")
+            played = per_entity(plan_for(user_id, period), "artist")
+            rows = select_from(
+                [played],
+                [
+                    Value(number).alias("year"),
+                    played.c.artist_id,
+                    played.c.plays,
+                    played.c.ms_played,
+                ],
+            ).alias("per_year")
+            ranked += _ranked(rows)
+    for number, artist_id, rank in sorted(ranked):
+        found.setdefault(artist_id, []).append({"year": int(number), "rank": int(rank)})
+    return found
+
+
 @statistic
 def rediscover(user_id: int, tz: str, now: dt.datetime | None = None) -> list[dict]:
     """Artists in your top 20 of an earlier local calendar year, not played in the last six
@@ -135,11 +195,7 @@ def rediscover(user_id: int, tz: str, now: dt.datetime | None = None) -> list[di
         return []
     today = local_date(now or utcnow(), tz)
     cutoff = local_midnight_utc(add_months(today, -REDISCOVER_MONTHS), tz)
-    years: dict[str, list[dict]] = {}
-    for year in range(local_date(bounds[0], tz).year, today.year):
-        period = Period.of_days(dt.date(year, 1, 1), dt.date(year, 12, 31), tz, "year")
-        for rank, row in enumerate(top_artists(user_id, period, limit=REDISCOVER_TOP), 1):
-            years.setdefault(row["artist_id"], []).append({"year": year, "rank": rank})
+    years = _yearly_top_artists(user_id, tz, local_date(bounds[0], tz).year, today.year)
     if not years:
         return []
     source = first_plays(user_id, tz, "artist")
