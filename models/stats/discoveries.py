@@ -96,16 +96,29 @@ def discovered(user_id: int, period: Period, limit: int = 5) -> dict:
     for kind, key in _KINDS.items():
         source = first_plays(user_id, period.tz, kind)
         new = select_from([source], [getattr(source.c, key)]).where(_first_in(source, period))
-        result[kind + "s"] = as_int(select_from([new.alias("new")], [fn.COUNT(SQL("*"))]).scalar())
+        # what was first played in the period was played in it: one query ranks the period's
+        # plays of the discoveries and counts them all (COUNT(*) OVER the whole result)
         played = per_track(plan) if kind == "track" else per_entity(plan, "artist")
         column = getattr(played.c, key)
         ranked = list(
-            select_from([played], [column, played.c.plays, played.c.ms_played])
+            select_from(
+                [played],
+                [
+                    column,
+                    played.c.plays,
+                    played.c.ms_played,
+                    fn.COUNT(SQL("*")).over().alias("discovered"),
+                ],
+            )
             .where(column.in_(new))
             .order_by(played.c.plays.desc(), played.c.ms_played.desc(), column)
-            .limit(limit)
+            .limit(max(limit, 1))
             .dicts()
         )
+        result[kind + "s"] = as_int(ranked[0]["discovered"]) if ranked else 0
+        for row in ranked:
+            del row["discovered"]
+        ranked = ranked[:limit]
         if kind == "track":
             result["top_tracks"] = with_track_artists(
                 with_catalogue(ranked, key, Track, track_base)
