@@ -113,3 +113,7 @@ def last_artist_plays(user_id: int) -> dict:
     for artist_id, played_at, _ in _artist_plays(user_id):
         last[artist_id] = max(last.get(artist_id, played_at), played_at)
     return last
+
+
+def all_play_instants(user_id: int) -> list[dt.datetime]:
+    return [at for (at,) in Play.select(Play.played_at).where(Play.user == user_id).tuples()]

@@ -23,6 +23,7 @@ from models.periods import Period, local_date, local_midnight_utc
 from models.schema.tables import ListeningSession
 from tests.factories import make_album, make_artist, make_track, make_user, track_object
 from tests.story_world import (
+    all_play_instants,
     artist_year_sums,
     first_plays_from_raw_plays,
     last_artist_plays,
@@ -165,9 +166,19 @@ def test_the_listening_story_equals_the_raw_plays(db, seed):
         assert summary["median_ms"] == (in_year[(n - 1) // 2] + in_year[n // 2]) // 2
         assert summary["longest"][0]["length_ms"] == in_year[-1]
         assert sum(week["sessions"] for week in summary["per_week"]) == n
-        assert (
-            sum(len(s["tracks"]) for s in summary["longest"][:1]) == summary["longest"][0]["plays"]
-        )
+        longest = sorted((s for s in stored if year.contains(s[0])), key=lambda s: (-s[2], s[0]))
+        for shown, (first, last, length, plays, ms) in zip(
+            summary["longest"], longest[:5], strict=True
+        ):
+            assert (shown["started_at"], shown["length_ms"], shown["plays"]) == (
+                first,
+                length,
+                plays,
+            )
+            assert [t["played_at"] for t in shown["tracks"]] == sorted(
+                at for at in all_play_instants(user.id) if first <= at <= last
+            )
+            assert sum(t["ms_played"] for t in shown["tracks"]) == ms
 
         # the year in review, this year so far and a custom period
         for period in (

@@ -9,6 +9,8 @@ in; weeks start on Monday in the period's time zone.
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import operator
 
 from peewee import fn
 
@@ -55,12 +57,20 @@ def median_length(user_id: int, period: Period, count: int) -> int | None:
 
 
 @lookup
-def session_tracks(user_id: int, started_at: dt.datetime, last_played_at: dt.datetime):
-    """The plays of one session, in order: track rows with ``played_at`` and ``ms_played``."""
+def session_tracks(user_id: int, spans: list[tuple[dt.datetime, dt.datetime]]) -> list[list]:
+    """The plays of each session ``(started_at, last_played_at)``, in order, as track rows
+    with ``played_at`` and ``ms_played``: one query for the plays of all of them, one for
+    their tracks' catalogue rows and one for the artists."""
+    if not spans:
+        return []
+    within = functools.reduce(
+        operator.or_,
+        [(Play.played_at >= first) & (Play.played_at <= last) for first, last in spans],
+    )
     plays = list(
         session_plays(user_id)
         .select(Play.track.alias("track_id"), Play.played_at, Play.ms_played)
-        .where((Play.played_at >= started_at) & (Play.played_at <= last_played_at))
+        .where(within)
         .order_by(Play.played_at)
         .dicts()
     )
@@ -69,34 +79,40 @@ def session_tracks(user_id: int, started_at: dt.datetime, last_played_at: dt.dat
         row["track_id"]: row
         for row in with_track_artists(with_catalogue(distinct, "track_id", Track, track_base))
     }
-    return [  # one session may play a track more than once: one row per play
-        {
-            **tracks[row["track_id"]],
-            "played_at": as_datetime(row["played_at"]),
-            "ms_played": as_int(row["ms_played"]),
-        }
-        for row in plays
-    ]
+    found: list[list] = [[] for _ in spans]
+    for row in plays:  # one session may play a track more than once: one row per play
+        played_at = as_datetime(row["played_at"])
+        assert played_at is not None
+        index = next(i for i, (first, last) in enumerate(spans) if first <= played_at <= last)
+        found[index].append(
+            {
+                **tracks[row["track_id"]],
+                "played_at": played_at,
+                "ms_played": as_int(row["ms_played"]),
+            }
+        )
+    return found
 
 
 def longest_sessions(user_id: int, period: Period, limit: int = 5) -> list[dict]:
     """The ``limit`` longest sessions of the period, longest first (ties: the earlier first),
     each with its tracks."""
-    found = (
+    found = list(
         ListeningSession.select()
         .where(_in_period(user_id, period))
         .order_by(ListeningSession.length_ms.desc(), ListeningSession.started_at)
         .limit(limit)
     )
+    tracks = session_tracks(user_id, [(s.started_at, s.last_played_at) for s in found])
     return [
         {
             "started_at": session.started_at,
             "length_ms": as_int(session.length_ms),
             "plays": session.plays,
             "ms_played": as_int(session.ms_played),
-            "tracks": session_tracks(user_id, session.started_at, session.last_played_at),
+            "tracks": played,
         }
-        for session in found
+        for session, played in zip(found, tracks, strict=True)
     ]
 
 
