@@ -4,14 +4,14 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: demo test lint install install-dev browser openapi migrate clean
+.PHONY: demo test lint install install-dev browser cairo openapi migrate clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	# chalice calls pip to build the Lambda package and needs a pip older than 26.3
 	$(BIN)/pip install -q "pip<26.3"
 
-install: $(BIN)/python
+install: $(BIN)/python cairo
 	$(BIN)/pip install -q -r requirements.txt
 	$(BIN)/pip install -q --no-deps --no-build-isolation -e .
 
@@ -22,6 +22,11 @@ install-dev: install
 browser:
 	@test -x /usr/bin/chromium || { apt-get update -qq && \
 	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+# Debian's libcairo2, which cairosvg (the review's PNG image) loads at run time.
+cairo:
+	@/sbin/ldconfig -p 2>/dev/null | grep -q libcairo.so.2 || { apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libcairo2 >/dev/null; }
 
 migrate: install
 	$(BIN)/python -m models.migrate

@@ -45,6 +45,7 @@ from models.schema.db import connect_url, db, is_postgresql
 from models.schema.tables import PROFILE_FEATURES, User
 from models.stats import together
 from models.summaries import listening
+from models.summaries.sessions import rebuild_sessions
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 
@@ -281,6 +282,14 @@ def build(size: Size, seed: int = 7) -> int:
         )
     for user in [heavy, *others]:
         listening.rebuild(user.id)
+        begin = time.perf_counter()
+        rebuild_sessions(user.id)  # what the backlog job runs for plays stored before sessions
+        if user is heavy:
+            print(
+                f"[{'postgresql' if is_postgresql() else 'sqlite'}] sessions of the "
+                f"{size.heavy_plays:,}-play user built in {time.perf_counter() - begin:.1f} s",
+                flush=True,
+            )
     settle()
     if not is_postgresql():
         db.execute_sql("PRAGMA synchronous = NORMAL")
@@ -320,7 +329,10 @@ def timed(call, runs: int) -> tuple[float, float]:
 
 
 def statistic_calls(user_id: int, tz: str):
-    """(name, period key or "-", call) for every statistic the pages and API serve."""
+    """(name, period key or "-", call) for every statistic the pages and API serve; the
+    review's image (``review_image``) counts the figures it is drawn from."""
+    from web.review_image import review_png, review_svg
+
     top_track = stats.top_tracks(user_id, parse_period("all", tz=tz, now=NOW), limit=1)
     top_artist = stats.top_artists(user_id, parse_period("all", tz=tz, now=NOW), limit=1)
     per_period = {
@@ -342,11 +354,32 @@ def statistic_calls(user_id: int, tz: str):
         "weekday_hour": lambda p: stats.weekday_hour(user_id, p),
         "taste_profile": lambda p: stats.taste_profile(user_id, p),
         "history": lambda p: stats.history(user_id, period=p, offset=500),
+        "session_stats": lambda p: stats.session_stats(user_id, p),
+        "discovered": lambda p: stats.discovered(user_id, p),
     }
     for name, call in per_period.items():
         for key in PERIODS:
             period = parse_period(key, tz=tz, now=NOW)
             yield name, key, (lambda call=call, period=period: call(period))
+    for year in (NOW.year, NOW.year - 1):  # this year so far, and a whole year
+        review = stats.year_period(year, tz, now=NOW)
+        yield (
+            "year_in_review",
+            str(year),
+            lambda review=review: stats.year_in_review(user_id, review),
+        )
+        if year == NOW.year:
+            yield (
+                "review_image",
+                str(year),
+                lambda review=review: review_png(
+                    review_svg(stats.year_in_review(user_id, review), "Heavy Listener")
+                ),
+            )
+    yield "streaks", "-", lambda: stats.streaks(user_id, tz, now=NOW)
+    yield "calendar", str(NOW.year), lambda: stats.calendar(user_id, NOW.year, tz)
+    yield "discoveries_per_month", "-", lambda: stats.discoveries_per_month(user_id, tz)
+    yield "rediscover", "-", lambda: stats.rediscover(user_id, tz, now=NOW)
     yield from together_calls(user_id, tz)
     if top_track:
         track_id = top_track[0]["track_id"]
@@ -477,6 +510,8 @@ def shell_requests(url: str, user_id: int, tz: str):
         "/dashboard?range=12m",
         "/tracks?range=all",
         "/profile?range=all",
+        "/story",
+        f"/review?year={NOW.year - 1}",
     ):
         calls.append((f"flask GET {path}", _checked(lambda path=path: web_client.get(path))))
     chalice_dir = PROJECT_DIR / "chalice_app"
@@ -509,6 +544,7 @@ def shell_requests(url: str, user_id: int, tz: str):
                 "/me/stats?range=all",
                 "/me/top/artists?range=12m",
                 "/me/tracks?range=all",
+                f"/me/review?year={NOW.year - 1}",
             ):
                 calls.append(
                     (
@@ -601,6 +637,11 @@ def run_engine(
     return results
 
 
+# Not one statistic but a page's worth of them: judged by the targets of pages (issue 17: the
+# review's image ≤ 300 ms p95 with its figures), not by the worst single statistic's.
+COMPOSITES = {"year_in_review": "a page's", "review_image": "300 ms"}
+
+
 def report(results: list[tuple]) -> float | None:
     print()
     print(
@@ -624,12 +665,20 @@ def report(results: list[tuple]) -> float | None:
     print()
     worst: dict[str, tuple] = {}  # {engine: (p95 ms, statistic, key, zone)}
     for engine, tz, name, key, _, p95 in results:
-        if key == "e2e":
+        if key == "e2e" or name in COMPOSITES:
             continue
         if p95 > worst.get(engine, (0,))[0]:
             worst[engine] = (p95, name, key, tz)
     for engine, (p95, name, key, tz) in worst.items():
         print(f"worst p95 on {engine}: {p95:.0f} ms ({name}, {key}, {tz})")
+    for name, target in COMPOSITES.items():
+        measured = [r for r in results if r[2] == name]
+        if measured:
+            slowest = max(measured, key=lambda r: r[5])
+            print(
+                f"slowest {name} p95: {slowest[5]:.0f} ms on {slowest[0]} "
+                f"({slowest[3]}, {slowest[1]}; target {target})"
+            )
     e2e = [r for r in results if r[3] == "e2e"]
     if e2e:
         slowest = max(e2e, key=lambda r: r[5])

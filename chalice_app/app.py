@@ -13,6 +13,7 @@ from chalicelib.api_admin import admin_api
 from chalicelib.api_meta import meta_api
 from chalicelib.api_sharing import sharing_api
 from chalicelib.api_stats import stats_api
+from chalicelib.api_story import story_api
 from chalicelib.auth import auth_routes, authenticate
 from chalicelib.errors import handle_errors, not_found_routes
 
@@ -20,5 +21,13 @@ app = Chalice(app_name="spotify-tracker-api")
 # Outermost first: errors raised while authenticating become JSON too.
 app.register_middleware(handle_errors, "http")
 app.register_middleware(authenticate, "http")
-for blueprint in (meta_api, auth_routes, stats_api, admin_api, sharing_api, not_found_routes):
+for blueprint in (
+    meta_api,
+    auth_routes,
+    stats_api,
+    story_api,
+    admin_api,
+    sharing_api,
+    not_found_routes,
+):
     app.register_blueprint(blueprint)

@@ -386,6 +386,8 @@ Spotify Tracker is running on the sandbox Spotify:
                   "Log in with Spotify", then pick a sandbox listener (the first
                   {args.listeners} already have data). Admin: {ADMIN_EMAIL} /
                   demo-admin-password at {web_url}/auth/admin
+                  Listening story: {web_url}/story, year in review (with its
+                  image): {web_url}/review
   Import          sample exports to upload on the account page: {
                 ", ".join(str(p.relative_to(PROJECT_DIR)) for p in SAMPLE_EXPORTS)
             }

@@ -98,3 +98,26 @@ def test_a_token_from_the_account_page_opens_the_api(api, app, client, listeners
     me = api.get("/me", token=token)
     assert (me.status, me.body["id"]) == (200, world.ada.id)
     assert api.get(f"/me/stats?{WEEK}", token=token).body["totals"]["plays"] == 7
+
+
+def test_story_and_review_pages_and_api_agree(api, app, client, listeners):
+    """/story and /review show what /me/story and /me/review return (dates and instants as
+    the API writes them), and the API points at the page's image."""
+    from chalicelib.render import jsonable
+    from models.periods import display_zone
+
+    world, paris = listeners
+    for user in (world.ada, paris):
+        login_as(client, user)
+        tz = display_zone(user.timezone)
+        page = _page(app, client, "/story?year=2026")
+        story = api.get("/me/story?year=2026", user).body
+        for key in ("streaks", "calendar", "sessions", "rediscover"):
+            assert story[key] == jsonable(page[key], tz), key
+        page = _page(app, client, "/review?from=2026-03-01&to=2026-03-08")
+        review = api.get("/me/review?from=2026-03-01&to=2026-03-08", user).body
+        shown = jsonable(page["review"], tz)
+        for key in ("totals", "top_tracks", "top_artists", "top_day", "longest_streak"):
+            assert review[key] == shown[key], key
+        assert review["previous"]["totals"] == shown["previous"]["totals"]
+        assert review["image"]["png"].endswith(page["image_png"])

@@ -485,3 +485,45 @@ def test_migration_090_adds_sharing_keeping_every_row_private_by_default(engine,
         delete_user(owner)
         assert SharingSettings.select().count() == PublicLink.select().count() == 0
         assert Play.select().count() == 1
+
+
+@pytest.mark.parametrize("engine", ["sqlite", "postgresql"])
+def test_migration_080_queues_the_sessions_of_plays_already_stored(engine, tmp_path, make_settings):
+    """An install upgraded from 060 gets the fresh schema, a backlog row and a queued
+    ``sessions`` job for each listener with plays (none for one without), and the worker then
+    builds sessions equal to the raw plays' (other migrations may come before or after)."""
+    from models.jobs import sessions as session_jobs
+    from models.schema.tables import Job, ListeningSession, SessionBacklog
+    from tests.story_world import sessions_from_raw_plays
+    from tests.workertools import run_worker_until_idle
+
+    with upgrading(engine, tmp_path, "060_login_security") as database:
+        listeners = [_user_of_an_old_schema(database, f"old-{n}", at_060=True) for n in range(3)]
+        track = _old_track(database, 0)
+        for n, listener in enumerate(listeners[:2]):
+            for minutes in (0, 5, 50, 55 + n):
+                database.execute_sql(
+                    "INSERT INTO play (user_id, track_id, played_at, ms_played, source) "
+                    "VALUES (%s, %s, %s, %s, 'import')".replace("%s", database.param),
+                    (listener.id, track, dt.datetime(2026, 1, 1, 9, minutes), 60_000),
+                )
+        router().run()
+        assert pending_model_changes() == ""
+        queued = sorted(
+            (job.target, job.priority, job.state)
+            for job in Job.select().where(Job.kind == session_jobs.KIND)
+        )
+        assert queued == sorted((str(u.id), 100, "queued") for u in listeners[:2])
+        assert sorted(row.user_id for row in SessionBacklog.select()) == [
+            u.id for u in listeners[:2]
+        ]
+        assert ListeningSession.select().count() == 0
+        run_worker_until_idle(make_settings())
+        assert SessionBacklog.select().count() == 0
+        for listener in listeners:
+            stored = sorted(
+                (s.started_at, s.last_played_at, s.length_ms, s.plays, s.ms_played)
+                for s in ListeningSession.select().where(ListeningSession.user == listener.id)
+            )
+            assert stored == sessions_from_raw_plays(listener.id)
+        assert ListeningSession.select().count() == 4

@@ -37,6 +37,14 @@ def test_bench_small_runs_and_reports_the_worst_p95():
         "history",
         "track_detail",
         "artist_detail",
+        "session_stats",
+        "discovered",
+        "year_in_review",
+        "review_image",
+        "streaks",
+        "calendar",
+        "discoveries_per_month",
+        "rediscover",
     ):
         assert re.search(rf"^{statistic}\s", table, re.MULTILINE), statistic
     # Every measured cell has a p50/p95 for both engines and both zones.

@@ -11,17 +11,7 @@ import pytest
 from models.schema.db import utcnow
 from models.schema.tables import ArtistGenre, Genre
 from tests.factories import make_album, make_artist, make_features, make_play, make_track, make_user
-from tests.webtools import login_as
-
-
-def text_of(response) -> str:
-    return response.get_data(as_text=True)
-
-
-def value(html: str, element_id: str) -> str:
-    match = re.search(rf'id="{element_id}"[^>]*>([^<]*)<', html)
-    assert match, f"#{element_id} not on the page"
-    return match.group(1).strip()
+from tests.webtools import login_as, text_of, value
 
 
 @pytest.fixture

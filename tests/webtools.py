@@ -167,3 +167,14 @@ def page_context(web_app):
         yield rendered
     finally:
         template_rendered.disconnect(record, web_app)
+
+
+def text_of(response) -> str:
+    return response.get_data(as_text=True)
+
+
+def value(page_html: str, element_id: str) -> str:
+    """The text of the element with ``element_id`` in a rendered page."""
+    match = re.search(rf'id="{element_id}"[^>]*>([^<]*)<', page_html)
+    assert match, f"#{element_id} not on the page"
+    return match.group(1).strip()

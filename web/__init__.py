@@ -44,13 +44,14 @@ def create_app(settings=None) -> Flask:
 
     filters.init_app(app)
 
-    from web import account, admin, errors, imports, metrics, sharing, stats
+    from web import account, admin, errors, imports, metrics, sharing, stats, story
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(stats.bp)
     app.register_blueprint(account.bp)
     app.register_blueprint(imports.bp)
     app.register_blueprint(admin.bp)
+    app.register_blueprint(story.bp)
     app.register_blueprint(sharing.bp)  # listening together (issue 18)
     app.register_blueprint(sharing.public)
     metrics.init_app(app)

@@ -26,6 +26,7 @@ from models.schema.tables import (
     ChapterPlay,
     Episode,
     EpisodePlay,
+    ListeningSession,
     LocalTrack,
     Play,
     ShortStream,
@@ -269,10 +270,27 @@ def _json_list(key: str, items: Iterator[dict]) -> Iterator[str]:
     yield "\n]"
 
 
+def _sessions(user: User) -> Iterator[dict]:
+    """The user's listening sessions (``models.summaries.sessions``), oldest first."""
+    query = (
+        ListeningSession.select()
+        .where(ListeningSession.user == user.id)
+        .order_by(ListeningSession.started_at)
+    )
+    for row in query.iterator():
+        yield {
+            "started_at": _iso(row.started_at),
+            "last_played_at": _iso(row.last_played_at),
+            "length_ms": row.length_ms,
+            "plays": row.plays,
+            "ms_played": row.ms_played,
+        }
+
+
 def export_json(user: User) -> Iterator[str]:
     """Everything stored about ``user`` as one JSON document, in chunks: ``{"exported_at",
     "profile", "sync_gaps", "sharing", "plays": [...], "short_streams": [...],
-    "episode_plays": [...], "chapter_plays": [...]}``."""
+    "episode_plays": [...], "chapter_plays": [...], "listening_sessions": [...]}``."""
     gaps = [
         {"gap_start": _iso(gap.gap_start), "gap_end": _iso(gap.gap_end)}
         for gap in SyncGap.select().where(SyncGap.user == user.id).order_by(SyncGap.gap_start)
@@ -288,4 +306,5 @@ def export_json(user: User) -> Iterator[str]:
     yield from _json_list("short_streams", iter_short_streams(user))
     yield from _json_list("episode_plays", iter_episode_plays(user))
     yield from _json_list("chapter_plays", iter_chapter_plays(user))
+    yield from _json_list("listening_sessions", _sessions(user))
     yield "}\n"

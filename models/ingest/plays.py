@@ -5,7 +5,8 @@ A play can reach us twice: the same recently-played page read by two runs (ident
 timestamps for the same listen differ by a few seconds.  Both are the same listen, so a play of
 the same track within :data:`PLAY_TOLERANCE` of one already stored (or kept earlier in the same
 call) is a duplicate, whichever source came first.  Everything happens in one transaction that
-also updates the summaries (``models.summaries.listening``), so statistics never see half a load.
+also updates the summaries (``models.summaries.listening``) and the listening sessions
+(``models.summaries.sessions``), so statistics never see half a load.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from peewee import chunked
 from models.schema.bulk import insert_rows
 from models.schema.db import db, naive_utc
 from models.schema.tables import HOW_YOU_LISTEN, PLAY_SOURCES, Play, Track
-from models.summaries import listening
+from models.summaries import listening, sessions
 
 PLAY_TOLERANCE = dt.timedelta(seconds=30)
 """Two plays of one track closer than this are one listen (export vs API clocks differ by
@@ -166,6 +167,8 @@ def store_plays(user_id: int, plays: Iterable[Mapping], source: str) -> StoreRes
             _insert(fresh)
             added.extend((row[1], row[2], row[3]) for row in fresh)
         listening.record_plays(user_id, added, timezone)
+        if added:
+            sessions.record_plays(user_id, added[0][1], added[-1][1])
         filled = _fill(fills)
     return StoreResult(len(added), len(rows) - len(added), filled)
 

@@ -878,6 +878,8 @@ class RateLimit(BaseModel):
 
     class Meta:
         table_name = "rate_limit"
+
+
 # --- Sharing (issue 18): opt-in profiles, public links and their rate limit ------------------
 # Off by default: a listener without a ``SharingSettings`` row (or with ``visible`` off) never
 # appears to anyone but themselves and the admin (``models.accounts.sharing``).
@@ -930,6 +932,40 @@ class LinkHit(BaseModel):
         indexes = ((("minute",), False),)
 
 
+# --- listening story (issue 17, part 1): sessions (models/summaries/sessions.py) ---------------
+
+
+class ListeningSession(BaseModel):
+    """One listening session: consecutive plays of one user where each next play starts less
+    than ``models.summaries.sessions.SESSION_GAP`` after the previous play ended.  Kept in step
+    with the plays by ``store_plays``; ``last_played_at`` (the start of its last play) is what
+    the incremental update needs to find the plays a new one may join."""
+
+    user = ForeignKeyField(User, on_delete="CASCADE", index=False)
+    started_at = DateTimeField()  # the start of its first play
+    last_played_at = DateTimeField()
+    length_ms = BigIntegerField()  # from the first play's start to the latest end of its plays
+    plays = IntegerField()
+    ms_played = BigIntegerField()
+
+    class Meta:
+        table_name = "listening_session"
+        primary_key = CompositeKey("user", "started_at")
+        indexes = ((("user", "length_ms"), False),)
+
+
+class SessionBacklog(BaseModel):
+    """A user whose sessions are still to be built from plays stored before they were kept
+    (migration 080 lists every listener; the ``sessions`` job builds them and removes the row).
+    While a row exists the pages say the sessions are being built."""
+
+    user = ForeignKeyField(User, primary_key=True, on_delete="CASCADE")
+    queued_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        table_name = "session_backlog"
+
+
 ALL_TABLES = (
     User,
     OAuthToken,
@@ -962,4 +998,6 @@ ALL_TABLES = (
     SharingSettings,
     PublicLink,
     LinkHit,
+    ListeningSession,
+    SessionBacklog,
 )

@@ -15,6 +15,9 @@ come from: summaries or raw plays, and what the families share):
 - ``taste``: ``taste_profile``;
 - ``plays``: ``history``;
 - ``detail``: ``track_detail``, ``artist_detail``;
+- the listening story (docs/listening-story.md): ``sessions`` (``session_stats``), ``streaks``
+  (``streaks``, ``calendar``), ``discoveries`` (``discoveries_per_month``, ``discovered``,
+  ``rediscover``), ``review`` (``year_in_review``, over all the others).
 - ``together``: listening together (shared profiles, affinity, blends, boards), imported as
   ``from models.stats import together``: each function there takes the viewer and applies
   ``models.accounts.sharing``'s rule of who may be seen.
@@ -24,10 +27,14 @@ which is why no module is named like a function: ``models.stats.totals`` is the 
 """
 
 from models.schema.tables import PROFILE_FEATURES
+from models.stats.calendar_days import calendar, streaks
 from models.stats.counts import totals
 from models.stats.detail import artist_detail, track_detail
+from models.stats.discoveries import discovered, discoveries_per_month, rediscover
 from models.stats.habits import hours_of_day, listening_series, weekday_hour
 from models.stats.plays import history
+from models.stats.review import review_period, year_before, year_in_review, year_period
+from models.stats.sessions import session_stats
 from models.stats.sources import SORT_KEYS, Page, from_raw_plays
 from models.stats.taste import taste_profile
 from models.stats.top import top_albums, top_artists, top_genres, top_tracks
@@ -38,10 +45,17 @@ __all__ = [
     "SORT_KEYS",
     "Page",
     "artist_detail",
+    "calendar",
+    "discovered",
+    "discoveries_per_month",
     "from_raw_plays",
     "history",
     "hours_of_day",
     "listening_series",
+    "rediscover",
+    "review_period",
+    "session_stats",
+    "streaks",
     "taste_profile",
     "top_albums",
     "top_artists",
@@ -53,4 +67,7 @@ __all__ = [
     "unique_artists",
     "unique_tracks",
     "weekday_hour",
+    "year_before",
+    "year_in_review",
+    "year_period",
 ]

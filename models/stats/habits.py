@@ -12,7 +12,7 @@ from models.periods import Period, local_date
 from models.stats.sources import as_date, as_int, per_time, plan_for, series_of, statistic
 
 
-def _period_days(period: Period) -> tuple[dt.date | None, dt.date]:
+def period_days(period: Period) -> tuple[dt.date | None, dt.date]:
     if period.last_day is not None:  # period.whole_days
         return period.first_day, period.last_day
     first = local_date(period.start, period.tz) if period.start else None
@@ -33,7 +33,7 @@ def listening_series(user_id: int, period: Period, bucket: str | None = None) ->
         as_date(row["day"]): [as_int(row["plays"]), as_int(row["ms_played"])]
         for row in per_time(plan, "day")
     }
-    first, last = _period_days(period)
+    first, last = period_days(period)
     if first is None and not per_day:
         return []
     return series_of(per_day, first, last, bucket)

@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
+import luigi
+
+from tests.etl_world import run_etl
+
 
 def console_errors(page, live_app) -> list[str]:
     """A list that fills with the console errors logged on the app's own pages (a refusal by
@@ -27,3 +33,17 @@ def log_in(page, live_app, listener_index: int = 0):
     page.select_option("#listener", index=listener_index)
     page.click("#approve")
     page.wait_for_url(live_app.url + "/**")
+
+
+def sync_days(live_app, sandbox, days: int) -> None:
+    """What the hourly cron job collects over ``days`` days, ending at the current hour.
+
+    One run per sandbox day is enough (a sandbox listener plays fewer than 50 tracks a day,
+    Spotify's window), and keeps the test short; the clock is moved, never slept.
+    """
+    now = dt.datetime.now(dt.UTC).replace(minute=0, second=0, microsecond=0)
+    for day in range(days - 1, -1, -1):
+        moment = now - dt.timedelta(days=day)
+        sandbox.set_clock(moment)
+        result = run_etl(live_app.settings, moment.replace(tzinfo=None))
+        assert result.status == luigi.LuigiStatusCode.SUCCESS, result.summary_text

@@ -5,28 +5,12 @@ from __future__ import annotations
 
 import datetime as dt
 
-import luigi
 import pytest
 
 from models.schema.tables import Play, User
-from tests.browser.pages import console_errors, log_in
-from tests.etl_world import run_etl
+from tests.browser.pages import console_errors, log_in, sync_days
 
 pytestmark = [pytest.mark.browser, pytest.mark.parametrize("db", ["sqlite"], indirect=True)]
-
-
-def sync_days(live_app, sandbox, days: int) -> None:
-    """What the hourly cron job collects over ``days`` days, ending at the current hour.
-
-    One run per sandbox day is enough (a sandbox listener plays fewer than 50 tracks a day,
-    Spotify's window), and keeps the test short; the clock is moved, never slept.
-    """
-    now = dt.datetime.now(dt.UTC).replace(minute=0, second=0, microsecond=0)
-    for day in range(days - 1, -1, -1):
-        moment = now - dt.timedelta(days=day)
-        sandbox.set_clock(moment)
-        result = run_etl(live_app.settings, moment.replace(tzinfo=None))
-        assert result.status == luigi.LuigiStatusCode.SUCCESS, result.summary_text
 
 
 @pytest.fixture
