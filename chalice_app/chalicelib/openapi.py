@@ -625,7 +625,143 @@ PATHS = {
     },
 }
 
-<<<<<<< HEAD
+# --- the listening story (issue 17, part 1): chalicelib/api_story.py ---------------------------
+_DAY = {"type": "string", "format": "date"}
+_NULLABLE_DAY = _nullable("string", format="date")
+_STREAK = _object({"days": COUNT, "first": _NULLABLE_DAY, "last": _NULLABLE_DAY})
+_BEST = _nullable(
+    "object",
+    properties={"key": {"type": ["string", "integer"]}, "plays": COUNT, "ms_played": COUNT},
+    required=["key", "plays", "ms_played"],
+)
+_SESSION = _object(
+    {
+        "started_at": TIMESTAMP,
+        "length_ms": COUNT,
+        "plays": COUNT,
+        "ms_played": COUNT,
+        "tracks": _array(_ref("TrackRow")),
+    }
+)
+_DISCOVERED = _object(
+    {
+        "tracks": COUNT,
+        "artists": COUNT,
+        "top_tracks": _array(_ref("TrackRow")),
+        "top_artists": _array(_ref("ArtistRow")),
+    }
+)
+_REVIEW_FIGURES = {
+    "period": _ref("Period"),
+    "totals": {"type": "object", "additionalProperties": COUNT},
+    "top_tracks": _array(_ref("TrackRow")),
+    "top_artists": _array(_ref("ArtistRow")),
+    "top_albums": _array(_ref("AlbumRow")),
+    "top_genres": _array(_ref("GenreRow")),
+    "top_month": {**_BEST, "description": "key: YYYY-MM, the month with the most listening."},
+    "top_weekday": {**_BEST, "description": "key: Monday…Sunday."},
+    "top_day": {**_BEST, "description": "key: YYYY-MM-DD."},
+    "favourite_hour": {**_BEST, "description": "key: the local hour, 0-23."},
+    "active_days": COUNT,
+    "longest_streak": _STREAK,
+    "longest_session": {"anyOf": [_SESSION, {"type": "null"}]},
+    "discoveries": _DISCOVERED,
+}
+SCHEMAS.update(
+    {
+        "Story": _object(
+            {
+                "year": {"type": "integer"},
+                "streaks": _object(
+                    {
+                        "current": _STREAK,
+                        "longest": _STREAK,
+                        "today": _DAY,
+                        "played_today": {"type": "boolean"},
+                    }
+                ),
+                "calendar": _object(
+                    {
+                        "year": {"type": "integer"},
+                        "days": _array(_object({"day": _DAY, "plays": COUNT, "ms_played": COUNT})),
+                        "max_ms": COUNT,
+                        "active_days": COUNT,
+                    }
+                ),
+                "sessions": _object(
+                    {
+                        "building": {
+                            "type": "boolean",
+                            "description": "true: sessions of older plays are still being built.",
+                        },
+                        "count": COUNT,
+                        "median_ms": _nullable("integer", minimum=0),
+                        "per_week": _array(
+                            _object({"bucket": _DAY, "sessions": COUNT, "length_ms": COUNT})
+                        ),
+                        "longest": _array(_SESSION),
+                    }
+                ),
+                "discoveries_per_month": _array(
+                    _object({"bucket": _DAY, "tracks": COUNT, "artists": COUNT})
+                ),
+                "rediscover": _array(
+                    _object(
+                        {
+                            "artist_id": {"type": "string"},
+                            "name": {"type": "string"},
+                            "years": _array(_object({"year": {"type": "integer"}, "rank": COUNT})),
+                            "plays": COUNT,
+                            "last_played_at": TIMESTAMP,
+                        }
+                    )
+                ),
+                "history_months": _nullable("integer", minimum=0),
+                "young_history": {
+                    "type": "boolean",
+                    "description": "Under 3 months of history: import yours to make discoveries "
+                    "meaningful.",
+                },
+            }
+        ),
+        "Review": _object(
+            {
+                **_REVIEW_FIGURES,
+                "previous": _object(_REVIEW_FIGURES, description="The same days one year earlier."),
+                "image": _object(
+                    {"svg": {"type": "string"}, "png": {"type": "string"}},
+                    description="The web app's addresses of the shareable image (log in there).",
+                ),
+            }
+        ),
+    }
+)
+PARAMETERS["year"] = {
+    "name": "year",
+    "in": "query",
+    "schema": {"type": "integer", "minimum": 1970},
+    "description": "A calendar year, up to this one (this year: so far). Default this year.",
+}
+PATHS.update(
+    {
+        "/me/story": {
+            "get": _operation(
+                "Streaks, the year's calendar, sessions, discoveries per month, rediscover.",
+                _ref("Story"),
+                ["year"],
+            )
+        },
+        "/me/review": {
+            "get": _operation(
+                "The year in review (a year, or from/to), against the same days a year earlier.",
+                _ref("Review"),
+                ["year", "from", "to"],
+            )
+        },
+    }
+)
+
+
 # --- Listening together (issue 18): chalicelib/api_sharing.py ---------------------------------
 
 LISTENER = _object(
@@ -752,120 +888,10 @@ SCHEMAS.update(
                         }
                     )
                 ),
-=======
-# --- the listening story (issue 17, part 1): chalicelib/api_story.py ---------------------------
-_DAY = {"type": "string", "format": "date"}
-_NULLABLE_DAY = _nullable("string", format="date")
-_STREAK = _object({"days": COUNT, "first": _NULLABLE_DAY, "last": _NULLABLE_DAY})
-_BEST = _nullable(
-    "object",
-    properties={"key": {"type": ["string", "integer"]}, "plays": COUNT, "ms_played": COUNT},
-    required=["key", "plays", "ms_played"],
-)
-_SESSION = _object(
-    {
-        "started_at": TIMESTAMP,
-        "length_ms": COUNT,
-        "plays": COUNT,
-        "ms_played": COUNT,
-        "tracks": _array(_ref("TrackRow")),
-    }
-)
-_DISCOVERED = _object(
-    {
-        "tracks": COUNT,
-        "artists": COUNT,
-        "top_tracks": _array(_ref("TrackRow")),
-        "top_artists": _array(_ref("ArtistRow")),
-    }
-)
-_REVIEW_FIGURES = {
-    "period": _ref("Period"),
-    "totals": {"type": "object", "additionalProperties": COUNT},
-    "top_tracks": _array(_ref("TrackRow")),
-    "top_artists": _array(_ref("ArtistRow")),
-    "top_albums": _array(_ref("AlbumRow")),
-    "top_genres": _array(_ref("GenreRow")),
-    "top_month": {**_BEST, "description": "key: YYYY-MM, the month with the most listening."},
-    "top_weekday": {**_BEST, "description": "key: Monday…Sunday."},
-    "top_day": {**_BEST, "description": "key: YYYY-MM-DD."},
-    "favourite_hour": {**_BEST, "description": "key: the local hour, 0-23."},
-    "active_days": COUNT,
-    "longest_streak": _STREAK,
-    "longest_session": {"anyOf": [_SESSION, {"type": "null"}]},
-    "discoveries": _DISCOVERED,
-}
-SCHEMAS.update(
-    {
-        "Story": _object(
-            {
-                "year": {"type": "integer"},
-                "streaks": _object(
-                    {
-                        "current": _STREAK,
-                        "longest": _STREAK,
-                        "today": _DAY,
-                        "played_today": {"type": "boolean"},
-                    }
-                ),
-                "calendar": _object(
-                    {
-                        "year": {"type": "integer"},
-                        "days": _array(_object({"day": _DAY, "plays": COUNT, "ms_played": COUNT})),
-                        "max_ms": COUNT,
-                        "active_days": COUNT,
-                    }
-                ),
-                "sessions": _object(
-                    {
-                        "building": {
-                            "type": "boolean",
-                            "description": "true: sessions of older plays are still being built.",
-                        },
-                        "count": COUNT,
-                        "median_ms": _nullable("integer", minimum=0),
-                        "per_week": _array(
-                            _object({"bucket": _DAY, "sessions": COUNT, "length_ms": COUNT})
-                        ),
-                        "longest": _array(_SESSION),
-                    }
-                ),
-                "discoveries_per_month": _array(
-                    _object({"bucket": _DAY, "tracks": COUNT, "artists": COUNT})
-                ),
-                "rediscover": _array(
-                    _object(
-                        {
-                            "artist_id": {"type": "string"},
-                            "name": {"type": "string"},
-                            "years": _array(_object({"year": {"type": "integer"}, "rank": COUNT})),
-                            "plays": COUNT,
-                            "last_played_at": TIMESTAMP,
-                        }
-                    )
-                ),
-                "history_months": _nullable("integer", minimum=0),
-                "young_history": {
-                    "type": "boolean",
-                    "description": "Under 3 months of history: import yours to make discoveries "
-                    "meaningful.",
-                },
-            }
-        ),
-        "Review": _object(
-            {
-                **_REVIEW_FIGURES,
-                "previous": _object(_REVIEW_FIGURES, description="The same days one year earlier."),
-                "image": _object(
-                    {"svg": {"type": "string"}, "png": {"type": "string"}},
-                    description="The web app's addresses of the shareable image (log in there).",
-                ),
->>>>>>> story-a
             }
         ),
     }
 )
-<<<<<<< HEAD
 SHARING_PARAMETERS: dict[str, dict] = {
     "shared_range": {
         "name": "range",
@@ -1026,28 +1052,6 @@ PATHS.update(
             "get": _sharing(
                 "Minutes listened in the last 7 days by each listener who shares.",
                 _ref("WeeklyBoard"),
-=======
-PARAMETERS["year"] = {
-    "name": "year",
-    "in": "query",
-    "schema": {"type": "integer", "minimum": 1970},
-    "description": "A calendar year, up to this one (this year: so far). Default this year.",
-}
-PATHS.update(
-    {
-        "/me/story": {
-            "get": _operation(
-                "Streaks, the year's calendar, sessions, discoveries per month, rediscover.",
-                _ref("Story"),
-                ["year"],
-            )
-        },
-        "/me/review": {
-            "get": _operation(
-                "The year in review (a year, or from/to), against the same days a year earlier.",
-                _ref("Review"),
-                ["year", "from", "to"],
->>>>>>> story-a
             )
         },
     }
