@@ -329,3 +329,70 @@ def test_migration_060_keeps_every_row_and_ids_are_never_reused(engine, tmp_path
         if engine == "postgresql":
             drop_postgres_database(url)
             drop_postgres_database(fresh_url)
+
+
+@pytest.mark.parametrize("engine", ["sqlite", "postgresql"])
+def test_migration_078_keeps_the_gaps_recorded_before_open(engine, tmp_path):
+    """An install upgraded from 060 with recorded gaps (and plays) ends with a fresh build's
+    schema, every gap kept and open (``filled_at`` NULL) and every play kept; an import then
+    fills them as on a fresh build."""
+    from models.ingest import gaps
+    from models.schema.tables import Play, SyncGap
+    from tests.factories import make_track
+
+    def new_url(name):
+        if engine == "sqlite":
+            return f"sqlite:///{tmp_path / name}"
+        return create_postgres_database()
+
+    fresh_url, url = new_url("fresh.db"), new_url("upgrade.db")
+    fresh, database = connect_url(fresh_url), connect_url(url)
+    crypto.configure(TEST_SECRET_KEY)
+    try:
+        proxy.initialize(fresh)
+        fresh.connect()
+        router().run()
+        fresh_schema = _schema(fresh)
+        fresh.close()
+
+        proxy.initialize(database)
+        database.connect()
+        router().run("060_login_security")
+        database.execute_sql(
+            'INSERT INTO "user" (spotify_id, is_admin, timezone, created_at, needs_reauth, '
+            "token_epoch, legacy_cookies) VALUES ('gappy', %s, 'UTC', %s, %s, 0, %s)".replace(
+                "%s", database.param
+            ),
+            (False, dt.datetime(2026, 1, 1), False, False),
+        )
+        listener = User.get(User.spotify_id == "gappy")
+        track = make_track()
+        at = dt.datetime(2026, 6, 1, 12)
+        for n in range(3):
+            database.execute_sql(
+                "INSERT INTO play (user_id, track_id, played_at, ms_played, source) "
+                "VALUES (%s, %s, %s, %s, 'api')".replace("%s", database.param),
+                (listener.id, track.id, at + dt.timedelta(hours=n), 200_000),
+            )
+        for start, end in ((dt.datetime(2008, 1, 1), at), (at, at + dt.timedelta(hours=2))):
+            database.execute_sql(
+                "INSERT INTO sync_gap (user_id, gap_start, gap_end, detected_at) "
+                "VALUES (%s, %s, %s, %s)".replace("%s", database.param),
+                (listener.id, start, end, end),
+            )
+
+        router().run()
+        assert _schema(database) == fresh_schema
+        assert Play.select().count() == 3
+        assert [(g.gap_end, g.filled_at) for g in SyncGap.select().order_by(SyncGap.gap_start)] == [
+            (at, None),
+            (at + dt.timedelta(hours=2), None),
+        ]
+        assert len(gaps.open_gaps(listener.id)) == 2
+        gaps.cover(listener.id, at, at + dt.timedelta(hours=3))
+        assert [g.end for g in gaps.open_gaps(listener.id)] == [at]
+    finally:
+        database.close()
+        if engine == "postgresql":
+            drop_postgres_database(url)
+            drop_postgres_database(fresh_url)

@@ -624,6 +624,28 @@ PATHS = {
     },
 }
 
+# -- issue 16: what the privacy export tells, and the gaps it fills (api_export_stats.py) ------
+SCHEMAS["Gap"] = _object(
+    {
+        "start": {
+            **NULLABLE_TIMESTAMP,
+            "description": "After this play; null: since the account began (a first sync).",
+        },
+        "end": {**TIMESTAMP, "description": "Before this play (the oldest Spotify showed)."},
+        "since_account_began": {"type": "boolean"},
+        "detected_at": TIMESTAMP,
+    }
+)
+SCHEMAS["Gaps"] = _object(
+    {"items": _array(_ref("Gap")), "total": COUNT, "message": {"type": "string"}}
+)
+PATHS["/me/gaps"] = {
+    "get": _operation(
+        "Open gaps: intervals whose plays may be missing, until an import fills them.",
+        _ref("Gaps"),
+    )
+}
+
 DOCUMENT = {
     "openapi": "3.1.0",
     "info": {

@@ -156,7 +156,11 @@ def export_json(user: User) -> Iterator[str]:
     """Everything stored about ``user`` as one JSON document, in chunks:
     ``{"exported_at", "profile", "sync_gaps", "plays": [...]}``."""
     gaps = [
-        {"gap_start": _iso(gap.gap_start), "gap_end": _iso(gap.gap_end)}
+        {
+            "gap_start": _iso(gap.gap_start),
+            "gap_end": _iso(gap.gap_end),
+            "filled_at": _iso(gap.filled_at),
+        }
         for gap in SyncGap.select().where(SyncGap.user == user.id).order_by(SyncGap.gap_start)
     ]
     head = {"exported_at": utcnow().isoformat() + "Z", "profile": profile(user), "sync_gaps": gaps}
