@@ -19,18 +19,51 @@ from settings import PROJECT_DIR
 from tests.environment import TEST_SECRET_KEY, create_postgres_database, drop_postgres_database
 
 
-def _user_of_an_old_schema(database, spotify_id: str = "old-listener") -> User:
+def _user_of_an_old_schema(
+    database, spotify_id: str = "old-listener", *, at_060: bool = False
+) -> User:
     """A listener row in a database migrated only part of the way, whose ``user`` table lacks
-    columns the model has now (so ``make_user`` cannot write it)."""
+    columns the model has now (so ``make_user`` cannot write it); ``at_060``: with the columns
+    migration 060 added (NOT NULL, no default in PostgreSQL)."""
+    extra = ", token_epoch, legacy_cookies" if at_060 else ""
+    values = ", 0, %s" if at_060 else ""
     database.execute_sql(
-        'INSERT INTO "user" (spotify_id, display_name, is_admin, timezone, created_at, '
-        "needs_reauth) VALUES (%s, %s, %s, 'UTC', %s, %s)".replace("%s", database.param),
-        (spotify_id, "Old Listener", False, dt.datetime(2025, 1, 1), False),
+        f'INSERT INTO "user" (spotify_id, display_name, is_admin, timezone, created_at, '
+        f"needs_reauth{extra}) VALUES (%s, %s, %s, 'UTC', %s, %s{values})".replace(
+            "%s", database.param
+        ),
+        (spotify_id, "Old Listener", False, dt.datetime(2025, 1, 1), False)
+        + ((False,) if at_060 else ()),
     )
     (user_id,) = database.execute_sql(
         'SELECT id FROM "user" WHERE spotify_id = %s'.replace("%s", database.param), (spotify_id,)
     ).fetchone()
     return User(id=user_id, spotify_id=spotify_id)
+
+
+def _old_row(database, table: str, **columns) -> str:
+    """A catalogue row written with only the columns given, as a schema of an older migration
+    has them (the factories write every column the models have now); returns its id."""
+    names = ", ".join(f'"{name}"' for name in columns)
+    marks = ", ".join([database.param] * len(columns))
+    database.execute_sql(
+        f'INSERT INTO "{table}" ({names}) VALUES ({marks})', tuple(columns.values())
+    )
+    return columns["id"]
+
+
+def _old_track(database, n: int, artists=(), album=None) -> str:
+    track_id = _old_row(
+        database, "track", id=f"oldtrack{n:014d}", name=f"Track {n}", album_id=album
+    )
+    for position, artist in enumerate(artists):
+        database.execute_sql(
+            "INSERT INTO track_artist (track_id, artist_id, position) VALUES (%s, %s, %s)".replace(
+                "%s", database.param
+            ),
+            (track_id, artist, position),
+        )
+    return track_id
 
 
 def test_migrations_build_every_table(db):
@@ -139,21 +172,20 @@ def test_migration_040_fills_the_catalogue_summaries_of_plays_already_stored(eng
         TrackTotal,
     )
     from models.summaries import listening
-    from tests.factories import make_album, make_artist, make_track
 
     with upgrading(engine, tmp_path, "030_import_job") as database:
         user = _user_of_an_old_schema(database)
-        lead, guest = make_artist(), make_artist()
-        album = make_album()
+        lead, guest = (_old_row(database, "artist", id=f"oldartist{n}", name="A") for n in (1, 2))
+        album = _old_row(database, "album", id="oldalbum1", name="Album")
         tracks = [
-            make_track(artists=[lead, guest], album=album),
-            make_track(artists=[guest]),
-            make_track(),
+            _old_track(database, 1, artists=[lead, guest], album=album),
+            _old_track(database, 2, artists=[guest]),
+            _old_track(database, 3),
         ]  # the last: a stub, no artists or album yet
         database.execute_sql(
             "INSERT INTO audio_features (track_id, status, danceability, "
             "tempo, fetched_at) VALUES (%s, 'ok', 0.25, 120.5, %s)".replace("%s", database.param),
-            (tracks[0].id, dt.datetime(2026, 1, 1)),
+            (tracks[0], dt.datetime(2026, 1, 1)),
         )
         cells: dict = {}
         for n in range(30):
@@ -167,7 +199,7 @@ def test_migration_040_fills_the_catalogue_summaries_of_plays_already_stored(eng
                 (TrackMonth, at.date().replace(day=1)),
                 (TrackDay, at.date()),
             ):
-                cell = cells.setdefault((*key, track.id), [0, 0, at, at])
+                cell = cells.setdefault((*key, track), [0, 0, at, at])
                 cell[0] += 1
                 cell[1] += 1000 * (n + 1)
                 cell[3] = at
@@ -187,8 +219,8 @@ def test_migration_040_fills_the_catalogue_summaries_of_plays_already_stored(eng
         router().run()
         catalogue = CATALOGUE_SUMMARY_TABLES  # all of them: one added later is compared too
         migrated = {model: sorted(model.select().tuples()) for model in catalogue}
-        assert ArtistTotal.get(artist=guest.id).plays == 20
-        assert ArtistTotal.get(artist=lead.id).lead_plays == 10
+        assert ArtistTotal.get(artist=guest).plays == 20
+        assert ArtistTotal.get(artist=lead).lead_plays == 10
         assert {row.status: row.plays for row in FeatureTotal.select()} == {"ok": 10, "pending": 20}
         listening.rebuild(user.id)
         assert {model: sorted(model.select().tuples()) for model in catalogue} == migrated
@@ -271,7 +303,7 @@ def test_migration_060_keeps_every_row_and_ids_are_never_reused(engine, tmp_path
     from models.schema.db import db as proxy
     from models.schema.tables import LoginSession, OAuthToken, Play
     from tests.environment import TEST_SECRET_KEY, create_postgres_database, drop_postgres_database
-    from tests.factories import make_track, make_user
+    from tests.factories import make_user
 
     def new_url(name):
         if engine == "sqlite":
@@ -293,12 +325,12 @@ def test_migration_060_keeps_every_row_and_ids_are_never_reused(engine, tmp_path
         database.connect()
         router().run("040_catalogue_summaries")
         listeners = [_user_of_an_old_schema(database, f"old-{n}") for n in range(3)]
-        track = make_track()
+        track = _old_track(database, 1)
         for n, listener in enumerate(listeners):
             database.execute_sql(
                 "INSERT INTO play (user_id, track_id, played_at, ms_played, source) "
                 "VALUES (%s, %s, %s, %s, 'import')".replace("%s", database.param),
-                (listener.id, track.id, dt.datetime(2026, 1, 1, n), 1000),
+                (listener.id, track, dt.datetime(2026, 1, 1, n), 1000),
             )
             database.execute_sql(
                 "INSERT INTO oauth_token (user_id, refresh_token, scope, granted_at, updated_at) "
@@ -332,13 +364,89 @@ def test_migration_060_keeps_every_row_and_ids_are_never_reused(engine, tmp_path
 
 
 @pytest.mark.parametrize("engine", ["sqlite", "postgresql"])
+def test_migration_075_keeps_every_play_link_and_summary(engine, tmp_path):
+    """An install at 060 holding listeners, a linked catalogue, plays and summaries, upgraded to
+    the newest migration, has a fresh build's schema and every row it had: adding the export's
+    columns to ``track``, ``artist`` and ``play`` rebuilds no table (a rebuild of ``track`` or
+    ``artist`` on SQLite would cascade-delete plays' links and summaries)."""
+    from models.schema.tables import Album, Artist, Play, Track, TrackArtist, TrackTotal
+
+    def new_url(name):
+        if engine == "sqlite":
+            return f"sqlite:///{tmp_path / name}"
+        return create_postgres_database()
+
+    fresh_url, url = new_url("fresh.db"), new_url("upgrade.db")
+    crypto.configure(TEST_SECRET_KEY)
+    fresh = connect_url(fresh_url)
+    database = connect_url(url)
+    try:
+        proxy.initialize(fresh)
+        fresh.connect()
+        router().run()
+        fresh_schema = _schema(fresh)
+        fresh.close()
+
+        proxy.initialize(database)
+        database.connect()
+        router().run("060_login_security")
+        listeners = [_user_of_an_old_schema(database, f"old-{n}", at_060=True) for n in range(2)]
+        artist = _old_row(database, "artist", id="oldartist1", name="Artist")
+        album = _old_row(database, "album", id="oldalbum1", name="Album")
+        tracks = [_old_track(database, n, artists=[artist], album=album) for n in range(3)]
+        for n, listener in enumerate(listeners):
+            for m, track in enumerate(tracks):
+                at = dt.datetime(2026, 1, 1, n, m)
+                database.execute_sql(
+                    "INSERT INTO play (user_id, track_id, played_at, ms_played, source) "
+                    "VALUES (%s, %s, %s, %s, 'import')".replace("%s", database.param),
+                    (listener.id, track, at, 1000),
+                )
+                database.execute_sql(
+                    "INSERT INTO summary_track (user_id, track_id, plays, ms_played, "
+                    "first_played_at, last_played_at) VALUES (%s, %s, 1, 1000, %s, %s)".replace(
+                        "%s", database.param
+                    ),
+                    (listener.id, track, at, at),
+                )
+        before = {
+            "play": sorted(Play.select(Play.user, Play.track, Play.played_at).tuples()),
+            "links": sorted(TrackArtist.select(TrackArtist.track, TrackArtist.artist).tuples()),
+            "summaries": sorted(TrackTotal.select(TrackTotal.user, TrackTotal.track).tuples()),
+        }
+
+        router().run()
+        assert _schema(database) == fresh_schema
+        assert pending_model_changes() == ""
+        after = {
+            "play": sorted(Play.select(Play.user, Play.track, Play.played_at).tuples()),
+            "links": sorted(TrackArtist.select(TrackArtist.track, TrackArtist.artist).tuples()),
+            "summaries": sorted(TrackTotal.select(TrackTotal.user, TrackTotal.track).tuples()),
+        }
+        assert after == before and len(after["play"]) == 6 and len(after["links"]) == 3
+        # what was stored is Spotify's catalogue, played before the export's details were kept
+        assert {t.is_local for t in Track.select()} == {False}
+        assert {a.provisional for a in Artist.select()} == {False}
+        assert {a.provisional for a in Album.select()} == {False}
+        assert {(p.skipped, p.device, p.conn_country) for p in Play.select()} == {
+            (None, None, None)
+        }
+        if engine == "sqlite":
+            assert database.execute_sql("PRAGMA foreign_keys").fetchone()[0] == 1
+    finally:
+        database.close()
+        if engine == "postgresql":
+            drop_postgres_database(url)
+            drop_postgres_database(fresh_url)
+
+
+@pytest.mark.parametrize("engine", ["sqlite", "postgresql"])
 def test_migration_078_keeps_the_gaps_recorded_before_open(engine, tmp_path):
     """An install upgraded from 060 with recorded gaps (and plays) ends with a fresh build's
     schema, every gap kept and open (``filled_at`` NULL) and every play kept; an import then
     fills them as on a fresh build."""
     from models.ingest import gaps
     from models.schema.tables import Play, SyncGap
-    from tests.factories import make_track
 
     def new_url(name):
         if engine == "sqlite":
@@ -358,21 +466,14 @@ def test_migration_078_keeps_the_gaps_recorded_before_open(engine, tmp_path):
         proxy.initialize(database)
         database.connect()
         router().run("060_login_security")
-        database.execute_sql(
-            'INSERT INTO "user" (spotify_id, is_admin, timezone, created_at, needs_reauth, '
-            "token_epoch, legacy_cookies) VALUES ('gappy', %s, 'UTC', %s, %s, 0, %s)".replace(
-                "%s", database.param
-            ),
-            (False, dt.datetime(2026, 1, 1), False, False),
-        )
-        listener = User.get(User.spotify_id == "gappy")
-        track = make_track()
+        listener = _user_of_an_old_schema(database, "gappy", at_060=True)
+        track = _old_track(database, 1)
         at = dt.datetime(2026, 6, 1, 12)
         for n in range(3):
             database.execute_sql(
                 "INSERT INTO play (user_id, track_id, played_at, ms_played, source) "
                 "VALUES (%s, %s, %s, %s, 'api')".replace("%s", database.param),
-                (listener.id, track.id, at + dt.timedelta(hours=n), 200_000),
+                (listener.id, track, at + dt.timedelta(hours=n), 200_000),
             )
         for start, end in ((dt.datetime(2008, 1, 1), at), (at, at + dt.timedelta(hours=2))):
             database.execute_sql(

@@ -130,6 +130,9 @@ class Album(BaseModel):
     total_tracks = IntegerField(null=True)
     image_url = TextField(null=True)
     popularity = IntegerField(null=True)
+    # Export listening (issue 16): an album named by a privacy export only, until Spotify's
+    # own album for its tracks arrives (``models.ingest.provisional``).
+    provisional = BooleanField(default=False)
 
     class Meta:
         table_name = "album"
@@ -143,6 +146,9 @@ class Artist(BaseModel):
     image_url = TextField(null=True)
     # NULL: a stub known only from a track; the ETL's artist step fills details and genres.
     details_fetched_at = DateTimeField(null=True)
+    # Export listening (issue 16): an artist named by a privacy export only, never asked of
+    # Spotify; its tracks move to Spotify's artists when the ETL completes them.
+    provisional = BooleanField(default=False)
 
     class Meta:
         table_name = "artist"
@@ -177,6 +183,9 @@ class Track(BaseModel):
     disc_number = IntegerField(null=True)
     # NULL: a stub from an import (id and names only); the ETL's track step completes it.
     metadata_fetched_at = DateTimeField(null=True)
+    # Export listening (issue 16): a local file of one listener's (``LocalTrack``), known by
+    # its names only: never asked of Spotify, never matched to a catalogue track.
+    is_local = BooleanField(default=False)
 
     class Meta:
         table_name = "track"
@@ -249,10 +258,38 @@ class AudioFeatures(BaseModel):
 
 
 PLAY_SOURCES = ("api", "import")
+# Export listening (issue 16): the device families ``models.imports.listening.device_family``
+# sorts the export's ``platform`` into (docs/history-import.md has the rules).
+DEVICE_FAMILIES = ("phone", "desktop", "web player", "speaker", "tv", "car", "console", "other")
+HOW_YOU_LISTEN = (
+    "skipped",
+    "shuffle",
+    "offline",
+    "reason_start",
+    "reason_end",
+    "platform",
+    "device",
+    "conn_country",
+)
 
 
-class Play(BaseModel):
-    """One listen: a track played to one user at one instant (UTC)."""
+class _HowYouListen(BaseModel):
+    """How a stream was listened to, as the extended export tells (issue 16); all NULL where
+    nothing said (the API sends none of it, nor do account-data files).  ``platform`` is the
+    export's text as given, ``device`` its family (one of ``DEVICE_FAMILIES``)."""
+
+    skipped = BooleanField(null=True)
+    shuffle = BooleanField(null=True)
+    offline = BooleanField(null=True)
+    reason_start = CharField(max_length=32, null=True)
+    reason_end = CharField(max_length=32, null=True)
+    platform = TextField(null=True)
+    device = CharField(max_length=16, null=True)
+    conn_country = CharField(max_length=2, null=True)
+
+
+class Play(_HowYouListen):
+    """One listen: a track played to one user at one instant (UTC), 30 s or more."""
 
     id = BigAutoField()
     user = ForeignKeyField(User, backref="plays", on_delete="CASCADE")
@@ -269,6 +306,121 @@ class Play(BaseModel):
             (("user", "track", "played_at"), False),
             (("track",), False),
         )
+
+
+# --- Export listening (issue 16, branch export): streams the privacy export holds besides
+# music plays.  None of them reaches the music summaries or statistics.
+
+
+class LocalTrack(BaseModel):
+    """The names of a local file one listener played (``Track.is_local``): its track row's id
+    is derived from the listener and the names, so it is theirs alone and goes with them."""
+
+    track = ForeignKeyField(Track, primary_key=True, backref="local_file", on_delete="CASCADE")
+    user = ForeignKeyField(User, backref="local_tracks", on_delete="CASCADE")
+    artist_name = TextField(null=True)
+    album_name = TextField(null=True)
+
+    class Meta:
+        table_name = "local_track"
+        indexes = ((("user",), False),)
+
+
+class ShortStream(_HowYouListen):
+    """A music stream under 30 s (a skip): not a play, kept on its own (plays count from 30 s)."""
+
+    id = BigAutoField()
+    user = ForeignKeyField(User, backref="short_streams", on_delete="CASCADE")
+    track = ForeignKeyField(Track, backref="short_streams")
+    played_at = DateTimeField()
+    ms_played = IntegerField()
+    source = CharField(max_length=8, default="import")
+
+    class Meta:
+        table_name = "short_stream"
+        indexes = (
+            (("user", "played_at", "track"), True),
+            (("track",), False),
+        )
+
+
+class Show(BaseModel):
+    """A podcast.  Exports name shows but give no id, so ``id`` derives from the folded name."""
+
+    id = CharField(max_length=64, primary_key=True)
+    name = TextField()
+
+    class Meta:
+        table_name = "show"
+
+
+class Episode(BaseModel):
+    """A podcast episode.  ``id`` derives from show and episode names (account-data files
+    carry no URI); ``uri`` is Spotify's when an extended entry gave it."""
+
+    id = CharField(max_length=64, primary_key=True)
+    name = TextField()
+    show = ForeignKeyField(Show, backref="episodes", on_delete="CASCADE")
+    uri = CharField(max_length=64, null=True)
+
+    class Meta:
+        table_name = "episode"
+        indexes = ((("show",), False),)
+
+
+class Audiobook(BaseModel):
+    id = CharField(max_length=64, primary_key=True)  # Spotify's id, from audiobook_uri
+    name = TextField()
+
+    class Meta:
+        table_name = "audiobook"
+
+
+class Chapter(BaseModel):
+    id = CharField(max_length=64, primary_key=True)  # Spotify's id, from audiobook_chapter_uri
+    name = TextField()
+    audiobook = ForeignKeyField(Audiobook, backref="chapters", on_delete="CASCADE")
+
+    class Meta:
+        table_name = "chapter"
+        indexes = ((("audiobook",), False),)
+
+
+class EpisodePlay(_HowYouListen):
+    """A podcast episode streamed (any length: ``ms_played`` says how much)."""
+
+    id = BigAutoField()
+    user = ForeignKeyField(User, backref="episode_plays", on_delete="CASCADE")
+    episode = ForeignKeyField(Episode, backref="plays")
+    played_at = DateTimeField()
+    ms_played = IntegerField()
+
+    class Meta:
+        table_name = "episode_play"
+        indexes = (
+            (("user", "played_at", "episode"), True),
+            (("episode",), False),
+        )
+
+
+class ChapterPlay(_HowYouListen):
+    """An audiobook chapter streamed (any length)."""
+
+    id = BigAutoField()
+    user = ForeignKeyField(User, backref="chapter_plays", on_delete="CASCADE")
+    chapter = ForeignKeyField(Chapter, backref="plays")
+    played_at = DateTimeField()
+    ms_played = IntegerField()
+
+    class Meta:
+        table_name = "chapter_play"
+        indexes = (
+            (("user", "played_at", "chapter"), True),
+            (("chapter",), False),
+        )
+
+
+# --- end of export listening
 
 
 class EtlRun(BaseModel):
@@ -726,6 +878,14 @@ ALL_TABLES = (
     TrackArtist,
     AudioFeatures,
     Play,
+    LocalTrack,
+    ShortStream,
+    Show,
+    Episode,
+    Audiobook,
+    Chapter,
+    EpisodePlay,
+    ChapterPlay,
     EtlRun,
     EtlLog,
     SyncGap,
