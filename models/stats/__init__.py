@@ -14,7 +14,11 @@ come from: summaries or raw plays, and what the families share):
 - ``habits``: ``listening_series``, ``hours_of_day``, ``weekday_hour``;
 - ``taste``: ``taste_profile``;
 - ``plays``: ``history``;
-- ``detail``: ``track_detail``, ``artist_detail``.
+- ``detail``: ``track_detail``, ``artist_detail``;
+- ``listening_context`` (export only): ``how_you_listen``, ``most_skipped_tracks``,
+  ``most_skipped_artists``;
+- ``podcasts`` (export only, never music): ``podcast_totals``, ``top_shows``,
+  ``top_audiobooks``, ``finished_episodes``.
 
 The shells call them through this package (``from models import stats; stats.top_tracks(...)``),
 which is why no module is named like a function: ``models.stats.totals`` is the function.
@@ -24,7 +28,9 @@ from models.schema.tables import PROFILE_FEATURES
 from models.stats.counts import totals
 from models.stats.detail import artist_detail, track_detail
 from models.stats.habits import hours_of_day, listening_series, weekday_hour
+from models.stats.listening_context import how_you_listen, most_skipped_artists, most_skipped_tracks
 from models.stats.plays import history
+from models.stats.podcasts import finished_episodes, podcast_totals, top_audiobooks, top_shows
 from models.stats.sources import SORT_KEYS, Page, from_raw_plays
 from models.stats.taste import taste_profile
 from models.stats.top import top_albums, top_artists, top_genres, top_tracks
@@ -35,14 +41,21 @@ __all__ = [
     "SORT_KEYS",
     "Page",
     "artist_detail",
+    "finished_episodes",
     "from_raw_plays",
     "history",
     "hours_of_day",
+    "how_you_listen",
     "listening_series",
+    "most_skipped_artists",
+    "most_skipped_tracks",
+    "podcast_totals",
     "taste_profile",
     "top_albums",
     "top_artists",
+    "top_audiobooks",
     "top_genres",
+    "top_shows",
     "top_tracks",
     "totals",
     "track_detail",
