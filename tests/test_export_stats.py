@@ -4,14 +4,12 @@ standard periods and hand-made ones, in several time zones, on SQLite and Postgr
 
 from __future__ import annotations
 
-import datetime as dt
 import random
 from collections import Counter, defaultdict
 
 from models import stats
 from models.periods import local_date, parse_period
 from models.schema.tables import (
-    DEVICE_FAMILIES,
     Audiobook,
     Chapter,
     ChapterPlay,
@@ -22,92 +20,10 @@ from models.schema.tables import (
     Show,
     TrackArtist,
 )
-from tests.factories import make_artist, make_play, make_track, make_user
+from tests.export_world import NOW, build
 
-NOW = dt.datetime(2026, 11, 20, 12, 0)
 ZONES = ("UTC", "Asia/Kolkata", "America/St_Johns")
 RANGES = ("7d", "4w", "6m", "12m", "all")
-REASONS = ("trackdone", "fwdbtn", "endplay", "clickrow", None)
-COUNTRIES = ("SE", "DE", "ZZ", None)
-
-
-def how(rng: random.Random) -> dict:
-    """The how-you-listen fields of one extended entry (flags sometimes not said)."""
-    return {
-        "skipped": rng.choice([True, False, None]),
-        "shuffle": rng.choice([True, False, False, None]),
-        "offline": rng.choice([True, False, False, False, None]),
-        "reason_start": "clickrow",
-        "reason_end": rng.choice(REASONS),
-        "platform": "some platform",
-        "device": rng.choice(DEVICE_FAMILIES),
-        "conn_country": rng.choice(COUNTRIES),
-    }
-
-
-def build(rng: random.Random):
-    """A listener with API plays (nothing said), export-covered plays and short streams,
-    episode and chapter streams; and another listener with the same kinds of rows."""
-    user, other = make_user(), make_user()
-    artists = [make_artist() for _ in range(5)]
-    tracks = [make_track(artists=rng.sample(artists, rng.choice([1, 2]))) for _ in range(12)]
-    shows = [Show.create(id=f"show{n}", name=f"Show {n}") for n in range(3)]
-    episodes = [
-        Episode.create(id=f"ep{n}", name=f"Episode {n}", show=shows[n % 3]) for n in range(8)
-    ]
-    books = [Audiobook.create(id=f"book{n}", name=f"Book {n}") for n in range(2)]
-    chapters = [
-        Chapter.create(id=f"ch{n}", name=f"Chapter {n}", audiobook=books[n % 2]) for n in range(5)
-    ]
-    for listener in (user, other):
-        taken: set = set()
-
-        def moment(taken=taken):
-            while True:  # export-covered from 300 days ago, API plays throughout
-                at = NOW - dt.timedelta(minutes=rng.randrange(0, 400 * 24 * 60))
-                if at not in taken:
-                    taken.add(at)
-                    return at
-
-        for _ in range(90):
-            at = moment()
-            covered = at > NOW - dt.timedelta(days=300) and rng.random() < 0.8
-            fields = how(rng) if covered else {}
-            make_play(
-                listener,
-                rng.choice(tracks),
-                at,
-                ms_played=rng.randint(30_000, 300_000),
-                source="import" if covered else "api",
-                **fields,
-            )
-        for _ in range(45):
-            at = moment()
-            fields = how(rng) if at > NOW - dt.timedelta(days=300) else {}
-            ShortStream.create(
-                user=listener,
-                track=rng.choice(tracks),
-                played_at=at,
-                ms_played=rng.randint(0, 29_999),
-                **fields,
-            )
-        for _ in range(30):
-            EpisodePlay.create(
-                user=listener,
-                episode=rng.choice(episodes),
-                played_at=moment(),
-                ms_played=rng.randint(1_000, 3_600_000),
-                reason_end=rng.choice(REASONS),
-            )
-        for _ in range(15):
-            ChapterPlay.create(
-                user=listener,
-                chapter=rng.choice(chapters),
-                played_at=moment(),
-                ms_played=rng.randint(1_000, 1_800_000),
-                reason_end=rng.choice(REASONS),
-            )
-    return user, tracks
 
 
 def within(rows, period):
@@ -246,12 +162,12 @@ def expected_podcasts(user, period):
     )
     days = [local_date(r.played_at, period.tz) for r in (*episodes, *chapters)]
 
-    def totals(rows, item, parent):
+    def totals(rows, item, parent, items_key):
         return {
             "streams": len(rows),
             "ms_played": sum(r.ms_played for r in rows),
             parent[0]: len({parent[1](r) for r in rows}),
-            "items": len({item(r) for r in rows}),
+            items_key: len({item(r) for r in rows}),
             "finished": len({item(r) for r in rows if r.reason_end == "trackdone"}),
         }
 
@@ -296,10 +212,13 @@ def expected_podcasts(user, period):
         {
             "coverage": None if not days else {"first_day": min(days), "last_day": max(days)},
             "episodes": totals(
-                episodes, lambda r: r.episode_id, ("shows", lambda r: r.episode.show_id)
+                episodes, lambda r: r.episode_id, ("shows", lambda r: r.episode.show_id), "episodes"
             ),
             "audiobooks": totals(
-                chapters, lambda r: r.chapter_id, ("books", lambda r: r.chapter.audiobook_id)
+                chapters,
+                lambda r: r.chapter_id,
+                ("books", lambda r: r.chapter.audiobook_id),
+                "chapters",
             ),
         },
         top(

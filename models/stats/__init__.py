@@ -28,7 +28,12 @@ from models.schema.tables import PROFILE_FEATURES
 from models.stats.counts import totals
 from models.stats.detail import artist_detail, track_detail
 from models.stats.habits import hours_of_day, listening_series, weekday_hour
-from models.stats.listening_context import how_you_listen, most_skipped_artists, most_skipped_tracks
+from models.stats.listening_context import (
+    EXPORT_DEFAULT_RANGE,
+    how_you_listen,
+    most_skipped_artists,
+    most_skipped_tracks,
+)
 from models.stats.plays import history
 from models.stats.podcasts import finished_episodes, podcast_totals, top_audiobooks, top_shows
 from models.stats.sources import SORT_KEYS, Page, from_raw_plays
@@ -37,6 +42,7 @@ from models.stats.top import top_albums, top_artists, top_genres, top_tracks
 from models.stats.unique import unique_albums, unique_artists, unique_tracks
 
 __all__ = [
+    "EXPORT_DEFAULT_RANGE",
     "PROFILE_FEATURES",
     "SORT_KEYS",
     "Page",

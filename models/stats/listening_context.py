@@ -43,6 +43,9 @@ from models.stats.sources import (
 )
 
 FLAGS = ("skipped", "shuffle", "offline")
+# The period these pages and endpoints show when none is asked for: all time, since an export
+# usually ends months before today (the last 4 weeks, the dashboard's default, would be empty).
+EXPORT_DEFAULT_RANGE = "all"
 
 
 def _union(user_id: int, period: Period, *columns: str):

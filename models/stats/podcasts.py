@@ -40,8 +40,8 @@ def _finished(model, item):
 
 @statistic
 def podcast_totals(user_id: int, period: Period) -> dict:
-    """``{coverage, episodes: {streams, ms_played, shows, items, finished}, audiobooks:
-    {streams, ms_played, books, items, finished}}``; ``coverage`` (first and last local day with
+    """``{coverage, episodes: {streams, ms_played, shows, episodes, finished}, audiobooks:
+    {streams, ms_played, books, chapters, finished}}``; ``coverage`` (first and last local day with
     a stream) is None when no export brought any of the period."""
     result: dict = {"coverage": None}
     bounds: list[dt.datetime] = []
@@ -70,7 +70,7 @@ def podcast_totals(user_id: int, period: Period) -> dict:
             "streams": as_int(streams),
             "ms_played": as_int(ms),
             "shows" if kind == "episodes" else "books": as_int(parents),
-            "items": as_int(items),
+            kind if kind == "episodes" else "chapters": as_int(items),
             "finished": as_int(finished),
         }
         bounds += [moment for moment in (as_datetime(first), as_datetime(last)) if moment]
