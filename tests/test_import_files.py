@@ -87,7 +87,7 @@ def test_file_kinds_are_recognised_by_name_in_any_folder():
     assert file_kind("Spotify Account Data/Userdata.json") is None
 
 
-def test_extended_entries_keep_ts_as_played_at_and_skip_what_is_not_a_counted_play():
+def test_extended_entries_keep_ts_as_played_at_and_keep_every_kind_of_stream():
     entries = [
         extended("2024-01-31T23:59:58Z"),
         extended("2024-02-01T00:03:10Z", TRACK_B, ms=30_000),  # exactly 30 s: counts
@@ -117,16 +117,25 @@ def test_extended_entries_keep_ts_as_played_at_and_skip_what_is_not_a_counted_pl
         ),  # a local file: names only
     ]
     export = read(json.dumps(entries).encode(), name="Streaming_History_Audio_2024_0.json")
-    assert [(p.played_at, p.track_id, p.ms_played) for p in export.plays] == [
-        (datetime(2024, 1, 31, 23, 59, 58), TRACK_A, 200_000),
-        (datetime(2024, 2, 1, 0, 3, 10), TRACK_B, 30_000),
-        (datetime(2024, 2, 1, 3, 0, 0), None, 200_000),
+    # every stream that needs no search first, in the file's order; names only last
+    assert [(p.played_at, p.kind, p.short, p.track_id, p.ms_played) for p in export.plays] == [
+        (datetime(2024, 1, 31, 23, 59, 58), "track", False, TRACK_A, 200_000),
+        (datetime(2024, 2, 1, 0, 3, 10), "track", False, TRACK_B, 30_000),
+        (datetime(2024, 2, 1, 0, 3, 20), "track", True, TRACK_A, 29_999),  # a skip, kept
+        (datetime(2024, 2, 1, 0, 40, 0), "episode", False, "abc", 200_000),
+        (datetime(2024, 2, 1, 1, 0, 0), "chapter", False, None, 200_000),
+        (datetime(2024, 2, 1, 3, 0, 0), "named", False, None, 200_000),
     ]
     assert export.plays[0].names == ("Song", "Band", "LP")
-    assert export.plays[2].names[:2] == ("My Demo", "Me")
-    assert dict(export.skipped) == {"short": 1, "episode": 1, "audiobook": 1, "incognito": 1}
+    assert export.plays[3].names == ("Ep 1", "", None)
+    assert export.plays[4].parent == "x"
+    assert export.plays[5].names[:2] == ("My Demo", "Me")
+    assert export.plays[0].how.reason_end == "trackdone" and export.plays[0].how.device == "phone"
+    assert dict(export.skipped) == {"incognito": 1}
     summary = export.summary()
-    assert summary["entries"] == 7 and summary["plays"] == 3 and summary["skipped_total"] == 4
+    assert summary["entries"] == 7 and summary["plays"] == 6 and summary["skipped_total"] == 1
+    assert summary["kinds"] == {"chapter": 1, "episode": 1, "named": 1, "short": 1, "track": 2}
+    assert summary["direct"] == 5 and summary["named"] == 1
     assert summary["first_played_at"] == "2024-01-31T23:59:58"
     assert summary["last_played_at"] == "2024-02-01T03:00:00"
 
@@ -151,11 +160,13 @@ def test_account_entries_are_placed_mid_minute_and_kept_apart_within_a_minute():
 
 def test_min_ms_played_is_configurable():
     entries = [extended("2024-01-01T10:00:00Z", ms=45_000)]
-    assert len(read(json.dumps(entries).encode(), min_ms_played=60_000).plays) == 0
-    assert len(read(json.dumps(entries).encode()).plays) == 1
+    assert [p.short for p in read(json.dumps(entries).encode(), min_ms_played=60_000).plays] == [
+        True
+    ]
+    assert [p.short for p in read(json.dumps(entries).encode()).plays] == [False]
 
 
-def test_a_spotify_zip_reads_history_skips_video_and_podcasts_and_ignores_the_rest():
+def test_a_spotify_zip_reads_history_video_and_podcasts_and_ignores_the_rest():
     data = zipped(
         {
             "Spotify Extended Streaming History/Streaming_History_Audio_2023_1.json": [
@@ -182,8 +193,15 @@ def test_a_spotify_zip_reads_history_skips_video_and_podcasts_and_ignores_the_re
         }
     )
     export = read(data)
-    # extended files first, in name order, then account data: a fixed order to resume by
-    assert [p.played_at.month for p in export.plays] == [5, 6, 7]
+    # extended files first, in name order (the video file's track entry is a play), then the
+    # account-data podcast, then the name-only plays: a fixed order to resume by
+    assert [(p.played_at.month, p.played_at.hour, p.kind) for p in export.plays] == [
+        (5, 10, "track"),
+        (6, 10, "track"),
+        (5, 11, "track"),
+        (7, 10, "episode"),
+        (7, 9, "named"),
+    ]
     kinds = {f.name.rsplit("/", 1)[1]: f.kind for f in export.files}
     assert kinds == {
         "Streaming_History_Audio_2023_0.json": EXTENDED,
@@ -286,12 +304,10 @@ def test_the_demo_samples_are_current_and_import_cleanly(tmp_path):
         )
     account, extended = (read(DEMO_DIR / p.name) for p in written)
     assert 150 <= len(account.plays) <= 400 and 150 <= len(extended.plays) <= 400
-    assert all(p.track_id is None for p in account.plays)
-    assert all(p.track_id is not None for p in extended.plays)
-    assert extended.skipped["episode"] == 5 and [f.kind for f in account.files] == [
-        PODCAST,
-        ACCOUNT,
-    ]
+    assert {p.kind for p in account.plays} == {"named", "episode"}
+    assert {p.kind for p in extended.plays} == {"track", "episode"}
+    assert extended.kinds()["episode"] == 5 and account.kinds()["episode"] == 1
+    assert [f.kind for f in account.files] == [ACCOUNT, PODCAST]
 
 
 def test_both_spotify_zips_inside_one_upload_are_read():

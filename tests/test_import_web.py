@@ -83,7 +83,8 @@ def test_uploading_the_zip_imports_it_and_shows_the_report(importer, client, aut
     assert status["status"] == "done"
     assert status["plays_added"] == expected == Play.select().count()
     assert status["duplicates"] == 0 and status["unresolved"] == 0
-    assert status["skipped_by_reason"]["episode"] == 2
+    assert status["kept"]["episode"] == 2 and status["named_total"] == 0
+    assert status["direct_done"] == status["direct_total"] == status["entries_total"]
     # the stored copy of the upload is deleted once the plays are in
     assert not list((importer.config["SETTINGS"].data_dir / "imports").rglob("*.zip"))
     page = client.get(f"/account/import/{job_id}")
@@ -91,6 +92,9 @@ def test_uploading_the_zip_imports_it_and_shows_the_report(importer, client, aut
     assert page.status_code == 200 and "Refresh" not in page.headers
     assert f'<dd id="plays-added">{expected:,}</dd>' in text
     assert f'<dd id="skipped">{status["skipped"]:,}' in text
+    total = status["direct_total"]
+    assert f'<dd id="part-direct">{total:,} of {total:,}</dd>' in text
+    assert "podcast episodes: 2" in text
     assert f"{status['first_played_at'][:10]} to {status['last_played_at'][:10]}" in text
     # the listing shows it, and the same file again adds nothing
     assert "my_spotify_data.zip" in client.get("/account/import").get_data(as_text=True)

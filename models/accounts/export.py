@@ -16,7 +16,24 @@ from zoneinfo import ZoneInfo
 from peewee import JOIN
 
 from models.schema.db import utcnow
-from models.schema.tables import Album, Artist, Play, SyncGap, Track, TrackArtist, User
+from models.schema.tables import (
+    HOW_YOU_LISTEN,
+    Album,
+    Artist,
+    Audiobook,
+    Chapter,
+    ChapterPlay,
+    Episode,
+    EpisodePlay,
+    LocalTrack,
+    Play,
+    ShortStream,
+    Show,
+    SyncGap,
+    Track,
+    TrackArtist,
+    User,
+)
 
 PROFILE_FIELDS = (
     "spotify_id",
@@ -42,6 +59,8 @@ PLAY_COLUMNS = (
     "ms_played",
     "source",
     "context_uri",
+    "local_file",
+    *HOW_YOU_LISTEN,
 )
 BATCH = 2000
 
@@ -65,8 +84,13 @@ def _artist_names(track_ids: set[str]) -> dict[str, str]:
     return {track_id: ", ".join(found) for track_id, found in names.items()}
 
 
+def _how(model) -> list:
+    return [getattr(model, name) for name in HOW_YOU_LISTEN]
+
+
 def iter_plays(user: User) -> Iterator[dict]:
-    """Every play of ``user``, oldest first, with track, artists and album names."""
+    """Every play of ``user``, oldest first, with track, artists and album names (a local
+    file's as the export or the API named them), and how it was listened to."""
     zone = ZoneInfo(user.timezone)
     query = (
         Play.select(
@@ -78,9 +102,15 @@ def iter_plays(user: User) -> Iterator[dict]:
             Track.name,
             Album.id,
             Album.name,
+            Track.is_local,
+            LocalTrack.artist_name,
+            LocalTrack.album_name,
+            *_how(Play),
         )
         .join(Track)
         .join(Album, JOIN.LEFT_OUTER)
+        .switch(Track)
+        .join(LocalTrack, JOIN.LEFT_OUTER, on=(LocalTrack.track == Track.id))
         .where(Play.user == user.id)
         .order_by(Play.played_at)
         .tuples()
@@ -98,19 +128,25 @@ def iter_plays(user: User) -> Iterator[dict]:
             track_name,
             album_id,
             album_name,
+            is_local,
+            local_artist,
+            local_album,
+            *how,
         ) in rows:
             local = played_at.replace(tzinfo=dt.UTC).astimezone(zone)
             yield {
                 "played_at_utc": played_at.isoformat() + "Z",
                 "played_at_local": local.isoformat(),
-                "track_id": track_id,
+                "track_id": None if is_local else track_id,
                 "track_name": track_name,
-                "artists": artists.get(track_id, ""),
+                "artists": (local_artist or "") if is_local else artists.get(track_id, ""),
                 "album_id": album_id,
-                "album_name": album_name,
+                "album_name": local_album if is_local else album_name,
                 "ms_played": ms_played,
                 "source": source,
                 "context_uri": context_uri,
+                "local_file": bool(is_local),
+                **dict(zip(HOW_YOU_LISTEN, how, strict=True)),
             }
         rows.clear()
 
@@ -152,9 +188,90 @@ def export_csv(user: User) -> Iterator[str]:
     yield buffer.getvalue()
 
 
+def _streams(query, names: tuple[str, ...]) -> Iterator[dict]:
+    for row in query.tuples().iterator():
+        item = dict(zip(names, row, strict=True))
+        item["played_at_utc"] = item["played_at_utc"].isoformat() + "Z"
+        yield item
+
+
+def iter_short_streams(user: User) -> Iterator[dict]:
+    """Music streams under 30 s (skips), oldest first."""
+    query = (
+        ShortStream.select(
+            ShortStream.played_at,
+            ShortStream.ms_played,
+            Track.id,
+            Track.name,
+            Track.is_local,
+            LocalTrack.artist_name,
+            *_how(ShortStream),
+        )
+        .join(Track)
+        .join(LocalTrack, JOIN.LEFT_OUTER, on=(LocalTrack.track == Track.id))
+        .where(ShortStream.user == user.id)
+        .order_by(ShortStream.played_at)
+    )
+    names = ("played_at_utc", "ms_played", "track_id", "track_name", "local_file")
+    for item in _streams(query, (*names, "local_artist", *HOW_YOU_LISTEN)):
+        if item["local_file"]:
+            item["track_id"] = None
+        else:
+            item.pop("local_artist")
+        item["local_file"] = bool(item["local_file"])
+        yield item
+
+
+def iter_episode_plays(user: User) -> Iterator[dict]:
+    """Podcast episodes streamed, oldest first."""
+    query = (
+        EpisodePlay.select(
+            EpisodePlay.played_at,
+            EpisodePlay.ms_played,
+            Episode.name,
+            Episode.uri,
+            Show.name,
+            *_how(EpisodePlay),
+        )
+        .join(Episode)
+        .join(Show)
+        .where(EpisodePlay.user == user.id)
+        .order_by(EpisodePlay.played_at)
+    )
+    names = ("played_at_utc", "ms_played", "episode", "episode_uri", "show")
+    return _streams(query, (*names, *HOW_YOU_LISTEN))
+
+
+def iter_chapter_plays(user: User) -> Iterator[dict]:
+    """Audiobook chapters streamed, oldest first."""
+    query = (
+        ChapterPlay.select(
+            ChapterPlay.played_at,
+            ChapterPlay.ms_played,
+            Chapter.name,
+            Audiobook.name,
+            *_how(ChapterPlay),
+        )
+        .join(Chapter)
+        .join(Audiobook)
+        .where(ChapterPlay.user == user.id)
+        .order_by(ChapterPlay.played_at)
+    )
+    names = ("played_at_utc", "ms_played", "chapter", "audiobook")
+    return _streams(query, (*names, *HOW_YOU_LISTEN))
+
+
+def _json_list(key: str, items: Iterator[dict]) -> Iterator[str]:
+    yield f', "{key}": ['
+    for index, item in enumerate(items):
+        yield ("," if index else "") + "\n" + json.dumps(item)
+    yield "\n]"
+
+
 def export_json(user: User) -> Iterator[str]:
-    """Everything stored about ``user`` as one JSON document, in chunks:
-    ``{"exported_at", "profile", "sync_gaps", "plays": [...]}``."""
+    """Everything stored about ``user`` as one JSON document, in chunks: ``{"exported_at",
+    "profile", "sync_gaps", "plays": [...], "short_streams": [...], "episode_plays": [...],
+    "chapter_plays": [...]}``."""
     gaps = [
         {
             "gap_start": _iso(gap.gap_start),
@@ -164,7 +281,9 @@ def export_json(user: User) -> Iterator[str]:
         for gap in SyncGap.select().where(SyncGap.user == user.id).order_by(SyncGap.gap_start)
     ]
     head = {"exported_at": utcnow().isoformat() + "Z", "profile": profile(user), "sync_gaps": gaps}
-    yield json.dumps(head)[:-1] + ', "plays": ['
-    for index, play in enumerate(iter_plays(user)):
-        yield ("," if index else "") + "\n" + json.dumps(play)
-    yield "\n]}\n"
+    yield json.dumps(head)[:-1]
+    yield from _json_list("plays", iter_plays(user))
+    yield from _json_list("short_streams", iter_short_streams(user))
+    yield from _json_list("episode_plays", iter_episode_plays(user))
+    yield from _json_list("chapter_plays", iter_chapter_plays(user))
+    yield "}\n"

@@ -5,13 +5,13 @@ from __future__ import annotations
 import contextlib
 from pathlib import Path
 
-from peewee import fn
+from peewee import chunked, fn
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from models.accounts import grants
 from models.accounts.uploads import is_stored_upload
 from models.schema.db import db, utcnow
-from models.schema.tables import ImportJob, User
+from models.schema.tables import ImportJob, LocalTrack, Track, User
 
 
 def ensure_first_admin(settings) -> User | None:
@@ -70,7 +70,12 @@ def delete_user(user: User) -> None:
         if is_stored_upload(path, user.id)
     ]
     with db.atomic():
+        # A local file's track row is the listener's alone (its names are theirs): it goes too.
+        local_tracks = LocalTrack.select(LocalTrack.track).where(LocalTrack.user == user.id)
+        local_ids = [track_id for (track_id,) in local_tracks.tuples()]
         User.delete().where(User.id == user.id).execute()
+        for chunk in chunked(local_ids, 500):
+            Track.delete().where(Track.id.in_(chunk) & Track.is_local).execute()
     for upload in uploads:
         upload.unlink(missing_ok=True)
         with contextlib.suppress(OSError):  # the user's upload folder, once empty

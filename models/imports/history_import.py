@@ -40,22 +40,28 @@ from pathlib import Path
 from peewee import Case, chunked, fn
 
 from models.accounts import grants, uploads
+from models.imports.listening import NOTHING_SAID
 from models.imports.privacy_export import (
+    CHAPTER,
     DEFAULT_LIMITS,
+    EPISODE,
     EXTENDED,
+    LOCAL,
+    TRACK,
     Export,
     ExportError,
     ExportPlay,
     Limits,
     read_export,
 )
-from models.ingest import gaps
+from models.ingest import gaps, streams
 from models.ingest.catalogue import ensure_track_stubs, upsert_tracks, write_transaction
 from models.ingest.plays import store_plays
+from models.ingest.provisional import fold as _fold
 from models.jobs import queue
 from models.schema.db import naive_utc, utcnow
 from models.schema.tables import Artist, ImportJob, Job, Play, Track, TrackArtist, User
-from spotify.errors import ReauthorizationNeeded, RetryLater, SpotifyError
+from spotify.errors import RateLimited, ReauthorizationNeeded, RetryLater, SpotifyError
 
 log = logging.getLogger(__name__)
 
@@ -253,6 +259,7 @@ def status_of(job: ImportJob) -> dict:
     """What the page and its polling endpoint show: counters, percentage, report when done."""
     report = job.report_data
     total = job.entries_total
+    direct = report.get("direct", total)  # jobs from before the two parts: all direct
     return {
         "id": job.id,
         "status": job.status,
@@ -260,6 +267,13 @@ def status_of(job: ImportJob) -> dict:
         "entries_total": total,
         "entries_done": job.entries_done,
         "percent": _percent(job),
+        # the two parts: streams stored as they are, then name-only plays searched for
+        "direct_total": direct,
+        "direct_done": min(job.entries_done, direct),
+        "named_total": total - direct,
+        "named_done": max(job.entries_done - direct, 0),
+        "kept": report.get("kept", {}),
+        "kinds": report.get("kinds", {}),
         "plays_added": job.plays_added,
         "duplicates": job.duplicates,
         "unresolved": job.unresolved,
@@ -356,7 +370,7 @@ def run_job(
     except RetryLater as exc:
         resume_at = naive_utc(exc.resume_at) if exc.resume_at else utcnow() + RETRY_DEFAULT
         log.info("import %s waits for Spotify until %s", job_id, resume_at)
-        _finish(job_id, status="waiting", resume_at=resume_at, error=str(exc))
+        _finish(job_id, status="waiting", resume_at=resume_at, error=wait_message(exc, resume_at))
     except ExportError as exc:
         status = "refused" if checking else "failed"
         _finish(job_id, status=status, error=str(exc), finished_at=utcnow())
@@ -372,6 +386,21 @@ def run_job(
         )
         raise
     return ImportJob.get_by_id(job_id)
+
+
+def wait_message(exc: RetryLater, resume_at: datetime) -> str:
+    """What a paused import tells the listener: what happened, and when it goes on."""
+    when = f"{resume_at:%Y-%m-%d %H:%M} UTC"
+    if isinstance(exc, RateLimited):
+        what = f"Spotify asked us to wait (Retry-After {exc.retry_after:.0f} s) until {when}"
+    elif exc.status is None:
+        what = f"No connection to Spotify ({exc.message}); trying again at {when}"
+    else:
+        what = f"Spotify is unavailable (HTTP {exc.status}); trying again at {when}"
+    return (
+        f"{what}. Only the plays known by name alone wait for it: everything else is stored. "
+        "The import goes on by itself."
+    )
 
 
 def _check(job: ImportJob, limits: Limits) -> Export:
@@ -421,19 +450,89 @@ def _read_stored(job: ImportJob, limits: Limits, now: datetime) -> Export:
 def _chunks(plays: list[ExportPlay], start: int, size: int, named_size: int):
     """(start, end) of each chunk from ``start``: the same boundaries on every run.
 
-    A chunk holds plays of one kind (with ids, or names only), so the extended part of an
-    export is committed before the account data that may repeat it.
+    A chunk holds streams of one part (stored at once, or names only to search), so the
+    extended part of an export is committed before the account data that may repeat it.
     """
     position = start
     while position < len(plays):
-        named = plays[position].track_id is None
+        named = plays[position].needs_search
         end = min(position + (named_size if named else size), len(plays))
         for index in range(position + 1, end):
-            if (plays[index].track_id is None) != named:
+            if plays[index].needs_search != named:
                 end = index
                 break
         yield position, end
         position = end
+
+
+class _Chunk:
+    """The rows one chunk of the export writes, by table, built before its transaction."""
+
+    def __init__(self) -> None:
+        self.plays: list[dict] = []
+        self.stubs: dict[str, dict] = {}
+        self.short: list[dict] = []
+        self.local: list[ExportPlay] = []
+        self.episodes: list[ExportPlay] = []
+        self.chapters: list[ExportPlay] = []
+        self.unresolved = 0
+
+    def add(self, play: ExportPlay, track_id: str | None) -> None:
+        kind = play.kind
+        if kind == EPISODE:
+            self.episodes.append(play)
+        elif kind == CHAPTER:
+            self.chapters.append(play)
+        elif kind == LOCAL:
+            self.local.append(play)
+        elif track_id is None:
+            self.unresolved += 1
+        else:
+            if kind == TRACK and track_id not in self.stubs:
+                self.stubs[track_id] = {
+                    "id": track_id,
+                    "name": play.names[0],
+                    "artist_name": play.names[1],
+                    "album_name": play.names[2],
+                }
+            (self.short if play.short else self.plays).append(_row(play, track_id))
+
+    def store(self, user_id: int) -> tuple[tuple[int, int], Counter]:
+        """Write the chunk (in the caller's transaction): (plays added, duplicates, other
+        streams kept by kind)."""
+        kept: Counter = Counter()
+        ensure_track_stubs(self.stubs.values())
+        if self.local:
+            ids = streams.ensure_local_tracks(user_id, {p.names for p in self.local})
+            for play in self.local:
+                rows = self.short if play.short else self.plays
+                rows.append(_row(play, ids[play.names]))
+        stored = store_plays(user_id, self.plays, SOURCE) if self.plays else None
+        kept["short"] += streams.store_short_streams(user_id, self.short)
+        if self.episodes:
+            episode_ids = streams.ensure_episodes((p.names, p.track_id) for p in self.episodes)
+            rows = [_row(p, episode_ids[p.names]) for p in self.episodes]
+            kept["episode"] += streams.store_episode_plays(user_id, rows)
+        if self.chapters:
+            keys = [(p.names, p.track_id, p.parent) for p in self.chapters]
+            chapter_ids = streams.ensure_chapters(keys)
+            rows = [_row(p, chapter_ids[k]) for p, k in zip(self.chapters, keys, strict=True)]
+            kept["chapter"] += streams.store_chapter_plays(user_id, rows)
+        if stored is not None:
+            kept["filled"] += stored.filled
+        return (stored.added, stored.duplicates) if stored else (0, 0), kept
+
+
+def _row(play: ExportPlay, key: str) -> dict:
+    """The row ``store_plays`` takes (``track_id``) and ``streams``' writers (``key``)."""
+    return {
+        "track_id": key,
+        "key": key,
+        "played_at": play.played_at,
+        "ms_played": play.ms_played,
+        "context_uri": None,
+        "how": None if play.how is NOTHING_SAID else play.how.columns(),
+    }
 
 
 def _import_chunks(job, export, client, chunk_size, named_chunk_size, should_stop) -> None:
@@ -445,42 +544,28 @@ def _import_chunks(job, export, client, chunk_size, named_chunk_size, should_sto
     searches = report.get("searches", 0)
     for start, end in _chunks(export.plays, job.entries_done, chunk_size, named_chunk_size):
         chunk = export.plays[start:end]
-        track_ids = resolver.resolve(chunk)
-        rows, stubs, unresolved = [], {}, 0
+        # Only a chunk of name-only plays may call Spotify: the rest is stored as it is.
+        track_ids = (
+            resolver.resolve(chunk) if chunk[0].needs_search else [p.track_id for p in chunk]
+        )
+        rows = _Chunk()
         for play, track_id in zip(chunk, track_ids, strict=True):
-            if track_id is None:
-                unresolved += 1
-                continue
-            rows.append(
-                {
-                    "track_id": track_id,
-                    "played_at": play.played_at,
-                    "ms_played": play.ms_played,
-                    "context_uri": None,
-                }
-            )
-            if play.track_id is not None and track_id not in stubs:
-                stubs[track_id] = {
-                    "id": track_id,
-                    "name": play.names[0],
-                    "artist_name": play.names[1],
-                    "album_name": play.names[2],
-                }
+            rows.add(play, track_id)
         report["unresolved_tracks"] = resolver.unresolved_report()
         report["searches"] = searches + resolver.searches
         if resolver.search_error:
             report["search_error"] = resolver.search_error
         with write_transaction():
-            ensure_track_stubs(stubs.values())
-            stored = store_plays(job.user_id, rows, SOURCE) if rows else None
+            (added, duplicates), kept = rows.store(job.user_id)
+            report["kept"] = dict(Counter(report.get("kept", {})) + kept)
             moved = (
                 ImportJob.update(
                     entries_done=end,
                     updated_at=utcnow(),
                     report=json.dumps(report),
-                    plays_added=ImportJob.plays_added + (stored.added if stored else 0),
-                    duplicates=ImportJob.duplicates + (stored.duplicates if stored else 0),
-                    unresolved=ImportJob.unresolved + unresolved,
+                    plays_added=ImportJob.plays_added + added,
+                    duplicates=ImportJob.duplicates + duplicates,
+                    unresolved=ImportJob.unresolved + rows.unresolved,
                 )
                 .where(
                     (ImportJob.id == job.id)
@@ -519,10 +604,6 @@ def _beat(job_id: int) -> None:
 
 
 # -- names to tracks -------------------------------------------------------------------------
-def _fold(text: str | None) -> str:
-    return " ".join((text or "").casefold().split())
-
-
 def _closest(played_at: datetime, candidates: list[str], near: dict[str, list]) -> str:
     """The candidate with a stored play nearest ``played_at`` (within NEAR), else the first."""
     best, best_gap = candidates[0], NEAR
@@ -567,12 +648,12 @@ class TrackResolver:
     def learn(self, plays: list[ExportPlay]) -> None:
         """Names and ids the export's own extended entries pair up, for its name-only plays
         (an upload with both kinds of history: the account data then needs no search)."""
-        if all(play.track_id is not None for play in plays):
+        if not any(play.needs_search for play in plays):
             return
         counts: dict[tuple[str, str], Counter] = {}
         folded: dict[tuple, tuple[str, str]] = {}
         for play in plays:
-            if play.track_id is not None:
+            if play.kind == TRACK:
                 key = folded.get(play.names)
                 if key is None:
                     key = folded[play.names] = (_fold(play.names[0]), _fold(play.names[1]))
@@ -583,10 +664,7 @@ class TrackResolver:
                 self.unresolved_plays.pop(key, None)
 
     def resolve(self, plays: list[ExportPlay]) -> list[str | None]:
-        keys = [
-            None if p.track_id is not None else (_fold(p.names[0]), _fold(p.names[1]))
-            for p in plays
-        ]
+        keys = [(_fold(p.names[0]), _fold(p.names[1])) if p.needs_search else None for p in plays]
         wanted: dict[tuple[str, str], tuple[str, str, str | None]] = {}
         for play, key in zip(plays, keys, strict=True):
             if key is not None and key not in self.known:
@@ -690,7 +768,7 @@ class TrackResolver:
             # Not worth failing the import over: the rest stays unresolved and the report says
             # why.  A dead grant also flags the user, as the ETL does, so the site asks them to
             # log in again.
-            self.search_error = str(exc)
+            self.search_error = f"Spotify refused: {exc}"
             log.warning("search stopped for user %s: %s", self.user_id, exc)
             if isinstance(exc, ReauthorizationNeeded):
                 grants.flag_reauth(self.user_id, exc.message)

@@ -3,14 +3,23 @@
 Pure: no database, no network. ``models.imports.history_import`` stores what this returns.
 
 Accepted as Spotify sends them: the zip, the JSON files inside it, or a folder of them.
-- Extended streaming history (``Streaming_History_Audio_*.json``, older ``endsong_N.json``):
-  entries carry ``ts``, ``ms_played``, ``spotify_track_uri`` and the track/artist/album names.
+- Extended streaming history (``Streaming_History_Audio_*.json``, older ``endsong_N.json``, and
+  ``Streaming_History_Video_*.json`` in the same format): entries carry ``ts``, ``ms_played``,
+  ``spotify_track_uri`` and the track/artist/album names, or an episode's or an audiobook
+  chapter's fields instead, and how the stream was listened to (``models.imports.listening``).
 - Account data (``StreamingHistory_music_N.json``, older ``StreamingHistoryN.json``): entries
   carry ``endTime`` (minute precision), ``artistName``, ``trackName``, ``msPlayed``; no ids.
-Video and podcast files, and the episodes and audiobooks inside audio files, are recognised and
-skipped; every other file of the export (Userdata.json, Playlist1.json, the PDF...) is ignored
-unread.  Anything that does not look like what Spotify sends raises :class:`ExportError` with a
-message for the person who uploaded it, before anything is stored.
+  ``StreamingHistory_podcast_N.json``: ``podcastName`` and ``episodeName`` instead.
+Every other file of the export (Userdata.json, Playlist1.json, the PDF...) is ignored unread.
+
+What an entry becomes (:class:`ExportPlay`, its ``kind``): a music play of a track id
+(``track``), of a local file known by its names (``local``), of names only that a search must
+resolve (``named``: account data), a podcast episode's stream (``episode``) or an audiobook
+chapter's (``chapter``).  Music streams under 30 s are kept marked ``short`` (a skip, not a
+play), except name-only ones (nothing to tell which track was skipped).  Incognito entries
+are left out: the listener chose privacy.  Anything that does not look like what Spotify sends
+raises :class:`ExportError` with a message for the person who uploaded it (naming the file and
+the entry), before anything is stored.
 
 When a play happened (``played_at``), so an imported play and the same listen read from the
 API's recently-played list are one play:
@@ -40,7 +49,9 @@ from datetime import datetime, timedelta
 from functools import partial
 from pathlib import Path, PurePosixPath
 from typing import IO
+from urllib.parse import unquote_plus
 
+from models.imports.listening import NOTHING_SAID, Listening, how_you_listen
 from models.ingest.catalogue import HISTORY_BEGINS
 from models.schema.db import naive_utc, utcnow
 
@@ -65,6 +76,10 @@ FILE_KINDS = (
     (re.compile(r"^streaminghistory_podcast_?\d*\.json$", re.I), PODCAST),
 )
 HISTORY_KINDS = (EXTENDED, ACCOUNT)
+# What an entry becomes (ExportPlay.kind).
+TRACK, LOCAL, NAMED, EPISODE, CHAPTER = "track", "local", "named", "episode", "chapter"
+MUSIC_KINDS = (TRACK, LOCAL, NAMED)
+SPOTIFY_URI = re.compile(r"^spotify:([a-z]+):([0-9A-Za-z]{1,62})$")
 EXTENDED_KEYS = ("ts", "ms_played")
 ACCOUNT_KEYS = ("endTime", "msPlayed")
 
@@ -96,17 +111,29 @@ DEFAULT_LIMITS = Limits()
 
 @dataclass(frozen=True, slots=True)
 class ExportPlay:
-    """One counted play from the export, in the export's order.
+    """One kept stream from the export, in the order the import stores them.
 
-    ``track_id`` is set for extended entries; name-only entries (account data, local files)
-    have ``track_id`` None and are resolved to a track by ``models.imports.history_import``.
-    ``names`` is (track name, artist name, album name or None), shared between plays.
+    ``kind`` says what it is (module docstring).  ``track_id``: Spotify's id of the track
+    (``track``), episode (``episode``, when the entry gave its URI) or chapter (``chapter``);
+    None otherwise.  ``names``: (track, album artist, album or None) for music, (episode, show,
+    None) for an episode, (chapter, audiobook, None) for a chapter; shared between streams.
+    ``parent``: the audiobook's id of a chapter, when given.  ``short``: a music stream under
+    30 s.  ``how``: how it was listened to (all None where the entry said nothing).
     """
 
     played_at: datetime
     ms_played: int
     track_id: str | None
     names: tuple[str, str, str | None]
+    kind: str = TRACK
+    short: bool = False
+    how: Listening = NOTHING_SAID
+    parent: str | None = None
+
+    @property
+    def needs_search(self) -> bool:
+        """Only names say which track it is: resolved after everything else is stored."""
+        return self.kind == NAMED
 
 
 @dataclass
@@ -114,15 +141,17 @@ class ExportFile:
     name: str
     kind: str
     entries: int = 0  # streams in the file (plays and skips)
-    plays: int = 0  # counted plays taken from it
+    plays: int = 0  # streams kept from it (plays, short streams, episodes, chapters)
 
 
 @dataclass
 class Export:
-    """Everything a validated export holds; ``plays`` extended files first, then account data.
+    """Everything a validated export holds.  ``plays``: first every stream that needs no
+    Spotify call (extended files' entries, account-data podcasts), then the name-only plays.
 
-    Extended entries go first because they carry track ids: where both kinds cover the same
-    listen, the account-data copy then finds the play already stored.
+    The name-only plays go last because each may need a search, which the network can stall:
+    everything else is stored before the first one.  And where both kinds of history cover the
+    same listen, the account-data copy then finds the play already stored.
     """
 
     files: list[ExportFile] = field(default_factory=list)
@@ -133,11 +162,17 @@ class Export:
 
     @property
     def first_played_at(self) -> datetime | None:
-        return min((p.played_at for p in self.plays), default=None)
+        """The first music stream's time (the API's plays are music: gaps are compared)."""
+        return min((p.played_at for p in self.plays if p.kind in MUSIC_KINDS), default=None)
 
     @property
     def last_played_at(self) -> datetime | None:
-        return max((p.played_at for p in self.plays), default=None)
+        return max((p.played_at for p in self.plays if p.kind in MUSIC_KINDS), default=None)
+
+    def kinds(self) -> dict[str, int]:
+        """Streams kept, by kind; music under 30 s counted as ``short``."""
+        found = Counter("short" if p.short else p.kind for p in self.plays)
+        return dict(sorted(found.items()))
 
     def summary(self) -> dict:
         """JSON-friendly facts about the export for the import report."""
@@ -151,6 +186,10 @@ class Export:
             "ignored_file_count": len(self.ignored_files),
             "entries": sum(f.entries for f in self.files),
             "plays": len(self.plays),
+            "kinds": self.kinds(),
+            # the two parts of the import: stored at once, and name-only plays searched after
+            "direct": sum(1 for p in self.plays if not p.needs_search),
+            "named": sum(1 for p in self.plays if p.needs_search),
             "skipped": dict(sorted(self.skipped.items())),
             "skipped_total": sum(self.skipped.values()),
             "first_played_at": first.isoformat() if first else None,
@@ -211,20 +250,17 @@ def _read(source, username, limits, now, min_ms_played, name, heartbeat, opened)
     history = []
     for member in members:
         kind = file_kind(member.name)
-        if kind in (VIDEO, PODCAST):
-            export.files.append(ExportFile(member.name, kind))
-        elif kind is not None or bare:  # a lone JSON upload is read whatever its name
+        if kind is not None or bare:  # a lone JSON upload is read whatever its name
             history.append((member, kind))
         else:
             export.ignored_files.append(member.name)
-    if not history and not export.files:
+    if not history:
         raise ExportError(_no_history_message(members))
     _check_sizes([m for m, _ in history], limits, inflated)
     # Extended files first (they carry ids), each kind in name order: a stable order the
     # resumable import relies on.
-    history.sort(key=lambda mk: (mk[1] != EXTENDED, mk[0].name))
-    account_plays: list[tuple[datetime, int, tuple]] = []
-    names_cache: dict[tuple, tuple] = {}
+    history.sort(key=lambda mk: (mk[1] not in (EXTENDED, VIDEO), mk[0].name))
+    read = _Reading(export, username, now, min_ms_played)
     for member, kind in history:
         if heartbeat is not None:
             heartbeat()
@@ -232,18 +268,39 @@ def _read(source, username, limits, now, min_ms_played, name, heartbeat, opened)
         kind = _content_kind(member.name, kind, entries)
         info = ExportFile(member.name, kind, entries=len(entries))
         export.files.append(info)
-        if kind == EXTENDED:
-            info.plays = _read_extended(
-                member.name, entries, export, username, now, min_ms_played, names_cache
-            )
+        if kind in (EXTENDED, VIDEO):
+            info.plays = _read_extended(member.name, entries, read)
         elif kind == ACCOUNT:
-            info.plays = _read_account(
-                member.name, entries, export, account_plays, now, min_ms_played, names_cache
-            )
-        else:  # a podcast or video file under another name: recognised, skipped
-            export.skipped[kind] += len(entries)
-    export.plays.extend(_spread_minutes(account_plays))
+            info.plays = _read_account(member.name, entries, read)
+        else:
+            info.plays = _read_account_podcasts(member.name, entries, read)
+    export.plays.extend(read.direct)
+    export.plays.extend(_spread_minutes(read.account_podcasts, EPISODE))
+    export.plays.extend(read.named)
+    export.plays.extend(_spread_minutes(read.account_plays, NAMED))
     return export
+
+
+class _Reading:
+    """What the entry readers share across the files of one export: where the streams go,
+    in the order the import stores them, and the caches of repeated values."""
+
+    def __init__(self, export: Export, username: str | None, now: datetime, min_ms: int):
+        self.export = export
+        self.username = username
+        self.expected = username.casefold() if username else None
+        self.now = now
+        self.min_ms = min_ms
+        self.direct: list[ExportPlay] = []  # stored without any Spotify call
+        self.named: list[ExportPlay] = []  # extended entries with names but no URI
+        self.account_plays: list[tuple[datetime, int, tuple]] = []
+        self.account_podcasts: list[tuple[datetime, int, tuple]] = []
+        self.names: dict[tuple, tuple] = {}
+        self.listening: dict[tuple, Listening] = {}
+
+    def shared(self, names: tuple) -> tuple:
+        """One tuple per distinct names: a history repeats its favourites thousands of times."""
+        return self.names.setdefault(names, names)
 
 
 # -- where the files come from ---------------------------------------------------------------
@@ -431,23 +488,22 @@ def _content_kind(name: str, kind: str | None, entries: list[dict]) -> str:
 
 
 # -- the two entry formats -------------------------------------------------------------------
-def _read_extended(file_name, entries, export, username, now, min_ms, names_cache) -> int:
-    """Counted plays of one extended file into ``export``; the loop is the import's hot path
+def _read_extended(file_name: str, entries: list, read: _Reading) -> int:
+    """The streams of one extended file into ``read``; the loop is the import's hot path
     (a decade of history is a million entries), hence the local names and the fast paths."""
-    expected = username.casefold() if username else None
-    earliest, latest = EARLIEST_PLAY, now + FUTURE_SLACK
+    export = read.export
+    earliest, latest = EARLIEST_PLAY, read.now + FUTURE_SLACK
     parse_time = datetime.fromisoformat
     track_ids: dict[str, str | None] = {}  # uri -> id: a history repeats its favourite tracks
+    direct, named, skipped, min_ms = read.direct, read.named, export.skipped, read.min_ms
     counted = 0
-    plays = export.plays
-    skipped = export.skipped
     for number, entry in enumerate(entries, 1):
         if "ts" not in entry or "ms_played" not in entry:
             missing = "ts" if "ts" not in entry else "ms_played"
             raise ExportError(f"{file_name}, entry {number}: the field {missing!r} is missing.")
         owner = entry.get("username")
         if owner is not None:
-            _check_owner(owner, expected, username, export, file_name, number)
+            _check_owner(owner, read.expected, read.username, export, file_name, number)
         ts = entry["ts"]
         played_at = None
         if type(ts) is str and ts[-1:] == "Z":
@@ -460,43 +516,113 @@ def _read_extended(file_name, entries, export, username, now, min_ms, names_cach
             or played_at.tzinfo is not None
             or not (earliest <= played_at <= latest)
         ):
-            played_at = _timestamp(ts, f"{file_name}, entry {number}", "ts", now)
+            played_at = _timestamp(ts, f"{file_name}, entry {number}", "ts", read.now)
         ms_played = entry["ms_played"]
         if type(ms_played) is not int or ms_played < 0:
             _ms(ms_played, f"{file_name}, entry {number}", "ms_played")
+        how = how_you_listen(entry, file_name, number, ExportError, read.listening)
         uri = entry.get("spotify_track_uri")
         track_name = entry.get("master_metadata_track_name")
         artist_name = entry.get("master_metadata_album_artist_name")
+        album_name = entry.get("master_metadata_album_album_name")
+        _check_names(file_name, number, track_name, artist_name, album_name)
+        incognito = entry.get("incognito_mode")
+        if incognito is not None and type(incognito) is not bool:
+            raise ExportError(f"{file_name}, entry {number}: incognito_mode is not true or false.")
         if uri is None and not (track_name and artist_name):
-            if entry.get("spotify_episode_uri") or entry.get("episode_name"):
-                skipped["episode"] += 1
-            elif entry.get("audiobook_uri") or entry.get("audiobook_title"):
-                skipped["audiobook"] += 1
-            else:
+            spoken = _spoken(file_name, number, entry, played_at, ms_played, how, read)
+            if spoken is None:
                 skipped["no_track"] += 1
+            elif incognito:
+                skipped["incognito"] += 1
+            else:
+                direct.append(spoken)
+                counted += 1
             continue
         if uri is None:
-            track_id = None
+            kind, track_id = NAMED, None
         elif uri in track_ids:
             track_id = track_ids[uri]
+            kind = TRACK if track_id is not None else LOCAL
         else:
             track_id = track_ids[uri] = _track_id(uri, f"{file_name}, entry {number}")
-        if entry.get("incognito_mode") is True:
+            kind = TRACK if track_id is not None else LOCAL
+        if incognito:
             skipped["incognito"] += 1  # private sessions stay private, as on Spotify
             continue
-        if ms_played < min_ms:
-            skipped["short"] += 1
+        short = ms_played < min_ms
+        if kind == LOCAL:
+            names = _local_names(uri, track_name, artist_name, album_name)
+            if names is None:
+                skipped["no_track"] += 1
+                continue
+        elif kind == NAMED and short:
+            skipped["short"] += 1  # names only: nothing says which track was skipped
             continue
-        if track_id is None and not (track_name and artist_name):
-            skipped["no_track"] += 1
-            continue
-        key = (track_name or "", artist_name or "", entry.get("master_metadata_album_album_name"))
-        names = names_cache.get(key)
-        if names is None:
-            names = names_cache[key] = key
-        plays.append(ExportPlay(played_at, ms_played, track_id, names))
+        else:
+            names = (track_name or "", artist_name or "", album_name)
+        play = ExportPlay(played_at, ms_played, track_id, read.shared(names), kind, short, how)
+        (named if kind == NAMED else direct).append(play)
         counted += 1
     return counted
+
+
+def _check_names(file_name, number, *names) -> None:
+    for value in names:
+        if value is not None and type(value) is not str:
+            raise ExportError(
+                f"{file_name}, entry {number}: a track, artist or album name is {value!r}, "
+                "not text."
+            )
+
+
+def _spoken(file_name, number, entry, played_at, ms_played, how, read) -> ExportPlay | None:
+    """An episode's or an audiobook chapter's stream, checked; None if the entry is neither."""
+    where = f"{file_name}, entry {number}"
+    episode_uri, episode = entry.get("spotify_episode_uri"), entry.get("episode_name")
+    if episode_uri is not None or episode is not None:
+        show = entry.get("episode_show_name")
+        episode_id = _uri_id(episode_uri, "episode", where, "spotify_episode_uri")
+        if not all(value is None or isinstance(value, str) for value in (episode, show)):
+            raise ExportError(f"{where}: episode_name and episode_show_name must be text.")
+        names = read.shared(((episode or "").strip(), (show or "").strip(), None))
+        return ExportPlay(played_at, ms_played, episode_id, names, EPISODE, how=how)
+    book_uri, book = entry.get("audiobook_uri"), entry.get("audiobook_title")
+    chapter_uri, chapter = entry.get("audiobook_chapter_uri"), entry.get("audiobook_chapter_title")
+    if book_uri is None and book is None and chapter_uri is None and chapter is None:
+        return None
+    book_id = _uri_id(book_uri, None, where, "audiobook_uri")
+    chapter_id = _uri_id(chapter_uri, None, where, "audiobook_chapter_uri")
+    if not all(value is None or isinstance(value, str) for value in (book, chapter)):
+        raise ExportError(f"{where}: audiobook_title and audiobook_chapter_title must be text.")
+    book, chapter = (book or "").strip(), (chapter or "").strip()
+    names = read.shared((chapter or book, book, None))
+    return ExportPlay(played_at, ms_played, chapter_id, names, CHAPTER, how=how, parent=book_id)
+
+
+def _text(value) -> bool:
+    return isinstance(value, str) and bool(value.strip())
+
+
+def _uri_id(uri, expected: str | None, where: str, key: str) -> str | None:
+    """The id in a Spotify URI (of type ``expected``, if given); None when there is none."""
+    if uri is None:
+        return None
+    match = SPOTIFY_URI.match(uri) if isinstance(uri, str) else None
+    if match is None or (expected is not None and match.group(1) != expected):
+        raise ExportError(f"{where}: {key} {uri!r} is not a Spotify URI.")
+    return match.group(2)
+
+
+def _local_names(uri, track, artist, album) -> tuple[str, str, str | None] | None:
+    """A local file's (track, artist, album) names: the entry's, else those its URI holds
+    (``spotify:local:artist:album:track:seconds``, each part URL-encoded)."""
+    if track and track.strip():
+        return (track.strip(), (artist or "").strip(), (album or "").strip() or None)
+    parts = [unquote_plus(part) for part in uri.split(":")[2:]]
+    if len(parts) < 3 or not parts[2].strip():
+        return None
+    return (parts[2].strip(), parts[0].strip(), parts[1].strip() or None)
 
 
 def _check_owner(owner, expected, username, export, file_name, number) -> None:
@@ -520,38 +646,57 @@ def _track_id(uri, where: str) -> str | None:
     raise ExportError(f"{where}: spotify_track_uri {uri!r} is not a Spotify track URI.")
 
 
-def _read_account(file_name, entries, export, account_plays, now, min_ms, names_cache) -> int:
+def _read_account(file_name: str, entries: list, read: _Reading) -> int:
+    export = read.export
     counted = 0
     for number, entry in enumerate(entries, 1):
         where = f"{file_name}, entry {number}"
         for field_name in ("endTime", "msPlayed", "artistName", "trackName"):
             if field_name not in entry:
                 raise ExportError(f"{where}: the field {field_name!r} is missing.")
-        ended = _timestamp(entry["endTime"], where, "endTime", now)
+        ended = _timestamp(entry["endTime"], where, "endTime", read.now)
         ms_played = _ms(entry["msPlayed"], where, "msPlayed")
         artist_name, track_name = entry["artistName"], entry["trackName"]
         if not isinstance(artist_name, str) or not isinstance(track_name, str):
             raise ExportError(f"{where}: artistName and trackName must be text.")
-        if ms_played < min_ms:
-            export.skipped["short"] += 1
+        if ms_played < read.min_ms:
+            export.skipped["short"] += 1  # names only: nothing says which track was skipped
             continue
         if not artist_name.strip() or not track_name.strip() or artist_name == "Unknown Artist":
             export.skipped["no_track"] += 1
             continue
-        key = (track_name, artist_name, None)
-        account_plays.append((ended, ms_played, names_cache.setdefault(key, key)))
+        read.account_plays.append((ended, ms_played, read.shared((track_name, artist_name, None))))
         counted += 1
     return counted
 
 
-def _spread_minutes(account_plays) -> Iterator[ExportPlay]:
-    """Account-data plays at the middle of their minute, 1 ms apart within one minute."""
+def _read_account_podcasts(file_name: str, entries: list, read: _Reading) -> int:
+    """``StreamingHistory_podcast_N.json``: episodes by show and episode name, every length."""
+    counted = 0
+    for number, entry in enumerate(entries, 1):
+        where = f"{file_name}, entry {number}"
+        for field_name in ("endTime", "msPlayed", "podcastName", "episodeName"):
+            if field_name not in entry:
+                raise ExportError(f"{where}: the field {field_name!r} is missing.")
+        ended = _timestamp(entry["endTime"], where, "endTime", read.now)
+        ms_played = _ms(entry["msPlayed"], where, "msPlayed")
+        show, episode = entry["podcastName"], entry["episodeName"]
+        if not isinstance(show, str) or not _text(episode):
+            raise ExportError(f"{where}: podcastName and episodeName must be text.")
+        names = read.shared((episode.strip(), show.strip(), None))
+        read.account_podcasts.append((ended, ms_played, names))
+        counted += 1
+    return counted
+
+
+def _spread_minutes(account_plays, kind: str) -> Iterator[ExportPlay]:
+    """Account-data streams at the middle of their minute, 1 ms apart within one minute."""
     previous, offset = None, 0
     for ended, ms_played, names in account_plays:
         offset = offset + 1 if ended == previous else 0
         previous = ended
         yield ExportPlay(
-            ended + MINUTE_MIDDLE + timedelta(milliseconds=offset), ms_played, None, names
+            ended + MINUTE_MIDDLE + timedelta(milliseconds=offset), ms_played, None, names, kind
         )
 
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 
 from peewee import EXCLUDED, JOIN, chunked, fn
 
+from models.ingest import provisional
 from models.ingest.gaps import HISTORY_BEGINS
 from models.schema.db import db, is_postgresql, is_sqlite, naive_utc, utcnow
 from models.schema.tables import (
@@ -134,7 +135,8 @@ def audio_features_row(track_id: str, features: Mapping | None, fetched_at: dt.d
 
 
 def play_row(item: Mapping) -> dict | None:
-    """One recently-played item -> the dict ``store_plays`` takes; None for local files.
+    """One recently-played item -> the dict ``store_plays`` takes; None for local files
+    (:func:`local_file`).
 
     Spotify does not say how long a recently-played track ran, only that it counted (> 30 s),
     so ``ms_played`` is the track's duration, the same figure Spotify's own recap uses.
@@ -148,6 +150,23 @@ def play_row(item: Mapping) -> dict | None:
         "played_at": parse_played_at(item["played_at"]),
         "ms_played": track.get("duration_ms") or 0,
         "context_uri": context.get("uri"),
+    }
+
+
+def local_file(item: Mapping) -> tuple[tuple[str, str, str | None], dict] | None:
+    """A recently-played item of a local file -> ((track, artist, album) names, the play dict
+    without its track id); None for any other item.  Spotify gives local files no id: they are
+    kept by their names (``models.ingest.streams``), never looked up."""
+    track = item.get("track") or {}
+    if not track.get("is_local") or not (track.get("name") or "").strip():
+        return None
+    artists = [a for a in track.get("artists") or () if a and a.get("name")]
+    album = (track.get("album") or {}).get("name")
+    names = (track["name"].strip(), artists[0]["name"].strip() if artists else "", album or None)
+    return names, {
+        "played_at": parse_played_at(item["played_at"]),
+        "ms_played": track.get("duration_ms") or 0,
+        "context_uri": (item.get("context") or {}).get("uri"),
     }
 
 
@@ -286,8 +305,15 @@ def write_catalogue(catalogue: Catalogue) -> int:
         upsert_albums(catalogue.albums)
         upsert_artist_stubs(catalogue.artists)
         upsert_track_rows(catalogue.tracks)
+        # Spotify's artists replace the provisional ones an export gave (models.ingest.provisional);
+        # its album replaced the provisional one in the track upsert.
+        provisional.unlink({track for track, _ in catalogue.links})
         upsert_track_artists(catalogue.links)
         catalogue_summaries.links_changed(catalogue.tracks, before)
+        provisional.drop_orphans(
+            (artist for artists, _ in before.values() for artist, _ in artists),
+            (album for _, album in before.values()),
+        )
     return len(catalogue.tracks)
 
 
@@ -362,11 +388,17 @@ def mark_artists_unavailable(
 def ensure_track_stubs(stubs: Iterable[Mapping]) -> int:
     """Tracks known only by id and name (history imports): inserted if new, never overwritten.
 
-    The export names artist and album but gives no ids, so only the track row is written; the
-    ETL's tracks step later reads the track from Spotify and links its album and artists.
+    The export names the album's artist and the album but gives no ids: a stub Spotify has not
+    described yet is linked to provisional ones (``models.ingest.provisional``), so its plays
+    count for them at once; the ETL's tracks step later reads the track from Spotify and its
+    album and artists take their place.  Call in the transaction that stores the plays, before.
     """
-    rows = {s["id"]: _named_row(s) for s in stubs if s.get("id")}
-    return _upsert(Track, _sorted_rows(rows, "id"), [Track.id])
+    stubs = [s for s in stubs if s.get("id")]
+    rows = {s["id"]: _named_row(s) for s in stubs}
+    with write_transaction():
+        written = _upsert(Track, _sorted_rows(rows, "id"), [Track.id])
+        provisional.link_stubs(stubs)
+    return written
 
 
 def mark_tracks_unavailable(track_ids: Iterable[str], fetched_at: dt.datetime | None = None) -> int:
@@ -438,7 +470,7 @@ def tracks_lacking_features(include_forbidden: bool = True) -> list[str]:
     query = (
         Track.select(Track.id)
         .join(AudioFeatures, on=(AudioFeatures.track == Track.id), join_type=JOIN.LEFT_OUTER)
-        .where(missing)
+        .where(missing & ~Track.is_local)
         .order_by(Track.id)
     )
     return [row[0] for row in query.tuples()]
@@ -446,13 +478,21 @@ def tracks_lacking_features(include_forbidden: bool = True) -> list[str]:
 
 def artists_lacking_details() -> list[str]:
     """Artists stored only as stubs: never read from ``/artists``."""
-    query = Artist.select(Artist.id).where(Artist.details_fetched_at.is_null()).order_by(Artist.id)
+    query = (
+        Artist.select(Artist.id)
+        .where(Artist.details_fetched_at.is_null() & ~Artist.provisional)
+        .order_by(Artist.id)
+    )
     return [row[0] for row in query.tuples()]
 
 
 def tracks_lacking_metadata() -> list[str]:
-    """Track stubs (from imports) never read from ``/tracks``."""
-    query = Track.select(Track.id).where(Track.metadata_fetched_at.is_null()).order_by(Track.id)
+    """Track stubs (from imports) never read from ``/tracks``; local files are not Spotify's."""
+    query = (
+        Track.select(Track.id)
+        .where(Track.metadata_fetched_at.is_null() & ~Track.is_local)
+        .order_by(Track.id)
+    )
     return [row[0] for row in query.tuples()]
 
 
@@ -478,10 +518,12 @@ def load_recently_played(
     (``User.last_played_at``) moves to the newest item only with the plays stored, and never
     backwards, so loading old or repeated items is harmless.
     """
+    from models.ingest import streams
     from models.ingest.plays import store_plays
 
     fetched_at = fetched_at or utcnow()
     plays = [p for p in (play_row(item) for item in items) if p is not None]
+    local = [found for found in (local_file(item) for item in items) if found is not None]
     played = [parse_played_at(item["played_at"]) for item in items]
     with write_transaction():
         query = User.select(User.last_played_at).where(User.id == user_id)
@@ -491,6 +533,9 @@ def load_recently_played(
         possible = possible_gap(cursor, played)
         gap = (possible[0] or HISTORY_BEGINS, possible[1]) if possible else None
         tracks = write_catalogue(catalogue_of((item.get("track") for item in items), fetched_at))
+        if local:
+            local_ids = streams.ensure_local_tracks(user_id, {names for names, _ in local})
+            plays += [{**play, "track_id": local_ids[names]} for names, play in local]
         stored = store_plays(user_id, plays, "api")
         if gap:
             (

@@ -21,7 +21,7 @@ from peewee import chunked
 
 from models.schema.bulk import insert_rows
 from models.schema.db import db, naive_utc
-from models.schema.tables import PLAY_SOURCES, Play, Track
+from models.schema.tables import HOW_YOU_LISTEN, PLAY_SOURCES, Play, Track
 from models.summaries import listening
 
 PLAY_TOLERANCE = dt.timedelta(seconds=30)
@@ -36,14 +36,16 @@ INSERT_CHUNK = 1000
 class StoreResult:
     added: int
     duplicates: int
+    filled: int = 0  # duplicates whose stored play took how-you-listen fields it lacked
 
 
 class InvalidPlay(ValueError):
     """A play dict that cannot be stored; says which play and which key."""
 
 
-def _normalise(index: int, play: Mapping) -> tuple[str, dt.datetime, int, str | None]:
-    """``(track id, naive UTC played_at, ms_played, context_uri)`` of a play dict, checked."""
+def _normalise(index: int, play: Mapping) -> tuple[str, dt.datetime, int, str | None, tuple]:
+    """``(track id, naive UTC played_at, ms_played, context_uri, how)`` of a play dict,
+    checked; ``how``: the ``HOW_YOU_LISTEN`` values in order, or () if none were given."""
     try:
         track_id = play["track_id"]
         played_at = play["played_at"]
@@ -57,7 +59,11 @@ def _normalise(index: int, play: Mapping) -> tuple[str, dt.datetime, int, str | 
     played_at = naive_utc(played_at)
     if isinstance(ms_played, bool) or not isinstance(ms_played, int) or ms_played < 0:
         raise InvalidPlay(f"play #{index}: ms_played must be a non-negative integer")
-    return track_id, played_at, ms_played, play.get("context_uri")
+    how = play.get("how")
+    values = tuple(how.get(name) for name in HOW_YOU_LISTEN) if how else ()
+    if values and not any(value is not None for value in values):
+        values = ()
+    return track_id, played_at, ms_played, play.get("context_uri"), values
 
 
 class _Seen:
@@ -78,6 +84,15 @@ class _Seen:
     def add(self, track_id: str, played_at: dt.datetime) -> None:
         self.instants.add(played_at)
         bisect.insort(self.by_track[track_id], played_at)
+
+    def same_listen(self, track_id: str, played_at: dt.datetime) -> dt.datetime | None:
+        """The stored instant of this track nearest ``played_at`` within the tolerance."""
+        times = self.by_track.get(track_id)
+        if not times:
+            return None
+        i = bisect.bisect_left(times, played_at - PLAY_TOLERANCE)
+        near = [t for t in times[i : i + 3] if abs(t - played_at) <= PLAY_TOLERANCE]
+        return min(near, key=lambda t: abs(t - played_at)) if near else None
 
     def is_duplicate(self, track_id: str, played_at: dt.datetime) -> bool:
         if played_at in self.instants:
@@ -108,9 +123,12 @@ def store_plays(user_id: int, plays: Iterable[Mapping], source: str) -> StoreRes
     """Store new plays of one user in bulk; return how many were added and how many were not.
 
     ``plays``: dicts ``{"track_id", "played_at" (naive UTC datetime; aware ones are converted),
-    "ms_played", "context_uri" (optional)}``; ``source``: "api" or "import".  A play is a
-    duplicate when the user already has a play at the same instant, or a play of the same track
-    within ``PLAY_TOLERANCE`` (stored before, from either source, or earlier in this call).
+    "ms_played", "context_uri" (optional), "how" (optional: {column: value} of
+    ``HOW_YOU_LISTEN``, what an extended export tells)}``; ``source``: "api" or "import".  A
+    play is a duplicate when the user already has a play at the same instant, or a play of the
+    same track within ``PLAY_TOLERANCE`` (stored before, from either source, or earlier in this
+    call).  A duplicate's ``how`` fills the fields its stored listen lacks (a play from the API,
+    or imported before these fields were kept), never overwriting one.
     Runs in one transaction (a savepoint if the caller holds one) with the summary updates;
     raises :class:`InvalidPlay` (nothing stored) for a malformed play or an unknown track.
     """
@@ -123,17 +141,33 @@ def store_plays(user_id: int, plays: Iterable[Mapping], source: str) -> StoreRes
         _check_tracks_exist({row[0] for row in rows})
         timezone = listening.lock_user(user_id)
         added: list[tuple[str, dt.datetime, int]] = []
+        fills: list[tuple] = []
         for chunk in chunked(rows, CHUNK):
             seen = _Seen(user_id, chunk[0][1] - PLAY_TOLERANCE, chunk[-1][1] + PLAY_TOLERANCE)
             fresh = []
-            for track_id, played_at, ms_played, context_uri in chunk:
+            for track_id, played_at, ms_played, context_uri, how in chunk:
                 if not seen.is_duplicate(track_id, played_at):
                     seen.add(track_id, played_at)
-                    fresh.append((user_id, track_id, played_at, ms_played, context_uri, source))
+                    fresh.append(
+                        (
+                            user_id,
+                            track_id,
+                            played_at,
+                            ms_played,
+                            context_uri,
+                            source,
+                            *(how or NO_HOW),
+                        )
+                    )
+                elif how:
+                    stored_at = seen.same_listen(track_id, played_at)
+                    if stored_at is not None:
+                        fills.append((*how, user_id, track_id, stored_at))
             _insert(fresh)
-            added.extend((track_id, played_at, ms) for _, track_id, played_at, ms, _, _ in fresh)
+            added.extend((row[1], row[2], row[3]) for row in fresh)
         listening.record_plays(user_id, added, timezone)
-    return StoreResult(len(added), len(rows) - len(added))
+        filled = _fill(fills)
+    return StoreResult(len(added), len(rows) - len(added), filled)
 
 
 INSERT_COLUMNS = (
@@ -143,7 +177,25 @@ INSERT_COLUMNS = (
     Play.ms_played,
     Play.context_uri,
     Play.source,
+    *(getattr(Play, name) for name in HOW_YOU_LISTEN),
 )
+NO_HOW = (None,) * len(HOW_YOU_LISTEN)
+FILL_SQL = (
+    "UPDATE play SET "
+    + ", ".join(f"{name} = COALESCE({name}, %s)" for name in HOW_YOU_LISTEN)
+    + " WHERE user_id = %s AND track_id = %s AND played_at = %s"
+)
+
+
+def _fill(fills: list[tuple]) -> int:
+    """Give stored plays the how-you-listen fields they lack (a re-import, an API play)."""
+    if not fills:
+        return 0
+    sql = FILL_SQL.replace("%s", db.param)
+    cursor = db.cursor()
+    for chunk in chunked(fills, CHUNK):
+        cursor.executemany(sql, chunk)
+    return len(fills)
 
 
 def _insert(rows: list[tuple]) -> None:
