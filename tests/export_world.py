@@ -39,10 +39,11 @@ def how(rng: random.Random) -> dict:
     }
 
 
-def build(rng: random.Random):
-    """A listener with API plays (nothing said), export-covered plays and short streams,
-    episode and chapter streams; and another listener with the same kinds of rows."""
-    user, other = make_user(), make_user()
+def build(rng: random.Random, user=None):
+    """A listener (``user``, or a new one) with API plays (nothing said), export-covered plays
+    and short streams, episode and chapter streams; and another listener with the same kinds
+    of rows."""
+    user, other = user or make_user(), make_user()
     artists = [make_artist() for _ in range(5)]
     tracks = [make_track(artists=rng.sample(artists, rng.choice([1, 2]))) for _ in range(12)]
     shows = [Show.create(id=f"show{n}", name=f"Show {n}") for n in range(3)]

@@ -26,16 +26,9 @@ TOP = 10
 
 
 def share_chart(rows: list[dict], key: str, label: str):
-    """Streams per device (or country) as horizontal bars of their share, with the time."""
+    """Streams per device (or country) as horizontal bars of their share of the streams."""
     return charts.hbar_chart(
-        [
-            (
-                str(row[key]),
-                row["share"] or 0,
-                f"{percent(row['share'])} · {duration(row['ms_played'])}",
-            )
-            for row in rows
-        ],
+        [(str(row[key]), row["share"] or 0, str(percent(row["share"]))) for row in rows],
         label=label,
         maximum=1,
     )
