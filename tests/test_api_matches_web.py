@@ -8,33 +8,16 @@ another time zone, on SQLite and PostgreSQL.
 from __future__ import annotations
 
 import datetime as dt
-from contextlib import contextmanager
 
 import pytest
-from flask import template_rendered
 
 from tests.factories import make_play, make_user
-from tests.webtools import csrf_token, login_as
+from tests.webtools import csrf_token, login_as, rendered_templates
 from tests.week_world import WEEK, World
 
 
-@contextmanager
-def page_context(web_app):
-    """The context of the template the page renders."""
-    rendered = []
-
-    def record(sender, template, context, **extra):
-        rendered.append(context)
-
-    template_rendered.connect(record, web_app)
-    try:
-        yield rendered
-    finally:
-        template_rendered.disconnect(record, web_app)
-
-
 def _page(web_app, web_client, path: str) -> dict:
-    with page_context(web_app) as rendered:
+    with rendered_templates(web_app) as rendered:
         response = web_client.get(path)
     assert response.status_code == 200, path
     return rendered[-1]

@@ -4,35 +4,18 @@ the days an export covers, the empty state, one listener's rows only (SQLite and
 from __future__ import annotations
 
 import random
-from contextlib import contextmanager
-
-from flask import template_rendered
 
 from models import stats
 from models.periods import parse_period
 from tests.export_world import build
 from tests.factories import make_play, make_track, make_user
-from tests.webtools import login_as
+from tests.webtools import login_as, rendered_templates
 
 CUSTOM = "from=2026-03-01&to=2026-09-30"
 
 
-@contextmanager
-def rendered_context(app):
-    seen = []
-
-    def record(sender, template, context, **extra):
-        seen.append(context)
-
-    template_rendered.connect(record, app)
-    try:
-        yield seen
-    finally:
-        template_rendered.disconnect(record, app)
-
-
 def page(app, client, path):
-    with rendered_context(app) as seen:
+    with rendered_templates(app) as seen:
         response = client.get(path)
     assert response.status_code == 200, path
     return response.get_data(as_text=True), seen[0]

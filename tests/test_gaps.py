@@ -5,11 +5,10 @@ and PostgreSQL."""
 from __future__ import annotations
 
 import datetime as dt
-import json
-import zipfile
 
 import pytest
 
+from demo.export import EXTENDED_FOLDER, extended_entry_template, write_zip
 from models.imports.history_import import create_job, run_job, status_of
 from models.ingest import gaps
 from models.ingest.catalogue import HISTORY_BEGINS
@@ -85,35 +84,21 @@ def test_a_first_sync_gap_is_filled_by_an_extended_history_and_shortened_by_acco
 
 def extended_export(tmp_path, start: dt.datetime, hours: int):
     """An extended-history zip with one counted play per hour from ``start``."""
-    entries = [
-        {
-            "ts": (start + n * HOUR).strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "platform": "android",
-            "ms_played": 200_000,
-            "conn_country": "SE",
-            "master_metadata_track_name": "Song",
-            "master_metadata_album_artist_name": "Band",
-            "master_metadata_album_album_name": "Record",
-            "spotify_track_uri": f"spotify:track:{TRACK_ID}",
-            "episode_name": None,
-            "episode_show_name": None,
-            "spotify_episode_uri": None,
-            "reason_start": "trackdone",
-            "reason_end": "trackdone",
-            "shuffle": False,
-            "skipped": False,
-            "offline": False,
-            "incognito_mode": False,
-        }
-        for n in range(hours + 1)
-    ]
-    path = tmp_path / "my_spotify_data.zip"
-    with zipfile.ZipFile(path, "w") as archive:
-        archive.writestr(
-            "Spotify Extended Streaming History/Streaming_History_Audio_2026.json",
-            json.dumps(entries),
+    entries = []
+    for n in range(hours + 1):
+        ended_ms = int((start + n * HOUR).replace(tzinfo=dt.UTC).timestamp() * 1000)
+        entry = extended_entry_template(ended_ms, 200_000)
+        entry.update(
+            master_metadata_track_name="Song",
+            master_metadata_album_artist_name="Band",
+            master_metadata_album_album_name="Record",
+            spotify_track_uri=f"spotify:track:{TRACK_ID}",
         )
-    return path
+        entries.append(entry)
+    return write_zip(
+        tmp_path / "my_spotify_data.zip",
+        {f"{EXTENDED_FOLDER}/Streaming_History_Audio_2026.json": entries},
+    )
 
 
 def test_a_finished_import_fills_and_shortens_the_listeners_gaps(db, tmp_path):

@@ -440,6 +440,29 @@ def test_migration_075_keeps_every_play_link_and_summary(engine, tmp_path):
             drop_postgres_database(fresh_url)
 
 
+@contextmanager
+def upgraded_beside_fresh(engine: str, tmp_path, migration: str) -> Iterator:
+    """``(database, fresh_schema)``: a database of ``engine`` migrated up to ``migration`` only
+    (for the test to fill and then upgrade), and the schema a fresh build of every migration
+    has, to compare the upgraded one with."""
+    fresh_url = (
+        f"sqlite:///{tmp_path / 'fresh.db'}" if engine == "sqlite" else create_postgres_database()
+    )
+    crypto.configure(TEST_SECRET_KEY)
+    fresh = connect_url(fresh_url)
+    try:
+        proxy.initialize(fresh)
+        fresh.connect()
+        router().run()
+        fresh_schema = _schema(fresh)
+    finally:
+        fresh.close()
+        if engine == "postgresql":
+            drop_postgres_database(fresh_url)
+    with upgrading(engine, tmp_path, migration) as database:
+        yield database, fresh_schema
+
+
 @pytest.mark.parametrize("engine", ["sqlite", "postgresql"])
 def test_migration_078_keeps_the_gaps_recorded_before_open(engine, tmp_path):
     """An install upgraded from 060 with recorded gaps (and plays) ends with a fresh build's
@@ -448,24 +471,7 @@ def test_migration_078_keeps_the_gaps_recorded_before_open(engine, tmp_path):
     from models.ingest import gaps
     from models.schema.tables import Play, SyncGap
 
-    def new_url(name):
-        if engine == "sqlite":
-            return f"sqlite:///{tmp_path / name}"
-        return create_postgres_database()
-
-    fresh_url, url = new_url("fresh.db"), new_url("upgrade.db")
-    fresh, database = connect_url(fresh_url), connect_url(url)
-    crypto.configure(TEST_SECRET_KEY)
-    try:
-        proxy.initialize(fresh)
-        fresh.connect()
-        router().run()
-        fresh_schema = _schema(fresh)
-        fresh.close()
-
-        proxy.initialize(database)
-        database.connect()
-        router().run("060_login_security")
+    with upgraded_beside_fresh(engine, tmp_path, "060_login_security") as (database, fresh):
         listener = _user_of_an_old_schema(database, "gappy", at_060=True)
         track = _old_track(database, 1)
         at = dt.datetime(2026, 6, 1, 12)
@@ -483,7 +489,7 @@ def test_migration_078_keeps_the_gaps_recorded_before_open(engine, tmp_path):
             )
 
         router().run()
-        assert _schema(database) == fresh_schema
+        assert _schema(database) == fresh
         assert Play.select().count() == 3
         assert [(g.gap_end, g.filled_at) for g in SyncGap.select().order_by(SyncGap.gap_start)] == [
             (at, None),
@@ -492,8 +498,3 @@ def test_migration_078_keeps_the_gaps_recorded_before_open(engine, tmp_path):
         assert len(gaps.open_gaps(listener.id)) == 2
         gaps.cover(listener.id, at, at + dt.timedelta(hours=3))
         assert [g.end for g in gaps.open_gaps(listener.id)] == [at]
-    finally:
-        database.close()
-        if engine == "postgresql":
-            drop_postgres_database(url)
-            drop_postgres_database(fresh_url)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import re
+from contextlib import contextmanager
 from urllib.parse import parse_qs, urlparse
 
 import pytest
@@ -150,3 +151,21 @@ def login_as(client, user) -> None:
     with client.session_transaction() as session:
         session["_user_id"] = sessions.start(user, dt.timedelta(days=1))
         session["_fresh"] = True
+
+
+@contextmanager
+def rendered_templates(app):
+    """A list that fills with the context of every template ``app`` renders in the block: what
+    a page's numbers were, before any HTML (the API-matches-web tests compare them)."""
+    from flask import template_rendered
+
+    rendered: list = []
+
+    def record(sender, template, context, **extra):
+        rendered.append(context)
+
+    template_rendered.connect(record, app)
+    try:
+        yield rendered
+    finally:
+        template_rendered.disconnect(record, app)

@@ -13,12 +13,11 @@ from __future__ import annotations
 from chalice import Blueprint
 
 from chalicelib import render
-from chalicelib.auth import current_user
+from chalicelib.api_stats import ask
 from chalicelib.errors import NotFound
-from chalicelib.params import PAGE_PARAMS, PERIOD_PARAMS, Query
+from chalicelib.params import PAGE_PARAMS, PERIOD_PARAMS
 from models import stats
 from models.ingest import gaps
-from models.periods import display_zone
 
 export_stats_api = Blueprint(__name__)
 
@@ -30,10 +29,7 @@ GAPS_MESSAGE = (
 
 
 def _ask(*params: str):
-    """The user, their time zone and the query string, checked against ``params``."""
-    request = export_stats_api.current_request
-    user = current_user(request)
-    return user, display_zone(user.timezone), Query(request, params)
+    return ask(export_stats_api.current_request, *params)
 
 
 @export_stats_api.route("/me/gaps")
@@ -51,15 +47,17 @@ def _period_of(query, tz):
     return query.period(tz.key, stats.EXPORT_DEFAULT_RANGE)
 
 
+def _over_period(statistic):
+    """``statistic`` of the period asked for, with the period."""
+    user, tz, query = _ask(*PERIOD_PARAMS)
+    period = _period_of(query, tz)
+    return {"period": render.period(period, tz), **render.jsonable(statistic(user.id, period), tz)}
+
+
 @export_stats_api.route("/me/listening")
 def how_you_listen():
     """Skips and how you listen over the period's export-covered streams."""
-    user, tz, query = _ask(*PERIOD_PARAMS)
-    period = _period_of(query, tz)
-    return {
-        "period": render.period(period, tz),
-        **render.jsonable(stats.how_you_listen(user.id, period), tz),
-    }
+    return _over_period(stats.how_you_listen)
 
 
 SKIPPED = {"tracks": stats.most_skipped_tracks, "artists": stats.most_skipped_artists}
@@ -93,12 +91,7 @@ def most_skipped(kind):
 @export_stats_api.route("/me/podcasts")
 def podcast_totals():
     """Podcast and audiobook totals of the period, apart from the music."""
-    user, tz, query = _ask(*PERIOD_PARAMS)
-    period = _period_of(query, tz)
-    return {
-        "period": render.period(period, tz),
-        **render.jsonable(stats.podcast_totals(user.id, period), tz),
-    }
+    return _over_period(stats.podcast_totals)
 
 
 @export_stats_api.route("/me/podcasts/{kind}")
