@@ -291,19 +291,10 @@ def test_migration_050_queues_the_unfinished_imports_as_a_fresh_install_would(en
         }
 
 
-@pytest.mark.parametrize("engine", ["sqlite", "postgresql"])
-def test_migration_060_keeps_every_row_and_ids_are_never_reused(engine, tmp_path):
-    """An install upgraded from 040 (with listeners, plays, grants) ends with the schema a
-    fresh build has; on SQLite the user table's rebuild cascades nothing away, and a deleted
-    newest user's id is not given to the next sign-up."""
-    from models.accounts import sessions
-    from models.accounts.users import delete_user
-    from models.schema import crypto
-    from models.schema.db import connect_url
-    from models.schema.db import db as proxy
-    from models.schema.tables import LoginSession, OAuthToken, Play
-    from tests.environment import TEST_SECRET_KEY, create_postgres_database, drop_postgres_database
-    from tests.factories import make_user
+@contextmanager
+def fresh_and_upgrading(engine: str, tmp_path, migration: str) -> Iterator[tuple]:
+    """The schema of a fresh build of ``engine``, and a database migrated up to ``migration``
+    only (the install about to be upgraded, current in the block): ``(database, schema)``."""
 
     def new_url(name):
         if engine == "sqlite":
@@ -320,10 +311,31 @@ def test_migration_060_keeps_every_row_and_ids_are_never_reused(engine, tmp_path
         router().run()
         fresh_schema = _schema(fresh)
         fresh.close()
-
         proxy.initialize(database)
         database.connect()
-        router().run("040_catalogue_summaries")
+        router().run(migration)
+        yield database, fresh_schema
+    finally:
+        database.close()
+        if engine == "postgresql":
+            drop_postgres_database(url)
+            drop_postgres_database(fresh_url)
+
+
+@pytest.mark.parametrize("engine", ["sqlite", "postgresql"])
+def test_migration_060_keeps_every_row_and_ids_are_never_reused(engine, tmp_path):
+    """An install upgraded from 040 (with listeners, plays, grants) ends with the schema a
+    fresh build has; on SQLite the user table's rebuild cascades nothing away, and a deleted
+    newest user's id is not given to the next sign-up."""
+    from models.accounts import sessions
+    from models.accounts.users import delete_user
+    from models.schema.tables import LoginSession, OAuthToken, Play
+    from tests.factories import make_user
+
+    with fresh_and_upgrading(engine, tmp_path, "040_catalogue_summaries") as (
+        database,
+        fresh_schema,
+    ):
         listeners = [_user_of_an_old_schema(database, f"old-{n}") for n in range(3)]
         track = _old_track(database, 1)
         for n, listener in enumerate(listeners):
@@ -356,11 +368,6 @@ def test_migration_060_keeps_every_row_and_ids_are_never_reused(engine, tmp_path
         delete_user(newest)  # cascades through the rebuilt table's foreign keys
         assert Play.select().count() == 2 and LoginSession.select().count() == 0
         assert make_user().id > newest.id
-    finally:
-        database.close()
-        if engine == "postgresql":
-            drop_postgres_database(url)
-            drop_postgres_database(fresh_url)
 
 
 @pytest.mark.parametrize("engine", ["sqlite", "postgresql"])
@@ -371,25 +378,7 @@ def test_migration_075_keeps_every_play_link_and_summary(engine, tmp_path):
     ``artist`` on SQLite would cascade-delete plays' links and summaries)."""
     from models.schema.tables import Album, Artist, Play, Track, TrackArtist, TrackTotal
 
-    def new_url(name):
-        if engine == "sqlite":
-            return f"sqlite:///{tmp_path / name}"
-        return create_postgres_database()
-
-    fresh_url, url = new_url("fresh.db"), new_url("upgrade.db")
-    crypto.configure(TEST_SECRET_KEY)
-    fresh = connect_url(fresh_url)
-    database = connect_url(url)
-    try:
-        proxy.initialize(fresh)
-        fresh.connect()
-        router().run()
-        fresh_schema = _schema(fresh)
-        fresh.close()
-
-        proxy.initialize(database)
-        database.connect()
-        router().run("060_login_security")
+    with fresh_and_upgrading(engine, tmp_path, "060_login_security") as (database, fresh_schema):
         listeners = [_user_of_an_old_schema(database, f"old-{n}", at_060=True) for n in range(2)]
         artist = _old_row(database, "artist", id="oldartist1", name="Artist")
         album = _old_row(database, "album", id="oldalbum1", name="Album")
@@ -433,34 +422,6 @@ def test_migration_075_keeps_every_play_link_and_summary(engine, tmp_path):
         }
         if engine == "sqlite":
             assert database.execute_sql("PRAGMA foreign_keys").fetchone()[0] == 1
-    finally:
-        database.close()
-        if engine == "postgresql":
-            drop_postgres_database(url)
-            drop_postgres_database(fresh_url)
-
-
-@contextmanager
-def upgraded_beside_fresh(engine: str, tmp_path, migration: str) -> Iterator:
-    """``(database, fresh_schema)``: a database of ``engine`` migrated up to ``migration`` only
-    (for the test to fill and then upgrade), and the schema a fresh build of every migration
-    has, to compare the upgraded one with."""
-    fresh_url = (
-        f"sqlite:///{tmp_path / 'fresh.db'}" if engine == "sqlite" else create_postgres_database()
-    )
-    crypto.configure(TEST_SECRET_KEY)
-    fresh = connect_url(fresh_url)
-    try:
-        proxy.initialize(fresh)
-        fresh.connect()
-        router().run()
-        fresh_schema = _schema(fresh)
-    finally:
-        fresh.close()
-        if engine == "postgresql":
-            drop_postgres_database(fresh_url)
-    with upgrading(engine, tmp_path, migration) as database:
-        yield database, fresh_schema
 
 
 @pytest.mark.parametrize("engine", ["sqlite", "postgresql"])
@@ -471,7 +432,7 @@ def test_migration_078_keeps_the_gaps_recorded_before_open(engine, tmp_path):
     from models.ingest import gaps
     from models.schema.tables import Play, SyncGap
 
-    with upgraded_beside_fresh(engine, tmp_path, "060_login_security") as (database, fresh):
+    with fresh_and_upgrading(engine, tmp_path, "060_login_security") as (database, fresh):
         listener = _user_of_an_old_schema(database, "gappy", at_060=True)
         track = _old_track(database, 1)
         at = dt.datetime(2026, 6, 1, 12)

@@ -646,16 +646,23 @@ def _track_id(uri, where: str) -> str | None:
     raise ExportError(f"{where}: spotify_track_uri {uri!r} is not a Spotify track URI.")
 
 
+def _account_fields(entry: dict, where: str, names: tuple, read: _Reading) -> tuple:
+    """(``endTime``, ``msPlayed``) of an account-data entry, checked, with its ``names`` there."""
+    for field_name in ("endTime", "msPlayed", *names):
+        if field_name not in entry:
+            raise ExportError(f"{where}: the field {field_name!r} is missing.")
+    return (
+        _timestamp(entry["endTime"], where, "endTime", read.now),
+        _ms(entry["msPlayed"], where, "msPlayed"),
+    )
+
+
 def _read_account(file_name: str, entries: list, read: _Reading) -> int:
     export = read.export
     counted = 0
     for number, entry in enumerate(entries, 1):
         where = f"{file_name}, entry {number}"
-        for field_name in ("endTime", "msPlayed", "artistName", "trackName"):
-            if field_name not in entry:
-                raise ExportError(f"{where}: the field {field_name!r} is missing.")
-        ended = _timestamp(entry["endTime"], where, "endTime", read.now)
-        ms_played = _ms(entry["msPlayed"], where, "msPlayed")
+        ended, ms_played = _account_fields(entry, where, ("artistName", "trackName"), read)
         artist_name, track_name = entry["artistName"], entry["trackName"]
         if not isinstance(artist_name, str) or not isinstance(track_name, str):
             raise ExportError(f"{where}: artistName and trackName must be text.")
@@ -675,11 +682,7 @@ def _read_account_podcasts(file_name: str, entries: list, read: _Reading) -> int
     counted = 0
     for number, entry in enumerate(entries, 1):
         where = f"{file_name}, entry {number}"
-        for field_name in ("endTime", "msPlayed", "podcastName", "episodeName"):
-            if field_name not in entry:
-                raise ExportError(f"{where}: the field {field_name!r} is missing.")
-        ended = _timestamp(entry["endTime"], where, "endTime", read.now)
-        ms_played = _ms(entry["msPlayed"], where, "msPlayed")
+        ended, ms_played = _account_fields(entry, where, ("podcastName", "episodeName"), read)
         show, episode = entry["podcastName"], entry["episodeName"]
         if not isinstance(show, str) or not _text(episode):
             raise ExportError(f"{where}: podcastName and episodeName must be text.")

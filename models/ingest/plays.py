@@ -183,19 +183,24 @@ NO_HOW = (None,) * len(HOW_YOU_LISTEN)
 FILL_SQL = (
     "UPDATE play SET "
     + ", ".join(f"{name} = COALESCE({name}, %s)" for name in HOW_YOU_LISTEN)
-    + " WHERE user_id = %s AND track_id = %s AND played_at = %s"
+    + " WHERE user_id = %s AND track_id = %s AND played_at = %s AND ("
+    + " OR ".join(f"({name} IS NULL AND %s IS NOT NULL)" for name in HOW_YOU_LISTEN)
+    + ")"
 )
 
 
 def _fill(fills: list[tuple]) -> int:
-    """Give stored plays the how-you-listen fields they lack (a re-import, an API play)."""
+    """Give stored plays the how-you-listen fields they lack (a re-import, an API play);
+    returns how many plays gained any (a play that has them all is not written)."""
     if not fills:
         return 0
     sql = FILL_SQL.replace("%s", db.param)
     cursor = db.cursor()
+    filled = 0
     for chunk in chunked(fills, CHUNK):
-        cursor.executemany(sql, chunk)
-    return len(fills)
+        cursor.executemany(sql, [(*row, *row[: len(HOW_YOU_LISTEN)]) for row in chunk])
+        filled += cursor.rowcount
+    return filled
 
 
 def _insert(rows: list[tuple]) -> None:
