@@ -26,7 +26,7 @@ import datetime as dt
 from collections import Counter
 from collections.abc import Iterable
 
-from peewee import SQL, fn
+from peewee import SQL, Case, fn
 
 from models.periods import Period, local_date
 from models.schema.tables import Artist, Play, ShortStream, Track, TrackArtist
@@ -69,10 +69,6 @@ def _union(user_id: int, period: Period, *columns: str):
     return (parts[0] + parts[1]).alias("streams")  # UNION ALL
 
 
-def _flag(value) -> bool | None:
-    return None if value is None else bool(value)
-
-
 def _share(part: int, whole: int) -> float | None:
     return None if not whole else round(part / whole, 4)
 
@@ -89,24 +85,15 @@ def how_you_listen(user_id: int, period: Period) -> dict:
     """Skip rate (under 30 s) beside the export's ``skipped`` and ``reason_end``, shuffle and
     offline shares, devices and countries, over the period's export-covered streams.
 
-    One query: the streams grouped by every field at once (a few hundred groups at most), each
-    group's counts and time summed in SQL and folded here.  ``coverage`` is None when no export
-    covers any of the period."""
-    grouped = _union(
-        user_id,
-        period,
-        "played_at",
-        "skipped",
-        "shuffle",
-        "offline",
-        "reason_end",
-        "device",
-        "conn_country",
-    )
-    keys = [
-        grouped.c.short,
-        *(getattr(grouped.c, name) for name in (*FLAGS, "reason_end", "device", "conn_country")),
-    ]
+    One query: the streams grouped by device, country, ``reason_end`` and length (a few
+    hundred groups at most), each group's streams, time and true/told flag counts summed in SQL
+    and folded here.  ``coverage`` is None when no export covers any of the period."""
+    grouped = _union(user_id, period, "played_at", *FLAGS, "reason_end", "device", "conn_country")
+    keys = [grouped.c.short, grouped.c.reason_end, grouped.c.device, grouped.c.conn_country]
+    flag_sums = []
+    for name in FLAGS:
+        column = getattr(grouped.c, name)
+        flag_sums += [fn.SUM(Case(None, [(column == True, 1)], 0)), fn.COUNT(column)]  # noqa: E712
     rows = (
         select_from(
             [grouped],
@@ -116,6 +103,7 @@ def how_you_listen(user_id: int, period: Period) -> dict:
                 fn.SUM(grouped.c.ms_played),
                 fn.MIN(grouped.c.played_at),
                 fn.MAX(grouped.c.played_at),
+                *flag_sums,
             ],
         )
         .group_by(*keys)
@@ -130,14 +118,13 @@ def how_you_listen(user_id: int, period: Period) -> dict:
     country_ms: Counter = Counter()
     first: dt.datetime | None = None
     last: dt.datetime | None = None
-    for is_short, skipped, shuffle, offline, reason, device, country, n, ms, lo, hi in rows:
+    for is_short, reason, device, country, n, ms, lo, hi, *told in rows:
         n, ms = as_int(n), as_int(ms)
         streams += n
         short += n if as_int(is_short) else 0
-        for name, value in zip(FLAGS, (skipped, shuffle, offline), strict=True):
-            if _flag(value) is not None:
-                flags[name][1] += n
-                flags[name][0] += n if _flag(value) else 0
+        for index, name in enumerate(FLAGS):
+            flags[name][0] += as_int(told[2 * index])
+            flags[name][1] += as_int(told[2 * index + 1])
         reasons[reason or "unknown"] += n
         devices[device] += n
         device_ms[device] += ms
