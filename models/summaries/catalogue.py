@@ -22,8 +22,10 @@ causes it:
 - the catalogue learning or changing a track's artists or album (``ingest.write_catalogue``
   calls :func:`links_changed`).  The usual case is a stub track from a history import that the
   ETL completes: its summaries are simply added (:func:`_fold`).  A track whose known artists
-  or album change (Spotify relinked it) has the rows of the artists and albums concerned
-  recomputed (:func:`_recompute`), since a first or last play cannot be subtracted;
+  or album change (Spotify relinked it, or its provisional ones from an export give way to
+  Spotify's) has the rows of the artists and albums it leaves recomputed (:func:`_recompute`),
+  since a first or last play cannot be subtracted; those it joins gain its summaries by a fold
+  when none of them counted it before, else they are recomputed too;
 - a track's audio features arriving or changing (``ingest.store_audio_features`` and
   ``mark_audio_features``): its plays move from the old status and values to the new ones
   (:func:`features_changing`, :func:`features_changed`).
@@ -245,17 +247,25 @@ def links_changed(track_ids: Iterable[str], before: Links) -> None:
     for track, (new_artists, new_album) in after.items():
         old_artists, old_album = before.get(track, (frozenset(), None))
         if new_artists != old_artists:
-            if not old_artists:
+            old_ids = {artist for artist, _ in old_artists}
+            new_ids = {artist for artist, _ in new_artists}
+            if not old_ids & new_ids:
+                # none of its new artists counted it before (a stub completed, provisional
+                # artists replaced by Spotify's): they gain its plays, the old ones are redone
                 fold_artists.append(track)
+                if old_ids:
+                    users_of.add(track)
+                    artists_to_redo |= old_ids
             else:
                 users_of.add(track)
-                artists_to_redo |= {artist for artist, _ in old_artists | new_artists}
+                artists_to_redo |= old_ids | new_ids
         if new_album != old_album:
-            if old_album is None:
-                fold_albums.append(track)
-            else:
+            if new_album is not None:
+                fold_albums.append(track)  # its new album never counted it
+            if old_album is not None:
                 users_of.add(track)
-                albums_to_redo |= {album for album in (old_album, new_album) if album}
+                albums_to_redo.add(old_album)
+    # folds first: a row both gains a track and is redone ends as the recomputation says
     if fold_artists:
         _fold(fold_artists, artists=True)
     if fold_albums:
