@@ -5,7 +5,11 @@ executemany transaction on SQLite): one heavy listener with a million plays over
 (60k tracks, 15k artists, 25k albums, Zipf-skewed popularity, a daily rhythm) and 50 other
 users with 20k plays each, so filtering by user is real (and the heavy listener's affinity with
 one of them, and a blend of five, are measured too).  Summaries are then built from the raw
-plays by ``models.summaries.listening.rebuild``, the same code a time-zone change runs.
+plays by ``models.summaries.listening.rebuild``, the same code a time-zone change runs.  What
+only an extended export tells (issue 16) is there too: ``EXPORT_SHARE`` of every user's plays
+carry its device, skip, shuffle and country fields, with short streams (skips) beside some of
+them and podcast episode and audiobook chapter streams, for the statistics of
+``models.stats.listening_context`` and ``models.stats.podcasts``.
 
 For each engine, each time zone (UTC, then Asia/Kolkata after ``set_timezone``), each statistic
 and each period (7d, 4w, 12m, all) it times repeated calls of the ``models.stats`` function the
@@ -42,7 +46,7 @@ from models.accounts.users import set_timezone
 from models.periods import parse_period
 from models.schema import crypto
 from models.schema.db import connect_url, db, is_postgresql
-from models.schema.tables import PROFILE_FEATURES, User
+from models.schema.tables import HOW_YOU_LISTEN, PROFILE_FEATURES, User
 from models.stats import together
 from models.summaries import listening
 from models.summaries.sessions import rebuild_sessions
@@ -102,7 +106,14 @@ def catalogue(size: Size, rng: random.Random) -> dict[str, list[tuple]]:
     """Rows for the catalogue tables, as tuples in the models' column order below."""
     genres = [(i + 1, f"genre {i:04d}") for i in range(size.genres)]
     artists = [
-        (f"ar{i:020d}", f"Artist {i}", rng.choice([None, rng.randint(0, 100)]), None, None)
+        (
+            f"ar{i:020d}",
+            f"Artist {i}",
+            rng.choice([None, rng.randint(0, 100)]),
+            None,
+            None,
+            False,
+        )
         for i in range(size.artists)
     ]
     albums = [
@@ -114,6 +125,7 @@ def catalogue(size: Size, rng: random.Random) -> dict[str, list[tuple]]:
             "year",
             rng.randint(6, 18),
             f"https://img.example/{i}.jpg",
+            False,
         )
         for i in range(size.albums)
     ]
@@ -132,6 +144,7 @@ def catalogue(size: Size, rng: random.Random) -> dict[str, list[tuple]]:
                 f"al{album:020d}",
                 rng.randint(90_000, 420_000),
                 rng.choice([None, rng.randint(0, 100)]),
+                False,
             )
         )
         lead = (album * 7) % size.artists
@@ -189,15 +202,120 @@ def play_rows(user_id: int, count: int, years: int, tracks: int, rng: random.Ran
         track = (rank + (day // 365) * 97) % tracks
         played_at = dt.datetime(1970, 1, 1) + dt.timedelta(seconds=second)
         rows.append(
-            (user_id, f"tr{track:020d}", played_at, rng.randint(5_000, 300_000), None, "import")
+            (
+                user_id,
+                f"tr{track:020d}",
+                played_at,
+                rng.randint(5_000, 300_000),
+                None,
+                "import",
+                *export_fields(rng),
+            )
         )
     rows.sort(key=lambda row: row[2])  # in index order, as an import would arrive
     return rows
 
 
+# What an extended export tells of a stream (issue 16), for EXPORT_SHARE of the plays: the
+# skips, devices and podcasts statistics read only these.
+EXPORT_SHARE = 0.6
+DEVICES = ("phone", "phone", "phone", "desktop", "web player", "speaker", "tv", "car")
+COUNTRY_CODES = ("SE", "SE", "SE", "DE", "GB", "US", "ZZ")
+END_REASONS = ("trackdone", "trackdone", "trackdone", "fwdbtn", "endplay", "logout")
+NOTHING_SAID = (None,) * 8
+
+
+def export_fields(rng: random.Random) -> tuple:
+    """skipped, shuffle, offline, reason_start, reason_end, platform, device, conn_country."""
+    if rng.random() >= EXPORT_SHARE:
+        return NOTHING_SAID
+    device = rng.choice(DEVICES)
+    return (
+        rng.random() < 0.2,
+        rng.random() < 0.4,
+        rng.random() < 0.1,
+        "trackdone",
+        rng.choice(END_REASONS),
+        f"{device} platform",
+        device,
+        rng.choice(COUNTRY_CODES),
+    )
+
+
+def export_only_rows(user_id: int, plays: list[tuple], rng: random.Random) -> dict:
+    """Short streams beside a share of the export-covered plays, and podcast and audiobook
+    streams (their own tables), for ``user_id``: {table: rows}."""
+    covered = [row for row in plays if row[-1] is not None]
+    short = [
+        (
+            user_id,
+            row[1],
+            row[2] - dt.timedelta(seconds=200),
+            rng.randint(0, 29_999),
+            "import",
+            *export_fields_said(rng),
+        )
+        for row in covered
+        if rng.random() < 0.15
+    ]
+    episodes, chapters = [], []
+    for row in covered:
+        roll = rng.random()
+        at = row[2] - dt.timedelta(seconds=1_000)
+        if roll < 0.05:
+            episode = min(int(rng.paretovariate(1.2)) - 1, PODCAST_EPISODES - 1)
+            episodes.append(
+                (
+                    user_id,
+                    f"ep{episode:08d}",
+                    at,
+                    rng.randint(1_000, 3_600_000),
+                    *export_fields_said(rng),
+                )
+            )
+        elif roll < 0.06:
+            chapter = rng.randrange(AUDIOBOOK_CHAPTERS)
+            chapters.append(
+                (
+                    user_id,
+                    f"ch{chapter:08d}",
+                    at,
+                    rng.randint(1_000, 1_800_000),
+                    *export_fields_said(rng),
+                )
+            )
+    return {"short_stream": short, "episode_play": episodes, "chapter_play": chapters}
+
+
+def export_fields_said(rng: random.Random) -> tuple:
+    fields = NOTHING_SAID
+    while fields is NOTHING_SAID:
+        fields = export_fields(rng)
+    return fields
+
+
+PODCAST_SHOWS, PODCAST_EPISODES = 60, 3_000
+AUDIOBOOKS, AUDIOBOOK_CHAPTERS = 12, 400
+
+
+def podcast_catalogue() -> dict[str, list[tuple]]:
+    return dict(
+        show=[(f"show{i:04d}", f"Show {i}") for i in range(PODCAST_SHOWS)],
+        episode=[
+            (f"ep{i:08d}", f"Episode {i}", f"show{i % PODCAST_SHOWS:04d}")
+            for i in range(PODCAST_EPISODES)
+        ],
+        audiobook=[(f"book{i:04d}", f"Audiobook {i}") for i in range(AUDIOBOOKS)],
+        chapter=[
+            (f"ch{i:08d}", f"Chapter {i}", f"book{i % AUDIOBOOKS:04d}")
+            for i in range(AUDIOBOOK_CHAPTERS)
+        ],
+    )
+
+
 COLUMNS = {
     "genre": ("id", "name"),
-    "artist": ("id", "name", "popularity", "followers", "image_url"),
+    "artist": ("id", "name", "popularity", "followers", "image_url", "provisional"),
     "album": (
         "id",
         "name",
@@ -206,13 +324,29 @@ COLUMNS = {
         "release_date_precision",
         "total_tracks",
         "image_url",
+        "provisional",
     ),
     "artist_genre": ("artist_id", "genre_id"),
-    "track": ("id", "name", "album_id", "duration_ms", "popularity"),
+    "track": ("id", "name", "album_id", "duration_ms", "popularity", "is_local"),
     "track_artist": ("track_id", "artist_id", "position"),
     # only the features the taste profile reads: the ones its benchmark needs
     "audio_features": ("track_id", "status", *PROFILE_FEATURES, "fetched_at"),
-    "play": ("user_id", "track_id", "played_at", "ms_played", "context_uri", "source"),
+    "play": (
+        "user_id",
+        "track_id",
+        "played_at",
+        "ms_played",
+        "context_uri",
+        "source",
+        *HOW_YOU_LISTEN,
+    ),
+    "short_stream": ("user_id", "track_id", "played_at", "ms_played", "source", *HOW_YOU_LISTEN),
+    "show": ("id", "name"),
+    "episode": ("id", "name", "show_id"),
+    "audiobook": ("id", "name"),
+    "chapter": ("id", "name", "audiobook_id"),
+    "episode_play": ("user_id", "episode_id", "played_at", "ms_played", *HOW_YOU_LISTEN),
+    "chapter_play": ("user_id", "chapter_id", "played_at", "ms_played", *HOW_YOU_LISTEN),
 }
 
 
@@ -269,11 +403,15 @@ def build(size: Size, seed: int = 7) -> int:
             "audio_features",
         ):
             bulk_insert(table, rows[table])
+        for table, podcast_rows in podcast_catalogue().items():
+            bulk_insert(table, podcast_rows)
         heavy = User.create(spotify_id="heavy", display_name="Heavy Listener", timezone="UTC")
         others = [User.create(spotify_id=f"user{i}", timezone="UTC") for i in range(size.users)]
-        bulk_insert("play", play_rows(heavy.id, size.heavy_plays, size.years, size.tracks, rng))
-        for user in others:
-            bulk_insert("play", play_rows(user.id, size.user_plays, size.years, size.tracks, rng))
+        for user, count in [(heavy, size.heavy_plays), *((u, size.user_plays) for u in others)]:
+            plays = play_rows(user.id, count, size.years, size.tracks, rng)
+            bulk_insert("play", plays)
+            for table, export_rows in export_only_rows(user.id, plays, rng).items():
+                bulk_insert(table, export_rows)
     for name, columns in PLAY_INDEXES.items():
         db.execute_sql(f'CREATE INDEX "{name}" ON "play" {columns}')
     if is_postgresql():
@@ -356,6 +494,14 @@ def statistic_calls(user_id: int, tz: str):
         "history": lambda p: stats.history(user_id, period=p, offset=500),
         "session_stats": lambda p: stats.session_stats(user_id, p),
         "discovered": lambda p: stats.discovered(user_id, p),
+        # export only (issue 16): skips and how you listen, podcasts and audiobooks
+        "how_you_listen": lambda p: stats.how_you_listen(user_id, p),
+        "most_skipped_tracks": lambda p: stats.most_skipped_tracks(user_id, p),
+        "most_skipped_artists": lambda p: stats.most_skipped_artists(user_id, p),
+        "podcast_totals": lambda p: stats.podcast_totals(user_id, p),
+        "top_shows": lambda p: stats.top_shows(user_id, p),
+        "top_audiobooks": lambda p: stats.top_audiobooks(user_id, p),
+        "finished_episodes": lambda p: stats.finished_episodes(user_id, p),
     }
     for name, call in per_period.items():
         for key in PERIODS:
@@ -512,6 +658,8 @@ def shell_requests(url: str, user_id: int, tz: str):
         "/profile?range=all",
         "/story",
         f"/review?year={NOW.year - 1}",
+        "/listening?range=all",
+        "/podcasts?range=all",
     ):
         calls.append((f"flask GET {path}", _checked(lambda path=path: web_client.get(path))))
     chalice_dir = PROJECT_DIR / "chalice_app"
@@ -545,6 +693,7 @@ def shell_requests(url: str, user_id: int, tz: str):
                 "/me/top/artists?range=12m",
                 "/me/tracks?range=all",
                 f"/me/review?year={NOW.year - 1}",
+                "/me/listening?range=all",
             ):
                 calls.append(
                     (

@@ -10,6 +10,7 @@ inside ``chalicelib/``: the package would lack models/.)
 from chalice import Chalice
 
 from chalicelib.api_admin import admin_api
+from chalicelib.api_export_stats import export_stats_api
 from chalicelib.api_meta import meta_api
 from chalicelib.api_sharing import sharing_api
 from chalicelib.api_stats import stats_api
@@ -26,6 +27,7 @@ for blueprint in (
     auth_routes,
     stats_api,
     story_api,
+    export_stats_api,
     admin_api,
     sharing_api,
     not_found_routes,

@@ -527,3 +527,39 @@ def test_migration_080_queues_the_sessions_of_plays_already_stored(engine, tmp_p
             )
             assert stored == sessions_from_raw_plays(listener.id)
         assert ListeningSession.select().count() == 4
+
+
+def test_migration_078_keeps_the_gaps_recorded_before_open(engine, tmp_path):
+    """An install upgraded from 060 with recorded gaps (and plays) ends with a fresh build's
+    schema, every gap kept and open (``filled_at`` NULL) and every play kept; an import then
+    fills them as on a fresh build."""
+    from models.ingest import gaps
+    from models.schema.tables import Play, SyncGap
+
+    with fresh_and_upgrading(engine, tmp_path, "060_login_security") as (database, fresh):
+        listener = _user_of_an_old_schema(database, "gappy", at_060=True)
+        track = _old_track(database, 1)
+        at = dt.datetime(2026, 6, 1, 12)
+        for n in range(3):
+            database.execute_sql(
+                "INSERT INTO play (user_id, track_id, played_at, ms_played, source) "
+                "VALUES (%s, %s, %s, %s, 'api')".replace("%s", database.param),
+                (listener.id, track, at + dt.timedelta(hours=n), 200_000),
+            )
+        for start, end in ((dt.datetime(2008, 1, 1), at), (at, at + dt.timedelta(hours=2))):
+            database.execute_sql(
+                "INSERT INTO sync_gap (user_id, gap_start, gap_end, detected_at) "
+                "VALUES (%s, %s, %s, %s)".replace("%s", database.param),
+                (listener.id, start, end, end),
+            )
+
+        router().run()
+        assert _schema(database) == fresh
+        assert Play.select().count() == 3
+        assert [(g.gap_end, g.filled_at) for g in SyncGap.select().order_by(SyncGap.gap_start)] == [
+            (at, None),
+            (at + dt.timedelta(hours=2), None),
+        ]
+        assert len(gaps.open_gaps(listener.id)) == 2
+        gaps.cover(listener.id, at, at + dt.timedelta(hours=3))
+        assert [g.end for g in gaps.open_gaps(listener.id)] == [at]

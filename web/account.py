@@ -1,5 +1,5 @@
-"""The account page: time zone, API tokens, "download my data", logging out everywhere,
-revoking API tokens, deleting the account.
+"""The account page: possible gaps in the history, time zone, API tokens, "download my data",
+logging out everywhere, revoking API tokens, deleting the account.
 
 Each action is a small form (CSRF-checked); the work is in ``models.accounts`` (``users``,
 ``export``, ``api_tokens``, ``sessions``), shared with the API and batch.
@@ -29,6 +29,7 @@ from wtforms.validators import DataRequired
 
 from models.accounts import api_tokens, export, sessions
 from models.accounts.users import delete_user, set_timezone
+from models.ingest import gaps
 from models.schema.db import utcnow
 from web.auth import for_listeners_only
 from web.sharing_forms import account_section
@@ -69,6 +70,8 @@ def render_account(status: int = 200, **context):
         "timezone_form": TimezoneForm(timezone=current_user.timezone),
         "token_form": TokenForm(),
         "action_form": ActionForm(),
+        "gaps": gaps.open_gaps(current_user.id),
+        "had_gaps": gaps.filled_count(current_user.id) > 0,
         **account_section(),
     }
     forms.update(context)

@@ -1,5 +1,6 @@
-"""The admin page: listeners, their last sync and re-authorisation flags, the latest ETL runs
-with the Spotify app mode each detected.  Anyone but the admin gets a 404."""
+"""The admin page: listeners, their last sync and re-authorisation flags, the open gaps in their
+histories, the latest ETL runs with the Spotify app mode each detected.  Anyone but the admin
+gets a 404."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from flask import Blueprint, abort, render_template
 from flask_login import current_user, login_required
 
 from models.accounts.admin import latest_runs, users_overview
+from models.ingest.gaps import open_gaps_by_user
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -20,6 +22,7 @@ def index():
     return render_template(
         "admin/index.html",
         users=users_overview(),
+        gaps=open_gaps_by_user(),
         runs=runs,
         app_mode=next((r["app_mode"] for r in runs if r["app_mode"] != "unknown"), "unknown"),
     )

@@ -14,6 +14,7 @@ from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from models import stats
+from models.ingest import gaps
 from models.periods import Period, PeriodError, parse_period
 from models.schema.tables import PROFILE_FEATURES
 from web import charts
@@ -148,6 +149,7 @@ def dashboard():
         heatmap=charts.heatmap(
             stats.weekday_hour(user_id, period), label="Plays by weekday and hour"
         ),
+        gaps=gaps.open_gaps(user_id),
     )
 
 

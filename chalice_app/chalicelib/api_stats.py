@@ -34,11 +34,15 @@ FEATURE_MESSAGES = {
 }
 
 
-def _ask(*params: str):
-    """The user, their time zone and the query string, checked against ``params``."""
-    request = stats_api.current_request
+def ask(request, *params: str):
+    """The request's user, their time zone and its query string, checked against ``params``
+    (every ``/me`` endpoint starts here, whichever blueprint it is in)."""
     user = current_user(request)
     return user, display_zone(user.timezone), Query(request, params)
+
+
+def _ask(*params: str):
+    return ask(stats_api.current_request, *params)
 
 
 @stats_api.route("/me")

@@ -625,6 +625,221 @@ PATHS = {
     },
 }
 
+# -- issue 16: what the privacy export tells, and the gaps it fills (api_export_stats.py) ------
+SCHEMAS["Gap"] = _object(
+    {
+        "start": {
+            **NULLABLE_TIMESTAMP,
+            "description": "After this play; null: since the account began (a first sync).",
+        },
+        "end": {**TIMESTAMP, "description": "Before this play (the oldest Spotify showed)."},
+        "since_account_began": {"type": "boolean"},
+        "detected_at": TIMESTAMP,
+    }
+)
+SCHEMAS["Gaps"] = _object(
+    {"items": _array(_ref("Gap")), "total": COUNT, "message": {"type": "string"}}
+)
+NULLABLE_SHARE = _nullable("number", minimum=0, maximum=1)
+DAY = {"type": "string", "format": "date"}
+FLAG_FIGURES = _object(
+    {
+        "true": COUNT,
+        "told": {**COUNT, "description": "Streams whose export entry said true or false."},
+        "share": {**NULLABLE_SHARE, "description": "true / told; null when none told."},
+    }
+)
+SKIP_COUNTS = {
+    "short_streams": {**COUNT, "description": "Streams under 30 s: skips."},
+    "streams": COUNT,
+    "skip_rate": SHARE,
+}
+SCHEMAS.update(
+    {
+        "Listening": _object(
+            {
+                "period": _ref("Period"),
+                "coverage": {
+                    "anyOf": [
+                        _object(
+                            {
+                                "first_day": DAY,
+                                "last_day": DAY,
+                                "streams": COUNT,
+                                "plays": COUNT,
+                                "short_streams": COUNT,
+                            }
+                        ),
+                        {"type": "null"},
+                    ],
+                    "description": "The first and last local day of the period an extended "
+                    "export covers; null: none (the API's plays tell none of this).",
+                },
+                "streams": COUNT,
+                "short_streams": COUNT,
+                "skip_rate": {**NULLABLE_SHARE, "description": "Under 30 s / all streams."},
+                "skipped_flag": FLAG_FIGURES,
+                "shuffle": FLAG_FIGURES,
+                "offline": FLAG_FIGURES,
+                "reasons_end": _array(
+                    _object({"reason": {"type": "string"}, "streams": COUNT, "share": SHARE})
+                ),
+                "devices": _array(
+                    _object(
+                        {
+                            "device": {"type": "string"},
+                            "streams": COUNT,
+                            "ms_played": COUNT,
+                            "share": SHARE,
+                        }
+                    )
+                ),
+                "countries": _array(
+                    _object(
+                        {
+                            "country": {"type": "string", "description": "ZZ: unknown."},
+                            "streams": COUNT,
+                            "ms_played": COUNT,
+                            "share": SHARE,
+                        }
+                    )
+                ),
+            }
+        ),
+        "SkippedTrack": _object(
+            {
+                "track_id": {"type": "string"},
+                "name": NULLABLE_TEXT,
+                "artists": _array(ARTIST_REF),
+                "album_name": NULLABLE_TEXT,
+                "image_url": NULLABLE_TEXT,
+                **SKIP_COUNTS,
+            },
+            required=["track_id", "name", "artists", *SKIP_COUNTS],
+        ),
+        "SkippedArtist": _object(
+            {
+                "artist_id": {"type": "string"},
+                "name": NULLABLE_TEXT,
+                "image_url": NULLABLE_TEXT,
+                **SKIP_COUNTS,
+            },
+            required=["artist_id", "name", *SKIP_COUNTS],
+        ),
+        "Podcasts": _object(
+            {
+                "period": _ref("Period"),
+                "coverage": {
+                    "anyOf": [_object({"first_day": DAY, "last_day": DAY}), {"type": "null"}],
+                    "description": "First and last local day with an episode or chapter "
+                    "stream; null: no export brought any of this period.",
+                },
+                "episodes": _object(
+                    {
+                        "streams": COUNT,
+                        "ms_played": COUNT,
+                        "shows": COUNT,
+                        "episodes": {**COUNT, "description": "Different episodes."},
+                        "finished": {**COUNT, "description": "Episodes played to the end."},
+                    }
+                ),
+                "audiobooks": _object(
+                    {
+                        "streams": COUNT,
+                        "ms_played": COUNT,
+                        "books": COUNT,
+                        "chapters": {**COUNT, "description": "Different chapters."},
+                        "finished": {**COUNT, "description": "Chapters played to the end."},
+                    }
+                ),
+            }
+        ),
+        "ShowRow": _object(
+            {
+                "show_id": {"type": "string"},
+                "name": {"type": "string"},
+                "streams": COUNT,
+                "ms_played": COUNT,
+                "episodes": COUNT,
+                "episodes_finished": COUNT,
+            }
+        ),
+        "AudiobookRow": _object(
+            {
+                "audiobook_id": {"type": "string"},
+                "name": {"type": "string"},
+                "streams": COUNT,
+                "ms_played": COUNT,
+                "chapters": COUNT,
+                "chapters_finished": COUNT,
+            }
+        ),
+        "FinishedEpisode": _object(
+            {
+                "episode_id": {"type": "string"},
+                "name": {"type": "string"},
+                "show_id": {"type": "string"},
+                "show_name": {"type": "string"},
+                "times": {"type": "integer", "minimum": 1},
+                "last_finished_at": TIMESTAMP,
+            }
+        ),
+    }
+)
+SCHEMAS["SkippedPage"] = _page_of(
+    {"anyOf": [_ref("SkippedTrack"), _ref("SkippedArtist")]},
+    period=_ref("Period"),
+    kind={"enum": ["tracks", "artists"]},
+)
+SCHEMAS["PodcastPage"] = _page_of(
+    {"anyOf": [_ref("ShowRow"), _ref("AudiobookRow"), _ref("FinishedEpisode")]},
+    period=_ref("Period"),
+    kind={"enum": ["shows", "audiobooks", "finished"]},
+)
+EXPORT_NOTE = " From imported extended exports only; default period: all time."
+
+
+def _listed(summary: str, schema: str, kinds: list[str]) -> dict:
+    return {
+        "get": {
+            **_operation(summary + EXPORT_NOTE, _ref(schema), PERIOD + PAGE, not_found=True),
+            "parameters": [_path_param("kind", {"enum": kinds})]
+            + [{"$ref": f"#/components/parameters/{name}"} for name in PERIOD + PAGE],
+        }
+    }
+
+
+PATHS["/me/listening"] = {
+    "get": _operation(
+        "Skip rate (under 30 s) beside the export's skipped flag and reason_end, shuffle and "
+        "offline shares, devices and countries, with the days an export covers." + EXPORT_NOTE,
+        _ref("Listening"),
+        PERIOD,
+    )
+}
+PATHS["/me/skipped/{kind}"] = _listed(
+    "Most-skipped tracks or artists (default 10).", "SkippedPage", ["tracks", "artists"]
+)
+PATHS["/me/podcasts"] = {
+    "get": _operation(
+        "Podcast and audiobook totals, never mixed into the music." + EXPORT_NOTE,
+        _ref("Podcasts"),
+        PERIOD,
+    )
+}
+PATHS["/me/podcasts/{kind}"] = _listed(
+    "Top shows or audiobooks by listening time, or the episodes played to the end.",
+    "PodcastPage",
+    ["shows", "audiobooks", "finished"],
+)
+PATHS["/me/gaps"] = {
+    "get": _operation(
+        "Open gaps: intervals whose plays may be missing, until an import fills them.",
+        _ref("Gaps"),
+    )
+}
+
+
 # --- the listening story (issue 17, part 1): chalicelib/api_story.py ---------------------------
 _DAY = {"type": "string", "format": "date"}
 _NULLABLE_DAY = _nullable("string", format="date")

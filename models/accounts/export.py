@@ -292,7 +292,11 @@ def export_json(user: User) -> Iterator[str]:
     "profile", "sync_gaps", "sharing", "plays": [...], "short_streams": [...],
     "episode_plays": [...], "chapter_plays": [...], "listening_sessions": [...]}``."""
     gaps = [
-        {"gap_start": _iso(gap.gap_start), "gap_end": _iso(gap.gap_end)}
+        {
+            "gap_start": _iso(gap.gap_start),
+            "gap_end": _iso(gap.gap_end),
+            "filled_at": _iso(gap.filled_at),
+        }
         for gap in SyncGap.select().where(SyncGap.user == user.id).order_by(SyncGap.gap_start)
     ]
     head = {

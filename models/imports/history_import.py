@@ -45,6 +45,7 @@ from models.imports.privacy_export import (
     CHAPTER,
     DEFAULT_LIMITS,
     EPISODE,
+    EXTENDED,
     LOCAL,
     TRACK,
     Export,
@@ -53,7 +54,7 @@ from models.imports.privacy_export import (
     Limits,
     read_export,
 )
-from models.ingest import streams
+from models.ingest import gaps, streams
 from models.ingest.catalogue import ensure_track_stubs, upsert_tracks, write_transaction
 from models.ingest.plays import store_plays
 from models.ingest.provisional import fold as _fold
@@ -283,6 +284,8 @@ def status_of(job: ImportJob) -> dict:
         "unresolved_tracks": report.get("unresolved_tracks", [])[:50],
         "searches": report.get("searches", 0),
         "search_error": report.get("search_error"),
+        "gaps_filled": report.get("gaps_filled", 0),
+        "gaps_shortened": report.get("gaps_shortened", 0),
         "error": job.error,
         "resume_at": job.resume_at.isoformat() if job.resume_at else None,
         "created_at": job.created_at.isoformat(),
@@ -576,7 +579,24 @@ def _import_chunks(job, export, client, chunk_size, named_chunk_size, should_sto
         if should_stop is not None and end < len(export.plays) and should_stop():
             _finish(job.id, status="pending")
             return
-    _finish(job.id, status="done", finished_at=utcnow())
+    _finish_done(job.id, job.user_id, export)
+
+
+def _finish_done(job_id: int, user_id: int, export: Export) -> None:
+    """The job is done, and the sync gaps its export covers are filled or shortened with it
+    (``models.ingest.gaps.cover``: one transaction, so a resumed job covers them too)."""
+    with write_transaction():
+        report = ImportJob.get_by_id(job_id).report_data
+        first, last = export.first_played_at, export.last_played_at
+        if first is not None and last is not None:
+            covered = gaps.cover(
+                user_id,
+                first,
+                last,
+                since_account_began=any(f.kind == EXTENDED for f in export.files),
+            )
+            report["gaps_filled"], report["gaps_shortened"] = covered.filled, covered.shortened
+        _finish(job_id, status="done", finished_at=utcnow(), report=json.dumps(report))
 
 
 def _beat(job_id: int) -> None:

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from peewee import EXCLUDED, JOIN, chunked, fn
 
 from models.ingest import provisional
+from models.ingest.gaps import HISTORY_BEGINS
 from models.schema.db import db, is_postgresql, is_sqlite, naive_utc, utcnow
 from models.schema.tables import (
     AUDIO_FEATURE_NAMES,
@@ -496,8 +497,6 @@ def tracks_lacking_metadata() -> list[str]:
 
 
 # -- one user's recently played page(s) ------------------------------------------------------
-# Before Spotify opened to anyone: a gap starting here is "since the account began".
-HISTORY_BEGINS = dt.datetime(2008, 1, 1)
 
 
 @dataclass(frozen=True)

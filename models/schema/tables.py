@@ -478,6 +478,10 @@ class SyncGap(BaseModel):
     gap_start = DateTimeField()
     gap_end = DateTimeField()
     detected_at = DateTimeField(default=utcnow)
+    # Gaps shown and filled (issue 16, migration 078): set when an import covered the whole
+    # gap (models/ingest/gaps.py); NULL while the gap is open.  Shortened gaps keep NULL and
+    # move their bounds instead.
+    filled_at = DateTimeField(null=True)
 
     class Meta:
         table_name = "sync_gap"

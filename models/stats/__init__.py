@@ -21,6 +21,10 @@ come from: summaries or raw plays, and what the families share):
 - ``together``: listening together (shared profiles, affinity, blends, boards), imported as
   ``from models.stats import together``: each function there takes the viewer and applies
   ``models.accounts.sharing``'s rule of who may be seen.
+- ``listening_context`` (export only): ``how_you_listen``, ``most_skipped_tracks``,
+  ``most_skipped_artists``;
+- ``podcasts`` (export only, never music): ``podcast_totals``, ``top_shows``,
+  ``top_audiobooks``, ``finished_episodes``.
 
 The shells call them through this package (``from models import stats; stats.top_tracks(...)``),
 which is why no module is named like a function: ``models.stats.totals`` is the function.
@@ -32,7 +36,14 @@ from models.stats.counts import totals
 from models.stats.detail import artist_detail, track_detail
 from models.stats.discoveries import discovered, discoveries_per_month, rediscover
 from models.stats.habits import hours_of_day, listening_series, weekday_hour
+from models.stats.listening_context import (
+    EXPORT_DEFAULT_RANGE,
+    how_you_listen,
+    most_skipped_artists,
+    most_skipped_tracks,
+)
 from models.stats.plays import history
+from models.stats.podcasts import finished_episodes, podcast_totals, top_audiobooks, top_shows
 from models.stats.review import review_period, year_before, year_in_review, year_period
 from models.stats.sessions import session_stats
 from models.stats.sources import SORT_KEYS, Page, from_raw_plays
@@ -41,6 +52,7 @@ from models.stats.top import top_albums, top_artists, top_genres, top_tracks
 from models.stats.unique import unique_albums, unique_artists, unique_tracks
 
 __all__ = [
+    "EXPORT_DEFAULT_RANGE",
     "PROFILE_FEATURES",
     "SORT_KEYS",
     "Page",
@@ -48,10 +60,15 @@ __all__ = [
     "calendar",
     "discovered",
     "discoveries_per_month",
+    "finished_episodes",
     "from_raw_plays",
     "history",
     "hours_of_day",
+    "how_you_listen",
     "listening_series",
+    "most_skipped_artists",
+    "most_skipped_tracks",
+    "podcast_totals",
     "rediscover",
     "review_period",
     "session_stats",
@@ -59,7 +76,9 @@ __all__ = [
     "taste_profile",
     "top_albums",
     "top_artists",
+    "top_audiobooks",
     "top_genres",
+    "top_shows",
     "top_tracks",
     "totals",
     "track_detail",
