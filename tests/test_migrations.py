@@ -529,6 +529,7 @@ def test_migration_080_queues_the_sessions_of_plays_already_stored(engine, tmp_p
         assert ListeningSession.select().count() == 4
 
 
+@pytest.mark.parametrize("engine", ["sqlite", "postgresql"])
 def test_migration_078_keeps_the_gaps_recorded_before_open(engine, tmp_path):
     """An install upgraded from 060 with recorded gaps (and plays) ends with a fresh build's
     schema, every gap kept and open (``filled_at`` NULL) and every play kept; an import then
