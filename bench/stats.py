@@ -321,6 +321,7 @@ def statistic_calls(user_id: int, tz: str):
     """(name, period key or "-", call) for every statistic the pages and API serve."""
     top_track = stats.top_tracks(user_id, parse_period("all", tz=tz, now=NOW), limit=1)
     top_artist = stats.top_artists(user_id, parse_period("all", tz=tz, now=NOW), limit=1)
+    top_album = stats.top_albums(user_id, parse_period("all", tz=tz, now=NOW), limit=1)
     per_period = {
         "totals": lambda p: stats.totals(user_id, p),
         "totals previous": lambda p: stats.totals(user_id, p.previous()),
@@ -351,6 +352,9 @@ def statistic_calls(user_id: int, tz: str):
     if top_artist:
         artist_id = top_artist[0]["artist_id"]
         yield "artist_detail", "-", lambda: stats.artist_detail(user_id, artist_id)
+    if top_album:
+        album_id = top_album[0]["album_id"]
+        yield "album_detail", "-", lambda: stats.album_detail(user_id, album_id)
 
 
 # --- query plans --------------------------------------------------------------------------------

@@ -218,6 +218,10 @@ def test_a_token_never_reaches_another_users_data(api, world):
     assert (detail.status, detail.body["plays"]) == (200, 5)
     assert api.get(f"/me/artists/{world.x.id}", world.bob).status == 404
     assert api.get(f"/me/artists/{world.x.id}", world.ada).body["plays"] == 7
+    assert api.get(f"/me/albums/{world.a1.id}", world.bob).status == 404
+    second = api.get(f"/me/albums/{world.a2.id}", world.ada).body
+    # in album order; these tracks have no track numbers, so by name
+    assert (second["plays"], [t["name"] for t in second["tracks"]]) == (4, ["Three", "Two"])
 
 
 BAD_QUERIES = [

@@ -37,6 +37,7 @@ def test_bench_small_runs_and_reports_the_worst_p95():
         "history",
         "track_detail",
         "artist_detail",
+        "album_detail",
     ):
         assert re.search(rf"^{statistic}\s", table, re.MULTILINE), statistic
     # Every measured cell has a p50/p95 for both engines and both zones.

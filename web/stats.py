@@ -1,5 +1,5 @@
-"""Statistics pages: the landing page, dashboard, unique tracks/artists, profile, track, artist
-and history pages.
+"""Statistics pages: the landing page, dashboard, unique tracks/artists, profile, track, artist,
+album and history pages.
 
 Every number comes from ``models.stats`` (the same functions the JSON API returns), for the
 logged-in user only: a track or artist the user never played is a 404, whoever else played it.
@@ -233,7 +233,7 @@ def profile():
 
 
 def _detail_page(kind: str, detail: dict | None):
-    """A track or artist page; None (the user never played it) is a 404 whoever else did."""
+    """A track, artist or album page; None (the user never played it) is a 404 whoever else did."""
     if detail is None:
         abort(404)
     series = detail.get("series") or []
@@ -256,6 +256,13 @@ def track(track_id: str):
 def artist(artist_id: str):
     detail = stats.artist_detail(current_user.id, artist_id, tz=current_user.timezone)
     return _detail_page("artist", detail)
+
+
+@bp.get("/albums/<album_id>")
+@login_required
+def album(album_id: str):
+    detail = stats.album_detail(current_user.id, album_id, tz=current_user.timezone)
+    return _detail_page("album", detail)
 
 
 @bp.get("/history")

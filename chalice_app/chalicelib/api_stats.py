@@ -169,6 +169,11 @@ def artist_detail(artist_id):
     return _detail(stats.artist_detail, artist_id, "artist")
 
 
+@stats_api.route("/me/albums/{album_id}")
+def album_detail(album_id):
+    return _detail(stats.album_detail, album_id, "album")
+
+
 def _is_spotify_id(value: str) -> bool:
     return 0 < len(value) <= 64 and set(value) <= SPOTIFY_ID_CHARS
 

@@ -573,6 +573,17 @@ PATHS = {
             PERIOD + PAGE + ["sort", "order", "q"],
         )
     },
+    "/me/albums/{album_id}": {
+        "get": {
+            **_operation(
+                "One album you played: plays, time, first and last play, the album's tracks "
+                "you played, plays over time.",
+                _ref("Detail"),
+                not_found=True,
+            ),
+            "parameters": [_path_param("album_id", SPOTIFY_ID)],
+        }
+    },
     "/me/genres": {
         "get": _operation(
             "Your genres by plays, with their share.", _ref("GenrePage"), PERIOD + PAGE

@@ -14,7 +14,7 @@ come from: summaries or raw plays, and what the families share):
 - ``habits``: ``listening_series``, ``hours_of_day``, ``weekday_hour``;
 - ``taste``: ``taste_profile``;
 - ``plays``: ``history``;
-- ``detail``: ``track_detail``, ``artist_detail``.
+- ``detail``: ``track_detail``, ``artist_detail``, ``album_detail``.
 
 The shells call them through this package (``from models import stats; stats.top_tracks(...)``),
 which is why no module is named like a function: ``models.stats.totals`` is the function.
@@ -22,7 +22,7 @@ which is why no module is named like a function: ``models.stats.totals`` is the 
 
 from models.schema.tables import PROFILE_FEATURES
 from models.stats.counts import totals
-from models.stats.detail import artist_detail, track_detail
+from models.stats.detail import album_detail, artist_detail, track_detail
 from models.stats.habits import hours_of_day, listening_series, weekday_hour
 from models.stats.plays import history
 from models.stats.sources import SORT_KEYS, Page, from_raw_plays
@@ -34,6 +34,7 @@ __all__ = [
     "PROFILE_FEATURES",
     "SORT_KEYS",
     "Page",
+    "album_detail",
     "artist_detail",
     "from_raw_plays",
     "history",
