@@ -1,5 +1,6 @@
 """Background work shared by worker processes through the database: ``queue.py`` (the queue,
-its claims and the loop a worker runs), ``timezones.py`` (the time-zone rebuild as a job).
+its claims and the loop a worker runs), ``timezones.py`` (the time-zone rebuild as a job),
+``charts.py`` (building the weekly charts of plays stored before them).
 
 In the layering it sits above ``models.ingest`` and below ``models.imports``: the import job's
 handler lives with the import (``models.imports.history_import.work_slice``) and reaches the

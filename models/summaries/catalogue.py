@@ -55,6 +55,7 @@ from models.schema.tables import (
     FeatureMonth,
     FeatureTotal,
 )
+from models.summaries import charts
 
 LOCK_KEY = 0x53_70_54_72  # "SpTr": the pg_advisory lock between plays and catalogue writers
 CHUNK = 500
@@ -262,6 +263,8 @@ def links_changed(track_ids: Iterable[str], before: Links) -> None:
         _fold(fold_albums, artists=False)
     if users_of:
         _recompute(_players(users_of), artists_to_redo, albums_to_redo)
+    if fold_artists or fold_albums or users_of:
+        charts.tracks_relinked({*fold_artists, *fold_albums, *users_of})
 
 
 def _sums_sql(artists: bool) -> tuple[str, str]:

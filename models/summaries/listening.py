@@ -15,7 +15,7 @@ were loaded in bulk by the benchmark), which recomputes them from the raw plays 
 transaction.  Rows go with the user by FK
 cascade.  Summaries never hold catalogue facts (artists, albums, genres), which are joined at
 query time; ``models.summaries.catalogue`` keeps the per-artist and per-album sums of these
-rows, and is told of new plays here.
+rows, and is told of new plays here, as is ``models.summaries.charts`` (the weekly charts).
 """
 
 from __future__ import annotations
@@ -48,6 +48,7 @@ from models.schema.tables import (
     User,
 )
 from models.summaries import catalogue as catalogue_summaries
+from models.summaries import charts
 
 UPSERT_CHUNK = 500
 # The order both writers of HourSlot give its values in: the incremental upsert and the rebuild.
@@ -288,6 +289,7 @@ def record_plays(user_id: int, plays: Iterable[tuple[str, dt.datetime, int]], tz
         False,
     )
     catalogue_summaries.record(user_id, {"day": days, "month": months}, totals)
+    charts.refresh_weeks(user_id, {day for day, _ in days})
 
     least, greatest = (fn.LEAST, fn.GREATEST) if is_postgresql() else (fn.MIN, fn.MAX)
     (
@@ -347,6 +349,7 @@ def rebuild(user_id: int, tz: str | None = None, local_only: bool = False) -> No
         if bounds is None:
             if not local_only:
                 ListeningSummary.insert(user=user_id, timezone=tz, plays=0, ms_played=0).execute()
+            charts.rebuild(user_id)
             return
         local = LocalTime(Play.played_at, tz, *bounds)
         mine = Play.user == user_id
@@ -405,6 +408,7 @@ def rebuild(user_id: int, tz: str | None = None, local_only: bool = False) -> No
             list(_HOUR_SLOT_COLUMNS),
         ).execute()
         catalogue_summaries.rebuild(user_id, local_only)
+        charts.rebuild(user_id)
         if local_only:
             return
         ListeningSummary.insert_from(
