@@ -16,8 +16,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from models import stats
 from models.ingest.plays import store_plays
-from models.jobs import charts as chart_jobs
 from models.migrate import pending_model_changes, router
 from models.schema.tables import (
     CHART_SIZE,
@@ -232,10 +232,61 @@ def test_migration_085_queues_the_charts_of_listeners_with_plays(engine, tmp_pat
         assert jobs == [("charts", str(listener.id), "queued")]
         listening.rebuild(listener.id)  # the day summaries of 060 (its charts: the job's)
         ChartWeek.delete().execute()
-        assert chart_jobs.building(listener.id) and not chart_jobs.building(silent.id)
+        assert stats.charts_building(listener.id) and not stats.charts_building(silent.id)
         assert run_worker_until_idle(make_settings()) == 1
-        assert not chart_jobs.building(listener.id)
+        assert not stats.charts_building(listener.id)
         assert stored_charts(listener.id) == reference_charts(listener.id)
         assert stored_charts(listener.id)
         charts.rebuild(listener.id)
         assert stored_charts(listener.id) == reference_charts(listener.id)
+
+
+def test_a_weeks_chart_history_and_movement(db):
+    from models import stats
+    from models.periods import parse_period
+
+    me, other = make_user(timezone="UTC"), make_user(timezone="UTC")
+    hit, rival = make_track(name="Hit"), make_track(name="Rival")
+    monday = dt.datetime(2026, 3, 2, 9)
+    week = dt.timedelta(days=7)
+    # week 1: rival 2, hit 1; week 2: hit 3, rival 1; week 3: nothing; week 4: hit 1
+    plays = [(rival, 0), (rival, 1), (hit, 2)]
+    plays += [(hit, 10), (hit, 11), (hit, 12), (rival, 13)]
+    for track, hours in plays:
+        at = monday + dt.timedelta(hours=hours) + (week if hours >= 10 else dt.timedelta())
+        make_play(me, track, at)
+    make_play(me, hit, monday + 3 * week)
+    make_play(other, rival, monday + week)  # never in my charts
+    second = stats.weekly_chart(me.id, dt.date(2026, 3, 12))  # any day of the week
+    assert second["week"] == dt.date(2026, 3, 9)
+    assert (second["previous_week"], second["next_week"]) == (
+        dt.date(2026, 3, 2),
+        dt.date(2026, 3, 23),
+    )
+    assert [
+        (r["name"], r["position"], r["plays"], r["movement"], r["previous_position"])
+        for r in second["tracks"]
+    ] == [("Hit", 1, 3, "up", 2), ("Rival", 2, 1, "down", 1)]
+    last = stats.weekly_chart(me.id)  # the latest week charted
+    assert last["week"] == dt.date(2026, 3, 23) and last["next_week"] is None
+    assert [(r["name"], r["movement"]) for r in last["tracks"]] == [("Hit", "new")]
+    history = stats.chart_history(me.id, "track", hit.id)
+    assert [(row["week"], row["position"]) for row in history["weeks"]] == [
+        (dt.date(2026, 3, 2), 2),
+        (dt.date(2026, 3, 9), 1),
+        (dt.date(2026, 3, 23), 1),
+    ]
+    assert (history["weeks_in_chart"], history["weeks_at_1"], history["peak"]) == (3, 2, 1)
+    assert stats.chart_history(other.id, "track", hit.id)["weeks_in_chart"] == 0
+    assert stats.track_detail(me.id, hit.id)["charts"] == history
+
+    period = parse_period(from_="2026-03-09", to="2026-03-15", tz="UTC")
+    moved = stats.top_with_movement(me.id, period, "tracks")
+    assert [(r["name"], r["rank"], r["previous_rank"], r["movement"]) for r in moved] == [
+        ("Hit", 1, 2, "up"),
+        ("Rival", 2, 1, "down"),
+    ]
+    alone = parse_period(from_="2026-03-23", to="2026-03-29", tz="UTC")
+    assert [r["movement"] for r in stats.top_with_movement(me.id, alone, "tracks")] == ["new"]
+    everything = stats.top_with_movement(me.id, parse_period("all", tz="UTC"), "tracks")
+    assert "movement" not in everything[0]  # all time: nothing before it

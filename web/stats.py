@@ -15,8 +15,8 @@ from flask_login import current_user, login_required
 
 from models import stats
 from models.periods import Period, PeriodError, parse_period
-from models.schema.tables import PROFILE_FEATURES
-from web import charts
+from models.schema.tables import CHART_SIZE, PROFILE_FEATURES
+from web import charts, rank
 from web.auth import for_listeners_only
 from web.filters import duration, next_sync
 
@@ -24,6 +24,7 @@ bp = Blueprint("stats", __name__)
 for_listeners_only(bp)
 
 PAGE_SIZE = 50
+TOP_KINDS = ("tracks", "artists", "albums", "genres")
 MAX_PAGE = 1_000_000  # 50 million plays
 # How each of ``models.stats.SORT_KEYS`` (the one list of sorts) reads in the picker.
 SORT_LABELS = {
@@ -139,10 +140,7 @@ def dashboard():
         period=period,
         totals=totals,
         previous=previous,
-        top_tracks=stats.top_tracks(user_id, period, limit=10),
-        top_artists=stats.top_artists(user_id, period, limit=10),
-        top_albums=stats.top_albums(user_id, period, limit=10),
-        top_genres=stats.top_genres(user_id, period, limit=10),
+        **{f"top_{kind}": stats.top_with_movement(user_id, period, kind) for kind in TOP_KINDS},
         series_chart=listening_chart(series, period.bucket),
         bucket=period.bucket,
         heatmap=charts.heatmap(
@@ -241,7 +239,14 @@ def _detail_page(kind: str, detail: dict | None):
         [(bucket_label(point["bucket"], "month"), point["plays"]) for point in series],
         label="Plays per month",
     )
-    return render_template(f"stats/{kind}.html", **{kind: detail}, chart=chart)
+    return render_template(
+        f"stats/{kind}.html",
+        **{kind: detail},
+        chart=chart,
+        item=detail,
+        rank_chart=rank.history_chart(detail["charts"], CHART_SIZE),
+        charts_building=stats.charts_building(current_user.id),
+    )
 
 
 @bp.get("/tracks/<track_id>")

@@ -3,8 +3,8 @@
 New plays keep the charts in step as they are stored (``models.summaries.charts``); the
 listeners who had plays before the charts existed get one ``charts`` job each (migration 085
 queues them), which ranks every week of theirs from the day summaries in a few set-based
-statements.  Until it has run, :func:`building` is true and the pages say the charts are being
-built.
+statements.  Until it has run, ``models.stats.charts_building`` is true and the pages say the
+charts are being built.
 """
 
 from __future__ import annotations
@@ -14,17 +14,12 @@ from models.schema.db import db
 from models.schema.tables import Job, User
 from models.summaries import charts, listening
 
-KIND = "charts"
+KIND = charts.BUILD_JOB_KIND
 
 
 def queue_build(user_id: int) -> Job:
     """Queue the build of ``user_id``'s charts (a build still queued is reused)."""
     return queue.enqueue(KIND, user_id, priority=queue.BACKGROUND)
-
-
-def building(user_id: int) -> bool:
-    """Whether the user's charts are still being built for the plays stored before them."""
-    return queue.active(KIND, user_id) is not None
 
 
 def build(user_id: int) -> None:

@@ -14,13 +14,21 @@ come from: summaries or raw plays, and what the families share):
 - ``habits``: ``listening_series``, ``hours_of_day``, ``weekday_hour``;
 - ``taste``: ``taste_profile``;
 - ``plays``: ``history``;
-- ``detail``: ``track_detail``, ``artist_detail``, ``album_detail``.
+- ``detail``: ``track_detail``, ``artist_detail``, ``album_detail``;
+- ``charts``: ``weekly_chart``, ``chart_history``, ``top_with_movement`` (rank history).
 
 The shells call them through this package (``from models import stats; stats.top_tracks(...)``),
 which is why no module is named like a function: ``models.stats.totals`` is the function.
 """
 
 from models.schema.tables import PROFILE_FEATURES
+from models.stats.charts import (
+    chart_history,
+    charts_building,
+    top_with_movement,
+    weekly_chart,
+    with_movement,
+)
 from models.stats.counts import totals
 from models.stats.detail import album_detail, artist_detail, track_detail
 from models.stats.habits import hours_of_day, listening_series, weekday_hour
@@ -36,6 +44,8 @@ __all__ = [
     "Page",
     "album_detail",
     "artist_detail",
+    "chart_history",
+    "charts_building",
     "from_raw_plays",
     "history",
     "hours_of_day",
@@ -45,10 +55,13 @@ __all__ = [
     "top_artists",
     "top_genres",
     "top_tracks",
+    "top_with_movement",
     "totals",
     "track_detail",
     "unique_albums",
     "unique_artists",
     "unique_tracks",
     "weekday_hour",
+    "weekly_chart",
+    "with_movement",
 ]

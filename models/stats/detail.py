@@ -18,6 +18,7 @@ from models.schema.tables import (
     TrackArtist,
     TrackMonth,
 )
+from models.stats.charts import chart_history
 from models.stats.sources import (
     Plan,
     all_time_plan,
@@ -73,7 +74,8 @@ def track_detail(user_id: int, track_id: str, tz: str | None = None) -> dict | N
 
     ``{track_id, name, artists, album_id, album_name, image_url, duration_ms, popularity,
     explicit, plays, ms_played, first_played_at, last_played_at, share (of all the user's
-    plays), series: [{"bucket", "plays", "ms_played"}] per local month}``.
+    plays), series: [{"bucket", "plays", "ms_played"}] per local month, charts: its weekly
+    chart positions (``models.stats.charts.chart_history``)}``.
     """
     plan = all_time_plan(user_id, tz)
     if plan.empty:
@@ -102,6 +104,7 @@ def track_detail(user_id: int, track_id: str, tz: str | None = None) -> dict | N
     total = user_total_plays(user_id)
     row["share"] = row["plays"] / total if total else 0.0
     row["series"] = _monthly_series(plan, [track_id])
+    row["charts"] = chart_history(user_id, "track", track_id)
     return row
 
 
@@ -113,7 +116,7 @@ def artist_detail(
 
     ``{artist_id, name, image_url, popularity, followers, genres: [name], plays, ms_played,
     first_played_at, last_played_at, share, tracks (distinct tracks played), top_tracks:
-    [{track_id, name, plays, ms_played}], series: per local month}``.
+    [{track_id, name, plays, ms_played}], series: per local month, charts}``.
     """
     artist = (
         Artist.select(Artist.id, Artist.name, Artist.image_url, Artist.popularity, Artist.followers)
@@ -177,6 +180,7 @@ def artist_detail(
         "tracks": as_int(tracks),
         "top_tracks": top_rows,
         "series": _monthly_series(plan, track_ids),
+        "charts": chart_history(user_id, "artist", artist_id),
     }
 
 
@@ -187,7 +191,8 @@ def album_detail(user_id: int, album_id: str, tz: str | None = None) -> dict | N
     ``{album_id, name, image_url, popularity, album_type, release_date, total_tracks, artists
     (the leads of its tracks), plays, ms_played, first_played_at, last_played_at, share,
     tracks: [{track_id, name, disc_number, track_number, plays, ms_played, first_played_at,
-    last_played_at}] (the album's tracks played, in album order), series: per local month}``.
+    last_played_at}] (the album's tracks played, in album order), series: per local month,
+    charts}``.
     """
     album = (
         Album.select(
@@ -253,4 +258,5 @@ def album_detail(user_id: int, album_id: str, tz: str | None = None) -> dict | N
         "share": plays / total if total else 0.0,
         "tracks": tracks,
         "series": _monthly_series(plan, track_ids),
+        "charts": chart_history(user_id, "album", album_id),
     }

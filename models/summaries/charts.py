@@ -27,6 +27,7 @@ from peewee import chunked
 from models.schema.db import db, is_postgresql
 from models.schema.tables import CHART_KINDS, CHART_SIZE, ChartWeek
 
+BUILD_JOB_KIND = "charts"  # the queued build of a listener's charts (``models.jobs.charts``)
 WEEK = dt.timedelta(days=7)
 # Weeks closer than this are ranked in one statement (ranking a few untouched weeks again is
 # harmless: the answer is the same).
