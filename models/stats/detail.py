@@ -27,6 +27,7 @@ from models.stats.sources import (
     as_int,
     clean,
     lookup,
+    mine,
     per_track,
     select_from,
     series_of,
@@ -58,7 +59,7 @@ def _monthly_series(plan: Plan, track_ids) -> list[dict]:
         local = LocalTime(Play.played_at, plan.period.tz, *bounds)
         rows = (
             Play.select(local.month.alias("day"), fn.COUNT(Play.id), fn.SUM(Play.ms_played))
-            .where((Play.user == plan.user_id) & Play.track.in_(track_ids))
+            .where(mine(plan.user_id) & Play.track.in_(track_ids))
             .group_by(SQL("day"))
             .tuples()
         )

@@ -48,7 +48,7 @@ from models.schema.tables import (
     User,
 )
 from models.summaries import catalogue as catalogue_summaries
-from models.summaries import charts
+from models.summaries import charts, exclusions
 
 UPSERT_CHUNK = 500
 # The order both writers of HourSlot give its values in: the incremental upsert and the rebuild.
@@ -229,6 +229,9 @@ def record_plays(user_id: int, plays: Iterable[tuple[str, dt.datetime, int]], tz
     multi-row upsert per summary table.
     """
     plays = plays if isinstance(plays, list) else list(plays)
+    excluded = exclusions.excluded_among(user_id, {track_id for track_id, _, _ in plays})
+    if excluded:  # stored, but kept out of the statistics (models.summaries.exclusions)
+        plays = [play for play in plays if play[0] not in excluded]
     if not plays:
         return
     first = min(played_at for _, played_at, _ in plays)
@@ -353,6 +356,8 @@ def rebuild(user_id: int, tz: str | None = None, local_only: bool = False) -> No
             return
         local = LocalTime(Play.played_at, tz, *bounds)
         mine = Play.user == user_id
+        if exclusions.has_exclusions(user_id):
+            mine &= exclusions.kept_plays(user_id)
         per_track = [
             Play.track,
             fn.COUNT(Play.id),
