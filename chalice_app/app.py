@@ -11,6 +11,7 @@ from chalice import Chalice
 
 from chalicelib.api_admin import admin_api
 from chalicelib.api_charts import charts_api
+from chalicelib.api_exclusions import exclusions_api
 from chalicelib.api_meta import meta_api
 from chalicelib.api_stats import stats_api
 from chalicelib.auth import auth_routes, authenticate
@@ -20,5 +21,13 @@ app = Chalice(app_name="spotify-tracker-api")
 # Outermost first: errors raised while authenticating become JSON too.
 app.register_middleware(handle_errors, "http")
 app.register_middleware(authenticate, "http")
-for blueprint in (meta_api, auth_routes, stats_api, charts_api, admin_api, not_found_routes):
+for blueprint in (
+    meta_api,
+    auth_routes,
+    stats_api,
+    charts_api,
+    exclusions_api,
+    admin_api,
+    not_found_routes,
+):
     app.register_blueprint(blueprint)

@@ -130,3 +130,63 @@ def test_bad_exclusions_are_refused(db):
     with pytest.raises(exclusions.ExclusionError, match="no artist"):
         exclusions.exclude(me.id, "artist", "nobody")
     assert exclusions.exclusions_of(me.id) == []
+
+
+def test_the_account_page_and_the_api_exclude_and_lift(api, client, make_settings):
+    from tests.webtools import csrf_token, login_as
+    from tests.week_world import WEEK, World
+
+    world = World()
+    login_as(client, world.ada)
+    page = client.get("/account").get_data(as_text=True)
+    assert 'id="no-exclusions"' in page
+    token = csrf_token(page)
+    assert (
+        client.post("/account/exclusions", data={"kind": "artist", "item": "https://x"}).status_code
+        == 400
+    )  # no CSRF token: refused
+    answer = client.post(
+        "/account/exclusions",
+        data={
+            "csrf_token": token,
+            "kind": "track",
+            "item": f"https://open.spotify.com/track/{world.one.id}?si=abc",
+        },
+    )
+    assert answer.status_code == 302
+    page = client.get("/account").get_data(as_text=True)
+    assert 'id="recomputing"' in page and "One" in page.split('id="exclusion-list"')[1]
+    run_worker_until_idle(make_settings())
+    assert api.get(f"/me/stats?{WEEK}", world.ada).body["totals"]["plays"] == 3  # 7 - One's 4
+    assert api.get(f"/me/stats?{WEEK}", world.bob).body["totals"]["plays"] == 6  # untouched
+    listed = api.get("/me/exclusions", world.ada).body
+    assert ([e["id"] for e in listed["items"]], listed["recomputing"]) == ([world.one.id], False)
+
+    put = api.request(
+        "PUT",
+        f"/me/exclusions/artist/{world.y.id}",
+        headers={"Authorization": f"Bearer {api.token(world.ada)}"},
+    )
+    assert put.status == 200 and put.body["recomputing"] is True
+    run_worker_until_idle(make_settings())
+    assert api.get(f"/me/stats?{WEEK}", world.ada).body["totals"]["plays"] == 0
+    bad = api.request(
+        "PUT",
+        "/me/exclusions/album/abc",
+        headers={"Authorization": f"Bearer {api.token(world.ada)}"},
+    )
+    assert bad.status == 400
+    gone = api.request(
+        "DELETE",
+        f"/me/exclusions/artist/{world.y.id}",
+        headers={"Authorization": f"Bearer {api.token(world.ada)}"},
+    )
+    assert gone.status == 200
+    page = client.get("/account").get_data(as_text=True)
+    client.post(
+        "/account/exclusions/lift",
+        data={"csrf_token": csrf_token(page), "kind": "track", "item": world.one.id},
+    )
+    run_worker_until_idle(make_settings())
+    assert api.get(f"/me/stats?{WEEK}", world.ada).body["totals"]["plays"] == 7
+    assert api.get("/me/exclusions", world.ada).body["items"] == []

@@ -44,12 +44,13 @@ def create_app(settings=None) -> Flask:
 
     filters.init_app(app)
 
-    from web import account, admin, errors, imports, metrics, rank, stats
+    from web import account, admin, errors, exclusions, imports, metrics, rank, stats
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(stats.bp)
     app.register_blueprint(rank.bp)
     app.register_blueprint(account.bp)
+    app.register_blueprint(exclusions.bp)
     app.register_blueprint(imports.bp)
     app.register_blueprint(admin.bp)
     metrics.init_app(app)

@@ -30,6 +30,7 @@ from wtforms.validators import DataRequired
 from models.accounts import api_tokens, export, sessions
 from models.accounts.users import delete_user, set_timezone
 from models.schema.db import utcnow
+from web import exclusions
 from web.auth import for_listeners_only
 
 bp = Blueprint("account", __name__, url_prefix="/account")
@@ -68,6 +69,7 @@ def render_account(status: int = 200, **context):
         "timezone_form": TimezoneForm(timezone=current_user.timezone),
         "token_form": TokenForm(),
         "action_form": ActionForm(),
+        **exclusions.account_context(current_user.id),
     }
     forms.update(context)
     return render_template("account/account.html", **forms), status

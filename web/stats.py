@@ -16,7 +16,7 @@ from flask_login import current_user, login_required
 from models import stats
 from models.periods import Period, PeriodError, parse_period
 from models.schema.tables import CHART_SIZE, PROFILE_FEATURES
-from web import charts, rank
+from web import charts, exclusions, rank
 from web.auth import for_listeners_only
 from web.filters import duration, next_sync
 
@@ -246,6 +246,7 @@ def _detail_page(kind: str, detail: dict | None):
         item=detail,
         rank_chart=rank.history_chart(detail["charts"], CHART_SIZE),
         charts_building=stats.charts_building(current_user.id),
+        exclusion_form=exclusions.ExclusionForm(),
     )
 
 

@@ -350,6 +350,24 @@ SCHEMAS = {
             },
         }
     ),
+    "Exclusions": _object(
+        {
+            "items": _array(
+                _object(
+                    {
+                        "kind": {"enum": ["artist", "track"]},
+                        "id": {"type": "string"},
+                        "name": {"type": "string"},
+                        "created_at": TIMESTAMP,
+                    }
+                )
+            ),
+            "recomputing": {
+                "type": "boolean",
+                "description": "Your statistics are still being recomputed after a change.",
+            },
+        }
+    ),
     "UserOverview": _object(
         {
             "id": {"type": "integer"},
@@ -676,6 +694,37 @@ PATHS = {
                 ["week"],
             ),
         }
+    },
+    "/me/exclusions": {
+        "get": _operation(
+            "The artists and tracks you keep out of your statistics (their plays stay stored).",
+            _ref("Exclusions"),
+        )
+    },
+    "/me/exclusions/{kind}/{item_id}": {
+        "put": {
+            **_operation(
+                "Keep an artist's or track's plays out of every statistic (recomputed in the "
+                "background: `recomputing` says when done).",
+                _ref("Exclusions"),
+                ["kind"],
+            ),
+            "parameters": [
+                _path_param("kind", {"enum": ["artist", "track"]}),
+                _path_param("item_id", SPOTIFY_ID),
+            ],
+        },
+        "delete": {
+            **_operation(
+                "Let an excluded artist or track count again.",
+                _ref("Exclusions"),
+                not_found=True,
+            ),
+            "parameters": [
+                _path_param("kind", {"enum": ["artist", "track"]}),
+                _path_param("item_id", SPOTIFY_ID),
+            ],
+        },
     },
     "/me/genres": {
         "get": _operation(

@@ -16,7 +16,16 @@ from zoneinfo import ZoneInfo
 from peewee import JOIN
 
 from models.schema.db import utcnow
-from models.schema.tables import Album, Artist, Play, SyncGap, Track, TrackArtist, User
+from models.schema.tables import (
+    Album,
+    Artist,
+    Exclusion,
+    Play,
+    SyncGap,
+    Track,
+    TrackArtist,
+    User,
+)
 
 PROFILE_FIELDS = (
     "spotify_id",
@@ -154,12 +163,27 @@ def export_csv(user: User) -> Iterator[str]:
 
 def export_json(user: User) -> Iterator[str]:
     """Everything stored about ``user`` as one JSON document, in chunks:
-    ``{"exported_at", "profile", "sync_gaps", "plays": [...]}``."""
+    ``{"exported_at", "profile", "sync_gaps", "exclusions", "plays": [...]}``."""
     gaps = [
         {"gap_start": _iso(gap.gap_start), "gap_end": _iso(gap.gap_end)}
         for gap in SyncGap.select().where(SyncGap.user == user.id).order_by(SyncGap.gap_start)
     ]
-    head = {"exported_at": utcnow().isoformat() + "Z", "profile": profile(user), "sync_gaps": gaps}
+    # what the listener keeps out of their statistics (weekly charts are derived, not exported)
+    excluded = [
+        {"kind": kind, "id": item, "created_at": _iso(created_at)}
+        for kind, item, created_at in Exclusion.select(
+            Exclusion.kind, Exclusion.item, Exclusion.created_at
+        )
+        .where(Exclusion.user == user.id)
+        .order_by(Exclusion.kind, Exclusion.item)
+        .tuples()
+    ]
+    head = {
+        "exported_at": utcnow().isoformat() + "Z",
+        "profile": profile(user),
+        "sync_gaps": gaps,
+        "exclusions": excluded,
+    }
     yield json.dumps(head)[:-1] + ', "plays": ['
     for index, play in enumerate(iter_plays(user)):
         yield ("," if index else "") + "\n" + json.dumps(play)

@@ -421,7 +421,7 @@ def rebuild(user_id: int, tz: str | None = None, local_only: bool = False) -> No
                 user_value,
                 Value(tz),
                 fn.COUNT(Play.id),
-                fn.SUM(Play.ms_played),
+                fn.COALESCE(fn.SUM(Play.ms_played), 0),  # every play excluded: no sum
                 fn.MIN(Play.played_at),
                 fn.MAX(Play.played_at),
             ).where(mine),
