@@ -179,27 +179,9 @@ def test_a_track_linked_later_moves_the_artist_and_album_charts(db):
 def test_migration_085_queues_the_charts_of_listeners_with_plays(engine, tmp_path, make_settings):
     """An install upgraded from 060 has the schema of a fresh build and one ``charts`` job per
     listener with plays; the worker's build makes the charts keeping them would have made."""
-    if engine == "sqlite":
-        fresh_url = f"sqlite:///{tmp_path / 'fresh.db'}"
-    else:
-        from tests.environment import create_postgres_database
-
-        fresh_url = create_postgres_database()
-    from models.schema.db import connect_url
-    from models.schema.db import db as proxy
-
-    fresh = connect_url(fresh_url)
-    try:
-        proxy.initialize(fresh)
-        fresh.connect()
-        router().run()
+    (tmp_path / "fresh").mkdir()
+    with upgrading(engine, tmp_path / "fresh", None) as fresh:  # every migration
         fresh_schema = _schema(fresh)
-    finally:
-        fresh.close()
-        if engine == "postgresql":
-            from tests.environment import drop_postgres_database
-
-            drop_postgres_database(fresh_url)
 
     with upgrading(engine, tmp_path, "060_login_security") as database:
         listener, silent = make_user(), make_user()  # ``user`` is as it was at 060

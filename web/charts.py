@@ -24,6 +24,14 @@ def _svg(width: int, height: int, label: str, body: list[str], css: str = "chart
     )
 
 
+def _empty_note(width: int, height: int, text: str) -> str:
+    """The words in the middle of a chart with nothing to draw."""
+    return (
+        f'<text class="empty" x="{width / 2}" y="{height / 2}" '
+        f'text-anchor="middle">{escape(text)}</text>'
+    )
+
+
 def _nice_max(value: float) -> float:
     """A round axis maximum at or above ``value`` (1, 2, 2.5, 5 × 10^n)."""
     if value <= 0:
@@ -81,10 +89,7 @@ def bar_chart(
                 f'y="{height - 8}" text-anchor="middle">{escape(x_label)}</text>'
             )
     if not points:
-        body.append(
-            f'<text class="empty" x="{width / 2}" y="{height / 2}" '
-            f'text-anchor="middle">No plays in this period</text>'
-        )
+        body.append(_empty_note(width, height, "No plays in this period"))
     return _svg(width, height, label, body)
 
 
@@ -200,8 +205,5 @@ def rank_chart(
             f'text-anchor="middle">{escape(week_label)}</text>'
         )
     if not points:
-        body.append(
-            f'<text class="empty" x="{width / 2}" y="{height / 2}" '
-            f'text-anchor="middle">Not in a weekly chart yet</text>'
-        )
+        body.append(_empty_note(width, height, "Not in a weekly chart yet"))
     return _svg(width, height, label, body)
