@@ -190,3 +190,18 @@ def test_the_account_page_and_the_api_exclude_and_lift(api, client, make_setting
     run_worker_until_idle(make_settings())
     assert api.get(f"/me/stats?{WEEK}", world.ada).body["totals"]["plays"] == 7
     assert api.get("/me/exclusions", world.ada).body["items"] == []
+
+
+def test_deleting_the_account_takes_its_charts_and_exclusions(db):
+    from models.accounts.users import delete_user
+    from models.schema.tables import ChartWeek, Exclusion
+    from tests.factories import make_play
+
+    me, other = make_user(), make_user()
+    track = make_track()
+    for user in (me, other):
+        make_play(user, track, dt.datetime(2026, 3, 2, 12))
+        exclusions.exclude(user.id, "track", track.id)
+    delete_user(User.get_by_id(me.id))
+    assert {row.user_id for row in ChartWeek.select()} == {other.id}
+    assert {row.user_id for row in Exclusion.select()} == {other.id}
