@@ -286,6 +286,7 @@ def test_weekly_charts_chart_positions_and_movement(api, world):
     ]
     assert body["building"] is False
     assert api.get("/me/charts?week=soon", world.ada).error["param"] == "week"
+    assert api.get("/me/charts?week=0001-01-01", world.ada).status == 400
     assert api.get("/me/charts", world.bob).body["tracks"][0]["name"] == "Three"
     detail = api.get(f"/me/tracks/{world.one.id}", world.ada).body["charts"]
     assert [(w["week"], w["position"]) for w in detail["weeks"]] == [

@@ -45,6 +45,7 @@ def test_the_charts_page_of_a_week_with_its_neighbours_and_markers(client, db):
     first = text_of(client.get("/charts", query_string={"week": "2026-03-02"}))
     assert first.split('id="chart-tracks"')[1].split("</ol>")[0].count('class="move new"') == 2
     assert client.get("/charts", query_string={"week": "last tuesday"}).status_code == 400
+    assert client.get("/charts", query_string={"week": "0001-01-01"}).status_code == 400
     latest = text_of(client.get("/charts"))
     assert 'id="chart-week">9 Mar 2026<' in latest and "charts-building" not in latest
 

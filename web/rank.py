@@ -42,9 +42,9 @@ def _week_argument() -> dt.date | None:
     if not raw:
         return None
     try:
-        return dt.date.fromisoformat(raw)
-    except ValueError:
-        abort(400, f"week must be a date (YYYY-MM-DD), got {raw[:40]!r}")
+        return stats.parse_week(raw)
+    except ValueError as exc:
+        abort(400, str(exc))
 
 
 @bp.get("/charts")

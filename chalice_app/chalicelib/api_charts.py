@@ -4,8 +4,6 @@ item's chart positions (``charts``) and ``/me/top/{kind}`` its rows' movement, f
 
 from __future__ import annotations
 
-import datetime as dt
-
 from chalice import Blueprint
 
 from chalicelib import render
@@ -27,7 +25,7 @@ def weekly_chart():
     week = None
     if raw is not None:
         try:
-            week = dt.date.fromisoformat(raw)
-        except ValueError:
-            raise BadParameter("week", "must be a date, YYYY-MM-DD") from None
+            week = stats.parse_week(raw)
+        except ValueError as exc:
+            raise BadParameter("week", str(exc).removeprefix("week ")) from None
     return render.jsonable(stats.weekly_chart(user.id, week), display_zone(user.timezone))

@@ -25,6 +25,7 @@ from models.schema.tables import PROFILE_FEATURES
 from models.stats.charts import (
     chart_history,
     charts_building,
+    parse_week,
     top_with_movement,
     weekly_chart,
     with_movement,
@@ -50,6 +51,7 @@ __all__ = [
     "history",
     "hours_of_day",
     "listening_series",
+    "parse_week",
     "taste_profile",
     "top_albums",
     "top_artists",

@@ -89,6 +89,19 @@ def _neighbour_week(user_id: int, week: dt.date, later: bool) -> dt.date | None:
     return None if found is None else as_date(found)
 
 
+def parse_week(text: str) -> dt.date:
+    """A ``week`` parameter (any day of it, ``YYYY-MM-DD``) as that week's Monday; ValueError,
+    with the words to show, for anything else or a day outside 1970-9998 (the shells answer
+    400)."""
+    try:
+        day = dt.date.fromisoformat(text)
+    except ValueError:
+        raise ValueError("week must be a date, YYYY-MM-DD") from None
+    if not 1970 <= day.year <= 9998:
+        raise ValueError("week must be a day between 1970 and 9998")
+    return week_of(day)
+
+
 def charts_building(user_id: int) -> bool:
     """Whether the user's charts are still being built for plays stored before they existed
     (their ``charts`` job is queued or running, ``models.jobs.charts``)."""
