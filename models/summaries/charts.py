@@ -12,8 +12,8 @@ positions are stored (``ChartWeek``) and only the weeks that change are ranked a
   in which its players played it.
 
 A week is ranked from the day summaries (``summary_*_day``, at most seven rows per item), in
-one ``INSERT ... SELECT`` with ``ROW_NUMBER()``, and neighbouring weeks together, so a history
-import that touches hundreds of weeks costs a few statements, not hundreds.
+one ``INSERT ... SELECT`` with ``ROW_NUMBER()`` for all the weeks touched together, so a
+history import that touches hundreds of weeks costs a few statements, not hundreds.
 ``tests/test_charts.py`` checks the stored positions against a ranking of the raw plays.
 """
 
@@ -29,9 +29,7 @@ from models.schema.tables import CHART_KINDS, CHART_SIZE, ChartWeek
 
 BUILD_JOB_KIND = "charts"  # the queued build of a listener's charts (``models.jobs.charts``)
 WEEK = dt.timedelta(days=7)
-# Weeks closer than this are ranked in one statement (ranking a few untouched weeks again is
-# harmless: the answer is the same).
-MERGE_GAP = dt.timedelta(weeks=8)
+RANGES_PER_STATEMENT = 200  # day ranges OR-ed in one ranking statement (parameters: 2 each)
 CHUNK = 500
 
 # kind -> (day summary table, its item column, the catalogue table holding the name)
@@ -59,27 +57,31 @@ def _day_param(day: dt.date):
 
 
 def _ranges(weeks: Iterable[dt.date]) -> list[tuple[dt.date, dt.date]]:
-    """Sorted weeks as ``[lo, hi)`` day ranges, neighbours (within ``MERGE_GAP``) merged."""
+    """Sorted weeks as ``[lo, hi)`` day ranges, consecutive weeks merged."""
     ranges: list[list[dt.date]] = []
     for week in sorted(set(weeks)):
-        if ranges and week - ranges[-1][1] <= MERGE_GAP:
+        if ranges and week == ranges[-1][1]:
             ranges[-1][1] = week + WEEK
         else:
             ranges.append([week, week + WEEK])
     return [(lo, hi) for lo, hi in ranges]
 
 
-def _rank(user_id: int, kind: str, lo: dt.date | None, hi: dt.date | None) -> None:
-    """Delete and rank again the user's ``kind`` chart weeks in ``[lo, hi)`` (None: all)."""
+def _within(column: str, ranges: list[tuple[dt.date, dt.date]] | None) -> tuple[str, list]:
+    """SQL (and parameters) for ``column`` in any of the day ranges (None: no condition)."""
+    if ranges is None:
+        return "", []
+    clauses = " OR ".join(f"({column} >= ? AND {column} < ?)" for _ in ranges)
+    return f" AND ({clauses})", [_day_param(day) for lo_hi in ranges for day in lo_hi]
+
+
+def _rank(user_id: int, kind: str, ranges: list[tuple[dt.date, dt.date]] | None) -> None:
+    """Delete and rank again the user's ``kind`` chart weeks in the day ``ranges`` (None: all),
+    in two statements whatever their number: a history import touches hundreds of weeks."""
     table, key, catalogue = _SOURCES[kind]
     collate = ' COLLATE "C"' if is_postgresql() else ""
-    where, params = "s.user_id = ?", [user_id]
-    chart_where, chart_params = "user_id = ? AND kind = ?", [user_id, kind]
-    if lo is not None and hi is not None:
-        where += " AND s.day >= ? AND s.day < ?"
-        params += [_day_param(lo), _day_param(hi)]
-        chart_where += " AND week >= ? AND week < ?"
-        chart_params += [_day_param(lo), _day_param(hi)]
+    days, day_params = _within("s.day", ranges)
+    weeks, week_params = _within("week", ranges)
     sql = (
         "INSERT INTO chart_week (user_id, kind, week, item_id, position, plays, ms_played) "
         "SELECT ?, ?, week, item_id, position, plays, ms_played FROM ("
@@ -88,30 +90,35 @@ def _rank(user_id: int, kind: str, lo: dt.date | None, hi: dt.date | None) -> No
         f"  c.name{collate}, w.item_id{collate}) AS position"
         f" FROM (SELECT {_week_sql('s.day')} AS week, s.{key} AS item_id,"
         "   SUM(s.plays) AS plays, SUM(s.ms_played) AS ms_played"
-        f"  FROM {table} s WHERE {where} GROUP BY 1, 2) w"
+        f"  FROM {table} s WHERE s.user_id = ?{days} GROUP BY 1, 2) w"
         f" JOIN {catalogue} c ON c.id = w.item_id"
         ") ranked WHERE position <= ? ORDER BY week, position"
     )
     mark = db.param
-    db.execute_sql(f"DELETE FROM chart_week WHERE {chart_where}".replace("?", mark), chart_params)
-    db.execute_sql(sql.replace("?", mark), [user_id, kind, *params, CHART_SIZE])
+    db.execute_sql(
+        f"DELETE FROM chart_week WHERE user_id = ? AND kind = ?{weeks}".replace("?", mark),
+        [user_id, kind, *week_params],
+    )
+    db.execute_sql(sql.replace("?", mark), [user_id, kind, user_id, *day_params, CHART_SIZE])
 
 
-def refresh_weeks(user_id: int, days: Iterable[dt.date]) -> None:
-    """Rank again the weeks holding these local days (call in the transaction that changed
-    the day summaries of those days)."""
+def refresh_weeks(
+    user_id: int, days: Iterable[dt.date], kinds: Iterable[str] = CHART_KINDS
+) -> None:
+    """Rank again the ``kinds`` charts of the weeks holding these local days (call in the
+    transaction that changed the day summaries of those days)."""
     ranges = _ranges(week_of(day) for day in days)
     with db.atomic():
-        for lo, hi in ranges:
-            for kind in CHART_KINDS:
-                _rank(user_id, kind, lo, hi)
+        for chunk in chunked(ranges, RANGES_PER_STATEMENT):
+            for kind in kinds:
+                _rank(user_id, kind, list(chunk))
 
 
 def rebuild(user_id: int) -> None:
     """Rank every week of the user again from the day summaries (after they were rebuilt)."""
     with db.atomic():
         for kind in CHART_KINDS:
-            _rank(user_id, kind, None, None)
+            _rank(user_id, kind, None)
 
 
 def tracks_relinked(track_ids: Iterable[str]) -> None:
@@ -130,7 +137,7 @@ def tracks_relinked(track_ids: Iterable[str]) -> None:
             day = day if isinstance(day, dt.date) else dt.date.fromisoformat(str(day)[:10])
             weeks.setdefault(user_id, set()).add(day)
     for user_id, days in sorted(weeks.items()):
-        refresh_weeks(user_id, days)
+        refresh_weeks(user_id, days, kinds=("artist", "album"))  # a track's chart stays
 
 
 def delete(user_id: int) -> None:
