@@ -24,7 +24,7 @@ import threading
 import models
 import settings as settings_module
 from models.imports import history_import
-from models.jobs import queue, sessions, timezones
+from models.jobs import charts, exclusions, queue, sessions, timezones
 
 IDLE_WAIT = 2.0  # seconds between polls of an empty queue
 log = logging.getLogger("batch.worker")
@@ -38,6 +38,8 @@ def handlers(search_interval: float = history_import.SEARCH_INTERVAL) -> dict:
         ),
         timezones.KIND: timezones.work_slice,
         sessions.KIND: sessions.work_slice,
+        charts.KIND: charts.work_slice,
+        exclusions.KIND: exclusions.work_slice,
     }
 
 

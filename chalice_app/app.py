@@ -10,6 +10,8 @@ inside ``chalicelib/``: the package would lack models/.)
 from chalice import Chalice
 
 from chalicelib.api_admin import admin_api
+from chalicelib.api_charts import charts_api
+from chalicelib.api_exclusions import exclusions_api
 from chalicelib.api_export_stats import export_stats_api
 from chalicelib.api_meta import meta_api
 from chalicelib.api_sharing import sharing_api
@@ -27,6 +29,8 @@ for blueprint in (
     auth_routes,
     stats_api,
     story_api,
+    charts_api,
+    exclusions_api,
     export_stats_api,
     admin_api,
     sharing_api,

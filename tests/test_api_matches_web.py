@@ -73,6 +73,21 @@ def test_unique_tracks_and_artists_pages_and_api_agree(api, app, client, listene
             ]
 
 
+def test_detail_pages_and_api_agree(api, app, client, listeners):
+    world, paris = listeners
+    for user in (world.ada, paris):
+        login_as(client, user)
+        for kind, item in (("tracks", world.two), ("artists", world.x), ("albums", world.a2)):
+            shown = _page(app, client, f"/{kind}/{item.id}")[kind[:-1]]
+            answer = api.get(f"/me/{kind}/{item.id}", user).body
+            assert (answer["plays"], answer["ms_played"], answer["share"]) == (
+                shown["plays"],
+                shown["ms_played"],
+                shown["share"],
+            ), kind
+            assert answer["series"] == shown["series"], kind
+
+
 def test_profile_page_and_api_agree(api, app, client, listeners):
     world, _ = listeners
     login_as(client, world.ada)

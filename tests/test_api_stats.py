@@ -173,7 +173,10 @@ def test_genres_and_taste_profile(api, world):
     ]
     assert [row["share"] for row in genres["items"]] == [pytest.approx(6 / 7), pytest.approx(1 / 7)]
     top = api.get(f"/me/top/genres?{WEEK}", world.ada).body
-    assert top["items"] == genres["items"]
+    movement = ("rank", "previous_rank", "movement")  # the top list's, against last week
+    assert [{k: v for k, v in row.items() if k not in movement} for row in top["items"]] == (
+        genres["items"]
+    )
     assert top["total"] is None
     profile = api.get(f"/me/profile?{WEEK}", world.ada).body
     assert profile["genres"] == genres["items"]
@@ -218,6 +221,10 @@ def test_a_token_never_reaches_another_users_data(api, world):
     assert (detail.status, detail.body["plays"]) == (200, 5)
     assert api.get(f"/me/artists/{world.x.id}", world.bob).status == 404
     assert api.get(f"/me/artists/{world.x.id}", world.ada).body["plays"] == 7
+    assert api.get(f"/me/albums/{world.a1.id}", world.bob).status == 404
+    second = api.get(f"/me/albums/{world.a2.id}", world.ada).body
+    # in album order; these tracks have no track numbers, so by name
+    assert (second["plays"], [t["name"] for t in second["tracks"]]) == (4, ["Three", "Two"])
 
 
 BAD_QUERIES = [
@@ -260,3 +267,37 @@ def test_bad_parameters_are_400_naming_the_parameter(api):
         answer = api.get(path, user)
         assert answer.status == 400, (path, answer)
         assert answer.error["param"] == path.split("?")[1].split("=")[0]
+
+
+def test_weekly_charts_chart_positions_and_movement(api, world):
+    # Week world: Mar 1 is a Sunday, so Ada's plays fall in the weeks of Feb 23 and Mar 2.
+    chart = api.get("/me/charts?week=2026-03-04", world.ada)
+    assert chart.status == 200, chart
+    body = chart.body
+    assert (body["week"], body["previous_week"], body["next_week"]) == (
+        "2026-03-02",
+        "2026-02-23",
+        None,
+    )
+    assert [(r["name"], r["position"], r["plays"], r["movement"]) for r in body["tracks"]] == [
+        ("One", 1, 3, "same"),
+        ("Three", 2, 2, "new"),  # ties Two on plays, more listening time
+        ("Two", 3, 2, "new"),
+    ]
+    assert body["building"] is False
+    assert api.get("/me/charts?week=soon", world.ada).error["param"] == "week"
+    assert api.get("/me/charts?week=0001-01-01", world.ada).status == 400
+    assert api.get("/me/charts", world.bob).body["tracks"][0]["name"] == "Three"
+    detail = api.get(f"/me/tracks/{world.one.id}", world.ada).body["charts"]
+    assert [(w["week"], w["position"]) for w in detail["weeks"]] == [
+        ("2026-02-23", 1),
+        ("2026-03-02", 1),
+    ]
+    assert (detail["weeks_at_1"], detail["peak"]) == (2, 1)
+    top = api.get(f"/me/top/tracks?{WEEK}", world.ada).body["items"]
+    assert [(r["name"], r["rank"], r["previous_rank"], r["movement"]) for r in top] == [
+        ("One", 1, 1, "same"),
+        ("Two", 2, None, "new"),
+        ("Three", 3, None, "new"),
+    ]
+    assert "movement" not in api.get("/me/top/tracks?range=all", world.ada).body["items"][0]

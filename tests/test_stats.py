@@ -275,6 +275,22 @@ def test_track_and_artist_detail(world, source):
     assert stats.artist_detail(world["other"].id, world["x"].id)["plays"] == 3
 
 
+def test_album_detail(world, source):
+    me = world["me"].id
+    album = stats.album_detail(me, world["album"].id)
+    # Only Alpha is on the album: Beta's plays are not the album's.
+    assert (album["plays"], album["ms_played"], album["share"]) == (3, 370_000, 0.5)
+    assert (album["first_played_at"], album["last_played_at"]) == (START, END)
+    assert [(t["name"], t["plays"]) for t in album["tracks"]] == [("Alpha", 3)]
+    assert {a["name"] for a in album["artists"]} == {"Xenia"}  # the lead of its tracks
+    assert album["series"] == [{"bucket": "2026-11-01", "plays": 3, "ms_played": 370_000}]
+    assert stats.album_detail(me, "no-such-album") is None
+    unplayed = make_album(name="Never")
+    make_track(name="Delta", artists=[world["x"]], album=unplayed)
+    assert stats.album_detail(me, unplayed.id) is None
+    assert stats.album_detail(world["other"].id, world["album"].id)["plays"] == 3
+
+
 def test_other_users_plays_never_count(world, source):
     other = world["other"].id
     assert stats.totals(other, week(KOLKATA))["plays"] == 3

@@ -45,8 +45,15 @@ def test_bench_small_runs_and_reports_the_worst_p95():
         "calendar",
         "discoveries_per_month",
         "rediscover",
+        "album_detail",
+        "weekly_chart",
+        "chart_history",
+        "top_with_movement",
+        "totals excluded",
+        "history excluded",
     ):
         assert re.search(rf"^{statistic}\s", table, re.MULTILINE), statistic
+    assert re.search(r"weekly charts of the [\d,]+-play user built in [\d.]+ s", table)
     # Every measured cell has a p50/p95 for both engines and both zones.
     row = next(line for line in lines if line.startswith("top_artists") and " all " in line)
     assert len(re.findall(r"\d+\.\d/\d+\.\d", row)) == 4, row

@@ -202,6 +202,10 @@ def details(user_id: int, tracks, artists) -> dict:
     return {
         "tracks": [stats.track_detail(user_id, t.id) for t in tracks],
         "artists": [stats.artist_detail(user_id, a.id) for a in artists],
+        "albums": [
+            stats.album_detail(user_id, album_id)
+            for album_id in sorted({t.album_id for t in tracks if t.album_id})
+        ],
     }
 
 

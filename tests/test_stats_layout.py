@@ -60,6 +60,7 @@ def test_the_check_sees_a_forbidden_import():
 def test_the_package_exports_each_statistic_from_its_family_module():
     exported = {name: getattr(stats, name) for name in stats.__all__}
     assert set(stats.__all__) == {name for name in dir(stats) if not name.startswith("_")} - {
+        "charts",
         "counts",
         "detail",
         "habits",
@@ -81,6 +82,7 @@ def test_the_package_exports_each_statistic_from_its_family_module():
     assert homes["taste_profile"] == "models.stats.taste"
     assert homes["history"] == "models.stats.plays"
     assert homes["artist_detail"] == "models.stats.detail"
+    assert homes["weekly_chart"] == "models.stats.charts"
     # __init__ defines nothing itself: it is the docstring and the re-exports
     assert not any(module.endswith(".stats") for module in homes.values())
     tree = ast.parse((STATS_DIR / "__init__.py").read_text())

@@ -83,12 +83,16 @@ def test_json_export_has_profile_and_plays_but_no_secrets(client, db):
     track = _library()
     make_play(me, track, AT)
     make_play(make_user(), track, AT)
+    from models.jobs import exclusions
+
+    exclusions.exclude(me.id, "track", track.id)
     login_as(client, me)
     response = client.get("/account/export.json")
     body = response.get_data(as_text=True)
     data = json.loads(body)
     assert data["profile"]["display_name"] == "Me Myself"
-    assert [p["track_id"] for p in data["plays"]] == [track.id]
+    assert [p["track_id"] for p in data["plays"]] == [track.id]  # excluded, still exported
+    assert [(e["kind"], e["id"]) for e in data["exclusions"]] == [("track", track.id)]
     assert "refresh-secret-value" not in body and "acc-secret" not in body
     assert "password" not in body
 

@@ -40,6 +40,7 @@ def world(db):
         strangers=strangers,
         artist=artist,
         guest=guest,
+        album=album,
     )
 
 
@@ -227,6 +228,22 @@ def test_artist_page_shows_my_numbers_and_unknown_followers(client, world):
     assert 'Followers on Spotify: <span class="unknown"' in html
     tracks = html.split("Your most played tracks")[1]
     assert tracks.index("Morning Song") < tracks.index("Duet")
+
+
+def test_album_page_lists_my_tracks_of_it_and_is_linked(client, world):
+    login_as(client, world["me"])
+    album_url = f"/albums/{world['album'].id}"
+    html = text_of(client.get(album_url))
+    assert value(html, "detail-name") == "First Light"
+    assert value(html, "detail-plays") == "4"  # 3 x Morning Song + the duet; not Old Tune
+    assert value(html, "detail-share") == "80%"
+    tracks = html.split('id="album-tracks"')[1]
+    assert "Morning Song" in tracks and "Duet" in tracks and "Old Tune" not in tracks
+    assert f'href="{album_url}"' in text_of(client.get("/dashboard", query_string={"range": "7d"}))
+    assert f'href="{album_url}"' in text_of(client.get(f"/tracks/{world['hit'].id}"))
+    login_as(client, world["other"])  # played Morning Song only
+    assert value(text_of(client.get(album_url)), "detail-plays") == "1"
+    assert client.get(f"/albums/{make_album(name='Unheard').id}").status_code == 404
 
 
 def test_a_deferred_sync_moves_the_announced_collection_time(client, db):

@@ -44,12 +44,26 @@ def create_app(settings=None) -> Flask:
 
     filters.init_app(app)
 
-    from web import account, admin, errors, export_stats, imports, metrics, sharing, stats, story
+    from web import (
+        account,
+        admin,
+        errors,
+        exclusions,
+        export_stats,
+        imports,
+        metrics,
+        rank,
+        sharing,
+        stats,
+        story,
+    )
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(stats.bp)
+    app.register_blueprint(rank.bp)
     app.register_blueprint(export_stats.bp)
     app.register_blueprint(account.bp)
+    app.register_blueprint(exclusions.bp)
     app.register_blueprint(imports.bp)
     app.register_blueprint(admin.bp)
     app.register_blueprint(story.bp)

@@ -31,6 +31,7 @@ from models.accounts import api_tokens, export, sessions
 from models.accounts.users import delete_user, set_timezone
 from models.ingest import gaps
 from models.schema.db import utcnow
+from web import exclusions
 from web.auth import for_listeners_only
 from web.sharing_forms import account_section
 
@@ -72,6 +73,7 @@ def render_account(status: int = 200, **context):
         "action_form": ActionForm(),
         "gaps": gaps.open_gaps(current_user.id),
         "had_gaps": gaps.filled_count(current_user.id) > 0,
+        **exclusions.account_context(current_user.id),
         **account_section(),
     }
     forms.update(context)

@@ -24,6 +24,14 @@ def _svg(width: int, height: int, label: str, body: list[str], css: str = "chart
     )
 
 
+def _empty_note(width: int, height: int, text: str) -> str:
+    """The words in the middle of a chart with nothing to draw."""
+    return (
+        f'<text class="empty" x="{width / 2}" y="{height / 2}" '
+        f'text-anchor="middle">{escape(text)}</text>'
+    )
+
+
 def _nice_max(value: float) -> float:
     """A round axis maximum at or above ``value`` (1, 2, 2.5, 5 × 10^n)."""
     if value <= 0:
@@ -81,10 +89,7 @@ def bar_chart(
                 f'y="{height - 8}" text-anchor="middle">{escape(x_label)}</text>'
             )
     if not points:
-        body.append(
-            f'<text class="empty" x="{width / 2}" y="{height / 2}" '
-            f'text-anchor="middle">No plays in this period</text>'
-        )
+        body.append(_empty_note(width, height, "No plays in this period"))
     return _svg(width, height, label, body)
 
 
@@ -145,3 +150,60 @@ def hbar_chart(
             f"{escape(shown)}</text>"
         )
     return _svg(width, height, label, body, css="chart hbar")
+
+
+def rank_chart(
+    points: Sequence[tuple[int, str, int]],
+    *,
+    label: str,
+    size: int,
+    span: int,
+    width: int = 720,
+    height: int = 200,
+) -> Markup:
+    """Chart positions over time: ``(week index, week label, position)`` for the charted weeks
+    of ``span`` weeks in all, position 1 at the top and ``size`` at the bottom; a line joins
+    consecutive weeks and breaks where the item left the chart."""
+    left, bottom, top = 36, 28, 10
+    plot_w, plot_h = width - left - 12, height - bottom - top
+    slot = plot_w / max(span, 1)
+
+    def x_of(index: int) -> float:
+        return left + (index + 0.5) * slot
+
+    def y_of(position: int) -> float:
+        return top + plot_h * (position - 1) / max(size - 1, 1)
+
+    body = []
+    for position in sorted({1, (size + 1) // 2, size}):
+        y = y_of(position)
+        body.append(
+            f'<line class="grid" x1="{left}" y1="{y:.1f}" x2="{width - 12}" y2="{y:.1f}"/>'
+            f'<text class="tick" x="{left - 6}" y="{y + 4:.1f}" '
+            f'text-anchor="end">#{position}</text>'
+        )
+    runs: list[list[tuple[float, float]]] = []
+    previous = None
+    for index, _, position in points:
+        if previous is None or index != previous + 1:
+            runs.append([])
+        runs[-1].append((x_of(index), y_of(position)))
+        previous = index
+    for run in runs:
+        if len(run) > 1:
+            coordinates = " ".join(f"{x:.1f},{y:.1f}" for x, y in run)
+            body.append(f'<polyline class="rank-line" points="{coordinates}"/>')
+    for index, week_label, position in points:
+        body.append(
+            f'<circle class="rank-dot" cx="{x_of(index):.1f}" cy="{y_of(position):.1f}" r="3">'
+            f"<title>Week of {escape(week_label)}: #{position}</title></circle>"
+        )
+    labelled = {points[0][0]: points[0][1], points[-1][0]: points[-1][1]} if points else {}
+    for index, week_label in labelled.items():
+        body.append(
+            f'<text class="tick" x="{x_of(index):.1f}" y="{height - 8}" '
+            f'text-anchor="middle">{escape(week_label)}</text>'
+        )
+    if not points:
+        body.append(_empty_note(width, height, "Not in a weekly chart yet"))
+    return _svg(width, height, label, body)

@@ -1,5 +1,5 @@
-"""Statistics pages: the landing page, dashboard, unique tracks/artists, profile, track, artist
-and history pages.
+"""Statistics pages: the landing page, dashboard, unique tracks/artists, profile, track, artist,
+album and history pages.
 
 Every number comes from ``models.stats`` (the same functions the JSON API returns), for the
 logged-in user only: a track or artist the user never played is a 404, whoever else played it.
@@ -16,8 +16,8 @@ from flask_login import current_user, login_required
 from models import stats
 from models.ingest import gaps
 from models.periods import Period, PeriodError, parse_period
-from models.schema.tables import PROFILE_FEATURES
-from web import charts
+from models.schema.tables import CHART_SIZE, PROFILE_FEATURES
+from web import charts, exclusions, rank
 from web.auth import for_listeners_only
 from web.filters import duration, next_sync
 
@@ -25,6 +25,7 @@ bp = Blueprint("stats", __name__)
 for_listeners_only(bp)
 
 PAGE_SIZE = 50
+TOP_KINDS = ("tracks", "artists", "albums", "genres")
 MAX_PAGE = 1_000_000  # 50 million plays
 # How each of ``models.stats.SORT_KEYS`` (the one list of sorts) reads in the picker.
 SORT_LABELS = {
@@ -140,10 +141,7 @@ def dashboard():
         period=period,
         totals=totals,
         previous=previous,
-        top_tracks=stats.top_tracks(user_id, period, limit=10),
-        top_artists=stats.top_artists(user_id, period, limit=10),
-        top_albums=stats.top_albums(user_id, period, limit=10),
-        top_genres=stats.top_genres(user_id, period, limit=10),
+        **{f"top_{kind}": stats.top_with_movement(user_id, period, kind) for kind in TOP_KINDS},
         series_chart=listening_chart(series, period.bucket),
         bucket=period.bucket,
         heatmap=charts.heatmap(
@@ -235,7 +233,7 @@ def profile():
 
 
 def _detail_page(kind: str, detail: dict | None):
-    """A track or artist page; None (the user never played it) is a 404 whoever else did."""
+    """A track, artist or album page; None (the user never played it) is a 404 whoever else did."""
     if detail is None:
         abort(404)
     series = detail.get("series") or []
@@ -243,7 +241,15 @@ def _detail_page(kind: str, detail: dict | None):
         [(bucket_label(point["bucket"], "month"), point["plays"]) for point in series],
         label="Plays per month",
     )
-    return render_template(f"stats/{kind}.html", **{kind: detail}, chart=chart)
+    return render_template(
+        f"stats/{kind}.html",
+        **{kind: detail},
+        chart=chart,
+        item=detail,
+        rank_chart=rank.history_chart(detail["charts"], CHART_SIZE),
+        charts_building=stats.charts_building(current_user.id),
+        exclusion_form=exclusions.ExclusionForm(),
+    )
 
 
 @bp.get("/tracks/<track_id>")
@@ -258,6 +264,13 @@ def track(track_id: str):
 def artist(artist_id: str):
     detail = stats.artist_detail(current_user.id, artist_id, tz=current_user.timezone)
     return _detail_page("artist", detail)
+
+
+@bp.get("/albums/<album_id>")
+@login_required
+def album(album_id: str):
+    detail = stats.album_detail(current_user.id, album_id, tz=current_user.timezone)
+    return _detail_page("album", detail)
 
 
 @bp.get("/history")

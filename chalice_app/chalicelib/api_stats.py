@@ -128,11 +128,17 @@ def unique_albums():
     return _unique(stats.unique_albums)
 
 
-def _ranked(kind: str, default_limit: int):
+def _ranked(kind: str, default_limit: int, movement: bool = False):
     user, tz, query = _ask(*PERIOD_PARAMS, *PAGE_PARAMS)
     period, page = query.period(tz.key, DEFAULT_RANGE), query.page(default_limit)
-    statistic = getattr(stats, f"top_{kind}")
-    rows = statistic(user.id, period, limit=page.limit + 1, offset=page.offset)
+    if movement:  # a top list, as on the dashboard: each row against the previous period
+        rows = stats.top_with_movement(
+            user.id, period, kind, limit=page.limit + 1, offset=page.offset
+        )
+    else:
+        rows = getattr(stats, f"top_{kind}")(
+            user.id, period, limit=page.limit + 1, offset=page.offset
+        )
     total_key = TOP_TOTAL_KEY[kind]
     total = stats.totals(user.id, period)[total_key] if total_key else None
     items = render.jsonable(rows[: page.limit], tz)
@@ -152,7 +158,7 @@ def genres():
 def top(kind):
     if kind not in TOP_KINDS:
         raise NotFound(f"No top list of {kind!r}: use one of {', '.join(TOP_KINDS)}.")
-    return _ranked(kind, 10)
+    return _ranked(kind, 10, movement=True)
 
 
 def _detail(statistic, spotify_id: str, what: str):
@@ -171,6 +177,11 @@ def track_detail(track_id):
 @stats_api.route("/me/artists/{artist_id}")
 def artist_detail(artist_id):
     return _detail(stats.artist_detail, artist_id, "artist")
+
+
+@stats_api.route("/me/albums/{album_id}")
+def album_detail(album_id):
+    return _detail(stats.album_detail, album_id, "album")
 
 
 def _is_spotify_id(value: str) -> bool:

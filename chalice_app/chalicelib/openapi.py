@@ -60,6 +60,58 @@ SERIES = _array(
 POPULARITY = {**_nullable("integer"), "description": "null: Spotify did not say."}
 
 
+MOVEMENT = {
+    "rank": {"type": "integer", "minimum": 1, "description": "Top lists: the row's place."},
+    "previous_rank": {
+        **_nullable("integer", minimum=1),
+        "description": "Top lists: its place in the previous period of the same length "
+        "(null: not in that list). Absent for all time.",
+    },
+    "movement": {
+        "enum": ["new", "up", "down", "same"],
+        "description": "Top lists: against the previous period. Absent for all time.",
+    },
+}
+CHART_HISTORY = _object(
+    {
+        "weeks": _array(
+            _object(
+                {
+                    "week": {"type": "string", "format": "date", "description": "Its Monday."},
+                    "position": {"type": "integer", "minimum": 1, "maximum": 20},
+                    "plays": COUNT,
+                }
+            )
+        ),
+        "weeks_in_chart": COUNT,
+        "weeks_at_1": COUNT,
+        "peak": {**_nullable("integer", minimum=1), "description": "null: never charted."},
+        "peak_weeks": COUNT,
+    },
+    description="The item's positions in your weekly top 20 (Monday to Sunday, your zone).",
+)
+
+
+def _chart_row(id_key: str) -> dict:
+    return _object(
+        {
+            "position": {"type": "integer", "minimum": 1, "maximum": 20},
+            id_key: {"type": "string"},
+            "name": {"type": "string"},
+            "image_url": NULLABLE_TEXT,
+            "plays": COUNT,
+            "ms_played": COUNT,
+            "previous_position": {
+                **_nullable("integer", minimum=1),
+                "description": "Its position the week before (null: not charted).",
+            },
+            "movement": {"enum": ["new", "up", "down", "same"]},
+            "artists": _array(ARTIST_REF),
+        },
+        required=["position", id_key, "name", "plays", "ms_played", "movement"],
+    )
+
+
 def _row(id_key: str, **properties) -> dict:
     """A statistics row: an id, a name, what else it has, its plays and listening time
     (and, in the unique lists, its first and last play in the period)."""
@@ -73,6 +125,7 @@ def _row(id_key: str, **properties) -> dict:
             "ms_played": COUNT,
             "first_played_at": TIMESTAMP,
             "last_played_at": TIMESTAMP,
+            **MOVEMENT,
         },
         required=[id_key, "name", "plays", "ms_played"],
     )
@@ -176,6 +229,7 @@ SCHEMAS = {
             "plays": COUNT,
             "ms_played": COUNT,
             "share": SHARE,
+            **MOVEMENT,
         },
         required=["genre", "plays", "share"],
     ),
@@ -272,8 +326,49 @@ SCHEMAS = {
             "last_played_at": NULLABLE_TIMESTAMP,
             "share": {**SHARE, "description": "Share of all your plays."},
             "series": SERIES,
+            "charts": CHART_HISTORY,
         },
     },
+    "WeeklyChart": _object(
+        {
+            "week": {"type": "string", "format": "date", "description": "The week's Monday."},
+            "previous_week": {
+                **_nullable("string", format="date"),
+                "description": "The nearest earlier week with a chart.",
+            },
+            "next_week": {
+                **_nullable("string", format="date"),
+                "description": "The nearest later week with a chart.",
+            },
+            "size": {"type": "integer", "const": 20},
+            "tracks": _array(_chart_row("track_id")),
+            "artists": _array(_chart_row("artist_id")),
+            "albums": _array(_chart_row("album_id")),
+            "building": {
+                "type": "boolean",
+                "description": "Your charts are still being built from plays stored before "
+                "them (after an upgrade); weeks appear as they are ready.",
+            },
+        }
+    ),
+    "Exclusions": _object(
+        {
+            "items": _array(
+                _object(
+                    {
+                        "kind": {"enum": ["artist", "track"]},
+                        "id": {"type": "string"},
+                        "name": {"type": "string"},
+                        "created_at": TIMESTAMP,
+                    }
+                )
+            ),
+            "recomputing": {
+                "type": "boolean",
+                "description": "Your statistics are still being recomputed after a change.",
+            },
+        }
+    ),
     "UserOverview": _object(
         {
             "id": {"type": "integer"},
@@ -408,6 +503,12 @@ PARAMETERS = {
         "schema": {"type": "string", "maxLength": MAX_TEXT},
         "description": "Only names containing this text (case-insensitive); empty: all.",
     },
+}
+PARAMETERS["week"] = {
+    "name": "week",
+    "in": "query",
+    "schema": {"type": "string", "format": "date"},
+    "description": "Any day of the week (YYYY-MM-DD); default the latest week charted.",
 }
 PERIOD = ["range", "from", "to"]
 PAGE = ["limit", "offset"]
@@ -573,6 +674,58 @@ PATHS = {
             _ref("AlbumPage"),
             PERIOD + PAGE + ["sort", "order", "q"],
         )
+    },
+    "/me/albums/{album_id}": {
+        "get": {
+            **_operation(
+                "One album you played: plays, time, first and last play, the album's tracks "
+                "you played, plays over time.",
+                _ref("Detail"),
+                not_found=True,
+            ),
+            "parameters": [_path_param("album_id", SPOTIFY_ID)],
+        }
+    },
+    "/me/charts": {
+        "get": {
+            **_operation(
+                "Your weekly charts (top 20 tracks, artists, albums of a week, Monday to Sunday "
+                "in your time zone; by plays, then time, then name) with movement.",
+                _ref("WeeklyChart"),
+                ["week"],
+            ),
+        }
+    },
+    "/me/exclusions": {
+        "get": _operation(
+            "The artists and tracks you keep out of your statistics (their plays stay stored).",
+            _ref("Exclusions"),
+        )
+    },
+    "/me/exclusions/{kind}/{item_id}": {
+        "put": {
+            **_operation(
+                "Keep an artist's or track's plays out of every statistic (recomputed in the "
+                "background: `recomputing` says when done).",
+                _ref("Exclusions"),
+                ["kind"],
+            ),
+            "parameters": [
+                _path_param("kind", {"enum": ["artist", "track"]}),
+                _path_param("item_id", SPOTIFY_ID),
+            ],
+        },
+        "delete": {
+            **_operation(
+                "Let an excluded artist or track count again.",
+                _ref("Exclusions"),
+                not_found=True,
+            ),
+            "parameters": [
+                _path_param("kind", {"enum": ["artist", "track"]}),
+                _path_param("item_id", SPOTIFY_ID),
+            ],
+        },
     },
     "/me/genres": {
         "get": _operation(

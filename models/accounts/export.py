@@ -26,6 +26,7 @@ from models.schema.tables import (
     ChapterPlay,
     Episode,
     EpisodePlay,
+    Exclusion,
     ListeningSession,
     LocalTrack,
     Play,
@@ -289,7 +290,7 @@ def _sessions(user: User) -> Iterator[dict]:
 
 def export_json(user: User) -> Iterator[str]:
     """Everything stored about ``user`` as one JSON document, in chunks: ``{"exported_at",
-    "profile", "sync_gaps", "sharing", "plays": [...], "short_streams": [...],
+    "profile", "sync_gaps", "sharing", "exclusions", "plays": [...], "short_streams": [...],
     "episode_plays": [...], "chapter_plays": [...], "listening_sessions": [...]}``."""
     gaps = [
         {
@@ -299,11 +300,22 @@ def export_json(user: User) -> Iterator[str]:
         }
         for gap in SyncGap.select().where(SyncGap.user == user.id).order_by(SyncGap.gap_start)
     ]
+    # what the listener keeps out of their statistics (weekly charts are derived, not exported)
+    excluded = [
+        {"kind": kind, "id": item, "created_at": _iso(created_at)}
+        for kind, item, created_at in Exclusion.select(
+            Exclusion.kind, Exclusion.item, Exclusion.created_at
+        )
+        .where(Exclusion.user == user.id)
+        .order_by(Exclusion.kind, Exclusion.item)
+        .tuples()
+    ]
     head = {
         "exported_at": utcnow().isoformat() + "Z",
         "profile": profile(user),
         "sync_gaps": gaps,
         "sharing": sharing.export_of(user),  # settings and public links (never their keys)
+        "exclusions": excluded,
     }
     yield json.dumps(head)[:-1]
     yield from _json_list("plays", iter_plays(user))

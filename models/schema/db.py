@@ -51,6 +51,16 @@ def is_sqlite() -> bool:
     return isinstance(db.obj, SqliteDatabase)
 
 
+def write_transaction():
+    """A transaction that takes SQLite's write lock up front.
+
+    A deferred SQLite transaction that reads first and writes later fails at once with
+    "database is locked" when another process writes meanwhile (the busy timeout does not
+    apply to the upgrade); IMMEDIATE makes it wait its turn instead.  Nested calls are savepoints.
+    """
+    return db.atomic("IMMEDIATE") if is_sqlite() and db.transaction_depth() == 0 else db.atomic()
+
+
 def utcnow() -> dt.datetime:
     """Naive UTC: every timestamp in the database is UTC without tzinfo."""
     return dt.datetime.now(dt.UTC).replace(tzinfo=None)

@@ -746,6 +746,51 @@ SUMMARY_TABLES = (
 )
 
 
+# --- Weekly charts and exclusions (issue 17, part 2: models/summaries/charts.py and
+# exclusions.py, models/jobs/exclusions.py) ----------------------------------------------------
+
+CHART_KINDS = ("track", "artist", "album")
+CHART_SIZE = 20  # positions in a weekly chart
+
+
+class ChartWeek(BaseModel):
+    """One position in a user's weekly chart: the top :data:`CHART_SIZE` tracks, artists or
+    albums of a local week (Monday first, in ``ListeningSummary.timezone``), ranked by plays,
+    then listening time, then name (``models.summaries.charts`` keeps them in step).  The
+    primary key reads one week's chart; the index one item's weeks (its page's rank history)."""
+
+    user = ForeignKeyField(User, on_delete="CASCADE", index=False)
+    kind = CharField(max_length=8)
+    week = DateField()
+    item = CharField(max_length=64, column_name="item_id")
+    position = SmallIntegerField()
+    plays = IntegerField()
+    ms_played = BigIntegerField()
+
+    class Meta:
+        table_name = "chart_week"
+        primary_key = CompositeKey("user", "kind", "week", "item")
+        indexes = ((("user", "kind", "item", "week"), False),)
+
+
+EXCLUSION_KINDS = ("artist", "track")
+
+
+class Exclusion(BaseModel):
+    """An artist or track a listener keeps out of their statistics (white noise, a child's
+    music).  The plays stay stored; the summaries leave them out
+    (``models.summaries.exclusions``; changed through ``models.jobs.exclusions``)."""
+
+    user = ForeignKeyField(User, backref="exclusions", on_delete="CASCADE", index=False)
+    kind = CharField(max_length=8)
+    item = CharField(max_length=64, column_name="item_id")
+    created_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        table_name = "exclusion"
+        primary_key = CompositeKey("user", "kind", "item")
+
+
 IMPORT_STATUSES = ("checking", "pending", "running", "waiting", "done", "failed", "refused")
 
 
@@ -993,6 +1038,8 @@ ALL_TABLES = (
     EtlLog,
     SyncGap,
     *SUMMARY_TABLES,
+    ChartWeek,
+    Exclusion,
     ImportJob,
     Job,
     LoginSession,

@@ -14,7 +14,8 @@ come from: summaries or raw plays, and what the families share):
 - ``habits``: ``listening_series``, ``hours_of_day``, ``weekday_hour``;
 - ``taste``: ``taste_profile``;
 - ``plays``: ``history``;
-- ``detail``: ``track_detail``, ``artist_detail``;
+- ``detail``: ``track_detail``, ``artist_detail``, ``album_detail``;
+- ``charts``: ``weekly_chart``, ``chart_history``, ``top_with_movement`` (rank history).
 - the listening story (docs/listening-story.md): ``sessions`` (``session_stats``), ``streaks``
   (``streaks``, ``calendar``), ``discoveries`` (``discoveries_per_month``, ``discovered``,
   ``rediscover``), ``review`` (``year_in_review``, over all the others).
@@ -32,8 +33,16 @@ which is why no module is named like a function: ``models.stats.totals`` is the 
 
 from models.schema.tables import PROFILE_FEATURES
 from models.stats.calendar_days import calendar, streaks
+from models.stats.charts import (
+    chart_history,
+    charts_building,
+    parse_week,
+    top_with_movement,
+    weekly_chart,
+    with_movement,
+)
 from models.stats.counts import totals
-from models.stats.detail import artist_detail, track_detail
+from models.stats.detail import album_detail, artist_detail, track_detail
 from models.stats.discoveries import discovered, discoveries_per_month, rediscover
 from models.stats.habits import hours_of_day, listening_series, weekday_hour
 from models.stats.listening_context import (
@@ -56,8 +65,11 @@ __all__ = [
     "PROFILE_FEATURES",
     "SORT_KEYS",
     "Page",
+    "album_detail",
     "artist_detail",
     "calendar",
+    "chart_history",
+    "charts_building",
     "discovered",
     "discoveries_per_month",
     "finished_episodes",
@@ -68,6 +80,7 @@ __all__ = [
     "listening_series",
     "most_skipped_artists",
     "most_skipped_tracks",
+    "parse_week",
     "podcast_totals",
     "rediscover",
     "review_period",
@@ -80,12 +93,15 @@ __all__ = [
     "top_genres",
     "top_shows",
     "top_tracks",
+    "top_with_movement",
     "totals",
     "track_detail",
     "unique_albums",
     "unique_artists",
     "unique_tracks",
     "weekday_hour",
+    "weekly_chart",
+    "with_movement",
     "year_before",
     "year_in_review",
     "year_period",

@@ -1,4 +1,4 @@
-"""The track and artist pages: one track or artist as this user heard them, over all time.
+"""The track, artist and album pages: one item as this user heard it, over all time.
 
 They take no period (a detail page is all time, in the user's zone) and answer None for what
 the user never played, so the shells answer 404 without a second look-up.
@@ -18,6 +18,7 @@ from models.schema.tables import (
     TrackArtist,
     TrackMonth,
 )
+from models.stats.charts import chart_history
 from models.stats.sources import (
     Plan,
     all_time_plan,
@@ -26,11 +27,13 @@ from models.stats.sources import (
     as_int,
     clean,
     lookup,
+    mine,
     per_track,
     select_from,
     series_of,
     track_columns,
     user_total_plays,
+    with_album_artists,
     with_track_artists,
 )
 from models.summaries.listening import LocalTime, play_bounds
@@ -56,7 +59,7 @@ def _monthly_series(plan: Plan, track_ids) -> list[dict]:
         local = LocalTime(Play.played_at, plan.period.tz, *bounds)
         rows = (
             Play.select(local.month.alias("day"), fn.COUNT(Play.id), fn.SUM(Play.ms_played))
-            .where((Play.user == plan.user_id) & Play.track.in_(track_ids))
+            .where(mine(plan.user_id) & Play.track.in_(track_ids))
             .group_by(SQL("day"))
             .tuples()
         )
@@ -72,7 +75,8 @@ def track_detail(user_id: int, track_id: str, tz: str | None = None) -> dict | N
 
     ``{track_id, name, artists, album_id, album_name, image_url, duration_ms, popularity,
     explicit, plays, ms_played, first_played_at, last_played_at, share (of all the user's
-    plays), series: [{"bucket", "plays", "ms_played"}] per local month}``.
+    plays), series: [{"bucket", "plays", "ms_played"}] per local month, charts: its weekly
+    chart positions (``models.stats.charts.chart_history``)}``.
     """
     plan = all_time_plan(user_id, tz)
     if plan.empty:
@@ -101,6 +105,7 @@ def track_detail(user_id: int, track_id: str, tz: str | None = None) -> dict | N
     total = user_total_plays(user_id)
     row["share"] = row["plays"] / total if total else 0.0
     row["series"] = _monthly_series(plan, [track_id])
+    row["charts"] = chart_history(user_id, "track", track_id)
     return row
 
 
@@ -112,7 +117,7 @@ def artist_detail(
 
     ``{artist_id, name, image_url, popularity, followers, genres: [name], plays, ms_played,
     first_played_at, last_played_at, share, tracks (distinct tracks played), top_tracks:
-    [{track_id, name, plays, ms_played}], series: per local month}``.
+    [{track_id, name, plays, ms_played}], series: per local month, charts}``.
     """
     artist = (
         Artist.select(Artist.id, Artist.name, Artist.image_url, Artist.popularity, Artist.followers)
@@ -176,4 +181,83 @@ def artist_detail(
         "tracks": as_int(tracks),
         "top_tracks": top_rows,
         "series": _monthly_series(plan, track_ids),
+        "charts": chart_history(user_id, "artist", artist_id),
+    }
+
+
+@lookup
+def album_detail(user_id: int, album_id: str, tz: str | None = None) -> dict | None:
+    """One album as this user heard it, or None if they never played a track of it (404).
+
+    ``{album_id, name, image_url, popularity, album_type, release_date, total_tracks, artists
+    (the leads of its tracks), plays, ms_played, first_played_at, last_played_at, share,
+    tracks: [{track_id, name, disc_number, track_number, plays, ms_played, first_played_at,
+    last_played_at}] (the album's tracks played, in album order), series: per local month,
+    charts}``.
+    """
+    album = (
+        Album.select(
+            Album.id,
+            Album.name,
+            Album.image_url,
+            Album.popularity,
+            Album.album_type,
+            Album.release_date,
+            Album.total_tracks,
+        )
+        .where(Album.id == album_id)
+        .dicts()
+        .first()
+    )
+    if album is None:
+        return None
+    plan = all_time_plan(user_id, tz)
+    if plan.empty:
+        return None
+    track_ids = Track.select(Track.id).where(Track.album == album_id)
+    pt = per_track(plan, track_ids, spans=True)
+    tracks = [
+        clean(row)
+        for row in Track.select(
+            Track.id.alias("track_id"),
+            Track.name,
+            Track.disc_number,
+            Track.track_number,
+            pt.c.plays,
+            pt.c.ms_played,
+            pt.c.first_played_at,
+            pt.c.last_played_at,
+        )
+        .join(pt, on=(pt.c.track_id == Track.id))
+        .order_by(
+            Track.disc_number.asc(nulls="LAST"),
+            Track.track_number.asc(nulls="LAST"),
+            Track.name,
+            Track.id,
+        )
+        .dicts()
+    ]
+    tracks = [row for row in tracks if row["plays"]]
+    if not tracks:
+        return None
+    plays = sum(row["plays"] for row in tracks)
+    total = user_total_plays(user_id)
+    (with_album,) = with_album_artists([{"album_id": album_id}])
+    return {
+        "album_id": album["id"],
+        "name": album["name"],
+        "image_url": album["image_url"],
+        "popularity": album["popularity"],
+        "album_type": album["album_type"],
+        "release_date": album["release_date"],
+        "total_tracks": album["total_tracks"],
+        "artists": with_album["artists"],
+        "plays": plays,
+        "ms_played": sum(row["ms_played"] for row in tracks),
+        "first_played_at": min(row["first_played_at"] for row in tracks),
+        "last_played_at": max(row["last_played_at"] for row in tracks),
+        "share": plays / total if total else 0.0,
+        "tracks": tracks,
+        "series": _monthly_series(plan, track_ids),
+        "charts": chart_history(user_id, "album", album_id),
     }

@@ -17,6 +17,7 @@ from models.stats.sources import (
     check_page,
     clean,
     lookup,
+    mine,
     plan_for,
     play_total,
     track_columns,
@@ -30,7 +31,7 @@ def history(user_id: int, limit: int = 50, offset: int = 0, period: Period | Non
     """The user's plays, newest first: ``{played_at (naive UTC), track_id, name, artists,
     album_id, album_name, image_url, ms_played, context_uri, source}``."""
     check_page(limit, offset)
-    where = Play.user == user_id
+    where = mine(user_id)
     if period is not None:
         if period.start is not None:
             where &= Play.played_at >= period.start

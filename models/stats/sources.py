@@ -56,6 +56,7 @@ from models.schema.tables import (
     TrackTotal,
     User,
 )
+from models.summaries.exclusions import has_exclusions, kept_plays
 from models.summaries.listening import LocalTime, play_bounds
 
 SORT_KEYS = ("plays", "time", "first", "last", "name")
@@ -262,8 +263,17 @@ def _is_long(plan: Plan) -> bool:
     return plan.all_time or not plan.summary_days or _day_ranges(plan)[0] is not None
 
 
+def mine(user_id: int):
+    """The user's plays that count: every reader of raw plays starts here, so exclusions
+    (``models.summaries.exclusions``) hold everywhere."""
+    where = Play.user == user_id
+    if has_exclusions(user_id):
+        where &= kept_plays(user_id)
+    return where
+
+
 def _raw_filter(plan: Plan):
-    where = (Play.user == plan.user_id) & (Play.played_at < plan.period.end)
+    where = mine(plan.user_id) & (Play.played_at < plan.period.end)
     if plan.period.start is not None:
         where &= Play.played_at >= plan.period.start
     return where
@@ -527,7 +537,7 @@ def user_total_plays(user_id: int) -> int:
     state = None if _force_raw.get() else _summary_state(user_id)
     if state is not None:
         return as_int(state[1])
-    return Play.select().where(Play.user == user_id).count()
+    return Play.select().where(mine(user_id)).count()
 
 
 def _bucket_start(day: dt.date, bucket: str) -> dt.date:

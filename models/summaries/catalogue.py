@@ -57,6 +57,7 @@ from models.schema.tables import (
     FeatureMonth,
     FeatureTotal,
 )
+from models.summaries import charts, exclusions
 
 LOCK_KEY = 0x53_70_54_72  # "SpTr": the pg_advisory lock between plays and catalogue writers
 CHUNK = 500
@@ -272,6 +273,14 @@ def links_changed(track_ids: Iterable[str], before: Links) -> None:
         _fold(fold_albums, artists=False)
     if users_of:
         _recompute(_players(users_of), artists_to_redo, albums_to_redo)
+    if fold_artists or fold_albums or users_of:
+        charts.tracks_relinked({*fold_artists, *fold_albums, *users_of})
+    relinked = {*fold_artists, *users_of}
+    for user_id in exclusions.players_excluding_artists_of(relinked):
+        # a track they played now credits an artist they exclude: its plays leave every sum
+        from models.summaries import listening  # listening imports this module
+
+        listening.rebuild(user_id)
 
 
 def _sums_sql(artists: bool) -> tuple[str, str]:

@@ -15,7 +15,7 @@ were loaded in bulk by the benchmark), which recomputes them from the raw plays 
 transaction.  Rows go with the user by FK
 cascade.  Summaries never hold catalogue facts (artists, albums, genres), which are joined at
 query time; ``models.summaries.catalogue`` keeps the per-artist and per-album sums of these
-rows, and is told of new plays here.
+rows, and is told of new plays here, as is ``models.summaries.charts`` (the weekly charts).
 """
 
 from __future__ import annotations
@@ -48,6 +48,7 @@ from models.schema.tables import (
     User,
 )
 from models.summaries import catalogue as catalogue_summaries
+from models.summaries import charts, exclusions
 
 UPSERT_CHUNK = 500
 # The order both writers of HourSlot give its values in: the incremental upsert and the rebuild.
@@ -228,6 +229,9 @@ def record_plays(user_id: int, plays: Iterable[tuple[str, dt.datetime, int]], tz
     multi-row upsert per summary table.
     """
     plays = plays if isinstance(plays, list) else list(plays)
+    excluded = exclusions.excluded_among(user_id, {track_id for track_id, _, _ in plays})
+    if excluded:  # stored, but kept out of the statistics (models.summaries.exclusions)
+        plays = [play for play in plays if play[0] not in excluded]
     if not plays:
         return
     first = min(played_at for _, played_at, _ in plays)
@@ -288,6 +292,7 @@ def record_plays(user_id: int, plays: Iterable[tuple[str, dt.datetime, int]], tz
         False,
     )
     catalogue_summaries.record(user_id, {"day": days, "month": months}, totals)
+    charts.refresh_weeks(user_id, {day for day, _ in days})
 
     least, greatest = (fn.LEAST, fn.GREATEST) if is_postgresql() else (fn.MIN, fn.MAX)
     (
@@ -347,9 +352,12 @@ def rebuild(user_id: int, tz: str | None = None, local_only: bool = False) -> No
         if bounds is None:
             if not local_only:
                 ListeningSummary.insert(user=user_id, timezone=tz, plays=0, ms_played=0).execute()
+            charts.rebuild(user_id)
             return
         local = LocalTime(Play.played_at, tz, *bounds)
         mine = Play.user == user_id
+        if exclusions.has_exclusions(user_id):
+            mine &= exclusions.kept_plays(user_id)
         per_track = [
             Play.track,
             fn.COUNT(Play.id),
@@ -405,6 +413,7 @@ def rebuild(user_id: int, tz: str | None = None, local_only: bool = False) -> No
             list(_HOUR_SLOT_COLUMNS),
         ).execute()
         catalogue_summaries.rebuild(user_id, local_only)
+        charts.rebuild(user_id)
         if local_only:
             return
         ListeningSummary.insert_from(
@@ -412,7 +421,7 @@ def rebuild(user_id: int, tz: str | None = None, local_only: bool = False) -> No
                 user_value,
                 Value(tz),
                 fn.COUNT(Play.id),
-                fn.SUM(Play.ms_played),
+                fn.COALESCE(fn.SUM(Play.ms_played), 0),  # every play excluded: no sum
                 fn.MIN(Play.played_at),
                 fn.MAX(Play.played_at),
             ).where(mine),
