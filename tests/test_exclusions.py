@@ -15,7 +15,7 @@ from models import stats
 from models.ingest.catalogue import upsert_tracks
 from models.ingest.plays import store_plays
 from models.jobs import exclusions
-from models.schema.tables import Play, TrackArtist, User
+from models.schema.tables import ListeningSession, Play, TrackArtist, User
 from tests.factories import make_album, make_artist, make_track, make_user, track_object
 from tests.test_charts import stored_charts
 from tests.test_stats_equality import answers, build_world, random_periods
@@ -41,6 +41,11 @@ def everything(user_id: int, periods, tracks, artists) -> dict:
     page = stats.history(user_id, limit=1000)
     seen["history"] = ([{**row} for row in page.items], page.total)
     seen["charts"] = stored_charts(user_id)
+    seen["sessions"] = sorted(
+        (s.started_at, s.last_played_at, s.length_ms, s.plays, s.ms_played)
+        for s in ListeningSession.select().where(ListeningSession.user == user_id)
+    )
+    seen["session stats"] = [stats.session_stats(user_id, period) for period in periods]
     return seen
 
 
@@ -93,9 +98,10 @@ def test_excluded_plays_leave_every_statistic_and_come_back(db, make_settings):
     assert exclusions.include(user.id, "track", track.id) is None  # already lifted
     run_worker_until_idle(make_settings())
     Play.delete().where(Play.user == user.id, Play.played_at == later).execute()
-    from models.summaries import listening
+    from models.summaries import listening, sessions
 
     listening.rebuild(user.id)  # without the extra play again
+    sessions.rebuild_sessions(user.id)
     assert everything(user.id, periods, tracks, artists) == before
 
 

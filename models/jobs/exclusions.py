@@ -12,7 +12,7 @@ from __future__ import annotations
 from models.jobs import queue
 from models.schema.db import db
 from models.schema.tables import EXCLUSION_KINDS, Artist, Exclusion, Job, Track, User
-from models.summaries import listening
+from models.summaries import listening, sessions
 
 KIND = "exclusions"
 
@@ -84,3 +84,4 @@ def work_slice(work: queue.Slice) -> None:
         with db.atomic():
             listening.lock_user(user_id)  # plays stored meanwhile wait for the rebuild
             listening.rebuild(user_id)
+            sessions.rebuild_sessions(user_id)  # sessions leave excluded plays out too

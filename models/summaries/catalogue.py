@@ -278,9 +278,10 @@ def links_changed(track_ids: Iterable[str], before: Links) -> None:
     relinked = {*fold_artists, *users_of}
     for user_id in exclusions.players_excluding_artists_of(relinked):
         # a track they played now credits an artist they exclude: its plays leave every sum
-        from models.summaries import listening  # listening imports this module
+        from models.summaries import listening, sessions  # listening imports this module
 
         listening.rebuild(user_id)
+        sessions.rebuild_sessions(user_id)
 
 
 def _sums_sql(artists: bool) -> tuple[str, str]:

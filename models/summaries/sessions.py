@@ -22,6 +22,7 @@ from peewee import SQL, Cast, NodeList, fn
 
 from models.schema.db import db, is_postgresql
 from models.schema.tables import ListeningSession, Play, SessionBacklog
+from models.summaries import exclusions
 from models.summaries.listening import lock_user
 
 SESSION_GAP = dt.timedelta(minutes=20)
@@ -29,9 +30,12 @@ _GAP_MS = SESSION_GAP // dt.timedelta(milliseconds=1)
 
 
 def session_plays(user_id: int):
-    """The plays sessions are made of: a user's music plays (podcasts and skips, another
-    feature's, live in their own tables).  A filter on which plays count goes here."""
-    return Play.select().where(Play.user == user_id)
+    """The plays sessions are made of: a user's music plays (podcasts and skips live in their
+    own tables), less the artists and tracks the user excludes from their statistics."""
+    query = Play.select().where(Play.user == user_id)
+    if exclusions.has_exclusions(user_id):
+        query = query.where(exclusions.kept_plays(user_id))
+    return query
 
 
 def epoch_ms(field):
