@@ -711,6 +711,87 @@ class OAuthState(BaseModel):
         indexes = ((("expires_at",), False),)
 
 
+# --- MusicBrainz enrichment (issue 15: models/enrich/, docs/musicbrainz.md) ---------------------
+# Beside the Spotify catalogue, one row per track, artist and album the enrichment has looked at:
+# what MusicBrainz said (its MBID and the open facts Spotify withholds) and the matcher's verdict.
+# The catalogue tables stay Spotify's own.  MusicBrainz genres live beside Spotify's
+# (``genre``/``artist_genre`` hold only Spotify's): the two vocabularies are never merged, and
+# which an artist shows is one rule, ``models.stats.genres.shown_genres``.
+
+ENRICHMENT_STATES = ("matched", "unmatched", "ambiguous", "failed")
+
+
+class _Enrichment(BaseModel):
+    """The verdict on one entity: ``matched`` (``mbid`` set), ``unmatched`` (MusicBrainz knows
+    nothing that fits), ``ambiguous`` (several fit: a wrong genre is worse than none) or
+    ``failed`` (MusicBrainz's answer was unusable).  All but ``matched`` are asked again at
+    ``next_try_at``, later after each attempt (``models.enrich.state.backoff``)."""
+
+    mbid = CharField(max_length=36, null=True)
+    state = CharField(max_length=16)
+    attempts = IntegerField(default=0)
+    checked_at = DateTimeField(default=utcnow)
+    next_try_at = DateTimeField(null=True)  # NULL: matched, not asked again
+    note = TextField(null=True)  # why not matched, for the admin
+
+
+class TrackEnrichment(_Enrichment):
+    """A track's MusicBrainz recording; ``release_year``: the recording's first release."""
+
+    track = ForeignKeyField(Track, primary_key=True, backref="enrichment", on_delete="CASCADE")
+    method = CharField(max_length=8, null=True)  # "isrc" or "search": how it was matched
+    release_year = SmallIntegerField(null=True)
+
+    class Meta:
+        table_name = "musicbrainz_track"
+        indexes = ((("next_try_at",), False),)
+
+
+class ArtistEnrichment(_Enrichment):
+    """An artist's MusicBrainz artist, its type (Person, Group...), country and begin year."""
+
+    artist = ForeignKeyField(Artist, primary_key=True, backref="enrichment", on_delete="CASCADE")
+    artist_type = CharField(max_length=32, null=True)
+    country = CharField(max_length=2, null=True)
+    begin_year = SmallIntegerField(null=True)
+    # True once the artist's genres are stored (its details came with them)
+    details_fetched = BooleanField(default=False)
+
+    class Meta:
+        table_name = "musicbrainz_artist"
+        indexes = ((("next_try_at",), False),)
+
+
+class AlbumEnrichment(_Enrichment):
+    """An album's MusicBrainz release group; ``release_year``: the group's first release."""
+
+    album = ForeignKeyField(Album, primary_key=True, backref="enrichment", on_delete="CASCADE")
+    primary_type = CharField(max_length=32, null=True)
+    release_year = SmallIntegerField(null=True)
+
+    class Meta:
+        table_name = "musicbrainz_album"
+        indexes = ((("next_try_at",), False),)
+
+
+class MusicBrainzArtistGenre(BaseModel):
+    """A MusicBrainz genre of a matched artist, with its votes; ``rank`` 1 has the most votes
+    (ties by name), so "the top few with enough votes" is a filter on two columns."""
+
+    artist = ForeignKeyField(Artist, backref="musicbrainz_genres", on_delete="CASCADE")
+    name = CharField(max_length=255)
+    votes = IntegerField()
+    rank = SmallIntegerField()
+
+    class Meta:
+        table_name = "musicbrainz_artist_genre"
+        primary_key = CompositeKey("artist", "name")
+        indexes = ((("name",), False),)
+
+
+ENRICHMENT_TABLES = (TrackEnrichment, ArtistEnrichment, AlbumEnrichment, MusicBrainzArtistGenre)
+
+
 ALL_TABLES = (
     User,
     OAuthToken,
@@ -731,4 +812,5 @@ ALL_TABLES = (
     LoginSession,
     LoginFailure,
     OAuthState,
+    *ENRICHMENT_TABLES,
 )
