@@ -14,7 +14,9 @@ come from: summaries or raw plays, and what the families share):
 - ``habits``: ``listening_series``, ``hours_of_day``, ``weekday_hour``;
 - ``taste``: ``taste_profile``;
 - ``plays``: ``history``;
-- ``detail``: ``track_detail``, ``artist_detail``.
+- ``detail``: ``track_detail``, ``artist_detail``;
+- ``genres``: ``genre_detail`` (the genre page; every genre statistic reads the one rule
+  ``sources.shown_genres``); ``taste`` adds ``open_data.open_profile``.
 
 The shells call them through this package (``from models import stats; stats.top_tracks(...)``),
 which is why no module is named like a function: ``models.stats.totals`` is the function.
@@ -23,6 +25,7 @@ which is why no module is named like a function: ``models.stats.totals`` is the 
 from models.schema.tables import PROFILE_FEATURES
 from models.stats.counts import totals
 from models.stats.detail import artist_detail, track_detail
+from models.stats.genres import GENRE_SOURCES, genre_detail
 from models.stats.habits import hours_of_day, listening_series, weekday_hour
 from models.stats.plays import history
 from models.stats.sources import SORT_KEYS, Page, from_raw_plays
@@ -31,11 +34,13 @@ from models.stats.top import top_albums, top_artists, top_genres, top_tracks
 from models.stats.unique import unique_albums, unique_artists, unique_tracks
 
 __all__ = [
+    "GENRE_SOURCES",
     "PROFILE_FEATURES",
     "SORT_KEYS",
     "Page",
     "artist_detail",
     "from_raw_plays",
+    "genre_detail",
     "history",
     "hours_of_day",
     "listening_series",
