@@ -4,7 +4,8 @@
   ones below it, never one above, so each can be read, tested and shipped without the rest.
   Read statically from every import statement, those inside functions too (a lazy import that
   goes upward is the same dependency, only hidden).
-* ``spotify/`` is the protocol and nothing else: it never imports the core or a shell.
+* ``spotify/`` is the protocol and nothing else: it never imports the core or a shell;
+  ``musicbrainz/`` neither, nor ``spotify/`` or ``settings`` (it imports none of the project).
 * Lambda gets ``models/`` and ``settings.py`` through ``chalice_app/vendor/``, not ``spotify/``
   or ``requests``.  ``models.ingest.etl`` and ``models.imports.history_import`` do import
   ``spotify`` and ship with the rest of ``models/``, so one innocent import from an API module
@@ -38,7 +39,7 @@ LAYERS = (
     "models.migrate",
 )
 SHELLS = ("models", "web", "batch", "chalice_app", "chalicelib")
-OFF_LAMBDA = ("spotify", "requests", "luigi")
+OFF_LAMBDA = ("spotify", "musicbrainz", "requests", "luigi")
 
 
 def module_name(path: Path) -> str:
@@ -122,6 +123,16 @@ def test_spotify_imports_neither_the_core_nor_a_shell():
         for path in sorted((ROOT / "spotify").rglob("*.py"))
         for line, imported in imports_of(path)
         if imported.split(".")[0] in SHELLS
+    ]
+    assert found == []
+
+
+def test_musicbrainz_imports_none_of_the_project():
+    found = [
+        f"{path.relative_to(ROOT)}:{line}: imports {imported}"
+        for path in sorted((ROOT / "musicbrainz").rglob("*.py"))
+        for line, imported in imports_of(path)
+        if imported.split(".")[0] in (*SHELLS, "spotify", "settings")
     ]
     assert found == []
 
