@@ -1,10 +1,12 @@
 """Peewee migrations -- 070_musicbrainz.py: what MusicBrainz says about the catalogue.
 
-Four new tables beside the Spotify catalogue (models/schema/tables.py, "MusicBrainz
+Five new tables beside the Spotify catalogue (models/schema/tables.py, "MusicBrainz
 enrichment"): ``musicbrainz_track``, ``musicbrainz_artist`` and ``musicbrainz_album`` hold one
 row per entity the enrichment looked at (its MBID, the open facts, the matcher's verdict and
-when to ask again); ``musicbrainz_artist_genre`` the genres of matched artists with their votes.
-Only new tables: no existing table is rebuilt (on SQLite a rebuild of ``track`` or ``artist``
+when to ask again); ``musicbrainz_artist_genre`` the genres of matched artists with their votes;
+``musicbrainz_genre_name`` MusicBrainz's genre list (which tags are genres).
+``etl_log.outcomes``: what a step concluded (the enrichment's verdicts per kind), as JSON.
+Only new tables and a NULL-able column: no existing table is rebuilt (on SQLite a rebuild of ``track`` or ``artist``
 inside the migration's transaction would cascade-delete), and an upgraded install starts with an
 empty enrichment state that the next hourly runs fill.
 """
@@ -14,6 +16,9 @@ from peewee_migrate import Migrator
 
 
 def migrate(migrator: Migrator, database: pw.Database, *, fake=False):
+    # NULL-able: a plain ALTER TABLE ... ADD COLUMN on both engines, no rebuild
+    migrator.add_fields("etl_log", outcomes=pw.TextField(null=True))
+
     @migrator.create_model
     class AlbumEnrichment(pw.Model):
         album = pw.ForeignKeyField(
@@ -91,13 +96,25 @@ def migrate(migrator: Migrator, database: pw.Database, *, fake=False):
         note = pw.TextField(null=True)
         method = pw.CharField(max_length=8, null=True)
         release_year = pw.SmallIntegerField(null=True)
+        credits = pw.TextField(null=True)
+        release_groups = pw.TextField(null=True)
 
         class Meta:
             table_name = "musicbrainz_track"
             indexes = [(("next_try_at",), False)]
 
+    @migrator.create_model
+    class MusicBrainzGenreName(pw.Model):
+        name = pw.CharField(max_length=255, primary_key=True)
+        fetched_at = pw.DateTimeField()
+
+        class Meta:
+            table_name = "musicbrainz_genre_name"
+
 
 def rollback(migrator: Migrator, database: pw.Database, *, fake=False):
+    migrator.remove_fields("etl_log", "outcomes")
+    migrator.remove_model("musicbrainz_genre_name")
     migrator.remove_model("musicbrainz_track")
     migrator.remove_model("musicbrainz_artist_genre")
     migrator.remove_model("musicbrainz_artist")

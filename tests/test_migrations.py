@@ -384,7 +384,7 @@ def test_migration_070_adds_the_musicbrainz_tables_and_keeps_the_catalogue(engin
         upgraded = _schema(database)
         assert Play.select().count() == 1 and ArtistGenre.select().count() == 1
         assert Track.get_by_id("t1").isrc == "USABC0000001"
-        assert [model.select().count() for model in ENRICHMENT_TABLES] == [0] * 4
+        assert [model.select().count() for model in ENRICHMENT_TABLES] == [0] * 5
     (tmp_path / "fresh").mkdir()
     with upgrading(engine, tmp_path / "fresh", None) as fresh:
         assert _schema(fresh) == upgraded

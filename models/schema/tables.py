@@ -304,6 +304,8 @@ class EtlLog(BaseModel):
     rate_limited = TextField(default="{}")
     error = TextField(null=True)
     created_at = DateTimeField(default=utcnow)
+    # What a step concluded beyond rows, as JSON (the MusicBrainz step: verdicts per kind)
+    outcomes = TextField(null=True)
 
     class Meta:
         table_name = "etl_log"
@@ -316,6 +318,10 @@ class EtlLog(BaseModel):
     @property
     def rate_limited_data(self) -> dict:
         return json.loads(self.rate_limited) if self.rate_limited else {}
+
+    @property
+    def outcomes_data(self) -> dict:
+        return json.loads(self.outcomes) if self.outcomes else {}
 
 
 class SyncGap(BaseModel):
@@ -741,6 +747,11 @@ class TrackEnrichment(_Enrichment):
     track = ForeignKeyField(Track, primary_key=True, backref="enrichment", on_delete="CASCADE")
     method = CharField(max_length=8, null=True)  # "isrc" or "search": how it was matched
     release_year = SmallIntegerField(null=True)
+    # The matched recording's evidence for its artists and album, kept so that those are
+    # matched in a later run too (a run may stop between the steps): JSON lists of the credits'
+    # [MBID, name] and of its releases' release-group MBIDs.
+    credits = TextField(null=True)
+    release_groups = TextField(null=True)
 
     class Meta:
         table_name = "musicbrainz_track"
@@ -789,7 +800,24 @@ class MusicBrainzArtistGenre(BaseModel):
         indexes = ((("name",), False),)
 
 
-ENRICHMENT_TABLES = (TrackEnrichment, ArtistEnrichment, AlbumEnrichment, MusicBrainzArtistGenre)
+class MusicBrainzGenreName(BaseModel):
+    """MusicBrainz's genre list (``genre/all``, about two thousand names): a tag is a genre when
+    its name is here.  Kept so that a run asks for the list's pages once a month, not hourly."""
+
+    name = CharField(max_length=255, primary_key=True)
+    fetched_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        table_name = "musicbrainz_genre_name"
+
+
+ENRICHMENT_TABLES = (
+    TrackEnrichment,
+    ArtistEnrichment,
+    AlbumEnrichment,
+    MusicBrainzArtistGenre,
+    MusicBrainzGenreName,
+)
 
 
 ALL_TABLES = (
