@@ -382,7 +382,7 @@ class World:
                     rng.randint(95_000, 390_000),
                     rng.random() < 0.15,
                     popularity,
-                    f"SB{self.seed % 100:02d}{year % 100:02d}{t:07d}",
+                    self._isrc(year, t, number),
                 )
             )
             track_ids.append(first + number - 1)
@@ -401,6 +401,15 @@ class World:
                 max(0, artist.popularity - rng.randint(0, 20)),
             )
         )
+
+    def _isrc(self, year: int, index: int, number: int) -> str:
+        """The track's ISRC; like real catalogues, a few tracks repeat the previous track's
+        (a label's mistake MusicBrainz cannot resolve: see musicbrainz.sandbox.world)."""
+        if number > 1 and index % 97 == 3:
+            return self.tracks[-1].isrc
+        # CC "SB", registrant (3), year (2), designation (5): 12 characters, like real ISRCs
+        registrant = f"{self.seed % 100:02d}{BASE62[(index // 100_000) % 36]}"
+        return f"SB{registrant}{year % 100:02d}{index % 100_000:05d}"
 
     def audio_features(self, track: Track) -> dict:
         rng = random.Random(f"features:{self.seed}:{track.index}")
