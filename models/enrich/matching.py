@@ -4,15 +4,15 @@ typed answers (no I/O), documented with their confidence rule in docs/musicbrain
 A wrong genre is worse than none, so every rule answers "matched" only on evidence that
 leaves one candidate, and "ambiguous" (left unmatched, asked again later) otherwise:
 
-* a track by ISRC: one recording with the ISRC is the track's; several: the one whose artist
-  credit names the track's artists, the closest in length, and strictly closer than the next;
+* a track by ISRC: one recording with the ISRC is the track's; several: among those crediting
+  exactly the track's artists, the closest in length, and strictly closer than the next;
 * a track by names (no ISRC, or one MusicBrainz does not know): the one search candidate with
   the same title, the same artists and a length within ``NAME_LENGTH_TOLERANCE_MS``;
 * an artist: the MusicBrainz artist its matched recordings credit where it is credited, when
   more than half of that evidence agrees; else the artist its Spotify URL relationship names,
   when it names exactly one;
-* an album: the release group that most of its matched tracks' recordings belong to (strictly
-  more than any other).
+* an album: the release group that most of its matched tracks' recordings belong to; a tie goes
+  to the one titled like the album, else ambiguous.
 """
 
 from __future__ import annotations
@@ -62,12 +62,21 @@ def _credit_names(credits: Sequence[ArtistCredit]) -> set[str]:
     return names
 
 
-def same_artists(track: SpotifyTrack, recording: Recording) -> bool:
+def names_lead(track: SpotifyTrack, recording: Recording) -> bool:
     """The recording's credit names the track's lead artist (by its name or as credited):
-    guests are often credited differently on the two services, the lead rarely is."""
+    enough for a search by names, where the title and length must agree too."""
     if not track.artists or not recording.artist_credits:
         return False
     return normal(track.artists[0]) in _credit_names(recording.artist_credits)
+
+
+def same_credit(track: SpotifyTrack, recording: Recording) -> bool:
+    """The recording credits exactly the track's artists (by name, in any order): what tells
+    the track's recording from a remix sharing its ISRC with an extra artist."""
+    if not track.artists or not recording.artist_credits:
+        return False
+    credited = {normal(c.artist_name) for c in recording.artist_credits}
+    return credited == {normal(name) for name in track.artists}
 
 
 def _length_gap(track: SpotifyTrack, recording: Recording) -> int | None:
@@ -96,7 +105,7 @@ def match_by_isrc(track: SpotifyTrack, recordings: Sequence[Recording]) -> Match
         return Match(UNMATCHED, note="ISRC unknown to MusicBrainz")
     if len(unique) == 1:
         return Match(MATCHED, unique[0])
-    credited = [r for r in unique if same_artists(track, r)]
+    credited = [r for r in unique if same_credit(track, r)]
     if not credited:
         return Match(
             AMBIGUOUS,
@@ -110,7 +119,7 @@ def match_by_names(track: SpotifyTrack, candidates: Iterable[Recording]) -> Matc
     title = normal(track.title)
     fitting = []
     for recording in {r.id: r for r in candidates}.values():
-        if normal(recording.title) != title or not same_artists(track, recording):
+        if normal(recording.title) != title or not names_lead(track, recording):
             continue
         gap = _length_gap(track, recording)
         if gap is None or gap > NAME_LENGTH_TOLERANCE_MS:
@@ -159,13 +168,26 @@ def match_artist(
     return UNMATCHED, None, "no matched recording credits it and no Spotify link names it"
 
 
-def match_release_group(per_track: Sequence[Sequence[str]]) -> tuple[str, str | None, str | None]:
+def match_release_group(
+    album_name: str, per_track: Sequence[Sequence[Sequence[str]]]
+) -> tuple[str, str | None, str | None]:
     """(state, release-group MBID, note) of an album from its matched tracks' recordings'
-    release groups (one list per track): the one most of them share, strictly."""
-    votes = Counter(group for groups in per_track for group in set(groups))
+    release groups (one list of [MBID, title] per track): the one most of them share; a tie
+    goes to the one titled like the album (a "best of" shares a track or two, not the title),
+    else it is ambiguous."""
+    votes: Counter[str] = Counter()
+    titles: dict[str, str] = {}
+    for groups in per_track:
+        for group_id, title in {group[0]: group for group in groups}.values():
+            votes[group_id] += 1
+            titles[group_id] = title
     if not votes:
         return UNMATCHED, None, "its matched recordings name no release group"
-    ranked = votes.most_common(2)
-    if len(ranked) > 1 and ranked[0][1] == ranked[1][1]:
-        return AMBIGUOUS, None, "several release groups share its recordings equally"
-    return MATCHED, ranked[0][0], None
+    most = max(votes.values())
+    best = sorted(group for group, count in votes.items() if count == most)
+    if len(best) > 1:
+        named = [group for group in best if normal(titles[group]) == normal(album_name)]
+        if len(named) != 1:
+            return AMBIGUOUS, None, f"{len(best)} release groups share its recordings equally"
+        best = named
+    return MATCHED, best[0], None

@@ -37,6 +37,7 @@ from models.enrich.store import (
 from models.ingest.catalogue import CHUNK, write_transaction
 from models.ingest.etl import BUG, DEFERRED, SKIPPED, Run, StepOutcome
 from models.schema.tables import (
+    Album,
     AlbumEnrichment,
     Artist,
     ArtistEnrichment,
@@ -92,7 +93,7 @@ def _track_facts(recording: Recording, method: str) -> dict:
         "method": method,
         "release_year": recording.first_release_year,
         "credits": _json([[c.artist_id, c.artist_name] for c in recording.artist_credits]),
-        "release_groups": _json([group.id for group in recording.release_groups]),
+        "release_groups": _json([[group.id, group.title] for group in recording.release_groups]),
     }
 
 
@@ -308,7 +309,10 @@ class Enrichment:
         due = _ready(Track.album, Track.id, AlbumEnrichment, AlbumEnrichment.album, self.now)
         if not due:
             return
-        groups: dict[str, list[list[str]]] = {album_id: [] for album_id in due}
+        groups: dict[str, list[list[list[str]]]] = {album_id: [] for album_id in due}
+        names: dict[str, str] = {}
+        for chunk in chunked(due, CHUNK):
+            names.update(Album.select(Album.id, Album.name).where(Album.id.in_(chunk)).tuples())
         for chunk in chunked(due, CHUNK):
             for album_id, release_groups in (
                 Track.select(Track.album, TrackEnrichment.release_groups)
@@ -319,7 +323,9 @@ class Enrichment:
                 groups[album_id].append(json.loads(release_groups or "[]"))
         chosen, verdicts = {}, []
         for album_id in due:
-            state, mbid, note = matching.match_release_group(groups[album_id])
+            state, mbid, note = matching.match_release_group(
+                names.get(album_id, ""), groups[album_id]
+            )
             if state == MATCHED and mbid:
                 chosen[album_id] = mbid
             else:
