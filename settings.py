@@ -22,6 +22,8 @@ PROJECT_DIR = Path(__file__).resolve().parent
 SPOTIFY_AUTHORIZE_URL = "https://accounts.spotify.com/authorize"
 SPOTIFY_TOKEN_URL = "https://accounts.spotify.com/api/token"
 SPOTIFY_API_URL = "https://api.spotify.com/v1"
+MUSICBRAINZ_BASE_URL = "https://musicbrainz.org/ws/2/"
+APP_VERSION = "0.1.0"  # pyproject.toml's; MusicBrainz's User-Agent names it
 DEFAULT_SCOPE = "user-read-private user-read-email user-read-recently-played"
 ALGORITHMS = ("HS256", "HS384", "HS512")
 SECRET_KEY_LENGTH = 32  # the minimum for SECRET_KEY
@@ -85,6 +87,20 @@ def _url(value: str) -> str:
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise ValueError("must be an http(s) URL")
     return value.rstrip("/")
+
+
+def _switch(value: str) -> str:
+    value = value.strip().lower()
+    if value not in ("on", "off", "auto"):
+        raise ValueError("must be on, off or auto")
+    return value
+
+
+def _interval(value: str) -> float:
+    seconds = float(value)
+    if not 0 < seconds <= 60:
+        raise ValueError("must be a number of seconds above 0 (at most 60)")
+    return seconds
 
 
 def _metrics_token(value: str) -> str:
@@ -207,6 +223,32 @@ VARIABLES: tuple[Variable, ...] = (
         "Bearer token Prometheus sends to scrape /metrics; empty: /metrics is off (404).",
         secret=True,
     ),
+    Variable(
+        "MUSICBRAINZ_BASE_URL",
+        MUSICBRAINZ_BASE_URL,
+        _url,
+        "MusicBrainz's web service (ws/2), or a mirror's, or the sandbox's.",
+    ),
+    Variable(
+        "MUSICBRAINZ_CONTACT",
+        "",
+        help="A URL or e-mail where MusicBrainz can reach the operator; it goes into the "
+        "User-Agent MusicBrainz requires. Required to turn enrichment on.",
+    ),
+    Variable(
+        "MUSICBRAINZ_ENRICHMENT",
+        "auto",
+        _switch,
+        "Genres and open data from MusicBrainz: on, off, or auto (on when MUSICBRAINZ_CONTACT "
+        "is set).",
+    ),
+    Variable(
+        "MUSICBRAINZ_MIN_INTERVAL",
+        "1",
+        _interval,
+        "Seconds between two MusicBrainz requests, for the whole machine; at least 1 against "
+        "musicbrainz.org.",
+    ),
 )
 
 
@@ -232,6 +274,11 @@ class Settings:
     first_admin_password: str = field(repr=False)
     metrics_token: str = field(repr=False)
     trusted_proxies: int = 0
+    musicbrainz_base_url: str = MUSICBRAINZ_BASE_URL
+    musicbrainz_contact: str = ""
+    musicbrainz_enrichment: bool = False
+    musicbrainz_min_interval: float = 1.0
+    version: str = APP_VERSION
 
     @property
     def is_sqlite(self) -> bool:
@@ -325,11 +372,38 @@ def load(
         first_admin_password=values["FIRST_ADMIN_PASSWORD"],
         metrics_token=values["METRICS_TOKEN"],
         trusted_proxies=values["TRUSTED_PROXIES"],
+        **_musicbrainz(values),
     )
     fields.update(overrides)
     settings = Settings(**fields)
     _check_secret_key(settings.secret_key)
     return settings
+
+
+def _musicbrainz(values: Mapping[str, object]) -> dict[str, Any]:
+    """The MusicBrainz settings, checked together: enrichment needs a contact (MusicBrainz
+    refuses anonymous clients), and musicbrainz.org allows one request per second."""
+    contact = str(values["MUSICBRAINZ_CONTACT"]).strip()
+    switch = values["MUSICBRAINZ_ENRICHMENT"]
+    if switch == "on" and not contact:
+        raise ConfigError(
+            "MUSICBRAINZ_ENRICHMENT=on needs MUSICBRAINZ_CONTACT: a URL or e-mail where "
+            "MusicBrainz can reach you, sent in the User-Agent it requires (or set "
+            "MUSICBRAINZ_ENRICHMENT=off)"
+        )
+    base_url = str(values["MUSICBRAINZ_BASE_URL"])
+    interval = float(str(values["MUSICBRAINZ_MIN_INTERVAL"]))
+    if interval < 1 and urlparse(base_url).hostname in ("musicbrainz.org", "www.musicbrainz.org"):
+        raise ConfigError(
+            f"MUSICBRAINZ_MIN_INTERVAL={interval:g} is invalid: musicbrainz.org allows one "
+            "request per second (use at least 1, or point MUSICBRAINZ_BASE_URL at a mirror)"
+        )
+    return dict(
+        musicbrainz_base_url=base_url,
+        musicbrainz_contact=contact,
+        musicbrainz_enrichment=switch == "on" or (switch == "auto" and bool(contact)),
+        musicbrainz_min_interval=interval,
+    )
 
 
 def _check_secret_key(secret_key: str) -> None:

@@ -410,6 +410,20 @@ class MusicBrainzClient:
         self.calls: Counter[str] = Counter()
         self._sleep = sleep
 
+    @classmethod
+    def from_settings(cls, settings, *, pacer: Pacer | None = None, **options) -> MusicBrainzClient:
+        """From :class:`settings.Settings` (``musicbrainz_base_url``, ``musicbrainz_contact``,
+        ``musicbrainz_min_interval``, ``version``); pass the machine-wide pacer
+        (``models.schema.pacing.DatabasePacer``) wherever more than one process may call."""
+        return cls(
+            contact=settings.musicbrainz_contact,
+            version=settings.version,
+            base_url=settings.musicbrainz_base_url,
+            interval=settings.musicbrainz_min_interval,
+            pacer=pacer,
+            **options,
+        )
+
     def close(self) -> None:
         self.session.close()
 

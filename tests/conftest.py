@@ -108,3 +108,25 @@ def fresh_sandbox(sandbox):
     """The session's sandbox, reset (knobs, clock, tokens, counters) before this test."""
     sandbox.reset()
     return sandbox
+
+
+# -- the sandbox MusicBrainz (issue 15) ----------------------------------------------------------
+MUSICBRAINZ_TEST_WINDOW = 0.02  # the sandbox's rate window in tests: MusicBrainz's 1 s, scaled
+
+
+@pytest.fixture(scope="session")
+def musicbrainz_sandbox():
+    """Sandbox MusicBrainz for the whole run (the sandbox Spotify's world, seed 42), over real
+    HTTP, its rate window scaled to 0.02 s; clients keep ``client_interval`` (see ``env()``).
+    Use ``fresh_musicbrainz`` to start from the default knobs and empty counters."""
+    from musicbrainz.sandbox.testing import MusicBrainzSandbox
+
+    with MusicBrainzSandbox(rate_window=MUSICBRAINZ_TEST_WINDOW) as server:
+        yield server
+
+
+@pytest.fixture
+def fresh_musicbrainz(musicbrainz_sandbox):
+    """The session's sandbox MusicBrainz, reset (knobs, counters, request log) before this test."""
+    musicbrainz_sandbox.reset()
+    return musicbrainz_sandbox

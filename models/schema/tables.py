@@ -722,7 +722,7 @@ class OAuthState(BaseModel):
 # what MusicBrainz said (its MBID and the open facts Spotify withholds) and the matcher's verdict.
 # The catalogue tables stay Spotify's own.  MusicBrainz genres live beside Spotify's
 # (``genre``/``artist_genre`` hold only Spotify's): the two vocabularies are never merged, and
-# which an artist shows is one rule, ``models.stats.genres.shown_genres``.
+# which an artist shows is one rule, ``models.stats.sources.shown_genres``.
 
 ENRICHMENT_STATES = ("matched", "unmatched", "ambiguous", "failed")
 
@@ -731,7 +731,7 @@ class _Enrichment(BaseModel):
     """The verdict on one entity: ``matched`` (``mbid`` set), ``unmatched`` (MusicBrainz knows
     nothing that fits), ``ambiguous`` (several fit: a wrong genre is worse than none) or
     ``failed`` (MusicBrainz's answer was unusable).  All but ``matched`` are asked again at
-    ``next_try_at``, later after each attempt (``models.enrich.state.backoff``)."""
+    ``next_try_at``, later after each attempt (``models.enrich.store.backoff``)."""
 
     mbid = CharField(max_length=36, null=True)
     state = CharField(max_length=16)
@@ -820,6 +820,22 @@ ENRICHMENT_TABLES = (
 )
 
 
+# -- MusicBrainz pacing (issue 15): one row per remote service whose rate limit is per machine --
+class RateLimit(BaseModel):
+    """When the next request to a remote service may start, shared by every process.
+
+    MusicBrainz allows one request per second per source address, so the Luigi workers and the
+    background worker take turns through this row (``models.schema.pacing.DatabasePacer``).
+    ``next_at`` is in seconds since the epoch, the one clock every process shares.
+    """
+
+    service = CharField(max_length=40, primary_key=True)
+    next_at = FloatField(default=0.0)
+
+    class Meta:
+        table_name = "rate_limit"
+
+
 ALL_TABLES = (
     User,
     OAuthToken,
@@ -840,5 +856,6 @@ ALL_TABLES = (
     LoginSession,
     LoginFailure,
     OAuthState,
+    RateLimit,
     *ENRICHMENT_TABLES,
 )

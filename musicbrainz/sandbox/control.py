@@ -44,7 +44,7 @@ def calls():
     keeps one endpoint's log, ``?since=<epoch s>`` the log from then on."""
     state = current_state()
     with state.lock:
-        log = list(state.log)
+        log = sorted(state.log, key=lambda entry: entry["at"])  # arrival order
         calls, statuses = dict(state.calls), dict(state.statuses)
     if request.args.get("endpoint"):
         log = [entry for entry in log if entry["endpoint"] == request.args["endpoint"]]

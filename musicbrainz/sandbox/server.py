@@ -87,10 +87,12 @@ def ws_view(endpoint: str) -> Callable:
         @wraps(view)
         def run(*args, **kwargs):
             state = current_state()
+            arrived = time.time()
             agent = request.headers.get("User-Agent", "")
             response = _answer(state, endpoint, agent, view, args, kwargs)
             with state.lock:
                 state.record(
+                    arrived,
                     endpoint,
                     request.path,
                     request.query_string.decode(),
@@ -127,7 +129,7 @@ def _answer(state: SandboxState, endpoint: str, agent: str, view, args, kwargs) 
             malformed = knobs.malformed
     if delay:
         time.sleep(delay)
-    if not wants_json():
+    if not wants_json() and not (endpoint == "genre" and request.args.get("fmt") == "txt"):
         return Response(
             '<?xml version="1.0" encoding="UTF-8"?><error><text>The sandbox MusicBrainz '
             "answers JSON only: add fmt=json or Accept: application/json (MusicBrainz itself "

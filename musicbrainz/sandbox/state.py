@@ -8,7 +8,6 @@ The rate rule uses real time, since it is about how fast requests really arrive.
 from __future__ import annotations
 
 import threading
-import time
 from collections import Counter, deque
 from dataclasses import asdict, dataclass, fields
 from functools import cached_property
@@ -102,12 +101,15 @@ class SandboxState:
         self.last_accepted = now
         return False
 
-    def record(self, endpoint: str, path: str, query: str, status: int, agent: str) -> None:
+    def record(
+        self, at: float, endpoint: str, path: str, query: str, status: int, agent: str
+    ) -> None:
+        """Count and log one answered request; ``at`` is when it arrived (epoch seconds)."""
         self.calls[endpoint] += 1
         self.statuses[str(status)] += 1
         self.log.append(
             {
-                "at": time.time(),
+                "at": at,
                 "endpoint": endpoint,
                 "path": path,
                 "query": query,

@@ -53,6 +53,21 @@ class MusicBrainzSandbox:
         """What MUSICBRAINZ_BASE_URL should be."""
         return self.url + "/ws/2/"
 
+    @property
+    def client_interval(self) -> float:
+        """The pace a client keeps against this sandbox: its window and a quarter more, as a
+        client keeping exactly one second would against MusicBrainz, plus network jitter."""
+        return round(self.rate_window * 1.25, 4)
+
+    def env(self, contact: str = "https://tracker.example.test/contact") -> dict[str, str]:
+        """Environment variables that point Spotify Tracker (settings.load) at this sandbox."""
+        return {
+            "MUSICBRAINZ_BASE_URL": self.base_url,
+            "MUSICBRAINZ_CONTACT": contact,
+            "MUSICBRAINZ_ENRICHMENT": "on",
+            "MUSICBRAINZ_MIN_INTERVAL": f"{self.client_interval:g}",
+        }
+
     def start(self) -> MusicBrainzSandbox:
         server = make_server(
             "127.0.0.1", 0, create_app(self.state), threaded=True, request_handler=_QuietHandler

@@ -321,12 +321,11 @@ class MusicBrainzWorld:
             self._version(other, original, length, original.artists, "live")
         elif kind == ISRC_OTHER_CREDIT:
             other = mbid("remix", track.id)
-            extra = mbid("homonym-remixer", track.id)
+            remixer = f"DJ {track.name.split()[0]}"  # one remixer per name, not in Spotify
+            extra = mbid("remixer", remixer)
             self.artists.setdefault(
-                extra,
-                MbArtist(extra, f"DJ {track.name.split()[0]}", f"DJ {track.name.split()[0]}",
-                         "Person", None, None, "", (), None, False),
-            )  # fmt: skip
+                extra, MbArtist(extra, remixer, remixer, "Person", None, None, "", (), None, False)
+            )
             self._version(other, original, original.length, (*original.artists, extra), "remix")
         elif kind == ISRC_TWINS:
             other = mbid("twin", track.id)
