@@ -10,6 +10,7 @@ inside ``chalicelib/``: the package would lack models/.)
 from chalice import Chalice
 
 from chalicelib.api_admin import admin_api
+from chalicelib.api_genres import genres_api
 from chalicelib.api_meta import meta_api
 from chalicelib.api_stats import stats_api
 from chalicelib.auth import auth_routes, authenticate
@@ -19,5 +20,5 @@ app = Chalice(app_name="spotify-tracker-api")
 # Outermost first: errors raised while authenticating become JSON too.
 app.register_middleware(handle_errors, "http")
 app.register_middleware(authenticate, "http")
-for blueprint in (meta_api, auth_routes, stats_api, admin_api, not_found_routes):
+for blueprint in (meta_api, auth_routes, stats_api, genres_api, admin_api, not_found_routes):
     app.register_blueprint(blueprint)

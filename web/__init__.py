@@ -44,10 +44,11 @@ def create_app(settings=None) -> Flask:
 
     filters.init_app(app)
 
-    from web import account, admin, errors, imports, metrics, stats
+    from web import account, admin, errors, genres, imports, metrics, stats
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(stats.bp)
+    app.register_blueprint(genres.bp)
     app.register_blueprint(account.bp)
     app.register_blueprint(imports.bp)
     app.register_blueprint(admin.bp)

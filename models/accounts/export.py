@@ -16,7 +16,16 @@ from zoneinfo import ZoneInfo
 from peewee import JOIN
 
 from models.schema.db import utcnow
-from models.schema.tables import Album, Artist, Play, SyncGap, Track, TrackArtist, User
+from models.schema.tables import (
+    Album,
+    Artist,
+    Play,
+    SyncGap,
+    Track,
+    TrackArtist,
+    TrackEnrichment,
+    User,
+)
 
 PROFILE_FIELDS = (
     "spotify_id",
@@ -42,6 +51,7 @@ PLAY_COLUMNS = (
     "ms_played",
     "source",
     "context_uri",
+    "recording_mbid",  # MusicBrainz's recording, when the enrichment matched the track
 )
 BATCH = 2000
 
@@ -63,6 +73,16 @@ def _artist_names(track_ids: set[str]) -> dict[str, str]:
     for track_id, name in query:
         names.setdefault(track_id, []).append(name)
     return {track_id: ", ".join(found) for track_id, found in names.items()}
+
+
+def _recording_mbids(track_ids: set[str]) -> dict[str, str]:
+    """The matched MusicBrainz recording of each track of one batch that has one."""
+    query = (
+        TrackEnrichment.select(TrackEnrichment.track, TrackEnrichment.mbid)
+        .where(TrackEnrichment.track.in_(list(track_ids)) & TrackEnrichment.mbid.is_null(False))
+        .tuples()
+    )
+    return dict(query)
 
 
 def iter_plays(user: User) -> Iterator[dict]:
@@ -89,6 +109,7 @@ def iter_plays(user: User) -> Iterator[dict]:
 
     def flush():
         artists = _artist_names({row[4] for row in rows})
+        recordings = _recording_mbids({row[4] for row in rows})
         for (
             played_at,
             ms_played,
@@ -111,6 +132,7 @@ def iter_plays(user: User) -> Iterator[dict]:
                 "ms_played": ms_played,
                 "source": source,
                 "context_uri": context_uri,
+                "recording_mbid": recordings.get(track_id),
             }
         rows.clear()
 

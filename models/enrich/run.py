@@ -36,6 +36,7 @@ from models.enrich.store import (
 )
 from models.ingest.catalogue import CHUNK, write_transaction
 from models.ingest.etl import BUG, DEFERRED, SKIPPED, Run, StepOutcome
+from models.schema.pacing import DatabasePacer
 from models.schema.tables import (
     Album,
     AlbumEnrichment,
@@ -49,7 +50,6 @@ from models.schema.tables import (
     TrackTotal,
 )
 from musicbrainz.client import (
-    DEFAULT_BASE_URL,
     SEARCH_LIMIT,
     URL_LOOKUP_LIMIT,
     MusicBrainzClient,
@@ -57,12 +57,10 @@ from musicbrainz.client import (
     spotify_artist_url,
 )
 from musicbrainz.errors import Bug, GiveUp, RetryLater
-from musicbrainz.pacing import Pacer
 
 log = logging.getLogger(__name__)
 
 STEP = "musicbrainz"
-APP_VERSION = "0.1.0"  # pyproject.toml's, for the User-Agent MusicBrainz requires
 CALLS_PER_RUN = 900  # 15 minutes of an hourly run at one request per second
 GENRE_LIST_AGE = dt.timedelta(days=30)
 SEARCHES_PER_STORE = 20  # name searches are stored a few at a time
@@ -216,7 +214,7 @@ class Enrichment:
         )
         if not due:
             return
-        evidence = _credit_evidence(due)
+        evidence = credit_evidence(due)
         verdicts: dict[str, Verdict] = {}
         unresolved = []
         for artist_id in due:
@@ -386,7 +384,7 @@ def _ready(entity, track, enrichment, key, now: dt.datetime) -> list[str]:
     return sorted(ids, key=lambda i: (-plays.get(i, 0), i))
 
 
-def _credit_evidence(artist_ids: list[str]) -> dict[str, list[str | None]]:
+def credit_evidence(artist_ids: list[str]) -> dict[str, list[str | None]]:
     """{artist id: the MBID each of its matched recordings credits it with (None: none fits)}."""
     evidence: dict[str, list[str | None]] = {}
     wanted = set(artist_ids)
@@ -420,18 +418,13 @@ def _credit_evidence(artist_ids: list[str]) -> dict[str, list[str | None]]:
     return evidence
 
 
-def client_for(settings, pacer: Pacer | None = None) -> MusicBrainzClient | None:
-    """The configured client, or None when enrichment is off (switched off, or no contact)."""
-    contact = getattr(settings, "musicbrainz_contact", "")
-    if not getattr(settings, "musicbrainz_enrichment", False) or not contact:
+def client_for(settings) -> MusicBrainzClient | None:
+    """The configured client, paced for the whole machine (every process calling MusicBrainz
+    shares ``models.schema.pacing.DatabasePacer``), or None when enrichment is off."""
+    if not settings.musicbrainz_enrichment:
         return None
-    return MusicBrainzClient(
-        contact=contact,
-        version=APP_VERSION,
-        base_url=getattr(settings, "musicbrainz_base_url", DEFAULT_BASE_URL),
-        interval=getattr(settings, "musicbrainz_min_interval", 1.0),
-        pacer=pacer,
-    )
+    pacer = DatabasePacer(interval=settings.musicbrainz_min_interval)
+    return MusicBrainzClient.from_settings(settings, pacer=pacer)
 
 
 def enrich(
