@@ -200,3 +200,53 @@ def test_development_mode_genres_come_from_musicbrainz_with_their_source(setting
     assert open_data["decades"] and open_data["countries"] and open_data["artist_types"]
     assert open_data["average_length_ms"] and open_data["explicit_share"] is not None
     assert json.dumps(open_data)  # JSON-ready for the API
+
+
+def test_a_development_mode_listener_sees_musicbrainz_genres_end_to_end(
+    db, fresh_sandbox, mb, make_settings, app, client, api
+):
+    """The hourly DAG (Luigi, both sandboxes over HTTP) for a development-mode app, which gets
+    no genres from Spotify: the enrichment step runs after the artist step, and the profile,
+    the top genres and a genre page, on the web and in the API, show MusicBrainz's genres."""
+    from urllib.parse import quote
+
+    import luigi
+
+    from models.schema.tables import ArtistGenre
+    from tests.etl_world import connect_listeners, naive, run_etl
+    from tests.webtools import login_as
+
+    fresh_sandbox.control(app_mode="development")
+    settings = make_settings(DATABASE_URL=db.url, **fresh_sandbox.env(), **mb.env())
+    (user,) = connect_listeners(fresh_sandbox, 1)
+    result = run_etl(settings, naive(fresh_sandbox.now()))
+    assert result.status == luigi.LuigiStatusCode.SUCCESS, result.summary_text
+    assert ArtistGenre.select().count() == 0  # Spotify sent none
+    step = EtlLog.get(EtlLog.step == "musicbrainz")
+    assert step.status == "done" and step.outcomes_data["track.matched"] > 0
+    assert all(agent.startswith("SpotifyTracker/") for agent in _agents(mb))
+
+    login_as(client, user)
+    listing = client.get("/genres?range=all")
+    assert listing.status_code == 200
+    api_genres = api.get("/me/genres?range=all", user).body["items"]
+    assert api_genres and {g["source"] for g in api_genres} == {"musicbrainz"}
+    first = api_genres[0]
+    page = listing.get_data(as_text=True)
+    assert first["genre"] in page and "MusicBrainz" in page and "CC BY-NC-SA" in page
+    profile = api.get("/me/profile?range=all", user).body
+    assert profile["genres"][0]["source"] == "musicbrainz"
+    assert profile["features_status"] == "unavailable" and profile["open_data"]["decades"]
+    profile_page = client.get("/profile?range=all").get_data(as_text=True)
+    assert "From open data" in profile_page
+    assert 'id="decades"' in profile_page and 'id="musicbrainz-attribution"' in profile_page
+    query = f"source=musicbrainz&name={quote(first['genre'])}&range=all"
+    detail = api.get(f"/me/genre?{query}", user).body
+    assert detail["plays"] == first["plays"] and detail["artists"] and detail["tracks"]
+    genre_page = client.get(f"/genre?{query}").get_data(as_text=True)
+    assert detail["artists"][0]["name"] in genre_page
+    assert api.get("/me/genre?source=musicbrainz&name=no-such-genre", user).status == 404
+
+
+def _agents(mb) -> set[str]:
+    return {entry["user_agent"] for entry in mb.calls()["log"]}
