@@ -136,9 +136,13 @@ class Enrichment:
         self.budget = budget
         self.tally = tally
         self._spent_before = sum(client.calls.values())
+        self.exhausted = False  # the budget ran out with work left: more runs will follow
 
     def left(self) -> int:
-        return self.budget - (sum(self.client.calls.values()) - self._spent_before)
+        left = self.budget - (sum(self.client.calls.values()) - self._spent_before)
+        if left <= 0:
+            self.exhausted = True
+        return left
 
     def store(self, kind: str, verdicts: Iterable[Verdict]) -> None:
         record(kind, self.tally.add(kind, verdicts), self.now)
@@ -432,23 +436,29 @@ def enrich(
     client: MusicBrainzClient | None = None,
     budget: int = CALLS_PER_RUN,
     make_client: Callable = client_for,
+    step: str = STEP,
 ) -> StepOutcome:
-    """The step: enrich what is new or due, record the outcome as the run's ``musicbrainz``
-    log row (calls per endpoint, verdicts per kind), never raising."""
+    """The step: enrich what is new or due, record the outcome as the run's ``step`` log row
+    (calls per endpoint, verdicts per kind; ``budget_spent`` when work is left for later,
+    ``resumes_at`` when MusicBrainz asked to wait), never raising."""
     outcome = StepOutcome()
     tally = Tally(outcome.outcomes)
     if client is None:
         client = make_client(run.settings)
     if client is None:
         outcome.status, outcome.error = SKIPPED, "MusicBrainz enrichment is off"
-        run.record(STEP, None, outcome)
+        run.record(step, None, outcome)
         return outcome
     before = dict(client.calls)
+    work = Enrichment(client, run.now, budget, tally)
     try:
-        Enrichment(client, run.now, budget, tally).run()
+        work.run()
+        if work.exhausted:
+            outcome.outcomes["budget_spent"] = 1
     except RetryLater as exc:
         outcome.status = DEFERRED
         outcome.error = f"{exc}; resumes after {exc.until.isoformat()}"
+        outcome.outcomes["resumes_at"] = exc.until.isoformat()
     except Bug as exc:
         log.error("MusicBrainz step: %s", exc)
         outcome.status, outcome.error = BUG, str(exc)
@@ -459,6 +469,6 @@ def enrich(
         spent = count - before.get(endpoint, 0)
         if spent:
             outcome.calls[f"musicbrainz.{endpoint}"] = spent
-    outcome.new_rows = sum(tally.counts.values())
-    run.record(STEP, None, outcome)
+    outcome.new_rows = sum(v for k, v in tally.counts.items() if "." in k)
+    run.record(step, None, outcome)
     return outcome

@@ -134,7 +134,11 @@ def due_tracks(now: dt.datetime, limit: int | None = None) -> list[tuple[str, st
         Track.select(Track.id, Track.isrc)
         .join(TrackTotal, on=(TrackTotal.track == Track.id))
         .join(TrackEnrichment, JOIN.LEFT_OUTER, on=(TrackEnrichment.track == Track.id))
-        .where(_due(TrackEnrichment, TrackEnrichment.track, now))
+        # a stub (known only from an import) gets its ISRC from the ETL's track step first
+        .where(
+            _due(TrackEnrichment, TrackEnrichment.track, now)
+            & Track.metadata_fetched_at.is_null(False)
+        )
         .group_by(Track.id, Track.isrc)
         .order_by(played.desc(), Track.id)
     )
