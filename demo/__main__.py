@@ -1,6 +1,7 @@
 """``python -m demo`` (what ``make demo`` runs): the whole system on the sandbox Spotify.
 
-It starts the sandbox Spotify, migrates the embedded SQLite database, connects a few sandbox
+It starts the sandbox Spotify and the sandbox MusicBrainz (the same seeded world, as
+MusicBrainz knows it), migrates the embedded SQLite database, connects a few sandbox
 listeners, imports a sample privacy export, replays the last days' hourly ETL runs against the
 sandbox clock so the pages have data, and then serves the web app, the JSON API (``chalice
 local``), the background worker (``python -m batch.worker``: the imports started on the page)
@@ -58,6 +59,7 @@ def parse_args(argv=None):
         help="hourly ETL runs replayed on the sandbox clock before serving",
     )
     parser.add_argument("--sandbox-port", type=int, default=8900)
+    parser.add_argument("--musicbrainz-port", type=int, default=8901)
     parser.add_argument("--web-port", type=int, default=5000)
     parser.add_argument("--api-port", type=int, default=8000)
     parser.add_argument("--scheduler-port", type=int, default=8082)
@@ -67,6 +69,9 @@ def parse_args(argv=None):
         help="start everything, check every service answers, then stop",
     )
     return parser.parse_args(argv)
+
+
+DEMO_MUSICBRAINZ_WINDOW = 0.1  # the sandbox MusicBrainz's rate window in the demo, seconds
 
 
 def demo_environ(args, secret_key: str) -> dict[str, str]:
@@ -83,6 +88,12 @@ def demo_environ(args, secret_key: str) -> dict[str, str]:
         "DATABASE_URL": f"sqlite:///{Path(args.data_dir) / 'spotify_tracker.db'}",
         "FIRST_ADMIN_EMAIL": ADMIN_EMAIL,
         "FIRST_ADMIN_PASSWORD": "demo-admin-password",
+        # The sandbox MusicBrainz, at a tenth of MusicBrainz's pace rule so the demo's backfill
+        # takes seconds; against musicbrainz.org the interval is at least 1 s.
+        "MUSICBRAINZ_BASE_URL": f"http://127.0.0.1:{args.musicbrainz_port}/ws/2/",
+        "MUSICBRAINZ_CONTACT": f"http://127.0.0.1:{args.web_port}/ (Spotify Tracker demo)",
+        "MUSICBRAINZ_ENRICHMENT": "on",
+        "MUSICBRAINZ_MIN_INTERVAL": f"{DEMO_MUSICBRAINZ_WINDOW * 2:g}",
     }
 
 
@@ -235,6 +246,7 @@ def main(argv=None) -> int:
     log_dir.mkdir(parents=True, exist_ok=True)
     environ = {**os.environ, **demo_environ(args, demo_secret(data_dir)), "PYTHONUNBUFFERED": "1"}
     sandbox_url = f"http://127.0.0.1:{args.sandbox_port}"
+    musicbrainz_url = f"http://127.0.0.1:{args.musicbrainz_port}"
     web_url = f"http://127.0.0.1:{args.web_port}"
     api_url = f"http://127.0.0.1:{args.api_port}"
     scheduler_url = f"http://127.0.0.1:{args.scheduler_port}"
@@ -269,6 +281,19 @@ def main(argv=None) -> int:
             ],
         )
         services.wait_for("sandbox", f"{sandbox_url}/_sandbox/clock")
+        services.start(
+            "musicbrainz",
+            [
+                sys.executable,
+                "-m",
+                "musicbrainz.sandbox",
+                "--port",
+                str(args.musicbrainz_port),
+                "--rate-window",
+                f"{DEMO_MUSICBRAINZ_WINDOW:g}",
+            ],
+        )
+        services.wait_for("musicbrainz", f"{musicbrainz_url}/_sandbox/control")
         print(
             "Collecting the demo's data (sandbox listeners, a sample export, "
             f"{args.backfill_hours} hourly ETL runs)...",
@@ -348,6 +373,7 @@ Spotify Tracker is running on the sandbox Spotify:
                   curl -H "Authorization: Bearer $TOKEN" "{api_url}/me/stats?range=4w"
   Luigi scheduler {scheduler_url}  (the ETL runs hourly through it)
   Sandbox Spotify {sandbox_url}
+  Sandbox MusicBrainz {musicbrainz_url}/ws/2/  (genres for development-mode apps)
   Logs            {log_dir}
 
 Ctrl-C stops everything.""",

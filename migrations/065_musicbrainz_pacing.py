@@ -13,7 +13,7 @@ def migrate(migrator: Migrator, database: pw.Database, *, fake=False):
     @migrator.create_model
     class RateLimit(pw.Model):
         service = pw.CharField(max_length=40, primary_key=True)
-        next_at = pw.FloatField(default=0.0)
+        next_at = pw.DoubleField(default=0.0)
 
         class Meta:
             table_name = "rate_limit"

@@ -538,31 +538,52 @@ class MusicBrainzClient:
         valid = [m for m in wanted if is_mbid(m)]
         for chunk in chunked(valid, SEARCH_LIMIT):
             query = f"{field_name}:({' OR '.join(chunk)})"
+            unreadable = 0
             try:
                 for raw in self._search_pages(entity, query):
-                    self._collect(batch, raw, parse, set(chunk), entity)
+                    unreadable += not self._collect(batch, raw, parse, set(chunk), entity)
             except GiveUp as exc:
                 for key in chunk:
                     if key not in batch.found:
                         batch.failed.setdefault(key, GiveUp(exc.reason, key, exc.status, entity))
-            for key in chunk:
-                if key not in batch.found and key not in batch.failed:
-                    batch.unknown.add(key)
+            self._settle(batch, chunk, unreadable, entity)
         return batch
 
     @staticmethod
-    def _collect(batch: Batch[T], raw: Any, parse: Callable[[Any], T], asked: set, entity: str):
+    def _settle(batch: Batch, chunk: list[str], unreadable: int, entity: str) -> None:
+        """The keys of ``chunk`` still without an answer: unknown to MusicBrainz, unless a
+        result that could not be attributed was in the answer (then it may have been theirs)."""
+        for key in chunk:
+            if key in batch.found or key in batch.failed:
+                continue
+            if unreadable:
+                batch.failed[key] = GiveUp(
+                    f"{unreadable} unreadable result(s) in the answer may include it",
+                    key,
+                    None,
+                    entity,
+                )
+            else:
+                batch.unknown.add(key)
+
+    @staticmethod
+    def _collect(
+        batch: Batch[T], raw: Any, parse: Callable[[Any], T], asked: set, entity: str
+    ) -> bool:
+        """File one search result under the key it answers; False when it cannot be read
+        nor attributed to a key."""
         key = raw.get("id") if isinstance(raw, dict) else None
         try:
             value = parse(raw)
         except Malformed as exc:
             if isinstance(key, str) and key in asked:
                 batch.failed[key] = GiveUp(f"malformed answer: {exc}", key, None, entity)
-            else:
-                log.warning("MusicBrainz %s: skipped a malformed result: %s", entity, exc)
-            return
+                return True
+            log.warning("MusicBrainz %s: skipped a malformed result: %s", entity, exc)
+            return False
         if isinstance(key, str) and key in asked:
             batch.found[key] = value
+        return True
 
     def recordings_by_isrcs(self, isrcs: Iterable[str]) -> Batch[list[Recording]]:
         """The recordings carrying each ISRC (several when MusicBrainz has several; ``unknown``
@@ -577,6 +598,7 @@ class MusicBrainzClient:
         for chunk in chunked(valid, SEARCH_LIMIT):
             asked = set(chunk)
             found: dict[str, dict[str, Recording]] = {}
+            unreadable = 0
             try:
                 for raw in self._search_pages("recording", f"isrc:({' OR '.join(chunk)})"):
                     try:
@@ -588,6 +610,7 @@ class MusicBrainzClient:
                                 f"malformed recording: {exc}", key, None, "recording"
                             )
                         if not named:
+                            unreadable += 1
                             log.warning(
                                 "MusicBrainz recording: skipped a malformed result: %s", exc
                             )
@@ -599,12 +622,9 @@ class MusicBrainzClient:
                     batch.failed.setdefault(key, GiveUp(exc.reason, key, exc.status, "recording"))
                 continue
             for key in chunk:
-                if key in batch.failed:
-                    continue
-                if key in found:
+                if key in found and key not in batch.failed:
                     batch.found[key] = list(found[key].values())
-                else:
-                    batch.unknown.add(key)
+            self._settle(batch, chunk, unreadable, "recording")
         return batch
 
     def search_recordings(

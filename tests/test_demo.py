@@ -17,7 +17,7 @@ def free_port() -> int:
 
 
 def test_demo_starts_every_service_with_data(tmp_path):
-    ports = [str(free_port()) for _ in range(4)]
+    ports = [str(free_port()) for _ in range(5)]
     command = [
         sys.executable,
         "-m",
@@ -35,6 +35,8 @@ def test_demo_starts_every_service_with_data(tmp_path):
         ports[2],
         "--scheduler-port",
         ports[3],
+        "--musicbrainz-port",
+        ports[4],
     ]
     result = subprocess.run(command, cwd=PROJECT_DIR, capture_output=True, text=True, timeout=240)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]

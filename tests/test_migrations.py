@@ -388,3 +388,47 @@ def test_migration_070_adds_the_musicbrainz_tables_and_keeps_the_catalogue(engin
     (tmp_path / "fresh").mkdir()
     with upgrading(engine, tmp_path / "fresh", None) as fresh:
         assert _schema(fresh) == upgraded
+
+
+@pytest.mark.parametrize("engine", ["sqlite", "postgresql"])
+def test_migration_065_adds_the_pacing_table_and_keeps_every_row(engine, tmp_path):
+    """An install upgraded from 060 (a listener and a play) ends with the schema a fresh build
+    has, its rows kept, and an empty ``rate_limit`` the pacer fills on first use."""
+    from models.schema.pacing import DatabasePacer
+    from models.schema.tables import Play, RateLimit
+
+    fresh_url = (
+        f"sqlite:///{tmp_path / 'fresh.db'}" if engine == "sqlite" else create_postgres_database()
+    )
+    fresh = connect_url(fresh_url)
+    try:
+        proxy.initialize(fresh)
+        fresh.connect()
+        router().run()
+        fresh_schema = _schema(fresh)
+    finally:
+        fresh.close()
+        if engine == "postgresql":
+            drop_postgres_database(fresh_url)
+    with upgrading(engine, tmp_path, "060_login_security") as database:
+        database.execute_sql(  # the user table as 060 left it (later columns may not exist)
+            'INSERT INTO "user" (spotify_id, display_name, is_admin, timezone, created_at, '
+            "needs_reauth, token_epoch, legacy_cookies) VALUES (%s, %s, %s, 'UTC', %s, %s, 0, %s)"
+            .replace("%s", database.param),
+            ("listener-060", "Listener", False, dt.datetime(2025, 1, 1), False, False),
+        )  # fmt: skip
+        (listener_id,) = database.execute_sql('SELECT id FROM "user"').fetchone()
+        database.execute_sql(
+            "INSERT INTO track (id, name, isrc) VALUES ('track-060', 'Song', 'SB0000000001')"
+        )
+        database.execute_sql(
+            "INSERT INTO play (user_id, track_id, played_at, ms_played, source) "
+            "VALUES (%s, 'track-060', %s, %s, 'import')".replace("%s", database.param),
+            (listener_id, dt.datetime(2026, 1, 1), 1000),
+        )
+        router().run()
+        assert _schema(database) == fresh_schema
+        assert Play.select().count() == 1 and User.select().count() == 1
+        assert RateLimit.select().count() == 0
+        assert DatabasePacer(interval=1.0, clock=lambda: 5000.5).reserve(5) == 0.0
+        assert RateLimit.get_by_id("musicbrainz").next_at == 5001.5  # sub-second precision

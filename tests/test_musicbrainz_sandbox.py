@@ -155,6 +155,15 @@ def test_expected_matches_follow_the_documented_rule(musicbrainz_sandbox):
     assert 0.7 < share < 0.95
 
 
+def test_the_ground_truth_is_served_for_other_processes(mb):
+    served = requests.get(f"{mb.url}/_sandbox/expected", timeout=30).json()
+    expected = mb.world.expected_matches()
+    assert served["tracks"] == expected.tracks and served["albums"] == expected.albums
+    assert served["artist_genres"] == {
+        key: [list(genre) for genre in genres] for key, genres in expected.artist_genres.items()
+    }
+
+
 def test_the_same_seed_gives_the_same_world():
     from musicbrainz.sandbox.state import make_state
 

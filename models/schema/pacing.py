@@ -23,7 +23,12 @@ MUSICBRAINZ = "musicbrainz"
 
 
 class DatabasePacer:
-    """A :class:`musicbrainz.pacing.Pacer` for every process sharing the database."""
+    """A :class:`musicbrainz.pacing.Pacer` for every process sharing the database.
+
+    Use it outside any transaction of the caller's: inside one, the booking becomes a savepoint,
+    which on PostgreSQL keeps the row locked (every other process waits) until the caller
+    commits, and on SQLite cannot take the write lock up front.
+    """
 
     def __init__(
         self,

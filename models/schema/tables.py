@@ -23,6 +23,7 @@ from peewee import (
     CompositeKey,
     DateField,
     DateTimeField,
+    DoubleField,
     FloatField,
     ForeignKeyField,
     IntegerField,
@@ -830,7 +831,7 @@ class RateLimit(BaseModel):
     """
 
     service = CharField(max_length=40, primary_key=True)
-    next_at = FloatField(default=0.0)
+    next_at = DoubleField(default=0.0)  # epoch seconds: float4 would round them to minutes
 
     class Meta:
         table_name = "rate_limit"

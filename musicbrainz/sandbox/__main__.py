@@ -22,7 +22,7 @@ def main(argv: list[str] | None = None) -> None:
         "--rate-window", type=float, default=1.0, help="one request per this many seconds"
     )
     args = parser.parse_args(argv)
-    state = make_state(args.seed, args.artists)
+    state = make_state(args.seed, args.artists).warm()
     state.knobs.rate_window = args.rate_window
     print(
         f"Sandbox MusicBrainz on http://{args.host}:{args.port} (seed {args.seed}, "

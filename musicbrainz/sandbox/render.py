@@ -70,6 +70,13 @@ class Renderer:
     def tags(tags: tuple[tuple[str, int], ...]) -> list[dict]:
         return [{"name": name, "count": count} for name, count in tags]
 
+    def folksonomy(self, body: dict, tags: tuple[tuple[str, int], ...], inc: set[str]) -> None:
+        """``genres`` (the tags that are genres) and ``tags``, each when ``inc`` asks for it."""
+        if "genres" in inc:
+            body["genres"] = self.genres(tags)
+        if "tags" in inc:
+            body["tags"] = self.tags(tags)
+
     def genres(self, tags: tuple[tuple[str, int], ...]) -> list[dict]:
         return [
             {"id": mbid("genre", name), "name": name, "count": count, "disambiguation": ""}
@@ -110,13 +117,7 @@ class Renderer:
     # -- artists -----------------------------------------------------------------------------------
     def artist(self, artist: MbArtist, inc: set[str]) -> dict:
         body: dict = {
-            "id": artist.id,
-            "name": artist.name,
-            "sort-name": artist.sort_name,
-            "disambiguation": artist.disambiguation,
-            "type": artist.type,
-            "type-id": ARTIST_TYPE_IDS.get(artist.type or ""),
-            "country": artist.country,
+            **self.artist_ref(artist),
             "area": self.area(artist.country),
             "begin-area": None,
             "end-area": None,
@@ -126,10 +127,7 @@ class Renderer:
             "ipis": [],
             "isnis": [],
         }
-        if "genres" in inc:
-            body["genres"] = self.genres(artist.tags)
-        if "tags" in inc:
-            body["tags"] = self.tags(artist.tags)
+        self.folksonomy(body, artist.tags, inc)
         if "url-rels" in inc:
             body["relations"] = (
                 [self.url_relation(artist, "url")]
@@ -223,10 +221,7 @@ class Renderer:
                 self.release(self.world.releases[r], {"release-groups"} & inc)
                 for r in recording.releases
             ]
-        if "genres" in inc:
-            body["genres"] = self.genres(recording.tags)
-        if "tags" in inc:
-            body["tags"] = self.tags(recording.tags)
+        self.folksonomy(body, recording.tags, inc)
         return body
 
     def recording_search(self, recording: MbRecording, score: int) -> dict:
@@ -358,10 +353,7 @@ class Renderer:
             body["artist-credit"] = self.credit(group.artists)
         if "releases" in inc:
             body["releases"] = [self.release(self.world.releases[r], set()) for r in group.releases]
-        if "genres" in inc:
-            body["genres"] = self.genres(group.tags)
-        if "tags" in inc:
-            body["tags"] = self.tags(group.tags)
+        self.folksonomy(body, group.tags, inc)
         return body
 
     def release_group_search(self, group: MbReleaseGroup, score: int) -> dict:

@@ -185,44 +185,55 @@ def created() -> str:
 
 
 # -- lookups ---------------------------------------------------------------------------------------
-@ws.get("/artist/<key>")
-@ws_view("lookup:artist")
-def lookup_artist(key):
+# Each entity type: where the world keeps it and how it is rendered; for the searchable ones,
+# also their index and the answer's list name.
+LOOKUPS = {
+    "artist": ("artists", "artist"),
+    "recording": ("recordings", "recording"),
+    "release": ("releases", "release"),
+    "release-group": ("release_groups", "release_group"),
+}
+SEARCHES = {
+    "artist": ("artists", "artist_search", "artist_index", "artists"),
+    "recording": ("recordings", "recording_search", "recording_index", "recordings"),
+    "release-group": (
+        "release_groups", "release_group_search", "release_group_index", "release-groups",
+    ),
+}  # fmt: skip
+
+
+def lookup(kind: str, key: str) -> dict:
+    """``/ws/2/<kind>/<mbid>?inc=...``: 400 for an invalid MBID, 404 for an unknown one."""
     state = current_state()
-    artist = state.world.artists.get(checked_mbid(key))
-    if artist is None:
+    table, render = LOOKUPS[kind]
+    entity = getattr(state.world, table).get(checked_mbid(key))
+    if entity is None:
         raise not_found()
-    return Renderer(state.world).artist(artist, inc_words())
+    return getattr(Renderer(state.world), render)(entity, inc_words())
 
 
-@ws.get("/recording/<key>")
-@ws_view("lookup:recording")
-def lookup_recording(key):
+def search(kind: str) -> dict:
+    """``/ws/2/<kind>?query=...&limit=&offset=``: the hits of the entity's index, best first."""
     state = current_state()
-    recording = state.world.recordings.get(checked_mbid(key))
-    if recording is None:
-        raise not_found()
-    return Renderer(state.world).recording(recording, inc_words())
+    table, render, index, plural = SEARCHES[kind]
+    entities, renderer = getattr(state.world, table), Renderer(state.world)
+    return _search(
+        getattr(state, index),
+        plural,
+        lambda key, score: getattr(renderer, render)(entities[key], score),
+    )
 
 
-@ws.get("/release/<key>")
-@ws_view("lookup:release")
-def lookup_release(key):
-    state = current_state()
-    release = state.world.releases.get(checked_mbid(key))
-    if release is None:
-        raise not_found()
-    return Renderer(state.world).release(release, inc_words())
-
-
-@ws.get("/release-group/<key>")
-@ws_view("lookup:release-group")
-def lookup_release_group(key):
-    state = current_state()
-    group = state.world.release_groups.get(checked_mbid(key))
-    if group is None:
-        raise not_found()
-    return Renderer(state.world).release_group(group, inc_words())
+for _kind in LOOKUPS:
+    ws.add_url_rule(
+        f"/{_kind}/<key>",
+        f"lookup_{_kind}",
+        ws_view(f"lookup:{_kind}")(lambda key, kind=_kind: lookup(kind, key)),
+    )
+for _kind in SEARCHES:
+    _view = ws_view(f"search:{_kind}")(lambda kind=_kind: search(kind))
+    ws.add_url_rule(f"/{_kind}", f"search_{_kind}", _view)
+    ws.add_url_rule(f"/{_kind}/", f"search_{_kind}_slash", _view)
 
 
 @ws.get("/isrc/<isrc>")
@@ -295,45 +306,6 @@ def _search(index, plural: str, render: Callable[[str, int], dict]) -> dict:
         "offset": offset,
         plural: [render(key, score) for key, score in hits[offset : offset + limit]],
     }
-
-
-@ws.get("/recording")
-@ws.get("/recording/")
-@ws_view("search:recording")
-def search_recordings():
-    state = current_state()
-    render = Renderer(state.world)
-    return _search(
-        state.recording_index,
-        "recordings",
-        lambda key, score: render.recording_search(state.world.recordings[key], score),
-    )
-
-
-@ws.get("/artist")
-@ws.get("/artist/")
-@ws_view("search:artist")
-def search_artists():
-    state = current_state()
-    render = Renderer(state.world)
-    return _search(
-        state.artist_index,
-        "artists",
-        lambda key, score: render.artist_search(state.world.artists[key], score),
-    )
-
-
-@ws.get("/release-group")
-@ws.get("/release-group/")
-@ws_view("search:release-group")
-def search_release_groups():
-    state = current_state()
-    render = Renderer(state.world)
-    return _search(
-        state.release_group_index,
-        "release-groups",
-        lambda key, score: render.release_group_search(state.world.release_groups[key], score),
-    )
 
 
 def create_app(state: SandboxState) -> Flask:

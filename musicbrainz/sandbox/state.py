@@ -118,6 +118,12 @@ class SandboxState:
             }
         )
 
+    def warm(self) -> SandboxState:
+        """Build the search indexes now: built inside a request, they would hold the
+        interpreter long enough to bunch the requests queued behind it (a false 503)."""
+        _ = self.recording_index, self.artist_index, self.release_group_index
+        return self
+
     # -- search indexes, built on first use --------------------------------------------------------
     @cached_property
     def recording_index(self) -> SearchIndex:

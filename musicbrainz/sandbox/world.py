@@ -427,9 +427,8 @@ class MusicBrainzWorld:
                 first = normalise(world.artists[track.artists[0]].name)
                 candidates = [
                     r
-                    for r in by_name.get(normalise(track.name), ())
-                    if first in {normalise(self.artists[a].name) for a in r.artists}
-                    and r.length is not None
+                    for r in by_name.get((normalise(track.name), first), ())
+                    if r.length is not None
                     and abs(r.length - track.duration_ms) <= name_tolerance_ms
                 ]
                 if len(candidates) == 1 and candidates[0].spotify_id == track.id:
@@ -455,8 +454,12 @@ class MusicBrainzWorld:
             )
         return expected
 
-    def _name_index(self) -> dict[str, list[MbRecording]]:
-        index: dict[str, list[MbRecording]] = {}
+    def _name_index(self) -> dict[tuple[str, str], list[MbRecording]]:
+        """(normalised title, normalised name of a credited artist) -> the recordings."""
+        index: dict[tuple[str, str], list[MbRecording]] = {}
+        names = {key: normalise(artist.name) for key, artist in self.artists.items()}
         for recording in self.recordings.values():
-            index.setdefault(normalise(recording.title), []).append(recording)
+            title = normalise(recording.title)
+            for name in dict.fromkeys(names[a] for a in recording.artists):
+                index.setdefault((title, name), []).append(recording)
         return index
