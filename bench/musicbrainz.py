@@ -232,7 +232,7 @@ def measure(settings, sandbox: MusicBrainzSandbox, user: User) -> Figures:
         timeout=30.0,
     )
     asked = [
-        isrc.strip().upper() for _, isrc in enrichment.due_tracks(NOW) if isrc and isrc.strip()
+        isrc.strip().upper() for _, isrc, _ in enrichment.due_tracks(NOW) if isrc and isrc.strip()
     ]
     started = time.perf_counter()
     figures.runs = enrich_until_done(settings, client)

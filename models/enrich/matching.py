@@ -7,7 +7,8 @@ leaves one candidate, and "ambiguous" (left unmatched, asked again later) otherw
 * a track by ISRC: one recording with the ISRC is the track's; several: among those crediting
   exactly the track's artists, the closest in length, and strictly closer than the next;
 * a track by names (no ISRC, or one MusicBrainz does not know): the one search candidate with
-  the same title, the same artists and a length within ``NAME_LENGTH_TOLERANCE_MS``;
+  the same title, the same lead artist and a length within ``NAME_LENGTH_TOLERANCE_MS``, and
+  no ISRC other than the track's (a recording with other ISRCs is another recording);
 * an artist: the MusicBrainz artist its matched recordings credit where it is credited, when
   more than half of that evidence agrees; else the artist its Spotify URL relationship names,
   when it names exactly one;
@@ -121,6 +122,8 @@ def match_by_names(track: SpotifyTrack, candidates: Iterable[Recording]) -> Matc
     for recording in {r.id: r for r in candidates}.values():
         if normal(recording.title) != title or not names_lead(track, recording):
             continue
+        if track.isrc and recording.isrcs and track.isrc.upper() not in recording.isrcs:
+            continue  # it has ISRCs, and not the track's: another recording of that title
         gap = _length_gap(track, recording)
         if gap is None or gap > NAME_LENGTH_TOLERANCE_MS:
             continue

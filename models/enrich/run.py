@@ -26,10 +26,12 @@ from peewee import JOIN, chunked, fn
 
 from models.enrich import matching
 from models.enrich.store import (
+    BY_NAME,
     FAILED,
     MATCHED,
     UNMATCHED,
     Verdict,
+    await_name_search,
     due_tracks,
     record,
     store_artist_genres,
@@ -158,10 +160,13 @@ class Enrichment:
         due = due_tracks(self.now)
         if not due:
             return
-        with_isrc = [(t, isrc.strip().upper()) for t, isrc in due if isrc and isrc.strip()]
-        by_name = [t for t, isrc in due if not (isrc and isrc.strip())]
-        known = spotify_tracks([t for t, _ in due])
-        searched_later: list[str] = []
+        known = spotify_tracks([t for t, _, _ in due])
+        order = {track_id: n for n, (track_id, _, _) in enumerate(due)}
+        with_isrc = [
+            (t, isrc.strip().upper()) for t, isrc, method in due
+            if isrc and isrc.strip() and method != BY_NAME
+        ]  # fmt: skip
+        by_name = [t for t, isrc, method in due if method == BY_NAME or not (isrc and isrc.strip())]
         for chunk in chunked(with_isrc, SEARCH_LIMIT):
             if self.left() <= 0:
                 break
@@ -169,7 +174,7 @@ class Enrichment:
             for track_id, isrc in chunk:
                 tracks_of.setdefault(isrc, []).append(track_id)
             batch = self.client.recordings_by_isrcs(list(tracks_of))
-            verdicts = []
+            verdicts, unknown = [], []
             for isrc, track_ids in tracks_of.items():
                 for track_id in track_ids:
                     if isrc in batch.failed:
@@ -178,11 +183,13 @@ class Enrichment:
                         match = matching.match_by_isrc(known[track_id], batch.found[isrc])
                         verdicts.append(_verdict_of(track_id, match, "isrc"))
                     else:  # unknown to MusicBrainz: the names may still find it
-                        searched_later.append(track_id)
-            self.store("track", verdicts)
+                        unknown.append(track_id)
+            with write_transaction():
+                self.store("track", verdicts)
+                await_name_search(unknown, self.now)
+            by_name += unknown
         # most played first among all that need a name search
-        order = {track_id: n for n, (track_id, _) in enumerate(due)}
-        self.search_names(sorted(by_name + searched_later, key=order.__getitem__), known)
+        self.search_names(sorted(by_name, key=order.__getitem__), known)
 
     def search_names(self, track_ids: list[str], known: dict[str, matching.SpotifyTrack]):
         verdicts: list[Verdict] = []

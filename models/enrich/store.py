@@ -28,6 +28,8 @@ MATCHED, UNMATCHED, AMBIGUOUS, FAILED = "matched", "unmatched", "ambiguous", "fa
 FIRST_RETRY = dt.timedelta(days=1)
 LONGEST_RETRY = dt.timedelta(days=60)
 
+BY_NAME = "byname"  # TrackEnrichment.method of a track waiting for its name search
+
 MODELS = {"track": TrackEnrichment, "artist": ArtistEnrichment, "album": AlbumEnrichment}
 
 
@@ -95,6 +97,33 @@ def record(kind: str, verdicts: Iterable[Verdict], now: dt.datetime) -> int:
     return len(rows)
 
 
+def await_name_search(track_ids: Iterable[str], now: dt.datetime) -> int:
+    """Tracks whose ISRC MusicBrainz does not know: due at once for a name search (a later run
+    goes on with it without asking the ISRC again), their attempts unchanged."""
+    rows = [
+        {
+            "track": track_id,
+            "state": UNMATCHED,
+            "method": BY_NAME,
+            "checked_at": now,
+            "next_try_at": now,
+            "note": "ISRC unknown to MusicBrainz; a search by names is next",
+        }
+        for track_id in sorted(set(track_ids))
+    ]
+    model = TrackEnrichment
+    update = {
+        getattr(model, name): getattr(EXCLUDED, getattr(model, name).column_name)
+        for name in ("state", "method", "checked_at", "next_try_at", "note")
+    }
+    with write_transaction():
+        for chunk in chunked(rows, CHUNK):
+            model.insert_many(chunk).on_conflict(
+                conflict_target=[model.track], update=update
+            ).execute()
+    return len(rows)
+
+
 def store_artist_genres(genres: dict[str, Sequence[tuple[str, int]]]) -> int:
     """Replace the MusicBrainz genres of the artists named in ``genres`` ({artist id:
     [(genre name, votes)]}), ranked by votes (most first, ties by name)."""
@@ -125,13 +154,16 @@ def _due(model, key, now: dt.datetime):
     return model.state.is_null() | (model.next_try_at.is_null(False) & (model.next_try_at <= now))
 
 
-def due_tracks(now: dt.datetime, limit: int | None = None) -> list[tuple[str, str | None]]:
-    """(track id, ISRC) of played tracks never looked up or due again, most played (by all
-    listeners together) first: a large history's first backfill spreads over runs, and the
-    plays that matter most get their genres first."""
+def due_tracks(
+    now: dt.datetime, limit: int | None = None
+) -> list[tuple[str, str | None, str | None]]:
+    """(track id, ISRC, method) of played tracks never looked up or due again, most played (by
+    all listeners together) first: a large history's first backfill spreads over runs, and the
+    plays that matter most get their genres first.  ``method`` is ``BY_NAME`` for a track
+    whose ISRC MusicBrainz did not know, waiting for its name search."""
     played = fn.SUM(TrackTotal.plays)
     query = (
-        Track.select(Track.id, Track.isrc)
+        Track.select(Track.id, Track.isrc, TrackEnrichment.method)
         .join(TrackTotal, on=(TrackTotal.track == Track.id))
         .join(TrackEnrichment, JOIN.LEFT_OUTER, on=(TrackEnrichment.track == Track.id))
         # a stub (known only from an import) gets its ISRC from the ETL's track step first
@@ -139,7 +171,7 @@ def due_tracks(now: dt.datetime, limit: int | None = None) -> list[tuple[str, st
             _due(TrackEnrichment, TrackEnrichment.track, now)
             & Track.metadata_fetched_at.is_null(False)
         )
-        .group_by(Track.id, Track.isrc)
+        .group_by(Track.id, Track.isrc, TrackEnrichment.method)
         .order_by(played.desc(), Track.id)
     )
     if limit is not None:
