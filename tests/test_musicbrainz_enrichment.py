@@ -264,3 +264,19 @@ def test_a_development_mode_listener_sees_musicbrainz_genres_end_to_end(
 
 def _agents(mb) -> set[str]:
     return {entry["user_agent"] for entry in mb.calls()["log"]}
+
+
+def test_the_admin_page_and_the_data_export_show_the_enrichment(
+    settings, mb, catalogue, client, auth
+):
+    from models.accounts.export import iter_plays
+
+    user, _ = catalogue
+    run_step(settings, mb)
+    auth.admin_login()
+    page = client.get("/admin").get_data(as_text=True)
+    assert 'id="enrichment"' in page and "track.matched" in page and "recording" in page
+    matched = {r.track_id: r.mbid for r in TrackEnrichment.select() if r.state == "matched"}
+    exported = {row["track_id"]: row["recording_mbid"] for row in iter_plays(user)}
+    assert exported == {track_id: matched.get(track_id) for track_id in exported}
+    assert any(exported.values()) and not all(exported.values())
