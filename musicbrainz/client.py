@@ -510,9 +510,12 @@ class MusicBrainzClient:
         offset = 0
         plural = "release-groups" if entity == "release-group" else f"{entity}s"
         while True:
-            body = self.get(
-                entity, entity, {"query": query, "limit": str(limit), "offset": str(offset)}
-            )
+            try:
+                body = self.get(
+                    entity, entity, {"query": query, "limit": str(limit), "offset": str(offset)}
+                )
+            except GiveUp as exc:  # a 400 or a body that is not JSON: name the query
+                raise GiveUp(exc.reason, query, exc.status, entity) from None
             if body is None:
                 raise GiveUp("the search answered 404", query, 404, entity)
             results = body.get(plural)

@@ -17,7 +17,7 @@ from subprocess import PIPE
 import pytest
 
 from musicbrainz.client import MusicBrainzClient, spotify_artist_url
-from musicbrainz.errors import Bug, RetryLater
+from musicbrainz.errors import Bug, GiveUp, RetryLater
 from musicbrainz.pacing import LocalPacer
 from musicbrainz.sandbox.world import HOMONYM, NAME_ONLY, mbid
 
@@ -159,6 +159,16 @@ def test_search_by_names_finds_the_one_and_shows_the_homonyms(mb):
     assert {c.artist_credits[0].artist_name for c in same_title} == {name}
 
 
+def test_an_unusable_search_answer_gives_up_naming_the_query(mb):
+    mb.control(malformed_next=1, malformed="not-json")
+    with pytest.raises(GiveUp) as gave_up:
+        client_for(mb).search_recordings('Odd "Title" (Live)', "Some - Artist", 200_000)
+    assert gave_up.value.key.startswith('recording:"Odd \\"Title\\" \\(Live\\)"')
+    assert "not JSON" in gave_up.value.reason
+    # the escaped query is one the search understands (and finds nothing for)
+    assert client_for(mb).search_recordings('Odd "Title" (Live)', "Some - Artist") == []
+
+
 def test_the_user_agent_names_the_app_its_version_and_the_contact(mb):
     client_for(mb).genres()
     (entry,) = mb.calls()["log"]
@@ -259,7 +269,7 @@ def test_one_process_keeps_the_pace(mb):
     log = mb.calls()["log"]
     assert [e["status"] for e in log] == [200] * 12
     assert min(gaps(log)) >= mb.rate_window * (1 - mb.rate_slack)
-    assert log[-1]["at"] - log[0]["at"] >= 11 * mb.client_interval * 0.95
+    assert log[-1]["at"] - log[0]["at"] >= 11 * mb.client_interval * 0.9
 
 
 CALLER = """

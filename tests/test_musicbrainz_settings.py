@@ -51,3 +51,12 @@ def test_the_client_is_built_from_the_settings(musicbrainz_sandbox):
     assert client.user_agent == f"SpotifyTracker/{loaded.version} ( {CONTACT} )"
     assert client.pacer.interval == musicbrainz_sandbox.client_interval
     assert loaded.musicbrainz_enrichment is True
+
+
+def test_the_user_agents_version_is_the_projects():
+    import tomllib
+
+    from settings import APP_VERSION, PROJECT_DIR
+
+    project = tomllib.loads((PROJECT_DIR / "pyproject.toml").read_text())["project"]
+    assert APP_VERSION == project["version"] == load(VALID).version
