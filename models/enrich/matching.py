@@ -8,7 +8,9 @@ leaves one candidate, and "ambiguous" (left unmatched, asked again later) otherw
   exactly the track's artists, the closest in length, and strictly closer than the next;
 * a track by names (no ISRC, or one MusicBrainz does not know): the one search candidate with
   the same title, the same lead artist and a length within ``NAME_LENGTH_TOLERANCE_MS``, and
-  no ISRC other than the track's (a recording with other ISRCs is another recording);
+  no ISRC other than the track's (a recording with other ISRCs is another recording),
+  and no other track of the catalogue with that title and lead artist (and another ISRC)
+  closer to the recording's length;
 * an artist: the MusicBrainz artist its matched recordings credit where it is credited, when
   more than half of that evidence agrees; else the artist its Spotify URL relationship names,
   when it names exactly one;
@@ -133,6 +135,30 @@ def match_by_names(track: SpotifyTrack, candidates: Iterable[Recording]) -> Matc
     if len(fitting) > 1:
         return Match(AMBIGUOUS, note=f"{len(fitting)} recordings with the title, artist and length")
     return Match(MATCHED, fitting[0])
+
+
+def closest_claimant(
+    track: SpotifyTrack, recording: Recording, rivals: Iterable[SpotifyTrack]
+) -> Match:
+    """A recording found by names belongs to the track of that title and lead artist closest
+    to its length.  ``rivals``: the catalogue's other tracks of the same title and lead artist;
+    one with the track's own ISRC is the same recording (no rival), one with another ISRC is
+    another recording that may be this one: if it is closer, the track is not matched; as close,
+    neither can be told apart (ambiguous)."""
+    gap = _length_gap(track, recording)
+    if gap is None:
+        return Match(UNMATCHED, note="no length to compare")
+    for rival in rivals:
+        if rival.id == track.id or (rival.isrc and track.isrc and rival.isrc == track.isrc):
+            continue
+        rival_gap = _length_gap(rival, recording)
+        if rival_gap is None:
+            continue
+        if rival_gap < gap:
+            return Match(UNMATCHED, note=f"track {rival.id} of that title is closer in length")
+        if rival_gap == gap:
+            return Match(AMBIGUOUS, note=f"track {rival.id} of that title is as close in length")
+    return Match(MATCHED, recording)
 
 
 def credited_artist(

@@ -40,6 +40,7 @@ from models.ingest.catalogue import CHUNK, write_transaction
 from models.ingest.etl import BUG, DEFERRED, SKIPPED, Run, StepOutcome
 from models.schema.pacing import DatabasePacer
 from models.schema.tables import (
+    LEAD_POSITION,
     Album,
     AlbumEnrichment,
     Artist,
@@ -103,6 +104,10 @@ def _verdict_of(track_id: str, match: matching.Match, method: str) -> Verdict:
     return Verdict(track_id, match.state, note=match.note)
 
 
+def _title_and_lead(title: str, lead: str) -> tuple[str, str]:
+    return matching.normal(title), matching.normal(lead)
+
+
 def spotify_tracks(track_ids: list[str]) -> dict[str, matching.SpotifyTrack]:
     """What the matcher needs of each track: title, artists' names in credit order, length."""
     names: dict[str, list[str]] = {}
@@ -139,6 +144,7 @@ class Enrichment:
         self.tally = tally
         self._spent_before = sum(client.calls.values())
         self.exhausted = False  # the budget ran out with work left: more runs will follow
+        self._namesakes: dict[tuple[str, str], list[matching.SpotifyTrack]] | None = None
 
     def left(self) -> int:
         left = self.budget - (sum(self.client.calls.values()) - self._spent_before)
@@ -208,11 +214,38 @@ class Enrichment:
                 verdicts.append(Verdict(track_id, FAILED, note=exc.reason))
             else:
                 match = matching.match_by_names(track, candidates)
+                if match.chosen is not None:
+                    key = _title_and_lead(track.title, track.artists[0])
+                    match = matching.closest_claimant(
+                        track, match.chosen, self.namesakes().get(key, ())
+                    )
                 verdicts.append(_verdict_of(track_id, match, "search"))
             if len(verdicts) >= SEARCHES_PER_STORE:
                 self.store("track", verdicts)
                 verdicts = []
         self.store("track", verdicts)
+
+    def namesakes(self) -> dict[tuple[str, str], list[matching.SpotifyTrack]]:
+        """The played catalogue by (title, lead artist), read once a run when a name search
+        finds something: the rivals of :func:`matching.closest_claimant`."""
+        if self._namesakes is None:
+            self._namesakes = {}
+            query = (
+                Track.select(Track.id, Track.name, Track.duration_ms, Track.isrc, Artist.name)
+                .join(TrackArtist, on=(TrackArtist.track == Track.id))
+                .join(Artist, on=(Artist.id == TrackArtist.artist))
+                .where(
+                    (TrackArtist.position == LEAD_POSITION)
+                    & Track.id.in_(TrackTotal.select(TrackTotal.track))
+                )
+                .tuples()
+            )
+            for track_id, title, duration, isrc, lead in query:
+                key = _title_and_lead(title, lead)
+                self._namesakes.setdefault(key, []).append(
+                    matching.SpotifyTrack(track_id, title, (lead,), duration, isrc)
+                )
+        return self._namesakes
 
     # -- artists --------------------------------------------------------------------------------
     def artists(self) -> None:
