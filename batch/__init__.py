@@ -5,7 +5,7 @@ The DAG of one run (an hour), each task with its own file target under
 machines sharing one ``luigid`` divide the work::
 
     Extract(user) -> Load(user)  (each user)
-        -> CompleteTracks -> Features, Artists -> FinishRun  (all users)
+        -> CompleteTracks -> Features, Artists -> MusicBrainzEnrichment -> FinishRun  (all)
     ResumeImports  (history imports left unfinished)
 
 Task bodies call the core (``models.ingest.etl``); there is no SQL or HTTP here.
@@ -21,6 +21,7 @@ from batch.extract import Extract, Load
 from batch.features import Features
 from batch.finish import FinishRun
 from batch.import_history import ImportHistory, ResumeImports
+from batch.musicbrainz import MusicBrainzEnrichment
 from batch.tracks import CompleteTracks
 
 
@@ -42,6 +43,7 @@ __all__ = [
     "FinishRun",
     "ImportHistory",
     "Load",
+    "MusicBrainzEnrichment",
     "ResumeImports",
     "SpotifyEtl",
 ]

@@ -6,6 +6,7 @@ from batch import runtime
 from batch.artists import Artists
 from batch.base import EtlTask
 from batch.features import Features
+from batch.musicbrainz import MusicBrainzEnrichment
 from models.ingest import etl
 
 
@@ -15,7 +16,11 @@ class StepsFailed(RuntimeError):
 
 class FinishRun(EtlTask):
     def requires(self):
-        return [Features(hour=self.hour), Artists(hour=self.hour)]
+        return [
+            Features(hour=self.hour),
+            Artists(hour=self.hour),
+            MusicBrainzEnrichment(hour=self.hour),
+        ]
 
     def output(self):
         return self.target("run.json")

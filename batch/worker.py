@@ -1,10 +1,10 @@
 """``python -m batch.worker``: the process that runs background work from the queue.
 
-History imports started on the web page (and time-zone rebuilds) are rows in the job queue
-(``models.jobs.queue``); this process claims them, most urgent first, runs one slice at a time
-and releases each, so a web restart never stops an import and several workers on several
-machines share the queue without taking the same job twice.  The Procfile's ``worker`` entry
-runs it, and ``make demo`` starts one.
+History imports started on the web page (and time-zone rebuilds, the MusicBrainz backfill) are
+rows in the job queue (``models.jobs.queue``); this process claims them, most urgent first,
+runs one slice at a time and releases each, so a web restart never stops an import and several
+workers on several machines share the queue without taking the same job twice.  The Procfile's
+``worker`` entry runs it, and ``make demo`` starts one.
 
     python -m batch.worker               # poll forever (SIGTERM/SIGINT stop after the slice)
     python -m batch.worker --until-idle  # run what may run now, then exit (cron, tests)
@@ -24,7 +24,7 @@ import threading
 import models
 import settings as settings_module
 from models.imports import history_import
-from models.jobs import charts, exclusions, queue, sessions, timezones
+from models.jobs import charts, exclusions, musicbrainz, queue, sessions, timezones
 
 IDLE_WAIT = 2.0  # seconds between polls of an empty queue
 log = logging.getLogger("batch.worker")
@@ -40,6 +40,7 @@ def handlers(search_interval: float = history_import.SEARCH_INTERVAL) -> dict:
         sessions.KIND: sessions.work_slice,
         charts.KIND: charts.work_slice,
         exclusions.KIND: exclusions.work_slice,
+        musicbrainz.KIND: musicbrainz.work_slice,
     }
 
 

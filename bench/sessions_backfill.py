@@ -21,9 +21,8 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/stats.py, its loader
 
-from stats import BENCH_SECRET, NOW, bulk_insert, engine_database, play_rows  # noqa: I001
+from bench.stats import BENCH_SECRET, NOW, bulk_insert, engine_database, play_rows
 from models.ingest.plays import store_plays
 from models.schema import crypto
 from models.schema.tables import ListeningSession, User

@@ -182,6 +182,40 @@ def catalogue(size: Size, rng: random.Random) -> dict[str, list[tuple]]:
     )
 
 
+MB_COUNTRIES = ("GB", "US", "DE", "FR", "JP", "SE", "BR", None)
+MB_TYPES = ("Person", "Group", "Orchestra", None)
+
+
+def musicbrainz_rows(size: Size, rows: dict, rng: random.Random) -> dict[str, list[tuple]]:
+    """What the MusicBrainz enrichment would store for this catalogue (its own random stream,
+    so the Spotify catalogue is the same as without it): facts for most artists, genres with
+    votes for them (shown where Spotify sent the artist none), release years for most tracks."""
+    artists, genres = [], []
+    for n, (artist_id, *_rest) in enumerate(rows["artist"]):
+        if rng.random() < 0.15:
+            continue  # not matched
+        mbid = f"00000000-0000-4000-8000-{n:012d}"
+        artists.append(
+            (artist_id, mbid, "matched", 1, NOW, rng.choice(MB_TYPES), rng.choice(MB_COUNTRIES),
+             rng.randint(1950, 2020), True)
+        )  # fmt: skip
+        names = rng.sample(range(size.genres), rng.choice([0, 1, 2, 3, 5, 7]))
+        ranked = sorted(((f"mb genre {g:04d}", rng.randint(1, 20)) for g in names),
+                        key=lambda item: (-item[1], item[0]))  # fmt: skip
+        genres += [(artist_id, name, votes, rank) for rank, (name, votes) in enumerate(ranked, 1)]
+    tracks = [
+        (track_id, f"10000000-0000-4000-8000-{n:012d}", "matched", 1, NOW,
+         rng.randint(1955, 2026))
+        for n, (track_id, *_rest) in enumerate(rows["track"])
+        if rng.random() < 0.85
+    ]  # fmt: skip
+    return {
+        "musicbrainz_artist": artists,
+        "musicbrainz_artist_genre": genres,
+        "musicbrainz_track": tracks,
+    }
+
+
 def play_rows(user_id: int, count: int, years: int, tracks: int, rng: random.Random):
     """``count`` plays ending at NOW, with a daily rhythm and Zipf-skewed track choice."""
     cumulative = list(itertools.accumulate(1 / (rank + 1) ** 1.05 for rank in range(tracks)))
@@ -349,6 +383,19 @@ COLUMNS = {
     "chapter": ("id", "name", "audiobook_id"),
     "episode_play": ("user_id", "episode_id", "played_at", "ms_played", *HOW_YOU_LISTEN),
     "chapter_play": ("user_id", "chapter_id", "played_at", "ms_played", *HOW_YOU_LISTEN),
+    "musicbrainz_artist": (
+        "artist_id",
+        "mbid",
+        "state",
+        "attempts",
+        "checked_at",
+        "artist_type",
+        "country",
+        "begin_year",
+        "details_fetched",
+    ),
+    "musicbrainz_artist_genre": ("artist_id", "name", "votes", "rank"),
+    "musicbrainz_track": ("track_id", "mbid", "state", "attempts", "checked_at", "release_year"),
 }
 
 
@@ -390,6 +437,7 @@ def build(size: Size, seed: int = 7) -> int:
     """Fill the connected, migrated database; return the heavy user's id."""
     rng = random.Random(seed)
     rows = catalogue(size, rng)
+    rows.update(musicbrainz_rows(size, rows, random.Random(seed + 1)))
     if not is_postgresql():
         db.execute_sql("PRAGMA synchronous = OFF")
     for name in PLAY_INDEXES:
@@ -403,6 +451,9 @@ def build(size: Size, seed: int = 7) -> int:
             "track",
             "track_artist",
             "audio_features",
+            "musicbrainz_artist",
+            "musicbrainz_artist_genre",
+            "musicbrainz_track",
         ):
             bulk_insert(table, rows[table])
         for table, podcast_rows in podcast_catalogue().items():
@@ -494,6 +545,7 @@ def statistic_calls(user_id: int, tz: str):
         "hours_of_day": lambda p: stats.hours_of_day(user_id, p),
         "weekday_hour": lambda p: stats.weekday_hour(user_id, p),
         "taste_profile": lambda p: stats.taste_profile(user_id, p),
+        "genre_detail": lambda p: stats.genre_detail(user_id, p, "musicbrainz", "mb genre 0003"),
         "history": lambda p: stats.history(user_id, period=p, offset=500),
         "session_stats": lambda p: stats.session_stats(user_id, p),
         "discovered": lambda p: stats.discovered(user_id, p),

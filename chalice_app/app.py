@@ -13,6 +13,7 @@ from chalicelib.api_admin import admin_api
 from chalicelib.api_charts import charts_api
 from chalicelib.api_exclusions import exclusions_api
 from chalicelib.api_export_stats import export_stats_api
+from chalicelib.api_genres import genres_api
 from chalicelib.api_meta import meta_api
 from chalicelib.api_sharing import sharing_api
 from chalicelib.api_stats import stats_api
@@ -28,6 +29,7 @@ for blueprint in (
     meta_api,
     auth_routes,
     stats_api,
+    genres_api,
     story_api,
     charts_api,
     exclusions_api,

@@ -223,6 +223,7 @@ def seed(args, environ: dict[str, str], sandbox_url: str, start: dt.datetime) ->
         f"({', '.join(str(u) for u in User.select().where(~User.is_admin))})",
         flush=True,
     )
+    print_genres(users[0])
     return users
 
 
@@ -243,6 +244,19 @@ def share_listeners(users: list, web_url: str) -> str | None:
     _, key = sharing.create_link(users[0], ["4w", "all"], ["totals", "artists", "tracks"])
     print(f"  {users[0]} and {users[1]} share their listening; {users[0]} has a public link")
     return f"{web_url}/s/{key}"
+
+
+def print_genres(user) -> None:
+    """The first listener's top genres after the replay, and where they come from: in a
+    development-mode demo they are MusicBrainz's (the profile and the Genres page show them)."""
+    from models import stats
+    from models.enrich.overview import verdict_counts
+    from models.periods import parse_period
+
+    matched = verdict_counts().get("tracks", {}).get("matched", 0)
+    genres = stats.top_genres(user.id, parse_period("all", tz=user.timezone), limit=5)
+    named = ", ".join(f"{g['genre']} ({g['source']})" for g in genres) or "none yet"
+    print(f"  MusicBrainz: {matched} tracks matched; {user}'s top genres: {named}", flush=True)
 
 
 def check_services(web_url: str, api_url: str, scheduler_url: str) -> None:

@@ -157,6 +157,7 @@ def test_the_dag_runs_on_a_central_scheduler_with_two_workers(etl, fresh_sandbox
     names = sorted(task["name"] for task in done.values())
     assert names == sorted(
         ["SpotifyEtl", "ResumeImports", "FinishRun", "Features", "Artists", "CompleteTracks"]
+        + ["MusicBrainzEnrichment"]
         + ["Extract"] * 3
         + ["Load"] * 3
     )

@@ -32,6 +32,7 @@ LAYERS = (
     "models.summaries",
     "models.accounts",
     "models.ingest",
+    "models.enrich",
     "models.jobs",
     "models.imports",
     "models.stats",

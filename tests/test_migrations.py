@@ -140,7 +140,7 @@ def test_migrate_command_on_a_fresh_sqlite_file(tmp_path):
 
 
 @contextmanager
-def upgrading(engine: str, tmp_path, migration: str) -> Iterator:
+def upgrading(engine: str, tmp_path, migration: str | None) -> Iterator:
     """A fresh database of ``engine`` migrated up to ``migration`` only, as an install that is
     about to be upgraded; closed (and on PostgreSQL dropped) afterwards."""
     url = (
@@ -416,6 +416,65 @@ def test_migration_075_keeps_every_play_link_and_summary(engine, tmp_path):
         }
         if engine == "sqlite":
             assert database.execute_sql("PRAGMA foreign_keys").fetchone()[0] == 1
+
+
+@pytest.mark.parametrize("engine", ["sqlite", "postgresql"])
+def test_migration_070_adds_the_musicbrainz_tables_and_keeps_the_catalogue(engine, tmp_path):
+    """An install upgraded from 060 (listeners, plays, a catalogue with Spotify genres) ends with
+    the schema a fresh build has, every row kept, and an empty enrichment state; rows are
+    written in 060's columns only, so migrations of other features before or after 070 do not
+    change what this checks."""
+    from models.schema.tables import ENRICHMENT_TABLES, ArtistGenre, Play, Track
+
+    with upgrading(engine, tmp_path, "060_login_security") as database:
+        param = database.param
+        database.execute_sql(
+            'INSERT INTO "user" (spotify_id, is_admin, timezone, created_at, needs_reauth, '
+            "token_epoch, legacy_cookies) VALUES ('old', %s, 'UTC', %s, %s, 0, %s)".replace(
+                "%s", param
+            ),
+            (False, dt.datetime(2025, 1, 1), False, True),
+        )
+        (user_id,) = database.execute_sql('SELECT id FROM "user"').fetchone()
+        database.execute_sql(
+            "INSERT INTO artist (id, name) VALUES (%s, 'Old Artist')".replace("%s", param), ("a1",)
+        )
+        database.execute_sql(
+            "INSERT INTO album (id, name) VALUES (%s, 'Old Album')".replace("%s", param), ("b1",)
+        )
+        database.execute_sql(
+            "INSERT INTO track (id, name, album_id, isrc) VALUES (%s, 'Old Track', %s, %s)".replace(
+                "%s", param
+            ),
+            ("t1", "b1", "USABC0000001"),
+        )
+        database.execute_sql(
+            "INSERT INTO track_artist (track_id, artist_id, position) VALUES (%s, %s, 0)".replace(
+                "%s", param
+            ),
+            ("t1", "a1"),
+        )
+        database.execute_sql("INSERT INTO genre (name) VALUES ('old genre')")
+        database.execute_sql(
+            "INSERT INTO artist_genre (artist_id, genre_id) SELECT %s, id FROM genre".replace(
+                "%s", param
+            ),
+            ("a1",),
+        )
+        database.execute_sql(
+            "INSERT INTO play (user_id, track_id, played_at, ms_played, source) "
+            "VALUES (%s, %s, %s, %s, 'import')".replace("%s", param),
+            (user_id, "t1", dt.datetime(2026, 1, 1), 1000),
+        )
+        router().run()
+        assert pending_model_changes() == ""
+        upgraded = _schema(database)
+        assert Play.select().count() == 1 and ArtistGenre.select().count() == 1
+        assert Track.get_by_id("t1").isrc == "USABC0000001"
+        assert [model.select().count() for model in ENRICHMENT_TABLES] == [0] * 5
+    (tmp_path / "fresh").mkdir()
+    with upgrading(engine, tmp_path / "fresh", None) as fresh:
+        assert _schema(fresh) == upgraded
 
 
 @pytest.mark.parametrize("engine", ["sqlite", "postgresql"])

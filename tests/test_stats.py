@@ -143,8 +143,8 @@ def test_top_artists_albums_genres(world, source):
     assert albums[0]["artists"] == [{"id": world["x"].id, "name": "Xenia"}]
     # Genres come from the lead artist: Alpha (Xenia) is indie and pop, Beta (Yann) is pop.
     assert stats.top_genres(me, week()) == [
-        {"genre": "pop", "plays": 4, "ms_played": 410_000, "share": 1.0},
-        {"genre": "indie", "plays": 2, "ms_played": 300_000, "share": 0.5},
+        {"source": "spotify", "genre": "pop", "plays": 4, "ms_played": 410_000, "share": 1.0},
+        {"source": "spotify", "genre": "indie", "plays": 2, "ms_played": 300_000, "share": 0.5},
     ]
 
 

@@ -15,6 +15,7 @@ import pytest
 
 from models import stats
 from models.accounts.users import set_timezone
+from models.enrich.store import Verdict, record, store_artist_genres
 from models.ingest.catalogue import (
     ensure_track_stubs,
     mark_audio_features,
@@ -145,7 +146,60 @@ def build_world(rng: random.Random):
     for user in users:
         later = [{**p, "played_at": p["played_at"] + dt.timedelta(minutes=7)} for p in batches[2]]
         store_plays(user.id, later, "api")
+    enrich(random.Random(SEED + 1), tracks, artists, albums)
     return users, tracks, artists
+
+
+def enrich(rng: random.Random, tracks, artists, albums) -> None:
+    """What the MusicBrainz enrichment would have stored: MusicBrainz genres (some below the
+    vote minimum, some on artists Spotify gave genres, which must not show), artist facts,
+    release years of recordings and of release groups."""
+    now = dt.datetime(2026, 7, 1)
+    verdicts = []
+    genres = {}
+    for n, artist in enumerate(artists):
+        state = rng.choice(["matched", "matched", "unmatched"])
+        facts = {}
+        if state == "matched":
+            facts = {
+                "artist_type": rng.choice(["Person", "Group", None]),
+                "country": rng.choice(["GB", "US", "IS", None]),
+                "begin_year": 1960 + n,
+            }
+            genres[artist.id] = [
+                (f"mb genre {rng.randrange(8)}", rng.randint(0, 6)) for _ in range(7)
+            ]
+        verdicts.append(Verdict(artist.id, state, f"00000000-0000-0000-0000-{n:012d}", facts=facts))
+    record("artist", verdicts, now)
+    store_artist_genres(genres)
+    record(
+        "track",
+        [
+            Verdict(
+                t.id,
+                "matched",
+                f"10000000-0000-0000-0000-{n:012d}",
+                facts={"release_year": rng.choice([None, 1969, 1984, 1999, 2021])},
+            )
+            for n, t in enumerate(tracks)
+            if rng.random() < 0.6
+        ],
+        now,
+    )
+    record(
+        "album",
+        [
+            Verdict(
+                a.id,
+                "matched",
+                f"20000000-0000-0000-0000-{n:012d}",
+                facts={"release_year": rng.choice([1975, 2003, 2011])},
+            )
+            for n, a in enumerate(albums)
+            if rng.random() < 0.7
+        ],
+        now,
+    )
 
 
 def _features(rng: random.Random) -> dict:
@@ -165,6 +219,9 @@ def _features(rng: random.Random) -> dict:
         "duration_ms": 200_000,
         "time_signature": 4,
     }
+
+
+GENRES_FROM_MUSICBRAINZ = [("musicbrainz", f"mb genre {n}") for n in range(3)]
 
 
 def random_periods(rng: random.Random, tz: str):
@@ -191,6 +248,10 @@ def answers(user_id: int, period, sort: str) -> dict:
         "hours_of_day": stats.hours_of_day(user_id, period),
         "weekday_hour": stats.weekday_hour(user_id, period),
         "taste_profile": stats.taste_profile(user_id, period),
+        "genre_pages": [
+            stats.genre_detail(user_id, period, source, genre)
+            for source, genre in (("spotify", "genre 1"), *GENRES_FROM_MUSICBRAINZ)
+        ],
     }
     for name in ("unique_tracks", "unique_artists", "unique_albums"):
         page = getattr(stats, name)(user_id, period, sort=sort, limit=1000)
@@ -234,6 +295,10 @@ def test_every_statistic_from_summaries_equals_the_raw_plays(db):
         with stats.from_raw_plays():
             assert summarised == details(user.id, some_tracks, some_artists)
     assert compared > 300
+    # the MusicBrainz genres were in play: shown, and where Spotify's exist, hidden
+    some_profile = stats.taste_profile(users[1].id, parse_period("all", tz=users[1].timezone))
+    assert {g["source"] for g in some_profile["genres"]} == {"spotify", "musicbrainz"}
+    assert some_profile["open_data"]["decades"] and some_profile["open_data"]["countries"]
 
 
 def _summary_rows(user_id: int) -> dict:

@@ -50,6 +50,7 @@ def create_app(settings=None) -> Flask:
         errors,
         exclusions,
         export_stats,
+        genres,
         imports,
         metrics,
         rank,
@@ -60,6 +61,7 @@ def create_app(settings=None) -> Flask:
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(stats.bp)
+    app.register_blueprint(genres.bp)
     app.register_blueprint(rank.bp)
     app.register_blueprint(export_stats.bp)
     app.register_blueprint(account.bp)

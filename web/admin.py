@@ -8,6 +8,7 @@ from flask import Blueprint, abort, render_template
 from flask_login import current_user, login_required
 
 from models.accounts.admin import latest_runs, users_overview
+from models.enrich import overview as enrichment
 from models.ingest.gaps import open_gaps_by_user
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -25,4 +26,6 @@ def index():
         gaps=open_gaps_by_user(),
         runs=runs,
         app_mode=next((r["app_mode"] for r in runs if r["app_mode"] != "unknown"), "unknown"),
+        verdicts=enrichment.verdict_counts(),
+        enrichment_steps=enrichment.recent_steps(),
     )

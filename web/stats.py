@@ -17,7 +17,7 @@ from models import stats
 from models.ingest import gaps
 from models.periods import Period, PeriodError, parse_period
 from models.schema.tables import CHART_SIZE, PROFILE_FEATURES
-from web import charts, exclusions, rank
+from web import charts, exclusions, open_data, rank
 from web.auth import for_listeners_only
 from web.filters import duration, next_sync
 
@@ -217,7 +217,7 @@ def profile():
     genres = taste["genres"][:15]
     genre_chart = (
         charts.hbar_chart(
-            [(g["genre"], g["share"], f"{g['share'] * 100:.0f}%") for g in genres],
+            [(genre_label(g), g["share"], f"{g['share'] * 100:.0f}%") for g in genres],
             label="Genre distribution",
         )
         if genres
@@ -229,7 +229,14 @@ def profile():
         taste=taste,
         feature_chart=feature_chart,
         genre_chart=genre_chart,
+        open_charts=open_data.open_data_charts(taste["open_data"]),
+        average_length=open_data.average_length(taste["open_data"]),
     )
+
+
+def genre_label(genre: dict) -> str:
+    """A genre in a chart: its name, marked when it is MusicBrainz's (the vocabularies differ)."""
+    return f"{genre['genre']} (MB)" if genre["source"] == "musicbrainz" else genre["genre"]
 
 
 def _detail_page(kind: str, detail: dict | None):

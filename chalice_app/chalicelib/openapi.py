@@ -57,6 +57,11 @@ SERIES = _array(
         }
     )
 )
+GENRE_SOURCE = {
+    "enum": ["spotify", "musicbrainz"],
+    "description": "Whose genre: Spotify's, or MusicBrainz's where Spotify sent the artist "
+    "none (genres from MusicBrainz, CC BY-NC-SA).",
+}
 POPULARITY = {**_nullable("integer"), "description": "null: Spotify did not say."}
 
 
@@ -225,13 +230,14 @@ SCHEMAS = {
     "AlbumRow": _row("album_id", artists=_array(ARTIST_REF)),
     "GenreRow": _object(
         {
+            "source": GENRE_SOURCE,
             "genre": {"type": "string"},
             "plays": COUNT,
             "ms_played": COUNT,
             "share": SHARE,
             **MOVEMENT,
         },
-        required=["genre", "plays", "share"],
+        required=["source", "genre", "plays", "share"],
     ),
     "Totals": _object(
         {
@@ -307,10 +313,64 @@ SCHEMAS = {
                 "description": "Share of plays whose track has audio features.",
             },
             "genres": _array(
-                _object({"genre": {"type": "string"}, "plays": COUNT, "share": SHARE})
+                _object(
+                    {
+                        "source": GENRE_SOURCE,
+                        "genre": {"type": "string"},
+                        "plays": COUNT,
+                        "share": SHARE,
+                    }
+                )
             ),
+            "open_data": {
+                "oneOf": [{"type": "null"}, _ref("OpenProfile")],
+                "description": "What open data (MusicBrainz) and Spotify's track objects say "
+                "without audio features; null without plays.",
+            },
         },
-        required=["period", "features", "features_status", "features_message", "genres"],
+        required=[
+            "period",
+            "features",
+            "features_status",
+            "features_message",
+            "genres",
+            "open_data",
+        ],
+    ),
+    # -- MusicBrainz enrichment (issue 15): the open-data profile and the genre page --
+    "OpenProfile": _object(
+        {
+            "plays": COUNT,
+            "decades": _array(
+                _object({"decade": {"type": "integer"}, "plays": COUNT, "share": SHARE})
+            ),
+            "decades_coverage": {**SHARE, "description": "Share of plays with a release year."},
+            "countries": _array(
+                _object({"country": {"type": "string"}, "plays": COUNT, "share": SHARE})
+            ),
+            "countries_coverage": SHARE,
+            "artist_types": _array(
+                _object({"type": {"type": "string"}, "plays": COUNT, "share": SHARE})
+            ),
+            "artist_types_coverage": SHARE,
+            "lengths": _array(
+                _object({"length": {"type": "string"}, "plays": COUNT, "share": SHARE})
+            ),
+            "average_length_ms": _nullable("integer"),
+            "explicit_share": {**_nullable("number", minimum=0, maximum=1)},
+        }
+    ),
+    "GenreDetail": _object(
+        {
+            "period": _ref("Period"),
+            "source": GENRE_SOURCE,
+            "genre": {"type": "string"},
+            "plays": COUNT,
+            "ms_played": COUNT,
+            "share": {**SHARE, "description": "Share of the period's plays."},
+            "artists": _array(_ref("ArtistRow")),
+            "tracks": _array(_ref("TrackRow")),
+        }
     ),
     "Detail": {
         "type": "object",
@@ -496,6 +556,18 @@ PARAMETERS = {
         "in": "query",
         "schema": {"enum": ["asc", "desc"]},
         "description": "Default desc (asc when sorting by name).",
+    },
+    "source": {
+        "name": "source",
+        "in": "query",
+        "schema": {"enum": ["spotify", "musicbrainz"]},
+        "description": "Whose genre (as /me/genres lists it).",
+    },
+    "name": {
+        "name": "name",
+        "in": "query",
+        "schema": {"type": "string", "maxLength": MAX_TEXT},
+        "description": "The genre's name (as /me/genres lists it).",
     },
     "q": {
         "name": "q",
@@ -756,6 +828,14 @@ PATHS = {
             "Audio-feature averages (or why they are unavailable) and genre distribution.",
             _ref("Profile"),
             PERIOD,
+        )
+    },
+    "/me/genre": {
+        "get": _operation(
+            "One genre you played: its artists and tracks (default: all time).",
+            _ref("GenreDetail"),
+            [*PERIOD, "source", "name"],
+            not_found=True,
         )
     },
     "/users": {

@@ -35,6 +35,7 @@ from models.schema.tables import (
     SyncGap,
     Track,
     TrackArtist,
+    TrackEnrichment,
     User,
 )
 
@@ -64,6 +65,7 @@ PLAY_COLUMNS = (
     "context_uri",
     "local_file",
     *HOW_YOU_LISTEN,
+    "recording_mbid",  # MusicBrainz's recording, when the enrichment matched the track
 )
 BATCH = 2000
 
@@ -89,6 +91,16 @@ def _artist_names(track_ids: set[str]) -> dict[str, str]:
 
 def _how(model) -> list:
     return [getattr(model, name) for name in HOW_YOU_LISTEN]
+
+
+def _recording_mbids(track_ids: set[str]) -> dict[str, str]:
+    """The matched MusicBrainz recording of each track of one batch that has one."""
+    query = (
+        TrackEnrichment.select(TrackEnrichment.track, TrackEnrichment.mbid)
+        .where(TrackEnrichment.track.in_(list(track_ids)) & TrackEnrichment.mbid.is_null(False))
+        .tuples()
+    )
+    return dict(query)
 
 
 def iter_plays(user: User) -> Iterator[dict]:
@@ -122,6 +134,7 @@ def iter_plays(user: User) -> Iterator[dict]:
 
     def flush():
         artists = _artist_names({row[4] for row in rows})
+        recordings = _recording_mbids({row[4] for row in rows})
         for (
             played_at,
             ms_played,
@@ -149,6 +162,7 @@ def iter_plays(user: User) -> Iterator[dict]:
                 "source": source,
                 "context_uri": context_uri,
                 "local_file": bool(is_local),
+                "recording_mbid": recordings.get(track_id),
                 **dict(zip(HOW_YOU_LISTEN, how, strict=True)),
             }
         rows.clear()

@@ -68,6 +68,7 @@ class StepOutcome:
     rate_limited: dict = field(default_factory=dict)  # 429 answers per endpoint, among calls
     error: str | None = None
     items: list = field(default_factory=list)  # extract: the raw recently-played items
+    outcomes: dict = field(default_factory=dict)  # what it concluded, e.g. verdicts per kind
 
     def add_calls(self, client: SpotifyClient | None) -> None:
         if client is not None:
@@ -84,6 +85,7 @@ class StepOutcome:
             "api_calls": self.calls,
             "rate_limited": self.rate_limited,
             "error": self.error,
+            **({"outcomes": self.outcomes} if self.outcomes else {}),
         }
 
 
@@ -173,6 +175,7 @@ class Run:
                 api_calls=json.dumps(outcome.calls, sort_keys=True),
                 rate_limited=json.dumps(outcome.rate_limited, sort_keys=True),
                 error=outcome.error,
+                outcomes=json.dumps(outcome.outcomes, sort_keys=True) if outcome.outcomes else None,
             )
 
     def remember_capabilities(self) -> None:

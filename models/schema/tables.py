@@ -457,6 +457,8 @@ class EtlLog(BaseModel):
     rate_limited = TextField(default="{}")
     error = TextField(null=True)
     created_at = DateTimeField(default=utcnow)
+    # What a step concluded beyond rows, as JSON (the MusicBrainz step: verdicts per kind)
+    outcomes = TextField(null=True)
 
     class Meta:
         table_name = "etl_log"
@@ -469,6 +471,10 @@ class EtlLog(BaseModel):
     @property
     def rate_limited_data(self) -> dict:
         return json.loads(self.rate_limited) if self.rate_limited else {}
+
+    @property
+    def outcomes_data(self) -> dict:
+        return json.loads(self.outcomes) if self.outcomes else {}
 
 
 class SyncGap(BaseModel):
@@ -913,6 +919,109 @@ class OAuthState(BaseModel):
         indexes = ((("expires_at",), False),)
 
 
+# --- MusicBrainz enrichment (issue 15: models/enrich/, docs/musicbrainz.md) ---------------------
+# Beside the Spotify catalogue, one row per track, artist and album the enrichment has looked at:
+# what MusicBrainz said (its MBID and the open facts Spotify withholds) and the matcher's verdict.
+# The catalogue tables stay Spotify's own.  MusicBrainz genres live beside Spotify's
+# (``genre``/``artist_genre`` hold only Spotify's): the two vocabularies are never merged, and
+# which an artist shows is one rule, ``models.stats.sources.shown_genres``.
+
+ENRICHMENT_STATES = ("matched", "unmatched", "ambiguous", "failed")
+
+
+class _Enrichment(BaseModel):
+    """The verdict on one entity: ``matched`` (``mbid`` set), ``unmatched`` (MusicBrainz knows
+    nothing that fits), ``ambiguous`` (several fit: a wrong genre is worse than none) or
+    ``failed`` (MusicBrainz's answer was unusable).  All but ``matched`` are asked again at
+    ``next_try_at``, later after each attempt (``models.enrich.store.backoff``)."""
+
+    mbid = CharField(max_length=36, null=True)
+    state = CharField(max_length=16)
+    attempts = IntegerField(default=0)
+    checked_at = DateTimeField(default=utcnow)
+    next_try_at = DateTimeField(null=True)  # NULL: matched, not asked again
+    note = TextField(null=True)  # why not matched, for the admin
+
+
+class TrackEnrichment(_Enrichment):
+    """A track's MusicBrainz recording; ``release_year``: the recording's first release."""
+
+    track = ForeignKeyField(Track, primary_key=True, backref="enrichment", on_delete="CASCADE")
+    method = CharField(max_length=8, null=True)  # "isrc" or "search": how it was matched
+    release_year = SmallIntegerField(null=True)
+    # The matched recording's evidence for its artists and album, kept so that those are
+    # matched in a later run too (a run may stop between the steps): JSON lists of the credits'
+    # [MBID, name] and of its releases' release-group MBIDs.
+    credits = TextField(null=True)
+    release_groups = TextField(null=True)
+
+    class Meta:
+        table_name = "musicbrainz_track"
+        indexes = ((("next_try_at",), False),)
+
+
+class ArtistEnrichment(_Enrichment):
+    """An artist's MusicBrainz artist, its type (Person, Group...), country and begin year."""
+
+    artist = ForeignKeyField(Artist, primary_key=True, backref="enrichment", on_delete="CASCADE")
+    artist_type = CharField(max_length=32, null=True)
+    country = CharField(max_length=2, null=True)
+    begin_year = SmallIntegerField(null=True)
+    # True once the artist's genres are stored (its details came with them)
+    details_fetched = BooleanField(default=False)
+
+    class Meta:
+        table_name = "musicbrainz_artist"
+        indexes = ((("next_try_at",), False),)
+
+
+class AlbumEnrichment(_Enrichment):
+    """An album's MusicBrainz release group; ``release_year``: the group's first release."""
+
+    album = ForeignKeyField(Album, primary_key=True, backref="enrichment", on_delete="CASCADE")
+    primary_type = CharField(max_length=32, null=True)
+    release_year = SmallIntegerField(null=True)
+
+    class Meta:
+        table_name = "musicbrainz_album"
+        indexes = ((("next_try_at",), False),)
+
+
+class MusicBrainzArtistGenre(BaseModel):
+    """A MusicBrainz genre of a matched artist, with its votes; ``rank`` 1 has the most votes
+    (ties by name), so "the top few with enough votes" is a filter on two columns."""
+
+    artist = ForeignKeyField(Artist, backref="musicbrainz_genres", on_delete="CASCADE")
+    name = CharField(max_length=255)
+    votes = IntegerField()
+    rank = SmallIntegerField()
+
+    class Meta:
+        table_name = "musicbrainz_artist_genre"
+        primary_key = CompositeKey("artist", "name")
+        indexes = ((("name",), False),)
+
+
+class MusicBrainzGenreName(BaseModel):
+    """MusicBrainz's genre list (``genre/all``, about two thousand names): a tag is a genre when
+    its name is here.  Kept so that a run asks for the list's pages once a month, not hourly."""
+
+    name = CharField(max_length=255, primary_key=True)
+    fetched_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        table_name = "musicbrainz_genre_name"
+
+
+ENRICHMENT_TABLES = (
+    TrackEnrichment,
+    ArtistEnrichment,
+    AlbumEnrichment,
+    MusicBrainzArtistGenre,
+    MusicBrainzGenreName,
+)
+
+
 # -- MusicBrainz pacing (issue 15): one row per remote service whose rate limit is per machine --
 class RateLimit(BaseModel):
     """When the next request to a remote service may start, shared by every process.
@@ -1051,4 +1160,5 @@ ALL_TABLES = (
     LinkHit,
     ListeningSession,
     SessionBacklog,
+    *ENRICHMENT_TABLES,
 )

@@ -26,6 +26,8 @@ come from: summaries or raw plays, and what the families share):
   ``most_skipped_artists``;
 - ``podcasts`` (export only, never music): ``podcast_totals``, ``top_shows``,
   ``top_audiobooks``, ``finished_episodes``.
+- ``genres``: ``genre_detail`` (the genre page; every genre statistic reads the one rule
+  ``sources.shown_genres``); ``taste`` adds ``open_data.open_profile``.
 
 The shells call them through this package (``from models import stats; stats.top_tracks(...)``),
 which is why no module is named like a function: ``models.stats.totals`` is the function.
@@ -44,6 +46,7 @@ from models.stats.charts import (
 from models.stats.counts import totals
 from models.stats.detail import album_detail, artist_detail, track_detail
 from models.stats.discoveries import discovered, discoveries_per_month, rediscover
+from models.stats.genres import GENRE_SOURCES, genre_detail
 from models.stats.habits import hours_of_day, listening_series, weekday_hour
 from models.stats.listening_context import (
     EXPORT_DEFAULT_RANGE,
@@ -62,6 +65,7 @@ from models.stats.unique import unique_albums, unique_artists, unique_tracks
 
 __all__ = [
     "EXPORT_DEFAULT_RANGE",
+    "GENRE_SOURCES",
     "PROFILE_FEATURES",
     "SORT_KEYS",
     "Page",
@@ -74,6 +78,7 @@ __all__ = [
     "discoveries_per_month",
     "finished_episodes",
     "from_raw_plays",
+    "genre_detail",
     "history",
     "hours_of_day",
     "how_you_listen",

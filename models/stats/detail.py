@@ -11,8 +11,6 @@ from peewee import JOIN, SQL, fn
 from models.schema.tables import (
     Album,
     Artist,
-    ArtistGenre,
-    Genre,
     Play,
     Track,
     TrackArtist,
@@ -31,6 +29,7 @@ from models.stats.sources import (
     per_track,
     select_from,
     series_of,
+    shown_genres,
     track_columns,
     user_total_plays,
     with_album_artists,
@@ -157,14 +156,14 @@ def artist_detail(
         .limit(top)
         .dicts()
     ]
-    genres = [
-        name
-        for (name,) in Genre.select(Genre.name)
-        .join(ArtistGenre, on=(ArtistGenre.genre == Genre.id))
-        .where(ArtistGenre.artist == artist_id)
-        .order_by(Genre.name)
+    shown = shown_genres()
+    genre_rows = list(
+        select_from([shown], [shown.c.source, shown.c.genre])
+        .where(shown.c.artist_id == artist_id)
+        .order_by(shown.c.genre)
         .tuples()
-    ]
+    )
+    genres = [name for _, name in genre_rows]
     total = user_total_plays(user_id)
     return {
         "artist_id": artist["id"],
@@ -173,6 +172,8 @@ def artist_detail(
         "popularity": artist["popularity"],
         "followers": artist["followers"],
         "genres": genres,
+        # one source per artist (models.stats.sources.shown_genres): None without genres
+        "genres_source": genre_rows[0][0] if genre_rows else None,
         "plays": as_int(plays),
         "ms_played": as_int(ms_played),
         "first_played_at": as_datetime(first),

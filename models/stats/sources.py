@@ -30,7 +30,7 @@ import datetime as dt
 import functools
 from dataclasses import dataclass, field
 
-from peewee import JOIN, SQL, Case, Select, fn
+from peewee import JOIN, SQL, Case, Select, Value, fn
 
 from models.periods import Period, add_months
 from models.schema.db import db, is_postgresql
@@ -48,6 +48,7 @@ from models.schema.tables import (
     Genre,
     HourSlot,
     ListeningSummary,
+    MusicBrainzArtistGenre,
     Play,
     Track,
     TrackArtist,
@@ -452,14 +453,42 @@ def album_totals(plan: Plan, spans: bool = False):
     return per_entity(plan, "album", spans)
 
 
-def genres_query(plan: Plan, limit: int, offset: int):
-    """Genres played in the period: (genre, plays, ms_played), most plays first.
+# Genres: Spotify's where Spotify sent the artist any, else MusicBrainz's (docs/musicbrainz.md).
+SPOTIFY, MUSICBRAINZ = "spotify", "musicbrainz"
+MUSICBRAINZ_MIN_VOTES = 2  # fewer votes is one editor's opinion, not evidence
+MUSICBRAINZ_TOP_GENRES = 5  # an artist's most voted genres; the long tail is noise
 
-    Genres belong to artists in Spotify's model; a track takes its lead artist's (a featured
-    guest's genres would mostly be noise): the artists' ``lead_*`` sums, a few thousand rows.
+
+def shown_genres():
+    """Subquery ``shown``: (artist_id, source, genre), the genres each artist shows.
+
+    The one rule for every genre statistic: an artist's genres are Spotify's where Spotify
+    sent it any (``artist_genre``), else its MusicBrainz genres with at least
+    ``MUSICBRAINZ_MIN_VOTES`` votes, at most its ``MUSICBRAINZ_TOP_GENRES`` most voted.  The
+    two vocabularies are never merged: a genre is the pair (source, name).
     """
+    from_spotify = ArtistGenre.select(
+        ArtistGenre.artist.alias("artist_id"),
+        Value(SPOTIFY).alias("source"),
+        Genre.name.alias("genre"),
+    ).join(Genre, on=(Genre.id == ArtistGenre.genre))
+    spotify_artists = ArtistGenre.select(ArtistGenre.artist)
+    mb = MusicBrainzArtistGenre
+    from_musicbrainz = mb.select(
+        mb.artist.alias("artist_id"), Value(MUSICBRAINZ).alias("source"), mb.name.alias("genre")
+    ).where(
+        (mb.rank <= MUSICBRAINZ_TOP_GENRES)
+        & (mb.votes >= MUSICBRAINZ_MIN_VOTES)
+        & mb.artist.not_in(spotify_artists)
+    )
+    return from_spotify.union_all(from_musicbrainz).alias("shown")
+
+
+def lead_totals(plan: Plan):
+    """Subquery ``per_lead``: (artist_id, plays, ms_played) of the tracks each artist leads:
+    a track takes its lead artist's genres (a featured guest's would mostly be noise)."""
     per_artist = per_entity(plan, "artist")
-    per_lead = (
+    return (
         select_from(
             [per_artist],
             [
@@ -471,19 +500,29 @@ def genres_query(plan: Plan, limit: int, offset: int):
         .where(per_artist.c.lead_plays > 0)
         .alias("per_lead")
     )
+
+
+def genres_query(plan: Plan, limit: int, offset: int):
+    """Genres played in the period: (source, genre, plays, ms_played), most plays first.
+
+    Genres belong to artists (:func:`shown_genres`); a play counts once for each genre of its
+    track's lead artist: the artists' ``lead_*`` sums, a few thousand rows.
+    """
+    per_lead = lead_totals(plan)
+    shown = shown_genres()
     return (
         select_from(
             [per_lead],
             [
-                Genre.name.alias("genre"),
+                shown.c.source,
+                shown.c.genre,
                 fn.SUM(per_lead.c.plays).alias("plays"),
                 fn.SUM(per_lead.c.ms_played).alias("ms_played"),
             ],
         )
-        .join(ArtistGenre, on=(ArtistGenre.artist == per_lead.c.artist_id))
-        .join(Genre, on=(Genre.id == ArtistGenre.genre))
-        .group_by(Genre.id, Genre.name)
-        .order_by(SQL("plays").desc(), Genre.name)
+        .join(shown, on=(shown.c.artist_id == per_lead.c.artist_id))
+        .group_by(shown.c.source, shown.c.genre)
+        .order_by(SQL("plays").desc(), shown.c.genre, shown.c.source)
         .limit(limit)
         .offset(offset)
     )

@@ -20,6 +20,7 @@ from models.schema.tables import (
     FeatureMonth,
     FeatureTotal,
 )
+from models.stats.open_data import OpenProfile, open_profile
 from models.stats.sources import (
     Plan,
     as_int,
@@ -43,6 +44,7 @@ class TasteProfile(TypedDict):
     features_reason: str | None
     coverage: float
     genres: list[dict]
+    open_data: OpenProfile | None
 
 
 def _features_by_status(plan: Plan) -> dict[str, dict]:
@@ -111,7 +113,8 @@ def taste_profile(user_id: int, period: Period, genres: int = 20) -> TasteProfil
 
     ``{"features": {name: average} | None, "features_status": "ok" | "partial" | "unavailable"
     | "no_data", "features_reason": None | "forbidden" | "missing" | "pending", "coverage":
-    share of plays whose track has features, "genres": top_genres(...)}``.  Features are None
+    share of plays whose track has features, "genres": top_genres(...), "open_data":
+    models.stats.open_data.open_profile(...) (None without plays)}``.  Features are None
     (never zeros) when no played track has them: development-mode apps may not read audio
     features ("forbidden"), Spotify may have none ("missing"), or the ETL has not fetched them
     yet ("pending").
@@ -123,6 +126,7 @@ def taste_profile(user_id: int, period: Period, genres: int = 20) -> TasteProfil
         "features_reason": None,
         "coverage": 0.0,
         "genres": [],
+        "open_data": None,
     }
     if plan.empty:
         return result
@@ -132,6 +136,7 @@ def taste_profile(user_id: int, period: Period, genres: int = 20) -> TasteProfil
     if not total:
         return result
     result["genres"] = with_shares(genre_rows, total)
+    result["open_data"] = open_profile(plan)
     ok = by_status.get("ok")
     covered = as_int(ok["plays"]) if ok else 0
     result["coverage"] = covered / total
