@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 from peewee import EXCLUDED, JOIN, chunked, fn
 
-from models.schema.db import db, is_postgresql, is_sqlite, naive_utc, utcnow
+from models.schema.db import is_postgresql, naive_utc, utcnow, write_transaction
 from models.schema.tables import (
     AUDIO_FEATURE_NAMES,
     Album,
@@ -186,16 +186,6 @@ def catalogue_of(tracks: Iterable[Mapping | None], fetched_at: dt.datetime) -> C
 
 
 # -- writers: bulk upserts in one transaction ------------------------------------------------
-def write_transaction():
-    """A transaction that takes SQLite's write lock up front.
-
-    A deferred SQLite transaction that reads first and writes later fails at once with
-    "database is locked" when another process writes meanwhile (the busy timeout does not
-    apply to the upgrade); IMMEDIATE makes it wait its turn instead.  Nested calls are savepoints.
-    """
-    return db.atomic("IMMEDIATE") if is_sqlite() and db.transaction_depth() == 0 else db.atomic()
-
-
 def _sorted_rows(rows: Mapping | Iterable[dict], *key: str) -> list[dict]:
     values = rows.values() if isinstance(rows, Mapping) else rows
     return sorted(values, key=lambda row: tuple(str(row[k]) for k in key))

@@ -36,8 +36,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from models.ingest.catalogue import write_transaction
-from models.schema.db import db, is_postgresql, utcnow
+from models.schema.db import db, is_postgresql, utcnow, write_transaction
 from models.schema.tables import Job
 from settings import Settings
 

@@ -62,3 +62,13 @@ def naive_utc(moment: dt.datetime) -> dt.datetime:
     if moment.tzinfo is not None:
         moment = moment.astimezone(dt.UTC).replace(tzinfo=None)
     return moment
+
+
+def write_transaction():
+    """A transaction that takes SQLite's write lock up front.
+
+    A deferred SQLite transaction that reads first and writes later fails at once with
+    "database is locked" when another process writes meanwhile (the busy timeout does not
+    apply to the upgrade); IMMEDIATE makes it wait its turn instead.  Nested calls are savepoints.
+    """
+    return db.atomic("IMMEDIATE") if is_sqlite() and db.transaction_depth() == 0 else db.atomic()

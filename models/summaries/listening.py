@@ -10,12 +10,12 @@ stored play also adds to (see ``models.schema.tables``):
 - ``HourSlot``: per local day and hour (series, hours of the day, weekday × hour).
 
 They change only here: :func:`record_plays` in the transaction of
-``models.ingest.plays.store_plays``, and :func:`rebuild` (a user's time zone changed, or plays
-were loaded in bulk by the benchmark), which recomputes them from the raw plays in one
-transaction.  Rows go with the user by FK
-cascade.  Summaries never hold catalogue facts (artists, albums, genres), which are joined at
-query time; ``models.summaries.catalogue`` keeps the per-artist and per-album sums of these
-rows, and is told of new plays here.
+``models.ingest.plays.store_plays``, and :func:`rebuild` (a user's time zone changed: the
+worker's job, ``models.jobs.timezones``; or plays were loaded in bulk by the benchmark), which
+recomputes them from the raw plays in one transaction, under the lock storing plays takes.
+Rows go with the user by FK cascade.  Summaries never hold catalogue facts (artists, albums,
+genres), which are joined at query time; ``models.summaries.catalogue`` keeps the per-artist
+and per-album sums of these rows, and is told of new plays here.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from peewee import SQL, Case, Cast, Expression, Value, fn
 
 from models.periods import utc_offset_spans, zone
 from models.schema.bulk import adding_upsert, insert_rows
-from models.schema.db import db, is_postgresql
+from models.schema.db import is_postgresql, write_transaction
 from models.schema.tables import (
     AlbumDay,
     AlbumMonth,
@@ -141,35 +141,44 @@ def summary_timezone(user_id: int) -> str | None:
     )
 
 
-def lock_user(user_id: int) -> str:
-    """Make sure the summary row exists and lock it until the transaction ends; return its tz.
+def _lock_summary_row(user_id: int, timezone: str) -> tuple[str, int]:
+    """Make sure the user's summary row exists and lock it until the transaction ends; return
+    the zone its local buckets are in and the plays it counts.
 
-    Storing plays reads what is stored, then writes: two writers for one user (the ETL and an
-    import) must not interleave.  On PostgreSQL the row lock serialises them; on SQLite the
-    INSERT takes the database's write lock at once, so the read that follows cannot go stale.
-    If the user's time zone is no longer the one the summaries are bucketed in (User.timezone
-    changed without ``models.accounts.users.set_timezone``), they are rebuilt first.
+    On PostgreSQL the row lock serialises the writers of one user's summaries (``store_plays``
+    and :func:`rebuild`); on SQLite the INSERT takes the database's write lock at once, so the
+    reads that follow cannot go stale.  Takes the shared catalogue lock first, as every writer
+    of plays does (``catalogue_summaries.lock_for_plays``), so the order of locks is the same.
     """
-    timezone = User.select(User.timezone).where(User.id == user_id).scalar()
-    if timezone is None:
-        raise ValueError(f"no user with id {user_id}")
     catalogue_summaries.lock_for_plays()
     (
         ListeningSummary.insert(user=user_id, timezone=timezone, plays=0, ms_played=0)
         .on_conflict_ignore()
         .execute()
     )
-    query = ListeningSummary.select(ListeningSummary.timezone).where(
+    query = ListeningSummary.select(ListeningSummary.timezone, ListeningSummary.plays).where(
         ListeningSummary.user == user_id
     )
     if is_postgresql():
         query = query.for_update()
-    bucketed_in = query.scalar()
-    if bucketed_in != timezone:
-        # User.timezone changed without models.accounts.users.set_timezone: catch up now, so new
-        # plays are bucketed like the old ones (statistics read raw plays until this happens).
-        rebuild(user_id, timezone, local_only=True)
-    return timezone
+    bucketed_in, plays = query.tuples().get()
+    return bucketed_in, plays
+
+
+def lock_user(user_id: int) -> str:
+    """Lock the user's summaries for storing plays (see :func:`_lock_summary_row`); return the
+    time zone new plays are to be bucketed in: the one the summaries are in.
+
+    Storing plays reads what is stored, then writes: two writers for one user (the ETL and an
+    import) must not interleave.  When ``User.timezone`` is not the summaries' zone, a rebuild
+    is on its way (``models.jobs.timezones``: the worker runs it, never a writer of plays):
+    until it runs, new plays go into the buckets of the old zone like the plays before them,
+    the statistics of the new zone read the raw plays, and the rebuild re-buckets all of them.
+    """
+    timezone = User.select(User.timezone).where(User.id == user_id).scalar()
+    if timezone is None:
+        raise ValueError(f"no user with id {user_id}")
+    return _lock_summary_row(user_id, timezone)[0]
 
 
 # --- incremental maintenance -------------------------------------------------------------------
@@ -313,13 +322,15 @@ def rebuild(user_id: int, tz: str | None = None, local_only: bool = False) -> No
     all-time rows do not depend on the zone and stay as they are) and after bulk loads that bypass
     ``store_plays`` (the benchmark).  Runs as a handful of INSERT ... SELECT ... GROUP BY.
     """
-    with db.atomic():
+    with write_transaction():
         if tz is None:
             tz = User.select(User.timezone).where(User.id == user_id).scalar()
             if tz is None:
                 raise ValueError(f"no user with id {user_id}")
         zone(tz)
-        if local_only and summary_timezone(user_id) is None:
+        # Locked first: a play stored meanwhile waits, then goes into the rebuilt buckets.
+        _, counted = _lock_summary_row(user_id, tz)
+        if local_only and not counted:
             local_only = False  # nothing summarised yet: the all-time rows are needed too
         local_models = (
             TrackDay,
@@ -332,21 +343,16 @@ def rebuild(user_id: int, tz: str | None = None, local_only: bool = False) -> No
             FeatureDay,
             FeatureMonth,
         )
-        all_time_models = (TrackTotal, ArtistTotal, AlbumTotal, FeatureTotal, ListeningSummary)
+        all_time_models = (TrackTotal, ArtistTotal, AlbumTotal, FeatureTotal)
         for model in local_models if local_only else local_models + all_time_models:
             model.delete().where(model.user == user_id).execute()
-        if local_only:
-            (
-                ListeningSummary.insert(user=user_id, timezone=tz, plays=0, ms_played=0)
-                .on_conflict(
-                    conflict_target=[ListeningSummary.user], update={ListeningSummary.timezone: tz}
-                )
-                .execute()
-            )
+        ListeningSummary.update(timezone=tz).where(ListeningSummary.user == user_id).execute()
         bounds = play_bounds(user_id)
         if bounds is None:
             if not local_only:
-                ListeningSummary.insert(user=user_id, timezone=tz, plays=0, ms_played=0).execute()
+                ListeningSummary.update(
+                    plays=0, ms_played=0, first_played_at=None, last_played_at=None
+                ).where(ListeningSummary.user == user_id).execute()
             return
         local = LocalTime(Play.played_at, tz, *bounds)
         mine = Play.user == user_id
@@ -407,21 +413,21 @@ def rebuild(user_id: int, tz: str | None = None, local_only: bool = False) -> No
         catalogue_summaries.rebuild(user_id, local_only)
         if local_only:
             return
-        ListeningSummary.insert_from(
+        totals = (
             Play.select(
-                user_value,
-                Value(tz),
                 fn.COUNT(Play.id),
                 fn.SUM(Play.ms_played),
                 fn.MIN(Play.played_at),
                 fn.MAX(Play.played_at),
-            ).where(mine),
-            [
-                ListeningSummary.user,
-                ListeningSummary.timezone,
-                ListeningSummary.plays,
-                ListeningSummary.ms_played,
-                ListeningSummary.first_played_at,
-                ListeningSummary.last_played_at,
-            ],
-        ).execute()
+            )
+            .where(mine)
+            .tuples()
+            .get()
+        )
+        plays, ms_played, first_played_at, last_played_at = totals
+        ListeningSummary.update(
+            plays=plays,
+            ms_played=ms_played,
+            first_played_at=first_played_at,
+            last_played_at=last_played_at,
+        ).where(ListeningSummary.user == user_id).execute()
