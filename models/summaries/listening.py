@@ -27,7 +27,7 @@ from collections.abc import Iterable
 from peewee import SQL, Case, Cast, Expression, Value, fn
 
 from models.periods import utc_offset_spans, zone
-from models.schema.bulk import adding_upsert, insert_rows
+from models.schema.bulk import adding_upsert, insert_rows, replace_user_rows
 from models.schema.db import is_postgresql, write_transaction
 from models.schema.tables import (
     AlbumDay,
@@ -50,6 +50,8 @@ from models.schema.tables import (
 from models.summaries import catalogue as catalogue_summaries
 
 UPSERT_CHUNK = 500
+# The local summaries of days and hours: a new zone changes most of their rows.
+DAY_MODELS = (TrackDay, HourSlot, ArtistDay, AlbumDay, FeatureDay)
 # The order both writers of HourSlot give its values in: the incremental upsert and the rebuild.
 _HOUR_SLOT_COLUMNS = (
     HourSlot.user,
@@ -314,6 +316,20 @@ def record_plays(user_id: int, plays: Iterable[tuple[str, dt.datetime, int]], tz
 # --- rebuilding from the raw plays -------------------------------------------------------------
 
 
+def _fill(model, query, columns: list, *, keys: int, replace: bool, user_id: int) -> None:
+    """Write ``query``'s rows (``columns``: the user, ``keys`` key columns, then values) into
+    ``model``: inserted into emptied rows, or with ``replace`` written as the differences
+    from the user's rows there (``bulk.replace_user_rows``)."""
+    if not replace:
+        model.insert_from(query, columns).execute()
+        return
+    sql, params = query.sql()
+    names = [column.column_name for column in columns]
+    replace_user_rows(
+        model._meta.table_name, names[1 : 1 + keys], names[1 + keys :], sql, params, user_id
+    )
+
+
 def rebuild(user_id: int, tz: str | None = None, local_only: bool = False) -> None:
     """Recompute the summaries of one user from the raw plays, in one transaction.
 
@@ -344,7 +360,11 @@ def rebuild(user_id: int, tz: str | None = None, local_only: bool = False) -> No
             FeatureMonth,
         )
         all_time_models = (TrackTotal, ArtistTotal, AlbumTotal, FeatureTotal)
-        for model in local_models if local_only else local_models + all_time_models:
+        # From scratch, every summary is emptied; in a new zone the day and hour rows, most of
+        # which change, while the month rows, most of which do not, are rewritten where they
+        # differ (see _fill).
+        emptied = local_models + all_time_models if not local_only else DAY_MODELS
+        for model in emptied:
             model.delete().where(model.user == user_id).execute()
         ListeningSummary.update(timezone=tz).where(ListeningSummary.user == user_id).execute()
         bounds = play_bounds(user_id)
@@ -382,7 +402,8 @@ def rebuild(user_id: int, tz: str | None = None, local_only: bool = False) -> No
             (TrackMonth, local.month, TrackMonth.month),
         ):
             bucket = bucket.alias("bucket")
-            model.insert_from(
+            _fill(
+                model,
                 Play.select(user_value, bucket, *per_track)
                 .where(mine)
                 .group_by(SQL("bucket"), Play.track)
@@ -396,8 +417,12 @@ def rebuild(user_id: int, tz: str | None = None, local_only: bool = False) -> No
                     model.first_played_at,
                     model.last_played_at,
                 ],
-            ).execute()
-        HourSlot.insert_from(
+                keys=2,
+                replace=local_only and model is TrackMonth,
+                user_id=user_id,
+            )
+        _fill(
+            HourSlot,
             Play.select(
                 user_value,
                 local.day.alias("day"),
@@ -409,7 +434,10 @@ def rebuild(user_id: int, tz: str | None = None, local_only: bool = False) -> No
             .where(mine)
             .group_by(SQL("day"), SQL("hour"), SQL("weekday")),
             list(_HOUR_SLOT_COLUMNS),
-        ).execute()
+            keys=2,
+            replace=False,
+            user_id=user_id,
+        )
         catalogue_summaries.rebuild(user_id, local_only)
         if local_only:
             return
