@@ -95,8 +95,8 @@ def test_a_play_stored_during_the_rebuild_is_counted_once(db, settings, monkeypa
     rebuilding, release = threading.Event(), threading.Event()
     real_rebuild = catalogue_summaries.rebuild
 
-    def slow_rebuild(user_id, local_only=False):
-        real_rebuild(user_id, local_only)
+    def slow_rebuild(*args):
+        real_rebuild(*args)
         rebuilding.set()
         assert release.wait(30)
 

@@ -500,17 +500,18 @@ def _shift_features(track_ids: list[str], sign: int) -> None:
 # --- rebuilding --------------------------------------------------------------------------------
 
 
-def rebuild(user_id: int, local_only: bool = False) -> None:
+def rebuild(user_id: int, local_only: bool = False, rewrite_months: bool = False) -> None:
     """Fill one user's artist, album and features summaries from their track summaries, in
-    ``summaries.rebuild`` (which has deleted the user's rows of every summary; with
-    ``local_only``, the zone changed, only the daily and monthly ones change, and they are
-    rewritten where they differ: ``bulk.replace_user_rows``)."""
+    ``summaries.rebuild``, which has deleted the user's rows of every summary (with
+    ``local_only``, the zone changed: only the daily and monthly ones; with
+    ``rewrite_months`` not the monthly ones, which are rewritten where they differ:
+    ``bulk.replace_user_rows``)."""
     for bucket in BUCKETS[1:] if local_only else BUCKETS:
         where = f"s.user_id = {db.param}"
         selects = [_select_sql(True, bucket, where), _select_sql(False, bucket, where)]
         selects.append(_features_select(bucket, where))
         for table, names, select in selects:
-            if local_only and bucket == "month":  # the day rows were emptied
+            if rewrite_months and bucket == "month":
                 keys = 2
                 replace_user_rows(
                     table, names[1 : 1 + keys], names[1 + keys :], select, [user_id], user_id

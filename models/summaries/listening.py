@@ -360,10 +360,14 @@ def rebuild(user_id: int, tz: str | None = None, local_only: bool = False) -> No
             FeatureMonth,
         )
         all_time_models = (TrackTotal, ArtistTotal, AlbumTotal, FeatureTotal)
-        # From scratch, every summary is emptied; in a new zone the day and hour rows, most of
-        # which change, while the month rows, most of which do not, are rewritten where they
-        # differ (see _fill).
-        emptied = local_models + all_time_models if not local_only else DAY_MODELS
+        # From scratch, every summary is emptied; in a new zone the local ones.  On PostgreSQL
+        # a new zone empties only the day and hour rows, most of which change, and rewrites
+        # the month rows, most of which do not, where they differ (see _fill): a third less
+        # WAL.  SQLite spends the same CPU either way, so it keeps the simpler path.
+        rewrite_months = local_only and is_postgresql()
+        emptied: tuple = local_models + all_time_models
+        if local_only:
+            emptied = DAY_MODELS if rewrite_months else local_models
         for model in emptied:
             model.delete().where(model.user == user_id).execute()
         ListeningSummary.update(timezone=tz).where(ListeningSummary.user == user_id).execute()
@@ -418,7 +422,7 @@ def rebuild(user_id: int, tz: str | None = None, local_only: bool = False) -> No
                     model.last_played_at,
                 ],
                 keys=2,
-                replace=local_only and model is TrackMonth,
+                replace=rewrite_months and model is TrackMonth,
                 user_id=user_id,
             )
         _fill(
@@ -438,7 +442,7 @@ def rebuild(user_id: int, tz: str | None = None, local_only: bool = False) -> No
             replace=False,
             user_id=user_id,
         )
-        catalogue_summaries.rebuild(user_id, local_only)
+        catalogue_summaries.rebuild(user_id, local_only, rewrite_months)
         if local_only:
             return
         totals = (
