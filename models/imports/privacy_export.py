@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import itertools
 import json
 import re
 import tempfile
@@ -40,6 +41,8 @@ from datetime import datetime, timedelta
 from functools import partial
 from pathlib import Path, PurePosixPath
 from typing import IO
+
+import ijson
 
 from models.ingest.catalogue import HISTORY_BEGINS
 from models.schema.db import naive_utc, utcnow
@@ -228,9 +231,9 @@ def _read(source, username, limits, now, min_ms_played, name, heartbeat, opened)
     for member, kind in history:
         if heartbeat is not None:
             heartbeat()
-        entries = _load_json(member, limits)
-        kind = _content_kind(member.name, kind, entries)
-        info = ExportFile(member.name, kind, entries=len(entries))
+        entries = _Entries(member, limits)
+        kind = _content_kind(member.name, kind, entries.first)
+        info = ExportFile(member.name, kind)
         export.files.append(info)
         if kind == EXTENDED:
             info.plays = _read_extended(
@@ -241,7 +244,8 @@ def _read(source, username, limits, now, min_ms_played, name, heartbeat, opened)
                 member.name, entries, export, account_plays, now, min_ms_played, names_cache
             )
         else:  # a podcast or video file under another name: recognised, skipped
-            export.skipped[kind] += len(entries)
+            export.skipped[kind] += sum(1 for _ in entries)
+        info.entries = entries.count
     export.plays.extend(_spread_minutes(account_plays))
     return export
 
@@ -381,7 +385,69 @@ def _check_sizes(members: list[_Member], limits: Limits, inflated: int = 0) -> N
         raise ExportError(_too_big("Unzipped, the export", total, limits.max_total_bytes))
 
 
+class _Capped:
+    """A member's stream that stops at its declared size plus one byte (a zip that lies about
+    its sizes stops here) and at the file size limit."""
+
+    def __init__(self, stream: IO[bytes], member: _Member, limits: Limits):
+        self.stream, self.member, self.limits = stream, member, limits
+        self.cap = min(member.size, limits.max_file_bytes) + 1
+        self.seen = 0
+
+    def read(self, size: int = -1) -> bytes:
+        block = self.stream.read(self.cap if size is None or size < 0 else size)
+        self.seen += len(block)
+        if self.seen >= self.cap:
+            raise ExportError(_too_big(self.member.name, self.seen, self.limits.max_file_bytes))
+        return block
+
+
+class _Entries:
+    """The entries of one history file, parsed as they are read (ijson), never the whole file
+    in memory: a decade of history is a million entries in 60 files of 16,000.  ``first`` (a
+    list of the first entry, or empty) tells the kind before the rest is read; ``count`` is
+    how many were read so far.  Iterate once.  Every error of the file's form is an
+    :class:`ExportError` as :func:`_load_json` words it, raised where it is met: the export is
+    read whole (``read_export``) before anything is stored, so nothing is half-imported."""
+
+    def __init__(self, member: _Member, limits: Limits):
+        self.member, self.limits, self.count = member, limits, 0
+        self._items = self._parse()
+        head = next(self._items, None)
+        self.first = [] if head is None else [head]
+
+    def __iter__(self) -> Iterator[dict]:
+        if self.first:
+            self.count += 1
+            yield self.first[0]
+        for entry in self._items:
+            self.count += 1
+            yield entry
+
+    def _parse(self) -> Iterator[dict]:
+        member = self.member
+        try:
+            with member.open() as raw:
+                events = ijson.parse(_Capped(raw, member, self.limits), use_float=True)
+                start = next(events, None)
+                if start is None or start[:2] != ("", "start_array"):
+                    raise ijson.JSONError("not an array")  # worded by _load_json below
+                for entry in ijson.items(itertools.chain([start], events), "item"):
+                    if not isinstance(entry, dict):
+                        raise ExportError(_NOT_A_LIST.format(name=member.name))
+                    yield entry
+        except ijson.JSONError as exc:
+            _load_json(member, self.limits)  # raises the precise message (line, column)
+            raise ExportError(_NOT_A_LIST.format(name=member.name)) from exc
+        except (zipfile.BadZipFile, zlib.error, OSError, EOFError) as exc:
+            raise ExportError(f"{member.name} cannot be read from the zip: {exc}") from None
+
+
+_NOT_A_LIST = "{name} is JSON but not a Spotify streaming history: expected a list of streams."
+
+
 def _load_json(member: _Member, limits: Limits) -> list:
+    """The whole file parsed at once: only to word the error of a file streaming refused."""
     # Read at most the declared size plus one byte: a zip that lies about its sizes stops here.
     cap = min(member.size, limits.max_file_bytes) + 1
     try:
@@ -400,15 +466,13 @@ def _load_json(member: _Member, limits: Limits) -> list:
             f"{member.name} is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})."
         ) from None
     if not isinstance(data, list) or not all(isinstance(e, dict) for e in data):
-        raise ExportError(
-            f"{member.name} is JSON but not a Spotify streaming history: "
-            "expected a list of streams."
-        )
+        raise ExportError(_NOT_A_LIST.format(name=member.name))
     return data
 
 
 def _content_kind(name: str, kind: str | None, entries: list[dict]) -> str:
-    """The kind the entries show; the file name must agree when it names one."""
+    """The kind the entries show (``entries``: the first, or none); the file name must agree
+    when it names one."""
     if not entries:
         return kind or ACCOUNT
     first = entries[0]
