@@ -102,8 +102,10 @@ def complete_catalogue(world: World) -> tuple[float, int]:
 
 
 def run_engine(
-    engine: str, export_path: Path, spotify_id: str, data_dir: Path, world: World
+    engine: str, export_path: Path, spotify_id: str, data_dir: Path, world: Callable[[], World]
 ) -> dict:
+    """One engine's figures; ``world`` makes the sandbox's world (big) only after the import,
+    whose peak resident memory is taken before."""
     from models.imports.history_import import create_job, run_job
     from models.migrate import router
     from models.schema.tables import SUMMARY_TABLES, ImportJob, Play, User
@@ -124,9 +126,10 @@ def run_engine(
         read_seconds = time.perf_counter() - started
         job = run_job(job.id, export=export)
         import_seconds = time.perf_counter() - started
+        peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         assert job.status == "done", job.error
         summary_rows = sum(model.select().count() for model in SUMMARY_TABLES)
-        complete_seconds, completed = complete_catalogue(world)
+        complete_seconds, completed = complete_catalogue(world())
         rows = [
             (r.user_id, r.track_id, r.played_at, r.ms_played, r.context_uri, r.source)
             for r in Play.select().order_by(Play.played_at)
@@ -152,6 +155,7 @@ def run_engine(
             "complete_s": complete_seconds,
             "completed": completed,
             "jobs": ImportJob.select().count(),
+            "peak_rss_mb": peak_rss_mb,
         }
     finally:
         database.close()
@@ -177,8 +181,7 @@ def measured_in_child(engine: str, export_path: Path, spotify_id: str, data_dir:
 
 def child(engine: str, export_path: str, spotify_id: str, data_dir: str) -> int:
     crypto.configure(SECRET)
-    result = run_engine(engine, Path(export_path), spotify_id, Path(data_dir), World())
-    result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    result = run_engine(engine, Path(export_path), spotify_id, Path(data_dir), World)
     print(json.dumps(result))
     return 0
 
