@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import contextlib
 import io
-import itertools
 import json
 import re
 import tempfile
@@ -393,8 +392,22 @@ class _Capped:
         self.stream, self.member, self.limits = stream, member, limits
         self.cap = min(member.size, limits.max_file_bytes) + 1
         self.seen = 0
+        self.ahead = b""  # read by starts_with, given back by the next read
+
+    def starts_with(self, text: bytes) -> bool:
+        """Whether the first character that is not white space is ``text`` (nothing is lost)."""
+        while not self.ahead.lstrip():
+            block = self.read(1 << 16)
+            if not block:
+                return False
+            self.ahead += block
+        return self.ahead.lstrip().startswith(text)
 
     def read(self, size: int = -1) -> bytes:
+        if self.ahead:  # never more than asked: a reader may take ``size`` bytes on trust
+            take = len(self.ahead) if size is None or size < 0 else size
+            block, self.ahead = self.ahead[:take], self.ahead[take:]
+            return block
         block = self.stream.read(self.cap if size is None or size < 0 else size)
         self.seen += len(block)
         if self.seen >= self.cap:
@@ -428,11 +441,11 @@ class _Entries:
         member = self.member
         try:
             with member.open() as raw:
-                events = ijson.parse(_Capped(raw, member, self.limits), use_float=True)
-                start = next(events, None)
-                if start is None or start[:2] != ("", "start_array"):
+                stream = _Capped(raw, member, self.limits)
+                if not stream.starts_with(b"["):
                     raise ijson.JSONError("not an array")  # worded by _load_json below
-                for entry in ijson.items(itertools.chain([start], events), "item"):
+                # A file object, not parse events: ijson's C backend then builds the items.
+                for entry in ijson.items(stream, "item", use_float=True):
                     if not isinstance(entry, dict):
                         raise ExportError(_NOT_A_LIST.format(name=member.name))
                     yield entry
