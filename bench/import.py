@@ -183,11 +183,12 @@ def measured_in_child(engine: str, export_path: Path, spotify_id: str, data_dir:
     own (``resource.getrusage`` there), not this process's, which holds the generated history."""
     completed = subprocess.run(
         [sys.executable, __file__, "--child", engine, str(export_path), spotify_id, str(data_dir)],
-        check=True,
         capture_output=True,
         text=True,
         env={**os.environ, "SECRET_KEY": os.environ.get("SECRET_KEY", SECRET)},
     )
+    if completed.returncode != 0:
+        raise RuntimeError(f"the {engine} import failed:\n{completed.stderr[-3000:]}")
     return json.loads(completed.stdout.strip().splitlines()[-1])
 
 
