@@ -61,6 +61,8 @@ def run(
     while not stop.is_set():
         ran = queue.run_once(kinds, settings, worker=worker, stopping=stop)
         slices += ran is not None
+        if ran is None and not once and timezones.queue_stale():
+            continue  # a zone changed outside the account page: its rebuild is queued now
         if once or (until_idle and ran is None):
             break
         if ran is None:

@@ -16,6 +16,9 @@ keeps everything the export holds (the plays' how-you-listen fields, the skips a
 streams, the podcast episodes), and the plain insert writes the same play columns.  It also
 prints the Spotify calls needed before the dashboard shows the imported history's top artists
 and albums (target 0: the export's names count for provisional artists and albums at once).
+Each engine's run happens in a child process, whose peak resident memory (``VmHWM``, see
+:func:`peak_rss`) is the import's and is printed beside its speed (target: 300 MB at 1,000,000
+plays).
 PostgreSQL is the server of the tests (TEST_POSTGRES_URL or postgres@127.0.0.1:5432); a
 database is created for the run and dropped after.
 """
@@ -24,7 +27,10 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import json
 import os
+import resource
+import subprocess
 import sys
 import tempfile
 import time
@@ -101,8 +107,10 @@ def complete_catalogue(world: World) -> tuple[float, int]:
 
 
 def run_engine(
-    engine: str, export_path: Path, spotify_id: str, data_dir: Path, world: World
+    engine: str, export_path: Path, spotify_id: str, data_dir: Path, world: Callable[[], World]
 ) -> dict:
+    """One engine's figures; ``world`` makes the sandbox's world (big) only after the import,
+    whose peak resident memory is taken before."""
     from models import stats
     from models.imports.history_import import create_job, run_job
     from models.ingest.catalogue import tracks_lacking_metadata
@@ -134,6 +142,7 @@ def run_engine(
         read_seconds = time.perf_counter() - started
         job = run_job(job.id, export=export)  # no Spotify client: it cannot call Spotify
         import_seconds = time.perf_counter() - started
+        peak_rss_mb = peak_rss() / 1024
         assert job.status == "done", job.error
         summary_rows = sum(model.select().count() for model in SUMMARY_TABLES)
         everything = parse_period("all", tz="UTC")
@@ -145,7 +154,7 @@ def run_engine(
         if not (top_artists and top_albums):
             calls += len(tracks_lacking_metadata())
         kept = (ShortStream.select().count(), EpisodePlay.select().count())
-        complete_seconds, completed = complete_catalogue(world)
+        complete_seconds, completed = complete_catalogue(world())
         columns = (
             "user_id",
             "track_id",
@@ -184,6 +193,7 @@ def run_engine(
             "top_albums": len(top_albums),
             "short_streams": kept[0],
             "episodes": kept[1],
+            "peak_rss_mb": peak_rss_mb,
         }
     finally:
         database.close()
@@ -194,7 +204,43 @@ def run_engine(
                 Path(f"{data_dir / 'bench-import.db'}{suffix}").unlink(missing_ok=True)
 
 
+def peak_rss() -> float:
+    """This process's peak resident memory in KiB: ``VmHWM`` where Linux has it, because
+    ``resource.getrusage``'s ``ru_maxrss`` survives ``exec`` and a child started by this
+    benchmark would report the parent's peak (the generated history), else ``ru_maxrss``."""
+    status = Path("/proc/self/status")
+    if status.exists():
+        for line in status.read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return float(line.split()[1])
+    return float(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+
+
+def measured_in_child(engine: str, export_path: Path, spotify_id: str, data_dir: Path) -> dict:
+    """:func:`run_engine` in a fresh interpreter, so its peak resident memory is the import's
+    own (``resource.getrusage`` there), not this process's, which holds the generated history."""
+    completed = subprocess.run(
+        [sys.executable, __file__, "--child", engine, str(export_path), spotify_id, str(data_dir)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "SECRET_KEY": os.environ.get("SECRET_KEY", SECRET)},
+    )
+    if completed.returncode != 0:
+        raise RuntimeError(f"the {engine} import failed:\n{completed.stderr[-3000:]}")
+    return json.loads(completed.stdout.strip().splitlines()[-1])
+
+
+def child(engine: str, export_path: str, spotify_id: str, data_dir: str) -> int:
+    crypto.configure(SECRET)
+    result = run_engine(engine, Path(export_path), spotify_id, Path(data_dir), World)
+    print(json.dumps(result))
+    return 0
+
+
 def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["--child"]:
+        return child(*argv[1:])
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--plays", type=int, default=100_000)
     parser.add_argument("--engines", default="sqlite,postgresql")
@@ -224,14 +270,15 @@ def main(argv=None) -> int:
         )
         worst = None
         for engine in args.engines.split(","):
-            result = run_engine(engine, export_path, spotify_id, folder, world)
+            result = measured_in_child(engine, export_path, spotify_id, folder)
             imported = result["plays"] / result["import_s"]
             plain = result["plays"] / result["plain_s"]
             ratio = imported / plain
             worst = ratio if worst is None else min(worst, ratio)
             print(
                 f"{engine:<11} {result['plays']:>8,} {imported:>15,.0f} {plain:>20,.0f} "
-                f"{ratio:>6.2f}   (import {result['import_s']:.2f} s = reading "
+                f"{ratio:>6.2f}   peak RSS {result['peak_rss_mb']:.0f} MB "
+                f"(import {result['import_s']:.2f} s = reading "
                 f"{result['read_s']:.2f} s + storing {result['import_s'] - result['read_s']:.2f}"
                 f" s; executemany {result['plain_s']:.2f} s)",
                 flush=True,

@@ -487,6 +487,18 @@ def build(size: Size, seed: int = 7) -> int:
     return heavy.id
 
 
+def build_reported(engine: str, size: Size) -> int:
+    """:func:`build`, printing how long it took; returns the heavy user's id."""
+    begin = time.perf_counter()
+    heavy = build(size)
+    print(
+        f"[{engine}] built {size.heavy_plays + size.users * size.user_plays:,} plays "
+        f"and summaries in {time.perf_counter() - begin:.1f} s",
+        flush=True,
+    )
+    return heavy
+
+
 def settle() -> None:
     """What autovacuum does after bulk changes (loading, a time-zone rebuild), done now so it
     does not run during the timings and index-only scans see all-visible pages (the
@@ -830,13 +842,7 @@ def run_engine(
 ) -> list[tuple]:
     results = []
     with engine_database(engine, workdir) as (url, database):
-        begin = time.perf_counter()
-        heavy = build(size)
-        print(
-            f"[{engine}] built {size.heavy_plays + size.users * size.user_plays:,} plays "
-            f"and summaries in {time.perf_counter() - begin:.1f} s",
-            flush=True,
-        )
+        heavy = build_reported(engine, size)
         begin = time.perf_counter()
         chart_jobs.build(heavy)  # what the charts job of an upgraded install runs
         print(

@@ -358,8 +358,6 @@ def main(argv=None) -> int:
                 "--no-control-socket",
                 "--workers",
                 "2",
-                "--timeout",
-                "120",
                 "--bind",
                 f"127.0.0.1:{args.web_port}",
                 "web:create_app()",

@@ -19,4 +19,5 @@ def test_the_import_benchmark_runs_small(capsys):
     for engine in ("sqlite", "postgresql"):
         line = next(row for row in printed.splitlines() if row.startswith(engine))
         assert line.split()[1] == "1,500"
+        assert "peak RSS" in line and " MB " in line
     assert "worst ratio import/executemany:" in printed.splitlines()[-1]

@@ -436,3 +436,25 @@ def test_a_zip_in_a_zip_in_spotifys_folder_layout_is_read():
     export = read(zipped({"my_spotify_data/my_spotify_data.zip": inner}))
     assert [p.track_id for p in export.plays] == [TRACK_A, TRACK_B]
     assert export.files[0].name.startswith("my_spotify_data/my_spotify_data.zip/Spotify Extended")
+
+
+def test_a_history_file_is_streamed_not_read_whole_into_memory():
+    """A file of Spotify's usual 16,000 entries is parsed as it is read: what reading it
+    allocates beyond the plays it keeps is a small part of the file's parsed size."""
+    entries = [
+        extended(f"2023-05-{1 + n // 1000:02d}T{n % 24:02d}:{n % 60:02d}:{n % 59:02d}Z", ms=200_000)
+        for n in range(16_000)
+    ]
+    # Every entry counted but one field-heavy file: parsed whole, it takes tens of MiB.
+    text = json.dumps(entries).encode()
+    whole, whole_peak = peak_memory(lambda: json.loads(text))
+    assert isinstance(whole, list) and whole_peak > 20 * MIB
+    source = zipped({"Spotify Extended Streaming History/Streaming_History_Audio_1.json": text})
+    export, peak = peak_memory(lambda: read(source))
+    assert not isinstance(export, ExportError), export
+    assert export.files[0].entries == 16_000
+    kept = len(export.plays)
+    assert kept > 15_000
+    assert peak < whole_peak / 2, (
+        f"reading took {peak / MIB:.0f} MiB, parsing whole {whole_peak / MIB:.0f}"
+    )

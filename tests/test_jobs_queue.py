@@ -158,8 +158,8 @@ def test_the_time_zone_rebuild_runs_as_a_queued_job(db):
         make_play(user, track, dt.datetime(2026, 3, 1, 12) + dt.timedelta(hours=hours))
     before = sorted(TrackDay.select(TrackDay.day, TrackDay.plays).tuples())
     queue.enqueue("import", 1, priority=queue.BACKGROUND)  # a backfill queued earlier
-    timezones.queue_rebuild(user.id, "Europe/Paris")
-    job = timezones.queue_rebuild(user.id, "Asia/Tokyo")  # changed again before it ran
+    timezones.change_timezone(user, "Europe/Paris")
+    job = timezones.change_timezone(user, "Asia/Tokyo")  # changed again before it ran
     assert job.priority == queue.LISTENER_WAITING
     assert Job.select().where(Job.kind == timezones.KIND).count() == 1
     ran = queue.run_once({timezones.KIND: timezones.work_slice, "import": lambda w: None}, None)

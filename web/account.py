@@ -28,8 +28,9 @@ from wtforms import SelectField, StringField
 from wtforms.validators import DataRequired
 
 from models.accounts import api_tokens, export, sessions
-from models.accounts.users import delete_user, set_timezone
+from models.accounts.users import delete_user
 from models.ingest import gaps
+from models.jobs.timezones import change_timezone
 from models.schema.db import utcnow
 from web import exclusions
 from web.auth import for_listeners_only
@@ -92,7 +93,9 @@ def timezone():
     form = TimezoneForm()
     if not form.validate_on_submit():
         return render_account(400, timezone_form=form)
-    set_timezone(current_user.row, form.timezone.data)
+    # The rebuild of the summaries is the worker's (seconds for a big history): the page
+    # answers at once, and pages read the raw plays until it is done.
+    change_timezone(current_user.row, form.timezone.data)
     flash(f"Times are now shown in {form.timezone.data}.", "info")
     return redirect(url_for("account.index"))
 

@@ -14,6 +14,7 @@ from flask_login import current_user
 from markupsafe import Markup
 
 from models.accounts import grants
+from models.jobs.timezones import recomputing
 from models.periods import RANGE_LABELS, display_zone
 from models.schema.db import utcnow
 from models.schema.tables import FEATURES_EXPLAINED
@@ -131,5 +132,8 @@ def init_app(app: Flask) -> None:
         if not current_user.is_authenticated or current_user.is_admin:
             return {}
         return {
-            "grant_expires": None if current_user.needs_reauth else grant_expires_soon(current_user)
+            "grant_expires": None
+            if current_user.needs_reauth
+            else grant_expires_soon(current_user),
+            "recomputing": recomputing(current_user.id),
         }

@@ -139,11 +139,13 @@ def upsert_spotify_user(me: dict, token: dict, *, now=None) -> User:
 
 
 def set_timezone(user: User, timezone: str) -> None:
-    """Change the user's IANA time zone and re-bucket their summaries into it, atomically.
+    """Change the user's IANA time zone and re-bucket their summaries into it now, atomically.
 
     Statistics group days and hours in the user's local time from per-local-day summaries
-    (``models.summaries.listening``); changing zone rebuilds them from the raw plays in the same
-    transaction (about a few seconds for a million plays).  Raises
+    (``models.summaries.listening``); this rebuilds them from the raw plays in the same
+    transaction (seconds for a million plays), so the web page calls
+    ``models.jobs.timezones.change_timezone`` instead, which leaves the rebuild to the worker;
+    this is for scripts and the benchmarks.  Raises
     ``models.periods.PeriodError`` (param "tz") for an unknown zone, changing nothing.
     """
     from models.periods import zone

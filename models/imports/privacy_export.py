@@ -43,13 +43,15 @@ import tempfile
 import zipfile
 import zlib
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
 from pathlib import Path, PurePosixPath
 from typing import IO
 from urllib.parse import unquote_plus
+
+import ijson
 
 from models.imports.listening import NOTHING_SAID, Listening, how_you_listen
 from models.ingest.catalogue import HISTORY_BEGINS
@@ -264,9 +266,9 @@ def _read(source, username, limits, now, min_ms_played, name, heartbeat, opened)
     for member, kind in history:
         if heartbeat is not None:
             heartbeat()
-        entries = _load_json(member, limits)
-        kind = _content_kind(member.name, kind, entries)
-        info = ExportFile(member.name, kind, entries=len(entries))
+        entries = _Entries(member, limits)
+        kind = _content_kind(member.name, kind, entries.first)
+        info = ExportFile(member.name, kind)
         export.files.append(info)
         if kind in (EXTENDED, VIDEO):
             info.plays = _read_extended(member.name, entries, read)
@@ -274,6 +276,7 @@ def _read(source, username, limits, now, min_ms_played, name, heartbeat, opened)
             info.plays = _read_account(member.name, entries, read)
         else:
             info.plays = _read_account_podcasts(member.name, entries, read)
+        info.entries = entries.count
     export.plays.extend(read.direct)
     export.plays.extend(_spread_minutes(read.account_podcasts, EPISODE))
     export.plays.extend(read.named)
@@ -438,7 +441,83 @@ def _check_sizes(members: list[_Member], limits: Limits, inflated: int = 0) -> N
         raise ExportError(_too_big("Unzipped, the export", total, limits.max_total_bytes))
 
 
+class _Capped:
+    """A member's stream that stops at its declared size plus one byte (a zip that lies about
+    its sizes stops here) and at the file size limit."""
+
+    def __init__(self, stream: IO[bytes], member: _Member, limits: Limits):
+        self.stream, self.member, self.limits = stream, member, limits
+        self.cap = min(member.size, limits.max_file_bytes) + 1
+        self.seen = 0
+        self.ahead = b""  # read by starts_with, given back by the next read
+
+    def starts_with(self, text: bytes) -> bool:
+        """Whether the first character that is not white space is ``text`` (nothing is lost)."""
+        while not self.ahead.lstrip():
+            block = self.read(1 << 16)
+            if not block:
+                return False
+            self.ahead += block
+        return self.ahead.lstrip().startswith(text)
+
+    def read(self, size: int = -1) -> bytes:
+        if self.ahead:  # never more than asked: a reader may take ``size`` bytes on trust
+            take = len(self.ahead) if size is None or size < 0 else size
+            block, self.ahead = self.ahead[:take], self.ahead[take:]
+            return block
+        block = self.stream.read(self.cap if size is None or size < 0 else size)
+        self.seen += len(block)
+        if self.seen >= self.cap:
+            raise ExportError(_too_big(self.member.name, self.seen, self.limits.max_file_bytes))
+        return block
+
+
+class _Entries:
+    """The entries of one history file, parsed as they are read (ijson), never the whole file
+    in memory: a decade of history is a million entries in 60 files of 16,000.  ``first`` (a
+    list of the first entry, or empty) tells the kind before the rest is read; ``count`` is
+    how many were read so far.  Iterate once.  Every error of the file's form is an
+    :class:`ExportError` as :func:`_load_json` words it, raised where it is met: the export is
+    read whole (``read_export``) before anything is stored, so nothing is half-imported."""
+
+    def __init__(self, member: _Member, limits: Limits):
+        self.member, self.limits, self.count = member, limits, 0
+        self._items = self._parse()
+        head = next(self._items, None)
+        self.first = [] if head is None else [head]
+
+    def __iter__(self) -> Iterator[dict]:
+        if self.first:
+            self.count += 1
+            yield self.first[0]
+        for entry in self._items:
+            self.count += 1
+            yield entry
+
+    def _parse(self) -> Iterator[dict]:
+        member = self.member
+        try:
+            with member.open() as raw:
+                stream = _Capped(raw, member, self.limits)
+                if not stream.starts_with(b"["):
+                    raise ijson.JSONError("not an array")  # worded by _load_json below
+                # A file object, not parse events: ijson's C backend then builds the items.
+                for entry in ijson.items(stream, "item", use_float=True):
+                    if not isinstance(entry, dict):
+                        raise ExportError(_NOT_A_LIST.format(name=member.name))
+                    yield entry
+        except ijson.JSONError as exc:
+            _load_json(member, self.limits)  # raises the precise message (line, column)
+            raise ExportError(_NOT_A_LIST.format(name=member.name)) from exc
+        except (zipfile.BadZipFile, zlib.error, OSError, EOFError) as exc:
+            raise ExportError(f"{member.name} cannot be read from the zip: {exc}") from None
+
+
+_NOT_A_LIST = "{name} is JSON but not a Spotify streaming history: expected a list of streams."
+
+
 def _load_json(member: _Member, limits: Limits) -> list:
+    """The whole file parsed at once: only to word the error of a file streaming refused."""
     # Read at most the declared size plus one byte: a zip that lies about its sizes stops here.
     cap = min(member.size, limits.max_file_bytes) + 1
     try:
@@ -457,15 +536,13 @@ def _load_json(member: _Member, limits: Limits) -> list:
             f"{member.name} is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})."
         ) from None
     if not isinstance(data, list) or not all(isinstance(e, dict) for e in data):
-        raise ExportError(
-            f"{member.name} is JSON but not a Spotify streaming history: "
-            "expected a list of streams."
-        )
+        raise ExportError(_NOT_A_LIST.format(name=member.name))
     return data
 
 
 def _content_kind(name: str, kind: str | None, entries: list[dict]) -> str:
-    """The kind the entries show; the file name must agree when it names one."""
+    """The kind the entries show (``entries``: the first, or none); the file name must agree
+    when it names one."""
     if not entries:
         return kind or ACCOUNT
     first = entries[0]
@@ -488,7 +565,7 @@ def _content_kind(name: str, kind: str | None, entries: list[dict]) -> str:
 
 
 # -- the two entry formats -------------------------------------------------------------------
-def _read_extended(file_name: str, entries: list, read: _Reading) -> int:
+def _read_extended(file_name: str, entries: Iterable[dict], read: _Reading) -> int:
     """The streams of one extended file into ``read``; the loop is the import's hot path
     (a decade of history is a million entries), hence the local names and the fast paths."""
     export = read.export
@@ -657,7 +734,7 @@ def _account_fields(entry: dict, where: str, names: tuple, read: _Reading) -> tu
     )
 
 
-def _read_account(file_name: str, entries: list, read: _Reading) -> int:
+def _read_account(file_name: str, entries: Iterable[dict], read: _Reading) -> int:
     export = read.export
     counted = 0
     for number, entry in enumerate(entries, 1):
@@ -677,7 +754,7 @@ def _read_account(file_name: str, entries: list, read: _Reading) -> int:
     return counted
 
 
-def _read_account_podcasts(file_name: str, entries: list, read: _Reading) -> int:
+def _read_account_podcasts(file_name: str, entries: Iterable[dict], read: _Reading) -> int:
     """``StreamingHistory_podcast_N.json``: episodes by show and episode name, every length."""
     counted = 0
     for number, entry in enumerate(entries, 1):

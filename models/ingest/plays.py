@@ -21,7 +21,7 @@ from operator import itemgetter
 from peewee import chunked
 
 from models.schema.bulk import insert_rows
-from models.schema.db import db, naive_utc
+from models.schema.db import db, naive_utc, write_transaction
 from models.schema.tables import HOW_YOU_LISTEN, PLAY_SOURCES, Play, Track
 from models.summaries import listening, sessions
 
@@ -138,7 +138,7 @@ def store_plays(user_id: int, plays: Iterable[Mapping], source: str) -> StoreRes
     rows = sorted((_normalise(i, play) for i, play in enumerate(plays)), key=itemgetter(1))
     if not rows:
         return StoreResult(0, 0)
-    with db.atomic():
+    with write_transaction():  # IMMEDIATE on SQLite: it reads, then writes
         _check_tracks_exist({row[0] for row in rows})
         timezone = listening.lock_user(user_id)
         added: list[tuple[str, dt.datetime, int]] = []

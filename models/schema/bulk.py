@@ -74,3 +74,54 @@ def adding_upsert(
         f"{_quoted(f)} = {greatest}({table}.{_quoted(f)}, EXCLUDED.{_quoted(f)})" for f in latest
     ]
     return f"ON CONFLICT ({', '.join(map(_quoted, key))}) DO UPDATE SET {', '.join(sets)}"
+
+
+FRESH = "fresh_rows"  # the temporary table :func:`replace_user_rows` fills and drops
+
+
+def replace_user_rows(
+    table: str, keys: Sequence[str], values: Sequence[str], select: str, params: Sequence, user_id
+) -> None:
+    """Make one user's rows of ``table`` those ``select`` gives, writing only the differences.
+
+    ``select`` yields ``user_id, *keys, *values`` for that user.  Rebuilding summaries in a
+    new time zone moves a minority of rows (a month keeps most of its plays; a day's track
+    row changes only if one of its plays crosses midnight), so deleting every row and
+    inserting them again wrote (and checked the user's foreign key of) several times more rows
+    than change.  The new rows go to a temporary table (no WAL on PostgreSQL, no constraints,
+    one index for the comparisons); then one DELETE of the rows gone, one UPDATE of the rows
+    whose values differ and one INSERT of the new ones.  Values are never NULL here (counts,
+    sums, first and last plays), so ``<>`` compares them on both engines.
+    """
+    columns = ["user_id", *keys, *values]
+    listed = ", ".join(columns)
+    same_key = " AND ".join(f"f.{c} = t.{c}" for c in ["user_id", *keys])
+    db.execute_sql(f"DROP TABLE IF EXISTS {FRESH}")
+    db.execute_sql(f"CREATE TEMPORARY TABLE {FRESH} AS SELECT {listed} FROM {table} WHERE 1 = 0")
+    db.execute_sql(f"INSERT INTO {FRESH} ({listed}) {select}", list(params))
+    db.execute_sql(f"CREATE INDEX {FRESH}_key ON {FRESH} (user_id, {', '.join(keys)})")
+    mark = db.param
+    db.execute_sql(
+        f"DELETE FROM {table} AS t WHERE t.user_id = {mark} "
+        f"AND NOT EXISTS (SELECT 1 FROM {FRESH} f WHERE {same_key})"
+        if is_postgresql()
+        else f"DELETE FROM {table} WHERE user_id = {mark} AND NOT EXISTS "
+        f"(SELECT 1 FROM {FRESH} f WHERE "
+        + " AND ".join(f"f.{c} = {table}.{c}" for c in ["user_id", *keys])
+        + ")",
+        [user_id],
+    )
+    target = table if not is_postgresql() else "t"
+    sets = ", ".join(f"{c} = f.{c}" for c in values)
+    differs = " OR ".join(f"f.{c} <> {target}.{c}" for c in values)
+    matches = " AND ".join(f"f.{c} = {target}.{c}" for c in ["user_id", *keys])
+    db.execute_sql(
+        f"UPDATE {table}{' AS t' if is_postgresql() else ''} SET {sets} FROM {FRESH} f "
+        f"WHERE {matches} AND ({differs})"
+    )
+    db.execute_sql(
+        f"INSERT INTO {table} ({listed}) SELECT {', '.join('f.' + c for c in columns)} "
+        f"FROM {FRESH} f WHERE NOT EXISTS (SELECT 1 FROM {table} t WHERE {same_key}) "
+        f"ORDER BY {', '.join('f.' + c for c in ['user_id', *keys])}"
+    )
+    db.execute_sql(f"DROP TABLE {FRESH}")

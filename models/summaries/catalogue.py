@@ -42,7 +42,7 @@ from collections.abc import Iterable, Mapping
 
 from peewee import chunked
 
-from models.schema.bulk import adding_upsert, insert_rows
+from models.schema.bulk import adding_upsert, insert_rows, replace_user_rows
 from models.schema.db import db, is_postgresql
 from models.schema.tables import (
     LEAD_POSITION,
@@ -319,21 +319,26 @@ def _source_sql(artists: bool, bucket: str | None) -> tuple[str, str, str]:
     )
 
 
-def _insert_select(
-    artists: bool, bucket: str | None, where: str, params: list, conflict: str = ""
-) -> None:
+def _select_sql(artists: bool, bucket: str | None, where: str) -> tuple[str, list[str], str]:
+    """(target table, its columns, the SELECT of the sums over the track summaries)."""
     table, key, source = _source_sql(artists, bucket)
     columns, sums = _sums_sql(artists)
     key_column = "artist_id" if artists else "album_id"
     by = f", s.{bucket}" if bucket else ""
-    bucket_column = f", {bucket}" if bucket else ""
-    db.execute_sql(
-        f"INSERT INTO {table} (user_id{bucket_column}, {key_column}, {columns}) "
+    names = ["user_id", *([bucket] if bucket else []), key_column, *columns.split(", ")]
+    select = (
         f"SELECT s.user_id{by}, {key}, {sums} FROM {source} WHERE {where} "
         # in key order: appending to the primary key's B-tree is cheaper than random inserts
-        f"GROUP BY s.user_id{by}, {key} ORDER BY s.user_id{by}, {key} {conflict}",
-        params,
+        f"GROUP BY s.user_id{by}, {key} ORDER BY s.user_id{by}, {key}"
     )
+    return table, names, select
+
+
+def _insert_select(
+    artists: bool, bucket: str | None, where: str, params: list, conflict: str = ""
+) -> None:
+    table, names, select = _select_sql(artists, bucket, where)
+    db.execute_sql(f"INSERT INTO {table} ({', '.join(names)}) {select} {conflict}", params)
 
 
 def _of_tracks(bucket: str | None, track_ids: list[str]) -> tuple[str, list]:
@@ -455,24 +460,29 @@ def _record_features(
         )
 
 
-def _features_sql(bucket: str | None, where: str, sign: int = 1, conflict: str = "") -> str:
-    """INSERT ... SELECT of the features summaries of track summaries ``s`` (``where``),
-    multiplied by ``sign``, by the tracks' features as stored now."""
+def _features_select(bucket: str | None, where: str, sign: int = 1) -> tuple[str, list[str], str]:
+    """(target table, its columns, the SELECT of the features summaries of track summaries
+    ``s`` (``where``), multiplied by ``sign``, by the tracks' features as stored now)."""
     suffix = f"_{bucket}" if bucket else ""
     by = f", s.{bucket}" if bucket else ""
-    bucket_column = f", {bucket}" if bucket else ""
     status = f"COALESCE(af.status, '{PENDING}')"
     sums = [f"{sign} * SUM(s.plays)", f"{sign} * SUM(s.ms_played)"]
     for name in PROFILE_FEATURES:
         sums.append(f"{sign} * COALESCE(SUM(s.plays * {_micro_sql('af.' + name)}), 0)")
         sums.append(f"{sign} * SUM(CASE WHEN af.{name} IS NOT NULL THEN s.plays ELSE 0 END)")
-    return (
-        f"INSERT INTO summary_features{suffix} (user_id{bucket_column}, status, "
-        f"{', '.join(FEATURE_COUNTERS)}) SELECT s.user_id{by}, {status}, {', '.join(sums)} "
+    select = (
+        f"SELECT s.user_id{by}, {status}, {', '.join(sums)} "
         f"FROM summary_track{suffix} s LEFT JOIN audio_features af "
-        f"ON af.track_id = s.track_id WHERE {where} GROUP BY s.user_id{by}, {status} "
-        f"{conflict}"
+        f"ON af.track_id = s.track_id WHERE {where} GROUP BY s.user_id{by}, {status}"
     )
+    names = ["user_id", *([bucket] if bucket else []), "status", *FEATURE_COUNTERS]
+    return f"summary_features{suffix}", names, select
+
+
+def _features_sql(bucket: str | None, where: str, sign: int = 1, conflict: str = "") -> str:
+    """INSERT ... SELECT of :func:`_features_select`."""
+    table, names, select = _features_select(bucket, where, sign)
+    return f"INSERT INTO {table} ({', '.join(names)}) {select} {conflict}"
 
 
 def features_changing(track_ids: Iterable[str]) -> None:
@@ -510,11 +520,21 @@ def _shift_features(track_ids: list[str], sign: int) -> None:
 # --- rebuilding --------------------------------------------------------------------------------
 
 
-def rebuild(user_id: int, local_only: bool = False) -> None:
+def rebuild(user_id: int, local_only: bool = False, rewrite_months: bool = False) -> None:
     """Fill one user's artist, album and features summaries from their track summaries, in
-    ``summaries.rebuild`` (which has deleted the user's rows of every summary, and with
-    ``local_only`` only the daily and monthly ones: the zone changed)."""
+    ``summaries.rebuild``, which has deleted the user's rows of every summary (with
+    ``local_only``, the zone changed: only the daily and monthly ones; with
+    ``rewrite_months`` not the monthly ones, which are rewritten where they differ:
+    ``bulk.replace_user_rows``)."""
     for bucket in BUCKETS[1:] if local_only else BUCKETS:
-        for artists in (True, False):
-            _insert_select(artists, bucket, f"s.user_id = {db.param}", [user_id])
-        db.execute_sql(_features_sql(bucket, f"s.user_id = {db.param}"), [user_id])
+        where = f"s.user_id = {db.param}"
+        selects = [_select_sql(True, bucket, where), _select_sql(False, bucket, where)]
+        selects.append(_features_select(bucket, where))
+        for table, names, select in selects:
+            if rewrite_months and bucket == "month":
+                keys = 2
+                replace_user_rows(
+                    table, names[1 : 1 + keys], names[1 + keys :], select, [user_id], user_id
+                )
+            else:
+                db.execute_sql(f"INSERT INTO {table} ({', '.join(names)}) {select}", [user_id])
