@@ -272,6 +272,35 @@ def test_one_process_keeps_the_pace(mb):
     assert log[-1]["at"] - log[0]["at"] >= 11 * mb.client_interval * 0.9
 
 
+def test_a_process_woken_after_its_slot_books_another_instead_of_sending_late(mb):
+    """A loaded machine wakes a sleeper late: sending then would land just before the next
+    process's request.  The client books the next slot instead, and the sandbox sees its
+    requests a full pace apart."""
+    from musicbrainz.pacing import LocalPacer
+
+    pacer = LocalPacer(mb.client_interval)
+    booked = []
+    reserve = pacer.reserve
+
+    def counting(max_wait):
+        booked.append(max_wait)
+        return reserve(max_wait)
+
+    pacer.reserve = counting  # type: ignore[method-assign]
+    oversleep = iter([mb.client_interval])  # the first wait overshoots by a whole interval
+
+    def late_sleep(seconds):
+        time.sleep(seconds + next(oversleep, 0.0))
+
+    client = client_for(mb, pacer=pacer, sleep=late_sleep)
+    client.artists_by_ids([next(iter(mb.world.artists))])  # slot now: no sleep, on time
+    client.artists_by_ids([list(mb.world.artists)[1]])  # slept past its slot: booked again
+    assert len(booked) == 3
+    log = mb.calls()["log"]
+    assert [e["status"] for e in log] == [200, 200]
+    assert min(gaps(log)) >= mb.client_interval * 0.9
+
+
 CALLER = """
 import sys
 from models.schema.db import init
