@@ -49,6 +49,8 @@ def test_admin_page_before_any_run(auth, client, db):
     text = client.get("/admin").get_data(as_text=True)
     assert "No ETL run recorded yet" in text and "Nobody has logged in" in text
     assert ">unknown</strong>" in text
+    assert "<title>Admin · Spotify Tracker</title>" in text  # the page's sections are not in it
+    assert text.count('id="enrichment"') == 1
     assert User.select().where(User.is_admin == True).count() == 1  # noqa: E712
 
 
