@@ -318,3 +318,18 @@ def test_bad_paging_is_refused(world):
         stats.top_tracks(world["me"].id, week(), limit=0)
     with pytest.raises(ValueError, match="offset"):
         stats.history(world["me"].id, offset=-1)
+
+
+def test_open_data_lengths_of_a_heavy_listener_do_not_overflow(db):
+    """plays × length of one track passes 2**31 for a listener with years of history (10,000
+    plays of a 4-minute track): PostgreSQL's integers would overflow inside the sum."""
+    user = make_user()
+    track = make_track(duration_ms=1_500_000_000)  # two plays: 3e9 ms, past 2**31
+    at = dt.datetime(2026, 1, 1, 12)
+    plays = [
+        {"track_id": track.id, "played_at": at + dt.timedelta(days=n), "ms_played": 200_000}
+        for n in range(2)
+    ]
+    assert store_plays(user.id, plays, "api").added == 2
+    profile = stats.taste_profile(user.id, parse_period("all", tz="UTC"))
+    assert profile["open_data"]["average_length_ms"] == 1_500_000_000

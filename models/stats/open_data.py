@@ -13,7 +13,7 @@ from __future__ import annotations
 import itertools
 from typing import TypedDict
 
-from peewee import JOIN, Case, fn
+from peewee import JOIN, Case, Cast, fn
 
 from models.schema.tables import (
     LEAD_POSITION,
@@ -75,7 +75,8 @@ def open_profile(plan: Plan) -> OpenProfile:
                 minutes.alias("minutes"),
                 explicit.alias("explicit"),
                 fn.SUM(pt.c.plays).alias("plays"),
-                fn.SUM(pt.c.plays * Track.duration_ms).alias("length_ms"),
+                # bigint: years of plays of one track times its length pass 2**31
+                fn.SUM(Cast(pt.c.plays, "bigint") * Track.duration_ms).alias("length_ms"),
             ],
         )
         .join(Track, on=(Track.id == pt.c.track_id))
