@@ -837,8 +837,19 @@ def engine_database(engine: str, workdir: Path):
             drop_postgres_database(url)
 
 
+def selected(name: str, only: set[str] | None) -> bool:
+    """Whether ``--only`` keeps the statistic or request ``name`` (all without ``--only``):
+    a statistic by its exact name, an end-to-end request by any part of its name."""
+    return only is None or name in only or any(part in name for part in only if "/" in part)
+
+
 def run_engine(
-    engine: str, size: Size, workdir: Path, end_to_end: bool, explain: Path | None = None
+    engine: str,
+    size: Size,
+    workdir: Path,
+    end_to_end: bool,
+    explain: Path | None = None,
+    only: set[str] | None = None,
 ) -> list[tuple]:
     results = []
     with engine_database(engine, workdir) as (url, database):
@@ -861,6 +872,8 @@ def run_engine(
                 )
                 settle()
             for name, key, call in statistic_calls(heavy, tz):
+                if not selected(name, only):
+                    continue
                 p50, p95 = timed(call, size.runs)
                 results.append((engine, tz, name, key, p50, p95))
                 print(
@@ -870,9 +883,12 @@ def run_engine(
                 )
             if explain and tz != "UTC":
                 write_plans(engine, heavy, tz, explain)
-            results += excluded_results(engine, heavy, tz, size)
+            if any(selected(name, only) for name, _, _ in excluded_calls(heavy, tz)):
+                results += excluded_results(engine, heavy, tz, size)
             if end_to_end:
                 for name, call in shell_requests(url, heavy, tz):
+                    if not selected(name, only):
+                        continue
                     p50, p95 = timed(call, size.runs)
                     results.append((engine, tz, name, "e2e", p50, p95))
                 # The shells connect the shared proxy themselves: point it back at this engine.
@@ -968,7 +984,14 @@ def main(argv=None) -> int:
         metavar="FILE",
         help="append the query plans of the heavy statistics to FILE",
     )
+    parser.add_argument(
+        "--only",
+        metavar="NAMES",
+        help="comma-separated statistics (exact names, e.g. affinity,blend5) and request paths "
+        "(any part with a '/', e.g. /review) to time; the rest are skipped",
+    )
     args = parser.parse_args(argv)
+    only = {name.strip() for name in args.only.split(",")} if args.only else None
     size = SMALL if args.small else FULL
     if args.runs:
         size = Size(**{**size.__dict__, "runs": args.runs})
@@ -977,7 +1000,7 @@ def main(argv=None) -> int:
     with tempfile.TemporaryDirectory(prefix="bench-stats-") as workdir:
         for engine in args.engines.split(","):
             results += run_engine(
-                engine.strip(), size, Path(workdir), not args.no_end_to_end, args.explain
+                engine.strip(), size, Path(workdir), not args.no_end_to_end, args.explain, only
             )
     worst = report(results)
     print(
