@@ -35,6 +35,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -42,21 +43,41 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from demo.export import EXTENDED_FOLDER, episode_entry, extended_entry, write_zip
 from models.schema import crypto
 from models.schema.db import connect_url, db
-from spotify.sandbox.catalogue import DAY_MS, World
+from spotify.sandbox.catalogue import DAY_MS, Stream, World
 
 FILE_ENTRIES = 15_000  # Spotify splits the history into files of about 12 MB
 SECRET = "bench-secret-key-0123456789-abcdef"
 
 
+PLAYS_PER_LAYER = 100_000  # up to this many plays, one sandbox day per calendar day
+
+
 def generate(plays: int, world: World) -> tuple[list[list[dict]], str, int]:
-    """Entries of ``plays`` counted plays, newest day yesterday, split into Spotify's files."""
+    """Entries of ``plays`` counted plays, newest day yesterday, split into Spotify's files.
+
+    The sandbox's listener plays about 20 tracks a day, so a million plays of that density
+    would go back to 1889, before Spotify (the import refuses such dates).  Past
+    ``PLAYS_PER_LAYER`` plays, each calendar day therefore holds the streams of several
+    sandbox days (``layers``, so 1,000,000 plays span about 14 years, like a heavy listener's
+    decade), merged in time order; a stream that would end in a second already taken, or a
+    play of a track within 30 s of a kept play of it, is left out, so the import finds no
+    duplicate and stores every counted play generated."""
     listener = world.listeners[0]
+    layers = max(1, -(-plays // PLAYS_PER_LAYER))
     day = dt.datetime(2026, 11, 19, tzinfo=dt.UTC).timestamp() * 1000 // DAY_MS
-    days, counted = [], 0
+    days, counted, source = [], 0, day
     while counted < plays:
-        streams = world.streams(listener, int(day * DAY_MS), int((day + 1) * DAY_MS))
+        merged: list[Stream] = []
+        for _layer in range(layers):
+            shift = int(day - source) * DAY_MS
+            start = int(source * DAY_MS)
+            merged.extend(
+                replace(s, played_at_ms=s.played_at_ms + shift)
+                for s in world.streams(listener, start, start + DAY_MS)
+            )
+            source -= 1
         keep = []
-        for stream in reversed(streams):
+        for stream in reversed(_apart(sorted(merged, key=lambda s: s.played_at_ms))):
             if stream.counted:
                 if counted == plays:
                     continue
@@ -71,6 +92,26 @@ def generate(plays: int, world: World) -> tuple[list[list[dict]], str, int]:
             entries.append(episode_entry(streams[0].played_at_ms - 5_000, 900_000))
     files = [entries[i : i + FILE_ENTRIES] for i in range(0, len(entries), FILE_ENTRIES)]
     return files, listener.id, counted
+
+
+def _apart(streams: list[Stream]) -> list[Stream]:
+    """Streams in time order less those the import would take for duplicates of earlier ones:
+    the same second (the export's precision), or a play of the same track within 30 s."""
+    kept: list[Stream] = []
+    seconds: set[int] = set()
+    last_play: dict[int, int] = {}
+    for stream in streams:
+        second = stream.played_at_ms // 1000
+        if second in seconds:
+            continue
+        if stream.counted:
+            previous = last_play.get(stream.track)
+            if previous is not None and second - previous <= 31:
+                continue
+            last_play[stream.track] = second
+        seconds.add(second)
+        kept.append(stream)
+    return kept
 
 
 def postgres_database() -> tuple[str, Callable[[], None]]:

@@ -458,3 +458,58 @@ def test_a_history_file_is_streamed_not_read_whole_into_memory():
     assert peak < whole_peak / 2, (
         f"reading took {peak / MIB:.0f} MiB, parsing whole {whole_peak / MIB:.0f}"
     )
+
+
+def test_the_streams_are_spooled_in_blocks_and_read_back_in_storing_order(monkeypatch):
+    """A large export's streams go to disk in blocks (memory holds one), and every way the
+    import reads them back (slices, indexes, iteration) gives the order of storing: extended
+    streams, account podcasts, extended names only, account plays."""
+    from models.imports import privacy_export
+
+    upload = zipped(
+        {
+            "StreamingHistory_music_0.json": [
+                account(f"2023-07-01 09:{minute:02d}") for minute in range(20)
+            ]
+            + [account("2023-07-01 09:19", track="Other")],  # same minute: 1 ms later
+            "StreamingHistory_podcast_0.json": [
+                {
+                    "endTime": f"2023-07-02 10:{minute:02d}",
+                    "podcastName": "Show",
+                    "episodeName": f"Ep {minute}",
+                    "msPlayed": 600_000,
+                }
+                for minute in range(5)
+            ],
+            "Streaming_History_Audio_0.json": [
+                extended(f"2024-01-01T10:{minute:02d}:00Z", ms=10_000 if minute % 4 else 200_000)
+                for minute in range(30)
+            ]
+            + [
+                extended(f"2024-01-02T10:{minute:02d}:00Z", None)  # names, no URI
+                for minute in range(7)
+            ],
+        }
+    )
+    in_memory = read(upload)
+    assert in_memory.plays._parts[0].file is None  # small: no file at all
+    monkeypatch.setattr(privacy_export, "SPOOL_BLOCK", 4)
+    spooled = read(upload)
+    plays = spooled.plays
+    assert all(part.file is not None for part in plays._parts)
+    expected = list(in_memory.plays)
+    assert [p.kind for p in expected] == ["track"] * 30 + ["episode"] * 5 + ["named"] * 28
+    assert list(plays) == expected and len(plays) == len(expected) == 63
+    assert plays.named_from == 35 and spooled.named == 28
+    assert expected[-1].played_at - expected[-2].played_at == privacy_export.timedelta(
+        seconds=0, milliseconds=1
+    )
+    for start, end in ((0, 63), (3, 9), (4, 8), (29, 36), (35, 63), (62, 63), (10, 10)):
+        assert plays[start:end] == expected[start:end]
+    assert plays[0] == expected[0] and plays[-1] == expected[-1] and plays[37] == expected[37]
+    with pytest.raises(IndexError):
+        plays[63]
+    assert spooled.summary() == in_memory.summary()
+    assert spooled.summary()["kinds"] == {"episode": 5, "named": 28, "short": 22, "track": 8}
+    plays.close()
+    assert all(part.file is None for part in plays._parts)

@@ -447,20 +447,19 @@ def _read_stored(job: ImportJob, limits: Limits, now: datetime) -> Export:
     )
 
 
-def _chunks(plays: list[ExportPlay], start: int, size: int, named_size: int):
+def _chunks(total: int, named_from: int, start: int, size: int, named_size: int):
     """(start, end) of each chunk from ``start``: the same boundaries on every run.
 
-    A chunk holds streams of one part (stored at once, or names only to search), so the
-    extended part of an export is committed before the account data that may repeat it.
+    A chunk holds streams of one part (stored at once before ``named_from``, names only to
+    search from there on), so the extended part of an export is committed before the account
+    data that may repeat it.
     """
     position = start
-    while position < len(plays):
-        named = plays[position].needs_search
-        end = min(position + (named_size if named else size), len(plays))
-        for index in range(position + 1, end):
-            if plays[index].needs_search != named:
-                end = index
-                break
+    while position < total:
+        named = position >= named_from
+        end = min(position + (named_size if named else size), total)
+        if not named:
+            end = min(end, named_from)
         yield position, end
         position = end
 
@@ -540,10 +539,13 @@ def _import_chunks(job, export, client, chunk_size, named_chunk_size, should_sto
     resolver = TrackResolver(
         job.user_id, client, report.get("unresolved_tracks", []), heartbeat=lambda: _beat(job.id)
     )
-    resolver.learn(export.plays)
+    plays = export.plays
+    if export.named:
+        resolver.learn(plays)
     searches = report.get("searches", 0)
-    for start, end in _chunks(export.plays, job.entries_done, chunk_size, named_chunk_size):
-        chunk = export.plays[start:end]
+    chunks = _chunks(len(plays), plays.named_from, job.entries_done, chunk_size, named_chunk_size)
+    for start, end in chunks:
+        chunk = plays[start:end]
         # Only a chunk of name-only plays may call Spotify: the rest is stored as it is.
         track_ids = (
             resolver.resolve(chunk) if chunk[0].needs_search else [p.track_id for p in chunk]
@@ -576,7 +578,7 @@ def _import_chunks(job, export, client, chunk_size, named_chunk_size, should_sto
             )
             if moved != 1:
                 raise _LostClaim()  # rolls the chunk back: the other worker stores it
-        if should_stop is not None and end < len(export.plays) and should_stop():
+        if should_stop is not None and end < len(plays) and should_stop():
             _finish(job.id, status="pending")
             return
     _finish_done(job.id, job.user_id, export)
@@ -645,11 +647,9 @@ class TrackResolver:
         self.search_error: str | None = None
         self._last_beat = time.monotonic()
 
-    def learn(self, plays: list[ExportPlay]) -> None:
+    def learn(self, plays: Iterable[ExportPlay]) -> None:
         """Names and ids the export's own extended entries pair up, for its name-only plays
         (an upload with both kinds of history: the account data then needs no search)."""
-        if not any(play.needs_search for play in plays):
-            return
         counts: dict[tuple[str, str], Counter] = {}
         folded: dict[tuple, tuple[str, str]] = {}
         for play in plays:

@@ -38,17 +38,19 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import pickle
 import re
 import tempfile
+import weakref
 import zipfile
 import zlib
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
 from pathlib import Path, PurePosixPath
-from typing import IO
+from typing import IO, overload
 from urllib.parse import unquote_plus
 
 import ijson
@@ -146,6 +148,165 @@ class ExportFile:
     plays: int = 0  # streams kept from it (plays, short streams, episodes, chapters)
 
 
+SPOOL_BLOCK = 8_192  # streams per pickled block of a spool: read back one block at a time
+
+
+class _Spool:
+    """Streams of one part of an export, pickled in blocks to an anonymous temporary file
+    (closed when this is dropped): memory holds one block, whatever the export's size.  The
+    last block stays in memory, so an export of fewer streams opens no file at all."""
+
+    def __init__(self) -> None:
+        self.file: IO[bytes] | None = None
+        self.blocks: list[tuple[int, int]] = []  # (offset in the file, streams in it)
+        self.pending: list[tuple] = []  # the last block, not written yet
+        self.count = 0
+
+    def append(self, play: ExportPlay) -> None:
+        self.pending.append(
+            (
+                play.played_at,
+                play.ms_played,
+                play.track_id,
+                play.names,
+                play.kind,
+                play.short,
+                play.how,
+                play.parent,
+            )
+        )
+        self.count += 1
+        if len(self.pending) >= SPOOL_BLOCK:
+            self._write()
+
+    def _write(self) -> None:
+        if self.file is None:
+            self.file = tempfile.TemporaryFile()  # noqa: SIM115 (lives as long as the export)
+            weakref.finalize(self, self.file.close)  # closed, not left to warn, when dropped
+        self.file.seek(0, io.SEEK_END)
+        self.blocks.append((self.file.tell(), len(self.pending)))
+        pickle.dump(self.pending, self.file, protocol=pickle.HIGHEST_PROTOCOL)
+        self.pending = []
+
+    def sizes(self) -> list[int]:
+        """Streams in each block, in order, the one in memory last."""
+        return [size for _, size in self.blocks] + ([len(self.pending)] if self.pending else [])
+
+    def block(self, number: int) -> list[tuple]:
+        if number == len(self.blocks):
+            return self.pending
+        assert self.file is not None
+        self.file.seek(self.blocks[number][0])
+        return pickle.load(self.file)
+
+    def close(self) -> None:
+        if self.file is not None:
+            self.file.close()
+            self.file = None
+
+
+class Plays(Sequence[ExportPlay]):
+    """The kept streams of an export, in the order the import stores them (see
+    :class:`Export`), spooled to disk as they are read: a decade of history is a million
+    streams, about 200 MB as objects, so memory holds a block of them, never the export.
+
+    Appended to by the readers, one part at a time (:meth:`part`); then :meth:`seal`.  Reads
+    (index, slice, iteration) unpickle the blocks they touch, the last one kept for the next
+    read: the import's chunks take consecutive slices.  What the import report says of the
+    streams (counts by kind, first and last music stream) is counted as they are appended.
+    """
+
+    PARTS = 4  # direct, account podcasts, extended names only, account data
+
+    def __init__(self) -> None:
+        self._parts = [_Spool() for _ in range(self.PARTS)]
+        self._starts: list[int] = []  # index of each part's first stream, once sealed
+        self._cached: tuple[int, int, list[tuple]] | None = None
+        self.kinds: Counter = Counter()
+        self.first_played_at: datetime | None = None
+        self.last_played_at: datetime | None = None
+
+    def part(self, number: int) -> Callable[[ExportPlay], None]:
+        """The appender of part ``number`` (0 to 3, in storing order)."""
+        spool = self._parts[number]
+
+        def append(play: ExportPlay) -> None:
+            self.kinds["short" if play.short else play.kind] += 1
+            if play.kind in MUSIC_KINDS:
+                at = play.played_at
+                if self.first_played_at is None or at < self.first_played_at:
+                    self.first_played_at = at
+                if self.last_played_at is None or at > self.last_played_at:
+                    self.last_played_at = at
+            spool.append(play)
+
+        return append
+
+    def seal(self) -> None:
+        start = 0
+        self._starts = []
+        for spool in self._parts:
+            self._starts.append(start)
+            start += spool.count
+
+    @property
+    def named_from(self) -> int:
+        """The index of the first name-only stream (``needs_search``): the parts before are
+        stored as they are, the parts from here on each may need a search."""
+        return self._starts[2] if self._starts else len(self)
+
+    def __len__(self) -> int:
+        return sum(spool.count for spool in self._parts)
+
+    @overload
+    def __getitem__(self, index: int) -> ExportPlay: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[ExportPlay]: ...
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            start, stop, step = index.indices(len(self))
+            found = list(self._between(start, stop))
+            return found if step == 1 else found[::step]
+        position = index + len(self) if index < 0 else index
+        if not 0 <= position < len(self):
+            raise IndexError(index)
+        return next(self._between(position, position + 1))
+
+    def __iter__(self) -> Iterator[ExportPlay]:
+        return self._between(0, len(self))
+
+    def _between(self, start: int, stop: int) -> Iterator[ExportPlay]:
+        """The streams at indices [start, stop), block by block."""
+        for part, spool in enumerate(self._parts):
+            base = self._starts[part]
+            offset = base
+            for number, size in enumerate(spool.sizes()):
+                lo, hi = max(start, offset), min(stop, offset + size)
+                if lo < hi:
+                    rows = self._block(part, number)
+                    for row in rows[lo - offset : hi - offset]:
+                        yield ExportPlay(*row)
+                offset += size
+                if offset >= stop:
+                    return
+
+    def _block(self, part: int, number: int) -> list[tuple]:
+        cached = self._cached
+        if cached is not None and cached[:2] == (part, number):
+            return cached[2]
+        rows = self._parts[part].block(number)
+        self._cached = (part, number, rows)
+        return rows
+
+    def close(self) -> None:
+        """Let go of the spools now (they also go with this object)."""
+        for spool in self._parts:
+            spool.close()
+        self._cached = None
+
+
 @dataclass
 class Export:
     """Everything a validated export holds.  ``plays``: first every stream that needs no
@@ -158,23 +319,27 @@ class Export:
 
     files: list[ExportFile] = field(default_factory=list)
     ignored_files: list[str] = field(default_factory=list)
-    plays: list[ExportPlay] = field(default_factory=list)
+    plays: Plays = field(default_factory=Plays)
     skipped: Counter = field(default_factory=Counter)
     usernames: set[str] = field(default_factory=set)
 
     @property
     def first_played_at(self) -> datetime | None:
         """The first music stream's time (the API's plays are music: gaps are compared)."""
-        return min((p.played_at for p in self.plays if p.kind in MUSIC_KINDS), default=None)
+        return self.plays.first_played_at
 
     @property
     def last_played_at(self) -> datetime | None:
-        return max((p.played_at for p in self.plays if p.kind in MUSIC_KINDS), default=None)
+        return self.plays.last_played_at
+
+    @property
+    def named(self) -> int:
+        """How many streams are known by names only (each may need a search)."""
+        return len(self.plays) - self.plays.named_from
 
     def kinds(self) -> dict[str, int]:
         """Streams kept, by kind; music under 30 s counted as ``short``."""
-        found = Counter("short" if p.short else p.kind for p in self.plays)
-        return dict(sorted(found.items()))
+        return dict(sorted((+self.plays.kinds).items()))
 
     def summary(self) -> dict:
         """JSON-friendly facts about the export for the import report."""
@@ -190,8 +355,8 @@ class Export:
             "plays": len(self.plays),
             "kinds": self.kinds(),
             # the two parts of the import: stored at once, and name-only plays searched after
-            "direct": sum(1 for p in self.plays if not p.needs_search),
-            "named": sum(1 for p in self.plays if p.needs_search),
+            "direct": self.plays.named_from,
+            "named": self.named,
             "skipped": dict(sorted(self.skipped.items())),
             "skipped_total": sum(self.skipped.values()),
             "first_played_at": first.isoformat() if first else None,
@@ -238,8 +403,10 @@ def read_export(
     Spotify id of the user importing: an extended entry naming another user is refused.
     ``heartbeat`` is called before each history file is read (a worker shows it is alive).
 
-    Memory stays at about one history file: a zip inside the upload is spooled to an anonymous
-    temporary file, not held in memory, and every spool is gone when this returns or raises.
+    Memory stays bounded whatever the export's size: files are parsed as they are read, a zip
+    inside the upload is spooled to an anonymous temporary file, and so are the validated
+    streams (:class:`Plays`, which the returned export holds; the other spools are gone when
+    this returns or raises).
     """
     now = now or utcnow()
     with contextlib.ExitStack() as opened:
@@ -263,6 +430,17 @@ def _read(source, username, limits, now, min_ms_played, name, heartbeat, opened)
     # resumable import relies on.
     history.sort(key=lambda mk: (mk[1] not in (EXTENDED, VIDEO), mk[0].name))
     read = _Reading(export, username, now, min_ms_played)
+    try:
+        _read_files(history, read, limits, heartbeat)
+    except BaseException:
+        export.plays.close()  # the spools go at once, not when the error is collected
+        raise
+    export.plays.seal()
+    return export
+
+
+def _read_files(history, read: _Reading, limits: Limits, heartbeat) -> None:
+    export = read.export
     for member, kind in history:
         if heartbeat is not None:
             heartbeat()
@@ -277,16 +455,12 @@ def _read(source, username, limits, now, min_ms_played, name, heartbeat, opened)
         else:
             info.plays = _read_account_podcasts(member.name, entries, read)
         info.entries = entries.count
-    export.plays.extend(read.direct)
-    export.plays.extend(_spread_minutes(read.account_podcasts, EPISODE))
-    export.plays.extend(read.named)
-    export.plays.extend(_spread_minutes(read.account_plays, NAMED))
-    return export
 
 
 class _Reading:
     """What the entry readers share across the files of one export: where the streams go,
-    in the order the import stores them, and the caches of repeated values."""
+    in the order the import stores them (the parts of ``export.plays``), and the caches of
+    repeated values."""
 
     def __init__(self, export: Export, username: str | None, now: datetime, min_ms: int):
         self.export = export
@@ -294,16 +468,34 @@ class _Reading:
         self.expected = username.casefold() if username else None
         self.now = now
         self.min_ms = min_ms
-        self.direct: list[ExportPlay] = []  # stored without any Spotify call
-        self.named: list[ExportPlay] = []  # extended entries with names but no URI
-        self.account_plays: list[tuple[datetime, int, tuple]] = []
-        self.account_podcasts: list[tuple[datetime, int, tuple]] = []
+        plays = export.plays
+        self.direct = plays.part(0)  # stored without any Spotify call
+        self.account_podcasts = _Minutes(plays.part(1), EPISODE)
+        self.named = plays.part(2)  # extended entries with names but no URI
+        self.account_plays = _Minutes(plays.part(3), NAMED)
         self.names: dict[tuple, tuple] = {}
         self.listening: dict[tuple, Listening] = {}
 
     def shared(self, names: tuple) -> tuple:
         """One tuple per distinct names: a history repeats its favourites thousands of times."""
         return self.names.setdefault(names, names)
+
+
+class _Minutes:
+    """Account-data streams at the middle of their minute, 1 ms apart within one minute, as
+    they are read (in file order)."""
+
+    def __init__(self, append: Callable[[ExportPlay], None], kind: str):
+        self.append_play, self.kind = append, kind
+        self.previous: datetime | None = None
+        self.offset = 0
+
+    def append(self, stream: tuple[datetime, int, tuple]) -> None:
+        ended, ms_played, names = stream
+        self.offset = self.offset + 1 if ended == self.previous else 0
+        self.previous = ended
+        at = ended + MINUTE_MIDDLE + timedelta(milliseconds=self.offset)
+        self.append_play(ExportPlay(at, ms_played, None, names, self.kind))
 
 
 # -- where the files come from ---------------------------------------------------------------
@@ -613,7 +805,7 @@ def _read_extended(file_name: str, entries: Iterable[dict], read: _Reading) -> i
             elif incognito:
                 skipped["incognito"] += 1
             else:
-                direct.append(spoken)
+                direct(spoken)
                 counted += 1
             continue
         if uri is None:
@@ -639,7 +831,7 @@ def _read_extended(file_name: str, entries: Iterable[dict], read: _Reading) -> i
         else:
             names = (track_name or "", artist_name or "", album_name)
         play = ExportPlay(played_at, ms_played, track_id, read.shared(names), kind, short, how)
-        (named if kind == NAMED else direct).append(play)
+        (named if kind == NAMED else direct)(play)
         counted += 1
     return counted
 
@@ -767,17 +959,6 @@ def _read_account_podcasts(file_name: str, entries: Iterable[dict], read: _Readi
         read.account_podcasts.append((ended, ms_played, names))
         counted += 1
     return counted
-
-
-def _spread_minutes(account_plays, kind: str) -> Iterator[ExportPlay]:
-    """Account-data streams at the middle of their minute, 1 ms apart within one minute."""
-    previous, offset = None, 0
-    for ended, ms_played, names in account_plays:
-        offset = offset + 1 if ended == previous else 0
-        previous = ended
-        yield ExportPlay(
-            ended + MINUTE_MIDDLE + timedelta(milliseconds=offset), ms_played, None, names, kind
-        )
 
 
 def _timestamp(value, where: str, key: str, now: datetime) -> datetime:
