@@ -9,7 +9,7 @@ message the listener sees, or goes on importing.  :func:`create_job`, for caller
 import themselves (the Luigi task, the demo), validates before it records anything, so a
 refused export leaves no job.  :func:`run_job` then works through the export's counted
 plays in a fixed order, one chunk per transaction: the chunk's track stubs, its plays (through
-``models.ingest.plays.store_plays``, the only writer of plays, which recognises a play already
+``models.ingest.plays.store_rows``, the only writer of plays, which recognises a play already
 stored by the API or an earlier import) and the job's progress counters commit together.  A job
 that is interrupted (process killed, Spotify's long Retry-After) resumes at the first chunk not
 committed, and is ``done`` only once every chunk is.
@@ -56,11 +56,20 @@ from models.imports.privacy_export import (
 )
 from models.ingest import gaps, streams
 from models.ingest.catalogue import ensure_track_stubs, upsert_tracks, write_transaction
-from models.ingest.plays import store_plays
+from models.ingest.plays import Row, store_rows
 from models.ingest.provisional import fold as _fold
 from models.jobs import queue
 from models.schema.db import naive_utc, utcnow
-from models.schema.tables import Artist, ImportJob, Job, Play, Track, TrackArtist, User
+from models.schema.tables import (
+    HOW_YOU_LISTEN,
+    Artist,
+    ImportJob,
+    Job,
+    Play,
+    Track,
+    TrackArtist,
+    User,
+)
 from spotify.errors import RateLimited, ReauthorizationNeeded, RetryLater, SpotifyError
 
 log = logging.getLogger(__name__)
@@ -468,7 +477,9 @@ class _Chunk:
     """The rows one chunk of the export writes, by table, built before its transaction."""
 
     def __init__(self) -> None:
-        self.plays: list[dict] = []
+        self.plays: list[Row] = []
+        self.how_values: dict[int, tuple] = {}
+        self.kept_alive: list = []
         self.stubs: dict[str, dict] = {}
         self.short: list[dict] = []
         self.local: list[ExportPlay] = []
@@ -494,7 +505,21 @@ class _Chunk:
                     "artist_name": play.names[1],
                     "album_name": play.names[2],
                 }
-            (self.short if play.short else self.plays).append(_row(play, track_id))
+            if play.short:
+                self.short.append(_row(play, track_id))
+            else:
+                self.plays.append(self._play_row(play, track_id))
+
+    def _play_row(self, play: ExportPlay, track_id: str) -> Row:
+        """The row ``store_rows`` takes; the how-you-listen values of an export repeat (a few
+        hundred distinct among 100,000s of plays), so each is made once per chunk."""
+        how = play.how
+        values = self.how_values.get(id(how))
+        if values is None:
+            values = () if how is NOTHING_SAID else tuple(getattr(how, n) for n in HOW_YOU_LISTEN)
+            self.how_values[id(how)] = values
+            self.kept_alive.append(how)  # its id stays its own while the chunk lives
+        return (track_id, play.played_at, play.ms_played, None, values)
 
     def store(self, user_id: int) -> tuple[tuple[int, int], Counter]:
         """Write the chunk (in the caller's transaction): (plays added, duplicates, other
@@ -504,9 +529,11 @@ class _Chunk:
         if self.local:
             ids = streams.ensure_local_tracks(user_id, {p.names for p in self.local})
             for play in self.local:
-                rows = self.short if play.short else self.plays
-                rows.append(_row(play, ids[play.names]))
-        stored = store_plays(user_id, self.plays, SOURCE) if self.plays else None
+                if play.short:
+                    self.short.append(_row(play, ids[play.names]))
+                else:
+                    self.plays.append(self._play_row(play, ids[play.names]))
+        stored = store_rows(user_id, self.plays, SOURCE) if self.plays else None
         kept["short"] += streams.store_short_streams(user_id, self.short)
         if self.episodes:
             episode_ids = streams.ensure_episodes((p.names, p.track_id) for p in self.episodes)
@@ -523,13 +550,11 @@ class _Chunk:
 
 
 def _row(play: ExportPlay, key: str) -> dict:
-    """The row ``store_plays`` takes (``track_id``) and ``streams``' writers (``key``)."""
+    """The row ``streams``' writers take (``key``: the track, episode or chapter id)."""
     return {
-        "track_id": key,
         "key": key,
         "played_at": play.played_at,
         "ms_played": play.ms_played,
-        "context_uri": None,
         "how": None if play.how is NOTHING_SAID else play.how.columns(),
     }
 

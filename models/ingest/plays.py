@@ -44,7 +44,7 @@ class InvalidPlay(ValueError):
     """A play dict that cannot be stored; says which play and which key."""
 
 
-def _normalise(index: int, play: Mapping) -> tuple[str, dt.datetime, int, str | None, tuple]:
+def _normalise(index: int, play: Mapping) -> Row:
     """``(track id, naive UTC played_at, ms_played, context_uri, how)`` of a play dict,
     checked; ``how``: the ``HOW_YOU_LISTEN`` values in order, or () if none were given."""
     try:
@@ -133,9 +133,21 @@ def store_plays(user_id: int, plays: Iterable[Mapping], source: str) -> StoreRes
     Runs in one transaction (a savepoint if the caller holds one) with the summary updates;
     raises :class:`InvalidPlay` (nothing stored) for a malformed play or an unknown track.
     """
+    return store_rows(user_id, [_normalise(i, play) for i, play in enumerate(plays)], source)
+
+
+Row = tuple[str, dt.datetime, int, str | None, tuple]
+"""A play as :func:`store_rows` takes it: track id, naive UTC played_at, ms_played,
+context_uri, and the ``HOW_YOU_LISTEN`` values in order or () if none were given."""
+
+
+def store_rows(user_id: int, rows: list[Row], source: str) -> StoreResult:
+    """:func:`store_plays` for plays already checked, as :data:`Row` tuples (sorted here): the
+    history import's, which ``models.imports.privacy_export`` validated, skip building a dict
+    per play only to check it again."""
     if source not in PLAY_SOURCES:
         raise ValueError(f"source must be one of {', '.join(PLAY_SOURCES)}, got {source!r}")
-    rows = sorted((_normalise(i, play) for i, play in enumerate(plays)), key=itemgetter(1))
+    rows.sort(key=itemgetter(1))
     if not rows:
         return StoreResult(0, 0)
     with write_transaction():  # IMMEDIATE on SQLite: it reads, then writes

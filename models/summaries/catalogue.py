@@ -429,20 +429,25 @@ def _features_of(track_ids) -> dict[str, tuple[str, list]]:
 def _record_features(
     user_id: int, buckets: Mapping[str, Mapping[tuple, list]], totals: Mapping[str, list]
 ) -> None:
-    features = _features_of(totals)
+    # Per track: its status and the (counter index, value) of the features it has; a history
+    # import's stub tracks have none yet, so their cells only add plays and time.
+    known = {
+        track: (status, [(2 + 2 * i, v) for i, v in enumerate(values) if v is not None])
+        for track, (status, values) in _features_of(totals).items()
+    }
+    unknown: tuple[str, list] = (PENDING, [])
     for bucket, cells in (*buckets.items(), (None, {(None, t): c for t, c in totals.items()})):
         sums: dict = {}
         for (when, track), (plays, ms, _, _) in cells.items():
-            status, values = features.get(track, (PENDING, [None] * len(PROFILE_FEATURES)))
+            status, values = known.get(track, unknown)
             row = sums.get((when, status))
             if row is None:
                 row = sums[(when, status)] = [0] * len(FEATURE_COUNTERS)
             row[0] += plays
             row[1] += ms
-            for i, value in enumerate(values):
-                if value is not None:
-                    row[2 + 2 * i] += plays * value
-                    row[3 + 2 * i] += plays
+            for at, value in values:
+                row[at] += plays * value
+                row[at + 1] += plays
         if not sums:
             continue
         model = _FEATURE_MODELS[bucket]
