@@ -451,7 +451,7 @@ def test_resume_after_an_interruption_continues_where_it_stopped(
 
     # the process dies while storing the third chunk: that chunk rolls back, two stay
     calls = []
-    real_store = history_import.store_plays
+    real_store = history_import.store_rows
 
     def dying_store(user_id, plays, source):
         calls.append(len(plays))
@@ -459,10 +459,10 @@ def test_resume_after_an_interruption_continues_where_it_stopped(
             raise KeyboardInterrupt  # not an Exception: nothing gets to mark the job
         return real_store(user_id, plays, source)
 
-    monkeypatch.setattr(history_import, "store_plays", dying_store)
+    monkeypatch.setattr(history_import, "store_rows", dying_store)
     with pytest.raises(KeyboardInterrupt):
         run_job(job.id, export=export, chunk_size=20)
-    monkeypatch.setattr(history_import, "store_plays", real_store)
+    monkeypatch.setattr(history_import, "store_rows", real_store)
     job = ImportJob.get_by_id(job.id)
     assert job.status == "running" and job.entries_done == 40
     assert Play.select().count() == job.plays_added == plays_in(export.plays[:40])
