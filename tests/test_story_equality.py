@@ -197,3 +197,12 @@ def test_the_listening_story_equals_the_raw_plays(db, seed):
             )
             top_day = max(in_period.items(), key=lambda item: (item[1][1], item[1][0], item[0]))
             assert review["top_day"]["key"] == top_day[0].isoformat()
+            # the figures it reads from one sum per track, artist and album are the families'
+            before = stats.year_before(period)
+            assert review["totals"] == stats.totals(user.id, period)
+            assert review["previous"]["totals"] == stats.totals(user.id, before)
+            for kind in ("tracks", "artists", "albums", "genres"):
+                top = getattr(stats, f"top_{kind}")(user.id, period, limit=5)
+                assert review[f"top_{kind}"] == top, kind
+            assert review["discoveries"] == stats.discovered(user.id, period)
+            assert review["previous"]["discoveries"] == stats.discovered(user.id, before, limit=1)
