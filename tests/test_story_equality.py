@@ -19,7 +19,7 @@ from models import stats
 from models.accounts.users import set_timezone
 from models.ingest.catalogue import upsert_tracks
 from models.ingest.plays import store_plays
-from models.periods import Period, local_date, local_midnight_utc
+from models.periods import Period, local_date, local_midnight_utc, parse_period
 from models.schema.tables import ListeningSession
 from tests.factories import make_album, make_artist, make_track, make_user, track_object
 from tests.story_world import (
@@ -140,6 +140,11 @@ def test_the_listening_story_equals_the_raw_plays(db, seed):
             new = both(stats.discovered, user.id, period)
             assert new["tracks"] == sum(period.contains(at) for at in first_tracks.values())
             assert new["artists"] == sum(period.contains(at) for at in first_artists.values())
+        for key in ("7d", "12m", "all"):  # ending after the last play: read from first plays
+            period = parse_period(key, tz=tz, now=NOW)
+            new = both(stats.discovered, user.id, period)
+            assert new["tracks"] == sum(period.contains(at) for at in first_tracks.values())
+            assert new["artists"] == sum(period.contains(at) for at in first_artists.values())
         cutoff = local_midnight_utc(dt.date(2025, 12, 30), tz)
         expected = set()
         for year in (2024, 2025):
@@ -205,4 +210,4 @@ def test_the_listening_story_equals_the_raw_plays(db, seed):
                 top = getattr(stats, f"top_{kind}")(user.id, period, limit=5)
                 assert review[f"top_{kind}"] == top, kind
             assert review["discoveries"] == stats.discovered(user.id, period)
-            assert review["previous"]["discoveries"] == stats.discovered(user.id, before, limit=1)
+            assert review["previous"]["discoveries"] == stats.discovered(user.id, before, limit=0)

@@ -20,11 +20,11 @@ from models.periods import Period, add_months, local_date, local_midnight_utc
 from models.schema.db import is_postgresql, utcnow
 from models.schema.tables import Artist, ArtistMonth, Track
 from models.stats.sources import (
-    Plan,
     all_time_plan,
     artist_base,
     as_date,
     as_datetime,
+    as_int,
     per_entity,
     per_track,
     plan_for,
@@ -34,7 +34,6 @@ from models.stats.sources import (
     with_catalogue,
     with_track_artists,
 )
-from models.stats.top import ranked_lists
 from models.summaries.listening import LocalTime, play_bounds
 
 REDISCOVER_MONTHS = 6
@@ -86,54 +85,55 @@ def discoveries_per_month(user_id: int, tz: str) -> list[dict]:
     return series
 
 
-def first_played_in(user_id: int, period: Period, kind: str):
-    """``condition(column)``: the column's track or artist (``kind``) was first played in
-    the period (for :func:`models.stats.top.ranked_lists`)."""
-    source = first_plays(user_id, period.tz, kind)
-    new = select_from([source], [getattr(source.c, _KINDS[kind])]).where(_first_in(source, period))
-    return lambda column: column.in_(new)
-
-
-def discoveries_of(user_id: int, plan: Plan, limit: int, everything: int = 0) -> dict:
-    """{"track": {"new": Ranked, "all": Ranked}, "artist": {...}}: for tracks and for
-    artists, the period's discoveries (``new``: first played in it, counted, the ``limit``
-    most played in the period first), and with ``everything`` a top list of all of them
-    (``all``), from the one sum of the period per track or artist."""
-    found = {}
-    for kind, key in _KINDS.items():
-        # what was first played in the period was played in it: the period's sums of the
-        # discoveries are theirs, counted and ranked with the same sum as the whole period's
-        played = per_track(plan) if kind == "track" else per_entity(plan, "artist")
-        found[kind] = ranked_lists(
-            played,
-            key,
-            {
-                "all": (None, everything),
-                "new": (first_played_in(user_id, plan.period, kind), limit),
-            },
-        )
-    return found
-
-
-def as_discovered(found: dict) -> dict:
-    """:func:`discovered`'s answer from :func:`discoveries_of`'s lists."""
-    tracks, artists = found["track"]["new"], found["artist"]["new"]
-    return {
-        "tracks": tracks.count,
-        "artists": artists.count,
-        "top_tracks": with_track_artists(with_catalogue(tracks.top, "track_id", Track, track_base)),
-        "top_artists": with_catalogue(artists.top, "artist_id", Artist, artist_base),
-    }
-
-
 @statistic
 def discovered(user_id: int, period: Period, limit: int = 5) -> dict:
     """What the period discovered: ``{"tracks": n, "artists": n, "top_tracks": [...],
     "top_artists": [...]}``, the tops being the discoveries most played in the period."""
+    result: dict = {"tracks": 0, "artists": 0, "top_tracks": [], "top_artists": []}
     plan = plan_for(user_id, period)
     if plan.empty:
-        return {"tracks": 0, "artists": 0, "top_tracks": [], "top_artists": []}
-    return as_discovered(discoveries_of(user_id, plan, limit))
+        return result
+    for kind, key in _KINDS.items():
+        source = first_plays(user_id, period.tz, kind)
+        if plan.through_last_play or not limit:
+            # what was first played in the period was played in it (counted from the first
+            # plays alone), and every play of it up to its last is in a period that ends after
+            # the last play: their all-time sums are the period's, no sum of the period needed
+            played, column = source, getattr(source.c, key)
+            where = _first_in(source, period)
+        else:
+            new = select_from([source], [getattr(source.c, key)]).where(_first_in(source, period))
+            # what was first played in the period was played in it: one query ranks the
+            # period's plays of the discoveries and counts them all (COUNT(*) OVER the result)
+            played = per_track(plan) if kind == "track" else per_entity(plan, "artist")
+            column = getattr(played.c, key)
+            where = column.in_(new)
+        ranked = list(
+            select_from(
+                [played],
+                [
+                    column,
+                    played.c.plays,
+                    played.c.ms_played,
+                    fn.COUNT(SQL("*")).over().alias("discovered"),
+                ],
+            )
+            .where(where)
+            .order_by(played.c.plays.desc(), played.c.ms_played.desc(), column)
+            .limit(max(limit, 1))
+            .dicts()
+        )
+        result[kind + "s"] = as_int(ranked[0]["discovered"]) if ranked else 0
+        for row in ranked:
+            del row["discovered"]
+        ranked = ranked[:limit]
+        if kind == "track":
+            result["top_tracks"] = with_track_artists(
+                with_catalogue(ranked, key, Track, track_base)
+            )
+        else:
+            result["top_artists"] = with_catalogue(ranked, key, Artist, artist_base)
+    return result
 
 
 def history_months(user_id: int, now: dt.datetime | None = None) -> int | None:

@@ -14,24 +14,12 @@ from collections import defaultdict
 
 from models.periods import Period, PeriodError, local_date, parse_period, zone
 from models.schema.db import utcnow
-from models.schema.tables import Album, Artist, Track
 from models.stats.calendar_days import days_with_plays, longest_run
-from models.stats.discoveries import as_discovered, discoveries_of
+from models.stats.counts import totals
+from models.stats.discoveries import discovered
 from models.stats.sessions import longest_sessions
-from models.stats.sources import (
-    album_base,
-    album_totals,
-    artist_base,
-    as_int,
-    per_time,
-    plan_for,
-    statistic,
-    track_base,
-    with_album_artists,
-    with_catalogue,
-    with_track_artists,
-)
-from models.stats.top import Ranked, ranked_lists, top_genres
+from models.stats.sources import as_int, per_time, plan_for, statistic
+from models.stats.top import top_albums, top_artists, top_genres, top_tracks
 
 TOP = 5
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
@@ -97,14 +85,9 @@ def _best(sums: dict, label) -> dict | None:
 
 
 def _figures(user_id: int, period: Period, top: int) -> dict:
-    """Every figure of the review; with ``top`` 0 (the year before) no top lists, whose
-    comparison nobody reads, and only the one top discovery.
-
-    Each of the period's sums per track, per artist and per album is computed once: the
-    totals (plays, time, distinct tracks, artists, albums), the top lists and the
-    discoveries are all read from it (:func:`models.stats.top.ranked_lists`), so the review
-    costs about what three top lists cost, not ten; genres are the artists' genres, a sum of
-    their own (:func:`models.stats.top.top_genres`)."""
+    """Every figure of the review; with ``top`` 0 (the year before) no top lists and no top
+    discovery, whose comparison nobody reads (the discoveries are then counted from the first
+    plays alone, with no sum of the period)."""
     plan = plan_for(user_id, period)
     days = days_with_plays(user_id, period)
     months: dict = defaultdict(lambda: [0, 0])
@@ -122,29 +105,20 @@ def _figures(user_id: int, period: Period, top: int) -> dict:
         }
     )
     sessions = longest_sessions(user_id, period, 1)
-    if plan.empty:
-        found = {
-            kind: {"all": Ranked(0, 0, 0, []), "new": Ranked(0, 0, 0, [])}
-            for kind in ("track", "artist")
-        }
-        albums = Ranked(0, 0, 0, [])
-    else:
-        found = discoveries_of(user_id, plan, top or 1, everything=top)
-        albums = ranked_lists(album_totals(plan), "album_id", {"all": (None, top)})["all"]
-    tracks, artists = found["track"]["all"], found["artist"]["all"]
+    found = discovered(user_id, period, limit=top)
+    tops = {
+        f"top_{kind}": function(user_id, period, limit=top) if top else []
+        for kind, function in (
+            ("tracks", top_tracks),
+            ("artists", top_artists),
+            ("albums", top_albums),
+            ("genres", top_genres),
+        )
+    }
     return {
         "period": period.as_dict(),
-        "totals": {
-            "plays": tracks.plays,
-            "ms_played": tracks.ms_played,
-            "unique_tracks": tracks.count,
-            "unique_artists": artists.count,
-            "unique_albums": albums.count,
-        },
-        "top_tracks": with_track_artists(with_catalogue(tracks.top, "track_id", Track, track_base)),
-        "top_artists": with_catalogue(artists.top, "artist_id", Artist, artist_base),
-        "top_albums": with_album_artists(with_catalogue(albums.top, "album_id", Album, album_base)),
-        "top_genres": top_genres(user_id, period, limit=top) if top and not plan.empty else [],
+        "totals": totals(user_id, period),
+        **tops,
         "top_month": _best({k: tuple(v) for k, v in months.items()}, lambda d: d.strftime("%Y-%m")),
         "top_weekday": _best({k: tuple(v) for k, v in weekdays.items()}, lambda d: WEEKDAYS[d]),
         "top_day": _best(days, lambda d: d.isoformat()),
@@ -152,14 +126,15 @@ def _figures(user_id: int, period: Period, top: int) -> dict:
         "active_days": len(days),
         "longest_streak": longest_run(days),
         "longest_session": sessions[0] if sessions else None,
-        "discoveries": as_discovered(found),
+        "discoveries": found,
     }
 
 
 @statistic
 def year_in_review(user_id: int, period: Period, top: int = TOP) -> dict:
     """Every figure of the review for ``period`` (whole local days), and ``"previous"``: the
-    same figures for the same span a year earlier (its top lists left empty).  Listening
+    same figures for the same span a year earlier (its top lists and top discovery left
+    empty).  Listening
     times are in ms; the "top" month, weekday, day and hour are those with the most listening
     time (ties: more plays)."""
     review = _figures(user_id, period, top)

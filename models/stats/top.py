@@ -7,13 +7,6 @@ rows (genres excepted: they are the join of artists to their genres).
 
 from __future__ import annotations
 
-import functools
-import operator
-from collections.abc import Callable
-from dataclasses import dataclass
-
-from peewee import SQL, Value, fn
-
 from models.periods import Period
 from models.schema.tables import Album, Artist, Track
 from models.stats.sources import (
@@ -22,7 +15,6 @@ from models.stats.sources import (
     album_totals,
     artist_base,
     artist_totals,
-    as_int,
     check_page,
     clean,
     genres_query,
@@ -39,113 +31,17 @@ from models.stats.sources import (
 )
 
 
-def top_order(source, key_column) -> list:
-    """The order of every top list: most plays, then most time, then the key."""
-    return [source.c.plays.desc(), source.c.ms_played.desc(), key_column]
-
-
 def _top(aggregate, key: str, model, base, limit: int, offset: int) -> list[dict]:
     """The ``limit`` rows of ``aggregate`` with the most plays, then their catalogue columns."""
     key_column = getattr(aggregate.c, key)
     ranked = list(
         select_from([aggregate], [key_column, aggregate.c.plays, aggregate.c.ms_played])
-        .order_by(*top_order(aggregate, key_column))
+        .order_by(aggregate.c.plays.desc(), aggregate.c.ms_played.desc(), key_column)
         .limit(limit)
         .offset(offset)
         .dicts()
     )
     return with_catalogue(ranked, key, model, base)
-
-
-@dataclass
-class Ranked:
-    """One list of :func:`ranked_lists`: how many rows, their plays and time, the top ones."""
-
-    count: int
-    plays: int
-    ms_played: int
-    top: list[dict]
-
-
-def ranked_lists(
-    aggregate, key: str, lists: dict[str, tuple[Callable | None, int]]
-) -> dict[str, Ranked]:
-    """Several lists of one aggregate (``key``, plays, ms_played) in one statement: for each
-    ``name: (condition, limit)``, the rows meeting ``condition(key column)`` (all without
-    one) counted and summed, and their ``limit`` first in :func:`top_order` (``{key, plays,
-    ms_played}``, no catalogue columns).
-
-    The aggregate (a year's month rows summed per track, say) is computed once, as a
-    materialized CTE both engines keep for the statement, and each list reads those few
-    thousand rows: the review's period totals, top list and discoveries cost one sum, not
-    three.
-    """
-    inner_key = getattr(aggregate.c, key)
-    summed = select_from(
-        [aggregate], [inner_key.alias("key"), aggregate.c.plays, aggregate.c.ms_played]
-    ).cte("summed", materialized=True)
-    parts = []
-    for name, (condition, limit) in lists.items():
-        where = condition(summed.c.key) if condition is not None else None
-        counted = select_from(
-            [summed],
-            [
-                Value(name).alias("list"),
-                Value(None).alias("key"),
-                Value(0).alias("position"),
-                fn.COUNT(SQL("*")).alias("n"),
-                fn.SUM(summed.c.plays).alias("plays"),
-                fn.SUM(summed.c.ms_played).alias("ms_played"),
-            ],
-        )
-        parts.append(counted if where is None else counted.where(where))
-        if not limit:
-            continue
-        order = top_order(summed, summed.c.key)
-        top = select_from(
-            [summed],
-            [
-                Value(name).alias("list"),
-                summed.c.key,
-                fn.ROW_NUMBER().over(order_by=order).alias("position"),
-                Value(1).alias("n"),
-                summed.c.plays,
-                summed.c.ms_played,
-            ],
-        )
-        top = (top if where is None else top.where(where)).order_by(*order).limit(limit)
-        # a compound's parts may not order or limit on SQLite: each top list is a subquery
-        first = top.alias(f"top_{len(parts)}")
-        parts.append(
-            select_from(
-                [first],
-                [
-                    first.c.list,
-                    first.c.key,
-                    first.c.position,
-                    first.c.n,
-                    first.c.plays,
-                    first.c.ms_played,
-                ],
-            )
-        )
-    query = functools.reduce(operator.add, parts).with_cte(summed)
-    found = {name: Ranked(0, 0, 0, []) for name in lists}
-    for name, row_key, _position, n, plays, ms_played in sorted(
-        query.tuples(), key=lambda row: (row[0], row[2])
-    ):
-        ranked = found[name]
-        if row_key is None:
-            ranked.count, ranked.plays, ranked.ms_played = (
-                as_int(n),
-                as_int(plays),
-                as_int(ms_played),
-            )
-        else:
-            ranked.top.append(
-                {key: row_key, "plays": as_int(plays), "ms_played": as_int(ms_played)}
-            )
-    return found
 
 
 @statistic
