@@ -623,3 +623,55 @@ def test_migration_078_keeps_the_gaps_recorded_before_open(engine, tmp_path):
         assert len(gaps.open_gaps(listener.id)) == 2
         gaps.cover(listener.id, at, at + dt.timedelta(hours=3))
         assert [g.end for g in gaps.open_gaps(listener.id)] == [at]
+
+
+@pytest.mark.parametrize("engine", ["sqlite", "postgresql"])
+def test_migration_094_indexes_first_plays_keeping_every_summary_row(engine, tmp_path):
+    """An install at 090 with all-time summaries, migrated to the newest, has a fresh build's
+    schema (the first-play indexes included), every summary row as it was, and its discoveries
+    equal what its raw plays say."""
+    from models import stats
+    from models.periods import Period
+    from models.schema.tables import ArtistTotal, TrackTotal
+    from models.summaries import listening
+
+    with fresh_and_upgrading(engine, tmp_path, "090_sharing") as (database, fresh_schema):
+        listener = _user_of_an_old_schema(database, at_060=True)
+        artist = _old_row(
+            database, "artist", id="oldartist000001", name="Old Artist", provisional=False
+        )
+        tracks = [
+            _old_row(database, "track", id=f"oldtrack{n:014d}", name=f"Track {n}", is_local=False)
+            for n in range(3)
+        ]
+        for n, track in enumerate(tracks):  # first played in 2024, 2025 and 2026
+            at = dt.datetime(2024 + n, 3, 1, 12)
+            for sql, values in (
+                (
+                    "INSERT INTO track_artist (track_id, artist_id, position) VALUES (%s, %s, 0)",
+                    (track, artist),
+                ),
+                (
+                    "INSERT INTO play (user_id, track_id, played_at, ms_played, source) "
+                    "VALUES (%s, %s, %s, %s, 'api')",
+                    (listener.id, track, at, 1000 * (n + 1)),
+                ),
+            ):
+                database.execute_sql(sql.replace("%s", database.param), values)
+        listening.rebuild(listener.id)
+        kept = [
+            sorted(model.select().where(model.user == listener.id).tuples())
+            for model in (TrackTotal, ArtistTotal)
+        ]
+        router().run()
+        assert _schema(database) == fresh_schema
+        assert [
+            sorted(model.select().where(model.user == listener.id).tuples())
+            for model in (TrackTotal, ArtistTotal)
+        ] == kept
+        period = Period.of_days(dt.date(2025, 1, 1), dt.date(2026, 12, 31), "UTC")
+        found = stats.discovered(listener.id, period)
+        with stats.from_raw_plays():
+            assert stats.discovered(listener.id, period) == found
+        assert (found["tracks"], found["artists"]) == (2, 0)
+        assert [row["track_id"] for row in found["top_tracks"]] == [tracks[2], tracks[1]]

@@ -19,7 +19,7 @@ from models import stats
 from models.accounts.users import set_timezone
 from models.ingest.catalogue import upsert_tracks
 from models.ingest.plays import store_plays
-from models.periods import Period, local_date, local_midnight_utc
+from models.periods import Period, local_date, local_midnight_utc, parse_period
 from models.schema.tables import ListeningSession
 from tests.factories import make_album, make_artist, make_track, make_user, track_object
 from tests.story_world import (
@@ -140,6 +140,11 @@ def test_the_listening_story_equals_the_raw_plays(db, seed):
             new = both(stats.discovered, user.id, period)
             assert new["tracks"] == sum(period.contains(at) for at in first_tracks.values())
             assert new["artists"] == sum(period.contains(at) for at in first_artists.values())
+        for key in ("7d", "12m", "all"):  # ending after the last play: read from first plays
+            period = parse_period(key, tz=tz, now=NOW)
+            new = both(stats.discovered, user.id, period)
+            assert new["tracks"] == sum(period.contains(at) for at in first_tracks.values())
+            assert new["artists"] == sum(period.contains(at) for at in first_artists.values())
         cutoff = local_midnight_utc(dt.date(2025, 12, 30), tz)
         expected = set()
         for year in (2024, 2025):
@@ -197,3 +202,12 @@ def test_the_listening_story_equals_the_raw_plays(db, seed):
             )
             top_day = max(in_period.items(), key=lambda item: (item[1][1], item[1][0], item[0]))
             assert review["top_day"]["key"] == top_day[0].isoformat()
+            # the figures it reads from one sum per track, artist and album are the families'
+            before = stats.year_before(period)
+            assert review["totals"] == stats.totals(user.id, period)
+            assert review["previous"]["totals"] == stats.totals(user.id, before)
+            for kind in ("tracks", "artists", "albums", "genres"):
+                top = getattr(stats, f"top_{kind}")(user.id, period, limit=5)
+                assert review[f"top_{kind}"] == top, kind
+            assert review["discoveries"] == stats.discovered(user.id, period)
+            assert review["previous"]["discoveries"] == stats.discovered(user.id, before, limit=0)

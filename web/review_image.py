@@ -4,10 +4,14 @@ The SVG is self-contained: no external image, stylesheet or web font, only prese
 attributes and a generic font stack (DejaVu Sans is what Debian's cairo finds), so it renders
 the same in a browser, an image viewer and cairosvg.  Every text comes from the figures of
 ``models.stats.year_in_review``; names are escaped.  The PNG is cairosvg's rendering of that
-SVG (cairosvg needs the system's libcairo2; ``make install`` installs it).
+SVG (cairosvg needs the system's libcairo2; ``make install`` installs it).  Rasterising takes
+longer than computing the figures, so the last PNGs drawn are kept, keyed by their SVG: the
+figures are computed for every request, and only a drawing of the same figures is reused.
 """
 
 from __future__ import annotations
+
+import functools
 
 from markupsafe import escape
 
@@ -112,8 +116,14 @@ def review_svg(review: dict, listener: str) -> str:
     return "".join(parts)
 
 
+# A drawing is ~100 kB: a few dozen per worker are the reviews being looked at and shared now.
+DRAWN_PNGS = 32
+
+
+@functools.lru_cache(maxsize=DRAWN_PNGS)
 def review_png(svg: str) -> bytes:
-    """The PNG rendering of :func:`review_svg`'s image."""
+    """The PNG rendering of :func:`review_svg`'s image (the same SVG: the same drawing, reused
+    from the last :data:`DRAWN_PNGS`; the SVG is all the image depends on)."""
     import cairosvg  # here: the SVG and the pages need no libcairo
 
     return cairosvg.svg2png(bytestring=svg.encode("utf-8"), output_width=WIDTH)

@@ -83,7 +83,10 @@ def _review():
 def review():
     found, error, args = _review()
     today = local_date(utcnow(), _tz())
-    first = stats.totals(current_user.id, stats.year_period(today.year, _tz()))
+    this_year_plays = None  # only an empty review's message reads it: a year's totals cost
+    if found is not None and not found["totals"]["plays"]:
+        this_year = stats.totals(current_user.id, stats.year_period(today.year, _tz()))
+        this_year_plays = this_year["plays"]
     return render_template(
         "story/review.html",
         review=found,
@@ -92,7 +95,7 @@ def review():
         years=list(range(today.year, today.year - 10, -1)),
         image_svg=url_for("story.review_image", fmt="svg", **args),
         image_png=url_for("story.review_image", fmt="png", **args),
-        this_year_plays=first["plays"],
+        this_year_plays=this_year_plays,
         month_name=month_name,
         young_history=_young_history(),
     ), (400 if error else 200)

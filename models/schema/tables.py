@@ -537,6 +537,8 @@ class TrackTotal(_TrackSummary):
     class Meta:
         table_name = "summary_track"
         primary_key = CompositeKey("user", "track")
+        # a period's discoveries: the user's rows first played in it (models.stats.discoveries)
+        indexes = ((("user", "first_played_at"), False),)
 
 
 class TrackDay(_TrackSummary):
@@ -598,6 +600,7 @@ class ArtistTotal(_ArtistSummary):
     class Meta:
         table_name = "summary_artist"
         primary_key = CompositeKey("user", "artist")
+        indexes = ((("user", "first_played_at"), False),)  # like TrackTotal's
 
 
 class ArtistMonth(_ArtistSummary):

@@ -95,11 +95,19 @@ def discovered(user_id: int, period: Period, limit: int = 5) -> dict:
         return result
     for kind, key in _KINDS.items():
         source = first_plays(user_id, period.tz, kind)
-        new = select_from([source], [getattr(source.c, key)]).where(_first_in(source, period))
-        # what was first played in the period was played in it: one query ranks the period's
-        # plays of the discoveries and counts them all (COUNT(*) OVER the whole result)
-        played = per_track(plan) if kind == "track" else per_entity(plan, "artist")
-        column = getattr(played.c, key)
+        if plan.through_last_play or not limit:
+            # what was first played in the period was played in it (counted from the first
+            # plays alone), and every play of it up to its last is in a period that ends after
+            # the last play: their all-time sums are the period's, no sum of the period needed
+            played, column = source, getattr(source.c, key)
+            where = _first_in(source, period)
+        else:
+            new = select_from([source], [getattr(source.c, key)]).where(_first_in(source, period))
+            # what was first played in the period was played in it: one query ranks the
+            # period's plays of the discoveries and counts them all (COUNT(*) OVER the result)
+            played = per_track(plan) if kind == "track" else per_entity(plan, "artist")
+            column = getattr(played.c, key)
+            where = column.in_(new)
         ranked = list(
             select_from(
                 [played],
@@ -110,7 +118,7 @@ def discovered(user_id: int, period: Period, limit: int = 5) -> dict:
                     fn.COUNT(SQL("*")).over().alias("discovered"),
                 ],
             )
-            .where(column.in_(new))
+            .where(where)
             .order_by(played.c.plays.desc(), played.c.ms_played.desc(), column)
             .limit(max(limit, 1))
             .dicts()

@@ -85,8 +85,9 @@ def _best(sums: dict, label) -> dict | None:
 
 
 def _figures(user_id: int, period: Period, top: int) -> dict:
-    """Every figure of the review; with ``top`` 0 (the year before) no top lists, whose
-    comparison nobody reads, and only the one top discovery."""
+    """Every figure of the review; with ``top`` 0 (the year before) no top lists and no top
+    discovery, whose comparison nobody reads (the discoveries are then counted from the first
+    plays alone, with no sum of the period)."""
     plan = plan_for(user_id, period)
     days = days_with_plays(user_id, period)
     months: dict = defaultdict(lambda: [0, 0])
@@ -104,7 +105,7 @@ def _figures(user_id: int, period: Period, top: int) -> dict:
         }
     )
     sessions = longest_sessions(user_id, period, 1)
-    found = discovered(user_id, period, limit=top or 1)
+    found = discovered(user_id, period, limit=top)
     tops = {
         f"top_{kind}": function(user_id, period, limit=top) if top else []
         for kind, function in (
@@ -132,7 +133,8 @@ def _figures(user_id: int, period: Period, top: int) -> dict:
 @statistic
 def year_in_review(user_id: int, period: Period, top: int = TOP) -> dict:
     """Every figure of the review for ``period`` (whole local days), and ``"previous"``: the
-    same figures for the same span a year earlier (its top lists left empty).  Listening
+    same figures for the same span a year earlier (its top lists and top discovery left
+    empty).  Listening
     times are in ms; the "top" month, weekday, day and hour are those with the most listening
     time (ties: more plays)."""
     review = _figures(user_id, period, top)

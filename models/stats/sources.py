@@ -196,6 +196,8 @@ class Plan:
     all_time: bool = False  # per-track rows from TrackTotal
     summary_days: bool = False  # local buckets (TrackDay/TrackMonth/HourSlot) are usable
     empty: bool = False
+    # summaries are read and the period ends after the last play: nothing played later
+    through_last_play: bool = False
 
 
 def _summary_state(user_id: int):
@@ -238,6 +240,7 @@ def plan_for(user_id: int, period: Period, aggregate: bool = True) -> Plan:
             period,
             all_time=all_time,
             summary_days=timezone == period.tz and (period.whole_days or all_time),
+            through_last_play=period.end > last_at,
         )
     if aggregate:
         prefer_hash_joins(plan)
