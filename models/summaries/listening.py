@@ -428,14 +428,17 @@ def _fill(summary: LocalSummary, query: Select, user_id: int, rewrite: bool) -> 
     )
 
 
-def _tune_rebuild_transaction() -> None:
-    """PostgreSQL: a rebuild is recomputable from the plays, so its commit need not wait for
-    the WAL flush (a crash loses at most the rebuild, never a play: the zone stays pending and
-    the worker queues it again); and its GROUP BYs sort a million rows, which spill to disk
-    with the default 4 MB of ``work_mem``."""
+def _tune_rebuild_transaction(outermost: bool) -> None:
+    """PostgreSQL: the GROUP BYs of a rebuild sort a million rows, which spill to disk with the
+    default 4 MB of ``work_mem``; and a rebuild in a transaction of its own (the worker's) is
+    recomputable from the plays, so its commit need not wait for the WAL flush: a crash loses
+    at most the rebuild, never a play (the zone stays pending and the worker queues it again).
+    Inside another transaction (a catalogue change that rebuilds, with plays or links of its
+    own to keep) the commit stays synchronous."""
     if is_postgresql():
-        db.execute_sql("SET LOCAL synchronous_commit = off")
         db.execute_sql("SET LOCAL work_mem = '64MB'")
+        if outermost:
+            db.execute_sql("SET LOCAL synchronous_commit = off")
 
 
 def rebuild(user_id: int, tz: str | None = None, local_only: bool = False) -> None:
@@ -448,6 +451,7 @@ def rebuild(user_id: int, tz: str | None = None, local_only: bool = False) -> No
     ``store_plays`` (the benchmark).  Runs as one ``INSERT ... SELECT ... GROUP BY`` per
     summary (:data:`LOCAL_SUMMARIES`, then the catalogue's and the charts').
     """
+    outermost = db.transaction_depth() == 0
     with write_transaction():
         if tz is None:
             tz = User.select(User.timezone).where(User.id == user_id).scalar()
@@ -456,7 +460,7 @@ def rebuild(user_id: int, tz: str | None = None, local_only: bool = False) -> No
         zone(tz)
         # Locked first: a play stored meanwhile waits, then goes into the rebuilt buckets.
         _, counted = _lock_summary_row(user_id, tz)
-        _tune_rebuild_transaction()
+        _tune_rebuild_transaction(outermost)
         if local_only and not counted:
             local_only = False  # nothing summarised yet: the all-time rows are needed too
         # From scratch, every summary is emptied; in a new zone the local ones.  On PostgreSQL
