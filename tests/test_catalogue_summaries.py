@@ -15,7 +15,7 @@ import threading
 from models.ingest.catalogue import upsert_tracks, write_transaction
 from models.ingest.plays import store_plays
 from models.schema.db import db as database_proxy
-from models.schema.tables import AlbumTotal, ArtistDay, ArtistTotal, FeatureTotal
+from models.schema.tables import AlbumTotal, ArtistMonth, ArtistTotal, FeatureTotal
 from models.summaries import listening
 from tests.factories import make_album, make_artist, make_track, make_user, track_object
 
@@ -73,7 +73,7 @@ def _assert_counted_once(user, artist, album) -> None:
     assert AlbumTotal.get(user=user.id, album=album.id).plays == 1
     incremental = {
         model: sorted(model.select().where(model.user == user.id).tuples())
-        for model in (ArtistTotal, ArtistDay, AlbumTotal, FeatureTotal)
+        for model in (ArtistTotal, ArtistMonth, AlbumTotal, FeatureTotal)
     }
     listening.rebuild(user.id)
     rebuilt = {

@@ -145,6 +145,27 @@ def test_ties_rank_by_time_then_name_and_weeks_start_on_monday_locally(db):
     assert (before.item, before.position, before.plays) == (b_side.id, 1, 1)
 
 
+def test_a_tie_across_the_last_position_is_broken_by_name(db):
+    """Items tied in plays and time at the last position: only the first by name charts
+    (the ranking cuts by plays and time before it reads names)."""
+    user = make_user()
+    monday = dt.datetime(2026, 3, 2, 8)
+    leaders = [make_track(name=f"Lead {n:02d}", duration_ms=100_000) for n in range(CHART_SIZE - 1)]
+    tied = [make_track(name=name, duration_ms=100_000) for name in ("Tie c", "Tie a", "Tie b")]
+    for n, track in enumerate(leaders):
+        for k in range(2):
+            make_play(user, track, monday + dt.timedelta(minutes=10 * n + 5 * k))
+    for n, track in enumerate(tied):
+        make_play(user, track, monday + dt.timedelta(hours=6, minutes=n))
+    shorter = make_track(name="A shorter one", duration_ms=100_000)  # first by name, but behind
+    make_play(user, shorter, monday + dt.timedelta(hours=7), ms_played=99_999)
+    assert stored_charts(user.id) == reference_charts(user.id)
+    last = ChartWeek.get(ChartWeek.kind == "track", ChartWeek.position == CHART_SIZE)
+    assert last.item == tied[1].id
+    listening.rebuild(user.id)
+    assert stored_charts(user.id) == reference_charts(user.id)
+
+
 def test_a_time_zone_change_ranks_every_week_again(db):
     from models.accounts.users import set_timezone
 

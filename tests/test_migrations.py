@@ -52,9 +52,9 @@ def _old_row(database, table: str, **columns) -> str:
     return columns["id"]
 
 
-def _old_track(database, n: int, artists=(), album=None) -> str:
+def _old_track(database, n: int, artists=(), album=None, **columns) -> str:
     track_id = _old_row(
-        database, "track", id=f"oldtrack{n:014d}", name=f"Track {n}", album_id=album
+        database, "track", id=f"oldtrack{n:014d}", name=f"Track {n}", album_id=album, **columns
     )
     for position, artist in enumerate(artists):
         database.execute_sql(
@@ -675,3 +675,101 @@ def test_migration_094_indexes_first_plays_keeping_every_summary_row(engine, tmp
             assert stats.discovered(listener.id, period) == found
         assert (found["tracks"], found["artists"]) == (2, 0)
         assert [row["track_id"] for row in found["top_tracks"]] == [tracks[2], tracks[1]]
+DAY_TABLES_099 = ("summary_artist_day", "summary_album_day", "summary_features_day")
+
+
+@pytest.mark.parametrize("engine", ["sqlite", "postgresql"])
+def test_migration_099_drops_the_catalogue_day_summaries_and_its_rollback_refills_them(
+    engine, tmp_path
+):
+    """An install at 090 with artist, album and features day rows ends with a fresh build's
+    schema and every other summary row kept; the statistics of a few days (now summed from
+    the track days and the catalogue) equal the raw plays'; the rollback writes the day rows
+    again exactly as the writers of 090 had kept them."""
+    from models import stats
+    from models.periods import Period
+    from models.schema.tables import PROFILE_FEATURES, SUMMARY_TABLES
+    from models.summaries import listening
+
+    with fresh_and_upgrading(engine, tmp_path, "090_sharing") as (database, fresh):
+        listener = _user_of_an_old_schema(database, at_060=True)
+        lead, guest = (
+            _old_row(database, "artist", id=f"oldartist{n}", name="A", provisional=False)
+            for n in (1, 2)
+        )
+        album = _old_row(database, "album", id="oldalbum1", name="Album", provisional=False)
+        duet = _old_track(database, 1, artists=[lead, guest], album=album, is_local=False)
+        solo = _old_track(database, 2, artists=[guest], is_local=False)  # the guest leads it
+        database.execute_sql(
+            "INSERT INTO audio_features (track_id, status, danceability, tempo, fetched_at) "
+            "VALUES (%s, 'ok', 0.25, 120.5, %s)".replace("%s", database.param),
+            (duet, dt.datetime(2026, 1, 1)),
+        )
+        at = dt.datetime(2026, 3, 1)
+        plays = [(duet, 10, 1000), (duet, 11, 2000), (solo, 12, 4000), (duet, 33, 8000)]
+        for track, hour, ms in plays:
+            database.execute_sql(
+                "INSERT INTO play (user_id, track_id, played_at, ms_played, source) "
+                "VALUES (%s, %s, %s, %s, 'api')".replace("%s", database.param),
+                (listener.id, track, at + dt.timedelta(hours=hour), ms),
+            )
+        listening.rebuild(listener.id)  # the track summaries, catalogue months and totals
+        day1, day2 = dt.date(2026, 3, 1), dt.date(2026, 3, 2)
+
+        def h(hour):
+            return at + dt.timedelta(hours=hour)
+
+        features = ", ".join(f"sum_{n}, n_{n}" for n in PROFILE_FEATURES)
+        day_rows = {  # what 090's writers kept, worked out by hand from the four plays
+            "summary_artist_day (user_id, day, artist_id, plays, ms_played, lead_plays, "
+            "lead_ms_played, first_played_at, last_played_at)": [
+                (day1, lead, 2, 3000, 2, 3000, h(10), h(11)),
+                (day1, guest, 3, 7000, 1, 4000, h(10), h(12)),
+                (day2, lead, 1, 8000, 1, 8000, h(33), h(33)),
+                (day2, guest, 1, 8000, 0, 0, h(33), h(33)),
+            ],
+            "summary_album_day (user_id, day, album_id, plays, ms_played, first_played_at, "
+            "last_played_at)": [
+                (day1, album, 2, 3000, h(10), h(11)),
+                (day2, album, 1, 8000, h(33), h(33)),
+            ],
+            f"summary_features_day (user_id, day, status, plays, ms_played, {features})": [
+                (day1, "ok", 2, 3000, 500_000, 2, *[0] * 12, 241_000_000, 2),
+                (day1, "pending", 1, 4000, *[0] * 16),
+                (day2, "ok", 1, 8000, 250_000, 1, *[0] * 12, 120_500_000, 1),
+            ],
+        }
+        for into, rows in day_rows.items():
+            for row in rows:
+                marks = ", ".join([database.param] * (len(row) + 1))
+                database.execute_sql(f"INSERT INTO {into} VALUES ({marks})", (listener.id, *row))
+
+        def stored_day_rows():
+            return {
+                table: database.execute_sql(f"SELECT * FROM {table} ORDER BY 1, 2, 3").fetchall()
+                for table in DAY_TABLES_099
+            }
+
+        def summaries():
+            return {model: sorted(model.select().tuples()) for model in SUMMARY_TABLES}
+
+        old_days, kept = stored_day_rows(), summaries()
+        router().run()
+        assert _schema(database) == fresh
+        assert not set(DAY_TABLES_099) & set(database.get_tables())
+        assert summaries() == kept
+        both_days = Period.of_days(day1, day2, "UTC")
+        for statistic in (stats.top_artists, stats.top_albums, stats.taste_profile):
+            summarised = statistic(listener.id, both_days)
+            with stats.from_raw_plays():
+                assert summarised == statistic(listener.id, both_days)
+        top = stats.top_artists(listener.id, both_days)
+        assert [(artist["artist_id"], artist["plays"]) for artist in top] == [(guest, 4), (lead, 3)]
+
+        migration_router = router()
+        migration_router.run_one(
+            "099_no_catalogue_day_summaries", migration_router.migrator, fake=False, downgrade=True
+        )
+        assert stored_day_rows() == old_days
+        router().run()
+        assert _schema(database) == fresh

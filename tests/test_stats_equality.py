@@ -315,8 +315,8 @@ def test_incremental_summaries_equal_a_rebuild_from_raw_plays(db):
     for user in users:
         incremental = _summary_rows(user.id)
         assert incremental["TrackDay"] and incremental["HourSlot"]
-        assert incremental["ArtistDay"] and incremental["AlbumTotal"]
-        assert {row[1] for row in incremental["FeatureDay"]} == {
+        assert incremental["ArtistMonth"] and incremental["AlbumTotal"]
+        assert {row[1] for row in incremental["FeatureMonth"]} == {
             "ok",
             "forbidden",
             "missing",

@@ -613,16 +613,6 @@ class ArtistMonth(_ArtistSummary):
         primary_key = CompositeKey("user", "month", "artist")
 
 
-class ArtistDay(_ArtistSummary):
-    """Per user, local day and artist."""
-
-    day = DateField()
-
-    class Meta:
-        table_name = "summary_artist_day"
-        primary_key = CompositeKey("user", "day", "artist")
-
-
 class _AlbumSummary(_CatalogueSummary):
     album = CharField(max_length=64, column_name="album_id")
 
@@ -643,16 +633,6 @@ class AlbumMonth(_AlbumSummary):
     class Meta:
         table_name = "summary_album_month"
         primary_key = CompositeKey("user", "month", "album")
-
-
-class AlbumDay(_AlbumSummary):
-    """Per user, local day and album."""
-
-    day = DateField()
-
-    class Meta:
-        table_name = "summary_album_day"
-        primary_key = CompositeKey("user", "day", "album")
 
 
 # The audio features of the taste profile (play-weighted averages).
@@ -724,26 +704,13 @@ class FeatureMonth(_FeatureSummary):
         primary_key = CompositeKey("user", "month", "status")
 
 
-class FeatureDay(_FeatureSummary):
-    """Per user, local day and features status."""
-
-    day = DateField()
-
-    class Meta:
-        table_name = "summary_features_day"
-        primary_key = CompositeKey("user", "day", "status")
-
-
 CATALOGUE_SUMMARY_TABLES = (
     ArtistTotal,
     ArtistMonth,
-    ArtistDay,
     AlbumTotal,
     AlbumMonth,
-    AlbumDay,
     FeatureTotal,
     FeatureMonth,
-    FeatureDay,
 )
 SUMMARY_TABLES = (
     ListeningSummary,

@@ -37,11 +37,9 @@ from models.schema.db import db, is_postgresql
 from models.schema.tables import (
     LEAD_POSITION,
     Album,
-    AlbumDay,
     AlbumMonth,
     AlbumTotal,
     Artist,
-    ArtistDay,
     ArtistGenre,
     ArtistMonth,
     ArtistTotal,
@@ -298,10 +296,17 @@ def _day_ranges(plan: Plan):
     return None, [(first, end)]
 
 
-def bucket_rows(plan: Plan, month_model, day_model, columns, where=None):
+def bucket_rows(plan: Plan, month_model, day_model, columns, where=None, day_rows=None):
     """``UNION ALL`` of ``columns(model)`` over the whole local months of the period
     (``month_model``) and the days at either end (``day_model``), with ``where(model)`` if
-    given: the rows a summarised period is summed from."""
+    given: the rows a summarised period is summed from.
+
+    ``day_rows``: for a summary kept per month only (artists, albums, features: a time-zone
+    change would rewrite a million day rows of theirs), a function from the condition on
+    ``day_model`` (``TrackDay``) to the rows the edge days give, in ``columns``' order and
+    names: the track days joined to the catalogue, a few thousand rows at most
+    (docs/query-plans.md).
+    """
     months, days = _day_ranges(plan)
     ranges = [(month_model, month_model.month, *months)] if months is not None else []
     ranges += [(day_model, day_model.day, lo, hi) for lo, hi in days if lo < hi]
@@ -312,7 +317,10 @@ def bucket_rows(plan: Plan, month_model, day_model, columns, where=None):
             condition &= bucket >= lo
         if where is not None:
             condition &= where(model)
-        parts.append(model.select(*columns(model)).where(condition))
+        if day_rows is not None and model is day_model:
+            parts.append(day_rows(condition))
+        else:
+            parts.append(model.select(*columns(model)).where(condition))
     return functools.reduce(lambda a, b: a + b, parts).alias("parts")  # UNION ALL
 
 
@@ -388,11 +396,10 @@ _ENTITIES = {
     "artist": (
         ArtistTotal,
         ArtistMonth,
-        ArtistDay,
         "artist_id",
         ("plays", "ms_played", "lead_plays", "lead_ms_played"),
     ),
-    "album": (AlbumTotal, AlbumMonth, AlbumDay, "album_id", ("plays", "ms_played")),
+    "album": (AlbumTotal, AlbumMonth, "album_id", ("plays", "ms_played")),
 }
 
 
@@ -419,7 +426,7 @@ def _linked(kind: str, source, spans: bool) -> Select:
 def per_entity(plan: Plan, kind: str, spans: bool = False):
     """Subquery ``per_<kind>``: (artist_id, plays, ms_played, lead_plays, lead_ms_played
     [, first/last_played_at]) per artist, or (album_id, plays, ms_played[, ...]) per album."""
-    total_model, month_model, day_model, key, counters = _ENTITIES[kind]
+    total_model, month_model, key, counters = _ENTITIES[kind]
     names = counters + (("first_played_at", "last_played_at") if spans else ())
 
     def columns(model):
@@ -434,7 +441,12 @@ def per_entity(plan: Plan, kind: str, spans: bool = False):
     if not plan.summary_days:
         rows = _linked(kind, per_track(plan, spans=spans), spans).alias("linked")
     else:
-        rows = bucket_rows(plan, month_model, day_model, columns)
+
+        def day_rows(condition):
+            days = TrackDay.select(*_track_columns(TrackDay, spans)).where(condition)
+            return _linked(kind, days.alias("days"), spans)
+
+        rows = bucket_rows(plan, month_model, TrackDay, columns, day_rows=day_rows)
     sums = [fn.SUM(getattr(rows.c, name)).alias(name) for name in counters]
     if spans:
         sums += [

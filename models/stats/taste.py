@@ -10,15 +10,15 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import TypedDict
 
-from peewee import JOIN, Case, fn
+from peewee import JOIN, SQL, Case, fn
 
 from models.periods import Period
 from models.schema.tables import (
     PROFILE_FEATURES,
     AudioFeatures,
-    FeatureDay,
     FeatureMonth,
     FeatureTotal,
+    TrackDay,
 )
 from models.stats.open_data import OpenProfile, open_profile
 from models.stats.sources import (
@@ -33,7 +33,7 @@ from models.stats.sources import (
     statistic,
     with_shares,
 )
-from models.summaries.catalogue import MICRO
+from models.summaries.catalogue import MICRO, PENDING, micro_sql
 
 
 class TasteProfile(TypedDict):
@@ -45,6 +45,28 @@ class TasteProfile(TypedDict):
     coverage: float
     genres: list[dict]
     open_data: OpenProfile | None
+
+
+def _feature_days(condition):
+    """The features rows of the track days matching ``condition``, one per track and day,
+    as the features summaries sum them (``models.summaries.catalogue``: millionths, pending
+    without a features row)."""
+    af = AudioFeatures.alias("af")
+    columns = [
+        fn.COALESCE(af.status, PENDING).alias("status"),
+        TrackDay.plays.alias("plays"),
+        TrackDay.ms_played.alias("ms_played"),
+    ]
+    for name in PROFILE_FEATURES:
+        columns.append((TrackDay.plays * SQL(micro_sql(f"af.{name}"))).alias(f"sum_{name}"))
+        columns.append(
+            Case(None, [(getattr(af, name).is_null(False), TrackDay.plays)], 0).alias(f"n_{name}")
+        )
+    return (
+        TrackDay.select(*columns)
+        .join(af, JOIN.LEFT_OUTER, on=(af.track == TrackDay.track))
+        .where(condition)
+    )
 
 
 def _features_by_status(plan: Plan) -> dict[str, dict]:
@@ -67,7 +89,7 @@ def _features_by_status(plan: Plan) -> dict[str, dict]:
                 .alias("parts")
             )
         else:
-            rows = bucket_rows(plan, FeatureMonth, FeatureDay, columns)
+            rows = bucket_rows(plan, FeatureMonth, TrackDay, columns, day_rows=_feature_days)
         found = {}
         for row in (
             select_from(

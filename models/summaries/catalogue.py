@@ -4,13 +4,19 @@ Artist, album and genre statistics over a year or all time would otherwise join 
 thousands of per-track rows to ``track_artist`` and ``track`` on every page view, which costs
 more than everything else a page does (docs/query-plans.md).  So each user also has:
 
-- ``ArtistTotal`` / ``ArtistMonth`` / ``ArtistDay``: per artist, all time / per local month /
-  per local day, the sum of the track summaries of every track crediting the artist
-  (``lead_*``: only the tracks the artist leads, whose genres are the artist's);
-- ``AlbumTotal`` / ``AlbumMonth`` / ``AlbumDay``: per album, the sum over the album's tracks;
-- ``FeatureTotal`` / ``FeatureMonth`` / ``FeatureDay``: per audio-features status, the plays
-  and the play-weighted sums of the taste profile's features (in millionths: integers, so a
-  track's part can be taken out exactly when its features arrive).
+- ``ArtistTotal`` / ``ArtistMonth``: per artist, all time / per local month, the sum of the
+  track summaries of every track crediting the artist (``lead_*``: only the tracks the artist
+  leads, whose genres are the artist's);
+- ``AlbumTotal`` / ``AlbumMonth``: per album, the sum over the album's tracks;
+- ``FeatureTotal`` / ``FeatureMonth``: per audio-features status, the plays and the
+  play-weighted sums of the taste profile's features (in millionths: integers, so a track's
+  part can be taken out exactly when its features arrive).
+
+There are no per-day rows of these: a period needs at most about 62 edge days, which the
+statistics sum from ``TrackDay`` joined to the catalogue when they read (:func:`day_source_sql`
+and ``models.stats.sources``); the weekly charts rank from the same join.  Per-day rows were
+1.4 million rows of the 1,000,000-play listener that every time-zone change rewrote and every
+import wrote (docs/query-plans.md).
 
 The invariant (``tests/test_stats_equality.py`` compares the incremental rows with
 :func:`rebuild`): each row equals that sum computed from the track summaries and the catalogue
@@ -47,13 +53,10 @@ from models.schema.db import db, is_postgresql
 from models.schema.tables import (
     LEAD_POSITION,
     PROFILE_FEATURES,
-    AlbumDay,
     AlbumMonth,
     AlbumTotal,
-    ArtistDay,
     ArtistMonth,
     ArtistTotal,
-    FeatureDay,
     FeatureMonth,
     FeatureTotal,
 )
@@ -171,8 +174,8 @@ def record(
     user_id: int, buckets: Mapping[str, Mapping[tuple, list]], totals: Mapping[str, list]
 ) -> None:
     """Add the track summary cells just recorded for new plays (``summaries.record_plays``):
-    ``buckets`` {"day" | "month": {(local day or month, track): [plays, ms, first, last]}},
-    ``totals`` {track: cell}."""
+    ``buckets`` {"month": {(local month, track): [plays, ms, first, last]}}, ``totals``
+    {track: cell}."""
     _record_features(user_id, buckets, totals)
     links = links_of(totals)
     if not any(artists or album for artists, album in links.values()):
@@ -193,12 +196,12 @@ def record(
 _MODELS = {
     (True, None): ArtistTotal,
     (True, "month"): ArtistMonth,
-    (True, "day"): ArtistDay,
     (False, None): AlbumTotal,
     (False, "month"): AlbumMonth,
-    (False, "day"): AlbumDay,
 }
-BUCKETS = (None, "month", "day")
+BUCKETS = (None, "month")
+# The summaries here that depend on the time zone (``listening.rebuild`` empties them).
+MONTH_MODELS = (ArtistMonth, AlbumMonth, FeatureMonth)
 
 
 def _key_columns(model, bucket: str | None, key) -> list:
@@ -301,22 +304,24 @@ def _sums_sql(artists: bool) -> tuple[str, str]:
     )
 
 
+def day_source_sql(artists: bool, bucket: str | None = "day") -> tuple[str, str]:
+    """(key expression, FROM ... joining the track summaries ``s`` of ``bucket`` to their
+    artists ``ta`` or their album ``t``): the rows an artist or album summary sums, and for
+    days, which have no summary of their own, what a reader of days sums instead."""
+    summary = "summary_track" + (f"_{bucket}" if bucket else "")
+    if artists:
+        return "ta.artist_id", f"{summary} s JOIN track_artist ta ON ta.track_id = s.track_id"
+    return (
+        "t.album_id",
+        f"{summary} s JOIN track t ON t.id = s.track_id AND t.album_id IS NOT NULL",
+    )
+
+
 def _source_sql(artists: bool, bucket: str | None) -> tuple[str, str, str]:
     """(target table, key expression, FROM ... joining the track summaries to the links)."""
     suffix = f"_{bucket}" if bucket else ""
     table = ("summary_artist" if artists else "summary_album") + suffix
-    summary = "summary_track" + suffix
-    if artists:
-        return (
-            table,
-            "ta.artist_id",
-            (f"{summary} s JOIN track_artist ta ON ta.track_id = s.track_id"),
-        )
-    return (
-        table,
-        "t.album_id",
-        (f"{summary} s JOIN track t ON t.id = s.track_id AND t.album_id IS NOT NULL"),
-    )
+    return (table, *day_source_sql(artists, bucket))
 
 
 def _select_sql(artists: bool, bucket: str | None, where: str) -> tuple[str, list[str], str]:
@@ -343,8 +348,8 @@ def _insert_select(
 
 def _of_tracks(bucket: str | None, track_ids: list[str]) -> tuple[str, list]:
     """WHERE clause (and parameters) for the track summaries ``s`` of ``track_ids``, all users:
-    through their players (``summary_track (track_id)``), so the daily and monthly rows are
-    read by the ``(user_id, track_id, ...)`` indexes, not by a scan of every user's rows."""
+    through their players (``summary_track (track_id)``), so the monthly rows are read by
+    the ``(user_id, track_id, ...)`` index, not by a scan of every user's rows."""
     marks = ", ".join([db.param] * len(track_ids))
     if bucket is None:
         return f"s.track_id IN ({marks})", list(track_ids)
@@ -393,7 +398,7 @@ def _recompute(user_ids: list[int], artist_ids: set[str], album_ids: set[str]) -
 
 MICRO = 1_000_000
 PENDING = "pending"  # no features row yet: the ETL has not asked Spotify
-_FEATURE_MODELS = {None: FeatureTotal, "month": FeatureMonth, "day": FeatureDay}
+_FEATURE_MODELS = {None: FeatureTotal, "month": FeatureMonth}
 FEATURE_COUNTERS = (
     "plays",
     "ms_played",
@@ -401,7 +406,7 @@ FEATURE_COUNTERS = (
 )
 
 
-def _micro_sql(column: str) -> str:
+def micro_sql(column: str) -> str:
     """SQL for a feature value in millionths, rounded half up (features are never negative).
 
     Both the incremental path and the recomputations take the integers from this expression,
@@ -414,7 +419,7 @@ def _micro_sql(column: str) -> str:
 
 def _features_of(track_ids) -> dict[str, tuple[str, list]]:
     """{track: (status, [value in millionths or None per profile feature])} of stored rows."""
-    columns = ", ".join(_micro_sql(f"af.{name}") for name in PROFILE_FEATURES)
+    columns = ", ".join(micro_sql(f"af.{name}") for name in PROFILE_FEATURES)
     found: dict[str, tuple[str, list]] = {}
     for chunk in chunked(sorted(track_ids), CHUNK):
         rows = db.execute_sql(
@@ -473,7 +478,7 @@ def _features_select(bucket: str | None, where: str, sign: int = 1) -> tuple[str
     status = f"COALESCE(af.status, '{PENDING}')"
     sums = [f"{sign} * SUM(s.plays)", f"{sign} * SUM(s.ms_played)"]
     for name in PROFILE_FEATURES:
-        sums.append(f"{sign} * COALESCE(SUM(s.plays * {_micro_sql('af.' + name)}), 0)")
+        sums.append(f"{sign} * COALESCE(SUM(s.plays * {micro_sql('af.' + name)}), 0)")
         sums.append(f"{sign} * SUM(CASE WHEN af.{name} IS NOT NULL THEN s.plays ELSE 0 END)")
     select = (
         f"SELECT s.user_id{by}, {status}, {', '.join(sums)} "
@@ -528,9 +533,8 @@ def _shift_features(track_ids: list[str], sign: int) -> None:
 def rebuild(user_id: int, local_only: bool = False, rewrite_months: bool = False) -> None:
     """Fill one user's artist, album and features summaries from their track summaries, in
     ``summaries.rebuild``, which has deleted the user's rows of every summary (with
-    ``local_only``, the zone changed: only the daily and monthly ones; with
-    ``rewrite_months`` not the monthly ones, which are rewritten where they differ:
-    ``bulk.replace_user_rows``)."""
+    ``local_only``, the zone changed: only the monthly ones; with ``rewrite_months`` not
+    those either, which are rewritten where they differ: ``bulk.replace_user_rows``)."""
     for bucket in BUCKETS[1:] if local_only else BUCKETS:
         where = f"s.user_id = {db.param}"
         selects = [_select_sql(True, bucket, where), _select_sql(False, bucket, where)]

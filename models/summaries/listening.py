@@ -23,22 +23,18 @@ from __future__ import annotations
 
 import datetime as dt
 from bisect import bisect_right
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
 
-from peewee import SQL, Case, Cast, Expression, Value, fn
+from peewee import SQL, Case, Cast, Expression, Select, Value, fn
 
 from models.periods import utc_offset_spans, zone
 from models.schema.bulk import adding_upsert, insert_rows, replace_user_rows
-from models.schema.db import is_postgresql, write_transaction
+from models.schema.db import db, is_postgresql, write_transaction
 from models.schema.tables import (
-    AlbumDay,
-    AlbumMonth,
     AlbumTotal,
-    ArtistDay,
-    ArtistMonth,
     ArtistTotal,
-    FeatureDay,
-    FeatureMonth,
     FeatureTotal,
     HourSlot,
     ListeningSummary,
@@ -52,8 +48,6 @@ from models.summaries import catalogue as catalogue_summaries
 from models.summaries import charts, exclusions
 
 UPSERT_CHUNK = 500
-# The local summaries of days and hours: a new zone changes most of their rows.
-DAY_MODELS = (TrackDay, HourSlot, ArtistDay, AlbumDay, FeatureDay)
 # The order both writers of HourSlot give its values in: the incremental upsert and the rebuild.
 _HOUR_SLOT_COLUMNS = (
     HourSlot.user,
@@ -303,7 +297,7 @@ def record_plays(user_id: int, plays: Iterable[tuple[str, dt.datetime, int]], tz
         [HourSlot.user, HourSlot.day, HourSlot.hour],
         False,
     )
-    catalogue_summaries.record(user_id, {"day": days, "month": months}, totals)
+    catalogue_summaries.record(user_id, {"month": months}, totals)
     charts.refresh_weeks(user_id, {day for day, _ in days})
 
     least, greatest = (fn.LEAST, fn.GREATEST) if is_postgresql() else (fn.MIN, fn.MAX)
@@ -322,28 +316,142 @@ def record_plays(user_id: int, plays: Iterable[tuple[str, dt.datetime, int]], tz
 # --- rebuilding from the raw plays -------------------------------------------------------------
 
 
-def _fill(model, query, columns: list, *, keys: int, replace: bool, user_id: int) -> None:
-    """Write ``query``'s rows (``columns``: the user, ``keys`` key columns, then values) into
-    ``model``: inserted into emptied rows, or with ``replace`` written as the differences
-    from the user's rows there (``bulk.replace_user_rows``)."""
-    if not replace:
-        model.insert_from(query, columns).execute()
+@dataclass(frozen=True)
+class LocalSummary:
+    """A summary bucketed in local time, as :func:`rebuild` writes it: ``columns`` (the user,
+    ``keys`` key columns, then values) filled from ``select``'s rows, given the local-time
+    expressions of the plays, the condition on the user's kept plays and the user's id.
+    ``rewrite``: on PostgreSQL, written as differences (few rows change with the zone:
+    months)."""
+
+    model: Any  # a summary model (peewee's metaclass attributes are not typed)
+    columns: tuple
+    keys: int
+    select: Callable[[LocalTime, Expression, int], Select]
+    rewrite: bool = False
+
+
+_TRACK_SUMS = ("plays", "ms_played", "first_played_at", "last_played_at")
+
+
+def _track_columns(model, bucket) -> tuple:
+    return (model.user, bucket, model.track, *(getattr(model, name) for name in _TRACK_SUMS))
+
+
+def _track_days(local: LocalTime, mine: Expression, user_id: int) -> Select:
+    """Per local day and track, from the plays: the one scan that computes local days per
+    play besides :func:`_hour_slots`; months, artists, albums, features and charts are summed
+    from these rows."""
+    day = local.day.alias("bucket")
+    return (
+        Play.select(
+            Value(user_id).alias("user_id"),
+            day,
+            Play.track,
+            fn.COUNT(Play.id),
+            fn.SUM(Play.ms_played),
+            fn.MIN(Play.played_at),
+            fn.MAX(Play.played_at),
+        )
+        .where(mine)
+        .group_by(SQL("bucket"), Play.track)
+        .order_by(SQL("bucket"), Play.track)  # key order: cheaper B-tree inserts
+    )
+
+
+def _month_of_day(day):
+    """SQL for the first day of the month of a stored local day."""
+    if is_postgresql():
+        return Cast(fn.date_trunc("month", day), "date")
+    return fn.strftime("%Y-%m-01", day)
+
+
+def _track_months(local: LocalTime, mine: Expression, user_id: int) -> Select:
+    """Per local month and track, summed from the day rows just written (a third as many rows
+    as plays, and no local time to compute per row)."""
+    month = _month_of_day(TrackDay.day).alias("bucket")
+    return (
+        TrackDay.select(
+            Value(user_id).alias("user_id"),
+            month,
+            TrackDay.track,
+            fn.SUM(TrackDay.plays),
+            fn.SUM(TrackDay.ms_played),
+            fn.MIN(TrackDay.first_played_at),
+            fn.MAX(TrackDay.last_played_at),
+        )
+        .where(TrackDay.user == user_id)
+        .group_by(SQL("bucket"), TrackDay.track)
+        .order_by(SQL("bucket"), TrackDay.track)
+    )
+
+
+def _hour_slots(local: LocalTime, mine: Expression, user_id: int) -> Select:
+    return (
+        Play.select(
+            Value(user_id).alias("user_id"),
+            local.day.alias("day"),
+            local.hour.alias("hour"),
+            local.weekday.alias("weekday"),
+            fn.COUNT(Play.id),
+            fn.SUM(Play.ms_played),
+        )
+        .where(mine)
+        .group_by(SQL("day"), SQL("hour"), SQL("weekday"))
+    )
+
+
+# Every summary that depends on the zone, in the order :func:`rebuild` fills them (a summary
+# may read those before it); the catalogue's monthly sums and the weekly charts follow, read
+# from these.  A new local summary is one entry here.
+LOCAL_SUMMARIES = (
+    LocalSummary(TrackDay, _track_columns(TrackDay, TrackDay.day), 2, _track_days),
+    LocalSummary(HourSlot, _HOUR_SLOT_COLUMNS, 2, _hour_slots),
+    LocalSummary(
+        TrackMonth, _track_columns(TrackMonth, TrackMonth.month), 2, _track_months, rewrite=True
+    ),
+)
+ALL_TIME_MODELS = (TrackTotal, ArtistTotal, AlbumTotal, FeatureTotal)
+
+
+def _fill(summary: LocalSummary, query: Select, user_id: int, rewrite: bool) -> None:
+    """Write ``query``'s rows into the summary: inserted into emptied rows, or with
+    ``rewrite`` written as the differences from the user's rows (``bulk.replace_user_rows``)."""
+    if not rewrite:
+        summary.model.insert_from(query, list(summary.columns)).execute()
         return
     sql, params = query.sql()
-    names = [column.column_name for column in columns]
+    names = [column.column_name for column in summary.columns]
+    keys = summary.keys
     replace_user_rows(
-        model._meta.table_name, names[1 : 1 + keys], names[1 + keys :], sql, params, user_id
+        summary.model._meta.table_name, names[1 : 1 + keys], names[1 + keys :], sql, params, user_id
     )
+
+
+def _tune_rebuild_transaction(outermost: bool) -> None:
+    """PostgreSQL: the GROUP BYs of a rebuild sort a million rows, which spill to disk with the
+    default 4 MB of ``work_mem``; and a rebuild in a transaction of its own (the worker's) is
+    recomputable from the plays, so its commit need not wait for the WAL flush: a crash loses
+    at most the rebuild, never a play (the zone stays pending and the worker queues it again).
+    Inside another transaction (a catalogue change that rebuilds, with plays or links of its
+    own to keep) the commit stays synchronous."""
+    if is_postgresql():
+        db.execute_sql("SET LOCAL work_mem = '64MB'")
+        if outermost:
+            db.execute_sql("SET LOCAL synchronous_commit = off")
 
 
 def rebuild(user_id: int, tz: str | None = None, local_only: bool = False) -> None:
     """Recompute the summaries of one user from the raw plays, in one transaction.
 
     ``tz`` (default: the user's time zone) becomes the zone of the local buckets.  Used when a
-    user changes time zone (``models.accounts.users.set_timezone``, with ``local_only``: the
-    all-time rows do not depend on the zone and stay as they are) and after bulk loads that bypass
-    ``store_plays`` (the benchmark).  Runs as a handful of INSERT ... SELECT ... GROUP BY.
+    user changes time zone (the worker's job, ``models.jobs.timezones``, with ``local_only``:
+    the all-time rows do not depend on the zone and stay as they are; nor do the sessions),
+    when the plays that count changed (exclusions) and after bulk loads that bypass
+    ``store_plays`` (the benchmark).  Runs as one ``INSERT ... SELECT ... GROUP BY`` per
+    summary (:data:`LOCAL_SUMMARIES`, then the catalogue's and the charts').
     """
+    outermost = db.transaction_depth() == 0
     with write_transaction():
         if tz is None:
             tz = User.select(User.timezone).where(User.id == user_id).scalar()
@@ -352,33 +460,31 @@ def rebuild(user_id: int, tz: str | None = None, local_only: bool = False) -> No
         zone(tz)
         # Locked first: a play stored meanwhile waits, then goes into the rebuilt buckets.
         _, counted = _lock_summary_row(user_id, tz)
+        _tune_rebuild_transaction(outermost)
         if local_only and not counted:
             local_only = False  # nothing summarised yet: the all-time rows are needed too
-        local_models = (
-            TrackDay,
-            TrackMonth,
-            HourSlot,
-            ArtistDay,
-            ArtistMonth,
-            AlbumDay,
-            AlbumMonth,
-            FeatureDay,
-            FeatureMonth,
-        )
-        all_time_models = (TrackTotal, ArtistTotal, AlbumTotal, FeatureTotal)
         # From scratch, every summary is emptied; in a new zone the local ones.  On PostgreSQL
-        # a new zone empties only the day and hour rows, most of which change, and rewrites
-        # the month rows, most of which do not, where they differ (see _fill): a third less
-        # WAL.  SQLite spends the same CPU either way, so it keeps the simpler path.
+        # a new zone rewrites the month rows, most of which do not change, where they differ
+        # (see _fill): a third less WAL.  SQLite spends the same CPU either way, so it keeps
+        # the simpler path.
         rewrite_months = local_only and is_postgresql()
-        emptied: tuple = local_models + all_time_models
-        if local_only:
-            emptied = DAY_MODELS if rewrite_months else local_models
+        emptied = [
+            summary.model for summary in LOCAL_SUMMARIES if not (rewrite_months and summary.rewrite)
+        ]
+        emptied += [] if rewrite_months else list(catalogue_summaries.MONTH_MODELS)
+        if not local_only:
+            emptied += ALL_TIME_MODELS
         for model in emptied:
             model.delete().where(model.user == user_id).execute()
         ListeningSummary.update(timezone=tz).where(ListeningSummary.user == user_id).execute()
         bounds = play_bounds(user_id)
         if bounds is None:
+            if rewrite_months:
+                for model in (
+                    *(summary.model for summary in LOCAL_SUMMARIES if summary.rewrite),
+                    *catalogue_summaries.MONTH_MODELS,
+                ):
+                    model.delete().where(model.user == user_id).execute()
             if not local_only:
                 ListeningSummary.update(
                     plays=0, ms_played=0, first_played_at=None, last_played_at=None
@@ -389,68 +495,25 @@ def rebuild(user_id: int, tz: str | None = None, local_only: bool = False) -> No
         mine = Play.user == user_id
         if exclusions.has_exclusions(user_id):
             mine &= exclusions.kept_plays(user_id)
-        per_track = [
-            Play.track,
-            fn.COUNT(Play.id),
-            fn.SUM(Play.ms_played),
-            fn.MIN(Play.played_at),
-            fn.MAX(Play.played_at),
-        ]
-        track_columns = [
-            TrackTotal.track,
-            TrackTotal.plays,
-            TrackTotal.ms_played,
-            TrackTotal.first_played_at,
-            TrackTotal.last_played_at,
-        ]
         user_value = Value(user_id).alias("user_id")
 
         if not local_only:
             TrackTotal.insert_from(
-                Play.select(user_value, *per_track).where(mine).group_by(Play.track),
-                [TrackTotal.user, *track_columns],
-            ).execute()
-        for model, bucket, field in (
-            (TrackDay, local.day, TrackDay.day),
-            (TrackMonth, local.month, TrackMonth.month),
-        ):
-            bucket = bucket.alias("bucket")
-            _fill(
-                model,
-                Play.select(user_value, bucket, *per_track)
+                Play.select(
+                    user_value,
+                    Play.track,
+                    fn.COUNT(Play.id),
+                    fn.SUM(Play.ms_played),
+                    fn.MIN(Play.played_at),
+                    fn.MAX(Play.played_at),
+                )
                 .where(mine)
-                .group_by(SQL("bucket"), Play.track)
-                .order_by(SQL("bucket"), Play.track),  # key order: cheaper B-tree inserts
-                [
-                    model.user,
-                    field,
-                    model.track,
-                    model.plays,
-                    model.ms_played,
-                    model.first_played_at,
-                    model.last_played_at,
-                ],
-                keys=2,
-                replace=rewrite_months and model is TrackMonth,
-                user_id=user_id,
-            )
-        _fill(
-            HourSlot,
-            Play.select(
-                user_value,
-                local.day.alias("day"),
-                local.hour.alias("hour"),
-                local.weekday.alias("weekday"),
-                fn.COUNT(Play.id),
-                fn.SUM(Play.ms_played),
-            )
-            .where(mine)
-            .group_by(SQL("day"), SQL("hour"), SQL("weekday")),
-            list(_HOUR_SLOT_COLUMNS),
-            keys=2,
-            replace=False,
-            user_id=user_id,
-        )
+                .group_by(Play.track),
+                [TrackTotal.user, TrackTotal.track, *(getattr(TrackTotal, n) for n in _TRACK_SUMS)],
+            ).execute()
+        for summary in LOCAL_SUMMARIES:
+            query = summary.select(local, mine, user_id)
+            _fill(summary, query, user_id, rewrite_months and summary.rewrite)
         catalogue_summaries.rebuild(user_id, local_only, rewrite_months)
         charts.rebuild(user_id)
         if local_only:
