@@ -129,8 +129,17 @@ def test_the_run_hour_defaults_to_the_current_hour_and_names_the_targets(make_se
     parsed = SpotifyEtl.from_str_params({"hour": "2026-11-26T18"}).hour
     assert parsed == dt.datetime(2026, 11, 26, 18)
     runtime.use(make_settings())
-    path = Extract(hour=parsed, user_id=7).output().path
-    assert path.endswith("etl/2026-11-26T18/extract/user-7.jsonl")
+    path = Extract(hour=parsed, first_user_id=101, last_user_id=200).output().path
+    assert path.endswith("etl/2026-11-26T18/extract/users-101-200.jsonl")
+
+
+def test_users_are_batched_by_fixed_id_ranges():
+    from batch.extract import user_batches
+
+    assert user_batches([], 100) == []
+    assert user_batches([1, 2, 100], 100) == [(1, 100)]
+    assert user_batches([100, 101, 350, 7], 100) == [(1, 100), (101, 200), (301, 400)]
+    assert user_batches([5, 6, 7], 2) == [(5, 6), (7, 8)]  # the same ranges whoever asks
 
 
 def test_old_run_directories_are_pruned(make_settings):
