@@ -133,6 +133,20 @@ def test_the_run_hour_defaults_to_the_current_hour_and_names_the_targets(make_se
     assert path.endswith("etl/2026-11-26T18/extract/users-101-200.jsonl")
 
 
+def test_every_etl_process_takes_its_web_api_slots_from_one_row(etl):
+    from models.ingest.etl import Run
+    from models.schema.tables import RateLimit
+
+    hour = dt.datetime(2026, 11, 26, 18)
+    first = Run(etl, hour, call_interval=0.5).app.pacer
+    second = Run(etl, hour, call_interval=0.5).app.pacer  # as another worker process's run
+    assert first is not second
+    assert first.reserve(10) < 0.05  # the first call goes now...
+    assert 0.4 < second.reserve(10) <= 0.5  # ...the other process's half a second later
+    assert RateLimit.select().count() == 1
+    assert Run(etl, hour).app.pacer is not first  # unpaced (call_interval 0): the local pacer
+
+
 def test_users_are_batched_by_fixed_id_ranges():
     from batch.extract import user_batches
 
