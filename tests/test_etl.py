@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import luigi
+import pytest
 
 from models.ingest import catalogue
 from models.schema.tables import Artist, AudioFeatures, EtlLog, EtlRun, SyncGap, Track, User
@@ -134,6 +135,7 @@ def test_the_run_hour_defaults_to_the_current_hour_and_names_the_targets(make_se
 
 
 def test_every_etl_process_takes_its_web_api_slots_from_one_row(etl):
+    from models.ingest import etl as etl_steps
     from models.ingest.etl import Run
     from models.schema.tables import RateLimit
 
@@ -141,10 +143,32 @@ def test_every_etl_process_takes_its_web_api_slots_from_one_row(etl):
     first = Run(etl, hour, call_interval=0.5).app.pacer
     second = Run(etl, hour, call_interval=0.5).app.pacer  # as another worker process's run
     assert first is not second
-    assert first.reserve(10) < 0.05  # the first call goes now...
-    assert 0.4 < second.reserve(10) <= 0.5  # ...the other process's half a second later
+
+    def row() -> float:
+        return RateLimit.get().next_at
+
+    block = etl_steps.SLOTS_PER_BOOKING
+    first.reserve(10)  # books a block of slots: the row moves past all of them
+    after_first = row()
+    first.reserve(10)  # the block's next slot: no booking
+    assert row() == after_first
+    second.reserve(10)  # the other process's block comes after the first's
+    assert row() - after_first == pytest.approx(0.5 * block)
     assert RateLimit.select().count() == 1
     assert Run(etl, hour).app.pacer is not first  # unpaced (call_interval 0): the local pacer
+
+
+def test_a_process_that_fell_behind_gives_up_its_booked_slots(db):
+    from models.schema.pacing import BlockPacer, DatabasePacer
+
+    now = [1000.0]
+    shared = DatabasePacer("spotify:test", 1.0, clock=lambda: now[0])
+    pacer = BlockPacer(shared, 3, clock=lambda: now[0])
+    assert [pacer.reserve(60) for _ in range(3)] == [0.0, 1.0, 2.0]  # one booking, 3 slots
+    assert pacer.reserve(60) == 3.0  # the next block, right after the first
+    now[0] = 1010.0  # the process stalled: slots 1004 and 1005 are long gone
+    assert pacer.reserve(60) == 0.0  # a fresh block from now, not a burst of old slots
+    assert shared.reserve(60) == 3.0  # the row moved past that block: others come after it
 
 
 def test_users_are_batched_by_fixed_id_ranges():

@@ -34,7 +34,7 @@ from peewee import JOIN
 from models.accounts import grants
 from models.ingest import catalogue
 from models.schema.db import is_postgresql, naive_utc, utcnow
-from models.schema.pacing import DatabasePacer
+from models.schema.pacing import BlockPacer, DatabasePacer
 from models.schema.tables import EtlLog, EtlRun, OAuthToken, User
 from spotify.client import BATCH_SIZES, Capabilities, SpotifyApp, SpotifyClient
 from spotify.errors import (
@@ -48,6 +48,7 @@ log = logging.getLogger(__name__)
 
 CAPABILITY_MEMORY = dt.timedelta(hours=24)
 SINGLE_READS_PER_STORE = 10  # development mode: store every few single reads
+SLOTS_PER_BOOKING = 5  # Web API slots a process books at once from the shared pacer row
 
 DONE, DEFERRED, REAUTH, FAILED, SKIPPED = "done", "deferred", "reauth", "error", "skipped"
 BUG = "bug"  # not Spotify's doing: bad data or our code; the run goes on, then exits non-zero
@@ -138,10 +139,13 @@ class Run:
     def app(self) -> SpotifyApp:
         """The run's app in this process; its Web API calls take turns with every other ETL
         process's (all ``--workers``, every machine sharing the database) through one pacer
-        row, as Spotify counts one rate limit for the app."""
+        row, as Spotify counts one rate limit for the app, booked a few slots at a time."""
         if self._app is None:
             pacer = (
-                DatabasePacer(f"spotify:{self.settings.client_id}"[:40], self.call_interval)
+                BlockPacer(
+                    DatabasePacer(f"spotify:{self.settings.client_id}"[:40], self.call_interval),
+                    SLOTS_PER_BOOKING,
+                )
                 if self.call_interval > 0
                 else None
             )
