@@ -81,7 +81,7 @@ class Split:
     total: float = 0.0  # every profiled process, start to end
     bodies: float = 0.0  # inside the tasks' run()
     http: float = 0.0  # Spotify: requests' Session.request, less luigid RPCs
-    pacing: float = 0.0  # waiting for a Spotify call's slot (spotify.client.Pacer.wait)
+    pacing: float = 0.0  # sleeping until a Spotify call's slot (spotify.client)
     database: float = 0.0  # peewee execute_sql, commit, connect
     rpc: float = 0.0  # the worker's requests to luigid (luigi.rpc)
     idle: float = 0.0  # the scheduling process waiting for a task process to finish
@@ -104,8 +104,13 @@ class Split:
             cumulative(lambda p, n: n == "request" and p.endswith(sep("requests", "sessions.py")))
             - rpc
         )
-        self.pacing += cumulative(
-            lambda p, n: n == "wait" and p.endswith(sep("spotify", "client.py"))
+        # the client sleeps until its booked slot (in ``send``; the booking itself is database)
+        self.pacing += sum(
+            caller[3]
+            for (_, _, name), t in timings.items()
+            if name == "<built-in method time.sleep>"
+            for (caller_path, _, _), caller in t[4].items()
+            if caller_path.endswith(sep("spotify", "client.py"))
         )
         self.database += cumulative(
             lambda p, n: p.endswith("peewee.py") and n in ("execute_sql", "commit", "_connect")
