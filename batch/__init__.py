@@ -4,7 +4,7 @@ The DAG of one run (an hour), each task with its own file target under
 ``<DATA_DIR>/etl/<hour>/`` so a rerun skips what is done and ``--workers N`` or several
 machines sharing one ``luigid`` divide the work::
 
-    Extract(user) -> Load(user)  (each user)
+    Extract(users) -> Load(users)  (each batch of [etl] users_per_task user ids)
         -> CompleteTracks -> Features, Artists -> MusicBrainzEnrichment -> FinishRun  (all)
     ResumeImports  (history imports left unfinished)
 

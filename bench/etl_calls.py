@@ -1,7 +1,8 @@
 """How many Spotify calls the ETL makes, beside the fewest any ETL could make, in both app modes.
 
     python -m bench.etl_calls [--listeners 120] [--days 3] [--every 1] [--mode both]
-                              [--rate-limit N] [--database-url URL]
+                              [--rate-limit N] [--workers N] [--scheduler local|luigid]
+                              [--profile] [--database-url URL]
 
 For each app mode it starts a sandbox Spotify (``spotify.sandbox``) with ``--listeners``
 listeners who all log in, then runs the real Luigi DAG (``batch.SpotifyEtl``, local scheduler)
@@ -20,21 +21,40 @@ the ETL:
 
 then their ratio (target 1.00), the 429 answers at the sandbox's rate limit (default: the
 sandbox's own default; ``--rate-limit N`` sets N calls per 30 s and paces the ETL to match), and
-the wall time.  The ETL re-asks a refused capability once a day, so development-mode runs over
-several days land a few calls above the bound.
+the wall time: in all, a run (the first, a first sync of every listener, apart) and per
+listener.  ``--scheduler luigid`` runs the DAG through a real central scheduler (``luigid`` on a
+free port, started and stopped by the benchmark; its own CPU seconds are printed) instead of
+the local one.  The sandbox serves from its own process, as Spotify would, so its work does not
+compete with the ETL's scheduling for this process's interpreter.
+
+``--profile`` runs every process that schedules or runs tasks under cProfile (the task
+processes ``--workers N`` forks too) and splits the time: inside the tasks' ``run()`` (Spotify
+HTTP, pacing waits, database, the rest) and outside it (Luigi's scheduling: dependency and
+completion checks, the RPCs to luigid, forking task processes).  The profiler slows Python
+down, so time runs without it.  The ETL re-asks a refused capability once a day, so
+development-mode runs over several days land a few calls above the bound.
 """
 
 from __future__ import annotations
 
 import argparse
+import cProfile
 import datetime as dt
 import logging
 import math
+import multiprocessing
+import os
+import pstats
+import resource
 import secrets
+import statistics
 import sys
 import tempfile
+import threading
 import time
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -53,6 +73,80 @@ ENDPOINTS = ("recently_played", "token", "audio_features", "artists", "artist", 
 
 
 @dataclass
+class Split:
+    """Where the profiled runs' time went (cProfile's wall-clock seconds, summed over the
+    scheduling process and the task processes)."""
+
+    processes: int = 0
+    total: float = 0.0  # every profiled process, start to end
+    bodies: float = 0.0  # inside the tasks' run()
+    http: float = 0.0  # Spotify: requests' Session.request, less luigid RPCs
+    pacing: float = 0.0  # sleeping until a Spotify call's slot (spotify.client)
+    database: float = 0.0  # peewee execute_sql, commit, connect
+    rpc: float = 0.0  # the worker's requests to luigid (luigi.rpc)
+    idle: float = 0.0  # the scheduling process waiting for a task process to finish
+
+    def add(self, stats: pstats.Stats) -> None:
+        timings = stats.stats  # type: ignore[attr-defined]  # {(file, line, name): (cc, nc, tt, ct, callers)}
+
+        def cumulative(test) -> float:
+            return sum(t[3] for (path, _, name), t in timings.items() if test(path, name))
+
+        def sep(*parts: str) -> str:
+            return os.sep + os.sep.join(parts)
+
+        self.processes += 1
+        self.total += stats.total_tt  # type: ignore[attr-defined]
+        self.bodies += cumulative(lambda p, n: n == "run" and sep("batch", "") in p)
+        rpc = cumulative(lambda p, n: n == "_request" and p.endswith(sep("luigi", "rpc.py")))
+        self.rpc += rpc
+        self.http += (
+            cumulative(lambda p, n: n == "request" and p.endswith(sep("requests", "sessions.py")))
+            - rpc
+        )
+        # the client sleeps until its booked slot (in ``send``; the booking itself is database)
+        self.pacing += sum(
+            caller[3]
+            for (_, _, name), t in timings.items()
+            if name == "<built-in method time.sleep>"
+            for (caller_path, _, _), caller in t[4].items()
+            if caller_path.endswith(sep("spotify", "client.py"))
+        )
+        self.database += cumulative(
+            lambda p, n: p.endswith("peewee.py") and n in ("execute_sql", "commit", "_connect")
+        )
+        # luigi's worker loop blocks on the queue of finished task processes and sleeps between
+        # asks for work: time spent waiting, counted where luigi's own code waits.
+        self.idle += sum(
+            caller[3]
+            for (path, _, name), t in timings.items()
+            if name == "<built-in method time.sleep>"
+            or (name == "get" and path.endswith("queues.py"))
+            for (caller_path, _, _), caller in t[4].items()
+            if sep("luigi", "") in caller_path
+        )
+
+    @property
+    def scheduling(self) -> float:
+        """Outside the task bodies and not idle: Luigi's own work, RPCs included."""
+        return self.total - self.bodies - self.idle
+
+    def lines(self, wall: float, runs: int) -> list[str]:
+        other = self.bodies - self.http - self.pacing - self.database
+        busy = self.bodies + self.scheduling
+        return [
+            f"profile ({self.processes} processes, cProfile wall-clock seconds a run): "
+            f"task bodies {self.bodies / runs:.2f} (Spotify HTTP {self.http / runs:.2f}, "
+            f"pacing {self.pacing / runs:.2f}, database {self.database / runs:.2f}, "
+            f"other {other / runs:.2f}); scheduling {self.scheduling / runs:.2f} "
+            f"(luigid RPC {self.rpc / runs:.2f}); idle {self.idle / runs:.2f}",
+            f"scheduling share: {self.scheduling / busy:.0%} of the busy time "
+            f"(HTTP and pacing {(self.http + self.pacing) / busy:.0%}, "
+            f"database {self.database / busy:.0%}); profiled wall {wall / runs:.1f} s a run",
+        ]
+
+
+@dataclass
 class Figures:
     mode: str
     listeners: int
@@ -63,6 +157,12 @@ class Figures:
     seconds: float
     plays: int = 0
     notes: list[str] = field(default_factory=list)
+    run_seconds: list[float] = field(default_factory=list)
+    scheduler: str = "local"
+    workers: int = 1
+    luigid_cpu: float | None = None  # seconds of CPU luigid used over all runs
+    cpu_seconds: float = 0.0  # CPU of this process and the task processes it forked, all runs
+    split: Split | None = None
 
     @property
     def total(self) -> int:
@@ -129,6 +229,40 @@ def lower_bound(
     return bound, plays
 
 
+def cpu_used() -> float:
+    """CPU seconds of this process and of its finished children (the task processes luigi
+    forked and joined; the sandbox's process is still running, so it is not among them)."""
+    own, children = (
+        resource.getrusage(resource.RUSAGE_SELF),
+        resource.getrusage(resource.RUSAGE_CHILDREN),
+    )
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+@contextmanager
+def profiled_task_processes(directory: Path) -> Iterator[None]:
+    """Each task process luigi forks (``--workers N``) runs under cProfile, its stats saved in
+    ``directory``; the scheduling process is profiled by the caller."""
+    from luigi.worker import TaskProcess
+
+    plain = TaskProcess.run
+
+    def run(self):
+        if not self.use_multiprocessing:  # in the scheduling process: profiled already
+            return plain(self)
+        profiler = cProfile.Profile()
+        try:
+            return profiler.runcall(plain, self)
+        finally:
+            profiler.dump_stats(str(directory / f"task-{os.getpid()}-{time.monotonic_ns()}.prof"))
+
+    TaskProcess.run = run  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        TaskProcess.run = plain  # type: ignore[method-assign]
+
+
 def measure(
     settings,
     sandbox: SandboxServer,
@@ -138,8 +272,11 @@ def measure(
     listeners: int,
     workers: int = 1,
     rate_limit: int | None = None,
+    luigid=None,
+    profile_dir: Path | None = None,
 ) -> Figures:
-    """Run the ETL at each hour against ``sandbox`` on the (migrated, empty) database."""
+    """Run the ETL at each hour against ``sandbox`` on the (migrated, empty) database, through
+    ``luigid`` (a :class:`tests.etl_world.CentralScheduler`) or the local scheduler."""
     from batch import SpotifyEtl, runtime
     from models.schema.tables import Play
     from tests.etl_world import connect_listeners
@@ -151,21 +288,36 @@ def measure(
     users = connect_listeners(sandbox, listeners)
     interval = 30.0 / rate_limit * 1.05 if rate_limit else 0.0
     luigi.configuration.get_config().set("etl", "call_interval", str(interval))
-    began = time.monotonic()
+    scheduler = (
+        {"scheduler_host": "127.0.0.1", "scheduler_port": luigid.port}
+        if luigid is not None
+        else {"local_scheduler": True}
+    )
+    luigid_before = luigid.cpu_seconds() if luigid is not None else 0.0
+    profiler = cProfile.Profile() if profile_dir is not None else None
     failed = []
-    for hour in hours:
-        sandbox.set_clock(hour.replace(tzinfo=dt.UTC))
-        runtime.use(settings)
-        result = luigi.build(
-            [SpotifyEtl(hour=hour)],
-            local_scheduler=True,
-            workers=workers,
-            detailed_summary=True,
-            log_level="ERROR",
-        )
-        if result.status not in (luigi.LuigiStatusCode.SUCCESS,):
-            failed.append(f"{hour:%Y-%m-%dT%H}: {result.status.name}")
-    seconds = time.monotonic() - began
+    run_seconds = []
+    cpu_before = cpu_used()
+    with profiled_task_processes(profile_dir) if profile_dir is not None else nullcontext():
+        for hour in hours:
+            sandbox.set_clock(hour.replace(tzinfo=dt.UTC))
+            runtime.use(settings)
+            began = time.monotonic()
+            if profiler is not None:
+                profiler.enable()
+            result = luigi.build(
+                [SpotifyEtl(hour=hour)],
+                workers=workers,
+                detailed_summary=True,
+                log_level="ERROR",
+                **scheduler,
+            )
+            if profiler is not None:
+                profiler.disable()
+            run_seconds.append(time.monotonic() - began)
+            if result.status not in (luigi.LuigiStatusCode.SUCCESS,):
+                failed.append(f"{hour:%Y-%m-%dT%H}: {result.status.name}")
+    cpu_seconds = cpu_used() - cpu_before
     counted = sandbox.calls()
     calls = Counter({k: v for k, v in counted["calls"].items() if not k.startswith("429:")})
     bound, plays = lower_bound(sandbox.state.world, [u.spotify_id for u in users], hours, mode)
@@ -176,9 +328,21 @@ def measure(
         calls,
         bound,
         counted["rate_limited"],
-        seconds,
+        sum(run_seconds),
         plays=Play.select().count(),
+        run_seconds=run_seconds,
+        scheduler="luigid" if luigid is not None else "local",
+        workers=workers,
+        luigid_cpu=luigid.cpu_seconds() - luigid_before if luigid is not None else None,
+        cpu_seconds=cpu_seconds,
     )
+    if profiler is not None and profile_dir is not None:
+        split = Split()
+        profiler.create_stats()
+        split.add(pstats.Stats(profiler))
+        for path in sorted(profile_dir.glob("task-*.prof")):
+            split.add(pstats.Stats(str(path)))
+        figures.split = split
     if figures.plays != plays:
         figures.notes.append(f"stored {figures.plays} plays, the sandbox showed {plays}")
     figures.notes.extend(f"run {f}" for f in failed)
@@ -188,7 +352,8 @@ def measure(
 def report(figures: Figures) -> str:
     lines = [
         f"== {figures.mode} mode: {figures.listeners} listeners, {figures.runs} runs, "
-        f"{figures.plays} plays stored ==",
+        f"{figures.plays} plays stored; {figures.scheduler} scheduler, "
+        f"--workers {figures.workers} ==",
         f"{'endpoint':<18}{'calls':>8}{'bound':>8}{'ratio':>8}",
     ]
     for endpoint in ENDPOINTS:
@@ -201,8 +366,55 @@ def report(figures: Figures) -> str:
         f"429 answers: {figures.rate_limited}   wall time: {figures.seconds:.1f} s "
         f"({figures.seconds / figures.runs:.2f} s a run)"
     )
+    first, *later = figures.run_seconds or [figures.seconds]
+    lines.append(
+        f"first run (every listener's first sync): {first:.1f} s; "
+        + (
+            f"later runs: median {statistics.median(later):.1f} s, max {max(later):.1f} s, "
+            f"{statistics.median(later) / figures.listeners * 1000:.1f} ms a listener"
+            if later
+            else "no later runs"
+        )
+    )
+    lines.append(
+        f"CPU a run: ETL processes {figures.cpu_seconds / figures.runs:.2f} s"
+        + (
+            f", luigid {figures.luigid_cpu / figures.runs:.2f} s"
+            if figures.luigid_cpu is not None
+            else ""
+        )
+        + f"   (load average {os.getloadavg()[0]:.1f})"
+    )
+    if figures.split is not None:
+        lines.extend(figures.split.lines(figures.seconds, figures.runs))
     lines.extend(f"note: {note}" for note in figures.notes)
     return "\n".join(lines)
+
+
+@contextmanager
+def sandbox_process(**options) -> Iterator[SandboxServer]:
+    """A sandbox serving from a child process, as Spotify serves from elsewhere: its work does
+    not compete with the ETL's scheduling for this process's interpreter.  This process keeps
+    the twin (the same seed makes the same world) for the lower bound and drives the server over
+    HTTP, as it would one in a thread."""
+    sandbox = SandboxServer(**options)
+    context = multiprocessing.get_context("fork")
+    receiver, sender = context.Pipe(duplex=False)
+
+    def serve() -> None:
+        sandbox.start()
+        sender.send(sandbox.url)
+        threading.Event().wait()  # until terminated
+
+    process = context.Process(target=serve, name="sandbox-spotify", daemon=True)
+    process.start()
+    try:
+        sandbox.url = receiver.recv()
+        yield sandbox
+    finally:
+        process.terminate()
+        process.join(timeout=10)
+        sandbox.stop()
 
 
 def fresh_database(url: str | None, workdir: Path) -> str:
@@ -233,23 +445,37 @@ def main(argv=None) -> int:
     )
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument(
+        "--scheduler",
+        choices=("local", "luigid"),
+        default="local",
+        help="luigi's local scheduler, or a real luigid the benchmark starts on a free port",
+    )
+    parser.add_argument(
+        "--profile", action="store_true", help="split the time with cProfile (slower runs)"
+    )
+    parser.add_argument(
         "--database-url",
         default=None,
         help="an EMPTY database to use (default: a temporary SQLite file)",
     )
     args = parser.parse_args(argv)
+    from tests.etl_world import central_scheduler
+
     logging.basicConfig(level=logging.ERROR)  # figures only; the run log is in the database
     modes = ("extended", "development") if args.mode == "both" else (args.mode,)
     hours = run_hours(args.days, args.every)
     with (
         tempfile.TemporaryDirectory(prefix="etl-bench-") as tmp,
-        SandboxServer(
+        sandbox_process(
             listeners=args.listeners, clock_start=hours[0].replace(tzinfo=dt.UTC)
         ) as sandbox,
     ):
         for mode in modes:
             workdir = Path(tmp) / mode
             workdir.mkdir()
+            profile_dir = workdir / "profiles" if args.profile else None
+            if profile_dir is not None:
+                profile_dir.mkdir()
             url = fresh_database(args.database_url if len(modes) == 1 else None, workdir)
             settings = settings_module.load(
                 {
@@ -259,15 +485,20 @@ def main(argv=None) -> int:
                     "DATA_DIR": str(workdir / "data"),
                 }
             )
-            figures = measure(
-                settings,
-                sandbox,
-                hours,
-                mode,
-                listeners=args.listeners,
-                workers=args.workers,
-                rate_limit=args.rate_limit,
-            )
+            with (
+                central_scheduler(workdir) if args.scheduler == "luigid" else nullcontext()
+            ) as luigid:
+                figures = measure(
+                    settings,
+                    sandbox,
+                    hours,
+                    mode,
+                    listeners=args.listeners,
+                    workers=args.workers,
+                    rate_limit=args.rate_limit,
+                    luigid=luigid,
+                    profile_dir=profile_dir,
+                )
             print(report(figures), flush=True)
     return 0
 

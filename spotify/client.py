@@ -3,11 +3,12 @@
 Two objects, because Spotify limits and classifies *apps*, not users:
 
 * :class:`SpotifyApp` holds what one Spotify app shares across all its users in a process: the
-  base URLs and credentials, one pooled ``requests.Session``, the :class:`Pacer` spacing calls
-  (Spotify counts the rate limit per app over a rolling 30 s window), the :class:`Capabilities`
-  learnt at run time (development or extended mode, never configured), the "blocked until" time
-  after a long 429, and call counters. It also refreshes tokens; the login's authorization
-  code exchange is the web's, through authlib.
+  base URLs and credentials, one pooled ``requests.Session``, the pacer spacing Web API calls
+  (Spotify counts the rate limit per app over a rolling 30 s window: a :class:`Pacer` for the
+  threads of one process, or a :class:`SharedPacer` for several processes and machines), the
+  :class:`Capabilities` learnt at run time (development or extended mode, never configured),
+  the "blocked until" time after a long 429, and call counters. It also refreshes tokens; the
+  login's authorization code exchange is the web's, through authlib.
 * :class:`SpotifyClient` is one user's view: a :class:`TokenSet` and a callback that receives
   refreshed tokens (the caller stores them, encrypted; this module never touches the database).
 
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import base64
 import logging
+import math
 import random
 import threading
 import time
@@ -26,7 +28,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import ClassVar
+from typing import ClassVar, Protocol
 
 import requests
 
@@ -174,15 +176,39 @@ class Pacer:
                 pacer.min_interval = min_interval
             return pacer
 
-    def wait(self) -> float:
-        """Block until this call may start; returns the seconds waited."""
+    @property
+    def interval(self) -> float:
+        return self.min_interval
+
+    def reserve(self, max_wait: float = math.inf) -> float:
+        """Book the next free slot if it is at most ``max_wait`` seconds away; returns the
+        seconds from now until it (:class:`SharedPacer`'s contract)."""
         with self._lock:
             now = self._monotonic()
-            delay = max(0.0, self._next_slot - now)
-            if delay:
-                self._sleep(delay)
-            self._next_slot = max(now, self._next_slot) + self.min_interval
-            return delay
+            slot = max(now, self._next_slot)
+            if slot - now <= max_wait:
+                self._next_slot = slot + self.min_interval
+            return slot - now
+
+    def wait(self) -> float:
+        """Block until this call may start; returns the seconds waited."""
+        delay = self.reserve()
+        if delay:
+            self._sleep(delay)
+        return delay
+
+
+class SharedPacer(Protocol):
+    """Slots at least ``interval`` apart for every process that shares it (several Luigi
+    workers, several machines): ``models.schema.pacing.DatabasePacer`` keeps them in the
+    database.  :class:`Pacer` is the one-process kind."""
+
+    @property
+    def interval(self) -> float: ...
+
+    def reserve(self, max_wait: float) -> float:
+        """Book the next slot if at most ``max_wait`` seconds away; the seconds until it."""
+        ...
 
 
 @dataclass
@@ -275,6 +301,7 @@ class SpotifyApp:
         token_url: str = SPOTIFY_TOKEN_URL,
         api_url: str = SPOTIFY_API_URL,
         min_interval: float = 0.0,
+        pacer: SharedPacer | None = None,
         max_retry_wait: float = 30.0,
         max_total_wait: float = 120.0,
         max_retries: int = 4,
@@ -287,7 +314,9 @@ class SpotifyApp:
         self.client_secret = client_secret
         self.token_url = token_url
         self.api_url = api_url.rstrip("/")
-        self.pacer = Pacer.for_app(client_id, min_interval)
+        # Spotify counts its rate limit per app, over the Web API only (the Accounts service
+        # that refreshes tokens is not in that window, nor paced here).
+        self.pacer: SharedPacer = pacer or Pacer.for_app(client_id, min_interval)
         self.max_retry_wait = max_retry_wait
         self.max_total_wait = max_total_wait
         self.max_retries = max_retries
@@ -334,7 +363,7 @@ class SpotifyApp:
         else:  # a PKCE public client: identified by client_id, proven by the verifier
             form = {**form, "client_id": self.client_id}
         response = self.send(
-            "token", "POST", self.token_url, data=form, headers=headers, usage=usage
+            "token", "POST", self.token_url, data=form, headers=headers, usage=usage, paced=False
         )
         if response.status_code != 200:
             raise accounts_error(response)
@@ -342,9 +371,17 @@ class SpotifyApp:
 
     # -- transport ---------------------------------------------------------------------------
     def send(
-        self, endpoint: str, method: str, url: str, *, usage: Usage | None = None, **kwargs
+        self,
+        endpoint: str,
+        method: str,
+        url: str,
+        *,
+        usage: Usage | None = None,
+        paced: bool = True,
+        **kwargs,
     ) -> requests.Response:
-        """One logical call: paced, counted, retried on 429/5xx/connection errors (bounded).
+        """One logical call: paced (Web API calls), counted, retried on 429/5xx/connection
+        errors (bounded).
 
         Returns the response for any other status; raises :class:`RateLimited` or
         :class:`SpotifyUnavailable` once the bounds are reached.
@@ -354,7 +391,10 @@ class SpotifyApp:
         attempt = 0
         while True:
             self._check_blocked(endpoint)
-            self.pacer.wait()
+            if paced:
+                delay = self.pacer.reserve(math.inf)
+                if delay > 0:
+                    time.sleep(delay)
             for u in usages:
                 u.calls[endpoint] += 1
             try:

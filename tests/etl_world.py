@@ -3,6 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import quote
 
 import luigi
 import pytest
@@ -25,8 +37,10 @@ from models.schema.tables import (
 
 @pytest.fixture
 def etl(db, fresh_sandbox, make_settings):
-    """Settings pointing at this test's database and the sandbox; no pacing between calls."""
+    """Settings pointing at this test's database and the sandbox; no pacing between calls, and
+    luigi.cfg's batches of users (a test may set ``users_per_task`` smaller)."""
     luigi.configuration.get_config().set("etl", "call_interval", "0")
+    luigi.configuration.get_config().set("etl", "users_per_task", "100")
     return make_settings(DATABASE_URL=db.url, **fresh_sandbox.env())
 
 
@@ -83,6 +97,70 @@ def run_etl(settings, hour: dt.datetime, workers: int = 1):
         workers=workers,
         log_level="WARNING",
     )
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def task_list(port: int, status: str) -> dict:
+    """luigid's tasks in ``status`` (its JSON API), by task id."""
+    query = quote(json.dumps({"status": status}))
+    with urllib.request.urlopen(
+        f"http://127.0.0.1:{port}/api/task_list?data={query}", timeout=10
+    ) as response:
+        return json.load(response)["response"]
+
+
+@dataclass
+class CentralScheduler:
+    """A running ``luigid``: its port, and its own CPU time (for the benchmark)."""
+
+    port: int
+    process: subprocess.Popen
+
+    def cpu_seconds(self) -> float:
+        """User + system CPU seconds luigid has used so far (``/proc/<pid>/stat``)."""
+        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@contextmanager
+def central_scheduler(workdir: Path) -> Iterator[CentralScheduler]:
+    """A real ``luigid`` on a free port, its logs and state under ``workdir``."""
+    port = free_port()
+    (workdir / "luigid-logs").mkdir(parents=True, exist_ok=True)  # luigid does not create it
+    process = subprocess.Popen(
+        [
+            os.path.join(os.path.dirname(sys.executable), "luigid"),
+            "--address",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--logdir",
+            str(workdir / "luigid-logs"),
+            "--state-path",
+            str(workdir / "luigid-state.pickle"),
+        ],
+        cwd=workdir,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 120  # a loaded machine starts Python slowly
+        while True:
+            try:
+                task_list(port, "DONE")
+                break
+            except OSError:
+                assert process.poll() is None and time.monotonic() < deadline, "no luigid"
+                time.sleep(0.1)
+        yield CentralScheduler(port, process)
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
 
 
 def truth(sandbox, user: User, start: dt.datetime, end: dt.datetime | None = None) -> set:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import luigi
+import pytest
 
 from models.ingest import catalogue
 from models.schema.tables import Artist, AudioFeatures, EtlLog, EtlRun, SyncGap, Track, User
@@ -129,8 +130,54 @@ def test_the_run_hour_defaults_to_the_current_hour_and_names_the_targets(make_se
     parsed = SpotifyEtl.from_str_params({"hour": "2026-11-26T18"}).hour
     assert parsed == dt.datetime(2026, 11, 26, 18)
     runtime.use(make_settings())
-    path = Extract(hour=parsed, user_id=7).output().path
-    assert path.endswith("etl/2026-11-26T18/extract/user-7.jsonl")
+    path = Extract(hour=parsed, first_user_id=101, last_user_id=200).output().path
+    assert path.endswith("etl/2026-11-26T18/extract/users-101-200.jsonl")
+
+
+def test_every_etl_process_takes_its_web_api_slots_from_one_row(etl):
+    from models.ingest import etl as etl_steps
+    from models.ingest.etl import Run
+    from models.schema.tables import RateLimit
+
+    hour = dt.datetime(2026, 11, 26, 18)
+    first = Run(etl, hour, call_interval=0.5).app.pacer
+    second = Run(etl, hour, call_interval=0.5).app.pacer  # as another worker process's run
+    assert first is not second
+
+    def row() -> float:
+        return RateLimit.get().next_at
+
+    block = etl_steps.SLOTS_PER_BOOKING
+    first.reserve(10)  # books a block of slots: the row moves past all of them
+    after_first = row()
+    first.reserve(10)  # the block's next slot: no booking
+    assert row() == after_first
+    second.reserve(10)  # the other process's block comes after the first's
+    assert row() - after_first == pytest.approx(0.5 * block)
+    assert RateLimit.select().count() == 1
+    assert Run(etl, hour).app.pacer is not first  # unpaced (call_interval 0): the local pacer
+
+
+def test_a_process_that_fell_behind_gives_up_its_booked_slots(db):
+    from models.schema.pacing import BlockPacer, DatabasePacer
+
+    now = [1000.0]
+    shared = DatabasePacer("spotify:test", 1.0, clock=lambda: now[0])
+    pacer = BlockPacer(shared, 3, clock=lambda: now[0])
+    assert [pacer.reserve(60) for _ in range(3)] == [0.0, 1.0, 2.0]  # one booking, 3 slots
+    assert pacer.reserve(60) == 3.0  # the next block, right after the first
+    now[0] = 1010.0  # the process stalled: slots 1004 and 1005 are long gone
+    assert pacer.reserve(60) == 0.0  # a fresh block from now, not a burst of old slots
+    assert shared.reserve(60) == 3.0  # the row moved past that block: others come after it
+
+
+def test_users_are_batched_by_fixed_id_ranges():
+    from batch.extract import user_batches
+
+    assert user_batches([], 100) == []
+    assert user_batches([1, 2, 100], 100) == [(1, 100)]
+    assert user_batches([100, 101, 350, 7], 100) == [(1, 100), (101, 200), (301, 400)]
+    assert user_batches([5, 6, 7], 2) == [(5, 6), (7, 8)]  # the same ranges whoever asks
 
 
 def test_old_run_directories_are_pruned(make_settings):

@@ -238,25 +238,27 @@ def test_a_catalogue_step_goes_on_with_another_grant_when_one_dies(etl, fresh_sa
 
 def test_one_users_bad_data_fails_only_that_user_and_the_exit_code(etl, fresh_sandbox):
     from batch import Extract, runtime
+    from batch.extract import loads
 
     users = connect_listeners(fresh_sandbox, 3)
     hour = naive(fresh_sandbox.now())
     runtime.use(etl)
-    luigi.build(
-        [Extract(hour=hour, user_id=u.id) for u in users], local_scheduler=True, log_level="ERROR"
-    )
-    broken = Extract(hour=hour, user_id=users[1].id).output().path
-    with open(broken, "a") as target:  # an item Spotify would never send: no played_at
-        target.write('{"track": {"id": "0000000000000000000000"}}\n')
+    extracts = [load.requires() for load in loads(hour)]
+    luigi.build(extracts, local_scheduler=True, log_level="ERROR")
+    batch = next(e for e in extracts if e.first_user_id <= users[1].id <= e.last_user_id)
+    lines = runtime.read_json_lines(batch.output())
+    for line in lines:  # an item Spotify would never send: no played_at
+        if line["user_id"] == users[1].id:
+            line["items"].append({"track": {"id": "0000000000000000000000"}})
+    batch.output().remove()
+    runtime.write_json_lines(batch.output(), lines)
+    assert isinstance(batch, Extract)
 
     result = run_etl(etl, hour)
     assert result.status == luigi.LuigiStatusCode.FAILED  # cron sees it
-    from batch import Artists, Features, FinishRun, Load
+    from batch import Artists, Features, FinishRun
 
-    done = [Load(hour=hour, user_id=u.id) for u in users] + [
-        Features(hour=hour),
-        Artists(hour=hour),
-    ]
+    done = [*loads(hour), Features(hour=hour), Artists(hour=hour)]
     assert all(task.complete() for task in done) and not FinishRun(hour=hour).complete()
     log = EtlLog.get(EtlLog.user == users[1].id, EtlLog.step == "load")
     assert log.status == "bug" and "KeyError" in log.error

@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
-import urllib.request
-from urllib.parse import quote
 
 import luigi
 import pytest
@@ -19,7 +15,14 @@ import pytest
 from models.schema.tables import EtlLog, EtlRun, Play, User
 from settings import PROJECT_DIR
 from tests.environment import TEST_SECRET_KEY, empty_all_tables
-from tests.etl_world import connect_listeners, naive, run_etl, snapshot
+from tests.etl_world import (
+    central_scheduler,
+    connect_listeners,
+    naive,
+    run_etl,
+    snapshot,
+    task_list,
+)
 
 USERS = 5
 
@@ -27,7 +30,7 @@ USERS = 5
 def command_environ(settings, sandbox, tmp_path, call_interval: float) -> dict:
     """The environment cron would give `luigi --module batch SpotifyEtl`."""
     config = tmp_path / "luigi-test.cfg"
-    config.write_text(f"[etl]\ncall_interval = {call_interval}\n")
+    config.write_text(f"[etl]\ncall_interval = {call_interval}\nusers_per_task = 2\n")
     environ = {k: v for k, v in os.environ.items() if not k.startswith(("APP_DB_", "DATABASE"))}
     environ.update(
         sandbox.env(),
@@ -77,8 +80,8 @@ def test_a_run_killed_midway_then_rerun_ends_like_an_uninterrupted_run(
     os.kill(process.pid, signal.SIGKILL)
     assert process.wait(timeout=10) == -signal.SIGKILL
     process.stderr.close()
-    done_when_killed = len(list(loads.iterdir()))
-    assert 1 <= done_when_killed < USERS
+    done_when_killed = len(list(loads.iterdir()))  # batches of two users: three of them
+    assert 1 <= done_when_killed < 3
     assert Play.select().count() < len(uninterrupted["plays"])
 
     assert run_etl(etl, hour).status == luigi.LuigiStatusCode.SUCCESS
@@ -89,58 +92,18 @@ def test_a_run_killed_midway_then_rerun_ends_like_an_uninterrupted_run(
         assert sorted(steps) == ["extract", "load"]
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def task_list(port: int, status: str) -> dict:
-    query = quote(json.dumps({"status": status}))
-    with urllib.request.urlopen(
-        f"http://127.0.0.1:{port}/api/task_list?data={query}", timeout=10
-    ) as response:
-        return json.load(response)["response"]
-
-
 @pytest.fixture
 def luigid(tmp_path):
     """A central scheduler on a free port, its logs and state under tmp_path."""
-    port = free_port()
-    (tmp_path / "luigid-logs").mkdir()  # luigid does not create it
-    process = subprocess.Popen(
-        [
-            os.path.join(os.path.dirname(sys.executable), "luigid"),
-            "--address",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--logdir",
-            str(tmp_path / "luigid-logs"),
-            "--state-path",
-            str(tmp_path / "luigid-state.pickle"),
-        ],
-        cwd=tmp_path,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 20
-    while True:
-        try:
-            task_list(port, "DONE")
-            break
-        except OSError:
-            assert process.poll() is None and time.monotonic() < deadline, "luigid did not start"
-            time.sleep(0.1)
-    yield port
-    process.terminate()
-    process.wait(timeout=10)
+    with central_scheduler(tmp_path) as scheduler:
+        yield scheduler.port
 
 
 def test_the_dag_runs_on_a_central_scheduler_with_two_workers(etl, fresh_sandbox, luigid):
     from batch import SpotifyEtl, runtime
 
     users = connect_listeners(fresh_sandbox, 3)
+    luigi.configuration.get_config().set("etl", "users_per_task", "2")  # two batches
     hour = naive(fresh_sandbox.now())
     runtime.use(etl)
     result = luigi.build(
@@ -158,11 +121,15 @@ def test_the_dag_runs_on_a_central_scheduler_with_two_workers(etl, fresh_sandbox
     assert names == sorted(
         ["SpotifyEtl", "ResumeImports", "FinishRun", "Features", "Artists", "CompleteTracks"]
         + ["MusicBrainzEnrichment"]
-        + ["Extract"] * 3
-        + ["Load"] * 3
+        + ["Extract"] * 2
+        + ["Load"] * 2
     )
-    loaded = {int(task["params"]["user_id"]) for task in done.values() if task["name"] == "Load"}
-    assert loaded == {user.id for user in users}
+    batches = [
+        range(int(task["params"]["first_user_id"]), int(task["params"]["last_user_id"]) + 1)
+        for task in done.values()
+        if task["name"] == "Load"
+    ]
+    assert sorted(u.id for u in users for b in batches if u.id in b) == sorted(u.id for u in users)
     assert {task["params"]["hour"] for task in done.values()} == {f"{hour:%Y-%m-%dT%H}"}
     assert task_list(luigid, "FAILED") == {}
     assert Play.select().count() == 150 and EtlRun.get().status == "done"

@@ -314,6 +314,20 @@ def test_pacer_spaces_calls_across_clients(fresh_sandbox, listener):
     assert time.monotonic() - started >= 0.15 * 4 - 0.01
 
 
+def test_a_shared_pacer_spaces_web_api_calls_but_not_token_refreshes(fresh_sandbox, listener):
+    pacer = Pacer(0.4)  # any SharedPacer: the ETL's keeps its slots in the database
+    spotify_app = make_app(fresh_sandbox, pacer=pacer)
+    assert spotify_app.pacer is pacer
+    grant = fresh_sandbox.grant(listener["id"])
+    client = spotify_app.client(TokenSet.from_response(grant))
+    client.me()  # books the slot now; the next Web API slot is 0.4 s away
+    started = time.monotonic()
+    spotify_app.refresh(grant["refresh_token"])  # the Accounts service: not in the window
+    refreshed = time.monotonic() - started
+    client.me()
+    assert refreshed < 0.3 <= time.monotonic() - started
+
+
 # -- recently played -------------------------------------------------------------------------
 def test_recently_played_follows_next_across_the_window(fresh_sandbox, client, listener):
     result = client.recently_played(limit=20)

@@ -34,6 +34,7 @@ from peewee import JOIN
 from models.accounts import grants
 from models.ingest import catalogue
 from models.schema.db import is_postgresql, naive_utc, utcnow
+from models.schema.pacing import BlockPacer, DatabasePacer
 from models.schema.tables import EtlLog, EtlRun, OAuthToken, User
 from spotify.client import BATCH_SIZES, Capabilities, SpotifyApp, SpotifyClient
 from spotify.errors import (
@@ -47,6 +48,7 @@ log = logging.getLogger(__name__)
 
 CAPABILITY_MEMORY = dt.timedelta(hours=24)
 SINGLE_READS_PER_STORE = 10  # development mode: store every few single reads
+SLOTS_PER_BOOKING = 5  # Web API slots a process books at once from the shared pacer row
 
 DONE, DEFERRED, REAUTH, FAILED, SKIPPED = "done", "deferred", "reauth", "error", "skipped"
 BUG = "bug"  # not Spotify's doing: bad data or our code; the run goes on, then exits non-zero
@@ -90,11 +92,14 @@ class StepOutcome:
 
 
 # -- users -----------------------------------------------------------------------------------
-def active_user_ids() -> list[int]:
-    """Users the ETL syncs: they granted access and their grant is not known to be dead."""
+def active_user_ids(first: int | None = None, last: int | None = None) -> list[int]:
+    """Users the ETL syncs: they granted access and their grant is not known to be dead; with
+    ``first`` and ``last``, those whose id is in that range (one batch of the run's tasks)."""
     query = (
         User.select(User.id).join(OAuthToken).where(User.needs_reauth == False).order_by(User.id)  # noqa: E712 (SQL)
     )
+    if first is not None and last is not None:
+        query = query.where(User.id.between(first, last))
     return [row[0] for row in query.tuples()]
 
 
@@ -132,8 +137,19 @@ class Run:
 
     @property
     def app(self) -> SpotifyApp:
+        """The run's app in this process; its Web API calls take turns with every other ETL
+        process's (all ``--workers``, every machine sharing the database) through one pacer
+        row, as Spotify counts one rate limit for the app, booked a few slots at a time."""
         if self._app is None:
-            self._app = SpotifyApp.from_settings(self.settings, min_interval=self.call_interval)
+            pacer = (
+                BlockPacer(
+                    DatabasePacer(f"spotify:{self.settings.client_id}"[:40], self.call_interval),
+                    SLOTS_PER_BOOKING,
+                )
+                if self.call_interval > 0
+                else None
+            )
+            self._app = SpotifyApp.from_settings(self.settings, pacer=pacer)
             self.seeded = seed_capabilities(self._app.capabilities, self.hour)
         return self._app
 
