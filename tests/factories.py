@@ -6,7 +6,17 @@ import datetime as dt
 import itertools
 import json
 
-from models.schema.tables import Album, Artist, EtlRun, Play, ShortStream, Track, TrackArtist, User
+from models.schema.tables import (
+    HOW_YOU_LISTEN,
+    Album,
+    Artist,
+    EtlRun,
+    Play,
+    ShortStream,
+    Track,
+    TrackArtist,
+    User,
+)
 
 _serial = itertools.count(1)
 
@@ -83,7 +93,9 @@ def make_play(user, track, at: dt.datetime, **overrides) -> Play:
             play.user_id, [(play.track_id, play.played_at, play.ms_played)], timezone
         )
         if play.device is not None:
-            listening_context.refresh(play.user_id, timezone, [play.played_at])
+            how = {name: getattr(play, name) for name in HOW_YOU_LISTEN}
+            stream = (play.track_id, play.played_at, play.ms_played, 0, how)
+            listening_context.add_streams(play.user_id, timezone, [stream])
     return play
 
 
@@ -99,7 +111,9 @@ def make_short_stream(user, track, at: dt.datetime, **overrides) -> ShortStream:
         stream = ShortStream.create(**fields)
         timezone = listening.lock_user(stream.user_id)
         if stream.device is not None:
-            listening_context.refresh(stream.user_id, timezone, [stream.played_at])
+            how = {name: getattr(stream, name) for name in HOW_YOU_LISTEN}
+            row = (stream.track_id, stream.played_at, stream.ms_played, 1, how)
+            listening_context.add_streams(stream.user_id, timezone, [row])
     return stream
 
 

@@ -144,7 +144,7 @@ def store_plays(user_id: int, plays: Iterable[Mapping], source: str) -> StoreRes
         timezone = listening.lock_user(user_id)
         added: list[tuple[str, dt.datetime, int]] = []
         fills: list[tuple] = []
-        covered: list[dt.datetime] = []  # new plays an export entry named a device for
+        covered: list[tuple] = []  # new plays an export entry named a device for
         for chunk in chunked(rows, CHUNK):
             seen = _Seen(user_id, chunk[0][1] - PLAY_TOLERANCE, chunk[-1][1] + PLAY_TOLERANCE)
             fresh = []
@@ -163,7 +163,8 @@ def store_plays(user_id: int, plays: Iterable[Mapping], source: str) -> StoreRes
                         )
                     )
                     if how and how[DEVICE] is not None:
-                        covered.append(played_at)
+                        said = dict(zip(HOW_YOU_LISTEN, how, strict=True))
+                        covered.append((track_id, played_at, ms_played, 0, said))
                 elif how:
                     stored_at = seen.same_listen(track_id, played_at)
                     if stored_at is not None:
@@ -174,11 +175,11 @@ def store_plays(user_id: int, plays: Iterable[Mapping], source: str) -> StoreRes
         if added:
             sessions.record_plays(user_id, added[0][1], added[-1][1])
         filled = _fill(fills)
-        # what skips and how-you-listen read: the new covered plays, and the filled ones (a
-        # re-import of what is stored already fills none: nothing to refresh then)
+        # what skips and how-you-listen read: the new covered plays are added; the months of
+        # filled ones recomputed (a re-import of what is stored already fills none)
+        listening_context.add_streams(user_id, timezone, covered)
         if filled:
-            covered += [fill[-1] for fill in fills]
-        listening_context.refresh(user_id, timezone, covered)
+            listening_context.refresh(user_id, timezone, [fill[-1] for fill in fills])
     return StoreResult(len(added), len(rows) - len(added), filled)
 
 

@@ -178,12 +178,13 @@ def _store(
     rows: Iterable[Mapping],
     source: str | None,
     tolerance: dt.timedelta = dt.timedelta(0),
-) -> tuple[int, list[dt.datetime]]:
+) -> tuple[int, list[tuple], int]:
     """Insert the new ones of ``rows`` ({"key", "played_at", "ms_played", "how": {...} or
-    None}); returns how many went in, and the instants of those whose entry named a device."""
+    None}); returns how many went in, ``(key, played_at, ms_played, 1, how)`` of those whose
+    entry named a device (for ``listening_context.add_streams``), and how many were tried."""
     rows = sorted(rows, key=lambda r: r["played_at"])
     if not rows:
-        return 0, []
+        return 0, [], 0
     lo, hi = rows[0]["played_at"] - tolerance, rows[-1]["played_at"] + tolerance
     stored = _Stored(model, key_field, user_id, lo, hi, tolerance)
     columns = [model.user, key_field, model.played_at, model.ms_played]
@@ -199,9 +200,9 @@ def _store(
             values += [how.get(name) for name in HOW_YOU_LISTEN]
             fresh.append((*values, source) if source is not None else tuple(values))
             if how.get("device") is not None:
-                covered.append(row["played_at"])
+                covered.append((row["key"], row["played_at"], row["ms_played"], 1, how))
     added = insert_rows(model, columns, fresh, conflict="ON CONFLICT DO NOTHING", batch=CHUNK)
-    return added, covered
+    return added, covered, len(fresh)
 
 
 def store_short_streams(user_id: int, rows: Iterable[Mapping], source: str = "import") -> int:
@@ -213,8 +214,11 @@ def store_short_streams(user_id: int, rows: Iterable[Mapping], source: str = "im
         return 0
     with write_transaction():
         timezone = listening.lock_user(user_id)
-        added, covered = _store(ShortStream, ShortStream.track, user_id, rows, source)
-        listening_context.refresh(user_id, timezone, covered)
+        added, covered, tried = _store(ShortStream, ShortStream.track, user_id, rows, source)
+        if added == tried:
+            listening_context.add_streams(user_id, timezone, covered)
+        else:  # some were there already after all: the months are recomputed from what is
+            listening_context.refresh(user_id, timezone, [stream[1] for stream in covered])
     return added
 
 
