@@ -24,7 +24,15 @@ import threading
 import models
 import settings as settings_module
 from models.imports import history_import
-from models.jobs import charts, exclusions, musicbrainz, queue, sessions, timezones
+from models.jobs import (
+    charts,
+    exclusions,
+    listening_context,
+    musicbrainz,
+    queue,
+    sessions,
+    timezones,
+)
 
 IDLE_WAIT = 2.0  # seconds between polls of an empty queue
 log = logging.getLogger("batch.worker")
@@ -41,6 +49,7 @@ def handlers(search_interval: float = history_import.SEARCH_INTERVAL) -> dict:
         charts.KIND: charts.work_slice,
         exclusions.KIND: exclusions.work_slice,
         musicbrainz.KIND: musicbrainz.work_slice,
+        listening_context.KIND: listening_context.work_slice,
     }
 
 

@@ -15,10 +15,9 @@ from models.schema.tables import (
     ChapterPlay,
     Episode,
     EpisodePlay,
-    ShortStream,
     Show,
 )
-from tests.factories import make_artist, make_play, make_track, make_user
+from tests.factories import make_artist, make_play, make_short_stream, make_track, make_user
 
 NOW = dt.datetime(2026, 11, 20, 12, 0)
 REASONS = ("trackdone", "fwdbtn", "endplay", "clickrow", None)
@@ -79,12 +78,8 @@ def build(rng: random.Random, user=None):
         for _ in range(45):
             at = moment()
             fields = how(rng) if at > NOW - dt.timedelta(days=300) else {}
-            ShortStream.create(
-                user=listener,
-                track=rng.choice(tracks),
-                played_at=at,
-                ms_played=rng.randint(0, 29_999),
-                **fields,
+            make_short_stream(
+                listener, rng.choice(tracks), at, ms_played=rng.randint(0, 29_999), **fields
             )
         for _ in range(30):
             EpisodePlay.create(

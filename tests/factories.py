@@ -6,7 +6,17 @@ import datetime as dt
 import itertools
 import json
 
-from models.schema.tables import Album, Artist, EtlRun, Play, Track, TrackArtist, User
+from models.schema.tables import (
+    HOW_YOU_LISTEN,
+    Album,
+    Artist,
+    EtlRun,
+    Play,
+    ShortStream,
+    Track,
+    TrackArtist,
+    User,
+)
 
 _serial = itertools.count(1)
 
@@ -70,7 +80,7 @@ def make_track(artists=(), album=None, **overrides) -> Track:
 def make_play(user, track, at: dt.datetime, **overrides) -> Play:
     """One play, added to the summaries too, as ``models.ingest.plays.store_plays`` would."""
     from models.schema.db import db
-    from models.summaries import listening
+    from models.summaries import listening, listening_context
 
     fields = dict(
         user=user, track=track, played_at=at, ms_played=track.duration_ms or 180_000, source="api"
@@ -82,7 +92,29 @@ def make_play(user, track, at: dt.datetime, **overrides) -> Play:
         listening.record_plays(
             play.user_id, [(play.track_id, play.played_at, play.ms_played)], timezone
         )
+        if play.device is not None:
+            how = {name: getattr(play, name) for name in HOW_YOU_LISTEN}
+            stream = (play.track_id, play.played_at, play.ms_played, 0, how)
+            listening_context.add_streams(play.user_id, timezone, [stream])
     return play
+
+
+def make_short_stream(user, track, at: dt.datetime, **overrides) -> ShortStream:
+    """One short stream (under 30 s), added to the export's summaries too, as
+    ``models.ingest.streams.store_short_streams`` would."""
+    from models.schema.db import db
+    from models.summaries import listening, listening_context
+
+    fields = dict(user=user, track=track, played_at=at, ms_played=10_000, source="import")
+    fields.update(overrides)
+    with db.atomic():
+        stream = ShortStream.create(**fields)
+        timezone = listening.lock_user(stream.user_id)
+        if stream.device is not None:
+            how = {name: getattr(stream, name) for name in HOW_YOU_LISTEN}
+            row = (stream.track_id, stream.played_at, stream.ms_played, 1, how)
+            listening_context.add_streams(stream.user_id, timezone, [row])
+    return stream
 
 
 def make_features(track, status: str = "ok", **values) -> None:

@@ -626,6 +626,69 @@ def test_migration_078_keeps_the_gaps_recorded_before_open(engine, tmp_path):
 
 
 @pytest.mark.parametrize("engine", ["sqlite", "postgresql"])
+def test_migration_092_builds_the_export_summaries_of_streams_already_stored(
+    engine, tmp_path, make_settings
+):
+    """An install at 090 with export-covered plays and short streams ends with a fresh build's
+    schema, a backlog row and a queued ``listening_context`` job for each listener with such
+    streams (none for one with API plays only); the worker then builds summaries equal to a
+    rebuild from the raw streams, and the statistics read from them equal the raw streams'."""
+    from models import stats
+    from models.jobs import listening_context as context_jobs
+    from models.periods import parse_period
+    from models.schema.tables import CONTEXT_SUMMARY_TABLES, ContextBacklog, Job
+    from tests.test_context_summaries import answers, context_rows, rebuilt_rows
+    from tests.workertools import run_worker_until_idle
+
+    with fresh_and_upgrading(engine, tmp_path, "090_sharing") as (database, fresh_schema):
+        listeners = [_user_of_an_old_schema(database, f"old-{n}", at_060=True) for n in range(2)]
+        tracks = [  # as 075 left the table: is_local NOT NULL, without a default in PostgreSQL
+            _old_row(database, "track", id=f"oldtrack{n:014d}", name=f"Track {n}", is_local=False)
+            for n in range(3)
+        ]
+        insert = (
+            "INSERT INTO {table} (user_id, track_id, played_at, ms_played, source, skipped, "
+            "shuffle, reason_end, device, conn_country) VALUES (%s, %s, %s, %s, 'import', %s, "
+            "%s, %s, %s, %s)"
+        ).replace("%s", database.param)
+        for n in range(40):
+            at = dt.datetime(2026, 1, 28) + dt.timedelta(hours=7 * n)
+            how = (n % 3 == 0, n % 2 == 0, ["trackdone", "fwdbtn", None][n % 3])
+            how += (["phone", "car"][n % 2], ["SE", None][n % 2])
+            table = "short_stream" if n % 4 == 0 else "play"
+            database.execute_sql(
+                insert.format(table=table), (listeners[0].id, tracks[n % 3], at, 20_000, *how)
+            )
+        database.execute_sql(  # an API play: nothing said
+            "INSERT INTO play (user_id, track_id, played_at, ms_played, source) "
+            "VALUES (%s, %s, %s, 60000, 'api')".replace("%s", database.param),
+            (listeners[1].id, tracks[0], dt.datetime(2026, 2, 1)),
+        )
+
+        router().run()
+        assert _schema(database) == fresh_schema
+        assert pending_model_changes() == ""
+        assert [row.user_id for row in ContextBacklog.select()] == [listeners[0].id]
+        queued = [(j.target, j.state) for j in Job.select().where(Job.kind == context_jobs.KIND)]
+        assert queued == [(str(listeners[0].id), "queued")]
+        assert all(not model.select().exists() for model in CONTEXT_SUMMARY_TABLES)
+
+        period = parse_period("all", tz="UTC", now=dt.datetime(2026, 6, 1))
+        with stats.from_raw_plays():
+            expected = answers(listeners[0].id, period)
+        assert expected["how"]["streams"] == 40 and expected["how"]["short_streams"] == 10
+        run_worker_until_idle(make_settings())
+        assert not ContextBacklog.select().exists()
+        built = context_rows(listeners[0].id)
+        assert built["ContextMonth"] and built == rebuilt_rows(listeners[0].id)
+        assert answers(listeners[0].id, period) == expected
+        month = parse_period(None, "2026-02-01", "2026-02-28", tz="UTC")
+        summarised = answers(listeners[0].id, month)
+        with stats.from_raw_plays():
+            assert summarised == answers(listeners[0].id, month)
+
+
+@pytest.mark.parametrize("engine", ["sqlite", "postgresql"])
 def test_migration_094_indexes_first_plays_keeping_every_summary_row(engine, tmp_path):
     """An install at 090 with all-time summaries, migrated to the newest, has a fresh build's
     schema (the first-play indexes included), every summary row as it was, and its discoveries
@@ -675,6 +738,8 @@ def test_migration_094_indexes_first_plays_keeping_every_summary_row(engine, tmp
             assert stats.discovered(listener.id, period) == found
         assert (found["tracks"], found["artists"]) == (2, 0)
         assert [row["track_id"] for row in found["top_tracks"]] == [tracks[2], tracks[1]]
+
+
 DAY_TABLES_099 = ("summary_artist_day", "summary_album_day", "summary_features_day")
 
 

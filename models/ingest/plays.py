@@ -5,7 +5,8 @@ A play can reach us twice: the same recently-played page read by two runs (ident
 timestamps for the same listen differ by a few seconds.  Both are the same listen, so a play of
 the same track within :data:`PLAY_TOLERANCE` of one already stored (or kept earlier in the same
 call) is a duplicate, whichever source came first.  Everything happens in one transaction that
-also updates the summaries (``models.summaries.listening``) and the listening sessions
+also updates the summaries (``models.summaries.listening``, and for plays an export entry
+described ``models.summaries.listening_context``) and the listening sessions
 (``models.summaries.sessions``), so statistics never see half a load.
 """
 
@@ -23,7 +24,7 @@ from peewee import chunked
 from models.schema.bulk import insert_rows
 from models.schema.db import db, naive_utc, write_transaction
 from models.schema.tables import HOW_YOU_LISTEN, PLAY_SOURCES, Play, Track
-from models.summaries import listening, sessions
+from models.summaries import listening, listening_context, sessions
 
 PLAY_TOLERANCE = dt.timedelta(seconds=30)
 """Two plays of one track closer than this are one listen (export vs API clocks differ by
@@ -155,6 +156,7 @@ def store_rows(user_id: int, rows: list[Row], source: str) -> StoreResult:
         timezone = listening.lock_user(user_id)
         added: list[tuple[str, dt.datetime, int]] = []
         fills: list[tuple] = []
+        covered: list[tuple] = []  # new plays an export entry named a device for
         for chunk in chunked(rows, CHUNK):
             seen = _Seen(user_id, chunk[0][1] - PLAY_TOLERANCE, chunk[-1][1] + PLAY_TOLERANCE)
             fresh = []
@@ -172,6 +174,9 @@ def store_rows(user_id: int, rows: list[Row], source: str) -> StoreResult:
                             *(how or NO_HOW),
                         )
                     )
+                    if how and how[DEVICE] is not None:
+                        said = dict(zip(HOW_YOU_LISTEN, how, strict=True))
+                        covered.append((track_id, played_at, ms_played, 0, said))
                 elif how:
                     stored_at = seen.same_listen(track_id, played_at)
                     if stored_at is not None:
@@ -182,6 +187,11 @@ def store_rows(user_id: int, rows: list[Row], source: str) -> StoreResult:
         if added:
             sessions.record_plays(user_id, added[0][1], added[-1][1])
         filled = _fill(fills)
+        # what skips and how-you-listen read: the new covered plays are added; the months of
+        # filled ones recomputed (a re-import of what is stored already fills none)
+        listening_context.add_streams(user_id, timezone, covered)
+        if filled:
+            listening_context.refresh(user_id, timezone, [fill[-1] for fill in fills])
     return StoreResult(len(added), len(rows) - len(added), filled)
 
 
@@ -195,6 +205,7 @@ INSERT_COLUMNS = (
     *(getattr(Play, name) for name in HOW_YOU_LISTEN),
 )
 NO_HOW = (None,) * len(HOW_YOU_LISTEN)
+DEVICE = HOW_YOU_LISTEN.index("device")  # an export-covered stream is one with a device
 FILL_SQL = (
     "UPDATE play SET "
     + ", ".join(f"{name} = COALESCE({name}, %s)" for name in HOW_YOU_LISTEN)

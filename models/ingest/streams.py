@@ -9,7 +9,8 @@ never reaches the music summaries:
   folded names, with the names in ``local_track``.  It belongs to that listener alone (deleted
   with the account), is never asked of Spotify and never matched to a catalogue track by a
   name search, and has audio features ``missing`` from the start (a local file has none);
-- short streams (under 30 s, skips) in ``short_stream``;
+- short streams (under 30 s, skips) in ``short_stream``, counted in the export's summaries of
+  skips (``models.summaries.listening_context``), which are not music plays' sums;
 - podcast episodes and audiobook chapters with their shows and audiobooks, and their streams
   in ``episode_play`` / ``chapter_play``.  Exports name shows but give no show id, and the
   account-data podcast file gives no episode URI either, so shows and episodes are keyed by
@@ -33,7 +34,7 @@ from peewee import chunked
 from models.ingest.plays import PLAY_TOLERANCE
 from models.ingest.provisional import fold
 from models.schema.bulk import insert_rows
-from models.schema.db import utcnow
+from models.schema.db import utcnow, write_transaction
 from models.schema.tables import (
     HOW_YOU_LISTEN,
     Audiobook,
@@ -47,6 +48,7 @@ from models.schema.tables import (
     Show,
     Track,
 )
+from models.summaries import listening, listening_context
 
 CHUNK = 200
 LOCAL_PREFIX = "local:"
@@ -176,12 +178,13 @@ def _store(
     rows: Iterable[Mapping],
     source: str | None,
     tolerance: dt.timedelta = dt.timedelta(0),
-) -> int:
+) -> tuple[int, list[tuple], int]:
     """Insert the new ones of ``rows`` ({"key", "played_at", "ms_played", "how": {...} or
-    None}); returns how many went in."""
+    None}); returns how many went in, ``(key, played_at, ms_played, 1, how)`` of those whose
+    entry named a device (for ``listening_context.add_streams``), and how many were tried."""
     rows = sorted(rows, key=lambda r: r["played_at"])
     if not rows:
-        return 0
+        return 0, [], 0
     lo, hi = rows[0]["played_at"] - tolerance, rows[-1]["played_at"] + tolerance
     stored = _Stored(model, key_field, user_id, lo, hi, tolerance)
     columns = [model.user, key_field, model.played_at, model.ms_played]
@@ -189,25 +192,41 @@ def _store(
     if source is not None:
         columns.append(model.source)
     fresh = []
+    covered = []
     for row in rows:
         if stored.is_new(row["key"], row["played_at"]):
             how = row.get("how") or {}
             values = [user_id, row["key"], row["played_at"], row["ms_played"]]
             values += [how.get(name) for name in HOW_YOU_LISTEN]
             fresh.append((*values, source) if source is not None else tuple(values))
-    return insert_rows(model, columns, fresh, conflict="ON CONFLICT DO NOTHING", batch=CHUNK)
+            if how.get("device") is not None:
+                covered.append((row["key"], row["played_at"], row["ms_played"], 1, how))
+    added = insert_rows(model, columns, fresh, conflict="ON CONFLICT DO NOTHING", batch=CHUNK)
+    return added, covered, len(fresh)
 
 
 def store_short_streams(user_id: int, rows: Iterable[Mapping], source: str = "import") -> int:
-    """Music streams under 30 s; ``key``: the track id (the track row must exist)."""
-    return _store(ShortStream, ShortStream.track, user_id, rows, source)
+    """Music streams under 30 s; ``key``: the track id (the track row must exist).  Under the
+    lock storing plays takes, with the export's summaries of skips
+    (``models.summaries.listening_context``) in the same transaction."""
+    rows = list(rows)
+    if not rows:
+        return 0
+    with write_transaction():
+        timezone = listening.lock_user(user_id)
+        added, covered, tried = _store(ShortStream, ShortStream.track, user_id, rows, source)
+        if added == tried:
+            listening_context.add_streams(user_id, timezone, covered)
+        else:  # some were there already after all: the months are recomputed from what is
+            listening_context.refresh(user_id, timezone, [stream[1] for stream in covered])
+    return added
 
 
 def store_episode_plays(user_id: int, rows: Iterable[Mapping]) -> int:
     """Episode streams; ``key``: the episode id (``ensure_episodes``)."""
-    return _store(EpisodePlay, EpisodePlay.episode, user_id, rows, None, PLAY_TOLERANCE)
+    return _store(EpisodePlay, EpisodePlay.episode, user_id, rows, None, PLAY_TOLERANCE)[0]
 
 
 def store_chapter_plays(user_id: int, rows: Iterable[Mapping]) -> int:
     """Audiobook chapter streams; ``key``: the chapter id (``ensure_chapters``)."""
-    return _store(ChapterPlay, ChapterPlay.chapter, user_id, rows, None)
+    return _store(ChapterPlay, ChapterPlay.chapter, user_id, rows, None)[0]

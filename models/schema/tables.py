@@ -579,6 +579,73 @@ class HourSlot(BaseModel):
         primary_key = CompositeKey("user", "day", "hour")
 
 
+class ContextMonth(BaseModel):
+    """Per user, local month and (device family, country, ``reason_end``): the export-covered
+    streams of ``models.summaries.listening_context`` (plays and short streams whose entry named
+    a device), what ``how_you_listen`` sums.  A country or reason the entry did not give is
+    stored as ``NO_COUNTRY`` / ``NO_REASON`` (what the statistic shows for it).  Flags: how
+    many streams said true (``*_true``) and how many said anything (``*_told``)."""
+
+    user = ForeignKeyField(User, on_delete="CASCADE", index=False)
+    month = DateField()
+    device = CharField(max_length=16)
+    country = CharField(max_length=2)
+    reason_end = CharField(max_length=32)
+    streams = IntegerField()
+    short_streams = IntegerField()
+    ms_played = BigIntegerField()
+    skipped_true = IntegerField()
+    skipped_told = IntegerField()
+    shuffle_true = IntegerField()
+    shuffle_told = IntegerField()
+    offline_true = IntegerField()
+    offline_told = IntegerField()
+    first_played_at = DateTimeField()
+    last_played_at = DateTimeField()
+
+    class Meta:
+        table_name = "summary_context_month"
+        primary_key = CompositeKey("user", "month", "device", "country", "reason_end")
+
+
+class _SkipSummary(BaseModel):
+    user = ForeignKeyField(User, on_delete="CASCADE", index=False)
+    track = CharField(max_length=64, column_name="track_id")
+    streams = IntegerField()  # export-covered streams of the track: plays and short streams
+    short_streams = IntegerField()
+
+
+class SkipMonth(_SkipSummary):
+    """Per user, local month and track: export-covered streams and short streams (skips)."""
+
+    month = DateField()
+
+    class Meta:
+        table_name = "summary_skip_month"
+        primary_key = CompositeKey("user", "month", "track")
+
+
+class SkipTotal(_SkipSummary):
+    """Per user and track, all time: the sums of its ``SkipMonth`` rows."""
+
+    class Meta:
+        table_name = "summary_skip"
+        primary_key = CompositeKey("user", "track")
+
+
+class ContextBacklog(BaseModel):
+    """A user whose export summaries (``ContextMonth``, ``SkipMonth``, ``SkipTotal``) are still
+    to be built from streams stored before they were kept (migration 092 lists them; the
+    ``listening_context`` job builds them and removes the row).  While a row exists the
+    statistics of skips and how you listen read the raw streams."""
+
+    user = ForeignKeyField(User, primary_key=True, on_delete="CASCADE")
+    queued_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        table_name = "context_backlog"
+
+
 class _CatalogueSummary(BaseModel):
     user = ForeignKeyField(User, on_delete="CASCADE", index=False)
     plays = IntegerField()
@@ -712,6 +779,8 @@ CATALOGUE_SUMMARY_TABLES = (
     FeatureTotal,
     FeatureMonth,
 )
+# The export's summaries (models.summaries.listening_context): not music plays' sums.
+CONTEXT_SUMMARY_TABLES = (ContextMonth, SkipMonth, SkipTotal)
 SUMMARY_TABLES = (
     ListeningSummary,
     TrackTotal,
@@ -719,6 +788,7 @@ SUMMARY_TABLES = (
     TrackMonth,
     HourSlot,
     *CATALOGUE_SUMMARY_TABLES,
+    *CONTEXT_SUMMARY_TABLES,
 )
 
 
@@ -1130,5 +1200,6 @@ ALL_TABLES = (
     LinkHit,
     ListeningSession,
     SessionBacklog,
+    ContextBacklog,
     *ENRICHMENT_TABLES,
 )

@@ -23,50 +23,109 @@ Episodes and audiobook chapters are not music and stay out (``models.stats.podca
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections import Counter
 from collections.abc import Iterable
 
-from peewee import SQL, Case, fn
+from peewee import SQL, fn
 
-from models.periods import Period, local_date
-from models.schema.tables import Artist, Play, ShortStream, Track, TrackArtist
+from models.periods import Period, local_date, local_midnight_utc
+from models.schema.tables import (
+    Artist,
+    ContextMonth,
+    Play,
+    ShortStream,
+    SkipMonth,
+    SkipTotal,
+    Track,
+    TrackArtist,
+)
 from models.stats.sources import (
     artist_base,
     as_datetime,
     as_int,
     check_page,
+    month_and_day_ranges,
     select_from,
     statistic,
+    summary_zone,
     track_base,
     with_catalogue,
     with_track_artists,
 )
+from models.summaries.listening_context import (
+    FLAGS,
+    STREAM_COLUMNS,
+    context_groups,
+    covered_streams,
+    on_backlog,
+)
 
-FLAGS = ("skipped", "shuffle", "offline")
 # The period these pages and endpoints show when none is asked for: all time, since an export
 # usually ends months before today (the last 4 weeks, the dashboard's default, would be empty).
 EXPORT_DEFAULT_RANGE = "all"
 
 
-def _union(user_id: int, period: Period, *columns: str):
-    """The period's export-covered streams, plays and short streams as one subquery (UNION
-    ALL): ``short`` (1 for a short stream), ``ms_played`` and ``columns`` of each.  Each half
-    reads its table's ``(user, played_at, ...)`` index range."""
-    parts = []
-    for model, short in ((Play, 0), (ShortStream, 1)):
-        where = (
-            (model.user == user_id) & (model.played_at < period.end) & model.device.is_null(False)
+def _month_sums() -> tuple:
+    """``ContextMonth``'s sums in ``context_groups``' order, after its three keys."""
+    m = ContextMonth
+    flags = [fn.SUM(getattr(m, f"{name}_{said}")) for name in FLAGS for said in ("true", "told")]
+    return (
+        fn.SUM(m.streams),
+        fn.SUM(m.short_streams),
+        fn.SUM(m.ms_played),
+        *flags,
+        fn.MIN(m.first_played_at),
+        fn.MAX(m.last_played_at),
+    )
+
+
+def _summary_ranges(user_id: int, period: Period):
+    """Where the period's covered streams are read from: None for the raw streams (another
+    zone than the summaries', a hand-made period, summaries not built yet), else the whole
+    local months ``(lo, hi)`` (or None) of ``ContextMonth``/``SkipMonth`` and the UTC instants
+    ``[(start, end), ...]`` of the days at either end, read raw."""
+    if not period.whole_days or summary_zone(user_id) != period.tz or on_backlog(user_id):
+        return None
+    months, days = month_and_day_ranges(period)
+    edges = [
+        (local_midnight_utc(lo, period.tz), local_midnight_utc(hi, period.tz))
+        for lo, hi in days
+        if lo < hi
+    ]
+    return months, edges
+
+
+def _in_months(model, user_id: int, months):
+    lo, hi = months
+    where = (model.user == user_id) & (model.month < hi)
+    return where if lo is None else where & (model.month >= lo)
+
+
+def _context_rows(user_id: int, period: Period) -> list[tuple]:
+    """The period's covered streams as ``context_groups`` rows: the raw streams grouped, or
+    the whole months' ``ContextMonth`` rows summed and the edge days' raw streams grouped."""
+    ranges = _summary_ranges(user_id, period)
+    if ranges is None:
+        return list(
+            context_groups(
+                covered_streams(user_id, period.start, period.end, *STREAM_COLUMNS)
+            ).tuples()
         )
-        if period.start is not None:
-            where &= model.played_at >= period.start
-        parts.append(
-            model.select(
-                SQL(str(short)).alias("short"),
-                model.ms_played.alias("ms_played"),
-                *(getattr(model, name).alias(name) for name in columns),
-            ).where(where)
+    months, edges = ranges
+    rows: list[tuple] = []
+    if months is not None:
+        keys = (ContextMonth.device, ContextMonth.country, ContextMonth.reason_end)
+        rows.extend(
+            ContextMonth.select(*keys, *_month_sums())
+            .where(_in_months(ContextMonth, user_id, months))
+            .group_by(*keys)
+            .tuples()
         )
-    return (parts[0] + parts[1]).alias("streams")  # UNION ALL
+    for start, end in edges:
+        streams = covered_streams(user_id, start, end, *STREAM_COLUMNS)
+        rows.extend(context_groups(streams).tuples())
+    return rows
 
 
 def _share(part: int, whole: int) -> float | None:
@@ -85,30 +144,10 @@ def how_you_listen(user_id: int, period: Period) -> dict:
     """Skip rate (under 30 s) beside the export's ``skipped`` and ``reason_end``, shuffle and
     offline shares, devices and countries, over the period's export-covered streams.
 
-    One query: the streams grouped by device, country, ``reason_end`` and length (a few
-    hundred groups at most), each group's streams, time and true/told flag counts summed in SQL
-    and folded here.  ``coverage`` is None when no export covers any of the period."""
-    grouped = _union(user_id, period, "played_at", *FLAGS, "reason_end", "device", "conn_country")
-    keys = [grouped.c.short, grouped.c.reason_end, grouped.c.device, grouped.c.conn_country]
-    flag_sums = []
-    for name in FLAGS:
-        column = getattr(grouped.c, name)
-        flag_sums += [fn.SUM(Case(None, [(column == True, 1)], 0)), fn.COUNT(column)]  # noqa: E712
-    rows = (
-        select_from(
-            [grouped],
-            [
-                *keys,
-                fn.COUNT(SQL("*")),
-                fn.SUM(grouped.c.ms_played),
-                fn.MIN(grouped.c.played_at),
-                fn.MAX(grouped.c.played_at),
-                *flag_sums,
-            ],
-        )
-        .group_by(*keys)
-        .tuples()
-    )
+    Read from the export's monthly summaries (``models.summaries.listening_context``) and the
+    edge days' raw streams, or all raw, grouped by device, country and ``reason_end`` (a few
+    hundred groups at most) and folded here.  ``coverage`` is None when no export covers any
+    of the period."""
     streams = short = 0
     flags = {name: [0, 0] for name in FLAGS}  # [true, told]
     reasons: Counter = Counter()
@@ -118,18 +157,18 @@ def how_you_listen(user_id: int, period: Period) -> dict:
     country_ms: Counter = Counter()
     first: dt.datetime | None = None
     last: dt.datetime | None = None
-    for is_short, reason, device, country, n, ms, lo, hi, *told in rows:
+    for device, country, reason, n, skips, ms, *told, lo, hi in _context_rows(user_id, period):
         n, ms = as_int(n), as_int(ms)
         streams += n
-        short += n if as_int(is_short) else 0
+        short += as_int(skips)
         for index, name in enumerate(FLAGS):
             flags[name][0] += as_int(told[2 * index])
             flags[name][1] += as_int(told[2 * index + 1])
-        reasons[reason or "unknown"] += n
+        reasons[reason] += n
         devices[device] += n
         device_ms[device] += ms
-        countries[country or "ZZ"] += n
-        country_ms[country or "ZZ"] += ms
+        countries[country] += n
+        country_ms[country] += ms
         lo, hi = as_datetime(lo), as_datetime(hi)
         first = lo if first is None or (lo is not None and lo < first) else first
         last = hi if last is None or (hi is not None and hi > last) else last
@@ -180,6 +219,68 @@ def _skip_rows(rows: Iterable, key: str) -> list[dict]:
     ]
 
 
+def _nothing_after(user_id: int, end: dt.datetime) -> bool:
+    """Whether the user has no play or short stream at or after ``end`` (two index probes)."""
+    return not any(
+        model.select().where((model.user == user_id) & (model.played_at >= end)).exists()
+        for model in (Play, ShortStream)
+    )
+
+
+def _per_track(user_id: int, period: Period):
+    """Subquery ``per_track``: (track_id, skips, n), the short streams and covered streams of
+    each track streamed in the period: ``SkipTotal`` for all time, else the whole months'
+    ``SkipMonth`` rows and the edge days' raw streams, or the raw streams."""
+
+    def raw(start, end):
+        streams = covered_streams(user_id, start, end, "track_id")
+        return select_from(
+            [streams],
+            [
+                streams.c.track_id.alias("track_id"),
+                fn.SUM(streams.c.short).alias("skips"),
+                fn.COUNT(SQL("*")).alias("n"),
+            ],
+        ).group_by(streams.c.track_id)
+
+    ranges = _summary_ranges(user_id, period)
+    if ranges is None:
+        return raw(period.start, period.end).alias("per_track")
+    if period.start is None and _nothing_after(user_id, period.end):
+        return (
+            SkipTotal.select(
+                SkipTotal.track.alias("track_id"),
+                SkipTotal.short_streams.alias("skips"),
+                SkipTotal.streams.alias("n"),
+            )
+            .where(SkipTotal.user == user_id)
+            .alias("per_track")
+        )
+    months, edges = ranges
+    parts = [raw(start, end) for start, end in edges]
+    if months is not None:
+        parts.append(
+            SkipMonth.select(
+                SkipMonth.track.alias("track_id"),
+                SkipMonth.short_streams.alias("skips"),
+                SkipMonth.streams.alias("n"),
+            ).where(_in_months(SkipMonth, user_id, months))
+        )
+    rows = functools.reduce(lambda a, b: a + b, parts).alias("parts")  # UNION ALL
+    return (
+        select_from(
+            [rows],
+            [
+                rows.c.track_id.alias("track_id"),
+                fn.SUM(rows.c.skips).alias("skips"),
+                fn.SUM(rows.c.n).alias("n"),
+            ],
+        )
+        .group_by(rows.c.track_id)
+        .alias("per_track")
+    )
+
+
 @statistic
 def most_skipped_tracks(
     user_id: int, period: Period, limit: int = 10, offset: int = 0
@@ -188,13 +289,12 @@ def most_skipped_tracks(
     ``{track_id, name, artists, album_name, image_url, short_streams, streams, skip_rate}``,
     most short streams first; only tracks skipped at least once."""
     check_page(limit, offset)
-    streams = _union(user_id, period, "track_id")
-    skips = fn.SUM(streams.c.short)
+    per_track = _per_track(user_id, period)
+    skips, n = per_track.c.skips, per_track.c.n
     ranked = _skip_rows(
-        select_from([streams], [streams.c.track_id, skips, fn.COUNT(SQL("*"))])
-        .group_by(streams.c.track_id)
-        .having(skips > 0)
-        .order_by(skips.desc(), fn.COUNT(SQL("*")).desc(), streams.c.track_id)
+        select_from([per_track], [per_track.c.track_id, skips, n])
+        .where(skips > 0)
+        .order_by(skips.desc(), n.desc(), per_track.c.track_id)
         .limit(limit)
         .offset(offset)
         .tuples(),
@@ -210,19 +310,7 @@ def most_skipped_artists(
     """Artists by short streams of their tracks (each credited artist counts the stream):
     ``{artist_id, name, image_url, short_streams, streams, skip_rate}``, most skipped first."""
     check_page(limit, offset)
-    streams = _union(user_id, period, "track_id")
-    per_track = (
-        select_from(
-            [streams],
-            [
-                streams.c.track_id.alias("track_id"),
-                fn.SUM(streams.c.short).alias("skips"),
-                fn.COUNT(SQL("*")).alias("n"),
-            ],
-        )
-        .group_by(streams.c.track_id)
-        .alias("per_track")
-    )
+    per_track = _per_track(user_id, period)
     skips, n = fn.SUM(per_track.c.skips), fn.SUM(per_track.c.n)
     ranked = _skip_rows(
         TrackArtist.select(TrackArtist.artist, skips, n)

@@ -256,6 +256,13 @@ def all_time_plan(user_id: int, tz: str | None) -> Plan:
     return plan_for(user_id, Period(None, far, zone_name, "All time", "all"), aggregate=False)
 
 
+def summary_zone(user_id: int) -> str | None:
+    """The zone the user's local summaries are bucketed in; None when statistics are to read
+    raw rows (no summaries yet, or inside :func:`from_raw_plays`)."""
+    state = None if _force_raw.get() else _summary_state(user_id)
+    return None if state is None else state[0]
+
+
 def prefer_hash_joins(plan: Plan) -> None:
     if is_postgresql() and _is_long(plan):
         db.execute_sql(LONG_PERIOD_SETTINGS)
@@ -283,10 +290,19 @@ def _raw_filter(plan: Plan):
 
 def _day_ranges(plan: Plan):
     """Whole months ``(lo, hi)`` (or None) and day ranges ``[(lo, hi), ...]``, ends exclusive."""
-    first = plan.period.first_day
-    if plan.all_time or plan.period.last_day is None:
+    if plan.all_time:
         return (None, None), []
-    end = plan.period.last_day + dt.timedelta(days=1)
+    return month_and_day_ranges(plan.period)
+
+
+def month_and_day_ranges(period: Period):
+    """A period of whole local days cut into whole local months ``(lo, hi)`` (or None; ``lo``
+    None: from the first) and the day ranges at either end ``[(lo, hi), ...]``, ends exclusive:
+    what a summarised period is summed from (the months' rows and the days')."""
+    first = period.first_day
+    if period.last_day is None:
+        return (None, None), []
+    end = period.last_day + dt.timedelta(days=1)
     month_hi = end.replace(day=1)
     if first is None:
         return (None, month_hi), [(month_hi, end)]

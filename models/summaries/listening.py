@@ -16,7 +16,8 @@ recomputes them from the raw plays in one transaction, under the lock storing pl
 Rows go with the user by FK cascade.  Summaries never hold catalogue facts (artists, albums,
 genres), which are joined at query time; ``models.summaries.catalogue`` keeps the per-artist
 and per-album sums of these rows, and is told of new plays here, as is
-``models.summaries.charts`` (the weekly charts).
+``models.summaries.charts`` (the weekly charts).  :func:`rebuild` also rebuilds the export's
+summaries of skips and how you listen (``models.summaries.listening_context``).
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ from models.schema.tables import (
     User,
 )
 from models.summaries import catalogue as catalogue_summaries
-from models.summaries import charts, exclusions
+from models.summaries import charts, exclusions, listening_context
 
 UPSERT_CHUNK = 500
 # The order both writers of HourSlot give its values in: the incremental upsert and the rebuild.
@@ -477,6 +478,7 @@ def rebuild(user_id: int, tz: str | None = None, local_only: bool = False) -> No
         for model in emptied:
             model.delete().where(model.user == user_id).execute()
         ListeningSummary.update(timezone=tz).where(ListeningSummary.user == user_id).execute()
+        listening_context.rebuild(user_id, tz)  # the export's summaries: streams, not plays
         bounds = play_bounds(user_id)
         if bounds is None:
             if rewrite_months:
