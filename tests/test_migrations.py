@@ -690,7 +690,7 @@ def test_migration_092_builds_the_export_summaries_of_streams_already_stored(
 
 @pytest.mark.parametrize("engine", ["sqlite", "postgresql"])
 def test_migration_094_indexes_first_plays_keeping_every_summary_row(engine, tmp_path):
-    """An install at 090 with all-time summaries, migrated to the newest, has a fresh build's
+    """An install at 092 with all-time summaries, migrated to the newest, has a fresh build's
     schema (the first-play indexes included), every summary row as it was, and its discoveries
     equal what its raw plays say."""
     from models import stats
@@ -698,7 +698,7 @@ def test_migration_094_indexes_first_plays_keeping_every_summary_row(engine, tmp
     from models.schema.tables import ArtistTotal, TrackTotal
     from models.summaries import listening
 
-    with fresh_and_upgrading(engine, tmp_path, "090_sharing") as (database, fresh_schema):
+    with fresh_and_upgrading(engine, tmp_path, "092_context_summaries") as (database, fresh_schema):
         listener = _user_of_an_old_schema(database, at_060=True)
         artist = _old_row(
             database, "artist", id="oldartist000001", name="Old Artist", provisional=False
@@ -747,7 +747,7 @@ DAY_TABLES_099 = ("summary_artist_day", "summary_album_day", "summary_features_d
 def test_migration_099_drops_the_catalogue_day_summaries_and_its_rollback_refills_them(
     engine, tmp_path
 ):
-    """An install at 090 with artist, album and features day rows ends with a fresh build's
+    """An install at 094 with artist, album and features day rows ends with a fresh build's
     schema and every other summary row kept; the statistics of a few days (now summed from
     the track days and the catalogue) equal the raw plays'; the rollback writes the day rows
     again exactly as the writers of 090 had kept them."""
@@ -756,7 +756,7 @@ def test_migration_099_drops_the_catalogue_day_summaries_and_its_rollback_refill
     from models.schema.tables import PROFILE_FEATURES, SUMMARY_TABLES
     from models.summaries import listening
 
-    with fresh_and_upgrading(engine, tmp_path, "090_sharing") as (database, fresh):
+    with fresh_and_upgrading(engine, tmp_path, "094_first_plays_index") as (database, fresh):
         listener = _user_of_an_old_schema(database, at_060=True)
         lead, guest = (
             _old_row(database, "artist", id=f"oldartist{n}", name="A", provisional=False)
