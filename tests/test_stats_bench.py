@@ -17,7 +17,7 @@ def test_bench_small_runs_and_reports_the_worst_p95():
         cwd=PROJECT_DIR,
         capture_output=True,
         text=True,
-        timeout=600,
+        timeout=900,  # the end-to-end part times ~400 requests per engine and zone
     )
     assert result.returncode == 0, result.stderr[-3000:]
     lines = result.stdout.strip().splitlines()
