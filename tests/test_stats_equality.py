@@ -239,6 +239,10 @@ def random_periods(rng: random.Random, tz: str):
 def answers(user_id: int, period, sort: str) -> dict:
     result = {
         "totals": stats.totals(user_id, period),
+        "previous_totals": (
+            None if period.start is None else stats.totals(user_id, period.previous())
+        ),
+        "overview": stats.overview(user_id, period),
         "top_tracks": stats.top_tracks(user_id, period, limit=100),
         "top_artists": stats.top_artists(user_id, period, limit=100),
         "top_albums": stats.top_albums(user_id, period, limit=100),
@@ -270,6 +274,22 @@ def details(user_id: int, tracks, artists) -> dict:
     }
 
 
+def check_lists_sum_to_the_totals(user_id: int, period, found: dict) -> None:
+    """The dashboard's totals come from its top lists' sums (``stats.overview``): they must be
+    what ``totals`` counts, for the period and the previous one, and the lists' rows those of
+    ``top_with_movement``; a page past a list's end still counts the whole list."""
+    overview = found["overview"]
+    assert overview["totals"] == found["totals"], period
+    assert overview["previous"] == found["previous_totals"], period
+    for kind in stats.TOP_KINDS:
+        assert overview["top"][kind] == stats.top_with_movement(user_id, period, kind), kind
+    every_genre = stats.top_genres(user_id, period, limit=1000)
+    assert stats.ranked(user_id, period, "genres").count == len(every_genre)
+    for kind, key in (("tracks", "unique_tracks"), ("artists", "unique_artists")):
+        past_the_end = stats.ranked(user_id, period, kind, limit=5, offset=900)
+        assert past_the_end.rows == [] and past_the_end.count == found["totals"][key]
+
+
 def test_every_statistic_from_summaries_equals_the_raw_plays(db):
     rng = random.Random(SEED)
     users, tracks, artists = build_world(rng)
@@ -290,6 +310,7 @@ def test_every_statistic_from_summaries_equals_the_raw_plays(db):
                     assert features is None or features == pytest.approx(raw_features, abs=1e-3)
                 assert summarised[name] == raw[name], (user.timezone, period, name)
                 compared += 1
+            check_lists_sum_to_the_totals(user.id, period, summarised)
         some_tracks, some_artists = rng.sample(tracks, 8), rng.sample(artists, 4)
         summarised = details(user.id, some_tracks, some_artists)
         with stats.from_raw_plays():

@@ -25,7 +25,6 @@ bp = Blueprint("stats", __name__)
 for_listeners_only(bp)
 
 PAGE_SIZE = 50
-TOP_KINDS = ("tracks", "artists", "albums", "genres")
 MAX_PAGE = 1_000_000  # 50 million plays
 # How each of ``models.stats.SORT_KEYS`` (the one list of sorts) reads in the picker.
 SORT_LABELS = {
@@ -129,19 +128,18 @@ def index():
 def dashboard():
     choice = chosen_period()
     period, user_id = choice.period, current_user.id
-    totals = stats.totals(user_id, period)
-    if totals["plays"] == 0 and not has_plays(user_id, period.tz):
+    # Totals (and the previous period's: None for all time) come with the top lists.
+    overview = stats.overview(user_id, period)
+    if overview["totals"]["plays"] == 0 and not has_plays(user_id, period.tz):
         return render_stats("stats/welcome.html", choice, next_sync=next_sync(current_user))
-    # All time has nothing before it to compare with.
-    previous = stats.totals(user_id, period.previous()) if period.start is not None else None
     series = stats.listening_series(user_id, period)
     return render_stats(
         "stats/dashboard.html",
         choice,
         period=period,
-        totals=totals,
-        previous=previous,
-        **{f"top_{kind}": stats.top_with_movement(user_id, period, kind) for kind in TOP_KINDS},
+        totals=overview["totals"],
+        previous=overview["previous"],
+        **{f"top_{kind}": rows for kind, rows in overview["top"].items()},
         series_chart=listening_chart(series, period.bucket),
         bucket=period.bucket,
         heatmap=charts.heatmap(

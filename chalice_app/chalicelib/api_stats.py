@@ -19,7 +19,6 @@ from models.schema.tables import FEATURES_EXPLAINED
 
 stats_api = Blueprint(__name__)
 
-TOP_KINDS = ("tracks", "artists", "albums", "genres")
 # For a top list, the number of distinct items is one of the period's totals.
 TOP_TOTAL_KEY = {
     "tracks": "unique_tracks",
@@ -132,15 +131,14 @@ def _ranked(kind: str, default_limit: int, movement: bool = False):
     user, tz, query = _ask(*PERIOD_PARAMS, *PAGE_PARAMS)
     period, page = query.period(tz.key, DEFAULT_RANGE), query.page(default_limit)
     if movement:  # a top list, as on the dashboard: each row against the previous period
-        rows = stats.top_with_movement(
+        found = stats.ranked_with_movement(
             user.id, period, kind, limit=page.limit + 1, offset=page.offset
-        )
+        )[0]
     else:
-        rows = getattr(stats, f"top_{kind}")(
-            user.id, period, limit=page.limit + 1, offset=page.offset
-        )
-    total_key = TOP_TOTAL_KEY[kind]
-    total = stats.totals(user.id, period)[total_key] if total_key else None
+        found = stats.ranked(user.id, period, kind, limit=page.limit + 1, offset=page.offset)
+    rows = found.rows
+    # The count of the whole list comes with its page: it is the totals' distinct count.
+    total = found.count if TOP_TOTAL_KEY[kind] else None
     items = render.jsonable(rows[: page.limit], tz)
     return {
         "period": render.period(period, tz),
@@ -156,8 +154,8 @@ def genres():
 
 @stats_api.route("/me/top/{kind}")
 def top(kind):
-    if kind not in TOP_KINDS:
-        raise NotFound(f"No top list of {kind!r}: use one of {', '.join(TOP_KINDS)}.")
+    if kind not in stats.TOP_KINDS:
+        raise NotFound(f"No top list of {kind!r}: use one of {', '.join(stats.TOP_KINDS)}.")
     return _ranked(kind, 10, movement=True)
 
 

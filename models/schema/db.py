@@ -8,6 +8,7 @@ Models are declared against a ``DatabaseProxy`` so that importing them does no I
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 
 from peewee import DatabaseProxy, PostgresqlDatabase, SqliteDatabase
 from playhouse.db_url import connect
@@ -61,8 +62,22 @@ def write_transaction():
     return db.atomic("IMMEDIATE") if is_sqlite() and db.transaction_depth() == 0 else db.atomic()
 
 
+# What "now" is for every reader of the clock (periods, sessions, jobs): the real time unless
+# ``set_clock`` replaced it, so a benchmark can run the shells at its data's "now" and move it
+# across a listener's local midnight.
+_clock: Callable[[], dt.datetime] | None = None
+
+
+def set_clock(clock: Callable[[], dt.datetime] | None) -> None:
+    """Make :func:`utcnow` answer ``clock()`` (a naive UTC instant); None restores real time."""
+    global _clock
+    _clock = clock
+
+
 def utcnow() -> dt.datetime:
     """Naive UTC: every timestamp in the database is UTC without tzinfo."""
+    if _clock is not None:
+        return _clock()
     return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 

@@ -8,8 +8,10 @@ give a development-mode app (popularity, audio features) are None, never 0.
 One module per family of statistics, all built on :mod:`models.stats.sources` (where the numbers
 come from: summaries or raw plays, and what the families share):
 
-- ``counts``: ``totals``;
-- ``top``: ``top_tracks``, ``top_artists``, ``top_albums``, ``top_genres``;
+- ``counts``: ``totals``; ``dashboard``: ``overview`` (the dashboard's totals and top lists, one
+  pass per list and period);
+- ``top``: ``top_tracks``, ``top_artists``, ``top_albums``, ``top_genres``, and ``ranked``
+  (a page of one with the whole list's sums);
 - ``unique``: ``unique_tracks``, ``unique_artists``, ``unique_albums`` (sortable, searchable);
 - ``habits``: ``listening_series``, ``hours_of_day``, ``weekday_hour``;
 - ``taste``: ``taste_profile``;
@@ -39,11 +41,13 @@ from models.stats.charts import (
     chart_history,
     charts_building,
     parse_week,
+    ranked_with_movement,
     top_with_movement,
     weekly_chart,
     with_movement,
 )
 from models.stats.counts import totals
+from models.stats.dashboard import overview, totals_of
 from models.stats.detail import album_detail, artist_detail, track_detail
 from models.stats.discoveries import discovered, discoveries_per_month, rediscover
 from models.stats.genres import GENRE_SOURCES, genre_detail
@@ -60,7 +64,15 @@ from models.stats.review import review_period, year_before, year_in_review, year
 from models.stats.sessions import session_stats
 from models.stats.sources import SORT_KEYS, Page, from_raw_plays
 from models.stats.taste import taste_profile
-from models.stats.top import top_albums, top_artists, top_genres, top_tracks
+from models.stats.top import (
+    TOP_KINDS,
+    Ranked,
+    ranked,
+    top_albums,
+    top_artists,
+    top_genres,
+    top_tracks,
+)
 from models.stats.unique import unique_albums, unique_artists, unique_tracks
 
 __all__ = [
@@ -68,7 +80,9 @@ __all__ = [
     "GENRE_SOURCES",
     "PROFILE_FEATURES",
     "SORT_KEYS",
+    "TOP_KINDS",
     "Page",
+    "Ranked",
     "album_detail",
     "artist_detail",
     "calendar",
@@ -85,8 +99,11 @@ __all__ = [
     "listening_series",
     "most_skipped_artists",
     "most_skipped_tracks",
+    "overview",
     "parse_week",
     "podcast_totals",
+    "ranked",
+    "ranked_with_movement",
     "rediscover",
     "review_period",
     "session_stats",
@@ -100,6 +117,7 @@ __all__ = [
     "top_tracks",
     "top_with_movement",
     "totals",
+    "totals_of",
     "track_detail",
     "unique_albums",
     "unique_artists",

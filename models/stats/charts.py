@@ -14,6 +14,7 @@ import datetime as dt
 from peewee import JOIN
 
 from models.periods import Period
+from models.schema.db import utcnow
 from models.schema.tables import CHART_SIZE, Album, Artist, ChartWeek, Job, Track
 from models.stats import top as top_lists
 from models.stats.sources import (
@@ -62,20 +63,28 @@ def with_movement(
 TOP_KEYS = {"tracks": "track_id", "artists": "artist_id", "albums": "album_id", "genres": "genre"}
 
 
+def ranked_with_movement(
+    user_id: int, period: Period, kind: str, limit: int = 10, offset: int = 0
+) -> tuple[top_lists.Ranked, top_lists.Ranked | None]:
+    """A page of the top list of ``kind`` (tracks, artists, albums, genres) for the period,
+    each row with ``rank``, ``previous_rank`` and ``movement`` against the previous period of
+    the same length (``Period.previous``), whose list is read down to this page's last rank;
+    and that previous list (None when there is none), whose sums are the previous period's.
+    An all-time list has nothing before it, and ranks past ``MAX_LIMIT`` are not compared:
+    those rows carry no movement."""
+    found = top_lists.ranked(user_id, period, kind, limit=limit, offset=offset)
+    if period.start is None or offset + limit > MAX_LIMIT:
+        return found, None
+    previous = top_lists.ranked(user_id, period.previous(), kind, limit=offset + limit)
+    with_movement(found.rows, previous.rows, TOP_KEYS[kind], first_rank=offset + 1)
+    return found, previous
+
+
 def top_with_movement(
     user_id: int, period: Period, kind: str, limit: int = 10, offset: int = 0
 ) -> list[dict]:
-    """A page of the top list of ``kind`` (tracks, artists, albums, genres) for the period,
-    each row with ``rank``, ``previous_rank`` and ``movement`` against the previous period of
-    the same length (``Period.previous``), whose list is read down to this page's last rank.
-    An all-time list has nothing before it, and ranks past ``MAX_LIMIT`` are not compared:
-    those rows carry no movement."""
-    top = getattr(top_lists, f"top_{kind}")
-    rows = top(user_id, period, limit=limit, offset=offset)
-    if period.start is None or offset + limit > MAX_LIMIT:
-        return rows
-    previous = top(user_id, period.previous(), limit=offset + limit)
-    return with_movement(rows, previous, TOP_KEYS[kind], first_rank=offset + 1)
+    """The rows of :func:`ranked_with_movement`."""
+    return ranked_with_movement(user_id, period, kind, limit, offset)[0].rows
 
 
 def _neighbour_week(user_id: int, week: dt.date, later: bool) -> dt.date | None:
@@ -187,7 +196,7 @@ def weekly_chart(user_id: int, week: dt.date | None = None, tz: str | None = Non
     at most ``CHART_SIZE`` rows each.  ``tz`` is unused: weeks are those of the summaries.
     """
     if week is None:
-        week = latest_week(user_id) or week_of(dt.datetime.now(dt.UTC).date())
+        week = latest_week(user_id) or week_of(utcnow().date())
     week = week_of(week)
     return {
         "week": week,
