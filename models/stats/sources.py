@@ -413,25 +413,37 @@ def _linked(kind: str, source, spans: bool) -> Select:
     return query.join(Track, on=(Track.id == source.c.track_id)).where(Track.album.is_null(False))
 
 
-def per_entity(plan: Plan, kind: str, spans: bool = False):
+def per_entity(plan: Plan, kind: str, spans: bool = False, keys=None):
     """Subquery ``per_<kind>``: (artist_id, plays, ms_played, lead_plays, lead_ms_played
-    [, first/last_played_at]) per artist, or (album_id, plays, ms_played[, ...]) per album."""
+    [, first/last_played_at]) per artist, or (album_id, plays, ms_played[, ...]) per album;
+    with ``keys``, only the rows of those artists or albums, narrowed where they are read."""
     total_model, month_model, day_model, key, counters = _ENTITIES[kind]
     names = counters + (("first_played_at", "last_played_at") if spans else ())
 
     def columns(model):
         return [getattr(model, key[:-3]).alias(key), *[getattr(model, n) for n in names]]
 
+    def narrowed(model):
+        return getattr(model, key[:-3]).in_(keys)
+
     if plan.all_time:
-        return (
-            total_model.select(*columns(total_model))
-            .where(total_model.user == plan.user_id)
-            .alias(f"per_{kind}")
-        )
+        where = total_model.user == plan.user_id
+        if keys is not None:
+            where &= narrowed(total_model)
+        return total_model.select(*columns(total_model)).where(where).alias(f"per_{kind}")
     if not plan.summary_days:
-        rows = _linked(kind, per_track(plan, spans=spans), spans).alias("linked")
+        tracks = None
+        if keys is not None:  # only the tracks crediting these artists, or on these albums
+            tracks = (
+                TrackArtist.select(TrackArtist.track).where(TrackArtist.artist.in_(keys))
+                if kind == "artist"
+                else Track.select(Track.id).where(Track.album.in_(keys))
+            )
+        rows = _linked(kind, per_track(plan, track_ids=tracks, spans=spans), spans).alias("linked")
     else:
-        rows = bucket_rows(plan, month_model, day_model, columns)
+        rows = bucket_rows(
+            plan, month_model, day_model, columns, None if keys is None else narrowed
+        )
     sums = [fn.SUM(getattr(rows.c, name)).alias(name) for name in counters]
     if spans:
         sums += [
@@ -439,13 +451,16 @@ def per_entity(plan: Plan, kind: str, spans: bool = False):
             fn.MAX(rows.c.last_played_at).alias("last_played_at"),
         ]
     key_column = getattr(rows.c, key)
-    return select_from([rows], [key_column, *sums]).group_by(key_column).alias(f"per_{kind}")
+    query = select_from([rows], [key_column, *sums]).group_by(key_column)
+    if keys is not None and not plan.summary_days:  # a track's other artists came along
+        query = query.where(key_column.in_(keys))
+    return query.alias(f"per_{kind}")
 
 
-def artist_totals(plan: Plan, spans: bool = False):
+def artist_totals(plan: Plan, spans: bool = False, keys=None):
     """Subquery ``per_artist``: (artist_id, plays, ms_played, lead_plays, lead_ms_played
-    [, first/last_played_at])."""
-    return per_entity(plan, "artist", spans)
+    [, first/last_played_at]), of the artists ``keys`` only if given."""
+    return per_entity(plan, "artist", spans, keys)
 
 
 def album_totals(plan: Plan, spans: bool = False):
