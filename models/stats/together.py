@@ -25,11 +25,11 @@ from __future__ import annotations
 import functools
 import operator
 
-from peewee import SQL, Value, fn
+from peewee import SQL, Select, Value, fn
 
 from models.accounts import sharing
 from models.periods import RANGE_KEYS, RANGE_LABELS, Period, PeriodError, parse_period
-from models.schema.db import is_postgresql
+from models.schema.db import db, is_postgresql
 from models.schema.tables import Artist, Track, User
 from models.stats.counts import totals
 from models.stats.sources import (
@@ -146,18 +146,39 @@ PARTS = ("shared", "only_first", "only_second", "genres")  # the parts of a comp
 def _per_item(kind: str, plan: Plan, name: str):
     """CTE ``name``: one listener's rows of ``kind`` over the plan (``track_id`` or
     ``artist_id``, plays, ...), read as every statistic reads them (``per_track`` /
-    ``artist_totals``: summaries where they answer, else the raw plays), materialised so a
-    comparison aggregates each listener once.  The aggregate is the CTE itself, not a select
-    over it: then SQLite expects its thousands of rows and joins them through an automatic
-    index (wrapped, it expected a few and compared every pair)."""
+    ``artist_totals``: summaries where they answer, else the raw plays).
+
+    A period's sums are materialised, so a comparison aggregates each listener once; the
+    aggregate is the CTE itself, not a select over it, so SQLite expects its thousands of rows
+    and joins them through an automatic index (wrapped, it expected a few and compared every
+    pair).  All time is one summary's rows, already keyed by (user, item): inlined, a look-up
+    of one item is a probe of that primary key instead of an index built over 50,000 rows.
+    """
     rows = per_track(plan) if kind == "track" else artist_totals(plan)
-    return rows.cte(name, materialized=True)
+    return rows.cte(name, materialized=not plan.all_time)
 
 
-def _share(member):
-    """An item's share of ``member``'s listening: its plays ÷ all the member's plays of that
-    kind, in double precision on both engines (an exact quotient, as Python's ``/`` gives)."""
-    return member.c.plays.cast("FLOAT") / select_from([member], [fn.SUM(member.c.plays)])
+def _totals(members):
+    """CTE ``totals``: one row, ``total_<m>`` the sum of member ``m``'s plays (the divisor of
+    their shares), each summed once."""
+    sums = [
+        select_from([member], [fn.SUM(member.c.plays)]).alias(f"total_{m}")
+        for m, member in enumerate(members)
+    ]
+    return Select(columns=sums).bind(db).cte("totals", materialized=True)
+
+
+def _total(totals, member: int):
+    """Member ``member``'s total as a scalar subquery, computed once per query.  Not a join:
+    on PostgreSQL a cross join is a nested loop, which the long periods' ``enable_nestloop =
+    off`` prices so high that the query is compiled by JIT (seconds, for a one-row join)."""
+    return select_from([totals], [getattr(totals.c, f"total_{member}")])
+
+
+def _share(plays, total):
+    """A share: ``plays`` ÷ ``total`` in double precision on both engines (an exact quotient,
+    as Python's ``/`` gives)."""
+    return plays.cast("FLOAT") / total
 
 
 def _smallest(values: list):
@@ -201,19 +222,21 @@ def _part(number: int, source, columns: dict, order: list):
     return select_from([ranked.alias(f"part_{number}")], [SQL("*")])
 
 
-def _only(number: int, key: str, member, other, position: int):
-    """The items ``member`` played and ``other`` did not, by plays."""
-    share = _share(member).alias("share")
+def _only(number: int, key: str, member, both, totals, position: int):
+    """The items ``member`` played that are not among ``both`` (the items both listeners
+    played, never more than the smaller one's): their top by plays, then their shares."""
     item = getattr(member.c, key)
-    missing = select_from([other], [SQL("1")]).where(getattr(other.c, key) == item)
-    rows = (
-        select_from([member], [item.alias("item"), member.c.plays, share])
+    missing = select_from([both], [SQL("1")]).where(both.c.item == item)
+    top = (
+        select_from([member], [item.alias("item"), member.c.plays])
         .where(~fn.EXISTS(missing))
+        .order_by(member.c.plays.desc(), _by_id(item))
+        .limit(LIST_SIZE)
         .alias(f"only_{position}")
     )
-    columns = {"item": rows.c.item, f"plays_{position}": rows.c.plays}
-    columns[f"share_{position}"] = rows.c.share
-    return _part(number, rows, columns, [rows.c.plays.desc(), _by_id(rows.c.item)])
+    share = _share(top.c.plays, _total(totals, position))
+    columns = {"item": top.c.item, f"plays_{position}": top.c.plays, f"share_{position}": share}
+    return _part(number, top, columns, [])
 
 
 def _shared_genres(first, second):
@@ -251,11 +274,13 @@ def _shared_genres(first, second):
 def _compared(kind: str, plans) -> dict:
     """Two listeners' overlap of ``kind`` (Σ of the smaller share over the items both played)
     and their top shared, only-first and only-second items (for artists also the genres both
-    played), in one query over each listener's rows computed once: the shared items are the
-    join of the two, ranked by the smaller share, the overlap summed over the whole join; an
-    "only" list is one listener's rows without a match in the other's, by plays."""
+    played), in one query over each listener's rows, read once: ``both`` is the join of the
+    two (ranked by the smaller share, the overlap summed over all of it); an "only" list is
+    one listener's rows with no match in ``both``, which is never larger than the smaller
+    listener's rows, so the larger listener's rows are scanned against a small index."""
     key = KEYS[kind]
     first, second = (_per_item(kind, plan, f"member_{m}") for m, plan in enumerate(plans))
+    totals = _totals([first, second])
     both = (
         select_from(
             [first],
@@ -263,12 +288,12 @@ def _compared(kind: str, plans) -> dict:
                 getattr(first.c, key).alias("item"),
                 first.c.plays.alias("plays_0"),
                 second.c.plays.alias("plays_1"),
-                _share(first).alias("share_0"),
-                _share(second).alias("share_1"),
+                _share(first.c.plays, _total(totals, 0)).alias("share_0"),
+                _share(second.c.plays, _total(totals, 1)).alias("share_1"),
             ],
         )
         .join(second, on=(getattr(second.c, key) == getattr(first.c, key)))
-        .alias("both")
+        .cte("both", materialized=True)
     )
     least = _smallest([both.c.share_0, both.c.share_1])
     columns = {name: getattr(both.c, name) for name in ("item", "plays_0", "plays_1")}
@@ -276,12 +301,12 @@ def _compared(kind: str, plans) -> dict:
     columns["overlap"] = fn.SUM(least).over()
     parts = [
         _part(PARTS.index("shared"), both, columns, [least.desc(), _by_id(both.c.item)]),
-        _only(PARTS.index("only_first"), key, first, second, 0),
-        _only(PARTS.index("only_second"), key, second, first, 1),
+        _only(PARTS.index("only_first"), key, first, both, totals, 0),
+        _only(PARTS.index("only_second"), key, second, both, totals, 1),
     ]
     if kind == "artist":
         parts.append(_shared_genres(first, second))
-    query = functools.reduce(lambda a, b: a + b, parts).with_cte(first, second)
+    query = functools.reduce(lambda a, b: a + b, parts).with_cte(first, second, totals, both)
     found: dict = {part: [] for part in PARTS}
     for row in query.dicts():
         found[PARTS[row["part"]]].append(row)
@@ -360,9 +385,10 @@ def _genre_lists(rows: list[dict], totals: list[int]) -> list[dict]:
 
 def _ranked(kind: str, plans, *, order: str, limit: int) -> list[dict]:
     """The items every listener played (the join of their rows), by the smallest share
-    (``least``) or the average, each listener's rows computed once."""
+    (``least``) or the average, each listener's rows read once."""
     members = [_per_item(kind, plan, f"member_{m}") for m, plan in enumerate(plans)]
-    shares = [_share(member) for member in members]
+    totals = _totals(members)
+    shares = [_share(member.c.plays, _total(totals, m)) for m, member in enumerate(members)]
     if order == "least":
         score = _smallest(shares)
     else:  # the sum ÷ the count, as Python computes ``sum(shares) / count``
@@ -383,7 +409,7 @@ def _ranked(kind: str, plans, *, order: str, limit: int) -> list[dict]:
     rows = list(
         query.order_by(SQL("score").desc(), _by_id(getattr(first.c, key)))
         .limit(limit)
-        .with_cte(*members)
+        .with_cte(*members, totals)
         .dicts()
     )
     return _named(kind, _as_rows(key, rows, len(plans)))
