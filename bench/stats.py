@@ -645,17 +645,35 @@ TOGETHER_PERIODS = ("12m", "all")
 
 
 def together_calls(user_id: int, tz: str):
-    """Affinity of the heavy listener with another, and a blend of five, 12 months and all
-    time (issue 18): the core functions behind the Together pages and the API, visibility
-    checks aside (one primary-key read each)."""
+    """Affinity of the heavy listener with another, a blend of five, and the "on this
+    instance" boards of five listeners (who played the heavy listener's top track and top
+    artist most, this week's minutes), 12 months and all time (issue 18): the core functions
+    behind the Together pages and the API, visibility checks aside (one primary-key read
+    each)."""
     heavy = User.get_by_id(user_id)
     others = list(User.select().where(User.id != user_id).order_by(User.id).limit(4))
     if not others:
         return
+    five = [heavy, *others]
+    everything = parse_period("all", tz=tz, now=NOW)
+    track = stats.top_tracks(user_id, everything, limit=1)[0]["track_id"]
+    artist = stats.top_artists(user_id, everything, limit=1)[0]["artist_id"]
     for key in TOGETHER_PERIODS:
         period = parse_period(key, tz=tz, now=CLOCK.now)
         yield "affinity", key, lambda p=period: together.affinity_between(heavy, others[0], p)
-        yield "blend5", key, lambda p=period: together.blend_of([heavy, *others], p, "least")
+        yield "blend5", key, lambda p=period: together.blend_of(five, p, "least")
+        yield (
+            "listeners_track",
+            key,
+            lambda p=period: together.listeners_of("track", track, five, p),
+        )
+        yield (
+            "listeners_artist",
+            key,
+            lambda p=period: together.listeners_of("artist", artist, five, p),
+        )
+    week = parse_period("7d", tz=tz, now=NOW)
+    yield "weekly_board", "7d", lambda: together.minutes_of(five, week)
 
 
 # --- query plans --------------------------------------------------------------------------------

@@ -57,6 +57,11 @@ def test_bench_small_runs_and_reports_the_worst_p95():
         "weekly_chart",
         "chart_history",
         "top_with_movement",
+        "affinity",
+        "blend5",
+        "listeners_track",
+        "listeners_artist",
+        "weekly_board",
         "totals excluded",
         "history excluded",
     ):

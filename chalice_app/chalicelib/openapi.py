@@ -1223,6 +1223,7 @@ COMPARED = {
         "track_id": {"type": "string"},
         "artist_id": {"type": "string"},
         "genre": {"type": "string"},
+        "source": GENRE_SOURCE,
         "name": {"type": "string"},
         "plays": {**_array(COUNT), "description": "Each listener's plays, in listing order."},
         "shares": {

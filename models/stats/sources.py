@@ -315,7 +315,7 @@ def month_and_day_ranges(period: Period):
 def bucket_rows(plan: Plan, month_model, day_model, columns, where=None, day_rows=None):
     """``UNION ALL`` of ``columns(model)`` over the whole local months of the period
     (``month_model``) and the days at either end (``day_model``), with ``where(model)`` if
-    given: the rows a summarised period is summed from.
+    given and not None: the rows a summarised period is summed from.
 
     ``day_rows``: for a summary kept per month only (artists, albums, features: a time-zone
     change would rewrite a million day rows of theirs), a function from the condition on
@@ -331,8 +331,9 @@ def bucket_rows(plan: Plan, month_model, day_model, columns, where=None, day_row
         condition = (model.user == plan.user_id) & (bucket < hi)
         if lo is not None:
             condition &= bucket >= lo
-        if where is not None:
-            condition &= where(model)
+        narrowing = None if where is None else where(model)
+        if narrowing is not None:
+            condition &= narrowing
         if day_rows is not None and model is day_model:
             parts.append(day_rows(condition))
         else:
@@ -439,30 +440,55 @@ def _linked(kind: str, source, spans: bool) -> Select:
     return query.join(Track, on=(Track.id == source.c.track_id)).where(Track.album.is_null(False))
 
 
-def per_entity(plan: Plan, kind: str, spans: bool = False):
+def per_entity(plan: Plan, kind: str, spans: bool = False, keys=None):
     """Subquery ``per_<kind>``: (artist_id, plays, ms_played, lead_plays, lead_ms_played
-    [, first/last_played_at]) per artist, or (album_id, plays, ms_played[, ...]) per album."""
+    [, first/last_played_at]) per artist, or (album_id, plays, ms_played[, ...]) per album;
+    with ``keys``, only the rows of those artists or albums, narrowed where they are read."""
     total_model, month_model, key, counters = _ENTITIES[kind]
     names = counters + (("first_played_at", "last_played_at") if spans else ())
 
     def columns(model):
         return [getattr(model, key[:-3]).alias(key), *[getattr(model, n) for n in names]]
 
+    def narrowed(model):
+        return getattr(model, key[:-3]).in_(keys)
+
     if plan.all_time:
-        return (
-            total_model.select(*columns(total_model))
-            .where(total_model.user == plan.user_id)
-            .alias(f"per_{kind}")
-        )
+        where = total_model.user == plan.user_id
+        if keys is not None:
+            where &= narrowed(total_model)
+        return total_model.select(*columns(total_model)).where(where).alias(f"per_{kind}")
     if not plan.summary_days:
-        rows = _linked(kind, per_track(plan, spans=spans), spans).alias("linked")
+        tracks = None
+        if keys is not None:  # only the tracks crediting these artists, or on these albums
+            tracks = (
+                TrackArtist.select(TrackArtist.track).where(TrackArtist.artist.in_(keys))
+                if kind == "artist"
+                else Track.select(Track.id).where(Track.album.in_(keys))
+            )
+        rows = _linked(kind, per_track(plan, track_ids=tracks, spans=spans), spans).alias("linked")
     else:
 
         def day_rows(condition):
             days = TrackDay.select(*_track_columns(TrackDay, spans)).where(condition)
-            return _linked(kind, days.alias("days"), spans)
+            linked = _linked(kind, days.alias("days"), spans)
+            if keys is not None:
+                linked = linked.where(
+                    (TrackArtist.artist if kind == "artist" else Track.album).in_(keys)
+                )
+            return linked
 
-        rows = bucket_rows(plan, month_model, TrackDay, columns, day_rows=day_rows)
+        def narrowed_months(model):
+            return narrowed(model) if model is month_model else None
+
+        rows = bucket_rows(
+            plan,
+            month_model,
+            TrackDay,
+            columns,
+            None if keys is None else narrowed_months,
+            day_rows=day_rows,
+        )
     sums = [fn.SUM(getattr(rows.c, name)).alias(name) for name in counters]
     if spans:
         sums += [
@@ -470,13 +496,16 @@ def per_entity(plan: Plan, kind: str, spans: bool = False):
             fn.MAX(rows.c.last_played_at).alias("last_played_at"),
         ]
     key_column = getattr(rows.c, key)
-    return select_from([rows], [key_column, *sums]).group_by(key_column).alias(f"per_{kind}")
+    query = select_from([rows], [key_column, *sums]).group_by(key_column)
+    if keys is not None and not plan.summary_days:  # a track's other artists came along
+        query = query.where(key_column.in_(keys))
+    return query.alias(f"per_{kind}")
 
 
-def artist_totals(plan: Plan, spans: bool = False):
+def artist_totals(plan: Plan, spans: bool = False, keys=None):
     """Subquery ``per_artist``: (artist_id, plays, ms_played, lead_plays, lead_ms_played
-    [, first/last_played_at])."""
-    return per_entity(plan, "artist", spans)
+    [, first/last_played_at]), of the artists ``keys`` only if given."""
+    return per_entity(plan, "artist", spans, keys)
 
 
 def album_totals(plan: Plan, spans: bool = False):
