@@ -7,6 +7,7 @@ import itertools
 import json
 
 from models.schema.tables import Album, Artist, EtlRun, Play, Track, TrackArtist, User
+from models.summaries import track_facts
 
 _serial = itertools.count(1)
 
@@ -64,6 +65,7 @@ def make_track(artists=(), album=None, **overrides) -> Track:
     Track.insert(**fields).execute()
     for position, artist in enumerate(artists):
         TrackArtist.create(track=fields["id"], artist=artist, position=position)
+    track_facts.refresh([fields["id"]])  # as the catalogue's writes keep them
     return Track.get_by_id(fields["id"])
 
 

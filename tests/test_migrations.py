@@ -623,3 +623,71 @@ def test_migration_078_keeps_the_gaps_recorded_before_open(engine, tmp_path):
         assert len(gaps.open_gaps(listener.id)) == 2
         gaps.cover(listener.id, at, at + dt.timedelta(hours=3))
         assert [g.end for g in gaps.open_gaps(listener.id)] == [at]
+
+
+@pytest.mark.parametrize("engine", ["sqlite", "postgresql"])
+def test_migration_096_fills_the_track_facts_a_fresh_build_keeps(engine, tmp_path):
+    """An install at 090 with a catalogue and its MusicBrainz enrichment (a track with its own
+    release year, one with only its album's, one led by a matched artist, a track relinked to
+    two leads, a stub) ends with the schema of a fresh build and the ``track_facts`` rows that
+    ``track_facts.rebuild`` writes from the same tables; rows are written in 090's columns."""
+    from models.schema.tables import TrackFacts
+    from models.summaries import track_facts
+
+    with fresh_and_upgrading(engine, tmp_path, "090_sharing") as (database, fresh_schema):
+        for artist in ("a1", "a2", "a3"):
+            _old_row(database, "artist", id=artist, name=artist, provisional=False)
+        _old_row(database, "album", id="b1", name="Old Album", provisional=False)
+        for n, (duration, explicit) in enumerate([(59_000, True), (250_000, False), (None, None)]):
+            _old_row(
+                database, "track", id=f"t{n}", name=f"T{n}", album_id="b1",
+                duration_ms=duration, explicit=explicit, is_local=False,
+            )  # fmt: skip
+        _old_row(database, "track", id="stub", name="Stub", is_local=False)
+        for track, artist, position in [
+            ("t0", "a1", 0), ("t0", "a2", 1), ("t1", "a2", 0), ("t2", "a3", 0), ("t2", "a1", 0),
+        ]:  # fmt: skip
+            database.execute_sql(
+                "INSERT INTO track_artist (track_id, artist_id, position) VALUES (%s, %s, %s)"
+                .replace("%s", database.param),
+                (track, artist, position),
+            )  # fmt: skip
+        checked = dt.datetime(2026, 11, 1)
+        for table, key, entity, extra in [
+            ("musicbrainz_track", "track_id", "t0", {"release_year": 1987}),
+            ("musicbrainz_track", "track_id", "t1", {"release_year": None}),
+            ("musicbrainz_album", "album_id", "b1", {"release_year": 2004}),
+            (
+                "musicbrainz_artist",
+                "artist_id",
+                "a1",
+                {"country": "GB", "artist_type": "Group", "details_fetched": True},
+            ),
+            (
+                "musicbrainz_artist",
+                "artist_id",
+                "a2",
+                {"country": "US", "artist_type": None, "details_fetched": True},
+            ),
+        ]:
+            columns = {key: entity, "state": "matched", "attempts": 1, "checked_at": checked}
+            names = ", ".join([*columns, *extra])
+            marks = ", ".join([database.param] * (len(columns) + len(extra)))
+            database.execute_sql(
+                f"INSERT INTO {table} ({names}) VALUES ({marks})",
+                (*columns.values(), *extra.values()),
+            )
+        router().run()
+        assert _schema(database) == fresh_schema
+        assert pending_model_changes() == ""
+        upgraded = sorted(TrackFacts.select().tuples())
+        assert upgraded == sorted(
+            [
+                ("stub", None, None, None, None, None, None),
+                ("t0", 1980, "GB", "Group", 0, 59_000, True),
+                ("t1", 2000, "US", None, 4, 250_000, False),
+                ("t2", 2000, "GB", "Group", None, None, None),  # the first lead by id: a1
+            ]
+        )
+        track_facts.rebuild()
+        assert sorted(TrackFacts.select().tuples()) == upgraded

@@ -1013,6 +1013,26 @@ class MusicBrainzGenreName(BaseModel):
         table_name = "musicbrainz_genre_name"
 
 
+class TrackFacts(BaseModel):
+    """What the open-data taste profile groups a track's plays by, read from the catalogue and
+    the enrichment as they are now: the decade of its first release (the recording's year, else
+    its album's release group's), its lead artist's country and type, its whole minutes and
+    length, and whether it is explicit.  One row per track, kept by
+    ``models.summaries.track_facts`` in the transaction of every write that moves one of them,
+    so the profile joins the user's track summaries to this one table instead of four."""
+
+    track = ForeignKeyField(Track, primary_key=True, backref="facts", on_delete="CASCADE")
+    decade = SmallIntegerField(null=True)
+    country = CharField(max_length=2, null=True)
+    artist_type = CharField(max_length=32, null=True)
+    minutes = SmallIntegerField(null=True)
+    duration_ms = IntegerField(null=True)
+    explicit = BooleanField(null=True)
+
+    class Meta:
+        table_name = "track_facts"
+
+
 ENRICHMENT_TABLES = (
     TrackEnrichment,
     ArtistEnrichment,
@@ -1161,4 +1181,5 @@ ALL_TABLES = (
     ListeningSession,
     SessionBacklog,
     *ENRICHMENT_TABLES,
+    TrackFacts,
 )
