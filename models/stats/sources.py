@@ -364,28 +364,14 @@ def _per_track_query(plan: Plan, track_ids, spans: bool):
         if track_ids is not None:
             query = query.where(Play.track.in_(track_ids))
         return query
-    rows = _track_buckets(plan, track_ids, spans)
-    return select_from([rows], [rows.c.track_id, *_summed(rows, spans)]).group_by(rows.c.track_id)
-
-
-def _track_buckets(plan: Plan, track_ids, spans: bool):
-    return bucket_rows(
+    rows = bucket_rows(
         plan,
         TrackMonth,
         TrackDay,
         lambda model: _track_columns(model, spans),
         None if track_ids is None else lambda model: model.track.in_(track_ids),
     )
-
-
-def track_parts(plan: Plan):
-    """Subquery ``parts``: (track_id, plays, ms_played) rows whose sums by track are
-    :func:`per_track`'s, not summed yet: the summary rows as stored (a track's months and edge
-    days apart), or the raw plays' per-track sums.  For a statistic that sums the plays of
-    per-track facts over all tracks, where summing per track first would be wasted work."""
-    if plan.all_time or not plan.summary_days:
-        return _per_track_query(plan, None, False).alias("parts")
-    return _track_buckets(plan, None, False)
+    return select_from([rows], [rows.c.track_id, *_summed(rows, spans)]).group_by(rows.c.track_id)
 
 
 # --- per artist, per album, per genre ------------------------------------------------------------
