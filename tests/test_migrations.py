@@ -626,13 +626,14 @@ def test_migration_078_keeps_the_gaps_recorded_before_open(engine, tmp_path):
 
 
 @pytest.mark.parametrize("engine", ["sqlite", "postgresql"])
-def test_migration_096_fills_the_track_facts_a_fresh_build_keeps(engine, tmp_path):
+def test_migrations_096_097_fill_the_facts_and_shown_genres_a_fresh_build_keeps(engine, tmp_path):
     """An install at 090 with a catalogue and its MusicBrainz enrichment (a track with its own
     release year, one with only its album's, one led by a matched artist, a track relinked to
-    two leads, a stub) ends with the schema of a fresh build and the ``track_facts`` rows that
-    ``track_facts.rebuild`` writes from the same tables; rows are written in 090's columns."""
-    from models.schema.tables import TrackFacts
-    from models.summaries import track_facts
+    two leads, a stub; Spotify and MusicBrainz genres) ends with the schema of a fresh build
+    and the ``track_facts`` and ``shown_genre`` rows that ``track_facts.rebuild`` and
+    ``shown_genres.rebuild`` write from the same tables; rows are written in 090's columns."""
+    from models.schema.tables import ShownGenre, TrackFacts
+    from models.summaries import shown_genres, track_facts
 
     with fresh_and_upgrading(engine, tmp_path, "090_sharing") as (database, fresh_schema):
         for artist in ("a1", "a2", "a3"):
@@ -677,9 +678,25 @@ def test_migration_096_fills_the_track_facts_a_fresh_build_keeps(engine, tmp_pat
                 f"INSERT INTO {table} ({names}) VALUES ({marks})",
                 (*columns.values(), *extra.values()),
             )
+        database.execute_sql("INSERT INTO genre (name) VALUES ('shoegaze')")
+        database.execute_sql(
+            "INSERT INTO artist_genre (artist_id, genre_id) SELECT 'a3', id FROM genre"
+        )
+        for artist, name, votes, rank in [
+            ("a1", "rock", 5, 1), ("a1", "pop", 1, 2), ("a3", "noise", 9, 1),
+        ]:  # fmt: skip
+            database.execute_sql(
+                "INSERT INTO musicbrainz_artist_genre (artist_id, name, votes, rank) "
+                "VALUES (%s, %s, %s, %s)".replace("%s", database.param),
+                (artist, name, votes, rank),
+            )
         router().run()
         assert _schema(database) == fresh_schema
         assert pending_model_changes() == ""
+        shown = sorted(ShownGenre.select().tuples())
+        assert shown == [("a1", "musicbrainz", "rock"), ("a3", "spotify", "shoegaze")]
+        shown_genres.rebuild()
+        assert sorted(ShownGenre.select().tuples()) == shown
         upgraded = sorted(TrackFacts.select().tuples())
         assert upgraded == sorted(
             [

@@ -31,13 +31,14 @@ from models.schema.tables import (
     Genre,
     MusicBrainzArtistGenre,
     Play,
+    ShownGenre,
     Track,
     TrackArtist,
     TrackEnrichment,
     TrackFacts,
 )
 from models.stats.open_data import LENGTH_MINUTES, TOP_COUNTRIES
-from models.summaries import track_facts
+from models.summaries import shown_genres, track_facts
 from tests.factories import make_album, make_artist, make_track, make_user, track_object
 
 NOW = dt.datetime(2026, 7, 1)
@@ -256,6 +257,9 @@ def check_everything(users) -> int:
     kept = _facts_rows()
     track_facts.rebuild()
     assert kept == _facts_rows()  # what the writes kept equals a rebuild
+    kept_genres = sorted(ShownGenre.select().tuples())
+    shown_genres.rebuild()
+    assert kept_genres == sorted(ShownGenre.select().tuples())
     return compared
 
 

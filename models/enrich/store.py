@@ -23,7 +23,7 @@ from models.schema.tables import (
     TrackEnrichment,
     TrackTotal,
 )
-from models.summaries import track_facts
+from models.summaries import shown_genres, track_facts
 
 MATCHED, UNMATCHED, AMBIGUOUS, FAILED = "matched", "unmatched", "ambiguous", "failed"
 FIRST_RETRY = dt.timedelta(days=1)
@@ -153,6 +153,7 @@ def store_artist_genres(genres: dict[str, Sequence[tuple[str, int]]]) -> int:
             ).execute()
         for chunk in chunked(rows, CHUNK):
             MusicBrainzArtistGenre.insert_many(chunk).execute()
+        shown_genres.refresh(genres)
     return len(rows)
 
 

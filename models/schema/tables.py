@@ -924,7 +924,7 @@ class OAuthState(BaseModel):
 # what MusicBrainz said (its MBID and the open facts Spotify withholds) and the matcher's verdict.
 # The catalogue tables stay Spotify's own.  MusicBrainz genres live beside Spotify's
 # (``genre``/``artist_genre`` hold only Spotify's): the two vocabularies are never merged, and
-# which an artist shows is one rule, ``models.stats.sources.shown_genres``.
+# which an artist shows is one rule, ``models.summaries.shown_genres``.
 
 ENRICHMENT_STATES = ("matched", "unmatched", "ambiguous", "failed")
 
@@ -1031,6 +1031,23 @@ class TrackFacts(BaseModel):
 
     class Meta:
         table_name = "track_facts"
+
+
+class ShownGenre(BaseModel):
+    """The genres each artist shows, by the one rule of ``models.summaries.shown_genres``
+    (Spotify's where Spotify sent the artist any, else its best-voted MusicBrainz genres): kept
+    by the two writers of genres, so every genre statistic joins this table by artist instead
+    of re-deriving the rule from ``artist_genre`` and ``musicbrainz_artist_genre`` per request.
+    """
+
+    artist = ForeignKeyField(Artist, backref="shown_genres", on_delete="CASCADE")
+    source = CharField(max_length=16)
+    genre = CharField(max_length=255)
+
+    class Meta:
+        table_name = "shown_genre"
+        primary_key = CompositeKey("artist", "source", "genre")
+        indexes = ((("source", "genre"), False),)
 
 
 ENRICHMENT_TABLES = (
@@ -1182,4 +1199,5 @@ ALL_TABLES = (
     SessionBacklog,
     *ENRICHMENT_TABLES,
     TrackFacts,
+    ShownGenre,
 )

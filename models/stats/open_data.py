@@ -6,8 +6,8 @@ countries and types, track length and the explicit share, each play-weighted ove
 plays.  One grouped SQL query joins the period's per-track sums to each track's facts
 (``TrackFacts``, kept by ``models.summaries.track_facts``); the few hundred groups it returns
 are folded here.  (Summing per track first beats joining every month row: a year of a heavy
-listener is 200k month rows but 40k tracks.)  Shares are of the plays whose value is known, with that coverage beside them:
-a missing fact is never counted as a value.
+listener is 200k month rows but 40k tracks.)  Shares are of the plays whose value is known,
+with that coverage beside them: a missing fact is never counted as a value.
 """
 
 from __future__ import annotations
