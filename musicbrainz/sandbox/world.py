@@ -402,9 +402,10 @@ class MusicBrainzWorld:
         ``isrc+credit``); by names (no recording carries the ISRC), the only recording with the
         same normalised title, an artist credit naming the track's first artist and a length
         within ``name_tolerance_ms``, not counting recordings that list ISRCs without the
-        track's (the ISRC evidence a matcher may use: those are other recordings). None: unknown to MusicBrainz (``absent``), two recordings
-        of one credit and length on one ISRC (``isrc-twins``), or a names search that finds
-        two artists of that name (``homonym``). ``track_kinds[id]`` says which case it is.
+        track's (the ISRC evidence a matcher may use: those are other recordings). None:
+        unknown to MusicBrainz (``absent``), two recordings of one credit and length on one ISRC
+        (``isrc-twins``), or a names search that finds two artists of that name (``homonym``).
+        ``track_kinds[id]`` says which case it is.
 
         ``artists[id]``: the artist MBID when a matched recording credits it or MusicBrainz
         links its Spotify URL, else None (nothing leads to it). ``artist_genres[id]``: that
