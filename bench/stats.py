@@ -58,7 +58,7 @@ from models.schema import crypto
 from models.schema.db import connect_url, db, is_postgresql, set_clock
 from models.schema.tables import HOW_YOU_LISTEN, PROFILE_FEATURES, Job, User
 from models.stats import together
-from models.summaries import listening
+from models.summaries import listening, shown_genres, track_facts
 from models.summaries.sessions import rebuild_sessions
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
@@ -472,6 +472,8 @@ def build(size: Size, seed: int = 7) -> int:
             bulk_insert(table, rows[table])
         for table, podcast_rows in podcast_catalogue().items():
             bulk_insert(table, podcast_rows)
+        track_facts.rebuild()  # what the catalogue's and the enrichment's writes keep
+        shown_genres.rebuild()
         heavy = User.create(spotify_id="heavy", display_name="Heavy Listener", timezone="UTC")
         others = [User.create(spotify_id=f"user{i}", timezone="UTC") for i in range(size.users)]
         for user, count in [(heavy, size.heavy_plays), *((u, size.user_plays) for u in others)]:

@@ -17,6 +17,7 @@ from models.schema.tables import (
     TrackArtist,
     User,
 )
+from models.summaries import track_facts
 
 _serial = itertools.count(1)
 
@@ -74,6 +75,7 @@ def make_track(artists=(), album=None, **overrides) -> Track:
     Track.insert(**fields).execute()
     for position, artist in enumerate(artists):
         TrackArtist.create(track=fields["id"], artist=artist, position=position)
+    track_facts.refresh([fields["id"]])  # as the catalogue's writes keep them
     return Track.get_by_id(fields["id"])
 
 

@@ -18,8 +18,9 @@ INTERVAL = 0.012
 FIRST_PLAY = dt.datetime(2026, 1, 1)
 
 
-def mb_client(sandbox, **overrides) -> MusicBrainzClient:
-    """A client of the sandbox MusicBrainz, paced just above its scaled-down rate window."""
+def mb_client(sandbox, client_class=MusicBrainzClient, **overrides) -> MusicBrainzClient:
+    """A client of the sandbox MusicBrainz, paced just above its scaled-down rate window
+    (``client_class``: a subclass taking the same options, and its own from ``overrides``)."""
     options: dict = {
         "contact": "tests@example.test",
         "version": "test",
@@ -29,7 +30,7 @@ def mb_client(sandbox, **overrides) -> MusicBrainzClient:
         "max_wait": 1.0,
     }
     options.update(overrides)
-    return MusicBrainzClient(**options)
+    return client_class(**options)
 
 
 def load_catalogue(

@@ -8,6 +8,7 @@ import datetime as dt
 import pytest
 
 from models.schema.tables import ArtistGenre, Genre
+from models.summaries import shown_genres
 from tests.factories import make_features, make_play, make_user
 from tests.week_world import WEEK, World
 
@@ -164,6 +165,7 @@ def test_genres_and_taste_profile(api, world):
     indie, jazz = Genre.create(name="indie"), Genre.create(name="jazz")
     ArtistGenre.create(artist=world.x, genre=indie)
     ArtistGenre.create(artist=world.y, genre=jazz)
+    shown_genres.refresh([world.x.id, world.y.id])  # as the artist step's writes keep them
     genres = api.get(f"/me/genres?{WEEK}", world.ada).body
     # a play counts for the genres of its track's lead artist (Two's is Xenia); share is of
     # all plays

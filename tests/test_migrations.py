@@ -747,7 +747,7 @@ DAY_TABLES_099 = ("summary_artist_day", "summary_album_day", "summary_features_d
 def test_migration_099_drops_the_catalogue_day_summaries_and_its_rollback_refills_them(
     engine, tmp_path
 ):
-    """An install at 094 with artist, album and features day rows ends with a fresh build's
+    """An install at 097 with artist, album and features day rows ends with a fresh build's
     schema and every other summary row kept; the statistics of a few days (now summed from
     the track days and the catalogue) equal the raw plays'; the rollback writes the day rows
     again exactly as the writers of 090 had kept them."""
@@ -756,7 +756,7 @@ def test_migration_099_drops_the_catalogue_day_summaries_and_its_rollback_refill
     from models.schema.tables import PROFILE_FEATURES, SUMMARY_TABLES
     from models.summaries import listening
 
-    with fresh_and_upgrading(engine, tmp_path, "094_first_plays_index") as (database, fresh):
+    with fresh_and_upgrading(engine, tmp_path, "097_shown_genre") as (database, fresh):
         listener = _user_of_an_old_schema(database, at_060=True)
         lead, guest = (
             _old_row(database, "artist", id=f"oldartist{n}", name="A", provisional=False)
@@ -838,3 +838,88 @@ def test_migration_099_drops_the_catalogue_day_summaries_and_its_rollback_refill
         assert stored_day_rows() == old_days
         router().run()
         assert _schema(database) == fresh
+
+
+@pytest.mark.parametrize("engine", ["sqlite", "postgresql"])
+def test_migrations_096_097_fill_the_facts_and_shown_genres_a_fresh_build_keeps(engine, tmp_path):
+    """An install at 090 with a catalogue and its MusicBrainz enrichment (a track with its own
+    release year, one with only its album's, one led by a matched artist, a track relinked to
+    two leads, a stub; Spotify and MusicBrainz genres) ends with the schema of a fresh build
+    and the ``track_facts`` and ``shown_genre`` rows that ``track_facts.rebuild`` and
+    ``shown_genres.rebuild`` write from the same tables; rows are written in 090's columns."""
+    from models.schema.tables import ShownGenre, TrackFacts
+    from models.summaries import shown_genres, track_facts
+
+    with fresh_and_upgrading(engine, tmp_path, "094_first_plays_index") as (database, fresh_schema):
+        for artist in ("a1", "a2", "a3"):
+            _old_row(database, "artist", id=artist, name=artist, provisional=False)
+        _old_row(database, "album", id="b1", name="Old Album", provisional=False)
+        for n, (duration, explicit) in enumerate([(59_000, True), (250_000, False), (None, None)]):
+            _old_row(
+                database, "track", id=f"t{n}", name=f"T{n}", album_id="b1",
+                duration_ms=duration, explicit=explicit, is_local=False,
+            )  # fmt: skip
+        _old_row(database, "track", id="stub", name="Stub", is_local=False)
+        for track, artist, position in [
+            ("t0", "a1", 0), ("t0", "a2", 1), ("t1", "a2", 0), ("t2", "a3", 0), ("t2", "a1", 0),
+        ]:  # fmt: skip
+            database.execute_sql(
+                "INSERT INTO track_artist (track_id, artist_id, position) VALUES (%s, %s, %s)"
+                .replace("%s", database.param),
+                (track, artist, position),
+            )  # fmt: skip
+        checked = dt.datetime(2026, 11, 1)
+        for table, key, entity, extra in [
+            ("musicbrainz_track", "track_id", "t0", {"release_year": 1987}),
+            ("musicbrainz_track", "track_id", "t1", {"release_year": None}),
+            ("musicbrainz_album", "album_id", "b1", {"release_year": 2004}),
+            (
+                "musicbrainz_artist",
+                "artist_id",
+                "a1",
+                {"country": "GB", "artist_type": "Group", "details_fetched": True},
+            ),
+            (
+                "musicbrainz_artist",
+                "artist_id",
+                "a2",
+                {"country": "US", "artist_type": None, "details_fetched": True},
+            ),
+        ]:
+            columns = {key: entity, "state": "matched", "attempts": 1, "checked_at": checked}
+            names = ", ".join([*columns, *extra])
+            marks = ", ".join([database.param] * (len(columns) + len(extra)))
+            database.execute_sql(
+                f"INSERT INTO {table} ({names}) VALUES ({marks})",
+                (*columns.values(), *extra.values()),
+            )
+        database.execute_sql("INSERT INTO genre (name) VALUES ('shoegaze')")
+        database.execute_sql(
+            "INSERT INTO artist_genre (artist_id, genre_id) SELECT 'a3', id FROM genre"
+        )
+        for artist, name, votes, rank in [
+            ("a1", "rock", 5, 1), ("a1", "pop", 1, 2), ("a3", "noise", 9, 1),
+        ]:  # fmt: skip
+            database.execute_sql(
+                "INSERT INTO musicbrainz_artist_genre (artist_id, name, votes, rank) "
+                "VALUES (%s, %s, %s, %s)".replace("%s", database.param),
+                (artist, name, votes, rank),
+            )
+        router().run()
+        assert _schema(database) == fresh_schema
+        assert pending_model_changes() == ""
+        shown = sorted(ShownGenre.select().tuples())
+        assert shown == [("a1", "musicbrainz", "rock"), ("a3", "spotify", "shoegaze")]
+        shown_genres.rebuild()
+        assert sorted(ShownGenre.select().tuples()) == shown
+        upgraded = sorted(TrackFacts.select().tuples())
+        assert upgraded == sorted(
+            [
+                ("stub", None, None, None, None, None, None),
+                ("t0", 1980, "GB", "Group", 0, 59_000, True),
+                ("t1", 2000, "US", None, 4, 250_000, False),
+                ("t2", 2000, "GB", "Group", None, None, None),  # the first lead by id: a1
+            ]
+        )
+        track_facts.rebuild()
+        assert sorted(TrackFacts.select().tuples()) == upgraded

@@ -26,4 +26,5 @@ def test_calls_equal_the_lower_bound_and_coverage_is_complete(settings, small_wo
     assert figures.ratio == 1.0 and figures.name_searches_needed > 0
     assert figures.reachable_plays > 0 and figures.covered_plays == figures.reachable_plays
     assert figures.wrongly_matched_plays == 0 and figures.genre_on_genreless_plays == 0
+    assert figures.matched_beyond_world_plays == 0  # the world weighs the ISRC evidence too
     assert any("ratio 1.00" in line for line in bench.report(figures))

@@ -22,6 +22,7 @@ from models.schema.tables import (
     Track,
     TrackEnrichment,
 )
+from musicbrainz.client import MusicBrainzClient
 from musicbrainz.sandbox.testing import MusicBrainzSandbox
 from musicbrainz.sandbox.world import mbid
 from tests.factories import make_user
@@ -131,6 +132,82 @@ def test_a_rerun_asks_nothing_for_what_is_known_and_retries_later_with_backoff(
     unmatched = TrackEnrichment.get_by_id(unmatched.track_id)
     assert unmatched.attempts == 2
     assert unmatched.next_try_at == HOUR + backoff(1) + backoff(2) > HOUR + 2 * backoff(1)
+
+
+class Killed(BaseException):
+    """The process dying: not an ``Exception``, so the step's own handler does not see it, and
+    the transaction it interrupts rolls back as a killed connection's would."""
+
+
+class DyingClient(MusicBrainzClient):
+    """A client whose process is killed just before its ``dies_at``-th request (requests as the
+    enrichment asks them: a paced retry inside one, on a loaded machine, is not another)."""
+
+    def __init__(self, dies_at: float = float("inf"), **options):
+        super().__init__(**options)
+        self.dies_at = dies_at
+        self.requests = 0
+
+    def get(self, endpoint, path, params):
+        if self.requests + 1 >= self.dies_at:
+            raise Killed(f"killed before request {self.dies_at}")
+        self.requests += 1
+        return super().get(endpoint, path, params)
+
+
+def _enrichment_state() -> dict:
+    """Every row the enrichment writes (the genre list without its fetch time), and the track
+    facts it keeps."""
+    from models.schema.tables import MusicBrainzGenreName, TrackFacts
+
+    rows = {
+        model.__name__: sorted(model.select().tuples(), key=repr)
+        for model in (TrackEnrichment, ArtistEnrichment, AlbumEnrichment, MusicBrainzArtistGenre)
+    }
+    rows["genre names"] = sorted(name for (name,) in MusicBrainzGenreName.select(
+        MusicBrainzGenreName.name).tuples())  # fmt: skip
+    rows["TrackFacts"] = sorted(TrackFacts.select().tuples(), key=repr)
+    return rows
+
+
+def _forget_the_enrichment() -> None:
+    from models.schema.tables import ENRICHMENT_TABLES
+    from models.summaries import track_facts
+
+    for model in ENRICHMENT_TABLES:
+        model.delete().execute()
+    track_facts.rebuild()
+
+
+def test_a_run_killed_between_batches_and_run_again_ends_with_everything_once(
+    settings, mb, catalogue
+):
+    """Killed before its first, a middle and its last request (after the batches before it
+    committed, inside the transaction of none), the step run again for the same hour ends with
+    exactly the rows of a run never interrupted: nothing missing, nothing twice, and the
+    rerun asks nothing the killed run had stored (killed before its last request, the rerun
+    makes a few requests, not the run's)."""
+    reference_client = mb_client(mb, DyingClient)  # never dies: counts its requests
+    assert run_step(settings, mb, client=reference_client).status == "done"
+    calls = reference_client.requests
+    assert calls >= 6  # ISRC batches, name searches, artists, their details, albums
+    reference = _enrichment_state()
+    assert reference["TrackEnrichment"] and reference["MusicBrainzArtistGenre"]
+    for dies_at in (1, calls // 2, calls):
+        _forget_the_enrichment()
+        mb.reset()
+        dying = mb_client(mb, DyingClient, dies_at=dies_at)
+        with pytest.raises(Killed):
+            run_step(settings, mb, client=dying)
+        stored = sum(len(rows) for rows in _enrichment_state().values())
+        rerun = mb_client(mb, DyingClient)
+        assert run_step(settings, mb, client=rerun).status == "done"
+        assert _enrichment_state() == reference, dies_at
+        # what the killed run committed is not asked again (name searches are stored every
+        # SEARCHES_PER_STORE, so a kill loses at most that many)
+        asked = rerun.requests
+        assert asked <= calls - (1 if dies_at > 1 else 0), (dies_at, stored, asked)
+        assert dies_at < calls or asked < calls // 2, (dies_at, stored, asked)
 
 
 def test_a_budget_spreads_the_backfill_most_played_first_and_the_next_run_goes_on(settings, mb, db):

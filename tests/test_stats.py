@@ -16,7 +16,7 @@ from models import stats
 from models.ingest.plays import store_plays
 from models.periods import Period, parse_period
 from models.schema.tables import ArtistGenre, AudioFeatures, Genre
-from models.summaries import listening
+from models.summaries import listening, shown_genres
 from tests.factories import make_album, make_artist, make_track, make_user
 
 NOW = dt.datetime(2026, 11, 26, 12, 0)
@@ -40,6 +40,7 @@ def world(db):
     ArtistGenre.create(artist=x, genre=indie)
     ArtistGenre.create(artist=x, genre=pop)
     ArtistGenre.create(artist=y, genre=pop)
+    shown_genres.refresh([x.id, y.id])  # as the artist step's writes keep them
     album = make_album(name="Long Player", image_url="https://img.test/lp.jpg")
     a = make_track(name="Alpha", artists=[x, y], album=album, popularity=None)
     b = make_track(name="Beta", artists=[y], album=None)

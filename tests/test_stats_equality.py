@@ -34,7 +34,7 @@ from models.schema.tables import (
     Track,
     User,
 )
-from models.summaries import listening
+from models.summaries import listening, shown_genres
 from tests.factories import make_album, make_artist, make_track, make_user, track_object
 
 SEED = 20261126
@@ -49,6 +49,7 @@ def build_world(rng: random.Random):
     for artist in artists:
         for genre in rng.sample(genres, rng.randint(0, 2)):
             ArtistGenre.create(artist=artist, genre=genre)
+    shown_genres.refresh(a.id for a in artists)  # as the artist step's writes keep them
     albums = [make_album() for _ in range(8)]
     tracks = []
     for _i in range(40):

@@ -23,6 +23,7 @@ from models.schema.tables import (
     TrackEnrichment,
     TrackTotal,
 )
+from models.summaries import shown_genres, track_facts
 
 MATCHED, UNMATCHED, AMBIGUOUS, FAILED = "matched", "unmatched", "ambiguous", "failed"
 FIRST_RETRY = dt.timedelta(days=1)
@@ -31,6 +32,11 @@ LONGEST_RETRY = dt.timedelta(days=60)
 BY_NAME = "byname"  # TrackEnrichment.method of a track waiting for its name search
 
 MODELS = {"track": TrackEnrichment, "artist": ArtistEnrichment, "album": AlbumEnrichment}
+FACTS_OF = {
+    "track": track_facts.refresh,
+    "artist": track_facts.refresh_artists,
+    "album": track_facts.refresh_albums,
+}
 
 
 def backoff(attempts: int) -> dt.timedelta:
@@ -94,6 +100,7 @@ def record(kind: str, verdicts: Iterable[Verdict], now: dt.datetime) -> int:
     with write_transaction():
         for chunk in chunked(rows, CHUNK):
             model.insert_many(chunk).on_conflict(conflict_target=[key], update=update).execute()
+        FACTS_OF[kind](ids)  # the open-data profile reads the verdicts' facts from there
     return len(rows)
 
 
@@ -146,6 +153,7 @@ def store_artist_genres(genres: dict[str, Sequence[tuple[str, int]]]) -> int:
             ).execute()
         for chunk in chunked(rows, CHUNK):
             MusicBrainzArtistGenre.insert_many(chunk).execute()
+        shown_genres.refresh(genres)
     return len(rows)
 
 

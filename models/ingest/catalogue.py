@@ -40,6 +40,7 @@ from models.schema.tables import (
     User,
 )
 from models.summaries import catalogue as catalogue_summaries
+from models.summaries import shown_genres
 from spotify.recent import possible_gap
 
 CHUNK = 100  # rows per INSERT: well under SQLite's bound-variable limit for our widest table
@@ -356,6 +357,7 @@ def upsert_artists(
             [{"artist": a, "genre": genre_ids[g]} for a in with_genres for g in genre_names[a]],
             [ArtistGenre.artist, ArtistGenre.genre],
         )
+        shown_genres.refresh(with_genres)
     return len(rows)
 
 

@@ -964,7 +964,7 @@ class OAuthState(BaseModel):
 # what MusicBrainz said (its MBID and the open facts Spotify withholds) and the matcher's verdict.
 # The catalogue tables stay Spotify's own.  MusicBrainz genres live beside Spotify's
 # (``genre``/``artist_genre`` hold only Spotify's): the two vocabularies are never merged, and
-# which an artist shows is one rule, ``models.stats.sources.shown_genres``.
+# which an artist shows is one rule, ``models.summaries.shown_genres``.
 
 ENRICHMENT_STATES = ("matched", "unmatched", "ambiguous", "failed")
 
@@ -1051,6 +1051,43 @@ class MusicBrainzGenreName(BaseModel):
 
     class Meta:
         table_name = "musicbrainz_genre_name"
+
+
+class TrackFacts(BaseModel):
+    """What the open-data taste profile groups a track's plays by, read from the catalogue and
+    the enrichment as they are now: the decade of its first release (the recording's year, else
+    its album's release group's), its lead artist's country and type, its whole minutes and
+    length, and whether it is explicit.  One row per track, kept by
+    ``models.summaries.track_facts`` in the transaction of every write that moves one of them,
+    so the profile joins the user's track summaries to this one table instead of four."""
+
+    track = ForeignKeyField(Track, primary_key=True, backref="facts", on_delete="CASCADE")
+    decade = SmallIntegerField(null=True)
+    country = CharField(max_length=2, null=True)
+    artist_type = CharField(max_length=32, null=True)
+    minutes = SmallIntegerField(null=True)
+    duration_ms = IntegerField(null=True)
+    explicit = BooleanField(null=True)
+
+    class Meta:
+        table_name = "track_facts"
+
+
+class ShownGenre(BaseModel):
+    """The genres each artist shows, by the one rule of ``models.summaries.shown_genres``
+    (Spotify's where Spotify sent the artist any, else its best-voted MusicBrainz genres): kept
+    by the two writers of genres, so every genre statistic joins this table by artist instead
+    of re-deriving the rule from ``artist_genre`` and ``musicbrainz_artist_genre`` per request.
+    """
+
+    artist = ForeignKeyField(Artist, backref="shown_genres", on_delete="CASCADE")
+    source = CharField(max_length=16)
+    genre = CharField(max_length=255)
+
+    class Meta:
+        table_name = "shown_genre"
+        primary_key = CompositeKey("artist", "source", "genre")
+        indexes = ((("source", "genre"), False),)
 
 
 ENRICHMENT_TABLES = (
@@ -1202,4 +1239,6 @@ ALL_TABLES = (
     SessionBacklog,
     ContextBacklog,
     *ENRICHMENT_TABLES,
+    TrackFacts,
+    ShownGenre,
 )

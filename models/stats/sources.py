@@ -30,7 +30,7 @@ import datetime as dt
 import functools
 from dataclasses import dataclass, field
 
-from peewee import JOIN, SQL, Case, Select, Value, fn
+from peewee import JOIN, SQL, Case, Select, fn
 
 from models.periods import Period, add_months
 from models.schema.db import db, is_postgresql
@@ -40,14 +40,12 @@ from models.schema.tables import (
     AlbumMonth,
     AlbumTotal,
     Artist,
-    ArtistGenre,
     ArtistMonth,
     ArtistTotal,
-    Genre,
     HourSlot,
     ListeningSummary,
-    MusicBrainzArtistGenre,
     Play,
+    ShownGenre,
     Track,
     TrackArtist,
     TrackDay,
@@ -57,6 +55,12 @@ from models.schema.tables import (
 )
 from models.summaries.exclusions import has_exclusions, kept_plays
 from models.summaries.listening import LocalTime, play_bounds
+from models.summaries.shown_genres import (  # noqa: F401  (the genre rule's names, read here)
+    MUSICBRAINZ,
+    MUSICBRAINZ_MIN_VOTES,
+    MUSICBRAINZ_TOP_GENRES,
+    SPOTIFY,
+)
 
 SORT_KEYS = ("plays", "time", "first", "last", "name")
 MAX_LIMIT = 1000
@@ -513,35 +517,12 @@ def album_totals(plan: Plan, spans: bool = False):
     return per_entity(plan, "album", spans)
 
 
-# Genres: Spotify's where Spotify sent the artist any, else MusicBrainz's (docs/musicbrainz.md).
-SPOTIFY, MUSICBRAINZ = "spotify", "musicbrainz"
-MUSICBRAINZ_MIN_VOTES = 2  # fewer votes is one editor's opinion, not evidence
-MUSICBRAINZ_TOP_GENRES = 5  # an artist's most voted genres; the long tail is noise
-
-
 def shown_genres():
-    """Subquery ``shown``: (artist_id, source, genre), the genres each artist shows.
-
-    The one rule for every genre statistic: an artist's genres are Spotify's where Spotify
-    sent it any (``artist_genre``), else its MusicBrainz genres with at least
-    ``MUSICBRAINZ_MIN_VOTES`` votes, at most its ``MUSICBRAINZ_TOP_GENRES`` most voted.  The
-    two vocabularies are never merged: a genre is the pair (source, name).
-    """
-    from_spotify = ArtistGenre.select(
-        ArtistGenre.artist.alias("artist_id"),
-        Value(SPOTIFY).alias("source"),
-        Genre.name.alias("genre"),
-    ).join(Genre, on=(Genre.id == ArtistGenre.genre))
-    spotify_artists = ArtistGenre.select(ArtistGenre.artist)
-    mb = MusicBrainzArtistGenre
-    from_musicbrainz = mb.select(
-        mb.artist.alias("artist_id"), Value(MUSICBRAINZ).alias("source"), mb.name.alias("genre")
-    ).where(
-        (mb.rank <= MUSICBRAINZ_TOP_GENRES)
-        & (mb.votes >= MUSICBRAINZ_MIN_VOTES)
-        & mb.artist.not_in(spotify_artists)
-    )
-    return from_spotify.union_all(from_musicbrainz).alias("shown")
+    """Subquery ``shown``: (artist_id, source, genre), the genres each artist shows by the one
+    rule of every genre statistic, kept as rows by ``models.summaries.shown_genres``."""
+    return ShownGenre.select(
+        ShownGenre.artist.alias("artist_id"), ShownGenre.source, ShownGenre.genre
+    ).alias("shown")
 
 
 def lead_totals(plan: Plan):

@@ -60,7 +60,7 @@ from models.schema.tables import (
     FeatureMonth,
     FeatureTotal,
 )
-from models.summaries import charts, exclusions
+from models.summaries import charts, exclusions, track_facts
 
 LOCK_KEY = 0x53_70_54_72  # "SpTr": the pg_advisory lock between plays and catalogue writers
 CHUNK = 500
@@ -242,7 +242,10 @@ def _add(model, bucket: str | None, sums: tuple, user_id: int, cells: dict) -> N
 
 def links_changed(track_ids: Iterable[str], before: Links) -> None:
     """Bring the summaries in line after the links of ``track_ids`` were written; ``before``:
-    their links as read under :func:`lock_for_catalogue` before the change."""
+    their links as read under :func:`lock_for_catalogue` before the change.  The tracks'
+    open-data facts (``track_facts``) follow their rows, played or not."""
+    track_ids = sorted(set(track_ids))
+    track_facts.refresh(track_ids)
     after = links_of(played(track_ids))  # a track nobody played moves no summary
     fold_artists, fold_albums = [], []
     users_of: set[str] = set()

@@ -401,9 +401,11 @@ class MusicBrainzWorld:
         only one with the track's artist credit and the closest length (``isrc+live``,
         ``isrc+credit``); by names (no recording carries the ISRC), the only recording with the
         same normalised title, an artist credit naming the track's first artist and a length
-        within ``name_tolerance_ms``. None: unknown to MusicBrainz (``absent``), two recordings
-        of one credit and length on one ISRC (``isrc-twins``), or a names search that finds
-        two artists of that name (``homonym``). ``track_kinds[id]`` says which case it is.
+        within ``name_tolerance_ms``, not counting recordings that list ISRCs without the
+        track's (the ISRC evidence a matcher may use: those are other recordings). None:
+        unknown to MusicBrainz (``absent``), two recordings of one credit and length on one ISRC
+        (``isrc-twins``), or a names search that finds two artists of that name (``homonym``).
+        ``track_kinds[id]`` says which case it is.
 
         ``artists[id]``: the artist MBID when a matched recording credits it or MusicBrainz
         links its Spotify URL, else None (nothing leads to it). ``artist_genres[id]``: that
@@ -430,6 +432,9 @@ class MusicBrainzWorld:
                     for r in by_name.get((normalise(track.name), first), ())
                     if r.length is not None
                     and abs(r.length - track.duration_ms) <= name_tolerance_ms
+                    # the ISRC evidence a matcher may use: a recording listing ISRCs, none of
+                    # them the track's, is another recording of that title
+                    and not (track.isrc and r.isrcs and track.isrc.upper() not in r.isrcs)
                 ]
                 if len(candidates) == 1 and candidates[0].spotify_id == track.id:
                     found = candidates[0].id
